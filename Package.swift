@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+// Sightline: a video understanding daemon. One target per concern; see README.md's
+// "where is what" table and ../shared/DESIGN.md for the architecture.
+import PackageDescription
+
+let package = Package(
+    name: "Sightline",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "sightline", targets: ["sightline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - C shims (each imported by exactly one Swift target)
+        .systemLibrary(
+            name: "CFFmpeg",
+            pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavdevice-dev",
+                              "libswscale-dev", "libswresample-dev", "libavutil-dev"])]
+        ),
+
+        // MARK: - Libraries
+        .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
+
+        // MARK: - Executable (ArgumentParser commands only)
+        .executableTarget(
+            name: "sightline",
+            dependencies: [
+                "MediaIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+
+        // MARK: - Tests
+        .target(name: "TestSupport", path: "Sources/TestSupport"),
+        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

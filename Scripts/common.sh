@@ -1,0 +1,12 @@
+# Shared settings for the Scripts/ entry points. One place for the build flags, so the
+# main job and the test suite reuse one release build instead of building twice.
+APT_PACKAGES=(
+    pkg-config ffmpeg
+    libavformat-dev libavcodec-dev libavdevice-dev libavutil-dev libswscale-dev libswresample-dev
+    libsqlite3-dev libopenblas-dev
+    systemd python3-venv
+)
+# Release builds: numeric code is 10-100x slower in debug. -enable-testing lets the test
+# suite use this same build (`swift test` with identical flags rebuilds nothing).
+SWIFT_BUILD_FLAGS=(-c release -Xswiftc -enable-testing)
+log() { printf 'sightline-setup: %s\n' "$*" >&2; }

@@ -1,0 +1,8 @@
+import XCTest
+@testable import MediaIO
+
+final class FFmpegErrorTextTests: XCTestCase {
+    func testEOFHasFFmpegsText() {
+        XCTAssertEqual(FFmpeg.errorText(FFmpeg.eof), "End of file")
+    }
+}

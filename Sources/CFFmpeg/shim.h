@@ -69,9 +69,9 @@ static inline int sl_swr_convert_frame(SwrContext *swr, const AVFrame *frame,
 
 /// Sets up `swr` to turn the decoder's audio into 16 kHz mono float. Returns 0 or AVERROR.
 static inline int sl_swr_setup_mono16k(SwrContext **swr, const AVCodecContext *dec, int out_rate) {
-    AVChannelLayout mono;
+    AVChannelLayout mono = { 0 };
     av_channel_layout_default(&mono, 1);
-    AVChannelLayout in_layout;
+    AVChannelLayout in_layout = { 0 };
     int rc;
     if (dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || dec->ch_layout.nb_channels <= 0) {
         av_channel_layout_default(&in_layout, dec->ch_layout.nb_channels > 0 ? dec->ch_layout.nb_channels : 1);

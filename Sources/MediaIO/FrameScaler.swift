@@ -7,6 +7,10 @@ final class FrameScaler {
     private var sws: OpaquePointer? = nil
     private let target: FrameSize?
     private let layout: PixelLayout
+    /// swscale's SIMD paths write whole vectors past the end of unaligned rows, so it scales
+    /// into this padded buffer (rows of `scratchStride` bytes) and tight rows are copied out.
+    private var scratch: [UInt8] = []
+    private static let rowAlignment = 64
 
     init(target: FrameSize?, layout: PixelLayout) {
         self.target = target
@@ -25,9 +29,20 @@ final class FrameScaler {
                                    dstW, dstH, AV_PIX_FMT_RGB24, SWS_BICUBIC, nil, nil, nil)
         guard let sws else { return nil }
         let width = Int(dstW), height = Int(dstH)
-        var rgb = [UInt8](repeating: 0, count: width * height * 3) // (height, width, 3)
-        let rc = rgb.withUnsafeMutableBufferPointer { sl_sws_scale_to_rgb(sws, frame, $0.baseAddress, Int32(width * 3)) }
+        let rowBytes = width * 3
+        let stride = (rowBytes + Self.rowAlignment - 1) / Self.rowAlignment * Self.rowAlignment
+        let needed = stride * (height + 1) + Self.rowAlignment
+        if scratch.count < needed { scratch = [UInt8](repeating: 0, count: needed) }
+        let rc = scratch.withUnsafeMutableBufferPointer { sl_sws_scale_to_rgb(sws, frame, $0.baseAddress, Int32(stride)) }
         guard rc > 0 else { return nil }
+        var rgb = [UInt8](repeating: 0, count: rowBytes * height) // (height, width, 3)
+        rgb.withUnsafeMutableBufferPointer { dst in
+            scratch.withUnsafeBufferPointer { src in
+                for y in 0..<height {
+                    (dst.baseAddress! + y * rowBytes).update(from: src.baseAddress! + y * stride, count: rowBytes)
+                }
+            }
+        }
         var planar: [Float] = []
         if layout == .planarF32 {
             planar = Self.planarFloat(rgb: rgb, width: width, height: height)

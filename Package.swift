@@ -34,6 +34,9 @@ let package = Package(
         ),
 
 
+        // MARK: - Benchmarks (driven by Benchmarks/run)
+        .executableTarget(name: "IngestBench", dependencies: ["MediaIO"], path: "Benchmarks/IngestBench"),
+
         // MARK: - Tests
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport", "sightline"]),

@@ -24,6 +24,9 @@ let package = Package(
         // MARK: - Libraries
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
 
+        // MARK: - Subtitles and VAD (subs-vad)
+        .target(name: "Subtitles"),
+
         // MARK: - Executable (ArgumentParser commands only)
         .executableTarget(
             name: "sightline",
@@ -37,6 +40,8 @@ let package = Package(
         // MARK: - Tests
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport"]),
+        // MARK: - Subtitles and VAD tests (subs-vad)
+        .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

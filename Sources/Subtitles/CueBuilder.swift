@@ -1,11 +1,12 @@
 // Turns transcript segments into subtitle cues under `CueRules`.
 //
-// Algorithm (one pass over the words, then a timing pass):
-// 1. Words (or estimated word spans when the segment has no word times) are appended to the
-//    current cue. A silence longer than `maxPauseInCueMs` before a word ends the cue first.
-// 2. When the cue no longer fits (more than `maxLines` lines or longer than `maxDurationMs`),
-//    it is split at the best earlier point: a sentence end, a clause end or a pause, else just
-//    before the word that overflowed. After a sentence end the cue is closed.
+// Algorithm:
+// 1. Words (or estimated word spans when the segment has no word times) are cut into runs at
+//    the hard boundaries: a silence longer than `maxPauseInCueMs` and a sentence end.
+// 2. Each run is cut into cues by a shortest-path search over the word boundaries: every cue
+//    must fit (`maxLines` lines of `maxCharactersPerLine`, at most `maxDurationMs`), and the
+//    cost prefers fewer, evenly filled cues that end at clause marks or pauses. A greedy fill
+//    was rejected: it strands one- or two-word stubs ("you,") at the start of the next cue.
 // 3. Timing: cues longer than `maxDurationMs` (a single very long word) are cut, cues never
 //    overlap (a cue starts no earlier than the previous one ends), and cues shorter than
 //    `minDurationMs` are extended into the following gap, then backwards into the preceding
@@ -31,27 +32,74 @@ public struct CueBuilder: Sendable {
 
     // MARK: - Grouping words into cues
 
+    /// Hard boundaries first (a pause over `maxPauseInCueMs`, a sentence end), then each run
+    /// between them is cut into the cheapest sequence of cues that fit.
     private func group(_ tokens: [CueToken]) -> [[CueToken]] {
         var groups: [[CueToken]] = []
-        var current: [CueToken] = []
-        func close() {
-            if !current.isEmpty { groups.append(current) }
-            current = []
-        }
+        var run: [CueToken] = []
         for token in tokens {
-            if let last = current.last, token.startMs - last.endMs > rules.maxPauseInCueMs {
-                close()
+            if let last = run.last, token.startMs - last.endMs > rules.maxPauseInCueMs {
+                groups += segmentRun(run)
+                run = []
             }
-            current.append(token)
-            while current.count > 1 && !fits(current[...]) {
-                let k = bestSplit(current)
-                groups.append(Array(current[..<k]))
-                current = Array(current[k...])
+            run.append(token)
+            if rules.splitAtSentenceEnds && token.endsSentence {
+                groups += segmentRun(run)
+                run = []
             }
-            if rules.splitAtSentenceEnds && token.endsSentence { close() }
         }
-        close()
+        groups += segmentRun(run)
         return groups
+    }
+
+    /// Cost of one cue: every cue costs `perCue` (fewer, fuller cues are better), a cue that
+    /// ends inside a run pays for the quality of its break point (a clause end or a pause is
+    /// cheap, mid-phrase is dear), and a cue pays for unused room so that text is spread
+    /// evenly rather than leaving a stub.
+    private enum Cost {
+        static let perCue = 10.0
+        static let breakAtSentenceEnd = 0.0
+        static let breakAtClauseEndWithPause = 1.0
+        static let breakAtClauseEnd = 3.0
+        static let breakAtPause = 5.0
+        static let breakMidPhrase = 12.0
+        static let emptyRoom = 8.0  // × (unused fraction of the cue's characters)²
+    }
+
+    /// Shortest-path segmentation of one run: best[j] = cheapest layout of tokens[0..<j].
+    private func segmentRun(_ run: [CueToken]) -> [[CueToken]] {
+        guard !run.isEmpty else { return [] }
+        let capacity = Double(rules.maxCharactersPerLine * rules.maxLines)
+        var best = [0.0] + Array(repeating: Double.infinity, count: run.count)
+        var from = Array(repeating: 0, count: run.count + 1)
+        for j in 1...run.count {
+            // Longer cues ending at j only get worse once one does not fit, so stop there.
+            for i in stride(from: j - 1, through: 0, by: -1) {
+                let cue = run[i..<j]
+                guard j - i == 1 || fits(cue) else { break }
+                let unused = max(0, 1 - Double(LineBreaker.length(cue)) / capacity)
+                var cost = best[i] + Cost.perCue + Cost.emptyRoom * unused * unused
+                if j < run.count { cost += breakCost(after: run[j - 1], before: run[j]) }
+                if cost < best[j] {
+                    best[j] = cost
+                    from[j] = i
+                }
+            }
+        }
+        var groups: [[CueToken]] = []
+        var j = run.count
+        while j > 0 {
+            groups.append(Array(run[from[j]..<j]))
+            j = from[j]
+        }
+        return groups.reversed()
+    }
+
+    private func breakCost(after left: CueToken, before right: CueToken) -> Double {
+        let pause = right.startMs - left.endMs >= rules.preferredPauseMs
+        if left.endsSentence { return Cost.breakAtSentenceEnd }
+        if left.endsClause { return pause ? Cost.breakAtClauseEndWithPause : Cost.breakAtClauseEnd }
+        return pause ? Cost.breakAtPause : Cost.breakMidPhrase
     }
 
     private func fits(_ tokens: ArraySlice<CueToken>) -> Bool {
@@ -59,30 +107,6 @@ public struct CueBuilder: Sendable {
         if tokens.count > 1 && last.endMs - first.startMs > rules.maxDurationMs { return false }
         return LineBreaker.minimumLineCount(Array(tokens), maxCharacters: rules.maxCharactersPerLine)
             <= rules.maxLines
-    }
-
-    /// How many leading tokens of an overfull cue to emit as one cue (1 ..< count). Prefers the
-    /// latest sentence end, clause end or pause whose first part fills at least half a line;
-    /// otherwise the longest prefix that fits.
-    private func bestSplit(_ tokens: [CueToken]) -> Int {
-        var best = 1
-        var bestScore = -1
-        let halfLine = rules.maxCharactersPerLine / 2
-        for k in 1..<tokens.count {
-            let head = tokens[..<k]
-            guard k == 1 || fits(head) else { break }
-            var score = 0
-            if LineBreaker.length(head) >= halfLine {
-                let left = tokens[k - 1]
-                if left.endsSentence { score += 3 } else if left.endsClause { score += 2 }
-                if tokens[k].startMs - left.endMs >= rules.preferredPauseMs { score += 2 }
-            }
-            if score >= bestScore {
-                best = k
-                bestScore = score
-            }
-        }
-        return best
     }
 
     // MARK: - Timing

@@ -54,6 +54,9 @@ extension CueToken {
         String(s.map { $0.isNewline || $0 == "\t" ? " " : $0 })
     }
 
+    /// Full-width sentence ends: CJK text has no spaces, so pieces are also cut after these.
+    private static let fullWidthSentenceEnders: Set<Character> = ["。", "？", "！"]
+
     /// "  a bb c" → ["  a", " bb", " c"]. A piece without spaces that is longer than a line
     /// (CJK text, which has no spaces) is cut into single characters so it can still be broken.
     private static func splitKeepingLeadingSpace(_ s: String, _ maxLine: Int) -> [String] {
@@ -67,6 +70,7 @@ extension CueToken {
             } else {
                 current.append(ch)
                 inWord = true
+                if fullWidthSentenceEnders.contains(ch) { pieces.append(current); current = ""; inWord = false }
             }
         }
         if inWord { pieces.append(current) }

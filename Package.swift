@@ -26,6 +26,9 @@ let package = Package(
 
         // MARK: - Subtitles and VAD (subs-vad)
         .target(name: "Subtitles"),
+        // ModelIO (safetensors reader) is also written on `speech`; reconcile on merge.
+        .target(name: "ModelIO"),
+        .target(name: "VAD", dependencies: ["ModelIO"]),
 
         // MARK: - Executable (ArgumentParser commands only)
         .executableTarget(
@@ -42,6 +45,8 @@ let package = Package(
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport"]),
         // MARK: - Subtitles and VAD tests (subs-vad)
         .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "TestSupport"]),
+        .testTarget(name: "VADTests", dependencies: ["VAD", "ModelIO", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

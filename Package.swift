@@ -24,6 +24,12 @@ let package = Package(
         // MARK: - Libraries
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
 
+        // MARK: - Subtitles and VAD (subs-vad)
+        .target(name: "Subtitles"),
+        // ModelIO (safetensors reader) is also written on `speech`; reconcile on merge.
+        .target(name: "ModelIO"),
+        .target(name: "VAD", dependencies: ["ModelIO"]),
+
         // MARK: - Executable (ArgumentParser commands only)
         .executableTarget(
             name: "sightline",
@@ -40,6 +46,11 @@ let package = Package(
         // MARK: - Tests
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport", "sightline"]),
+
+        // MARK: - Subtitles and VAD tests (subs-vad)
+        .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "TestSupport"]),
+        .testTarget(name: "VADTests", dependencies: ["VAD", "ModelIO", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

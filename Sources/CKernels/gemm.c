@@ -26,7 +26,7 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-enum { KC_DEFAULT = 256, NC_DEFAULT = 512, MR_MAX = 12 };
+enum { KC_DEFAULT = 256, NC_DEFAULT = 512, MR_MAX = 12, SMALL_M = 4 };
 
 int sl_gemm_mr(int isa) { return isa == SL_ISA_AVX512 ? 12 : isa == SL_ISA_AVX2 ? 6 : 4; }
 int sl_gemm_nr(int isa) { return isa == SL_ISA_AVX512 ? 32 : 16; }
@@ -394,6 +394,55 @@ static const kern_bf16 k512d[13] = {NULL, k512d_1, k512d_2, k512d_3, k512d_4, k5
                                     k512d_7, k512d_8, k512d_9, k512d_10, k512d_11, k512d_12};
 #endif
 
+// MARK: - Direct small-M path
+
+// For a handful of rows and an unpacked B (attention over a KV cache, decoder steps),
+// packing B would cost as much as the product, so these loops read B in place. 16
+// independent partial sums let the compiler vectorise the dot products without
+// reassociating. Compiled per ISA like the pointwise kernels.
+INLINE void small_m_body(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
+    const int k = g->k;
+    const float alpha = g->alpha, beta = g->beta;
+    for (int i = m0; i < m1; i++) {
+        float *crow = g->c + (long)i * g->ldc;
+        // A row i, contiguous (copied out when A is stored transposed).
+        const float *arow = g->a + (long)i * g->lda;
+        if (g->transA) {
+            float *tmp = sl_thread_scratch(2, (size_t)k);
+            if (!tmp) return;
+            for (int p = 0; p < k; p++) tmp[p] = g->a[(long)p * g->lda + i];
+            arow = tmp;
+        }
+        if (g->transB) {
+            for (int j = n0; j < n1; j++) {
+                const float *brow = g->b + (long)j * g->ldb;
+                float acc[16] = {0};
+                int p = 0;
+                for (; p + 16 <= k; p += 16)
+                    for (int l = 0; l < 16; l++) acc[l] += arow[p + l] * brow[p + l];
+                float s = 0;
+                for (int l = 0; l < 16; l++) s += acc[l];
+                for (; p < k; p++) s += arow[p] * brow[p];
+                crow[j] = beta == 0 ? alpha * s : alpha * s + beta * crow[j];
+            }
+        } else {
+            if (beta == 0) for (int j = n0; j < n1; j++) crow[j] = 0;
+            else if (beta != 1) for (int j = n0; j < n1; j++) crow[j] *= beta;
+            for (int p = 0; p < k; p++) {
+                const float av = alpha * arow[p];
+                const float *brow = g->b + (long)p * g->ldb;
+                for (int j = n0; j < n1; j++) crow[j] += av * brow[j];
+            }
+        }
+    }
+}
+
+static void small_m_base(const sl_gemm_args *g, int m0, int m1, int n0, int n1) { small_m_body(g, m0, m1, n0, n1); }
+#if defined(__x86_64__)
+T256 static void small_m_avx2(const sl_gemm_args *g, int m0, int m1, int n0, int n1) { small_m_body(g, m0, m1, n0, n1); }
+T512 static void small_m_avx512(const sl_gemm_args *g, int m0, int m1, int n0, int n1) { small_m_body(g, m0, m1, n0, n1); }
+#endif
+
 // MARK: - Driver
 
 // C block = beta * C block (used when K == 0, where the product contributes nothing).
@@ -454,6 +503,14 @@ void sl_gemm_block(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
 #if !defined(__x86_64__)
     isa = SL_ISA_SCALAR;
 #endif
+    if (!g->packedB && m1 - m0 <= SMALL_M) {
+#if defined(__x86_64__)
+        if (isa == SL_ISA_AVX512) { small_m_avx512(g, m0, m1, n0, n1); return; }
+        if (isa == SL_ISA_AVX2) { small_m_avx2(g, m0, m1, n0, n1); return; }
+#endif
+        small_m_base(g, m0, m1, n0, n1);
+        return;
+    }
     const int MR = sl_gemm_mr(isa), NR = sl_gemm_nr(isa);
     const int k = g->k;
     const int skinny = (m1 - m0) <= MR;

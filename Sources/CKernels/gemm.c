@@ -26,7 +26,15 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-enum { KC_DEFAULT = 256, NC_DEFAULT = 512, MR_MAX = 12, SMALL_M = 4 };
+// Blocking, tuned on Zen 4 (1 MiB L2) against the encoder shapes (Benchmarks/README.md):
+// prepacked weights stream well from L2/L3, so a deep KC (fewer passes over C) wins;
+// packing raw B needs a block that stays cache-resident, so it uses a smaller one.
+enum {
+    KC_PACKED = 2048, NC_PACKED = 4096, // weights packed at load
+    KC_RAW = 1024, NC_RAW = 1024,       // B packed per call (scratch KC_RAW * NC_RAW floats)
+    MC_ROWS = 96,                       // rows of A packed per block (multiple of every MR)
+    SMALL_M = 4                         // rows up to which unpacked B is read in place
+};
 
 int sl_gemm_mr(int isa) { return isa == SL_ISA_AVX512 ? 12 : isa == SL_ISA_AVX2 ? 6 : 4; }
 int sl_gemm_nr(int isa) { return isa == SL_ISA_AVX512 ? 32 : 16; }
@@ -67,10 +75,14 @@ static void pack_b_block(int nr, int kc, int nc, const float *b, long ldb, int t
         int w = nc - jp < nr ? nc - jp : nr;
         float *dst = out + (size_t)(jp / nr) * (size_t)kc * nr;
         if (transB) {
-            if (w < nr) memset(dst, 0, sizeof(float) * (size_t)kc * nr);
-            for (int j = 0; j < w; j++) {
-                const float *src = b + (long)(j0 + jp + j) * ldb + p0;
-                for (int p = 0; p < kc; p++) dst[(size_t)p * nr + j] = src[p];
+            // Depth outer, columns inner: contiguous writes, and the w source rows each
+            // advance one float per step, so their cache lines stay in L1 across 16 steps.
+            const float *src = b + (long)(j0 + jp) * ldb + p0;
+            for (int p = 0; p < kc; p++) {
+                float *d = dst + (size_t)p * nr;
+                int j = 0;
+                for (; j < w; j++) d[j] = src[(long)j * ldb + p];
+                for (; j < nr; j++) d[j] = 0;
             }
         } else {
             for (int p = 0; p < kc; p++) {
@@ -126,9 +138,11 @@ static void pack_a(int mr, int mc, int kc, int kcPad, const float *a, long lda, 
                 for (int i = 0; i < h; i++) dst[(size_t)p * mr + i] = src[i];
             }
         } else {
-            for (int i = 0; i < h; i++) {
-                const float *src = a + (long)(i0 + ip + i) * lda + p0;
-                for (int p = 0; p < kc; p++) dst[(size_t)p * mr + i] = src[p];
+            // Depth outer, rows inner (contiguous writes; see pack_b_block).
+            const float *src = a + (long)(i0 + ip) * lda + p0;
+            for (int p = 0; p < kc; p++) {
+                float *d = dst + (size_t)p * mr;
+                for (int i = 0; i < h; i++) d[i] = src[(long)i * lda + p];
             }
         }
     }
@@ -459,13 +473,13 @@ static void gemm_bf16(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
     const int dot = g->bf16Mode == SL_BF16_DOT;
     const int k = g->k;
     const int skinny = (m1 - m0) <= MR;
-    const int KC = skinny ? ((k + 1) & ~1) : KC_DEFAULT; // even
-    const int MC = MR * 12;
+    const int KC = skinny ? ((k + 1) & ~1) : KC_PACKED; // even
+    const int MC = MC_ROWS;
     const size_t pairsK = (size_t)((k + 1) / 2);
     float *abuf = scratch((size_t)MC * (size_t)(KC + 2));
     if (!abuf) return;
-    for (int jc = n0; jc < n1; jc += NC_DEFAULT) {
-        int nc = n1 - jc < NC_DEFAULT ? n1 - jc : NC_DEFAULT;
+    for (int jc = n0; jc < n1; jc += NC_PACKED) {
+        int nc = n1 - jc < NC_PACKED ? n1 - jc : NC_PACKED;
         for (int pc = 0; pc < k; pc += KC) {
             int kc = k - pc < KC ? k - pc : KC;
             int kcPad = (kc + 1) & ~1;
@@ -514,15 +528,16 @@ void sl_gemm_block(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
     const int MR = sl_gemm_mr(isa), NR = sl_gemm_nr(isa);
     const int k = g->k;
     const int skinny = (m1 - m0) <= MR;
-    const int KC = skinny && g->packedB ? k : KC_DEFAULT;
-    const int MC = MR * (isa == SL_ISA_AVX512 ? 12 : 24);
-    const size_t aFloats = (size_t)MC * (size_t)KC;
-    const size_t bFloats = g->packedB ? 0 : (size_t)KC * (size_t)NC_DEFAULT;
+    const int KC = g->packedB ? (skinny ? k : KC_PACKED) : KC_RAW;
+    const int NC = g->packedB ? NC_PACKED : NC_RAW;
+    const int MC = MC_ROWS;
+    const size_t aFloats = (size_t)MC * (size_t)(KC < k ? KC : k);
+    const size_t bFloats = g->packedB ? 0 : (size_t)(KC < k ? KC : k) * (size_t)NC;
     float *buf = scratch(aFloats + bFloats);
     if (!buf) return;
     float *abuf = buf, *bbuf = buf + aFloats;
-    for (int jc = n0; jc < n1; jc += NC_DEFAULT) {
-        int nc = n1 - jc < NC_DEFAULT ? n1 - jc : NC_DEFAULT;
+    for (int jc = n0; jc < n1; jc += NC) {
+        int nc = n1 - jc < NC ? n1 - jc : NC;
         for (int pc = 0; pc < k; pc += KC) {
             int kc = k - pc < KC ? k - pc : KC;
             float betaEff = pc == 0 ? g->beta : 1.0f;

@@ -24,6 +24,12 @@ let package = Package(
         // MARK: - Libraries
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
 
+        // MARK: - Kernels (CPU kernel pool, issue 3)
+        .target(name: "CKernels", path: "Sources/CKernels"),
+        .target(name: "Kernels", dependencies: ["CKernels"]),
+        .executableTarget(name: "KernelsBench", dependencies: ["Kernels"], path: "Benchmarks/KernelsBench"),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+
         // MARK: - Executable (ArgumentParser commands only)
         .executableTarget(
             name: "sightline",

@@ -30,14 +30,21 @@ let package = Package(
         .executableTarget(name: "KernelsBench", dependencies: ["Kernels"], path: "Benchmarks/KernelsBench"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
 
+        // MARK: - Model files (safetensors, CTranslate2, registry)
+        .target(name: "ModelIO", dependencies: ["Kernels"]),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "TestSupport"]),
+
+        // MARK: - Speech (Whisper; issue 4)
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "Whisper", dependencies: ["Kernels", "ModelIO", "CZlib"], path: "Sources/Encoders/Whisper"),
+        .testTarget(name: "WhisperTests", dependencies: ["Whisper", "Kernels", "ModelIO", "TestSupport"]),
+
         // MARK: - Subtitles and VAD (subs-vad)
         .target(name: "Subtitles"),
-        // ModelIO (safetensors reader) is also written on `speech`; reconcile on merge.
-        .target(name: "ModelIO"),
         .target(name: "VAD", dependencies: ["ModelIO"]),
 
-        // MARK: - Transcription (VAD gating, time restoration; lead)
-        .target(name: "Transcription", dependencies: ["MediaIO", "VAD", "Subtitles"]),
+        // MARK: - Transcription (VAD gating, time restoration, Whisper adapter; lead)
+        .target(name: "Transcription", dependencies: ["MediaIO", "VAD", "Subtitles", "Whisper"]),
         .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "VAD", "Subtitles", "TestSupport"]),
 
         // MARK: - Executable (ArgumentParser commands only)
@@ -59,7 +66,6 @@ let package = Package(
 
         // MARK: - Subtitles and VAD tests (subs-vad)
         .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),
-        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "TestSupport"]),
         .testTarget(name: "VADTests", dependencies: ["VAD", "ModelIO", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,2 @@
+// zlib for Whisper's compression-ratio check (imported only by the Whisper target).
+#include <zlib.h>

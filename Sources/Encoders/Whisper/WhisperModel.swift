@@ -1,0 +1,295 @@
+// Whisper (encoder-decoder transformer, openai/whisper) on the Sightline kernel pool, loaded
+// from a CTranslate2 `model.bin` + `config.json`. Reads top to bottom: blueprint
+// (WhisperConfig), weights (names are the CT2 variable names), encoder, decoder.
+//
+// Encoder: log-mel (80, 3000) → conv1 k3 p1 + GELU → conv2 k3 s2 p1 + GELU → (1500, d)
+//   + sinusoidal positions → pre-norm blocks [x += SelfAttn(LN(x)); x += FFN(LN(x))] → LN.
+// Decoder: token embedding + learned positions → pre-norm blocks [causal self-attention
+//   with a per-hypothesis KV cache, cross-attention over the encoder output (keys/values
+//   computed once per window), FFN] → LN → logits against the tied embedding matrix.
+// All activations are Float32; fp16 checkpoint weights are widened once at load (the
+// reference, faster-whisper with compute_type=float32, does the same).
+import Foundation
+import Kernels
+import ModelIO
+
+/// The blueprint: sizes and the decoding metadata from config.json.
+public struct WhisperConfig: Sendable {
+    public let melCount: Int
+    public let dModel: Int
+    public let encoderLayers: Int
+    public let decoderLayers: Int
+    public let encoderHeads: Int
+    public let decoderHeads: Int
+    public let vocabularySize: Int
+    public let encoderPositions: Int // 1500: 30 s after the stride-2 conv
+    public let decoderPositions: Int // 448
+    /// (decoder layer, head) pairs whose cross-attention follows the speech (word timing).
+    public let alignmentHeads: [(layer: Int, head: Int)]
+    public let suppressIDs: [Int]
+    public let suppressIDsBegin: [Int]
+    public let languageIDs: [Int]
+    public var ffnSize: Int { 4 * dModel }
+}
+
+/// One pre-norm transformer block's weights (CT2 names under encoder/layer_N or decoder/layer_N).
+final class WhisperBlock: @unchecked Sendable {
+    // self_attention/layer_norm/{gamma,beta}
+    let attnNormGamma: [Float], attnNormBeta: [Float] // (d)
+    // self_attention/linear_0: fused query,key,value (3d, d); linear_1: output (d, d)
+    let qkv: PackedLinear
+    let attnOut: PackedLinear
+    // attention/* (decoder only): layer_norm, linear_0 query (d, d), linear_1 fused key,value (2d, d), linear_2 output
+    let crossNormGamma: [Float]?, crossNormBeta: [Float]?
+    let crossQuery: PackedLinear?, crossKV: PackedLinear?, crossOut: PackedLinear?
+    // ffn/layer_norm, ffn/linear_0 (4d, d), ffn/linear_1 (d, 4d)
+    let ffnNormGamma: [Float], ffnNormBeta: [Float]
+    let ffnIn: PackedLinear, ffnOut: PackedLinear
+
+    init(file: CTranslate2ModelFile, prefix p: String, d: Int, cross: Bool) throws {
+        func vec(_ n: String) throws -> [Float] { try file.floats("\(p)/\(n)", shape: [d]) }
+        func lin(_ n: String, out: Int, in i: Int) throws -> PackedLinear {
+            let w = try file.weight("\(p)/\(n)/weight", shape: [out, i])
+            let b = try file.floats("\(p)/\(n)/bias", shape: [out])
+            return try PackedLinear(weight: w, bias: b, storage: .float32)
+        }
+        attnNormGamma = try vec("self_attention/layer_norm/gamma")
+        attnNormBeta = try vec("self_attention/layer_norm/beta")
+        qkv = try lin("self_attention/linear_0", out: 3 * d, in: d)
+        attnOut = try lin("self_attention/linear_1", out: d, in: d)
+        if cross {
+            crossNormGamma = try vec("attention/layer_norm/gamma")
+            crossNormBeta = try vec("attention/layer_norm/beta")
+            crossQuery = try lin("attention/linear_0", out: d, in: d)
+            crossKV = try lin("attention/linear_1", out: 2 * d, in: d)
+            crossOut = try lin("attention/linear_2", out: d, in: d)
+        } else {
+            crossNormGamma = nil; crossNormBeta = nil; crossQuery = nil; crossKV = nil; crossOut = nil
+        }
+        ffnNormGamma = try vec("ffn/layer_norm/gamma")
+        ffnNormBeta = try vec("ffn/layer_norm/beta")
+        ffnIn = try lin("ffn/linear_0", out: 4 * d, in: d)
+        ffnOut = try lin("ffn/linear_1", out: d, in: 4 * d)
+    }
+}
+
+public final class WhisperModel: @unchecked Sendable { // one window at a time; see WhisperTranscriber
+    public static let layerNormEps: Float = 1e-5
+    public static let framesPerWindow = 3000 // 30 s of 10 ms mel frames
+    public let config: WhisperConfig
+    public let directory: URL
+    public let pool: ThreadPool
+
+    // encoder/conv1 (d, 80, 3), encoder/conv2 (d, d, 3) and biases
+    let conv1Weight: [Float], conv1Bias: [Float]
+    let conv2Weight: [Float], conv2Bias: [Float]
+    let encoderPositions: [Float] // encoder/position_encodings/encodings (1500, d)
+    let encoderBlocks: [WhisperBlock]
+    let encoderNormGamma: [Float], encoderNormBeta: [Float] // encoder/layer_norm
+    let embeddings: [Float] // decoder/embeddings/weight (vocab, d)
+    let decoderPositions: [Float] // decoder/position_encodings/encodings (448, d)
+    let decoderBlocks: [WhisperBlock]
+    let decoderNormGamma: [Float], decoderNormBeta: [Float] // decoder/layer_norm
+    let projection: PackedLinear // decoder/projection/weight = embeddings (vocab, d), no bias
+
+    // Encoder scratch, allocated once.
+    private let convScratch: UnsafeMutablePointer<Float> // im2col: (d * 3, 3000)
+    private let conv1Out: UnsafeMutablePointer<Float>    // (d, 3000)
+    private let conv2Out: UnsafeMutablePointer<Float>    // (d, 1500)
+    private let encX: UnsafeMutablePointer<Float>        // (1500, d)
+    private let encH: UnsafeMutablePointer<Float>        // (1500, d)
+    private let encQKV: UnsafeMutablePointer<Float>      // (1500, 3d)
+    private let encFFN: UnsafeMutablePointer<Float>      // (1500, 4d)
+
+    /// Loads `model.bin` and `config.json` from a CTranslate2 Whisper directory.
+    public init(directory: URL, pool: ThreadPool = .shared) throws {
+        self.directory = directory
+        self.pool = pool
+        let binPath = directory.appendingPathComponent("model.bin").path
+        let file = try CTranslate2ModelFile(path: binPath)
+        guard file.specName == "WhisperSpec" else {
+            throw WhisperError.model(.invalidModelDirectory(path: directory.path, reason: "model.bin holds a \(file.specName), not a WhisperSpec"))
+        }
+        let configPath = directory.appendingPathComponent("config.json").path
+        let json: [String: Any]
+        do {
+            json = (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as? [String: Any]) ?? [:]
+        } catch {
+            throw WhisperError.invalidConfig(path: configPath, reason: error.localizedDescription)
+        }
+        let emb = try file.variable("decoder/embeddings/weight")
+        guard emb.shape.count == 2 else { throw WhisperError.model(.unexpectedShape(path: binPath, name: emb.name, expected: "(vocab, d)", found: emb.shape)) }
+        let d = emb.shape[1]
+        func countLayers(_ side: String) -> Int {
+            var n = 0
+            while file.variables["\(side)/layer_\(n)/ffn/linear_0/weight"] != nil { n += 1 }
+            return n
+        }
+        let heads = (json["alignment_heads"] as? [[Int]]) ?? []
+        config = WhisperConfig(
+            melCount: try file.variable("encoder/conv1/weight").shape[1], dModel: d,
+            encoderLayers: countLayers("encoder"), decoderLayers: countLayers("decoder"),
+            encoderHeads: try file.integer("encoder/num_heads"), decoderHeads: try file.integer("decoder/num_heads"),
+            vocabularySize: emb.shape[0],
+            encoderPositions: try file.variable("encoder/position_encodings/encodings").shape[0],
+            decoderPositions: try file.variable("decoder/position_encodings/encodings").shape[0],
+            alignmentHeads: heads.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil },
+            suppressIDs: (json["suppress_ids"] as? [Int]) ?? [],
+            suppressIDsBegin: (json["suppress_ids_begin"] as? [Int]) ?? [],
+            languageIDs: (json["lang_ids"] as? [Int]) ?? [])
+        let c = config
+        guard c.encoderLayers > 0, c.decoderLayers > 0, d % c.encoderHeads == 0, d % c.decoderHeads == 0 else {
+            throw WhisperError.model(.invalidModelDirectory(path: directory.path, reason: "inconsistent sizes: d=\(d), layers \(c.encoderLayers)/\(c.decoderLayers), heads \(c.encoderHeads)/\(c.decoderHeads)"))
+        }
+        conv1Weight = try file.floats("encoder/conv1/weight", shape: [d, c.melCount, 3])
+        conv1Bias = try file.floats("encoder/conv1/bias", shape: [d])
+        conv2Weight = try file.floats("encoder/conv2/weight", shape: [d, d, 3])
+        conv2Bias = try file.floats("encoder/conv2/bias", shape: [d])
+        encoderPositions = try file.floats("encoder/position_encodings/encodings", shape: [c.encoderPositions, d])
+        encoderBlocks = try (0..<c.encoderLayers).map { try WhisperBlock(file: file, prefix: "encoder/layer_\($0)", d: d, cross: false) }
+        encoderNormGamma = try file.floats("encoder/layer_norm/gamma", shape: [d])
+        encoderNormBeta = try file.floats("encoder/layer_norm/beta", shape: [d])
+        embeddings = try file.floats("decoder/embeddings/weight", shape: [c.vocabularySize, d])
+        decoderPositions = try file.floats("decoder/position_encodings/encodings", shape: [c.decoderPositions, d])
+        decoderBlocks = try (0..<c.decoderLayers).map { try WhisperBlock(file: file, prefix: "decoder/layer_\($0)", d: d, cross: true) }
+        decoderNormGamma = try file.floats("decoder/layer_norm/gamma", shape: [d])
+        decoderNormBeta = try file.floats("decoder/layer_norm/beta", shape: [d])
+        projection = try PackedLinear(weight: embeddings, outFeatures: c.vocabularySize, inFeatures: d, bias: nil)
+
+        let frames = Self.framesPerWindow, positions = c.encoderPositions
+        convScratch = .allocate(capacity: d * 3 * frames)
+        conv1Out = .allocate(capacity: d * frames)
+        conv2Out = .allocate(capacity: d * positions)
+        encX = .allocate(capacity: positions * d)
+        encH = .allocate(capacity: positions * d)
+        encQKV = .allocate(capacity: positions * 3 * d)
+        encFFN = .allocate(capacity: positions * 4 * d)
+    }
+
+    deinit {
+        for p in [convScratch, conv1Out, conv2Out, encX, encH, encQKV, encFFN] { p.deallocate() }
+    }
+
+    public var isMultilingual: Bool { config.vocabularySize >= 51865 }
+
+    // MARK: - Encoder
+
+    /// Encodes one window: mel (80, 3000) → (1500, d) written into `output`.
+    public func encode(mel: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) throws {
+        let c = config, d = c.dModel, frames = Self.framesPerWindow, n = c.encoderPositions
+        do {
+            try conv1Weight.withUnsafeBufferPointer { w in
+                try conv1Bias.withUnsafeBufferPointer { b in
+                    try conv1d(mel, shape: Conv1dShape(inChannels: c.melCount, outChannels: d, length: frames, kernel: 3, padding: 1),
+                               weight: w.baseAddress!, bias: b.baseAddress!, output: conv1Out, scratch: convScratch, pool: pool)
+                }
+            }
+            gelu(conv1Out, count: d * frames)
+            try conv2Weight.withUnsafeBufferPointer { w in
+                try conv2Bias.withUnsafeBufferPointer { b in
+                    try conv1d(conv1Out, shape: Conv1dShape(inChannels: d, outChannels: d, length: frames, kernel: 3, stride: 2, padding: 1),
+                               weight: w.baseAddress!, bias: b.baseAddress!, output: conv2Out, scratch: convScratch, pool: pool)
+                }
+            }
+        } catch {
+            throw WhisperError.kernel("\(error)")
+        }
+        gelu(conv2Out, count: d * n)
+        // (d, 1500) → (1500, d) plus positions.
+        encoderPositions.withUnsafeBufferPointer { pos in
+            for t in 0..<n {
+                for ch in 0..<d { encX[t * d + ch] = conv2Out[ch * n + t] + pos[t * d + ch] }
+            }
+        }
+        let hd = d / c.encoderHeads
+        for block in encoderBlocks {
+            layerNorm(encX, rows: n, cols: d, gamma: block.attnNormGamma, beta: block.attnNormBeta, eps: Self.layerNormEps, out: encH, pool: pool)
+            block.qkv.forward(encH, rows: n, into: encQKV, pool: pool)
+            let layout = HeadLayout(headStride: hd, rowStride: 3 * d)
+            attention(q: encQKV, qLayout: layout, k: encQKV + d, kLayout: layout, v: encQKV + 2 * d, vLayout: layout,
+                      heads: c.encoderHeads, tq: n, tk: n, headDim: hd, output: encH,
+                      outputLayout: .tokenMajor(heads: c.encoderHeads, headDim: hd), pool: pool)
+            block.attnOut.forward(encH, rows: n, into: encQKV, pool: pool)
+            add(encX, encQKV, count: n * d, into: encX)
+            layerNorm(encX, rows: n, cols: d, gamma: block.ffnNormGamma, beta: block.ffnNormBeta, eps: Self.layerNormEps, out: encH, pool: pool)
+            block.ffnIn.forward(encH, rows: n, into: encFFN, pool: pool)
+            gelu(encFFN, count: n * 4 * d)
+            block.ffnOut.forward(encFFN, rows: n, into: encH, pool: pool)
+            add(encX, encH, count: n * d, into: encX)
+        }
+        layerNorm(encX, rows: n, cols: d, gamma: encoderNormGamma, beta: encoderNormBeta, eps: Self.layerNormEps, out: output, pool: pool)
+    }
+
+    // MARK: - Decoder
+
+    /// Computes every layer's cross-attention keys/values from the encoder output (1500, d).
+    public func prepareCross(encoded: UnsafePointer<Float>, state: WhisperDecoderState) {
+        let n = config.encoderPositions, d = config.dModel
+        for (l, block) in decoderBlocks.enumerated() {
+            block.crossKV!.forward(encoded, rows: n, into: state.crossKV + l * n * 2 * d, pool: pool)
+        }
+    }
+
+    /// Runs `tokens` through the decoder. Row r of `tokens` belongs to hypothesis slot
+    /// `slots[r]` at position `positions[r]`; rows of one slot must be consecutive and in
+    /// position order (a prompt), and each slot's cache must hold exactly the positions
+    /// before its first row. Writes logits (rows listed in `logitRows`, vocab) into `logits`.
+    public func decode(tokens: [Int], slots: [Int], positions: [Int], state: WhisperDecoderState,
+                       logitRows: [Int], logits: UnsafeMutablePointer<Float>,
+                       crossAttentionHook: ((Int, UnsafePointer<Float>, Int) -> Void)? = nil) {
+        let c = config, d = c.dModel, rows = tokens.count, heads = c.decoderHeads, hd = d / heads
+        let n = c.encoderPositions
+        let x = state.x, h = state.h, big = state.big, att = state.att
+        embeddings.withUnsafeBufferPointer { emb in
+            decoderPositions.withUnsafeBufferPointer { pos in
+                for r in 0..<rows {
+                    let t = tokens[r], p = positions[r]
+                    for ch in 0..<d { x[r * d + ch] = emb[t * d + ch] + pos[p * d + ch] }
+                }
+            }
+        }
+        // Row ranges per slot (consecutive rows).
+        var groups: [(slot: Int, lo: Int, hi: Int)] = []
+        for r in 0..<rows {
+            if let last = groups.last, last.slot == slots[r], last.hi == r { groups[groups.count - 1].hi = r + 1 } else { groups.append((slots[r], r, r + 1)) }
+        }
+        for (l, block) in decoderBlocks.enumerated() {
+            // Causal self-attention with the per-slot cache.
+            layerNorm(x, rows: rows, cols: d, gamma: block.attnNormGamma, beta: block.attnNormBeta, eps: Self.layerNormEps, out: h, pool: pool)
+            block.qkv.forward(h, rows: rows, into: big, pool: pool)
+            for g in groups {
+                let start = positions[g.lo], count = g.hi - g.lo
+                state.appendSelf(layer: l, slot: g.slot, position: start, qkvRows: big + g.lo * 3 * d, count: count)
+                let kv = state.selfLayout
+                attention(q: big + g.lo * 3 * d, qLayout: HeadLayout(headStride: hd, rowStride: 3 * d),
+                          k: state.selfKey(layer: l, slot: g.slot), kLayout: kv,
+                          v: state.selfValue(layer: l, slot: g.slot), vLayout: kv,
+                          heads: heads, tq: count, tk: start + count, headDim: hd, causal: true,
+                          output: att + g.lo * d, outputLayout: .tokenMajor(heads: heads, headDim: hd), pool: pool)
+            }
+            block.attnOut.forward(att, rows: rows, into: h, pool: pool)
+            add(x, h, count: rows * d, into: x)
+            // Cross-attention over the window's encoder output (shared by all slots).
+            layerNorm(x, rows: rows, cols: d, gamma: block.crossNormGamma, beta: block.crossNormBeta, eps: Self.layerNormEps, out: h, pool: pool)
+            block.crossQuery!.forward(h, rows: rows, into: big, pool: pool)
+            let ckv = state.crossKV + l * n * 2 * d
+            let cl = HeadLayout(headStride: hd, rowStride: 2 * d)
+            attention(q: big, qLayout: .tokenMajor(heads: heads, headDim: hd), k: ckv, kLayout: cl, v: ckv + d, vLayout: cl,
+                      heads: heads, tq: rows, tk: n, headDim: hd, output: att,
+                      outputLayout: .tokenMajor(heads: heads, headDim: hd), pool: pool)
+            crossAttentionHook?(l, UnsafePointer(big), rows)
+            block.crossOut!.forward(att, rows: rows, into: h, pool: pool)
+            add(x, h, count: rows * d, into: x)
+            // Feed-forward.
+            layerNorm(x, rows: rows, cols: d, gamma: block.ffnNormGamma, beta: block.ffnNormBeta, eps: Self.layerNormEps, out: h, pool: pool)
+            block.ffnIn.forward(h, rows: rows, into: big, pool: pool)
+            gelu(big, count: rows * 4 * d)
+            block.ffnOut.forward(big, rows: rows, into: h, pool: pool)
+            add(x, h, count: rows * d, into: x)
+        }
+        // Final norm only on the rows whose logits are wanted, then the tied projection.
+        for (i, r) in logitRows.enumerated() { (h + i * d).update(from: x + r * d, count: d) }
+        layerNorm(h, rows: logitRows.count, cols: d, gamma: decoderNormGamma, beta: decoderNormBeta, eps: Self.layerNormEps, out: h, pool: pool)
+        projection.forward(h, rows: logitRows.count, into: logits, pool: pool)
+    }
+}

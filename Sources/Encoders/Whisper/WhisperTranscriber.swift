@@ -1,0 +1,266 @@
+// Long-form transcription with Whisper, ported from faster-whisper's transcribe() /
+// generate_segments(): log-mel of the whole input (global max, as the reference), then
+// 30 s windows starting at `seek`; each window is encoded, decoded with the temperature
+// fallback (compression ratio / average log-probability / no-speech thresholds), split at
+// timestamp-token pairs into segments, and `seek` advances to the last complete segment's
+// end (or by the whole window). Previous text conditions the next window unless the
+// temperature went above promptResetOnTemperature. Not reentrant: one transcription at a
+// time per instance (the scratch buffers are shared).
+import Foundation
+import Kernels
+import ModelIO
+
+public final class WhisperTranscriber: SpeechRecognizer, @unchecked Sendable {
+    public static let inputStride = 2           // mel frames per encoder position
+    public static let timePrecision: Float = 0.02 // seconds per timestamp token
+    public static let framesPerSecond = 100      // mel frames per second
+    public static let maxLength = 448            // decoder positions
+
+    public let model: WhisperModel
+    public let tokenizer: WhisperTokenizer
+    public let name: String
+    let mel: LogMelSpectrogram
+    private let generator: WhisperGenerator
+    private let windowMel: UnsafeMutablePointer<Float>  // (80, 3000)
+    private let encoded: UnsafeMutablePointer<Float>    // (1500, d)
+
+    /// Loads a CTranslate2 Whisper directory (model.bin, config.json, tokenizer.json).
+    public init(directory: URL, pool: ThreadPool = .shared, beamSlots: Int = 5) throws {
+        model = try WhisperModel(directory: directory, pool: pool)
+        tokenizer = try WhisperTokenizer(path: directory.appendingPathComponent("tokenizer.json").path)
+        guard tokenizer.vocabularySize == model.config.vocabularySize else {
+            throw WhisperError.invalidTokenizer(path: directory.appendingPathComponent("tokenizer.json").path,
+                                                reason: "has \(tokenizer.vocabularySize) tokens but the model has \(model.config.vocabularySize)")
+        }
+        name = directory.lastPathComponent
+        mel = LogMelSpectrogram(melCount: model.config.melCount)
+        generator = WhisperGenerator(model: model, tokenizer: tokenizer, slots: max(beamSlots, 1))
+        windowMel = .allocate(capacity: model.config.melCount * WhisperModel.framesPerWindow)
+        encoded = .allocate(capacity: model.config.encoderPositions * model.config.dModel)
+    }
+
+    /// Resolves a model name (`whisper-base`) or directory through the registry.
+    public convenience init(model nameOrPath: String, registry: ModelRegistry = ModelRegistry(), pool: ThreadPool = .shared, beamSlots: Int = 5) throws {
+        let dir: URL
+        do {
+            dir = try registry.resolve(nameOrPath, requiredFiles: ["model.bin", "config.json", "tokenizer.json"])
+        } catch {
+            throw WhisperError.model(error)
+        }
+        try self.init(directory: dir, pool: pool, beamSlots: beamSlots)
+    }
+
+    deinit {
+        windowMel.deallocate()
+        encoded.deallocate()
+    }
+
+    // MARK: - SpeechRecognizer
+
+    public func transcribe(samples: [Float], options: TranscriptionOptions, progress: TranscriptionProgress? = nil) throws -> SpeechTranscript {
+        let (features, frames) = mel.compute(samples, pool: model.pool) // (80, frames)
+        let durationMs = Int64(samples.count) * 1000 / 16_000
+        return try transcribe(features: features, frames: frames, durationMs: durationMs, options: options, progress: progress)
+    }
+
+    /// Transcribes a log-mel (80, frames) computed with `LogMelSpectrogram` (padding 160).
+    public func transcribe(features: [Float], frames: Int, durationMs: Int64, options o: TranscriptionOptions,
+                           progress: TranscriptionProgress? = nil) throws -> SpeechTranscript {
+        guard o.beamSize >= 1, o.beamSize <= generator.state.slots, o.bestOf >= 1, !o.temperatures.isEmpty else {
+            throw WhisperError.invalidOption("beam size must be 1...\(generator.state.slots), best_of >= 1, and at least one temperature")
+        }
+        if o.task == .translate && !tokenizer.isMultilingual { throw WhisperError.translateNeedsMultilingual(model: name) }
+        let contentFrames = max(frames - 1, 0)
+        let windowFrames = WhisperModel.framesPerWindow
+        var language = "en"
+        var languageProbability: Float = 1
+        var encodedSeek = -1
+        if let requested = o.language, requested != "auto" {
+            if tokenizer.isMultilingual {
+                guard tokenizer.languageTokens[requested] != nil else { throw WhisperError.unknownLanguage(requested) }
+                language = requested
+            }
+        } else if tokenizer.isMultilingual {
+            try encodeWindow(features: features, frames: frames, seek: 0, size: min(windowFrames, contentFrames))
+            encodedSeek = 0
+            generator.setEncoderOutput(encoded)
+            if let top = generator.detectLanguage().first, let code = tokenizer.languageCode(of: top.id) {
+                language = code
+                languageProbability = top.probability
+            }
+        }
+        let sotSequence = try tokenizer.sotSequence(language: language, task: o.task)
+        let suppress = resolvedSuppressTokens(o.suppressTokens)
+        var allTokens: [Int] = []
+        if let initial = o.initialPrompt {
+            allTokens += tokenizer.encode(" " + initial.trimmingCharacters(in: .whitespaces))
+        }
+        var promptResetSince = 0
+        var segments: [SpeechSegment] = []
+        var seek = 0
+        var lastSpeechTimestamp: Float = 0
+        while seek < contentFrames {
+            let timeOffset = Float(seek) / Float(Self.framesPerSecond)
+            let segmentSize = min(windowFrames, contentFrames - seek)
+            let segmentDuration = Float(segmentSize) / Float(Self.framesPerSecond)
+            if encodedSeek != seek {
+                try encodeWindow(features: features, frames: frames, seek: seek, size: segmentSize)
+                encodedSeek = seek
+            }
+            generator.setEncoderOutput(encoded)
+            let previous = Array(allTokens[promptResetSince...])
+            let prompt = buildPrompt(previous: previous, sotSequence: sotSequence, withoutTimestamps: o.withoutTimestamps)
+            let (result, temperature, compression) = decodeWithFallback(prompt: prompt, suppress: suppress, options: o)
+
+            if let ns = o.noSpeechThreshold {
+                var skip = result.noSpeechProb > ns
+                if let lp = o.logProbThreshold, result.avgLogprob > lp { skip = false }
+                if skip {
+                    seek += segmentSize
+                    progress?(Int64(min(seek, contentFrames)) * 10, durationMs)
+                    continue
+                }
+            }
+            let previousSeek = seek
+            var (pieces, newSeek, singleTimestampEnding) = splitByTimestamps(
+                tokens: result.tokens, timeOffset: timeOffset, segmentSize: segmentSize,
+                segmentDuration: segmentDuration, seek: seek)
+            seek = newSeek
+            var words: [[SpeechWord]] = Array(repeating: [], count: pieces.count)
+            if o.wordTimestamps {
+                var lastSpeech = Double(lastSpeechTimestamp)
+                words = WordAligner(transcriber: self).align(
+                    pieces: &pieces, seekFrames: previousSeek, numFrames: segmentSize, sotSequence: sotSequence,
+                    language: language, options: o, lastSpeechTimestamp: &lastSpeech)
+                if !singleTimestampEnding, let lastEnd = words.last(where: { !$0.isEmpty })?.last?.endMs,
+                   Float(lastEnd) / 1000 > timeOffset {
+                    seek = Int((Float(lastEnd) / 1000 * Float(Self.framesPerSecond)).rounded())
+                }
+                lastSpeechTimestamp = Float(lastSpeech)
+            }
+            for (i, piece) in pieces.enumerated() {
+                let text = tokenizer.decode(piece.tokens)
+                if piece.start == piece.end || text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { continue }
+                allTokens += piece.tokens
+                segments.append(SpeechSegment(
+                    startMs: Self.ms(piece.start), endMs: Self.ms(piece.end), text: text, tokens: piece.tokens, words: words[i],
+                    avgLogprob: result.avgLogprob, noSpeechProb: result.noSpeechProb, compressionRatio: compression,
+                    temperature: temperature))
+            }
+            if !o.conditionOnPreviousText || temperature > o.promptResetOnTemperature {
+                promptResetSince = allTokens.count
+            }
+            progress?(Int64(min(seek, contentFrames)) * 10, durationMs)
+        }
+        return SpeechTranscript(language: language, languageProbability: languageProbability, durationMs: durationMs, segments: segments)
+    }
+
+    // MARK: - Steps
+
+    /// Copies features[:, seek ..< seek+size] into the window, zero-padded to 3000 frames
+    /// (faster-whisper's pad_or_trim on the log-mel), and encodes it.
+    func encodeWindow(features: [Float], frames: Int, seek: Int, size: Int) throws {
+        let mels = model.config.melCount, w = WhisperModel.framesPerWindow
+        windowMel.update(repeating: 0, count: mels * w)
+        features.withUnsafeBufferPointer { f in
+            for m in 0..<mels where size > 0 {
+                (windowMel + m * w).update(from: f.baseAddress! + m * frames + seek, count: size)
+            }
+        }
+        try model.encode(mel: windowMel, output: encoded)
+    }
+
+    var generatorState: WhisperDecoderState { generator.state }
+
+    func buildPrompt(previous: [Int], sotSequence: [Int], withoutTimestamps: Bool) -> [Int] {
+        var prompt: [Int] = []
+        if !previous.isEmpty {
+            prompt.append(tokenizer.sotPrev)
+            prompt += previous.suffix(Self.maxLength / 2 - 1)
+        }
+        prompt += sotSequence
+        if withoutTimestamps { prompt.append(tokenizer.noTimestamps) }
+        return prompt
+    }
+
+    func resolvedSuppressTokens(_ requested: [Int]) -> [Int] {
+        var s = requested.filter { $0 >= 0 }
+        if requested.contains(-1) { s += tokenizer.nonSpeechTokens }
+        s += [tokenizer.transcribe, tokenizer.translate, tokenizer.sot, tokenizer.sotPrev, tokenizer.sotLM, tokenizer.noSpeech]
+        return Array(Set(s)).sorted()
+    }
+
+    /// faster-whisper's generate_with_fallback.
+    func decodeWithFallback(prompt: [Int], suppress: [Int], options o: TranscriptionOptions) -> (DecodeResult, Float, Float) {
+        var all: [(DecodeResult, Float, Float)] = []
+        var belowCR: [(DecodeResult, Float, Float)] = []
+        var d = DecodeOptions()
+        d.suppressTokens = suppress
+        d.suppressBlank = o.suppressBlank
+        d.withoutTimestamps = o.withoutTimestamps
+        d.maxInitialTimestampIndex = Int((o.maxInitialTimestamp / Self.timePrecision).rounded())
+        d.maxLength = Self.maxLength
+        d.lengthPenalty = o.lengthPenalty
+        d.patience = o.patience
+        for t in o.temperatures {
+            d.temperature = t
+            d.beamSize = t > 0 ? 1 : o.beamSize
+            d.bestOf = t > 0 ? o.bestOf : 1
+            let r = generator.generate(prompt: prompt, options: d)
+            let text = tokenizer.decode(r.tokens).trimmingCharacters(in: .whitespacesAndNewlines)
+            let cr = CompressionRatio.of(text)
+            let entry = (r, t, cr)
+            all.append(entry)
+            var needsFallback = false
+            if let th = o.compressionRatioThreshold {
+                if cr > th { needsFallback = true } else { belowCR.append(entry) }
+            }
+            if let lp = o.logProbThreshold, r.avgLogprob < lp { needsFallback = true }
+            if let ns = o.noSpeechThreshold, r.noSpeechProb > ns, let lp = o.logProbThreshold, r.avgLogprob < lp {
+                needsFallback = false // silence
+            }
+            if !needsFallback { return entry }
+        }
+        let best = (belowCR.isEmpty ? all : belowCR).max { $0.0.avgLogprob < $1.0.avgLogprob }!
+        return (best.0, o.temperatures.last!, best.2)
+    }
+
+    struct Piece { var start: Float; var end: Float; var tokens: [Int] }
+
+    /// faster-whisper's _split_segments_by_timestamps.
+    func splitByTimestamps(tokens: [Int], timeOffset: Float, segmentSize: Int, segmentDuration: Float,
+                           seek: Int) -> ([Piece], Int, Bool) {
+        let tb = tokenizer.timestampBegin
+        var pieces: [Piece] = []
+        var seek = seek
+        let singleTimestampEnding = tokens.count >= 2 && tokens[tokens.count - 2] < tb && tokens[tokens.count - 1] >= tb
+        let consecutive = tokens.indices.filter { $0 > 0 && tokens[$0] >= tb && tokens[$0 - 1] >= tb }
+        if !consecutive.isEmpty {
+            var slices = consecutive
+            if singleTimestampEnding { slices.append(tokens.count) }
+            var last = 0
+            for cur in slices {
+                let sliced = Array(tokens[last..<cur])
+                let start = timeOffset + Float(sliced.first! - tb) * Self.timePrecision
+                let end = timeOffset + Float(sliced.last! - tb) * Self.timePrecision
+                pieces.append(Piece(start: start, end: end, tokens: sliced))
+                last = cur
+            }
+            if singleTimestampEnding {
+                seek += segmentSize
+            } else {
+                seek += (tokens[last - 1] - tb) * Self.inputStride
+            }
+        } else {
+            var duration = segmentDuration
+            if let lastTs = tokens.last(where: { $0 >= tb }), lastTs != tb {
+                duration = Float(lastTs - tb) * Self.timePrecision
+            }
+            pieces.append(Piece(start: timeOffset, end: timeOffset + duration, tokens: tokens))
+            seek += segmentSize
+        }
+        return (pieces, seek, singleTimestampEnding)
+    }
+
+    static func ms(_ seconds: Float) -> Int64 { Int64((Double(seconds) * 1000).rounded()) }
+}

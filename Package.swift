@@ -11,6 +11,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // MARK: Daemon, Store, Server dependencies
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // MARK: - C shims (each imported by exactly one Swift target)
@@ -24,11 +30,31 @@ let package = Package(
         // MARK: - Libraries
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
 
+        // MARK: - Daemon, Store, Server
+        .target(name: "Store", dependencies: [
+            "MediaIO",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "Server", dependencies: [
+            "Store",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Daemon", dependencies: [
+            "MediaIO", "Store", "Server",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // MARK: - Executable (ArgumentParser commands only)
         .executableTarget(
             name: "sightline",
             dependencies: [
                 "MediaIO",
+                "Daemon", "Server", "Store", // MARK: daemon
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -37,6 +63,11 @@ let package = Package(
         // MARK: - Tests
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport"]),
+        // MARK: Daemon, Store, Server tests
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Store", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Store", "Server", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Store", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

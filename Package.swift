@@ -63,12 +63,12 @@ let package = Package(
 
         // MARK: - Tests
         .target(name: "TestSupport", path: "Sources/TestSupport"),
-        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport"]),
+        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport", "sightline"]),
         // MARK: Daemon, Store, Server tests
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Store", "TestSupport"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Store", "Server", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Store", "Server", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

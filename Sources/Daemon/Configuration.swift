@@ -39,3 +39,20 @@ public struct Configuration: Sendable, Equatable {
         return streams
     }
 }
+
+extension Configuration {
+    /// What `sightline config check` prints: a summary, and with `printValues` every
+    /// file's effective values as TOML.
+    public func report(printValues: Bool) -> String {
+        var out = "ok: \(daemon.file ?? "(built-in defaults)") and \(streams.count) stream file(s) in \(daemon.streamsDirectory)\n"
+        for s in streams {
+            out += "  \(s.id): \(s.enabled ? "enabled" : "disabled"), \(s.source)\n"
+        }
+        guard printValues else { return out }
+        out += "\n# ---- \(daemon.file ?? "defaults") (effective)\n" + daemon.rendered()
+        for s in streams {
+            out += "\n# ---- \(s.file ?? s.id) (effective)\n" + s.rendered(defaults: daemon.store.retention)
+        }
+        return out
+    }
+}

@@ -15,7 +15,11 @@ public struct Configuration: Sendable, Equatable {
     /// Loads `file` (or the defaults when nil) and every `*.toml` in its streams folder, sorted by name.
     public static func load(file: String?, streamsDir override: String? = nil) throws -> Configuration {
         var daemon = try file.map { try DaemonConfig.load(file: $0) } ?? DaemonConfig()
-        if let override { daemon.paths.streamsDir = override }
+        // A folder given on the command line is relative to the working directory.
+        if let override {
+            daemon.paths.streamsDir = override.hasPrefix("/") ? override
+                : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(override)
+        }
         return Configuration(daemon: daemon, streams: try loadStreams(directory: daemon.streamsDirectory))
     }
 

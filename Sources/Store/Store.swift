@@ -156,3 +156,10 @@ public final class Store: Sendable {
         }
     }
 }
+
+extension Store {
+    /// SQLite's `PRAGMA integrity_check`: "ok" when the file is sound.
+    public func integrityCheck() throws -> String {
+        try read("integrity check") { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+}

@@ -30,6 +30,16 @@ let package = Package(
         // MARK: - Libraries
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
 
+        // MARK: - Subtitles and VAD (subs-vad)
+        .target(name: "Subtitles"),
+        // ModelIO (safetensors reader) is also written on `speech`; reconcile on merge.
+        .target(name: "ModelIO"),
+        .target(name: "VAD", dependencies: ["ModelIO"]),
+
+        // MARK: - Transcription (VAD gating, time restoration; lead)
+        .target(name: "Transcription", dependencies: ["MediaIO", "VAD", "Subtitles"]),
+        .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "VAD", "Subtitles", "TestSupport"]),
+
         // MARK: - Daemon, Store, Server
         .target(name: "Store", dependencies: [
             "MediaIO",
@@ -62,9 +72,18 @@ let package = Package(
         ),
 
 
+        // MARK: - Benchmarks (driven by Benchmarks/run)
+        .executableTarget(name: "IngestBench", dependencies: ["MediaIO"], path: "Benchmarks/IngestBench"),
+
         // MARK: - Tests
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport", "sightline"]),
+
+        // MARK: - Subtitles and VAD tests (subs-vad)
+        .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "TestSupport"]),
+        .testTarget(name: "VADTests", dependencies: ["VAD", "ModelIO", "TestSupport"]),
+
         // MARK: Daemon, Store, Server tests
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Store", "TestSupport"]),

@@ -27,8 +27,7 @@ final class ServerTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         store = try Store(path: dir.appendingPathComponent("s.sqlite").path)
         try store.append(WindowRecord(streamId: "cam", startMs: 10_000, endMs: 12_000, evidence: [
-            Evidence(modality: .speech, startMs: 10_500, endMs: 11_800, text: "the parcel is at the front door",
-                     words: [Word(text: "the", startMs: 10_500, endMs: 10_600)]),
+            Evidence(modality: .speech, startMs: 10_500, endMs: 11_800, text: "the parcel is at the front door"),
         ]), committedMs: 1)
         try store.append(WindowRecord(streamId: "cam", startMs: 12_000, endMs: 14_000, evidence: [
             Evidence(modality: .speech, startMs: 12_100, endMs: 13_000, text: "thank you"),
@@ -82,7 +81,8 @@ final class ServerTests: XCTestCase {
     func testTranscriptFormats() throws {
         let srt = try client.request("GET", "/v1/streams/cam/transcript?format=srt")
         XCTAssertEqual(srt.status, 200)
-        XCTAssertEqual(srt.text, "1\n00:00:00,000 --> 00:00:01,300\nthe parcel is at the front door\n\n2\n00:00:01,600 --> 00:00:02,500\nthank you\n\n")
+        // Broadcast cue rules (Subtitles) join the two segments: 300 ms apart, 41 characters.
+        XCTAssertEqual(srt.text, "1\n00:00:00,000 --> 00:00:02,500\nthe parcel is at the front door thank you\n\n")
         let vtt = try client.request("GET", "/v1/streams/cam/transcript?format=vtt&from=12000")
         XCTAssertEqual(vtt.text, "WEBVTT\n\n00:00:00.100 --> 00:00:01.000\nthank you\n\n")
         let js = try json(try client.request("GET", "/v1/streams/cam/transcript"))

@@ -74,6 +74,8 @@ let package = Package(
 
         // MARK: - Benchmarks (driven by Benchmarks/run)
         .executableTarget(name: "IngestBench", dependencies: ["MediaIO"], path: "Benchmarks/IngestBench"),
+        // MARK: Daemon benchmarks
+        .executableTarget(name: "QueryBench", dependencies: ["Store"], path: "Benchmarks/QueryBench"),
 
         // MARK: - Tests
         .target(name: "TestSupport", path: "Sources/TestSupport"),

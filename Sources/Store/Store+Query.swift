@@ -200,3 +200,14 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// The unindexed alternative to `moments`: a LIKE scan of all evidence text for one
+    /// word. Only for the query benchmark's side-by-side comparison.
+    public func likeScan(word: String, limit: Int) throws -> [Int64] {
+        try read("like scan") { db in
+            try Int64.fetchAll(db, sql: "SELECT window_id FROM evidence WHERE text LIKE ? LIMIT ?",
+                               arguments: ["%\(word)%", limit])
+        }
+    }
+}

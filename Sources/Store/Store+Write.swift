@@ -21,34 +21,48 @@ extension Store {
             throw StoreError.invalidRecord("window of stream '\(record.streamId)' ends (\(record.endMs) ms) before it starts (\(record.startMs) ms)")
         }
         return try write("append window \(record.streamId)@\(record.startMs)") { db in
-            // Streams are normally registered by the supervisor; a record for an unknown
-            // stream registers it rather than failing the foreign key.
-            try db.execute(sql: "INSERT OR IGNORE INTO streams(id, source, created_ms) VALUES (?, '', ?)",
-                           arguments: [record.streamId, committedMs])
-            try db.execute(sql: """
-                INSERT INTO windows(stream_id, start_ms, end_ms, frame_count, audio_samples, bytes, committed_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [record.streamId, record.startMs, record.endMs, record.frameCount,
-                                 record.audioSamples, Self.approximateBytes(record), committedMs])
-            let windowId = db.lastInsertedRowID
-            for ev in record.evidence {
-                try db.execute(sql: """
-                    INSERT INTO evidence(window_id, stream_id, modality, start_ms, end_ms, text, confidence, value)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [windowId, record.streamId, ev.modality.rawValue, ev.startMs, ev.endMs,
-                                     ev.text, ev.confidence, ev.value])
-                let evidenceId = db.lastInsertedRowID
-                for (i, w) in ev.words.enumerated() {
-                    try db.execute(sql: "INSERT INTO words(evidence_id, idx, text, start_ms, end_ms, probability) VALUES (?, ?, ?, ?, ?, ?)",
-                                   arguments: [evidenceId, i, w.text, w.startMs, w.endMs, w.probability])
-                }
-                if let emb = ev.embedding {
-                    try db.execute(sql: "INSERT INTO embeddings(evidence_id, model, dim, vector) VALUES (?, ?, ?, ?)",
-                                   arguments: [evidenceId, emb.model, emb.vector.count, Float16Blob.encode(emb.vector)])
-                }
-            }
-            return windowId
+            try Self.insert(record, committedMs: committedMs, db)
         }
+    }
+
+    /// Commits many windows in one transaction (bulk import, benchmarks): all or none.
+    public func append(contentsOf records: [WindowRecord], committedMs: Int64) throws {
+        if let bad = records.first(where: { $0.endMs < $0.startMs }) {
+            throw StoreError.invalidRecord("window of stream '\(bad.streamId)' ends (\(bad.endMs) ms) before it starts (\(bad.startMs) ms)")
+        }
+        try write("append \(records.count) windows") { db in
+            for r in records { _ = try Self.insert(r, committedMs: committedMs, db) }
+        }
+    }
+
+    private static func insert(_ record: WindowRecord, committedMs: Int64, _ db: Database) throws -> Int64 {
+        // Streams are normally registered by the supervisor; a record for an unknown
+        // stream registers it rather than failing the foreign key.
+        try db.execute(sql: "INSERT OR IGNORE INTO streams(id, source, created_ms) VALUES (?, '', ?)",
+                       arguments: [record.streamId, committedMs])
+        try db.execute(sql: """
+            INSERT INTO windows(stream_id, start_ms, end_ms, frame_count, audio_samples, bytes, committed_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [record.streamId, record.startMs, record.endMs, record.frameCount,
+                             record.audioSamples, Self.approximateBytes(record), committedMs])
+        let windowId = db.lastInsertedRowID
+        for ev in record.evidence {
+            try db.execute(sql: """
+                INSERT INTO evidence(window_id, stream_id, modality, start_ms, end_ms, text, confidence, value)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [windowId, record.streamId, ev.modality.rawValue, ev.startMs, ev.endMs,
+                                 ev.text, ev.confidence, ev.value])
+            let evidenceId = db.lastInsertedRowID
+            for (i, w) in ev.words.enumerated() {
+                try db.execute(sql: "INSERT INTO words(evidence_id, idx, text, start_ms, end_ms, probability) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [evidenceId, i, w.text, w.startMs, w.endMs, w.probability])
+            }
+            if let emb = ev.embedding {
+                try db.execute(sql: "INSERT INTO embeddings(evidence_id, model, dim, vector) VALUES (?, ?, ?, ?)",
+                               arguments: [evidenceId, emb.model, emb.vector.count, Float16Blob.encode(emb.vector)])
+            }
+        }
+        return windowId
     }
 
     /// Size a window adds to the database, used by size-based retention. Counts payload

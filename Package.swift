@@ -67,7 +67,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Daemon", dependencies: [
-            "MediaIO", "Store", "Server",
+            "MediaIO", "Store", "Server", "Transcription", "Subtitles", "VAD", "Whisper", "ModelIO", "Kernels",
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),

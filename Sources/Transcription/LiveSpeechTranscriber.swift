@@ -26,7 +26,8 @@ public struct LiveSpeechOptions: Sendable, Equatable {
 public final class LiveSpeechTranscriber {
     public let recognizer: any SegmentRecognizer
     public let options: LiveSpeechOptions
-    private let vad: SileroVAD
+    /// nil: no VAD, every chunk counts as speech and utterances are cut at `maxSpeechMs`.
+    private let vad: SileroVAD?
     private static let chunk = SileroVAD.chunkSamples
     private static let perMs = 16
 
@@ -42,8 +43,8 @@ public final class LiveSpeechTranscriber {
     /// Language of the last recognised utterance.
     public private(set) var language = ""
 
-    public init(vad weights: SileroVADWeights, recognizer: any SegmentRecognizer, options: LiveSpeechOptions = LiveSpeechOptions()) {
-        self.vad = SileroVAD(weights: weights)
+    public init(vad weights: SileroVADWeights?, recognizer: any SegmentRecognizer, options: LiveSpeechOptions = LiveSpeechOptions()) {
+        self.vad = weights.map { SileroVAD(weights: $0) }
         self.recognizer = recognizer
         self.options = options
     }
@@ -57,7 +58,7 @@ public final class LiveSpeechTranscriber {
         let end = bufferStart + buffer.count
         while vadPosition + Self.chunk <= end {
             let from = vadPosition - bufferStart
-            let p = (try? vad.probability(ofChunk: buffer[from..<from + Self.chunk])) ?? 0
+            let p = vad.map { (try? $0.probability(ofChunk: buffer[from..<from + Self.chunk])) ?? 0 } ?? 1
             let chunkStart = vadPosition
             vadPosition += Self.chunk
             out += try step(probability: p, chunkStart: chunkStart)

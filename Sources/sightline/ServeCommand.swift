@@ -31,6 +31,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "State folder for the database, overriding paths.state_dir.")
     var stateDir: String?
 
+    @Option(help: "Folder with the downloaded models, overriding paths.models_dir.")
+    var modelsDir: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -44,9 +47,11 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIFailure(message: "\(error)")
         }
         if let stateDir { configuration.daemon.paths.stateDir = stateDir }
+        if let modelsDir { configuration.daemon.paths.modelsDir = modelsDir }
         do {
-            try await DaemonRunner(configuration: configuration, socketOverride: socket, logger: logger,
-                                   version: SightlineVersion.string).run()
+            let encoders = try ModelEncoders.load(config: configuration.daemon, logger: logger)
+            try await DaemonRunner(configuration: configuration, socketOverride: socket, encoders: encoders,
+                                   logger: logger, version: SightlineVersion.string).run()
         } catch {
             throw CLIFailure(message: "\(error)")
         }

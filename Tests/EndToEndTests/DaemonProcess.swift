@@ -70,7 +70,12 @@ final class DaemonProcess {
         logURL = dir.appendingPathComponent("daemon.log")
         // Socket mode 0666 so that the refused-uid test reaches the SO_PEERCRED check
         // (with 0660 the kernel would refuse the connect before the daemon sees it).
+        // Real models (Scripts/fetch-models put them here); Whisper loads in about a second.
+        let models = ProcessInfo.processInfo.environment["SIGHTLINE_MODELS"]
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/sightline/models").path
         try """
+        [paths]
+        models_dir = "\(models)"
         [socket]
         mode = "0666"
         group = ""
@@ -155,9 +160,13 @@ final class LiveSource {
     let clip: String
     var process: Process?
 
-    init(clip: String, port: Int = E2E.freePort()) {
+    /// Audio codec to re-encode to (MPEG-TS cannot carry WAV's PCM); nil copies the streams.
+    let audioCodec: String?
+
+    init(clip: String, port: Int = E2E.freePort(), audioCodec: String? = nil) {
         self.clip = clip
         self.port = port
+        self.audioCodec = audioCodec
     }
 
     var url: String { "http://127.0.0.1:\(port)/live.ts" }
@@ -165,8 +174,9 @@ final class LiveSource {
     func start() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        p.arguments = ["-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", clip,
-                       "-c", "copy", "-f", "mpegts", "-listen", "1", url]
+        let codecs = audioCodec.map { ["-c:v", "copy", "-c:a", $0] } ?? ["-c", "copy"]
+        p.arguments = ["-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", clip]
+            + codecs + ["-f", "mpegts", "-listen", "1", url]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()

@@ -26,7 +26,15 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-enum { KC_DEFAULT = 256, NC_DEFAULT = 512, MR_MAX = 12 };
+// Blocking, tuned on Zen 4 (1 MiB L2) against the encoder shapes (Benchmarks/README.md):
+// prepacked weights stream well from L2/L3, so a deep KC (fewer passes over C) wins;
+// packing raw B needs a block that stays cache-resident, so it uses a smaller one.
+enum {
+    KC_PACKED = 2048, NC_PACKED = 4096, // weights packed at load
+    KC_RAW = 1024, NC_RAW = 1024,       // B packed per call (scratch KC_RAW * NC_RAW floats)
+    MC_ROWS = 96,                       // rows of A packed per block (multiple of every MR)
+    SMALL_M = 4                         // rows up to which unpacked B is read in place
+};
 
 int sl_gemm_mr(int isa) { return isa == SL_ISA_AVX512 ? 12 : isa == SL_ISA_AVX2 ? 6 : 4; }
 int sl_gemm_nr(int isa) { return isa == SL_ISA_AVX512 ? 32 : 16; }
@@ -67,10 +75,14 @@ static void pack_b_block(int nr, int kc, int nc, const float *b, long ldb, int t
         int w = nc - jp < nr ? nc - jp : nr;
         float *dst = out + (size_t)(jp / nr) * (size_t)kc * nr;
         if (transB) {
-            if (w < nr) memset(dst, 0, sizeof(float) * (size_t)kc * nr);
-            for (int j = 0; j < w; j++) {
-                const float *src = b + (long)(j0 + jp + j) * ldb + p0;
-                for (int p = 0; p < kc; p++) dst[(size_t)p * nr + j] = src[p];
+            // Depth outer, columns inner: contiguous writes, and the w source rows each
+            // advance one float per step, so their cache lines stay in L1 across 16 steps.
+            const float *src = b + (long)(j0 + jp) * ldb + p0;
+            for (int p = 0; p < kc; p++) {
+                float *d = dst + (size_t)p * nr;
+                int j = 0;
+                for (; j < w; j++) d[j] = src[(long)j * ldb + p];
+                for (; j < nr; j++) d[j] = 0;
             }
         } else {
             for (int p = 0; p < kc; p++) {
@@ -126,9 +138,11 @@ static void pack_a(int mr, int mc, int kc, int kcPad, const float *a, long lda, 
                 for (int i = 0; i < h; i++) dst[(size_t)p * mr + i] = src[i];
             }
         } else {
-            for (int i = 0; i < h; i++) {
-                const float *src = a + (long)(i0 + ip + i) * lda + p0;
-                for (int p = 0; p < kc; p++) dst[(size_t)p * mr + i] = src[p];
+            // Depth outer, rows inner (contiguous writes; see pack_b_block).
+            const float *src = a + (long)(i0 + ip) * lda + p0;
+            for (int p = 0; p < kc; p++) {
+                float *d = dst + (size_t)p * mr;
+                for (int i = 0; i < h; i++) d[i] = src[(long)i * lda + p];
             }
         }
     }
@@ -394,6 +408,55 @@ static const kern_bf16 k512d[13] = {NULL, k512d_1, k512d_2, k512d_3, k512d_4, k5
                                     k512d_7, k512d_8, k512d_9, k512d_10, k512d_11, k512d_12};
 #endif
 
+// MARK: - Direct small-M path
+
+// For a handful of rows and an unpacked B (attention over a KV cache, decoder steps),
+// packing B would cost as much as the product, so these loops read B in place. 16
+// independent partial sums let the compiler vectorise the dot products without
+// reassociating. Compiled per ISA like the pointwise kernels.
+INLINE void small_m_body(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
+    const int k = g->k;
+    const float alpha = g->alpha, beta = g->beta;
+    for (int i = m0; i < m1; i++) {
+        float *crow = g->c + (long)i * g->ldc;
+        // A row i, contiguous (copied out when A is stored transposed).
+        const float *arow = g->a + (long)i * g->lda;
+        if (g->transA) {
+            float *tmp = sl_thread_scratch(2, (size_t)k);
+            if (!tmp) return;
+            for (int p = 0; p < k; p++) tmp[p] = g->a[(long)p * g->lda + i];
+            arow = tmp;
+        }
+        if (g->transB) {
+            for (int j = n0; j < n1; j++) {
+                const float *brow = g->b + (long)j * g->ldb;
+                float acc[16] = {0};
+                int p = 0;
+                for (; p + 16 <= k; p += 16)
+                    for (int l = 0; l < 16; l++) acc[l] += arow[p + l] * brow[p + l];
+                float s = 0;
+                for (int l = 0; l < 16; l++) s += acc[l];
+                for (; p < k; p++) s += arow[p] * brow[p];
+                crow[j] = beta == 0 ? alpha * s : alpha * s + beta * crow[j];
+            }
+        } else {
+            if (beta == 0) for (int j = n0; j < n1; j++) crow[j] = 0;
+            else if (beta != 1) for (int j = n0; j < n1; j++) crow[j] *= beta;
+            for (int p = 0; p < k; p++) {
+                const float av = alpha * arow[p];
+                const float *brow = g->b + (long)p * g->ldb;
+                for (int j = n0; j < n1; j++) crow[j] += av * brow[j];
+            }
+        }
+    }
+}
+
+static void small_m_base(const sl_gemm_args *g, int m0, int m1, int n0, int n1) { small_m_body(g, m0, m1, n0, n1); }
+#if defined(__x86_64__)
+T256 static void small_m_avx2(const sl_gemm_args *g, int m0, int m1, int n0, int n1) { small_m_body(g, m0, m1, n0, n1); }
+T512 static void small_m_avx512(const sl_gemm_args *g, int m0, int m1, int n0, int n1) { small_m_body(g, m0, m1, n0, n1); }
+#endif
+
 // MARK: - Driver
 
 // C block = beta * C block (used when K == 0, where the product contributes nothing).
@@ -410,13 +473,13 @@ static void gemm_bf16(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
     const int dot = g->bf16Mode == SL_BF16_DOT;
     const int k = g->k;
     const int skinny = (m1 - m0) <= MR;
-    const int KC = skinny ? ((k + 1) & ~1) : KC_DEFAULT; // even
-    const int MC = MR * 12;
+    const int KC = skinny ? ((k + 1) & ~1) : KC_PACKED; // even
+    const int MC = MC_ROWS;
     const size_t pairsK = (size_t)((k + 1) / 2);
     float *abuf = scratch((size_t)MC * (size_t)(KC + 2));
     if (!abuf) return;
-    for (int jc = n0; jc < n1; jc += NC_DEFAULT) {
-        int nc = n1 - jc < NC_DEFAULT ? n1 - jc : NC_DEFAULT;
+    for (int jc = n0; jc < n1; jc += NC_PACKED) {
+        int nc = n1 - jc < NC_PACKED ? n1 - jc : NC_PACKED;
         for (int pc = 0; pc < k; pc += KC) {
             int kc = k - pc < KC ? k - pc : KC;
             int kcPad = (kc + 1) & ~1;
@@ -454,18 +517,27 @@ void sl_gemm_block(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
 #if !defined(__x86_64__)
     isa = SL_ISA_SCALAR;
 #endif
+    if (!g->packedB && m1 - m0 <= SMALL_M) {
+#if defined(__x86_64__)
+        if (isa == SL_ISA_AVX512) { small_m_avx512(g, m0, m1, n0, n1); return; }
+        if (isa == SL_ISA_AVX2) { small_m_avx2(g, m0, m1, n0, n1); return; }
+#endif
+        small_m_base(g, m0, m1, n0, n1);
+        return;
+    }
     const int MR = sl_gemm_mr(isa), NR = sl_gemm_nr(isa);
     const int k = g->k;
     const int skinny = (m1 - m0) <= MR;
-    const int KC = skinny && g->packedB ? k : KC_DEFAULT;
-    const int MC = MR * (isa == SL_ISA_AVX512 ? 12 : 24);
-    const size_t aFloats = (size_t)MC * (size_t)KC;
-    const size_t bFloats = g->packedB ? 0 : (size_t)KC * (size_t)NC_DEFAULT;
+    const int KC = g->packedB ? (skinny ? k : KC_PACKED) : KC_RAW;
+    const int NC = g->packedB ? NC_PACKED : NC_RAW;
+    const int MC = MC_ROWS;
+    const size_t aFloats = (size_t)MC * (size_t)(KC < k ? KC : k);
+    const size_t bFloats = g->packedB ? 0 : (size_t)(KC < k ? KC : k) * (size_t)NC;
     float *buf = scratch(aFloats + bFloats);
     if (!buf) return;
     float *abuf = buf, *bbuf = buf + aFloats;
-    for (int jc = n0; jc < n1; jc += NC_DEFAULT) {
-        int nc = n1 - jc < NC_DEFAULT ? n1 - jc : NC_DEFAULT;
+    for (int jc = n0; jc < n1; jc += NC) {
+        int nc = n1 - jc < NC ? n1 - jc : NC;
         for (int pc = 0; pc < k; pc += KC) {
             int kc = k - pc < KC ? k - pc : KC;
             float betaEff = pc == 0 ? g->beta : 1.0f;

@@ -65,13 +65,13 @@ public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePoi
               c: output + h * outputLayout.headStride, ldc: outputLayout.rowStride, pool: inner)
     }
     if heads >= pool.threadCount && pool.threadCount > 1 {
-        pool.run { t, n in
-            guard let scores = sl_thread_scratch(1, tq * tk) else { return }
-            var h = t
-            while h < heads { head(h, scores, pool); h += n }
+        pool.run(tasks: heads) { h in
+            // Thread-local slot 1 (the GEMM driver uses slot 0); inner kernels run serially.
+            guard let scores = sl_thread_scratch(1, tq * tk) else { preconditionFailure("attention: out of memory for (\(tq), \(tk)) scores") }
+            head(h, scores, pool)
         }
     } else {
-        guard let scores = sl_thread_scratch(1, tq * tk) else { return }
+        guard let scores = sl_thread_scratch(1, tq * tk) else { preconditionFailure("attention: out of memory for (\(tq), \(tk)) scores") }
         for h in 0..<heads { head(h, scores, pool) }
     }
 }

@@ -105,7 +105,8 @@ private func conv2dLowered(_ input: UnsafePointer<Float>, shape s: Conv2dShape, 
     let oh = s.outHeight, ow = s.outWidth, positions = oh * ow
     let kdim = cinG * s.kernelH * s.kernelW
     let pointwise = s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 && s.padH == 0 && s.padW == 0
-    let owned: UnsafeMutablePointer<Float>? = (scratch == nil && !pointwise) ? .allocate(capacity: max(s.scratchCount, 1)) : nil
+    // Sized here, not from scratchCount (which is 0 for shapes conv2d runs depthwise).
+    let owned: UnsafeMutablePointer<Float>? = (scratch == nil && !pointwise) ? .allocate(capacity: max(kdim * positions, 1)) : nil
     defer { owned?.deallocate() }
     let cols = scratch ?? owned
     for g in 0..<s.groups {

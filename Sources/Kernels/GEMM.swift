@@ -52,14 +52,10 @@ public func sgemmBatched(
     args.ldb = ldb; args.transB = transB ? 1 : 0
     args.ldc = ldc
     if batch >= pool.threadCount && pool.threadCount > 1 {
-        pool.run { t, threads in
+        pool.run(tasks: batch) { i in
             var local = args
-            var i = t
-            while i < batch {
-                local.a = a + i * strideA; local.b = b + i * strideB; local.c = c + i * strideC
-                sl_gemm_block(&local, 0, local.m, 0, local.n)
-                i += threads
-            }
+            local.a = a + i * strideA; local.b = b + i * strideB; local.c = c + i * strideC
+            sl_gemm_block(&local, 0, local.m, 0, local.n)
         }
     } else {
         for i in 0..<batch {
@@ -92,9 +88,9 @@ public func sgemmReference(
 
 /// How one GEMM is split over the pool's threads.
 enum GEMMPartition {
-    /// Below this many multiply-adds a GEMM runs on the calling thread: waking workers
-    /// costs more than it saves.
-    static let serialWork = 1 << 16
+    /// Below this many multiply-adds a GEMM runs on the calling thread: waking a worker
+    /// (and, on a busy machine, waiting for it) costs more than it saves.
+    static let serialWork = 1 << 20
 
     static func run(_ args: sl_gemm_args, pool: ThreadPool) {
         let m = Int(args.m), n = Int(args.n), k = Int(args.k)
@@ -109,16 +105,18 @@ enum GEMMPartition {
         let panels = (n + nr - 1) / nr
         let rowBlocks = (m + mr - 1) / mr
         // Rows when each thread gets several register tiles of them, else column panels.
+        // Two tasks per thread when there is enough work, so a thread slowed by another
+        // process hands its second share to the other thread.
         let byRows = rowBlocks >= 4 * threads || panels < threads
-        pool.run { t, count in
+        let units = byRows ? rowBlocks : panels
+        let tasks = min(units, units >= 8 * threads ? 2 * threads : threads)
+        pool.run(tasks: tasks) { t in
             withUnsafePointer(to: args) { p in
-                if count == 1 {
-                    sl_gemm_block(p, 0, Int32(m), 0, Int32(n))
-                } else if byRows {
-                    let lo = rowBlocks * t / count * mr, hi = min(m, rowBlocks * (t + 1) / count * mr)
+                if byRows {
+                    let lo = rowBlocks * t / tasks * mr, hi = min(m, rowBlocks * (t + 1) / tasks * mr)
                     if lo < hi { sl_gemm_block(p, Int32(lo), Int32(hi), 0, Int32(n)) }
                 } else {
-                    let lo = panels * t / count * nr, hi = min(n, panels * (t + 1) / count * nr)
+                    let lo = panels * t / tasks * nr, hi = min(n, panels * (t + 1) / tasks * nr)
                     if lo < hi { sl_gemm_block(p, 0, Int32(m), Int32(lo), Int32(hi)) }
                 }
             }

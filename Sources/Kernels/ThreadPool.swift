@@ -1,9 +1,11 @@
-// The process-wide pool of persistent worker threads every kernel runs on. `run` hands one
-// body to all workers, the caller participates as thread 0, and returns when all finished.
-// Workers spin briefly on a generation counter (a cheap barrier for back-to-back kernels),
-// then sleep on a condition variable so an idle daemon burns no CPU. Concurrent callers
-// (several streams/models on different Swift tasks) are serialised one run at a time,
-// which shares the pool at kernel granularity; a run from inside a body executes serially.
+// The process-wide pool of persistent worker threads every kernel runs on. `run` hands out
+// task indices 0..<tasks from one atomic ticket; the caller claims indices too, and workers
+// that wake late find none left, so a worker descheduled by another process (2 shared cores)
+// delays a kernel by at most the task it actually took, never by a whole timeslice. Workers
+// spin briefly on the ticket (a cheap barrier for back-to-back kernels), then sleep on a
+// condition variable so an idle daemon burns no CPU. Concurrent callers (several streams or
+// models on different Swift tasks) are serialised one run at a time, sharing the pool at
+// kernel granularity; a run from inside a body executes serially on the calling thread.
 import CKernels
 import Foundation
 import Synchronization
@@ -54,24 +56,42 @@ public final class ThreadPool: @unchecked Sendable {
 
     // MARK: - Running work
 
-    /// Runs `body(thread, threads)` for thread in 0..<threads and returns when all are done.
-    /// The calling thread runs thread 0. Called from inside a body (any pool), runs
-    /// `body(0, 1)` serially instead of deadlocking.
+    /// Runs `body(thread, threads)` for every thread in 0..<threadCount and returns when all
+    /// have finished. The calling thread participates. Indices are claimed dynamically, so
+    /// one OS thread may run several indices one after another: bodies must not wait on each
+    /// other. Called from inside a body (any pool), runs `body(0, 1)` serially instead.
     public func run(_ body: (_ thread: Int, _ threads: Int) -> Void) {
-        let depth = sl_pool_depth()
-        if threadCount == 1 || depth > 0 {
-            sl_pool_set_depth(depth + 1)
-            body(0, 1)
-            sl_pool_set_depth(depth)
+        if threadCount == 1 || sl_pool_depth() > 0 {
+            serially { body(0, 1) }
+            return
+        }
+        let n = threadCount
+        run(tasks: n) { body($0, n) }
+    }
+
+    /// Runs `body(task)` for every task in 0..<tasks over the pool (each exactly once, any
+    /// order, possibly several on one thread) and returns when all have finished.
+    public func run(tasks: Int, _ body: (_ task: Int) -> Void) {
+        guard tasks > 0 else { return }
+        if threadCount == 1 || tasks == 1 || sl_pool_depth() > 0 {
+            serially { for t in 0..<tasks { body(t) } }
             return
         }
         runLock.withLock { _ in
             withoutActuallyEscaping(body) { escapable in
+                let depth = sl_pool_depth()
                 sl_pool_set_depth(depth + 1)
-                state.dispatch(escapable, threads: threadCount)
+                state.dispatch(escapable, tasks: tasks)
                 sl_pool_set_depth(depth)
             }
         }
+    }
+
+    private func serially(_ body: () -> Void) {
+        let depth = sl_pool_depth()
+        sl_pool_set_depth(depth + 1)
+        body()
+        sl_pool_set_depth(depth)
     }
 
     /// Runs `body(range)` over `0..<count` split into contiguous chunks, one per thread
@@ -80,25 +100,27 @@ public final class ThreadPool: @unchecked Sendable {
         guard count > 0 else { return }
         let chunks = min(threadCount, max(1, count / max(minChunk, 1)))
         if chunks == 1 { body(0..<count); return }
-        run { t, n in
-            let parts = min(n, chunks)
-            guard t < parts else { return }
-            let lo = count * t / parts, hi = count * (t + 1) / parts
+        run(tasks: chunks) { t in
+            let lo = count * t / chunks, hi = count * (t + 1) / chunks
             if lo < hi { body(lo..<hi) }
         }
     }
 }
 
 /// Worker-side state, owned by the workers and the pool (so the pool can deinit).
+///
+/// `ticket` packs (job sequence << 32 | next task index). Publishing a job stores a new
+/// sequence with index 0; a participant claims a task by compare-and-swap on the exact
+/// ticket it read, so a worker holding a stale sequence can never take a task of a newer
+/// job. The job closure and task count are written before the ticket (release) and read
+/// after a successful claim (acquire); the dispatcher does not return (and so the closure
+/// stays valid) until `finished` counts every task.
 final class PoolState: @unchecked Sendable {
-    private let workers: Int
-    private let generation = Atomic<Int>(0)
-    private let pending = Atomic<Int>(0)
+    private let ticket = Atomic<UInt64>(0)
+    private let finished = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
-    // Written by the dispatcher before the generation bump (release), read by workers after
-    // observing it (acquire): the body is only valid during one dispatch.
-    private var job: ((Int, Int) -> Void)?
-    private var jobThreads = 1
+    private var job: ((Int) -> Void)?
+    private var jobTasks = 0
     // Heap-allocated: pthread objects must not move, which inout class properties don't promise.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -109,7 +131,6 @@ final class PoolState: @unchecked Sendable {
     private static let spinLimit = 2_000
 
     init(workers: Int) {
-        self.workers = workers
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(cond, nil)
     }
@@ -121,57 +142,69 @@ final class PoolState: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func dispatch(_ body: @escaping (Int, Int) -> Void, threads: Int) {
+    /// Runs on the calling thread; returns when all `tasks` have finished.
+    func dispatch(_ body: @escaping (Int) -> Void, tasks: Int) {
         job = body
-        jobThreads = threads
-        pending.store(workers, ordering: .relaxed)
-        generation.add(1, ordering: .releasing)
+        jobTasks = tasks
+        finished.store(0, ordering: .relaxed)
+        let sequence = (ticket.load(ordering: .relaxed) >> 32) &+ 1
+        ticket.store(sequence << 32, ordering: .releasing)
         pthread_mutex_lock(mutex)
         if sleepers > 0 { pthread_cond_broadcast(cond) }
         pthread_mutex_unlock(mutex)
-        body(0, threads)
+        work(sequence: sequence)
         var spins = 0
-        while pending.load(ordering: .acquiring) != 0 {
+        while finished.load(ordering: .acquiring) < tasks {
             spins += 1
             if spins < PoolState.spinLimit * 8 { sl_cpu_relax() } else { sched_yield() }
         }
         job = nil
     }
 
+    /// Claims and runs tasks of job `sequence` until none are left.
+    private func work(sequence: UInt64) {
+        while true {
+            let t = ticket.load(ordering: .acquiring)
+            guard t >> 32 == sequence else { return }
+            let index = Int(t & 0xffff_ffff)
+            guard index < jobTasks else { return }
+            let (exchanged, _) = ticket.compareExchange(expected: t, desired: t &+ 1, ordering: .acquiringAndReleasing)
+            guard exchanged else { continue }
+            job?(index)
+            finished.add(1, ordering: .releasing)
+        }
+    }
+
     func workerLoop(index: Int) {
-        var seen = generation.load(ordering: .acquiring)
+        var seen = ticket.load(ordering: .acquiring) >> 32
         while true {
             var spins = 0
-            var current = generation.load(ordering: .acquiring)
+            var current = ticket.load(ordering: .acquiring) >> 32
             while current == seen && spins < PoolState.spinLimit {
                 sl_cpu_relax()
                 spins += 1
-                current = generation.load(ordering: .acquiring)
+                current = ticket.load(ordering: .acquiring) >> 32
             }
             if current == seen {
                 pthread_mutex_lock(mutex)
                 sleepers += 1
-                while generation.load(ordering: .acquiring) == seen {
+                while ticket.load(ordering: .acquiring) >> 32 == seen && !stopping.load(ordering: .acquiring) {
                     pthread_cond_wait(cond, mutex)
                 }
                 sleepers -= 1
                 pthread_mutex_unlock(mutex)
-                current = generation.load(ordering: .acquiring)
+                current = ticket.load(ordering: .acquiring) >> 32
             }
-            seen = current
             if stopping.load(ordering: .acquiring) { return }
-            if let body = job {
-                sl_pool_set_depth(1)
-                body(index, jobThreads)
-                sl_pool_set_depth(0)
-            }
-            pending.subtract(1, ordering: .releasing)
+            seen = current
+            sl_pool_set_depth(1)
+            work(sequence: current)
+            sl_pool_set_depth(0)
         }
     }
 
     func shutdown() {
         stopping.store(true, ordering: .releasing)
-        generation.add(1, ordering: .releasing)
         pthread_mutex_lock(mutex)
         pthread_cond_broadcast(cond)
         pthread_mutex_unlock(mutex)

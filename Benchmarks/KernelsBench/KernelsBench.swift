@@ -117,6 +117,15 @@ enum KernelsBench {
         // --threads N measures only N threads (default: 1 and 2)
         var threadCounts = [1, 2]
         if let i = args.firstIndex(of: "--threads"), i + 1 < args.count, let t = Int(args[i + 1]) { threadCounts = [t] }
+        // --isa avx2|scalar forces a slower path of ours (default: the best this CPU has)
+        if let i = args.firstIndex(of: "--isa"), i + 1 < args.count {
+            switch args[i + 1] {
+            case "scalar": KernelConfig.isa = .scalar
+            case "avx2": KernelConfig.isa = .avx2
+            default: KernelConfig.isa = .avx512
+            }
+        }
+        let onlyOps = args.firstIndex(of: "--group").map { args[$0 + 1] == "ops" } ?? false
         let runs = quick ? 3 : 7
         let minTime = quick ? 0.02 : 0.05
 
@@ -126,7 +135,7 @@ enum KernelsBench {
             exit(1)
         }
 
-        print("KernelsBench: Kernels \(KernelConfig.detectedISA) (bf16 dot: \(KernelConfig.cpuHasBF16)) vs OpenBLAS \(blas.config), core \(blas.coreName)")
+        print("KernelsBench: Kernels \(KernelConfig.isa) (bf16 dot: \(KernelConfig.cpuHasBF16)) vs OpenBLAS \(blas.config), core \(blas.coreName)")
         print("OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)") OPENBLAS_L2_SIZE=\(ProcessInfo.processInfo.environment["OPENBLAS_L2_SIZE"] ?? "(unset)")")
         print("median of \(runs) runs; 1 thread: calling thread's CPU time, 2 threads: wall time (load average now \(loadAverage()))")
         print("GFLOPS = 2MKN / time; GB/s = (weights + x + y bytes) / time")
@@ -142,7 +151,7 @@ enum KernelsBench {
             return Float(Int64(bitPattern: rng >> 11) % 2000 - 1000) / 1000
         }
 
-        for c in cases {
+        for c in cases where !onlyOps {
             let x = (0..<(c.m * c.k)).map { _ in rand() }        // (M, K)
             let w = (0..<(c.n * c.k)).map { _ in rand() * 0.05 } // (N, K)
             var yOurs = [Float](repeating: 0, count: c.m * c.n)  // (M, N)
@@ -193,6 +202,59 @@ enum KernelsBench {
             }
         }
 
+        // MARK: - Other kernels: optimised vs reference path, one thread, thread CPU time
+
+        var ops: [[String: Any]] = []
+        if onlyOps || !args.contains("--group") {
+            benchClock = CLOCK_THREAD_CPUTIME_ID
+            let one = ThreadPool(threads: 1)
+            print("")
+            print("kernel (shape)                                   optimised ms  reference ms  speed-up")
+            func op(_ name: String, _ body: @escaping () -> Void) {
+                var tOpt: [Double] = [], tRef: [Double] = []
+                body()
+                for _ in 0..<runs {
+                    tOpt.append(timePerCall(minTime: minTime, body))
+                    KernelConfig.forceReference = true
+                    tRef.append(timePerCall(minTime: minTime, body))
+                    KernelConfig.forceReference = false
+                }
+                let o = median(tOpt) * 1e3, r = median(tRef) * 1e3
+                print(name.padding(toLength: 48, withPad: " ", startingAt: 0) + String(format: "%13.3f %13.3f %9.1f", o, r, r / o))
+                ops.append(["kernel": name, "optimised_ms": o, "reference_ms": r, "speedup": r / o])
+            }
+            var big = (0..<(1500 * 2048)).map { _ in rand() * 4 } // (1500, 2048)
+            let bigCopy = big
+            op("gelu erf (1500, 2048)") { big.withUnsafeMutableBufferPointer { Activation.geluErf.apply(bigCopy, count: bigCopy.count, into: $0.baseAddress!, pool: one) } }
+            op("gelu tanh (1500, 2048)") { big.withUnsafeMutableBufferPointer { Activation.geluTanh.apply(bigCopy, count: bigCopy.count, into: $0.baseAddress!, pool: one) } }
+            op("silu (1500, 2048)") { big.withUnsafeMutableBufferPointer { Activation.silu.apply(bigCopy, count: bigCopy.count, into: $0.baseAddress!, pool: one) } }
+            let ln = (0..<(1500 * 512)).map { _ in rand() }, gamma = (0..<512).map { _ in rand() }, beta = (0..<512).map { _ in rand() }
+            var lnOut = [Float](repeating: 0, count: 1500 * 512)
+            op("layerNorm (1500, 512)") { layerNorm(ln, rows: 1500, cols: 512, gamma: gamma, beta: beta, eps: 1e-5, out: &lnOut, pool: one) }
+            var scores = (0..<(1500 * 1500)).map { _ in rand() * 8 }
+            let scoresCopy = scores
+            op("softmax (1500, 1500)") {
+                scores.withUnsafeMutableBufferPointer { p in
+                    p.baseAddress!.update(from: scoresCopy, count: scoresCopy.count)
+                    softmax(p.baseAddress!, rows: 1500, cols: 1500, pool: one)
+                }
+            }
+            let mel = (0..<(80 * 3000)).map { _ in rand() }, convW = (0..<(512 * 80 * 3)).map { _ in rand() * 0.1 }
+            let convB = (0..<512).map { _ in rand() }
+            var convOut = [Float](repeating: 0, count: 512 * 3000)
+            let conv1 = Conv1dShape(inChannels: 80, outChannels: 512, length: 3000, kernel: 3, padding: 1)
+            op("conv1d whisper conv1 (80->512, 3000, k3)") { try? conv1d(mel, shape: conv1, weight: convW, bias: convB, output: &convOut, pool: one) }
+            let dw = (0..<(96 * 56 * 56)).map { _ in rand() }, dwW = (0..<(96 * 9)).map { _ in rand() }
+            var dwOut = [Float](repeating: 0, count: 96 * 28 * 28)
+            let dwShape = Conv2dShape(inChannels: 96, outChannels: 96, height: 56, width: 56, kernel: 3, stride: 2, padding: 1, groups: 96)
+            op("conv2d depthwise mobilenet (96, 56x56, s2)") { try? conv2d(dw, shape: dwShape, weight: dwW, bias: nil, output: &dwOut, pool: one) }
+            let q = (0..<(6 * 200 * 64)).map { _ in rand() }, kk = (0..<(6 * 200 * 64)).map { _ in rand() }
+            var att = [Float](repeating: 0, count: 6 * 200 * 64)
+            op("attention (6 heads, 200x200, d64)") {
+                scaledDotProductAttention(q: q, k: kk, v: kk, heads: 6, tq: 200, tk: 200, headDim: 64, output: &att, pool: one)
+            }
+        }
+
         // MARK: - Summary
 
         func pick(_ group: String, _ threads: Int) -> [[String: Any]] {
@@ -216,6 +278,7 @@ enum KernelsBench {
         let json: [String: Any] = [
             "benchmark": "kernels", "isa": KernelConfig.detectedISA.description, "bf16": KernelConfig.cpuHasBF16,
             "openblas_core": blas.coreName, "openblas_config": blas.config, "runs": runs, "results": results, "summary": summary,
+            "ops": ops, "ours_isa": KernelConfig.isa.description,
         ]
         let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
         print(String(data: data, encoding: .utf8)!)

@@ -69,9 +69,23 @@ func loadAverage() -> Double {
     return Double(text.split(separator: " ").first ?? "") ?? -1
 }
 
-/// Seconds per call of `body`, repeated until at least `minTime` elapsed.
+func clockSeconds(_ id: clockid_t) -> Double {
+    var ts = timespec()
+    clock_gettime(id, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Wall and whole-process CPU seconds per call of the last `timePerCall`. With 2 threads,
+/// process CPU time (both threads, spinning included) over the 1-thread CPU time gives a
+/// load-independent estimate of the parallel overhead; wall time gives the real speed-up
+/// only when nothing else runs.
+nonisolated(unsafe) var lastWall = 0.0
+nonisolated(unsafe) var lastProcessCPU = 0.0
+
+/// Seconds per call of `body` on `benchClock`, repeated until at least `minTime` elapsed.
 func timePerCall(minTime: Double, _ body: () -> Void) -> Double {
     var calls = 0
+    let w0 = clockSeconds(CLOCK_MONOTONIC), p0 = clockSeconds(CLOCK_PROCESS_CPUTIME_ID)
     let t0 = now()
     var t = t0
     repeat {
@@ -79,6 +93,8 @@ func timePerCall(minTime: Double, _ body: () -> Void) -> Double {
         calls += 1
         t = now()
     } while t - t0 < minTime
+    lastWall = (clockSeconds(CLOCK_MONOTONIC) - w0) / Double(calls)
+    lastProcessCPU = (clockSeconds(CLOCK_PROCESS_CPUTIME_ID) - p0) / Double(calls)
     return (t - t0) / Double(calls)
 }
 
@@ -166,6 +182,7 @@ enum KernelsBench {
                 benchClock = threads == 1 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC
                 let load = loadAverage()
                 var tPacked: [Double] = [], tSgemm: [Double] = [], tBF: [Double] = [], tBlas: [Double] = []
+                var wallPacked: [Double] = [], cpuPacked: [Double] = [], wallBlas: [Double] = [], cpuBlas: [Double] = []
                 x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in
                     yOurs.withUnsafeMutableBufferPointer { yo in yBlas.withUnsafeMutableBufferPointer { yb in
                         let xa = xp.baseAddress!, wa = wp.baseAddress!, ya = yo.baseAddress!, ba = yb.baseAddress!
@@ -174,7 +191,9 @@ enum KernelsBench {
                         blas.linear(m: c.m, n: c.n, k: c.k, x: xa, w: wa, y: ba)
                         for _ in 0..<runs {
                             tBlas.append(timePerCall(minTime: minTime) { blas.linear(m: c.m, n: c.n, k: c.k, x: xa, w: wa, y: ba) })
+                            wallBlas.append(lastWall); cpuBlas.append(lastProcessCPU)
                             tPacked.append(timePerCall(minTime: minTime) { packed.forward(xa, rows: c.m, into: ya, pool: pool) })
+                            wallPacked.append(lastWall); cpuPacked.append(lastProcessCPU)
                             tSgemm.append(timePerCall(minTime: minTime) {
                                 sgemm(transB: true, m: c.m, n: c.n, k: c.k, a: xa, lda: c.k, b: wa, ldb: c.k, c: ya, ldc: c.n, pool: pool)
                             })
@@ -197,7 +216,9 @@ enum KernelsBench {
                     "m": c.m, "k": c.k, "n": c.n, "case": c.label, "group": c.group, "threads": threads,
                     "packed_gflops": gP, "sgemm_gflops": gS, "bf16_gflops": gB, "openblas_gflops": gO,
                     "packed_vs_openblas": gP / gO, "sgemm_vs_openblas": gS / gO, "bf16_vs_fp32": gB / gP,
-                    "packed_gbps": bwP, "openblas_gbps": bwO, "clock": threads == 1 ? "thread_cpu" : "wall", "load_average": load, "max_abs_diff_vs_openblas": Double(maxDiff),
+                    "packed_gbps": bwP, "openblas_gbps": bwO, "clock": threads == 1 ? "thread_cpu" : "wall", "load_average": load,
+                    "packed_wall_s": median(wallPacked), "packed_process_cpu_s": median(cpuPacked),
+                    "openblas_wall_s": median(wallBlas), "openblas_process_cpu_s": median(cpuBlas), "max_abs_diff_vs_openblas": Double(maxDiff),
                 ])
             }
         }
@@ -260,14 +281,24 @@ enum KernelsBench {
         func pick(_ group: String, _ threads: Int) -> [[String: Any]] {
             results.filter { ($0["group"] as! String) == group && ($0["threads"] as! Int) == threads }
         }
+        func flops(_ r: [String: Any]) -> Double { 2.0 * Double(r["m"] as! Int) * Double(r["k"] as! Int) * Double(r["n"] as! Int) }
         func minOf(_ rows: [[String: Any]], _ key: String) -> Double { rows.map { $0[key] as! Double }.min() ?? 0 }
         let enc1 = pick("encoder", 1), enc2 = pick("encoder", 2)
-        var speedups: [Double] = []
-        for (a, b) in zip(enc1, enc2) { speedups.append((b["packed_gflops"] as! Double) / (a["packed_gflops"] as! Double)) }
+        // Wall-clock speed-up (true only on an idle machine) and the CPU-time estimate
+        // 2 * T1(thread CPU) / T2(process CPU of both threads), which load does not distort.
+        var speedups: [Double] = [], estimates: [Double] = [], blasEstimates: [Double] = []
+        for (a, b) in zip(enc1, enc2) {
+            speedups.append((a["packed_wall_s"] as! Double) / (b["packed_wall_s"] as! Double))
+            estimates.append(2 * (flops(a) / (a["packed_gflops"] as! Double) / 1e9) / (b["packed_process_cpu_s"] as! Double))
+            blasEstimates.append(2 * (flops(a) / (a["openblas_gflops"] as! Double) / 1e9) / (b["openblas_process_cpu_s"] as! Double))
+        }
         let summary: [String: Any] = [
             "encoder_min_packed_vs_openblas_1t": minOf(enc1, "packed_vs_openblas"),
             "encoder_min_sgemm_vs_openblas_1t": minOf(enc1, "sgemm_vs_openblas"),
-            "encoder_min_2thread_speedup": speedups.min() ?? 0,
+            "encoder_min_2thread_speedup_wall": speedups.min() ?? 0,
+            "encoder_min_2thread_speedup_cpu_estimate": estimates.min() ?? 0,
+            "encoder_min_2thread_speedup_cpu_estimate_openblas": blasEstimates.min() ?? 0,
+            "load_average_end": loadAverage(),
             "decoder_min_packed_vs_openblas_1t": minOf(pick("decoder", 1), "packed_vs_openblas"),
             "decoder_min_packed_vs_openblas_2t": minOf(pick("decoder", 2), "packed_vs_openblas"),
             "encoder_min_bf16_vs_fp32_1t": minOf(enc1, "bf16_vs_fp32"),

@@ -30,6 +30,16 @@ let package = Package(
         .executableTarget(name: "KernelsBench", dependencies: ["Kernels"], path: "Benchmarks/KernelsBench"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
 
+        // MARK: - Subtitles and VAD (subs-vad)
+        .target(name: "Subtitles"),
+        // ModelIO (safetensors reader) is also written on `speech`; reconcile on merge.
+        .target(name: "ModelIO"),
+        .target(name: "VAD", dependencies: ["ModelIO"]),
+
+        // MARK: - Transcription (VAD gating, time restoration; lead)
+        .target(name: "Transcription", dependencies: ["MediaIO", "VAD", "Subtitles"]),
+        .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "VAD", "Subtitles", "TestSupport"]),
+
         // MARK: - Executable (ArgumentParser commands only)
         .executableTarget(
             name: "sightline",
@@ -40,9 +50,17 @@ let package = Package(
         ),
 
 
+        // MARK: - Benchmarks (driven by Benchmarks/run)
+        .executableTarget(name: "IngestBench", dependencies: ["MediaIO"], path: "Benchmarks/IngestBench"),
+
         // MARK: - Tests
-        .target(name: "TestSupport", path: "Sources/TestSupport"),
-        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["Transcription", "Subtitles"], path: "Sources/TestSupport"),
+        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport", "sightline"]),
+
+        // MARK: - Subtitles and VAD tests (subs-vad)
+        .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "TestSupport"]),
+        .testTarget(name: "VADTests", dependencies: ["VAD", "ModelIO", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -44,4 +44,54 @@ static inline void sl_error_string(int code, char *buf, size_t size) {
     }
 }
 
+
+/// Scales/converts `src` into one packed RGB24 buffer of `dst_height` rows with `dst_stride`
+/// bytes per row (FFmpeg's data/linesize are fixed-size C arrays, awkward from Swift).
+static inline int sl_sws_scale_to_rgb(struct SwsContext *sws, const AVFrame *src,
+                                      uint8_t *dst, int dst_stride) {
+    uint8_t *dst_planes[4] = { dst, NULL, NULL, NULL };
+    int dst_strides[4] = { dst_stride, 0, 0, 0 };
+    return sws_scale(sws, (const uint8_t * const *)src->data, src->linesize, 0, src->height,
+                     dst_planes, dst_strides);
+}
+
+/// Resamples `frame` (or flushes when frame is NULL) into `out` (interleaved/mono float),
+/// returning the number of samples written per channel or a negative AVERROR.
+static inline int sl_swr_convert_frame(SwrContext *swr, const AVFrame *frame,
+                                       float *out, int out_capacity) {
+    uint8_t *out_planes[1] = { (uint8_t *)out };
+    if (frame == NULL) {
+        return swr_convert(swr, out_planes, out_capacity, NULL, 0);
+    }
+    return swr_convert(swr, out_planes, out_capacity,
+                       (const uint8_t **)frame->extended_data, frame->nb_samples);
+}
+
+/// Sets up `swr` to turn the decoder's audio into 16 kHz mono float. Returns 0 or AVERROR.
+static inline int sl_swr_setup_mono16k(SwrContext **swr, const AVCodecContext *dec, int out_rate) {
+    AVChannelLayout mono = { 0 };
+    av_channel_layout_default(&mono, 1);
+    AVChannelLayout in_layout = { 0 };
+    int rc;
+    if (dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || dec->ch_layout.nb_channels <= 0) {
+        av_channel_layout_default(&in_layout, dec->ch_layout.nb_channels > 0 ? dec->ch_layout.nb_channels : 1);
+    } else {
+        rc = av_channel_layout_copy(&in_layout, &dec->ch_layout);
+        if (rc < 0) return rc;
+    }
+    rc = swr_alloc_set_opts2(swr, &mono, AV_SAMPLE_FMT_FLT, out_rate,
+                             &in_layout, dec->sample_fmt, dec->sample_rate, 0, NULL);
+    av_channel_layout_uninit(&in_layout);
+    if (rc < 0) return rc;
+    return swr_init(*swr);
+}
+
+static inline int sl_frame_is_key(const AVFrame *f) {
+    return (f->key_frame != 0) || (f->pict_type == AV_PICTURE_TYPE_I);
+}
+static inline int sl_packet_is_key(const AVPacket *p) { return (p->flags & AV_PKT_FLAG_KEY) != 0; }
+static inline int sl_packet_is_corrupt(const AVPacket *p) { return (p->flags & AV_PKT_FLAG_CORRUPT) != 0; }
+static inline int sl_channels(const AVCodecParameters *par) { return par->ch_layout.nb_channels; }
+static inline int sl_is_nofile(const AVInputFormat *f) { return f != NULL && (f->flags & AVFMT_NOFILE) != 0; }
+
 #endif

@@ -119,6 +119,10 @@ public struct DecodeStats: Sendable, Equatable {
     public var audioSamples = 0
     /// Times the timeline was re-anchored after a PTS jump or wrap.
     public var discontinuities = 0
+    /// Frames or audio that arrived for a window already emitted (dropped).
+    public var lateUnits = 0
+    /// Why a file ended before its container said it would (truncated or damaged), if it did.
+    public var endedEarly: String? = nil
     public init() {}
 }
 

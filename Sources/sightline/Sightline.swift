@@ -1,6 +1,7 @@
 // The `sightline` executable: ArgumentParser commands only; each command parses its
 // arguments and calls library code.
 import ArgumentParser
+import Foundation
 
 @main
 struct Sightline: AsyncParsableCommand {
@@ -11,6 +12,22 @@ struct Sightline: AsyncParsableCommand {
         Examples:
           sightline probe talk.mp4 --windows        show streams and the window timeline
         """,
-        subcommands: []
+        subcommands: [ProbeCommand.self]
     )
+
+    /// Runs the chosen command; input failures (CLIFailure) exit with code 2 and a one-line
+    /// message, everything else as ArgumentParser reports it.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if let code = exitCode(for: error) { Foundation.exit(code.rawValue) }
+            exit(withError: error)
+        }
+    }
 }

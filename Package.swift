@@ -44,6 +44,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Whisper", dependencies: ["Kernels", "ModelIO", "CZlib"], path: "Sources/Encoders/Whisper"),
         .testTarget(name: "WhisperTests", dependencies: ["Whisper", "Kernels", "ModelIO", "TestSupport"]),
+        .executableTarget(name: "SpeechBench", dependencies: ["Whisper", "Transcription", "VAD", "MediaIO", "ModelIO", "Kernels"],
+                          path: "Benchmarks/SpeechBench"),
 
         // MARK: - Subtitles and VAD (subs-vad)
         .target(name: "Subtitles"),
@@ -80,6 +82,7 @@ let package = Package(
             dependencies: [
                 "MediaIO",
                 "Daemon", "Server", "Store", // MARK: daemon
+                "Transcription", "Whisper", "ModelIO", "Subtitles", "Kernels", // MARK: speech
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

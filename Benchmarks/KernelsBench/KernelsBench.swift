@@ -69,9 +69,23 @@ func loadAverage() -> Double {
     return Double(text.split(separator: " ").first ?? "") ?? -1
 }
 
-/// Seconds per call of `body`, repeated until at least `minTime` elapsed.
+func clockSeconds(_ id: clockid_t) -> Double {
+    var ts = timespec()
+    clock_gettime(id, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Wall and whole-process CPU seconds per call of the last `timePerCall`. With 2 threads,
+/// process CPU time (both threads, spinning included) over the 1-thread CPU time gives a
+/// load-independent estimate of the parallel overhead; wall time gives the real speed-up
+/// only when nothing else runs.
+nonisolated(unsafe) var lastWall = 0.0
+nonisolated(unsafe) var lastProcessCPU = 0.0
+
+/// Seconds per call of `body` on `benchClock`, repeated until at least `minTime` elapsed.
 func timePerCall(minTime: Double, _ body: () -> Void) -> Double {
     var calls = 0
+    let w0 = clockSeconds(CLOCK_MONOTONIC), p0 = clockSeconds(CLOCK_PROCESS_CPUTIME_ID)
     let t0 = now()
     var t = t0
     repeat {
@@ -79,6 +93,8 @@ func timePerCall(minTime: Double, _ body: () -> Void) -> Double {
         calls += 1
         t = now()
     } while t - t0 < minTime
+    lastWall = (clockSeconds(CLOCK_MONOTONIC) - w0) / Double(calls)
+    lastProcessCPU = (clockSeconds(CLOCK_PROCESS_CPUTIME_ID) - p0) / Double(calls)
     return (t - t0) / Double(calls)
 }
 
@@ -117,6 +133,15 @@ enum KernelsBench {
         // --threads N measures only N threads (default: 1 and 2)
         var threadCounts = [1, 2]
         if let i = args.firstIndex(of: "--threads"), i + 1 < args.count, let t = Int(args[i + 1]) { threadCounts = [t] }
+        // --isa avx2|scalar forces a slower path of ours (default: the best this CPU has)
+        if let i = args.firstIndex(of: "--isa"), i + 1 < args.count {
+            switch args[i + 1] {
+            case "scalar": KernelConfig.isa = .scalar
+            case "avx2": KernelConfig.isa = .avx2
+            default: KernelConfig.isa = .avx512
+            }
+        }
+        let onlyOps = args.firstIndex(of: "--group").map { args[$0 + 1] == "ops" } ?? false
         let runs = quick ? 3 : 7
         let minTime = quick ? 0.02 : 0.05
 
@@ -126,7 +151,7 @@ enum KernelsBench {
             exit(1)
         }
 
-        print("KernelsBench: Kernels \(KernelConfig.detectedISA) (bf16 dot: \(KernelConfig.cpuHasBF16)) vs OpenBLAS \(blas.config), core \(blas.coreName)")
+        print("KernelsBench: Kernels \(KernelConfig.isa) (bf16 dot: \(KernelConfig.cpuHasBF16)) vs OpenBLAS \(blas.config), core \(blas.coreName)")
         print("OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)") OPENBLAS_L2_SIZE=\(ProcessInfo.processInfo.environment["OPENBLAS_L2_SIZE"] ?? "(unset)")")
         print("median of \(runs) runs; 1 thread: calling thread's CPU time, 2 threads: wall time (load average now \(loadAverage()))")
         print("GFLOPS = 2MKN / time; GB/s = (weights + x + y bytes) / time")
@@ -142,7 +167,7 @@ enum KernelsBench {
             return Float(Int64(bitPattern: rng >> 11) % 2000 - 1000) / 1000
         }
 
-        for c in cases {
+        for c in cases where !onlyOps {
             let x = (0..<(c.m * c.k)).map { _ in rand() }        // (M, K)
             let w = (0..<(c.n * c.k)).map { _ in rand() * 0.05 } // (N, K)
             var yOurs = [Float](repeating: 0, count: c.m * c.n)  // (M, N)
@@ -157,6 +182,7 @@ enum KernelsBench {
                 benchClock = threads == 1 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC
                 let load = loadAverage()
                 var tPacked: [Double] = [], tSgemm: [Double] = [], tBF: [Double] = [], tBlas: [Double] = []
+                var wallPacked: [Double] = [], cpuPacked: [Double] = [], wallBlas: [Double] = [], cpuBlas: [Double] = []
                 x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in
                     yOurs.withUnsafeMutableBufferPointer { yo in yBlas.withUnsafeMutableBufferPointer { yb in
                         let xa = xp.baseAddress!, wa = wp.baseAddress!, ya = yo.baseAddress!, ba = yb.baseAddress!
@@ -165,7 +191,9 @@ enum KernelsBench {
                         blas.linear(m: c.m, n: c.n, k: c.k, x: xa, w: wa, y: ba)
                         for _ in 0..<runs {
                             tBlas.append(timePerCall(minTime: minTime) { blas.linear(m: c.m, n: c.n, k: c.k, x: xa, w: wa, y: ba) })
+                            wallBlas.append(lastWall); cpuBlas.append(lastProcessCPU)
                             tPacked.append(timePerCall(minTime: minTime) { packed.forward(xa, rows: c.m, into: ya, pool: pool) })
+                            wallPacked.append(lastWall); cpuPacked.append(lastProcessCPU)
                             tSgemm.append(timePerCall(minTime: minTime) {
                                 sgemm(transB: true, m: c.m, n: c.n, k: c.k, a: xa, lda: c.k, b: wa, ldb: c.k, c: ya, ldc: c.n, pool: pool)
                             })
@@ -188,8 +216,63 @@ enum KernelsBench {
                     "m": c.m, "k": c.k, "n": c.n, "case": c.label, "group": c.group, "threads": threads,
                     "packed_gflops": gP, "sgemm_gflops": gS, "bf16_gflops": gB, "openblas_gflops": gO,
                     "packed_vs_openblas": gP / gO, "sgemm_vs_openblas": gS / gO, "bf16_vs_fp32": gB / gP,
-                    "packed_gbps": bwP, "openblas_gbps": bwO, "clock": threads == 1 ? "thread_cpu" : "wall", "load_average": load, "max_abs_diff_vs_openblas": Double(maxDiff),
+                    "packed_gbps": bwP, "openblas_gbps": bwO, "clock": threads == 1 ? "thread_cpu" : "wall", "load_average": load,
+                    "packed_wall_s": median(wallPacked), "packed_process_cpu_s": median(cpuPacked),
+                    "openblas_wall_s": median(wallBlas), "openblas_process_cpu_s": median(cpuBlas), "max_abs_diff_vs_openblas": Double(maxDiff),
                 ])
+            }
+        }
+
+        // MARK: - Other kernels: optimised vs reference path, one thread, thread CPU time
+
+        var ops: [[String: Any]] = []
+        if onlyOps || !args.contains("--group") {
+            benchClock = CLOCK_THREAD_CPUTIME_ID
+            let one = ThreadPool(threads: 1)
+            print("")
+            print("kernel (shape)                                   optimised ms  reference ms  speed-up")
+            func op(_ name: String, _ body: @escaping () -> Void) {
+                var tOpt: [Double] = [], tRef: [Double] = []
+                body()
+                for _ in 0..<runs {
+                    tOpt.append(timePerCall(minTime: minTime, body))
+                    KernelConfig.forceReference = true
+                    tRef.append(timePerCall(minTime: minTime, body))
+                    KernelConfig.forceReference = false
+                }
+                let o = median(tOpt) * 1e3, r = median(tRef) * 1e3
+                print(name.padding(toLength: 48, withPad: " ", startingAt: 0) + String(format: "%13.3f %13.3f %9.1f", o, r, r / o))
+                ops.append(["kernel": name, "optimised_ms": o, "reference_ms": r, "speedup": r / o])
+            }
+            var big = (0..<(1500 * 2048)).map { _ in rand() * 4 } // (1500, 2048)
+            let bigCopy = big
+            op("gelu erf (1500, 2048)") { big.withUnsafeMutableBufferPointer { Activation.geluErf.apply(bigCopy, count: bigCopy.count, into: $0.baseAddress!, pool: one) } }
+            op("gelu tanh (1500, 2048)") { big.withUnsafeMutableBufferPointer { Activation.geluTanh.apply(bigCopy, count: bigCopy.count, into: $0.baseAddress!, pool: one) } }
+            op("silu (1500, 2048)") { big.withUnsafeMutableBufferPointer { Activation.silu.apply(bigCopy, count: bigCopy.count, into: $0.baseAddress!, pool: one) } }
+            let ln = (0..<(1500 * 512)).map { _ in rand() }, gamma = (0..<512).map { _ in rand() }, beta = (0..<512).map { _ in rand() }
+            var lnOut = [Float](repeating: 0, count: 1500 * 512)
+            op("layerNorm (1500, 512)") { layerNorm(ln, rows: 1500, cols: 512, gamma: gamma, beta: beta, eps: 1e-5, out: &lnOut, pool: one) }
+            var scores = (0..<(1500 * 1500)).map { _ in rand() * 8 }
+            let scoresCopy = scores
+            op("softmax (1500, 1500)") {
+                scores.withUnsafeMutableBufferPointer { p in
+                    p.baseAddress!.update(from: scoresCopy, count: scoresCopy.count)
+                    softmax(p.baseAddress!, rows: 1500, cols: 1500, pool: one)
+                }
+            }
+            let mel = (0..<(80 * 3000)).map { _ in rand() }, convW = (0..<(512 * 80 * 3)).map { _ in rand() * 0.1 }
+            let convB = (0..<512).map { _ in rand() }
+            var convOut = [Float](repeating: 0, count: 512 * 3000)
+            let conv1 = Conv1dShape(inChannels: 80, outChannels: 512, length: 3000, kernel: 3, padding: 1)
+            op("conv1d whisper conv1 (80->512, 3000, k3)") { try? conv1d(mel, shape: conv1, weight: convW, bias: convB, output: &convOut, pool: one) }
+            let dw = (0..<(96 * 56 * 56)).map { _ in rand() }, dwW = (0..<(96 * 9)).map { _ in rand() }
+            var dwOut = [Float](repeating: 0, count: 96 * 28 * 28)
+            let dwShape = Conv2dShape(inChannels: 96, outChannels: 96, height: 56, width: 56, kernel: 3, stride: 2, padding: 1, groups: 96)
+            op("conv2d depthwise mobilenet (96, 56x56, s2)") { try? conv2d(dw, shape: dwShape, weight: dwW, bias: nil, output: &dwOut, pool: one) }
+            let q = (0..<(6 * 200 * 64)).map { _ in rand() }, kk = (0..<(6 * 200 * 64)).map { _ in rand() }
+            var att = [Float](repeating: 0, count: 6 * 200 * 64)
+            op("attention (6 heads, 200x200, d64)") {
+                scaledDotProductAttention(q: q, k: kk, v: kk, heads: 6, tq: 200, tk: 200, headDim: 64, output: &att, pool: one)
             }
         }
 
@@ -198,14 +281,24 @@ enum KernelsBench {
         func pick(_ group: String, _ threads: Int) -> [[String: Any]] {
             results.filter { ($0["group"] as! String) == group && ($0["threads"] as! Int) == threads }
         }
+        func flops(_ r: [String: Any]) -> Double { 2.0 * Double(r["m"] as! Int) * Double(r["k"] as! Int) * Double(r["n"] as! Int) }
         func minOf(_ rows: [[String: Any]], _ key: String) -> Double { rows.map { $0[key] as! Double }.min() ?? 0 }
         let enc1 = pick("encoder", 1), enc2 = pick("encoder", 2)
-        var speedups: [Double] = []
-        for (a, b) in zip(enc1, enc2) { speedups.append((b["packed_gflops"] as! Double) / (a["packed_gflops"] as! Double)) }
+        // Wall-clock speed-up (true only on an idle machine) and the CPU-time estimate
+        // 2 * T1(thread CPU) / T2(process CPU of both threads), which load does not distort.
+        var speedups: [Double] = [], estimates: [Double] = [], blasEstimates: [Double] = []
+        for (a, b) in zip(enc1, enc2) {
+            speedups.append((a["packed_wall_s"] as! Double) / (b["packed_wall_s"] as! Double))
+            estimates.append(2 * (flops(a) / (a["packed_gflops"] as! Double) / 1e9) / (b["packed_process_cpu_s"] as! Double))
+            blasEstimates.append(2 * (flops(a) / (a["openblas_gflops"] as! Double) / 1e9) / (b["openblas_process_cpu_s"] as! Double))
+        }
         let summary: [String: Any] = [
             "encoder_min_packed_vs_openblas_1t": minOf(enc1, "packed_vs_openblas"),
             "encoder_min_sgemm_vs_openblas_1t": minOf(enc1, "sgemm_vs_openblas"),
-            "encoder_min_2thread_speedup": speedups.min() ?? 0,
+            "encoder_min_2thread_speedup_wall": speedups.min() ?? 0,
+            "encoder_min_2thread_speedup_cpu_estimate": estimates.min() ?? 0,
+            "encoder_min_2thread_speedup_cpu_estimate_openblas": blasEstimates.min() ?? 0,
+            "load_average_end": loadAverage(),
             "decoder_min_packed_vs_openblas_1t": minOf(pick("decoder", 1), "packed_vs_openblas"),
             "decoder_min_packed_vs_openblas_2t": minOf(pick("decoder", 2), "packed_vs_openblas"),
             "encoder_min_bf16_vs_fp32_1t": minOf(enc1, "bf16_vs_fp32"),
@@ -216,6 +309,7 @@ enum KernelsBench {
         let json: [String: Any] = [
             "benchmark": "kernels", "isa": KernelConfig.detectedISA.description, "bf16": KernelConfig.cpuHasBF16,
             "openblas_core": blas.coreName, "openblas_config": blas.config, "runs": runs, "results": results, "summary": summary,
+            "ops": ops, "ours_isa": KernelConfig.isa.description,
         ]
         let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
         print(String(data: data, encoding: .utf8)!)

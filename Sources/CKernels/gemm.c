@@ -33,7 +33,7 @@ enum {
     KC_PACKED = 2048, NC_PACKED = 4096, // weights packed at load
     KC_RAW = 1024, NC_RAW = 1024,       // B packed per call (scratch KC_RAW * NC_RAW floats)
     MC_ROWS = 96,                       // rows of A packed per block (multiple of every MR)
-    SMALL_M = 4                         // rows up to which unpacked B is read in place
+    SMALL_M = 8                         // rows up to which unpacked B is read in place
 };
 
 int sl_gemm_mr(int isa) { return isa == SL_ISA_AVX512 ? 12 : isa == SL_ISA_AVX2 ? 6 : 4; }
@@ -176,8 +176,10 @@ static void pack_a_bf16pairs(int mr, int mc, int kc, int kcPad, const float *a, 
 
 // MARK: - Kernels
 
-typedef void (*kern_f32)(int kc, const float *a, const float *b, float *c, long ldc, float alpha,
-                         float beta, int nr);
+// `as` is the A panel's row stride: MR, or the row count when a lone short panel is packed
+// compactly (decoder steps), which keeps it small and dense in L1.
+typedef void (*kern_f32)(int kc, const float *a, int as, const float *b, float *c, long ldc,
+                         float alpha, float beta, int nr);
 typedef void (*kern_bf16)(int kcPad, const void *a, const uint16_t *b, float *c, long ldc,
                           float alpha, float beta, int nr);
 
@@ -193,13 +195,13 @@ INLINE void store_tile(int mr, int NRc, const float *t, float *c, long ldc, floa
 }
 
 // Scalar: MR=4, NR=16. Plain loops over a small tile; clang vectorises the j loop.
-INLINE void kscalar_body(const int mr, int kc, const float *a, const float *b, float *c,
+INLINE void kscalar_body(const int mr, int kc, const float *a, int as, const float *b, float *c,
                          long ldc, float alpha, float beta, int nr) {
     float acc[4][16];
     for (int i = 0; i < 4; i++) for (int j = 0; j < 16; j++) acc[i][j] = 0;
     for (int p = 0; p < kc; p++) {
         const float *bp = b + p * 16;
-        const float *ap = a + p * 4;
+        const float *ap = a + p * as;
         for (int i = 0; i < mr; i++) {
             float av = ap[i];
             for (int j = 0; j < 16; j++) acc[i][j] += av * bp[j];
@@ -207,15 +209,15 @@ INLINE void kscalar_body(const int mr, int kc, const float *a, const float *b, f
     }
     store_tile(mr, 16, &acc[0][0], c, ldc, alpha, beta, nr);
 }
-#define KSCALAR(R) static void kscalar_##R(int kc, const float *a, const float *b, float *c, \
-    long ldc, float alpha, float beta, int nr) { kscalar_body(R, kc, a, b, c, ldc, alpha, beta, nr); }
+#define KSCALAR(R) static void kscalar_##R(int kc, const float *a, int as, const float *b, float *c, \
+    long ldc, float alpha, float beta, int nr) { kscalar_body(R, kc, a, as, b, c, ldc, alpha, beta, nr); }
 KSCALAR(1) KSCALAR(2) KSCALAR(3) KSCALAR(4)
 static const kern_f32 kscalar[5] = {NULL, kscalar_1, kscalar_2, kscalar_3, kscalar_4};
 
 #if defined(__x86_64__)
 // AVX2: MR=6, NR=16 (two ymm per row). U independent accumulator sets over the depth when
 // there are too few rows to cover the FMA latency on their own.
-INLINE T256 void k256_body(const int mr, int kc, const float *a, const float *b, float *c,
+INLINE T256 void k256_body(const int mr, int kc, const float *a, int as, const float *b, float *c,
                            long ldc, float alpha, float beta, int nr) {
     enum { U = 2 };
     const int u = mr <= 2 ? 2 : 1;
@@ -229,7 +231,7 @@ INLINE T256 void k256_body(const int mr, int kc, const float *a, const float *b,
             for (int s = 0; s < 2; s++) {
                 __m256 b0 = _mm256_loadu_ps(b + (p + s) * 16), b1 = _mm256_loadu_ps(b + (p + s) * 16 + 8);
                 for (int i = 0; i < mr; i++) {
-                    __m256 av = _mm256_broadcast_ss(a + (p + s) * 6 + i);
+                    __m256 av = _mm256_broadcast_ss(a + (p + s) * as + i);
                     acc[s][i][0] = _mm256_fmadd_ps(av, b0, acc[s][i][0]);
                     acc[s][i][1] = _mm256_fmadd_ps(av, b1, acc[s][i][1]);
                 }
@@ -239,7 +241,7 @@ INLINE T256 void k256_body(const int mr, int kc, const float *a, const float *b,
     for (; p < kc; p++) {
         __m256 b0 = _mm256_loadu_ps(b + p * 16), b1 = _mm256_loadu_ps(b + p * 16 + 8);
         for (int i = 0; i < mr; i++) {
-            __m256 av = _mm256_broadcast_ss(a + p * 6 + i);
+            __m256 av = _mm256_broadcast_ss(a + p * as + i);
             acc[0][i][0] = _mm256_fmadd_ps(av, b0, acc[0][i][0]);
             acc[0][i][1] = _mm256_fmadd_ps(av, b1, acc[0][i][1]);
         }
@@ -267,8 +269,8 @@ INLINE T256 void k256_body(const int mr, int kc, const float *a, const float *b,
         store_tile(mr, 16, t, c, ldc, alpha, beta, nr);
     }
 }
-#define K256(R) T256 static void k256_##R(int kc, const float *a, const float *b, float *c, \
-    long ldc, float alpha, float beta, int nr) { k256_body(R, kc, a, b, c, ldc, alpha, beta, nr); }
+#define K256(R) T256 static void k256_##R(int kc, const float *a, int as, const float *b, float *c, \
+    long ldc, float alpha, float beta, int nr) { k256_body(R, kc, a, as, b, c, ldc, alpha, beta, nr); }
 K256(1) K256(2) K256(3) K256(4) K256(5) K256(6)
 static const kern_f32 k256[7] = {NULL, k256_1, k256_2, k256_3, k256_4, k256_5, k256_6};
 
@@ -290,7 +292,7 @@ INLINE T512 void k512_store(const int mr, __m512 (*acc)[2], float *c, long ldc, 
     }
 }
 
-INLINE T512 void k512_body(const int mr, int kc, const float *a, const float *b, float *c,
+INLINE T512 void k512_body(const int mr, int kc, const float *a, int as, const float *b, float *c,
                            long ldc, float alpha, float beta, int nr) {
     enum { U = 4 };
     const int u = mr == 1 ? 4 : mr <= 3 ? 2 : 1;
@@ -304,7 +306,7 @@ INLINE T512 void k512_body(const int mr, int kc, const float *a, const float *b,
             for (int s = 0; s < u; s++) {
                 __m512 b0 = _mm512_loadu_ps(b + (p + s) * 32), b1 = _mm512_loadu_ps(b + (p + s) * 32 + 16);
                 for (int i = 0; i < mr; i++) {
-                    __m512 av = _mm512_set1_ps(a[(p + s) * 12 + i]);
+                    __m512 av = _mm512_set1_ps(a[(p + s) * as + i]);
                     acc[s][i][0] = _mm512_fmadd_ps(av, b0, acc[s][i][0]);
                     acc[s][i][1] = _mm512_fmadd_ps(av, b1, acc[s][i][1]);
                 }
@@ -314,7 +316,7 @@ INLINE T512 void k512_body(const int mr, int kc, const float *a, const float *b,
     for (; p < kc; p++) {
         __m512 b0 = _mm512_loadu_ps(b + p * 32), b1 = _mm512_loadu_ps(b + p * 32 + 16);
         for (int i = 0; i < mr; i++) {
-            __m512 av = _mm512_set1_ps(a[p * 12 + i]);
+            __m512 av = _mm512_set1_ps(a[p * as + i]);
             acc[0][i][0] = _mm512_fmadd_ps(av, b0, acc[0][i][0]);
             acc[0][i][1] = _mm512_fmadd_ps(av, b1, acc[0][i][1]);
         }
@@ -325,11 +327,60 @@ INLINE T512 void k512_body(const int mr, int kc, const float *a, const float *b,
     }
     k512_store(mr, acc[0], c, ldc, alpha, beta, nr);
 }
-#define K512(R) T512 static void k512_##R(int kc, const float *a, const float *b, float *c, \
-    long ldc, float alpha, float beta, int nr) { k512_body(R, kc, a, b, c, ldc, alpha, beta, nr); }
+#define K512(R) T512 static void k512_##R(int kc, const float *a, int as, const float *b, float *c, \
+    long ldc, float alpha, float beta, int nr) { k512_body(R, kc, a, as, b, c, ldc, alpha, beta, nr); }
 K512(1) K512(2) K512(3) K512(4) K512(5) K512(6) K512(7) K512(8) K512(9) K512(10) K512(11) K512(12)
 static const kern_f32 k512[13] = {NULL, k512_1, k512_2, k512_3, k512_4, k512_5, k512_6,
                                   k512_7, k512_8, k512_9, k512_10, k512_11, k512_12};
+
+// One or two rows against two adjacent full panels (64 columns) at once: a decoder step
+// (M = 1...2) is bound by loads, and sharing each broadcast of A over four weight vectors
+// instead of two cuts the loads per FMA from 1.5 to 1.25 (M=1) or 1.0 to 0.75 (M=2).
+INLINE T512 void k512w64_body(const int mr, int kc, const float *a, int as, const float *b0,
+                              const float *b1, float *c, long ldc, float alpha, float beta) {
+    __m512 acc[2][2][4];
+    for (int s = 0; s < 2; s++) for (int i = 0; i < 2; i++) for (int v = 0; v < 4; v++) acc[s][i][v] = _mm512_setzero_ps();
+    int p = 0;
+    for (; p + 1 < kc; p += 2) {
+        for (int s = 0; s < 2; s++) {
+            const float *x0 = b0 + (size_t)(p + s) * 32, *x1 = b1 + (size_t)(p + s) * 32;
+            __m512 w0 = _mm512_loadu_ps(x0), w1 = _mm512_loadu_ps(x0 + 16);
+            __m512 w2 = _mm512_loadu_ps(x1), w3 = _mm512_loadu_ps(x1 + 16);
+            for (int i = 0; i < mr; i++) {
+                __m512 av = _mm512_set1_ps(a[(p + s) * as + i]);
+                acc[s][i][0] = _mm512_fmadd_ps(av, w0, acc[s][i][0]);
+                acc[s][i][1] = _mm512_fmadd_ps(av, w1, acc[s][i][1]);
+                acc[s][i][2] = _mm512_fmadd_ps(av, w2, acc[s][i][2]);
+                acc[s][i][3] = _mm512_fmadd_ps(av, w3, acc[s][i][3]);
+            }
+        }
+    }
+    for (; p < kc; p++) {
+        const float *x0 = b0 + (size_t)p * 32, *x1 = b1 + (size_t)p * 32;
+        __m512 w0 = _mm512_loadu_ps(x0), w1 = _mm512_loadu_ps(x0 + 16);
+        __m512 w2 = _mm512_loadu_ps(x1), w3 = _mm512_loadu_ps(x1 + 16);
+        for (int i = 0; i < mr; i++) {
+            __m512 av = _mm512_set1_ps(a[p * as + i]);
+            acc[0][i][0] = _mm512_fmadd_ps(av, w0, acc[0][i][0]);
+            acc[0][i][1] = _mm512_fmadd_ps(av, w1, acc[0][i][1]);
+            acc[0][i][2] = _mm512_fmadd_ps(av, w2, acc[0][i][2]);
+            acc[0][i][3] = _mm512_fmadd_ps(av, w3, acc[0][i][3]);
+        }
+    }
+    __m512 lo[2][2], hi[2][2];
+    for (int i = 0; i < mr; i++) {
+        lo[i][0] = _mm512_add_ps(acc[0][i][0], acc[1][i][0]);
+        lo[i][1] = _mm512_add_ps(acc[0][i][1], acc[1][i][1]);
+        hi[i][0] = _mm512_add_ps(acc[0][i][2], acc[1][i][2]);
+        hi[i][1] = _mm512_add_ps(acc[0][i][3], acc[1][i][3]);
+    }
+    k512_store(mr, lo, c, ldc, alpha, beta, 32);
+    k512_store(mr, hi, c + 32, ldc, alpha, beta, 32);
+}
+T512 static void k512w64_1(int kc, const float *a, int as, const float *b0, const float *b1, float *c, long ldc,
+                           float alpha, float beta) { k512w64_body(1, kc, a, as, b0, b1, c, ldc, alpha, beta); }
+T512 static void k512w64_2(int kc, const float *a, int as, const float *b0, const float *b1, float *c, long ldc,
+                           float alpha, float beta) { k512w64_body(2, kc, a, as, b0, b1, c, ldc, alpha, beta); }
 
 // bf16 weights, fp32 activations: each 32-bit lane of a weight vector holds (k even, k odd)
 // of one column; shifting / masking widens them to exact fp32 in registers.
@@ -415,37 +466,54 @@ static const kern_bf16 k512d[13] = {NULL, k512d_1, k512d_2, k512d_3, k512d_4, k5
 // independent partial sums let the compiler vectorise the dot products without
 // reassociating. Compiled per ISA like the pointwise kernels.
 INLINE void small_m_body(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
-    const int k = g->k;
+    const int k = g->k, rows = m1 - m0;
     const float alpha = g->alpha, beta = g->beta;
-    for (int i = m0; i < m1; i++) {
-        float *crow = g->c + (long)i * g->ldc;
-        // A row i, contiguous (copied out when A is stored transposed).
-        const float *arow = g->a + (long)i * g->lda;
-        if (g->transA) {
-            float *tmp = sl_thread_scratch(2, (size_t)k);
-            if (!tmp) return;
-            for (int p = 0; p < k; p++) tmp[p] = g->a[(long)p * g->lda + i];
-            arow = tmp;
-        }
-        if (g->transB) {
-            for (int j = n0; j < n1; j++) {
-                const float *brow = g->b + (long)j * g->ldb;
+    // A rows m0..<m1, contiguous with stride lda (copied out when A is stored transposed).
+    const float *a = g->a + (long)m0 * g->lda;
+    long lda = g->lda;
+    if (g->transA) {
+        float *tmp = sl_thread_scratch(2, (size_t)rows * (size_t)k);
+        if (!tmp) return;
+        for (int i = 0; i < rows; i++)
+            for (int p = 0; p < k; p++) tmp[(size_t)i * k + p] = g->a[(long)p * g->lda + m0 + i];
+        a = tmp;
+        lda = k;
+    }
+    float *c = g->c + (long)m0 * g->ldc;
+    if (g->transB) {
+        // Each B row (a column of op(B)) is read once and dotted with every A row (in L1).
+        for (int j = n0; j < n1; j++) {
+            const float *brow = g->b + (long)j * g->ldb;
+            for (int i = 0; i < rows; i++) {
+                const float *arow = a + (long)i * lda;
                 float acc[16] = {0};
                 int p = 0;
                 for (; p + 16 <= k; p += 16)
                     for (int l = 0; l < 16; l++) acc[l] += arow[p + l] * brow[p + l];
-                float s = 0;
-                for (int l = 0; l < 16; l++) s += acc[l];
-                for (; p < k; p++) s += arow[p] * brow[p];
-                crow[j] = beta == 0 ? alpha * s : alpha * s + beta * crow[j];
+                float sum = 0;
+                for (int l = 0; l < 16; l++) sum += acc[l];
+                for (; p < k; p++) sum += arow[p] * brow[p];
+                float *cij = c + (long)i * g->ldc + j;
+                *cij = beta == 0 ? alpha * sum : alpha * sum + beta * *cij;
             }
-        } else {
-            if (beta == 0) for (int j = n0; j < n1; j++) crow[j] = 0;
-            else if (beta != 1) for (int j = n0; j < n1; j++) crow[j] *= beta;
+        }
+    } else {
+        // Column chunks keep the C rows in L1 while every B row streams past once.
+        enum { CHUNK = 256 };
+        for (int jb = n0; jb < n1; jb += CHUNK) {
+            int je = n1 - jb < CHUNK ? n1 : jb + CHUNK;
+            for (int i = 0; i < rows; i++) {
+                float *crow = c + (long)i * g->ldc;
+                if (beta == 0) for (int j = jb; j < je; j++) crow[j] = 0;
+                else if (beta != 1) for (int j = jb; j < je; j++) crow[j] *= beta;
+            }
             for (int p = 0; p < k; p++) {
-                const float av = alpha * arow[p];
                 const float *brow = g->b + (long)p * g->ldb;
-                for (int j = n0; j < n1; j++) crow[j] += av * brow[j];
+                for (int i = 0; i < rows; i++) {
+                    const float av = alpha * a[(long)i * lda + p];
+                    float *crow = c + (long)i * g->ldc;
+                    for (int j = jb; j < je; j++) crow[j] += av * brow[j];
+                }
             }
         }
     }
@@ -553,7 +621,9 @@ void sl_gemm_block(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
             }
             for (int ic = m0; ic < m1; ic += MC) {
                 int mc = m1 - ic < MC ? m1 - ic : MC;
-                pack_a(MR, mc, kc, kc, g->a, g->lda, g->transA, ic, pc, abuf);
+                // A lone short panel is packed with its own row count as the stride.
+                const int as = mc < MR ? mc : MR;
+                pack_a(as, mc, kc, kc, g->a, g->lda, g->transA, ic, pc, abuf);
                 for (int ir = 0; ir < mc; ir += MR) {
                     int mr = mc - ir < MR ? mc - ir : MR;
                     const float *ap = abuf + (size_t)(ir / MR) * (size_t)kc * MR;
@@ -564,9 +634,19 @@ void sl_gemm_block(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
                     kf = kscalar[mr];
 #endif
                     float *crow = g->c + (long)(ic + ir) * g->ldc + jc;
-                    for (int jr = 0; jr < nc; jr += NR) {
+                    int jr = 0;
+#if defined(__x86_64__)
+                    if (isa == SL_ISA_AVX512 && mr <= 2) {
+                        for (; jr + 2 * NR <= nc; jr += 2 * NR) {
+                            const float *bp = bblk + (size_t)(jr / NR) * bstride;
+                            (mr == 1 ? k512w64_1 : k512w64_2)(kc, ap, as, bp, bp + bstride, crow + jr, g->ldc,
+                                                              g->alpha, betaEff);
+                        }
+                    }
+#endif
+                    for (; jr < nc; jr += NR) {
                         int nr = nc - jr < NR ? nc - jr : NR;
-                        kf(kc, ap, bblk + (size_t)(jr / NR) * bstride, crow + jr, g->ldc,
+                        kf(kc, ap, as, bblk + (size_t)(jr / NR) * bstride, crow + jr, g->ldc,
                            g->alpha, betaEff, nr);
                     }
                 }

@@ -83,16 +83,46 @@ INLINE void act_loop(const int act, const float *x, float *y, long n) {
         } \
     }
 
+// Reductions use 16 independent lanes so the compiler vectorises them without being allowed
+// to reassociate floating-point sums (no -ffast-math here).
+INLINE float lane_sum(const float *x, int n) {
+    float acc[16] = {0};
+    int j = 0;
+    for (; j + 16 <= n; j += 16) for (int l = 0; l < 16; l++) acc[l] += x[j + l];
+    float s = 0;
+    for (int l = 0; l < 16; l++) s += acc[l];
+    for (; j < n; j++) s += x[j];
+    return s;
+}
+
+INLINE float lane_sq_dev(const float *x, int n, float mean) {
+    float acc[16] = {0};
+    int j = 0;
+    for (; j + 16 <= n; j += 16) for (int l = 0; l < 16; l++) { float d = x[j + l] - mean; acc[l] += d * d; }
+    float s = 0;
+    for (int l = 0; l < 16; l++) s += acc[l];
+    for (; j < n; j++) { float d = x[j] - mean; s += d * d; }
+    return s;
+}
+
+INLINE float lane_max(const float *x, int n) {
+    float acc[16];
+    for (int l = 0; l < 16; l++) acc[l] = -__builtin_inff();
+    int j = 0;
+    for (; j + 16 <= n; j += 16) for (int l = 0; l < 16; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+    float m = -__builtin_inff();
+    for (int l = 0; l < 16; l++) m = acc[l] > m ? acc[l] : m;
+    for (; j < n; j++) m = x[j] > m ? x[j] : m;
+    return m;
+}
+
 INLINE void ln_rows(const float *x, int rows, int cols, const float *gamma, const float *beta,
                     float eps, float *out) {
     for (int r = 0; r < rows; r++) {
         const float *row = x + (long)r * cols;
         float *o = out + (long)r * cols;
-        float s = 0;
-        for (int j = 0; j < cols; j++) s += row[j];
-        float mean = s / (float)cols;
-        float v = 0;
-        for (int j = 0; j < cols; j++) { float d = row[j] - mean; v += d * d; }
+        float mean = lane_sum(row, cols) / (float)cols;
+        float v = lane_sq_dev(row, cols, mean);
         float inv = 1.0f / __builtin_sqrtf(v / (float)cols + eps);
         if (gamma && beta) for (int j = 0; j < cols; j++) o[j] = (row[j] - mean) * inv * gamma[j] + beta[j];
         else if (gamma) for (int j = 0; j < cols; j++) o[j] = (row[j] - mean) * inv * gamma[j];
@@ -104,12 +134,10 @@ INLINE void ln_rows(const float *x, int rows, int cols, const float *gamma, cons
 INLINE void softmax_rows(float *x, int rows, int cols) {
     for (int r = 0; r < rows; r++) {
         float *row = x + (long)r * cols;
-        float m = row[0];
-        for (int j = 1; j < cols; j++) m = row[j] > m ? row[j] : m;
+        float m = lane_max(row, cols);
         if (m == -__builtin_inff()) m = 0;
-        float s = 0;
-        for (int j = 0; j < cols; j++) { float e = v_exp(row[j] - m); row[j] = e; s += e; }
-        float inv = 1.0f / s;
+        for (int j = 0; j < cols; j++) row[j] = v_exp(row[j] - m);
+        float inv = 1.0f / lane_sum(row, cols);
         for (int j = 0; j < cols; j++) row[j] *= inv;
     }
 }

@@ -11,8 +11,10 @@ struct Sightline: AsyncParsableCommand {
         discussion: """
         Examples:
           sightline probe talk.mp4 --windows        show streams and the window timeline
+          sightline transcribe talk.mp4 -o talk.srt  subtitles of what is said
+          sightline models list                      which models are installed
         """,
-        subcommands: [ProbeCommand.self,
+        subcommands: [ProbeCommand.self, TranscribeCommand.self, ModelsCommand.self,
                       ServeCommand.self, StatusCommand.self, StreamsCommand.self, QueryCommand.self,
                       TranscriptCommand.self, EventsCommand.self, ConfigCommand.self]
     )

@@ -67,7 +67,7 @@ final class GEMMTests: XCTestCase {
 
     func testPackedLinearMatchesReference() throws {
         var rng = SeededRandom(seed: 3)
-        for (rows, inF, outF) in [(1, 3, 7), (3, 33, 257), (7, 257, 33), (8, 512, 100), (33, 1000, 65), (257, 64, 1)] {
+        for (rows, inF, outF) in [(1, 3, 7), (3, 33, 257), (7, 257, 33), (8, 512, 100), (33, 1000, 65), (257, 64, 1), (1, 257, 200), (2, 64, 130), (2, 7, 1000)] {
             let w = rng.floats(outF * inF), bias = rng.floats(outF), x = rng.floats(rows * inF)
             var expected = [Float](repeating: 0, count: rows * outF)
             for r in 0..<rows {

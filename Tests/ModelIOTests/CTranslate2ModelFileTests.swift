@@ -3,6 +3,7 @@
 import Foundation
 import Kernels
 @testable import ModelIO
+import TestSupport
 import XCTest
 
 final class CTranslate2ModelFileTests: XCTestCase {
@@ -86,5 +87,34 @@ final class CTranslate2ModelFileTests: XCTestCase {
         }
         XCTAssertEqual(ModelRegistry(environment: ["SIGHTLINE_MODELS": "/x/y"]).root.path, "/x/y")
         XCTAssertEqual(ModelRegistry(environment: ["HOME": "/home/u"]).root.path, "/home/u/.cache/sightline/models")
+    }
+}
+
+final class ModelCatalogTests: XCTestCase {
+    /// The Swift catalogue and Scripts/fetch-models pin the same files to the same hashes.
+    func testPinsMatchFetchScript() throws {
+        let script = try String(contentsOfFile: Fixtures.repositoryRoot.appendingPathComponent("Scripts/fetch-models").path, encoding: .utf8)
+        var scriptPins: Set<String> = []
+        for line in script.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            if f.count == 3, f[1].count == 64, f[1].allSatisfy(\.isHexDigit) { scriptPins.insert("\(f[0]) \(f[1]) \(f[2])") }
+        }
+        let swiftPins = Set(ModelCatalog.sources.flatMap { s in s.files.map { "\($0.name) \($0.sha256) \($0.members.joined(separator: "+"))" } })
+        XCTAssertEqual(swiftPins.count, 9)
+        XCTAssertEqual(scriptPins, swiftPins)
+        XCTAssertEqual(Set(ModelCatalog.defaultSet), Set(ModelRegistry.known.map(\.name)))
+    }
+
+    func testVerifiedModelIsSkippedWithoutNetwork() throws {
+        let root = NSTemporaryDirectory() + "sightline-catalog-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let dir = root + "/silero-vad"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // Wrong content: the fetch must not accept it as verified (it tries to download,
+        // so only the unknown-model path is exercised offline here).
+        XCTAssertThrowsError(try ModelCatalog(registry: ModelRegistry(root: root)).fetch(["nope"]) { _ in }) { e in
+            XCTAssertTrue("\(e)".contains("unknown model 'nope'"))
+        }
+        XCTAssertTrue(ModelCatalog(registry: ModelRegistry(root: root)).listing().contains("silero-vad"))
     }
 }

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Benchmarks/run speech: Sightline's Whisper vs faster-whisper (CTranslate2) side by side.
+
+Same CT2 model files, same thread count, same beam size, fp32 (faster-whisper
+compute_type="float32"), VAD off and on, on >= 60 s of real speech (the speech fixtures
+concatenated into Benchmarks/.work/speech-bench.wav). Each implementation runs in its own
+process (model loaded once, untimed), transcribes the audio --runs times, and reports wall
+seconds per run and the process's peak RSS. Runs alternate between the two, so machine
+noise hits both; figures are medians. Ratio = faster-whisper time / Sightline time (> 1:
+Sightline faster). Last line: one JSON object with every figure.
+"""
+import argparse, json, os, statistics, subprocess, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FW_SCRIPT = r'''
+import json, resource, sys, time
+from faster_whisper import WhisperModel
+from faster_whisper.audio import decode_audio
+model_dir, audio_path, threads, beam, runs, vad = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6] == "on"
+audio = decode_audio(audio_path)
+t = time.time()
+m = WhisperModel(model_dir, device="cpu", compute_type="float32", cpu_threads=threads, num_workers=1)
+load = time.time() - t
+times, text = [], ""
+for _ in range(runs):
+    t0 = time.time()
+    segs, info = m.transcribe(audio, beam_size=beam, vad_filter=vad)
+    text = "".join(s.text for s in segs)
+    times.append(time.time() - t0)
+print(json.dumps({"impl": "faster-whisper", "load_seconds": load, "run_seconds": times,
+                  "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "text": text,
+                  "audio_seconds": len(audio) / 16000}))
+'''
+
+
+def make_input(work: Path) -> Path:
+    work.mkdir(parents=True, exist_ok=True)
+    out = work / "speech-bench.wav"
+    if out.exists():
+        return out
+    clips = sorted((ROOT / "Tests/Fixtures/media/speech").glob("*.wav")) + sorted((ROOT / "Tests/Fixtures/media/speech").glob("*.flac"))
+    lst = work / "speech-bench.txt"
+    lst.write_text("".join(f"file '{c}'\n" for c in clips))
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(lst),
+                    "-ar", "16000", "-ac", "1", "-c:a", "pcm_s16le", str(out)], check=True)
+    return out
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"benchmark step failed: {' '.join(cmd[:3])}...\n{p.stderr[-2000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bench", required=True)
+    ap.add_argument("--venv", default=os.environ.get("SIGHTLINE_REF_VENV", "/work/venv-ref"))
+    ap.add_argument("--models", default=os.environ.get("SIGHTLINE_MODELS", str(Path.home() / ".cache/sightline/models")))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--beam", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=1, help="alternating rounds per case")
+    ap.add_argument("--model", action="append", help="default: whisper-base and whisper-tiny.en")
+    ap.add_argument("--work", default=str(ROOT / "Benchmarks/.work"))
+    a = ap.parse_args()
+    audio = make_input(Path(a.work))
+    py = str(Path(a.venv) / "bin/python")
+    results = []
+    for model in a.model or ["whisper-base", "whisper-tiny.en"]:
+        for vad in ("off", "on"):
+            ours, theirs = [], []
+            rss_o, rss_t = 0, 0
+            for _ in range(a.rounds):
+                o = run([a.bench, "--model", model, "--input", str(audio), "--threads", str(a.threads), "--beam", str(a.beam),
+                         "--runs", str(a.runs), "--vad", vad])
+                t = run([py, "-c", FW_SCRIPT, str(Path(a.models) / model), str(audio), str(a.threads), str(a.beam), str(a.runs), vad])
+                ours += o["run_seconds"]; theirs += t["run_seconds"]
+                rss_o, rss_t = max(rss_o, o["peak_rss_bytes"]), max(rss_t, t["peak_rss_bytes"])
+            mo, mt = statistics.median(ours), statistics.median(theirs)
+            r = {"model": model, "vad": vad, "threads": a.threads, "beam": a.beam, "audio_seconds": round(o["audio_seconds"], 2),
+                 "sightline_median_s": round(mo, 3), "faster_whisper_median_s": round(mt, 3), "ratio": round(mt / mo, 3),
+                 "sightline_peak_rss_mb": round(rss_o / 2**20, 1), "faster_whisper_peak_rss_mb": round(rss_t / 2**20, 1),
+                 "same_text": " ".join(o["text"].split()) == " ".join(t["text"].split())}
+            results.append(r)
+            print(f"{model:16} vad {vad:3}  sightline {mo:7.2f}s  faster-whisper {mt:7.2f}s  ratio {mt/mo:5.2f}  "
+                  f"RSS {rss_o/2**20:6.0f} vs {rss_t/2**20:6.0f} MB  same text: {r['same_text']}", file=sys.stderr)
+    print(json.dumps({"benchmark": "speech", "results": results}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+// One `sightline transcribe` run as library code: resolve the Whisper model (a registry name
+// or a directory), load Silero VAD unless it is off, transcribe the input through
+// FileTranscriber and render the transcript in the chosen format. Every failure is a
+// TranscriptionJobError whose message names the input or model and what to do.
+import Foundation
+import ModelIO
+import Subtitles
+import VAD
+import Whisper
+
+public enum TranscriptionJobError: Error, CustomStringConvertible {
+    case model(String)
+    case vad(String)
+    case transcription(TranscriptionError)
+    case rendering(String)
+
+    public var description: String {
+        switch self {
+        case .model(let m): return m
+        case .vad(let m): return "voice activity detection model: \(m); run `sightline models fetch silero-vad` or pass --no-vad"
+        case .transcription(let e): return e.description
+        case .rendering(let m): return "cannot render the transcript: \(m)"
+        }
+    }
+}
+
+public struct TranscriptionJob {
+    public var input: String
+    public var model: String = ModelRegistry.defaultSpeechModel
+    public var format: SubtitleFormat = .srt
+    public var rules: CueRules = .broadcast
+    public var vad = true
+    public var options = TranscriptionOptions()
+    public var registry = ModelRegistry()
+
+    public init(input: String) { self.input = input }
+
+    /// Loads the models, transcribes and returns the rendered output (UTF-8 text, no BOM).
+    public func run(progress: (@Sendable (TranscriptionPhase) -> Void)? = nil) throws(TranscriptionJobError) -> String {
+        let whisper: WhisperTranscriber
+        do {
+            whisper = try WhisperTranscriber(model: model, registry: registry, beamSlots: max(options.beamSize, options.bestOf))
+        } catch {
+            throw .model("\(error)")
+        }
+        var gate: SpeechGate? = nil
+        if vad {
+            do {
+                gate = SpeechGate(weights: try SileroVADWeights(modelsDirectory: registry.root.path))
+            } catch {
+                throw .vad("\(error)")
+            }
+        }
+        let transcriber = FileTranscriber(recognizer: WhisperRecognizer(transcriber: whisper, options: options), gate: gate)
+        let transcript: Transcript
+        do {
+            transcript = try transcriber.transcribe(input: input, progress: progress)
+        } catch {
+            throw .transcription(error)
+        }
+        do {
+            return try format.render(transcript, rules: rules)
+        } catch {
+            throw .rendering(error.description)
+        }
+    }
+}

@@ -1,0 +1,33 @@
+// A one-line progress display on stderr, only when stderr is a terminal: media time done
+// and the speed as a multiple of real time.
+import Foundation
+import Transcription
+
+final class ProgressLine: @unchecked Sendable { // mutated only from the transcription thread
+    private let start = Date()
+    private var lastDraw = Date.distantPast
+
+    static func forStandardError() -> ProgressLine? { isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil }
+
+    func report(_ phase: TranscriptionPhase) {
+        let now = Date()
+        guard now.timeIntervalSince(lastDraw) > 0.2 else { return }
+        lastDraw = now
+        let elapsed = max(now.timeIntervalSince(start), 1e-3)
+        let line: String
+        switch phase {
+        case let .decoding(done, total):
+            line = "decoding audio \(Self.clock(done))" + (total.map { " / \(Self.clock($0))" } ?? "")
+        case let .recognizing(done, total):
+            line = String(format: "transcribing %@ / %@  (%.1f× real time)", Self.clock(done), Self.clock(total), Double(done) / 1000 / elapsed)
+        }
+        FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
+    }
+
+    func finish() { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+
+    private static func clock(_ ms: Int64) -> String {
+        let s = ms / 1000
+        return String(format: "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60)
+    }
+}

@@ -98,6 +98,16 @@ public final class SileroVAD {
         return out
     }
 
+    /// Speech regions of a whole recording (16 kHz mono): `probabilities(of:)` then
+    /// `SpeechRegions.detect`.
+    public func speechRegions(
+        in samples: [Float], options: SpeechRegionOptions = .default
+    ) throws(VADError) -> [SpeechRegion] {
+        try options.validate()
+        return try SpeechRegions.detect(
+            probabilities: probabilities(of: samples), sampleCount: samples.count, options: options)
+    }
+
     // MARK: - Forward pass over `padded`
 
     private func forward() -> Float {

@@ -17,7 +17,7 @@ final class SpeechRegionsTests: XCTestCase {
                 checked += 1
             }
         }
-        XCTAssertEqual(checked, 5 * 4)
+        XCTAssertEqual(checked, 5 * 5)
     }
 
     /// 10 chunks of speech, 2 of silence (64 ms < 100 ms minimum: bridged), 10 of speech,

@@ -58,6 +58,7 @@ enum VADTestSupport {
             o.minSpeechMs = 100
             o.minSilenceMs = 300
             o.speechPadMs = 60
+        case "recognizer_gate": o = .recognizerGate
         default: preconditionFailure("unknown variant \(variant) in a golden file")
         }
         return o

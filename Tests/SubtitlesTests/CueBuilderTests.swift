@@ -1,6 +1,7 @@
 // The cue builder on realistic inputs, with exact expected cues, plus the layout invariants on
 // many generated transcripts.
 import Subtitles
+import TestSupport
 import XCTest
 
 final class CueBuilderTests: XCTestCase {
@@ -161,18 +162,5 @@ final class CueBuilderTests: XCTestCase {
                 XCTAssertFalse(cues.contains { $0.startMs <= w1.2 && $0.endMs >= w2.1 }, "cue spans a pause")
             }
         }
-    }
-}
-
-/// Deterministic PRNG (SplitMix64) so generated inputs are the same on every run.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

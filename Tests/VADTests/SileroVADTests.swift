@@ -167,18 +167,3 @@ final class SileroVADTests: XCTestCase {
         print("Silero VAD on 5 min of \(what): max p = \(probabilities.max() ?? 0), chunks with p ≥ 0.5: \(loud), regions \(regions.count)")
     }
 }
-
-/// Deterministic PRNG (SplitMix64) for generated test audio.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) }
-}

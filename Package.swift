@@ -30,6 +30,10 @@ let package = Package(
         .target(name: "ModelIO"),
         .target(name: "VAD", dependencies: ["ModelIO"]),
 
+        // MARK: - Transcription (VAD gating, time restoration; lead)
+        .target(name: "Transcription", dependencies: ["MediaIO", "VAD", "Subtitles"]),
+        .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "VAD", "Subtitles", "TestSupport"]),
+
         // MARK: - Executable (ArgumentParser commands only)
         .executableTarget(
             name: "sightline",

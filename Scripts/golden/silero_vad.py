@@ -58,7 +58,7 @@ VARIANTS = {
     "max_2s_last_silence": {"max_speech_duration_s": 2.0, "use_max_poss_sil_at_max_speech": False},
     "strict": {"threshold": 0.7, "min_speech_duration_ms": 100, "min_silence_duration_ms": 300,
                "speech_pad_ms": 60},
-    # faster-whisper's VadOptions defaults (Sightline's SpeechRegionOptions.recognizerGate)
+    # faster-whisper's VadOptions defaults (Sightline's Transcription.SpeechGateOptions)
     "recognizer_gate": {"min_speech_duration_ms": 0, "min_silence_duration_ms": 2000, "speech_pad_ms": 400},
 }
 

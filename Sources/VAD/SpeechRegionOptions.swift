@@ -23,17 +23,6 @@ public struct SpeechRegionOptions: Sendable, Hashable {
 
     public static let `default` = SpeechRegionOptions()
 
-    /// For gating a speech recogniser, the values faster-whisper's `VadOptions` uses: keep
-    /// every detected stretch (no minimum), bridge silences under 2 s and pad 400 ms, so the
-    /// recogniser sees whole phrases with their soft onsets and endings.
-    public static let recognizerGate: SpeechRegionOptions = {
-        var o = SpeechRegionOptions()
-        o.minSpeechMs = 0
-        o.minSilenceMs = 2_000
-        o.speechPadMs = 400
-        return o
-    }()
-
     var effectiveNegativeThreshold: Double { negativeThreshold ?? max(threshold - 0.15, 0.01) }
 
     func validate() throws(VADError) {

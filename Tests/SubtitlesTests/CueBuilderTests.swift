@@ -164,3 +164,24 @@ final class CueBuilderTests: XCTestCase {
         }
     }
 }
+
+extension CueBuilderTests {
+    func testAbbreviationsAndInitialsDoNotEndSentences() throws {
+        let s = SubtitleTestInputs.segment([
+            (" Dr.", 0, 200), (" J.", 200, 400), (" R.", 400, 600), (" Smith", 600, 900), (" of", 900, 1_000),
+            (" the", 1_000, 1_100), (" U.S.", 1_100, 1_500), (" arrived.", 1_500, 2_000), (" Then", 2_100, 2_400),
+            (" he", 2_400, 2_500), (" left.", 2_500, 2_900),
+        ])
+        XCTAssertEqual(try CueBuilder().cues(for: [s]).map(\.text), ["Dr. J. R. Smith of the U.S. arrived.", "Then he left."])
+    }
+
+    /// CJK keeps every boundary breakable; Latin pieces without a space are glued.
+    func testWordPiecesAreGluedOnlyOutsideSpacelessScripts() throws {
+        let latin = SubtitleTestInputs.segment([(" wash", 0, 300), ("water", 300, 600), (" all", 600, 800)])
+        XCTAssertEqual(try CueBuilder().cues(for: [latin]).map(\.lines), [["washwater all"]])
+        var rules = CueRules()
+        rules.maxCharactersPerLine = 4
+        let japanese = SubtitleTestInputs.segment([("今日", 0, 300), ("は", 300, 400), ("良い", 400, 700), ("天気", 700, 1_000)])
+        XCTAssertEqual(try CueBuilder(rules: rules).cues(for: [japanese]).map(\.lines), [["今日は", "良い天気"]])
+    }
+}

@@ -24,9 +24,16 @@ public struct CueBuilder: Sendable {
     public func cues(for transcript: Transcript) -> [Cue] { cues(for: transcript.segments) }
 
     public func cues(for segments: [TranscriptSegment]) -> [Cue] {
-        let tokens = CueToken.gluingWordPieces(segments.flatMap {
-            CueToken.tokens(of: $0, maxCharactersPerLine: rules.maxCharactersPerLine)
-        })
+        // Pieces are glued within a segment only, and a segment whose text lacks the leading
+        // space Whisper writes gets one, so it never fuses with the previous segment's last word.
+        let tokens = segments.flatMap { segment -> [CueToken] in
+            var tokens = CueToken.gluingWordPieces(
+                CueToken.tokens(of: segment, maxCharactersPerLine: rules.maxCharactersPerLine))
+            if let first = tokens.first?.text.first, !first.isWhitespace, !CueToken.isSpaceless(first) {
+                tokens[0].text = " " + tokens[0].text
+            }
+            return tokens
+        }
         return timed(group(tokens))
     }
 

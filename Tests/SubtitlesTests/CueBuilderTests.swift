@@ -185,3 +185,14 @@ extension CueBuilderTests {
         XCTAssertEqual(try CueBuilder(rules: rules).cues(for: [japanese]).map(\.lines), [["今日は", "良い天気"]])
     }
 }
+
+extension CueBuilderTests {
+    /// Segments from producers that do not start texts with a space still become separate words.
+    func testSegmentsWithoutLeadingSpaceAreNotFused() throws {
+        let segments = [
+            TranscriptSegment(startMs: 0, endMs: 1_000, text: "Hello there"),
+            TranscriptSegment(startMs: 1_000, endMs: 2_000, text: "general Kenobi"),
+        ]
+        XCTAssertEqual(try CueBuilder().cues(for: segments).map(\.text), ["Hello there general Kenobi"])
+    }
+}

@@ -49,7 +49,8 @@ let package = Package(
 
         // MARK: - Subtitles and VAD (subs-vad)
         .target(name: "Subtitles"),
-        .target(name: "VAD", dependencies: ["ModelIO"]),
+        .target(name: "VAD", dependencies: ["ModelIO", "Kernels"]),
+        .executableTarget(name: "VADBench", dependencies: ["VAD"], path: "Benchmarks/VADBench"),
 
         // MARK: - Transcription (VAD gating, time restoration, Whisper adapter; lead)
         .target(name: "Transcription", dependencies: ["MediaIO", "VAD", "Subtitles", "Whisper"]),
@@ -99,7 +100,7 @@ let package = Package(
 
         // MARK: - Subtitles and VAD tests (subs-vad)
         .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),
-        .testTarget(name: "VADTests", dependencies: ["VAD", "ModelIO", "TestSupport"]),
+        .testTarget(name: "VADTests", dependencies: ["VAD", "ModelIO", "Kernels", "TestSupport"]),
 
         // MARK: Daemon, Store, Server tests
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),

@@ -31,7 +31,7 @@ struct Args {
 
 func peakRSSBytes() -> Int {
     var u = rusage()
-    getrusage(RUSAGE_SELF, &u)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
     return u.ru_maxrss * 1024
 }
 

@@ -89,10 +89,7 @@ public struct ModelCatalog: Sendable {
                 throw .unknownModel(name, known: Self.sources.map(\.model))
             }
             let dir = registry.directory(of: name)
-            if try source.files.allSatisfy({ f throws(FetchError) in
-                FileManager.default.fileExists(atPath: dir.appendingPathComponent(f.name).path)
-                    && (try Self.sha256(of: dir.appendingPathComponent(f.name).path)) == f.sha256
-            }) {
+            if try verified(source, in: dir) {
                 log("\(name): present and verified in \(dir.path)")
                 continue
             }
@@ -129,6 +126,14 @@ public struct ModelCatalog: Sendable {
             }
             log("\(name): installed in \(dir.path)")
         }
+    }
+
+    private func verified(_ source: Source, in dir: URL) throws(FetchError) -> Bool {
+        for f in source.files {
+            let path = dir.appendingPathComponent(f.name).path
+            guard FileManager.default.fileExists(atPath: path), try Self.sha256(of: path) == f.sha256 else { return false }
+        }
+        return true
     }
 
     static func sha256(of path: String) throws(FetchError) -> String {

@@ -26,10 +26,10 @@ final class LogMelTests: XCTestCase {
 
     func testFilterbankIsSlaneyNormalised() {
         let lm = LogMelSpectrogram()
-        // First filter peaks at bin 1 (40 Hz): 2 / (f2 - f0) with f0 = 0, f2 = 2·(200/3)·(45.2456/81) Hz.
-        let f1 = 200.0 / 3 * (45.245640471924965 / 81)
-        let peak = 1 / f1 // enorm 2/(2·f1) times the ramp value at 40 Hz below f1
-        XCTAssertEqual(Double(lm.filters[1]), (40 / f1) * peak, accuracy: 1e-6)
+        // First filter: corners f0 = 0, f1, f2 = 2·f1 with f1 = (200/3)·(45.2456/81) ≈ 37.2 Hz.
+        // Bin 1 (40 Hz) is on the falling edge: (f2 − 40)/(f2 − f1), times enorm 2/(f2 − f0).
+        let f1 = 200.0 / 3 * (45.245640471924965 / 81), f2 = 2 * f1
+        XCTAssertEqual(Double(lm.filters[1]), (f2 - 40) / (f2 - f1) * 2 / f2, accuracy: 1e-6)
         XCTAssertEqual(lm.filters[0], 0)
         XCTAssertEqual(LogMelSpectrogram.frameCount(samples: 16_000), 101)
     }

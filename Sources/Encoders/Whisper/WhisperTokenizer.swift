@@ -29,7 +29,10 @@ public final class WhisperTokenizer: @unchecked Sendable { // immutable after in
     /// CTranslate2's rule: multilingual checkpoints have the 51865-token vocabulary.
     public var isMultilingual: Bool { tokens.count >= 51865 }
 
-    public init(path: String) throws(WhisperError) {
+    /// `vocabularySize`: the model's (CTranslate2's vocabulary.txt, which also lists the
+    /// timestamp tokens that tokenizer.json leaves implicit); nil counts vocabulary.txt next
+    /// to tokenizer.json, else uses tokenizer.json alone.
+    public init(path: String, vocabularySize: Int? = nil) throws(WhisperError) {
         let json: [String: Any]
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -49,9 +52,21 @@ public final class WhisperTokenizer: @unchecked Sendable { // immutable after in
         for case let added as [String: Any] in (json["added_tokens"] as? [Any]) ?? [] {
             if let c = added["content"] as? String, let id = added["id"] as? Int { all[c] = id }
         }
-        let count = (all.values.max() ?? -1) + 1
+        var count = (all.values.max() ?? -1) + 1
+        let vocabularyTxt = (path as NSString).deletingLastPathComponent + "/vocabulary.txt"
+        if let n = vocabularySize {
+            count = max(count, n)
+        } else if let txt = try? String(contentsOfFile: vocabularyTxt, encoding: .utf8) {
+            count = max(count, txt.split(separator: "\n", omittingEmptySubsequences: false).count - (txt.hasSuffix("\n") ? 1 : 0))
+        }
         var table = [String](repeating: "", count: count)
         for (t, id) in all where id >= 0 { table[id] = t }
+        // Timestamp tokens after <|notimestamps|> are implicit in tokenizer.json.
+        if let nts = all["<|notimestamps|>"] {
+            for id in (nts + 1)..<max(count, nts + 1) where table[id].isEmpty {
+                table[id] = String(format: "<|%.2f|>", Double(id - nts - 1) * 0.02)
+            }
+        }
         tokens = table
         ids = all
         var ranks: [String: Int] = [:]

@@ -27,7 +27,8 @@ public final class WhisperTranscriber: SpeechRecognizer, @unchecked Sendable {
     /// Loads a CTranslate2 Whisper directory (model.bin, config.json, tokenizer.json).
     public init(directory: URL, pool: ThreadPool = .shared, beamSlots: Int = 5) throws {
         model = try WhisperModel(directory: directory, pool: pool)
-        tokenizer = try WhisperTokenizer(path: directory.appendingPathComponent("tokenizer.json").path)
+        tokenizer = try WhisperTokenizer(path: directory.appendingPathComponent("tokenizer.json").path,
+                                         vocabularySize: model.config.vocabularySize)
         guard tokenizer.vocabularySize == model.config.vocabularySize else {
             throw WhisperError.invalidTokenizer(path: directory.appendingPathComponent("tokenizer.json").path,
                                                 reason: "has \(tokenizer.vocabularySize) tokens but the model has \(model.config.vocabularySize)")

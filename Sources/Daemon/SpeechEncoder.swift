@@ -29,7 +29,8 @@ public final class SpeechEncoder: WindowEncoder, @unchecked Sendable {
     static func evidence(_ s: TranscriptSegment) -> Evidence {
         var e = Evidence(modality: .speech, startMs: s.startMs, endMs: s.endMs,
                          text: s.text.trimmingCharacters(in: .whitespaces))
-        e.words = s.words.map { Word(text: $0.word.trimmingCharacters(in: .whitespaces), startMs: $0.startMs, endMs: $0.endMs, probability: $0.probability) }
+        // Words keep the recogniser's spacing (" country"): the cue builder joins them as they are.
+        e.words = s.words.map { Word(text: $0.word, startMs: $0.startMs, endMs: $0.endMs, probability: $0.probability) }
         if !s.words.isEmpty {
             e.confidence = s.words.map(\.probability).reduce(0, +) / Double(s.words.count)
         }

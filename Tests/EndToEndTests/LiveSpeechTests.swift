@@ -51,11 +51,16 @@ final class LiveSpeechTests: XCTestCase {
             XCTAssertTrue(hit, "moment \(start - firstStart)–\(end - firstStart) ms (from stream start) does not contain a time 'Americans' was said")
         }
 
-        let (code, srt) = try E2E.run(E2E.binary, ["transcript", "talk", "--format", "srt", "--socket", daemon.socket])
-        XCTAssertEqual(code, 0, srt)
+        // Later utterances arrive as they close; wait for the one with "country" in it.
+        var srt = ""
+        try E2E.waitUntil("'country' in the SRT transcript\n\(daemon.log)", seconds: 90) {
+            let (code, out) = try E2E.run(E2E.binary, ["transcript", "talk", "--format", "srt", "--socket", daemon.socket])
+            srt = out
+            return code == 0 && out.lowercased().contains("country")
+        }
         XCTAssertTrue(srt.hasPrefix("1\n"), srt)
         XCTAssertTrue(srt.contains(" --> "), srt)
-        XCTAssertTrue(srt.lowercased().contains("country"), srt)
+        XCTAssertTrue(srt.contains("fellow Americans"), "words keep their spacing: \(srt)")
 
         daemon.terminate()
         XCTAssertEqual(daemon.process?.terminationStatus, 0, daemon.log)

@@ -33,16 +33,74 @@ extension Store {
         return result
     }
 
+    /// Matches scored per query are capped to the newest `candidateCap` evidence rows: a
+    /// word found in more rows than that (a very common word) is ranked among its most recent
+    /// occurrences only. This bounds query time on a store of any size (bm25 is computed for
+    /// at most this many rows), and recent moments are what a camera operator asks about.
+    /// Words rarer than the cap — the ones that make a query specific — are ranked exactly.
+    public static let candidateCap = 4000
+
+    /// Stream and time filters become FTS5 column filters (index lookups) up to this many
+    /// one-hour buckets; wider ranges are filtered after the match.
+    static let maxHourBuckets: Int64 = 168
+    static let hourMs: Int64 = 3_600_000
+    /// Evidence may start this long before the window range it overlaps (the longest window).
+    static let maxEvidenceMs: Int64 = 60_000
+
+    static func streamToken(_ id: String) -> String {
+        "s" + id.utf8.map { String(format: "%02X", $0) }.joined()
+    }
+
     private func moments(match: String, _ q: MomentQuery, limit: Int) throws -> [Moment] {
+        var expr = "text : (\(match))"
+        if !q.streams.isEmpty {
+            expr += " AND stream : (" + q.streams.map { FTSQuery.quote(Self.streamToken($0)) }.joined(separator: " OR ") + ")"
+        }
+        if let from = q.fromMs, let to = q.toMs, to > from {
+            let first = (from - Self.maxEvidenceMs) / Self.hourMs, last = (to - 1) / Self.hourMs
+            if last - first < Self.maxHourBuckets {
+                expr += " AND hour : (" + (first...last).map { FTSQuery.quote("h\($0)") }.joined(separator: " OR ") + ")"
+            }
+        }
+        // Fast path: rank inside FTS5 and join only the best rows. The exact filters below
+        // then rarely remove anything (stream and hour were already matched in the index);
+        // if they leave fewer than `limit` windows, the query is redone joining every
+        // candidate before ranking, which is exact.
+        let needed = limit * 8
+        let fast = try candidates(expr, q, rankFirst: true, take: needed)
+        if Set(fast.map(\.windowId)).count >= limit || fast.count == needed { return Self.group(fast, limit: limit) }
+        return Self.group(try candidates(expr, q, rankFirst: false, take: needed), limit: limit)
+    }
+
+    struct Candidate: Sendable {
+        var windowId: Int64
+        var stream: String
+        var rank: Double
+        var windowStart: Int64
+        var windowEnd: Int64
+        var item: Moment.Item
+    }
+
+    private func candidates(_ expr: String, _ q: MomentQuery, rankFirst: Bool, take: Int) throws -> [Candidate] {
+        let inner = rankFirst
+            ? """
+              (SELECT id, rank FROM (SELECT rowid AS id, bm25(evidence_fts, 1.0, 0.0, 0.0) AS rank FROM evidence_fts
+                                     WHERE evidence_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
+               ORDER BY rank LIMIT \(take))
+              """
+            : """
+              (SELECT rowid AS id, bm25(evidence_fts, 1.0, 0.0, 0.0) AS rank FROM evidence_fts
+               WHERE evidence_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
+              """
         var sql = """
-            SELECT e.window_id, e.stream_id, e.modality, e.start_ms, e.end_ms, e.text,
-                   bm25(evidence_fts) AS rank, w.start_ms AS w_start, w.end_ms AS w_end
-            FROM evidence_fts
-            JOIN evidence e ON e.id = evidence_fts.rowid
+            SELECT c.rank, e.window_id, e.stream_id, e.modality, e.start_ms, e.end_ms, e.text,
+                   w.start_ms AS w_start, w.end_ms AS w_end
+            FROM \(inner) c
+            JOIN evidence e ON e.id = c.id
             JOIN windows w ON w.id = e.window_id
-            WHERE evidence_fts MATCH ?
+            WHERE 1
             """
-        var args: [(any DatabaseValueConvertible)?] = [match]
+        var args: [(any DatabaseValueConvertible)?] = [expr, Self.candidateCap]
         if !q.streams.isEmpty {
             sql += " AND e.stream_id IN (\(Array(repeating: "?", count: q.streams.count).joined(separator: ",")))"
             args += q.streams as [(any DatabaseValueConvertible)?]
@@ -53,31 +111,38 @@ extension Store {
         }
         if let from = q.fromMs { sql += " AND e.end_ms > ?"; args.append(from) }
         if let to = q.toMs { sql += " AND e.start_ms < ?"; args.append(to) }
-        // Several evidence rows can hit one window; fetch enough candidates to fill `limit` windows.
-        sql += " ORDER BY rank LIMIT ?"
-        args.append(limit * 8)
+        sql += " ORDER BY c.rank LIMIT ?"
+        args.append(take)
         let arguments = StatementArguments(args)
         let statement = sql
         return try read("query '\(q.text)'") { db in
-            var order: [Int64] = []
-            var byWindow: [Int64: Moment] = [:]
-            for row in try Row.fetchAll(db, sql: statement, arguments: arguments) {
-                let windowId: Int64 = row["window_id"]
-                let item = Moment.Item(modality: row["modality"], text: row["text"],
-                                       startMs: row["start_ms"], endMs: row["end_ms"])
-                if byWindow[windowId] != nil {
-                    byWindow[windowId]!.evidence.append(item)
-                } else {
-                    guard order.count < limit else { continue }
-                    order.append(windowId)
-                    let rank: Double = row["rank"]
-                    byWindow[windowId] = Moment(stream: row["stream_id"], startMs: row["w_start"],
-                                                endMs: row["w_end"], score: -rank, evidence: [item])
-                }
+            try Row.fetchAll(db, sql: statement, arguments: arguments).map { row in
+                Candidate(windowId: row["window_id"], stream: row["stream_id"], rank: row["rank"],
+                          windowStart: row["w_start"], windowEnd: row["w_end"],
+                          item: Moment.Item(modality: row["modality"], text: row["text"],
+                                            startMs: row["start_ms"], endMs: row["end_ms"]))
             }
-            return order.map { byWindow[$0]! }
         }
     }
+
+    /// Best-ranked rows first → one moment per window, in order of its best row.
+    static func group(_ rows: [Candidate], limit: Int) -> [Moment] {
+        var order: [Int64] = []
+        var byWindow: [Int64: Moment] = [:]
+        for r in rows {
+            if byWindow[r.windowId] != nil {
+                byWindow[r.windowId]!.evidence.append(r.item)
+            } else if order.count < limit {
+                order.append(r.windowId)
+                byWindow[r.windowId] = Moment(stream: r.stream, startMs: r.windowStart, endMs: r.windowEnd,
+                                              score: -r.rank, evidence: [r.item])
+            }
+        }
+        return order.map { byWindow[$0]! }
+    }
+}
+
+extension Store {
 
     /// Windows of one stream that overlap [fromMs, toMs), oldest first, with their evidence.
     public func timeline(stream: String, fromMs: Int64?, toMs: Int64?, limit: Int) throws -> [TimelineWindow] {

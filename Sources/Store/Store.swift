@@ -10,7 +10,11 @@
 //                  captions and measurements; `modality` tells which (new modalities add rows)
 //   words          word times of speech evidence
 //   embeddings     fp16 vectors attached to evidence
-//   evidence_fts   FTS5 over evidence.text (external content, kept in sync by triggers)
+//   evidence_fts   FTS5 over evidence.text, kept in sync by triggers. Contentless (the text
+//                  lives in `evidence`), with two extra indexed columns so that stream and
+//                  time filters are index lookups inside the MATCH instead of scans after it:
+//                  stream = 's' || hex(stream_id) (one token whatever the id's punctuation),
+//                  hour   = 'h' || start_ms / 3 600 000 (one-hour buckets).
 //   events         stream up/down and standing-query matches
 //   subscriptions  standing queries
 import Foundation
@@ -99,14 +103,15 @@ public final class Store: Sendable {
                 vector BLOB NOT NULL
             );
             CREATE VIRTUAL TABLE evidence_fts USING fts5(
-                text, content='evidence', content_rowid='id',
-                tokenize='unicode61 remove_diacritics 2'
+                text, stream, hour, content='', tokenize='unicode61 remove_diacritics 2'
             );
             CREATE TRIGGER evidence_fts_insert AFTER INSERT ON evidence WHEN new.text IS NOT NULL BEGIN
-                INSERT INTO evidence_fts(rowid, text) VALUES (new.id, new.text);
+                INSERT INTO evidence_fts(rowid, text, stream, hour)
+                VALUES (new.id, new.text, 's' || hex(new.stream_id), 'h' || (new.start_ms / 3600000));
             END;
             CREATE TRIGGER evidence_fts_delete AFTER DELETE ON evidence WHEN old.text IS NOT NULL BEGIN
-                INSERT INTO evidence_fts(evidence_fts, rowid, text) VALUES ('delete', old.id, old.text);
+                INSERT INTO evidence_fts(evidence_fts, rowid, text, stream, hour)
+                VALUES ('delete', old.id, old.text, 's' || hex(old.stream_id), 'h' || (old.start_ms / 3600000));
             END;
             CREATE TABLE events (
                 id INTEGER PRIMARY KEY,

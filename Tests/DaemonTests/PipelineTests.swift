@@ -254,3 +254,48 @@ final class EncoderTests: XCTestCase {
         XCTAssertEqual(full.first?.value ?? 0, -3.0103, accuracy: 0.01)
     }
 }
+
+final class ReloadTests: XCTestCase {
+    func testReloadStartsNewStreamsStopsRemovedOnesAndKeepsUnchanged() async throws {
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("reload-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ id: String) throws {
+            try "id = \"\(id)\"\nsource = \"rtsp://\(id)\"\n".write(to: dir.appendingPathComponent("\(id).toml"), atomically: true, encoding: .utf8)
+        }
+        try write("a")
+        try write("b")
+        let store = try Store(path: dir.appendingPathComponent("s.sqlite").path)
+        var daemon = DaemonConfig()
+        daemon.paths.streamsDir = dir.path
+        struct Blocking: WindowReaderFactory {
+            func open(_ s: StreamConfig, decodeThreads: Int) async throws -> any WindowReader { BlockingReader() }
+        }
+        let clock = ManualClock()
+        let sup = Supervisor(daemon: daemon, streams: try Configuration.loadStreams(directory: dir.path), store: store,
+                             readers: Blocking(), encoders: BuiltinEncoders(), clock: clock, logger: quietLogger)
+        let task = Task { try await sup.run() }
+        func states() -> [String: StreamState] {
+            Dictionary(uniqueKeysWithValues: sup.runtimes.map { ($0.id, $0.snapshot.state) })
+        }
+        func waitFor(_ expected: [String: StreamState]) async throws {
+            for _ in 0..<500 where states() != expected { try await Task.sleep(for: .milliseconds(5)) }
+            XCTAssertEqual(states(), expected)
+        }
+        try await waitFor(["a": .running, "b": .running])
+        let bBefore = sup.runtimes.first { $0.id == "b" }
+        // Remove a, add c, leave b alone.
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("a.toml"))
+        try write("c")
+        sup.requestReload()
+        try await waitFor(["b": .running, "c": .running])
+        XCTAssertTrue(sup.runtimes.first { $0.id == "b" } === bBefore, "the unchanged stream kept its pipeline")
+        // A broken file keeps the running set.
+        try "id = \"d\"\nsourse = \"x\"\n".write(to: dir.appendingPathComponent("d.toml"), atomically: true, encoding: .utf8)
+        sup.requestReload()
+        try await Task.sleep(for: .milliseconds(100))
+        XCTAssertEqual(states(), ["b": .running, "c": .running])
+        task.cancel()
+        _ = await task.result
+    }
+}

@@ -19,10 +19,15 @@
 //   subscriptions  standing queries
 import Foundation
 import GRDB
+import Synchronization
 
 public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
+    /// Document frequency of query words (fts5vocab counts them by walking the word's whole
+    /// posting list: ~10 ms for a common word over a million windows), with the evidence
+    /// count they were read at; dropped when the store has grown by a quarter since.
+    let documentFrequencies = Mutex<(total: Int64, counts: [String: Int64])>((0, [:]))
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     public init(path: String) throws {
@@ -130,6 +135,10 @@ public final class Store: Sendable {
                 created_ms INTEGER NOT NULL
             );
             """)
+        }
+        m.registerMigration("v2: term statistics for ranking") { db in
+            // Document frequency per indexed term, read by the ranking (see Store+Query).
+            try db.execute(sql: "CREATE VIRTUAL TABLE evidence_vocab USING fts5vocab(evidence_fts, 'row')")
         }
         return m
     }

@@ -30,6 +30,12 @@ let package = Package(
         // MARK: - Libraries
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
 
+        // MARK: - Kernels (CPU kernel pool, issue 3)
+        .target(name: "CKernels", path: "Sources/CKernels"),
+        .target(name: "Kernels", dependencies: ["CKernels"]),
+        .executableTarget(name: "KernelsBench", dependencies: ["Kernels"], path: "Benchmarks/KernelsBench"),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+
         // MARK: - Subtitles and VAD (subs-vad)
         .target(name: "Subtitles"),
         // ModelIO (safetensors reader) is also written on `speech`; reconcile on merge.
@@ -78,7 +84,7 @@ let package = Package(
         .executableTarget(name: "QueryBench", dependencies: ["Store"], path: "Benchmarks/QueryBench"),
 
         // MARK: - Tests
-        .target(name: "TestSupport", path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Transcription", "Subtitles"], path: "Sources/TestSupport"),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport", "sightline"]),
 
         // MARK: - Subtitles and VAD tests (subs-vad)

@@ -1,0 +1,576 @@
+// Packed-panel GEMM driver (BLIS loop order) and its register-blocked micro-kernels.
+//
+//   jc (NC columns) -> pc (KC depth) -> [pack B block unless prepacked]
+//     -> ic (MC rows) -> [pack A block into MR-row panels] -> ir (MR) -> jr (NR) -> kernel
+//
+// The A micro-panel (MR x KC) stays in L1 while the kernel sweeps the B block (KC x NC,
+// sized for L2). Weights (Linear layers) are packed once at load into NR-wide panels that
+// span all of K, so the hot loop never repacks them. Micro-kernels:
+//   AVX-512  MR=12, NR=32 (24 zmm accumulators), plus bf16 weights: widened in registers
+//            (exact fp32 activations) or vdpbf16ps on bf16-rounded activations;
+//   AVX2     MR=6,  NR=16 (12 ymm accumulators);
+//   scalar   MR=4,  NR=16 (plain C the compiler vectorises for the baseline / aarch64).
+// Each kernel is specialised per row count (1...MR) so skinny decoder GEMMs (M = 1...8) do no
+// padded work; for 1-3 rows the depth loop is split over extra accumulators to hide the FMA
+// latency. No allocation in the loops: packing scratch is thread-local and grows once.
+#include "CKernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx2")))
+#define T512BF __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma,avx2")))
+#define T256 __attribute__((target("avx2,fma")))
+#endif
+
+#define INLINE static inline __attribute__((always_inline))
+
+// Blocking, tuned on Zen 4 (1 MiB L2) against the encoder shapes (Benchmarks/README.md):
+// prepacked weights stream well from L2/L3, so a deep KC (fewer passes over C) wins;
+// packing raw B needs a block that stays cache-resident, so it uses a smaller one.
+enum {
+    KC_PACKED = 2048, NC_PACKED = 4096, // weights packed at load
+    KC_RAW = 1024, NC_RAW = 1024,       // B packed per call (scratch KC_RAW * NC_RAW floats)
+    MC_ROWS = 96,                       // rows of A packed per block (multiple of every MR)
+    SMALL_M = 4                         // rows up to which unpacked B is read in place
+};
+
+int sl_gemm_mr(int isa) { return isa == SL_ISA_AVX512 ? 12 : isa == SL_ISA_AVX2 ? 6 : 4; }
+int sl_gemm_nr(int isa) { return isa == SL_ISA_AVX512 ? 32 : 16; }
+
+// MARK: - Thread-local scratch
+
+static _Thread_local float *tl_scratch[4];
+static _Thread_local size_t tl_scratch_floats[4];
+
+float *sl_thread_scratch(int slot, size_t floats) {
+    if (slot < 0 || slot > 3) return NULL;
+    if (floats <= tl_scratch_floats[slot] && tl_scratch[slot]) return tl_scratch[slot];
+    free(tl_scratch[slot]);
+    void *p = NULL;
+    size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
+    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) p = NULL;
+    tl_scratch[slot] = (float *)p;
+    tl_scratch_floats[slot] = p ? floats : 0;
+    return tl_scratch[slot];
+}
+
+// Returns the GEMM's packing scratch of at least `floats`, reusing the previous buffer.
+static float *scratch(size_t floats) { return sl_thread_scratch(0, floats); }
+
+// MARK: - Packing
+
+size_t sl_packed_b_floats(int isa, int k, int n) {
+    int nr = sl_gemm_nr(isa);
+    size_t panels = (size_t)((n + nr - 1) / nr);
+    return panels * (size_t)k * (size_t)nr;
+}
+
+// Packs B rows [p0, p0+kc) and columns [j0, j0+nc) into NR-wide panels of kc x NR,
+// panel stride kc*NR, zero-padding the last panel's missing columns.
+static void pack_b_block(int nr, int kc, int nc, const float *b, long ldb, int transB,
+                         int p0, int j0, float *out) {
+    for (int jp = 0; jp < nc; jp += nr) {
+        int w = nc - jp < nr ? nc - jp : nr;
+        float *dst = out + (size_t)(jp / nr) * (size_t)kc * nr;
+        if (transB) {
+            // Depth outer, columns inner: contiguous writes, and the w source rows each
+            // advance one float per step, so their cache lines stay in L1 across 16 steps.
+            const float *src = b + (long)(j0 + jp) * ldb + p0;
+            for (int p = 0; p < kc; p++) {
+                float *d = dst + (size_t)p * nr;
+                int j = 0;
+                for (; j < w; j++) d[j] = src[(long)j * ldb + p];
+                for (; j < nr; j++) d[j] = 0;
+            }
+        } else {
+            for (int p = 0; p < kc; p++) {
+                const float *src = b + (long)(p0 + p) * ldb + j0 + jp;
+                float *d = dst + (size_t)p * nr;
+                int j = 0;
+                for (; j < w; j++) d[j] = src[j];
+                for (; j < nr; j++) d[j] = 0;
+            }
+        }
+    }
+}
+
+void sl_pack_b_f32(int isa, int k, int n, const float *b, long ldb, int transB, float *packed) {
+    int nr = sl_gemm_nr(isa);
+    // One panel at a time so each spans all of K (panel stride k*NR).
+    for (int j = 0; j < n; j += nr) {
+        int w = n - j < nr ? n - j : nr;
+        pack_b_block(nr, k, w, b, ldb, transB, 0, j, packed + (size_t)(j / nr) * (size_t)k * nr);
+    }
+}
+
+size_t sl_packed_b_bf16_elems(int k, int n) {
+    size_t panels = (size_t)((n + 31) / 32);
+    size_t pairs = (size_t)((k + 1) / 2);
+    return panels * pairs * 64;
+}
+
+void sl_pack_b_bf16(int k, int n, const uint16_t *b, long ldb, int transB, uint16_t *packed) {
+    size_t pairs = (size_t)((k + 1) / 2);
+    memset(packed, 0, sizeof(uint16_t) * sl_packed_b_bf16_elems(k, n));
+    for (int j = 0; j < n; j++) {
+        uint16_t *panel = packed + (size_t)(j / 32) * pairs * 64;
+        int col = j % 32;
+        for (int p = 0; p < k; p++) {
+            uint16_t v = transB ? b[(long)j * ldb + p] : b[(long)p * ldb + j];
+            panel[(size_t)(p / 2) * 64 + col * 2 + (p & 1)] = v;
+        }
+    }
+}
+
+// Packs A rows [i0, i0+mc), depth [p0, p0+kc) into MR-row panels laid out (kcPad, MR),
+// panel stride kcPad*MR; rows beyond mc and depth beyond kc are zero.
+static void pack_a(int mr, int mc, int kc, int kcPad, const float *a, long lda, int transA,
+                   int i0, int p0, float *out) {
+    for (int ip = 0; ip < mc; ip += mr) {
+        int h = mc - ip < mr ? mc - ip : mr;
+        float *dst = out + (size_t)(ip / mr) * (size_t)kcPad * mr;
+        if (h < mr || kcPad > kc) memset(dst, 0, sizeof(float) * (size_t)kcPad * mr);
+        if (transA) {
+            for (int p = 0; p < kc; p++) {
+                const float *src = a + (long)(p0 + p) * lda + i0 + ip;
+                for (int i = 0; i < h; i++) dst[(size_t)p * mr + i] = src[i];
+            }
+        } else {
+            // Depth outer, rows inner (contiguous writes; see pack_b_block).
+            const float *src = a + (long)(i0 + ip) * lda + p0;
+            for (int p = 0; p < kc; p++) {
+                float *d = dst + (size_t)p * mr;
+                for (int i = 0; i < h; i++) d[i] = src[(long)i * lda + p];
+            }
+        }
+    }
+}
+
+static inline uint16_t f32_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); // quiet NaN
+    u += 0x7fffu + ((u >> 16) & 1u); // round to nearest even
+    return (uint16_t)(u >> 16);
+}
+
+// Packs A for the vdpbf16ps kernel: (kcPad/2, MR) pairs of bf16 as uint32 (lo = even k).
+static void pack_a_bf16pairs(int mr, int mc, int kc, int kcPad, const float *a, long lda,
+                             int transA, int i0, int p0, uint32_t *out) {
+    int pairs = kcPad / 2;
+    for (int ip = 0; ip < mc; ip += mr) {
+        int h = mc - ip < mr ? mc - ip : mr;
+        uint32_t *dst = out + (size_t)(ip / mr) * (size_t)pairs * mr;
+        memset(dst, 0, sizeof(uint32_t) * (size_t)pairs * mr);
+        for (int i = 0; i < h; i++) {
+            for (int p = 0; p < kc; p++) {
+                float v = transA ? a[(long)(p0 + p) * lda + i0 + ip + i]
+                                 : a[(long)(i0 + ip + i) * lda + p0 + p];
+                dst[(size_t)(p / 2) * mr + i] |= (uint32_t)f32_to_bf16(v) << ((p & 1) * 16);
+            }
+        }
+    }
+}
+
+// MARK: - Kernels
+
+typedef void (*kern_f32)(int kc, const float *a, const float *b, float *c, long ldc, float alpha,
+                         float beta, int nr);
+typedef void (*kern_bf16)(int kcPad, const void *a, const uint16_t *b, float *c, long ldc,
+                          float alpha, float beta, int nr);
+
+// Stores an accumulator tile (mr x nr valid of a MR x NR tile) as C = alpha*T + beta*C.
+INLINE void store_tile(int mr, int NRc, const float *t, float *c, long ldc, float alpha,
+                       float beta, int nr) {
+    for (int i = 0; i < mr; i++) {
+        float *row = c + (long)i * ldc;
+        const float *tr = t + i * NRc;
+        if (beta == 0) for (int j = 0; j < nr; j++) row[j] = alpha * tr[j];
+        else for (int j = 0; j < nr; j++) row[j] = alpha * tr[j] + beta * row[j];
+    }
+}
+
+// Scalar: MR=4, NR=16. Plain loops over a small tile; clang vectorises the j loop.
+INLINE void kscalar_body(const int mr, int kc, const float *a, const float *b, float *c,
+                         long ldc, float alpha, float beta, int nr) {
+    float acc[4][16];
+    for (int i = 0; i < 4; i++) for (int j = 0; j < 16; j++) acc[i][j] = 0;
+    for (int p = 0; p < kc; p++) {
+        const float *bp = b + p * 16;
+        const float *ap = a + p * 4;
+        for (int i = 0; i < mr; i++) {
+            float av = ap[i];
+            for (int j = 0; j < 16; j++) acc[i][j] += av * bp[j];
+        }
+    }
+    store_tile(mr, 16, &acc[0][0], c, ldc, alpha, beta, nr);
+}
+#define KSCALAR(R) static void kscalar_##R(int kc, const float *a, const float *b, float *c, \
+    long ldc, float alpha, float beta, int nr) { kscalar_body(R, kc, a, b, c, ldc, alpha, beta, nr); }
+KSCALAR(1) KSCALAR(2) KSCALAR(3) KSCALAR(4)
+static const kern_f32 kscalar[5] = {NULL, kscalar_1, kscalar_2, kscalar_3, kscalar_4};
+
+#if defined(__x86_64__)
+// AVX2: MR=6, NR=16 (two ymm per row). U independent accumulator sets over the depth when
+// there are too few rows to cover the FMA latency on their own.
+INLINE T256 void k256_body(const int mr, int kc, const float *a, const float *b, float *c,
+                           long ldc, float alpha, float beta, int nr) {
+    enum { U = 2 };
+    const int u = mr <= 2 ? 2 : 1;
+    __m256 acc[U][6][2];
+    for (int s = 0; s < U; s++) for (int i = 0; i < 6; i++) {
+        acc[s][i][0] = _mm256_setzero_ps(); acc[s][i][1] = _mm256_setzero_ps();
+    }
+    int p = 0;
+    if (u == 2) {
+        for (; p + 1 < kc; p += 2) {
+            for (int s = 0; s < 2; s++) {
+                __m256 b0 = _mm256_loadu_ps(b + (p + s) * 16), b1 = _mm256_loadu_ps(b + (p + s) * 16 + 8);
+                for (int i = 0; i < mr; i++) {
+                    __m256 av = _mm256_broadcast_ss(a + (p + s) * 6 + i);
+                    acc[s][i][0] = _mm256_fmadd_ps(av, b0, acc[s][i][0]);
+                    acc[s][i][1] = _mm256_fmadd_ps(av, b1, acc[s][i][1]);
+                }
+            }
+        }
+    }
+    for (; p < kc; p++) {
+        __m256 b0 = _mm256_loadu_ps(b + p * 16), b1 = _mm256_loadu_ps(b + p * 16 + 8);
+        for (int i = 0; i < mr; i++) {
+            __m256 av = _mm256_broadcast_ss(a + p * 6 + i);
+            acc[0][i][0] = _mm256_fmadd_ps(av, b0, acc[0][i][0]);
+            acc[0][i][1] = _mm256_fmadd_ps(av, b1, acc[0][i][1]);
+        }
+    }
+    if (u == 2) for (int i = 0; i < mr; i++) {
+        acc[0][i][0] = _mm256_add_ps(acc[0][i][0], acc[1][i][0]);
+        acc[0][i][1] = _mm256_add_ps(acc[0][i][1], acc[1][i][1]);
+    }
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    if (nr == 16) {
+        for (int i = 0; i < mr; i++) {
+            float *row = c + (long)i * ldc;
+            __m256 r0 = _mm256_mul_ps(va, acc[0][i][0]), r1 = _mm256_mul_ps(va, acc[0][i][1]);
+            if (beta != 0) {
+                r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), r0);
+                r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8), r1);
+            }
+            _mm256_storeu_ps(row, r0); _mm256_storeu_ps(row + 8, r1);
+        }
+    } else {
+        float t[6 * 16];
+        for (int i = 0; i < mr; i++) {
+            _mm256_storeu_ps(t + i * 16, acc[0][i][0]); _mm256_storeu_ps(t + i * 16 + 8, acc[0][i][1]);
+        }
+        store_tile(mr, 16, t, c, ldc, alpha, beta, nr);
+    }
+}
+#define K256(R) T256 static void k256_##R(int kc, const float *a, const float *b, float *c, \
+    long ldc, float alpha, float beta, int nr) { k256_body(R, kc, a, b, c, ldc, alpha, beta, nr); }
+K256(1) K256(2) K256(3) K256(4) K256(5) K256(6)
+static const kern_f32 k256[7] = {NULL, k256_1, k256_2, k256_3, k256_4, k256_5, k256_6};
+
+// AVX-512: MR=12, NR=32 (two zmm per row), masked stores for ragged column edges.
+INLINE T512 void k512_store(const int mr, __m512 (*acc)[2], float *c, long ldc, float alpha,
+                            float beta, int nr) {
+    __mmask16 m0 = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? (__mmask16)0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int i = 0; i < mr; i++) {
+        float *row = c + (long)i * ldc;
+        __m512 r0 = _mm512_mul_ps(va, acc[i][0]), r1 = _mm512_mul_ps(va, acc[i][1]);
+        if (beta != 0) {
+            r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), r0);
+            r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), r1);
+        }
+        _mm512_mask_storeu_ps(row, m0, r0);
+        _mm512_mask_storeu_ps(row + 16, m1, r1);
+    }
+}
+
+INLINE T512 void k512_body(const int mr, int kc, const float *a, const float *b, float *c,
+                           long ldc, float alpha, float beta, int nr) {
+    enum { U = 4 };
+    const int u = mr == 1 ? 4 : mr <= 3 ? 2 : 1;
+    __m512 acc[U][12][2];
+    for (int s = 0; s < U; s++) for (int i = 0; i < 12; i++) {
+        acc[s][i][0] = _mm512_setzero_ps(); acc[s][i][1] = _mm512_setzero_ps();
+    }
+    int p = 0;
+    if (u > 1) {
+        for (; p + u - 1 < kc; p += u) {
+            for (int s = 0; s < u; s++) {
+                __m512 b0 = _mm512_loadu_ps(b + (p + s) * 32), b1 = _mm512_loadu_ps(b + (p + s) * 32 + 16);
+                for (int i = 0; i < mr; i++) {
+                    __m512 av = _mm512_set1_ps(a[(p + s) * 12 + i]);
+                    acc[s][i][0] = _mm512_fmadd_ps(av, b0, acc[s][i][0]);
+                    acc[s][i][1] = _mm512_fmadd_ps(av, b1, acc[s][i][1]);
+                }
+            }
+        }
+    }
+    for (; p < kc; p++) {
+        __m512 b0 = _mm512_loadu_ps(b + p * 32), b1 = _mm512_loadu_ps(b + p * 32 + 16);
+        for (int i = 0; i < mr; i++) {
+            __m512 av = _mm512_set1_ps(a[p * 12 + i]);
+            acc[0][i][0] = _mm512_fmadd_ps(av, b0, acc[0][i][0]);
+            acc[0][i][1] = _mm512_fmadd_ps(av, b1, acc[0][i][1]);
+        }
+    }
+    for (int s = 1; s < u; s++) for (int i = 0; i < mr; i++) {
+        acc[0][i][0] = _mm512_add_ps(acc[0][i][0], acc[s][i][0]);
+        acc[0][i][1] = _mm512_add_ps(acc[0][i][1], acc[s][i][1]);
+    }
+    k512_store(mr, acc[0], c, ldc, alpha, beta, nr);
+}
+#define K512(R) T512 static void k512_##R(int kc, const float *a, const float *b, float *c, \
+    long ldc, float alpha, float beta, int nr) { k512_body(R, kc, a, b, c, ldc, alpha, beta, nr); }
+K512(1) K512(2) K512(3) K512(4) K512(5) K512(6) K512(7) K512(8) K512(9) K512(10) K512(11) K512(12)
+static const kern_f32 k512[13] = {NULL, k512_1, k512_2, k512_3, k512_4, k512_5, k512_6,
+                                  k512_7, k512_8, k512_9, k512_10, k512_11, k512_12};
+
+// bf16 weights, fp32 activations: each 32-bit lane of a weight vector holds (k even, k odd)
+// of one column; shifting / masking widens them to exact fp32 in registers.
+INLINE T512 void k512w_body(const int mr, int kcPad, const void *av, const uint16_t *b, float *c,
+                            long ldc, float alpha, float beta, int nr) {
+    const float *a = (const float *)av;
+    const int u = mr <= 2 ? 2 : 1;
+    __m512 acc[2][12][2];
+    for (int s = 0; s < 2; s++) for (int i = 0; i < 12; i++) {
+        acc[s][i][0] = _mm512_setzero_ps(); acc[s][i][1] = _mm512_setzero_ps();
+    }
+    const __m512i hiMask = _mm512_set1_epi32((int)0xffff0000u);
+    int pairs = kcPad / 2;
+    for (int q0 = 0; q0 < pairs; q0 += u) for (int s = 0; s < u; s++) {
+        const int q = q0 + s;
+        if (q >= pairs) break;
+        __m512i x0 = _mm512_loadu_si512((const void *)(b + (size_t)q * 64));
+        __m512i x1 = _mm512_loadu_si512((const void *)(b + (size_t)q * 64 + 32));
+        __m512 e0 = _mm512_castsi512_ps(_mm512_slli_epi32(x0, 16));
+        __m512 o0 = _mm512_castsi512_ps(_mm512_and_si512(x0, hiMask));
+        __m512 e1 = _mm512_castsi512_ps(_mm512_slli_epi32(x1, 16));
+        __m512 o1 = _mm512_castsi512_ps(_mm512_and_si512(x1, hiMask));
+        const float *ap = a + (size_t)q * 2 * 12;
+        for (int i = 0; i < mr; i++) {
+            __m512 ae = _mm512_set1_ps(ap[i]), ao = _mm512_set1_ps(ap[12 + i]);
+            acc[s][i][0] = _mm512_fmadd_ps(ae, e0, acc[s][i][0]);
+            acc[s][i][1] = _mm512_fmadd_ps(ae, e1, acc[s][i][1]);
+            acc[s][i][0] = _mm512_fmadd_ps(ao, o0, acc[s][i][0]);
+            acc[s][i][1] = _mm512_fmadd_ps(ao, o1, acc[s][i][1]);
+        }
+    }
+    if (u == 2) for (int i = 0; i < mr; i++) {
+        acc[0][i][0] = _mm512_add_ps(acc[0][i][0], acc[1][i][0]);
+        acc[0][i][1] = _mm512_add_ps(acc[0][i][1], acc[1][i][1]);
+    }
+    k512_store(mr, acc[0], c, ldc, alpha, beta, nr);
+}
+#define K512W(R) T512 static void k512w_##R(int kcPad, const void *a, const uint16_t *b, float *c, \
+    long ldc, float alpha, float beta, int nr) { k512w_body(R, kcPad, a, b, c, ldc, alpha, beta, nr); }
+K512W(1) K512W(2) K512W(3) K512W(4) K512W(5) K512W(6) K512W(7) K512W(8) K512W(9) K512W(10) K512W(11) K512W(12)
+static const kern_bf16 k512w[13] = {NULL, k512w_1, k512w_2, k512w_3, k512w_4, k512w_5, k512w_6,
+                                    k512w_7, k512w_8, k512w_9, k512w_10, k512w_11, k512w_12};
+
+// bf16 weights and bf16-rounded activations: vdpbf16ps does two multiply-adds per fp32 lane.
+INLINE T512BF void k512d_body(const int mr, int kcPad, const void *av, const uint16_t *b,
+                              float *c, long ldc, float alpha, float beta, int nr) {
+    const uint32_t *a = (const uint32_t *)av;
+    const int u = mr <= 2 ? 2 : 1;
+    __m512 acc[2][12][2];
+    for (int s = 0; s < 2; s++) for (int i = 0; i < 12; i++) {
+        acc[s][i][0] = _mm512_setzero_ps(); acc[s][i][1] = _mm512_setzero_ps();
+    }
+    int pairs = kcPad / 2;
+    for (int q0 = 0; q0 < pairs; q0 += u) for (int s = 0; s < u; s++) {
+        const int q = q0 + s;
+        if (q >= pairs) break;
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512((const void *)(b + (size_t)q * 64));
+        __m512bh b1 = (__m512bh)_mm512_loadu_si512((const void *)(b + (size_t)q * 64 + 32));
+        const uint32_t *ap = a + (size_t)q * 12;
+        for (int i = 0; i < mr; i++) {
+            __m512bh x = (__m512bh)_mm512_set1_epi32((int)ap[i]);
+            acc[s][i][0] = _mm512_dpbf16_ps(acc[s][i][0], x, b0);
+            acc[s][i][1] = _mm512_dpbf16_ps(acc[s][i][1], x, b1);
+        }
+    }
+    if (u == 2) for (int i = 0; i < mr; i++) {
+        acc[0][i][0] = _mm512_add_ps(acc[0][i][0], acc[1][i][0]);
+        acc[0][i][1] = _mm512_add_ps(acc[0][i][1], acc[1][i][1]);
+    }
+    k512_store(mr, acc[0], c, ldc, alpha, beta, nr);
+}
+#define K512D(R) T512BF static void k512d_##R(int kcPad, const void *a, const uint16_t *b, float *c, \
+    long ldc, float alpha, float beta, int nr) { k512d_body(R, kcPad, a, b, c, ldc, alpha, beta, nr); }
+K512D(1) K512D(2) K512D(3) K512D(4) K512D(5) K512D(6) K512D(7) K512D(8) K512D(9) K512D(10) K512D(11) K512D(12)
+static const kern_bf16 k512d[13] = {NULL, k512d_1, k512d_2, k512d_3, k512d_4, k512d_5, k512d_6,
+                                    k512d_7, k512d_8, k512d_9, k512d_10, k512d_11, k512d_12};
+#endif
+
+// MARK: - Direct small-M path
+
+// For a handful of rows and an unpacked B (attention over a KV cache, decoder steps),
+// packing B would cost as much as the product, so these loops read B in place. 16
+// independent partial sums let the compiler vectorise the dot products without
+// reassociating. Compiled per ISA like the pointwise kernels.
+INLINE void small_m_body(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
+    const int k = g->k;
+    const float alpha = g->alpha, beta = g->beta;
+    for (int i = m0; i < m1; i++) {
+        float *crow = g->c + (long)i * g->ldc;
+        // A row i, contiguous (copied out when A is stored transposed).
+        const float *arow = g->a + (long)i * g->lda;
+        if (g->transA) {
+            float *tmp = sl_thread_scratch(2, (size_t)k);
+            if (!tmp) return;
+            for (int p = 0; p < k; p++) tmp[p] = g->a[(long)p * g->lda + i];
+            arow = tmp;
+        }
+        if (g->transB) {
+            for (int j = n0; j < n1; j++) {
+                const float *brow = g->b + (long)j * g->ldb;
+                float acc[16] = {0};
+                int p = 0;
+                for (; p + 16 <= k; p += 16)
+                    for (int l = 0; l < 16; l++) acc[l] += arow[p + l] * brow[p + l];
+                float s = 0;
+                for (int l = 0; l < 16; l++) s += acc[l];
+                for (; p < k; p++) s += arow[p] * brow[p];
+                crow[j] = beta == 0 ? alpha * s : alpha * s + beta * crow[j];
+            }
+        } else {
+            if (beta == 0) for (int j = n0; j < n1; j++) crow[j] = 0;
+            else if (beta != 1) for (int j = n0; j < n1; j++) crow[j] *= beta;
+            for (int p = 0; p < k; p++) {
+                const float av = alpha * arow[p];
+                const float *brow = g->b + (long)p * g->ldb;
+                for (int j = n0; j < n1; j++) crow[j] += av * brow[j];
+            }
+        }
+    }
+}
+
+static void small_m_base(const sl_gemm_args *g, int m0, int m1, int n0, int n1) { small_m_body(g, m0, m1, n0, n1); }
+#if defined(__x86_64__)
+T256 static void small_m_avx2(const sl_gemm_args *g, int m0, int m1, int n0, int n1) { small_m_body(g, m0, m1, n0, n1); }
+T512 static void small_m_avx512(const sl_gemm_args *g, int m0, int m1, int n0, int n1) { small_m_body(g, m0, m1, n0, n1); }
+#endif
+
+// MARK: - Driver
+
+// C block = beta * C block (used when K == 0, where the product contributes nothing).
+static void scale_block(float *c, long ldc, int m0, int m1, int n0, int n1, float beta) {
+    for (int i = m0; i < m1; i++) {
+        float *row = c + (long)i * ldc;
+        for (int j = n0; j < n1; j++) row[j] = beta == 0 ? 0 : beta * row[j];
+    }
+}
+
+static void gemm_bf16(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
+#if defined(__x86_64__)
+    const int MR = 12, NR = 32;
+    const int dot = g->bf16Mode == SL_BF16_DOT;
+    const int k = g->k;
+    const int skinny = (m1 - m0) <= MR;
+    const int KC = skinny ? ((k + 1) & ~1) : KC_PACKED; // even
+    const int MC = MC_ROWS;
+    const size_t pairsK = (size_t)((k + 1) / 2);
+    float *abuf = scratch((size_t)MC * (size_t)(KC + 2));
+    if (!abuf) return;
+    for (int jc = n0; jc < n1; jc += NC_PACKED) {
+        int nc = n1 - jc < NC_PACKED ? n1 - jc : NC_PACKED;
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = k - pc < KC ? k - pc : KC;
+            int kcPad = (kc + 1) & ~1;
+            float betaEff = pc == 0 ? g->beta : 1.0f;
+            const uint16_t *bblk = g->packedB16 + (size_t)(jc / NR) * pairsK * 64 + (size_t)(pc / 2) * 64;
+            size_t bstride = pairsK * 64;
+            for (int ic = m0; ic < m1; ic += MC) {
+                int mc = m1 - ic < MC ? m1 - ic : MC;
+                if (dot) pack_a_bf16pairs(MR, mc, kc, kcPad, g->a, g->lda, g->transA, ic, pc, (uint32_t *)abuf);
+                else pack_a(MR, mc, kc, kcPad, g->a, g->lda, g->transA, ic, pc, abuf);
+                size_t apanel = dot ? (size_t)(kcPad / 2) * MR : (size_t)kcPad * MR; // 32-bit words
+                for (int ir = 0; ir < mc; ir += MR) {
+                    int mr = mc - ir < MR ? mc - ir : MR;
+                    const kern_bf16 kf = dot ? k512d[mr] : k512w[mr];
+                    const void *ap = (const uint32_t *)abuf + (size_t)(ir / MR) * apanel;
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int nr = nc - jr < NR ? nc - jr : NR;
+                        kf(kcPad, ap, bblk + (size_t)(jr / NR) * bstride,
+                           g->c + (long)(ic + ir) * g->ldc + jc + jr, g->ldc, g->alpha, betaEff, nr);
+                    }
+                }
+            }
+        }
+    }
+#else
+    (void)g; (void)m0; (void)m1; (void)n0; (void)n1;
+#endif
+}
+
+void sl_gemm_block(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
+    if (m0 >= m1 || n0 >= n1) return;
+    if (g->k <= 0) { scale_block(g->c, g->ldc, m0, m1, n0, n1, g->beta); return; }
+    if (g->packedB16) { gemm_bf16(g, m0, m1, n0, n1); return; }
+    int isa = g->isa;
+#if !defined(__x86_64__)
+    isa = SL_ISA_SCALAR;
+#endif
+    if (!g->packedB && m1 - m0 <= SMALL_M) {
+#if defined(__x86_64__)
+        if (isa == SL_ISA_AVX512) { small_m_avx512(g, m0, m1, n0, n1); return; }
+        if (isa == SL_ISA_AVX2) { small_m_avx2(g, m0, m1, n0, n1); return; }
+#endif
+        small_m_base(g, m0, m1, n0, n1);
+        return;
+    }
+    const int MR = sl_gemm_mr(isa), NR = sl_gemm_nr(isa);
+    const int k = g->k;
+    const int skinny = (m1 - m0) <= MR;
+    const int KC = g->packedB ? (skinny ? k : KC_PACKED) : KC_RAW;
+    const int NC = g->packedB ? NC_PACKED : NC_RAW;
+    const int MC = MC_ROWS;
+    const size_t aFloats = (size_t)MC * (size_t)(KC < k ? KC : k);
+    const size_t bFloats = g->packedB ? 0 : (size_t)(KC < k ? KC : k) * (size_t)NC;
+    float *buf = scratch(aFloats + bFloats);
+    if (!buf) return;
+    float *abuf = buf, *bbuf = buf + aFloats;
+    for (int jc = n0; jc < n1; jc += NC) {
+        int nc = n1 - jc < NC ? n1 - jc : NC;
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = k - pc < KC ? k - pc : KC;
+            float betaEff = pc == 0 ? g->beta : 1.0f;
+            const float *bblk;
+            size_t bstride;
+            if (g->packedB) {
+                bblk = g->packedB + (size_t)(jc / NR) * (size_t)k * NR + (size_t)pc * NR;
+                bstride = (size_t)k * NR;
+            } else {
+                pack_b_block(NR, kc, nc, g->b, g->ldb, g->transB, pc, jc, bbuf);
+                bblk = bbuf;
+                bstride = (size_t)kc * NR;
+            }
+            for (int ic = m0; ic < m1; ic += MC) {
+                int mc = m1 - ic < MC ? m1 - ic : MC;
+                pack_a(MR, mc, kc, kc, g->a, g->lda, g->transA, ic, pc, abuf);
+                for (int ir = 0; ir < mc; ir += MR) {
+                    int mr = mc - ir < MR ? mc - ir : MR;
+                    const float *ap = abuf + (size_t)(ir / MR) * (size_t)kc * MR;
+                    kern_f32 kf;
+#if defined(__x86_64__)
+                    kf = isa == SL_ISA_AVX512 ? k512[mr] : isa == SL_ISA_AVX2 ? k256[mr] : kscalar[mr];
+#else
+                    kf = kscalar[mr];
+#endif
+                    float *crow = g->c + (long)(ic + ir) * g->ldc + jc;
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int nr = nc - jr < NR ? nc - jr : NR;
+                        kf(kc, ap, bblk + (size_t)(jr / NR) * bstride, crow + jr, g->ldc,
+                           g->alpha, betaEff, nr);
+                    }
+                }
+            }
+        }
+    }
+}

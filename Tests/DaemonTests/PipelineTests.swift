@@ -299,3 +299,31 @@ final class ReloadTests: XCTestCase {
         _ = await task.result
     }
 }
+
+final class RetentionServiceTests: XCTestCase {
+    func testSweepAppliesStreamOverridesDefaultsAndAgesOutEvents() throws {
+        let path = NSTemporaryDirectory() + "ret-\(UUID().uuidString).sqlite"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let store = try Store(path: path)
+        let clock = ManualClock()
+        let now = clock.nowMs()
+        // Two streams, windows 1 h, 3 h and 30 h old.
+        for id in ["short", "default"] {
+            for ageH in [1, 3, 30] {
+                let end = now - Int64(ageH) * 3_600_000
+                try store.append(WindowRecord(streamId: id, startMs: end - 2000, endMs: end), committedMs: now)
+            }
+        }
+        try store.appendEvent(StoredEvent(streamId: "short", kind: "stream_state", atMs: now - 48 * 3_600_000))
+        try store.appendEvent(StoredEvent(streamId: "short", kind: "stream_state", atMs: now - 1000))
+        var shortConfig = StreamConfig(id: "short", source: "rtsp://x")
+        shortConfig.retention.maxAgeMs = 2 * 3_600_000
+        let short = shortConfig
+        let service = RetentionService(store: store, defaults: RetentionPolicy(maxAgeMs: 24 * 3_600_000, maxBytes: nil),
+                                       streams: { [short] }, intervalMs: 60_000, clock: clock, logger: quietLogger)
+        XCTAssertEqual(service.sweep(), ["short": 2, "default": 1])
+        XCTAssertEqual(try store.windowCount(stream: "short"), 1)
+        XCTAssertEqual(try store.windowCount(stream: "default"), 2)
+        XCTAssertEqual(try store.events(afterId: 0, limit: 10).count, 1, "the 48 h old event is gone")
+    }
+}

@@ -60,7 +60,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Daemon", dependencies: [
-            "MediaIO", "Store", "Server",
+            "MediaIO", "Store", "Server", "Transcription", "VAD", "Subtitles",
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -95,7 +95,7 @@ let package = Package(
         // MARK: Daemon, Store, Server tests
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Store", "TestSupport"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "MediaIO", "Store", "Server", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "MediaIO", "Store", "Server", "Transcription", "VAD", "Subtitles", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Store", "Server", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

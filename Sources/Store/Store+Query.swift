@@ -173,10 +173,14 @@ extension Store {
         for r in rows {
             if byWindow[r.windowId] != nil {
                 byWindow[r.windowId]!.evidence.append(r.item)
+                // A moment covers its evidence: speech that began in an earlier window is
+                // stored with the window where it ended.
+                byWindow[r.windowId]!.startMs = min(byWindow[r.windowId]!.startMs, r.item.startMs)
+                byWindow[r.windowId]!.endMs = max(byWindow[r.windowId]!.endMs, r.item.endMs)
             } else if order.count < limit {
                 order.append(r.windowId)
-                byWindow[r.windowId] = Moment(stream: r.stream, startMs: r.windowStart, endMs: r.windowEnd,
-                                              score: r.score, evidence: [r.item])
+                byWindow[r.windowId] = Moment(stream: r.stream, startMs: min(r.windowStart, r.item.startMs),
+                                              endMs: max(r.windowEnd, r.item.endMs), score: r.score, evidence: [r.item])
             }
         }
         return order.map { byWindow[$0]! }

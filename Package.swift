@@ -105,7 +105,7 @@ let package = Package(
         // MARK: Daemon, Store, Server tests
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Store", "TestSupport"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "MediaIO", "Store", "Server", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "MediaIO", "Store", "Server", "Transcription", "VAD", "Subtitles", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Store", "Server", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

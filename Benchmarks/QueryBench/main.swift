@@ -6,8 +6,9 @@
 // 10 % the label "motion". Then times `Store.moments` (the code behind POST /v1/query)
 // for 1,000 queries — 1-3 words sampled from the same distribution, a third of them with a
 // stream filter, a third with a 6 h time range — and reports p50/p95/p99/max. Side by side,
-// on the same store and queries, the naive alternative: a LIKE '%word%' scan of the
-// evidence text (what you'd write without the FTS5 index); ratio = LIKE / FTS5 medians.
+// on the same store and queries, the naive alternative: a LIKE '%word%' scan of all
+// evidence text ranked by occurrences (what you'd write without the FTS5 index);
+// ratio = LIKE / FTS5 medians.
 import Foundation
 import Store
 
@@ -122,14 +123,20 @@ for q in qs.prefix(50) { _ = try store.moments(q) }
 
 var fts: [Double] = []
 var hits = 0
+var timed: [(Double, MomentQuery)] = []
 for q in qs {
     let t = ContinuousClock.now
     let m = try store.moments(q)
     let d = ContinuousClock.now - t
     fts.append(Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000)
+    timed.append((fts.last!, q))
     hits += m.count
 }
 fts.sort()
+for (ms, q) in timed.sorted(by: { $0.0 > $1.0 }).prefix(5) {
+    print(String(format: "slow: %6.1f ms  '%@' streams=%@ range=%@", ms, q.text, q.streams.joined(separator: ","),
+                 q.fromMs.map { _ in "6h" } ?? "-"))
+}
 
 var like: [Double] = []
 var ftsSame: [Double] = []

@@ -78,7 +78,8 @@ public struct ModelEncoders: EncoderFactory, @unchecked Sendable {
     public func makeEncoders(for stream: StreamConfig) throws -> [any WindowEncoder] {
         var encoders = try builtins.makeEncoders(for: stream)
         if stream.modalities.speech, let recognizer {
-            encoders.append(SpeechEncoder(transcriber: LiveSpeechTranscriber(vad: vad, recognizer: recognizer)))
+            let vad = self.vad
+            encoders.append(SpeechEncoder { LiveSpeechTranscriber(vad: vad, recognizer: recognizer) })
         }
         return encoders
     }

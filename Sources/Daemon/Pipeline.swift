@@ -47,6 +47,9 @@ public final class Pipeline: Sendable {
 
     var isStopping: Bool { stopping.withLock { $0 } }
 
+    /// Longest single sleep of realtime pacing.
+    static let pacingSliceMs: Int64 = 250
+
     /// Asks the pipeline to end: the source is interrupted, queued windows are discarded,
     /// the window being encoded is finished and committed.
     public func stop() async {
@@ -110,14 +113,21 @@ public final class Pipeline: Sendable {
         return try await withThrowingTaskGroup(of: Int.self) { group in
             group.addTask {
                 do {
-                    while let w = try await reader.next() {
+                    // A file source may not notice cancel() until its next blocking read;
+                    // checking here ends the loop at once.
+                    while !self.isStopping, let w = try await reader.next() {
                         var window = w
                         if realtimeFile {
                             window.startMs += anchor
                             window.endMs += anchor
                             for i in window.frames.indices { window.frames[i].ptsMs += anchor }
-                            // The window is complete at its end time; wait for it as a camera would.
-                            try await clock.sleep(ms: window.endMs - clock.nowMs())
+                            // The window is complete at its end time; wait for it as a camera
+                            // would, in short slices so that stop() is not held up by pacing.
+                            var remaining = window.endMs - clock.nowMs()
+                            while remaining > 0, !self.isStopping {
+                                try await clock.sleep(ms: min(remaining, Self.pacingSliceMs))
+                                remaining = window.endMs - clock.nowMs()
+                            }
                         }
                         await queue.push(window)
                         let depth = await queue.depth

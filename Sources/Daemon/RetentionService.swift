@@ -1,6 +1,6 @@
 // Applies every stream's retention (its own or the daemon default) every
 // `store.retention_interval`, including streams no longer configured (their data ages out
-// under the default policy).
+// under the default policy); events age out under the default maximum age.
 import Logging
 import ServiceLifecycle
 import Store
@@ -41,6 +41,12 @@ public struct RetentionService: Service {
                 }
             } catch {
                 logger.error("retention failed", metadata: ["stream.id": "\(id)", "error": "\(error)"])
+            }
+        }
+        // Events (stream up/down, matches) age out with the default retention.
+        if let maxAge = defaults.maxAgeMs {
+            do { try store.pruneEvents(olderThanMs: maxAge, nowMs: now) } catch {
+                logger.error("event retention failed", metadata: ["error": "\(error)"])
             }
         }
         return deleted

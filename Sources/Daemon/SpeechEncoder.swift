@@ -1,8 +1,9 @@
-// The speech modality of a live stream: each window's audio goes to a LiveSpeechTranscriber
-// (Silero VAD → Whisper on each utterance as it ends), and every recognised segment becomes
-// one `speech` evidence row with its words. An utterance's segments are returned with the
-// window in which it ended, carrying their own (earlier) times, so the store and the query
-// side place them where the words were said.
+// Speech as a window encoder: each window's audio goes to a LiveSpeechTranscriber (Silero
+// VAD online, then the recogniser on each closed utterance), and every utterance that closes
+// becomes `.speech` evidence with its text and word times (absolute ms). Utterances can
+// span windows: the evidence is stored with the window in which the utterance ended, with
+// its own true times. A gap in the audio (reconnect, dropped window) starts a new
+// transcriber after flushing the open utterance, so times never drift across gaps.
 import Foundation
 import MediaIO
 import Store
@@ -10,46 +11,44 @@ import Subtitles
 import Synchronization
 import Transcription
 
-public final class SpeechEncoder: WindowEncoder, @unchecked Sendable {
+public final class SpeechEncoder: WindowEncoder {
     public let name = "speech"
-    /// One stream's transcriber; encode() calls for a stream arrive one at a time, the lock
-    /// only makes that explicit.
-    private let transcriber: Mutex<LiveSpeechTranscriber>
+    /// Builds a transcriber (VAD state + recogniser) for a new contiguous stretch of audio.
+    let makeTranscriber: @Sendable () -> LiveSpeechTranscriber
+    /// The transcriber and the end (ms) of the audio it has been fed. Encoders of one stream
+    /// are called serially; the lock makes that safe to rely on.
+    private let state = Mutex<(transcriber: TranscriberBox?, endMs: Int64?)>((nil, nil))
 
-    public init(transcriber: sending LiveSpeechTranscriber) {
-        self.transcriber = Mutex(transcriber)
+    public init(makeTranscriber: @escaping @Sendable () -> LiveSpeechTranscriber) {
+        self.makeTranscriber = makeTranscriber
     }
 
     public func encode(_ window: MediaWindow) async throws -> [Evidence] {
         guard !window.audio.isEmpty else { return [] }
-        let segments = try transcriber.withLock { try $0.feed(window.audio, startMs: window.startMs) }
-        return segments.map(Self.evidence)
-    }
-
-    static func evidence(_ s: TranscriptSegment) -> Evidence {
-        var e = Evidence(modality: .speech, startMs: s.startMs, endMs: s.endMs,
-                         text: s.text.trimmingCharacters(in: .whitespaces))
-        // Words keep the recogniser's spacing (" country"): the cue builder joins them as they are.
-        e.words = s.words.map { Word(text: $0.word, startMs: $0.startMs, endMs: $0.endMs, probability: $0.probability) }
-        if !s.words.isEmpty {
-            e.confidence = s.words.map(\.probability).reduce(0, +) / Double(s.words.count)
+        let segments: [TranscriptSegment] = try state.withLock { s in
+            var out: [TranscriptSegment] = []
+            if let end = s.endMs, let t = s.transcriber, window.startMs != end {
+                out += try t.value.flush()
+                s.transcriber = nil
+            }
+            let t = s.transcriber ?? TranscriberBox(makeTranscriber())
+            s.transcriber = t
+            out += try t.value.feed(window.audio, startMs: window.startMs)
+            s.endMs = window.startMs + Int64(window.audio.count / AudioFormat.samplesPerMs)
+            return out
         }
-        return e
+        return segments.map { seg in
+            // Words keep the recogniser's spacing (" country"): the cue builder joins them as they are.
+            let words = seg.words.map { Word(text: $0.word, startMs: $0.startMs, endMs: $0.endMs, probability: $0.probability) }
+            let confidence = seg.words.isEmpty ? nil : seg.words.map(\.probability).reduce(0, +) / Double(seg.words.count)
+            return Evidence(modality: .speech, startMs: seg.startMs, endMs: seg.endMs,
+                            text: seg.text.trimmingCharacters(in: .whitespaces), confidence: confidence, words: words)
+        }
     }
 }
 
-/// A recogniser shared by every stream's SpeechEncoder: Whisper's scratch buffers allow one
-/// transcription at a time, so calls are serialised here and take turns on the kernel pool.
-public final class SharedRecognizer: SegmentRecognizer, @unchecked Sendable {
-    private let inner: any SegmentRecognizer
-    private let lock = NSLock()
-    public var modelName: String { inner.modelName }
-
-    public init(_ inner: any SegmentRecognizer) { self.inner = inner }
-
-    public func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
-        lock.lock()
-        defer { lock.unlock() }
-        return try inner.recognize(samples, progress: progress)
-    }
+/// LiveSpeechTranscriber is a non-Sendable class; it is only used under SpeechEncoder's lock.
+final class TranscriberBox: @unchecked Sendable {
+    let value: LiveSpeechTranscriber
+    init(_ value: LiveSpeechTranscriber) { self.value = value }
 }

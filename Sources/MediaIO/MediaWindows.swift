@@ -69,7 +69,11 @@ final class WindowChannel: Sendable {
     private let slots: DispatchSemaphore
 
     init(capacity: Int) {
-        slots = DispatchSemaphore(value: capacity)
+        // Created at 0 and raised to `capacity`: libdispatch traps when a semaphore is freed
+        // with a value below its initial one, which happens when a consumer stops early with
+        // windows still buffered (the daemon stopping a stream).
+        slots = DispatchSemaphore(value: 0)
+        for _ in 0..<capacity { slots.signal() }
     }
 
     /// Producer: blocks while the buffer is full. Returns false once the consumer has closed.

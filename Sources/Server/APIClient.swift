@@ -79,7 +79,7 @@ public struct APIClient: Sendable {
         for m in moments {
             let start = m["start_ms"] as? Int64 ?? Int64(m["start_ms"] as? Int ?? 0)
             let end = m["end_ms"] as? Int64 ?? Int64(m["end_ms"] as? Int ?? 0)
-            out += String(format: "%@  %@ – %@  score %.2f\n", m["stream"] as? String ?? "?", Self.time(start), Self.time(end),
+            out += String(format: "%@  %@ – %@  score %.3g\n", m["stream"] as? String ?? "?", Self.time(start), Self.time(end),
                           m["score"] as? Double ?? 0)
             for e in m["evidence"] as? [[String: Any]] ?? [] {
                 out += "    [\(e["modality"] as? String ?? "?")] \(e["text"] as? String ?? "")\n"

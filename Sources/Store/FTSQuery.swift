@@ -29,7 +29,7 @@ public enum FTSQuery {
         tokens.map(quote).joined(separator: " OR ")
     }
 
-    static func quote(_ token: String) -> String {
+    public static func quote(_ token: String) -> String {
         "\"" + token.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

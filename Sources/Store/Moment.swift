@@ -14,7 +14,8 @@ public struct Moment: Sendable, Equatable, Codable {
     public var stream: String
     public var startMs: Int64
     public var endMs: Int64
-    /// Relevance, higher is better (negated FTS5 bm25 of the best evidence in the window).
+    /// Relevance, higher is better: the sum of IDF weights of the query words found in the
+    /// window's best evidence (see `Store.moments`).
     public var score: Double
     public var evidence: [Item]
     enum CodingKeys: String, CodingKey {

@@ -61,3 +61,14 @@ extension Store {
         return deleted
     }
 }
+
+extension Store {
+    /// Deletes events older than `maxAgeMs`; returns how many.
+    @discardableResult
+    public func pruneEvents(olderThanMs maxAgeMs: Int64, nowMs: Int64) throws -> Int {
+        try write("prune events") { db in
+            try db.execute(sql: "DELETE FROM events WHERE at_ms < ?", arguments: [nowMs - maxAgeMs])
+            return db.changesCount
+        }
+    }
+}

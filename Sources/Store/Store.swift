@@ -10,15 +10,24 @@
 //                  captions and measurements; `modality` tells which (new modalities add rows)
 //   words          word times of speech evidence
 //   embeddings     fp16 vectors attached to evidence
-//   evidence_fts   FTS5 over evidence.text (external content, kept in sync by triggers)
+//   evidence_fts   FTS5 over evidence.text, kept in sync by triggers. Contentless (the text
+//                  lives in `evidence`), with two extra indexed columns so that stream and
+//                  time filters are index lookups inside the MATCH instead of scans after it:
+//                  stream = 's' || hex(stream_id) (one token whatever the id's punctuation),
+//                  hour   = 'h' || start_ms / 3 600 000 (one-hour buckets).
 //   events         stream up/down and standing-query matches
 //   subscriptions  standing queries
 import Foundation
 import GRDB
+import Synchronization
 
 public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
+    /// Document frequency of query words (fts5vocab counts them by walking the word's whole
+    /// posting list: ~10 ms for a common word over a million windows), with the evidence
+    /// count they were read at; dropped when the store has grown by a quarter since.
+    let documentFrequencies = Mutex<(total: Int64, counts: [String: Int64])>((0, [:]))
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     public init(path: String) throws {
@@ -99,14 +108,15 @@ public final class Store: Sendable {
                 vector BLOB NOT NULL
             );
             CREATE VIRTUAL TABLE evidence_fts USING fts5(
-                text, content='evidence', content_rowid='id',
-                tokenize='unicode61 remove_diacritics 2'
+                text, stream, hour, content='', tokenize='unicode61 remove_diacritics 2'
             );
             CREATE TRIGGER evidence_fts_insert AFTER INSERT ON evidence WHEN new.text IS NOT NULL BEGIN
-                INSERT INTO evidence_fts(rowid, text) VALUES (new.id, new.text);
+                INSERT INTO evidence_fts(rowid, text, stream, hour)
+                VALUES (new.id, new.text, 's' || hex(new.stream_id), 'h' || (new.start_ms / 3600000));
             END;
             CREATE TRIGGER evidence_fts_delete AFTER DELETE ON evidence WHEN old.text IS NOT NULL BEGIN
-                INSERT INTO evidence_fts(evidence_fts, rowid, text) VALUES ('delete', old.id, old.text);
+                INSERT INTO evidence_fts(evidence_fts, rowid, text, stream, hour)
+                VALUES ('delete', old.id, old.text, 's' || hex(old.stream_id), 'h' || (old.start_ms / 3600000));
             END;
             CREATE TABLE events (
                 id INTEGER PRIMARY KEY,
@@ -125,6 +135,10 @@ public final class Store: Sendable {
                 created_ms INTEGER NOT NULL
             );
             """)
+        }
+        m.registerMigration("v2: term statistics for ranking") { db in
+            // Document frequency per indexed term, read by the ranking (see Store+Query).
+            try db.execute(sql: "CREATE VIRTUAL TABLE evidence_vocab USING fts5vocab(evidence_fts, 'row')")
         }
         return m
     }

@@ -1,19 +1,24 @@
-// A fake speech recogniser for pipeline tests: it records what it was asked to recognise and
-// answers with one segment spanning the given audio, text naming the call. The real one is
-// Whisper; this lets segmentation and time mapping be tested exactly.
+// A fake speech recogniser for pipeline tests: it records how many samples each call got and
+// answers with one segment spanning the given audio, with a fixed text. The real one is
+// Whisper; this lets segmentation, storage and time mapping be tested exactly.
 import Subtitles
+import Synchronization
 import Transcription
 
-public final class RecordingRecognizer: SegmentRecognizer {
+public final class RecordingRecognizer: SegmentRecognizer, @unchecked Sendable {
     public let modelName = "recording-fake"
-    /// Sample counts of each recognise call.
-    public private(set) var calls: [Int] = []
+    public let text: String
+    private let recorded = Mutex<[Int]>([])
 
-    public init() {}
+    public init(text: String = " ask not what your country can do for you") {
+        self.text = text
+    }
+
+    /// Sample counts of each recognise call, in order.
+    public var calls: [Int] { recorded.withLock { $0 } }
 
     public func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
-        calls.append(samples.count)
-        let ms = Int64(samples.count / 16)
-        return RecognizedSpeech(language: "en", segments: [TranscriptSegment(startMs: 0, endMs: ms, text: " utterance \(calls.count)")])
+        recorded.withLock { $0.append(samples.count) }
+        return RecognizedSpeech(language: "en", segments: [TranscriptSegment(startMs: 0, endMs: Int64(samples.count / 16), text: text)])
     }
 }

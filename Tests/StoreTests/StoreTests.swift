@@ -66,6 +66,22 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try store.moments(MomentQuery(text: "delivery", modalities: ["ocr"])).count, 0)
     }
 
+    func testRankingByIDFThenRecency() throws {
+        let store = try makeStore()
+        for (i, text) in ["apple", "apple", "apple", "apple kiwi", "kiwi"].enumerated() {
+            try store.append(speechWindow("s", Int64(i) * 2000, text), committedMs: 1)
+        }
+        XCTAssertEqual(try store.moments(MomentQuery(text: "apple kiwi")).map(\.startMs), [6000], "all words must match first")
+        // No window has all words: any word counts; kiwi (2 rows) weighs more than apple (4 rows);
+        // equal scores go newest first.
+        let ranked = try store.moments(MomentQuery(text: "kiwi apple zebra"))
+        XCTAssertEqual(ranked.map(\.startMs), [6000, 8000, 4000, 2000, 0])
+        XCTAssertGreaterThan(ranked[0].score, ranked[1].score)
+        XCTAssertGreaterThan(ranked[1].score, ranked[2].score)
+        XCTAssertEqual(ranked[2].score, ranked[4].score)
+        XCTAssertEqual(try store.moments(MomentQuery(text: "kiwi apple zebra", limit: 2)).map(\.startMs), [6000, 8000])
+    }
+
     func testQuerySyntaxCharactersAreNotFTSOperators() throws {
         let store = try makeStore()
         try store.append(speechWindow("s", 0, "NOT a problem (really)"), committedMs: 1)

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""`Benchmarks/run live`: how many concurrent live streams two cores sustain without drops.
+
+For each resolution (720p, 1080p: the car-detection fixture looped and re-encoded with
+x264 at 25 fps, AAC audio, cached in --work), N = 1, 2, 4, ... streams are served by
+`ffmpeg -re ... -f mpegts -listen 1 http://127.0.0.1:PORT` (real-time, like cameras) and
+ingested by one `sightline serve` at 1 frame/s scaled to 224x224, 2 s windows, with the
+encoders the daemon has (today: audio level and motion; speech and vision add to the cost
+when they land, so re-run this then). After a warm-up, the run lasts --seconds; a stream
+count is "sustained" when no window was dropped, no frame thinned, and every stream's lag
+stayed under two windows. RSS per stream = daemon RSS / N. The last line is one JSON object.
+"""
+import argparse, json, os, signal, socket, subprocess, sys, time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--sightline", required=True)
+ap.add_argument("--work", required=True)
+ap.add_argument("--seconds", type=int, default=40)
+ap.add_argument("--max-streams", type=int, default=16)
+ap.add_argument("--resolutions", default="720,1080")
+args = ap.parse_args()
+
+here = os.path.dirname(os.path.abspath(__file__))
+clip = os.path.join(here, "..", "Tests", "Fixtures", "media", "car-detection.mp4")
+os.makedirs(args.work, exist_ok=True)
+
+def make(height):
+    path = os.path.join(args.work, f"live-{height}p.mp4")
+    if not os.path.exists(path):
+        print(f"generating {path}", file=sys.stderr)
+        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-stream_loop", "-1", "-i", clip, "-t", "60",
+                        "-vf", f"scale={height * 16 // 9}:{height},fps=25", "-c:v", "libx264", "-preset", "veryfast",
+                        "-crf", "23", "-g", "50", "-c:a", "aac", "-b:a", "96k", path + ".tmp.mp4"], check=True)
+        os.rename(path + ".tmp.mp4", path)
+    return path
+
+def api(sock, path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sock)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return data.split(b"\r\n\r\n", 1)[1].decode()
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+def run(height, n):
+    path = make(height)
+    root = os.path.join(args.work, f"live-{height}-{n}")
+    subprocess.run(["rm", "-rf", root])
+    os.makedirs(os.path.join(root, "streams"))
+    sources = []
+    for i in range(n):
+        port = 31000 + i
+        url = f"http://127.0.0.1:{port}/s.ts"
+        sources.append(subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", path,
+                                         "-c", "copy", "-f", "mpegts", "-listen", "1", url],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        with open(os.path.join(root, "streams", f"s{i}.toml"), "w") as f:
+            f.write(f'id = "s{i}"\nsource = "{url}"\n[sampling]\nfps = 1.0\nwidth = 224\nheight = 224\nwindow = "2s"\n'
+                    f'[live]\nconnect_timeout = "5s"\nread_timeout = "5s"\n')
+    with open(os.path.join(root, "sightline.toml"), "w") as f:
+        f.write('[socket]\ngroup = ""\n[access]\nallowed_groups = []\n[threads]\ndecode = 1\n')
+    sock = os.path.join(root, "api.sock")
+    daemon = subprocess.Popen([args.sightline, "serve", "--config", os.path.join(root, "sightline.toml"), "--streams",
+                               os.path.join(root, "streams"), "--socket", sock, "--state-dir", os.path.join(root, "state"),
+                               "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                streams = json.loads(api(sock, "/v1/streams"))["streams"]
+                if all(s["windows_processed"] >= 2 for s in streams):
+                    break
+            except Exception:
+                pass
+            time.sleep(0.5)
+        base = {s["id"]: s for s in json.loads(api(sock, "/v1/streams"))["streams"]}
+        metrics0 = api(sock, "/metrics")
+        t_end = time.time() + args.seconds
+        max_lag, rss = 0, []
+        while time.time() < t_end:
+            time.sleep(2)
+            for s in json.loads(api(sock, "/v1/streams"))["streams"]:
+                max_lag = max(max_lag, s.get("lag_ms") or 0)
+            rss.append(rss_kib(daemon.pid))
+        end = {s["id"]: s for s in json.loads(api(sock, "/v1/streams"))["streams"]}
+        metrics1 = api(sock, "/metrics")
+        def thinned(text):
+            return sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith("sightline_frames_thinned_total"))
+        windows = sum(end[k]["windows_processed"] - base[k]["windows_processed"] for k in end)
+        dropped = sum(end[k]["windows_dropped"] - base[k]["windows_dropped"] for k in end)
+        thin = thinned(metrics1) - thinned(metrics0)
+        expected = n * args.seconds / 2
+        ok = dropped == 0 and thin == 0 and max_lag < 4000 and windows >= 0.9 * expected
+        return {"height": height, "streams": n, "windows": windows, "expected_windows": int(expected), "dropped": dropped,
+                "frames_thinned": int(thin), "max_lag_ms": max_lag, "rss_mib": round(max(rss) / 1024, 1),
+                "rss_per_stream_mib": round(max(rss) / 1024 / n, 1), "sustained": ok}
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
+        for p in sources:
+            p.kill()
+            p.wait()
+        subprocess.run(["rm", "-rf", root])
+
+results = []
+print(f"{'res':>6} {'N':>3} {'windows':>8} {'expected':>8} {'dropped':>7} {'thinned':>7} {'max lag':>8} {'RSS MiB':>8} {'MiB/stream':>10}  sustained")
+for height in [int(h) for h in args.resolutions.split(",")]:
+    n = 1
+    while n <= args.max_streams:
+        r = run(height, n)
+        results.append(r)
+        print(f"{str(height) + 'p':>6} {n:>3} {r['windows']:>8} {r['expected_windows']:>8} {r['dropped']:>7} {r['frames_thinned']:>7} "
+              f"{r['max_lag_ms']:>8} {r['rss_mib']:>8} {r['rss_per_stream_mib']:>10}  {r['sustained']}", flush=True)
+        if not r["sustained"]:
+            break
+        n *= 2
+summary = {str(h) + "p": max([r["streams"] for r in results if r["height"] == h and r["sustained"]], default=0)
+           for h in [int(x) for x in args.resolutions.split(",")]}
+print(json.dumps({"benchmark": "live", "seconds": args.seconds, "max_sustained_streams": summary, "runs": results}))

@@ -70,7 +70,7 @@ enum WER {
     static func references() throws -> [String: String] {
         let tsv = try String(contentsOfFile: Fixtures.path("media/speech/REFERENCES.tsv"), encoding: .utf8)
         var out: [String: String] = [:]
-        for line in tsv.split(separator: "\n").dropFirst() {
+        for line in tsv.split(whereSeparator: \.isNewline).dropFirst() {
             let f = line.split(separator: "\t", maxSplits: 2)
             if f.count == 3 { out[String(f[0])] = String(f[2]) }
         }

@@ -147,23 +147,26 @@ final class WhisperGenerator {
         return DecodeResult(tokens: toks[best], tokenLogprobs: lps[best], sumLogprob: sums[best], noSpeechProb: noSpeech)
     }
 
-    /// Beam search: each alive beam proposes its best beam+1 continuations; the best
-    /// `beamSize` unfinished ones go on, finished ones are collected until
-    /// beamSize × patience are done; the winner maximises score / length^penalty.
+    /// Beam search as CTranslate2 runs it: the best 2·beam continuations over all beams
+    /// (score + log-probability) are ranked; of the first `beam` of them, one that ends in
+    /// <|endoftext|> is registered as a finished hypothesis and its place taken by the next
+    /// unfinished runner-up. Search stops once beam × patience hypotheses have finished
+    /// (CTranslate2 exits early only without a length penalty, and faster-whisper uses 1)
+    /// or at the length limit; the winner maximises score / length^penalty.
     private func beam(prompt: [Int], options o: DecodeOptions, maxSteps: Int, noSpeech: Float) -> DecodeResult {
         let k = min(o.beamSize, state.slots)
         let p = prompt.count
         struct Hyp { var tokens: [Int]; var lps: [Float]; var score: Float }
         var beams = [Hyp(tokens: [], lps: [], score: 0)]
         var finished: [Hyp] = []
-        let maxFinished = Int((Float(k) * o.patience).rounded())
+        let maxFinished = max(1, Int((Float(k) * o.patience).rounded()))
         for step in 0..<maxSteps {
             var candidates: [(hyp: Hyp, parent: Int, token: Int)] = []
             for (i, b) in beams.enumerated() {
                 let row = logits + i * vocab
                 process(row, generated: b.tokens, step: step, options: o)
                 logSoftmax(row, count: vocab)
-                for t in topK(row, count: vocab, k: k + 1) {
+                for t in topK(row, count: vocab, k: 2 * k) {
                     var h = b
                     h.score += row[t]; h.lps.append(row[t])
                     if t != tokenizer.eot { h.tokens.append(t) }
@@ -171,16 +174,23 @@ final class WhisperGenerator {
                 }
             }
             candidates.sort { $0.hyp.score > $1.hyp.score }
+            candidates = Array(candidates.prefix(2 * k))
+            let lastStep = step + 1 >= maxSteps
             var next: [(hyp: Hyp, parent: Int, token: Int)] = []
-            for c in candidates {
-                if c.token == tokenizer.eot || step + 1 >= maxSteps {
-                    if finished.count < maxFinished { finished.append(c.hyp) }
-                } else if next.count < k {
-                    next.append(c)
+            var secondary = k
+            for kk in 0..<min(k, candidates.count) {
+                var chosen = candidates[kk]
+                if chosen.token == tokenizer.eot || lastStep {
+                    finished.append(chosen.hyp)
+                    while secondary < candidates.count {
+                        let c = candidates[secondary]
+                        secondary += 1
+                        if c.token != tokenizer.eot { chosen = c; break }
+                    }
                 }
-                if next.count >= k && finished.count >= maxFinished { break }
+                if chosen.token != tokenizer.eot { next.append(chosen) }
             }
-            if finished.count >= maxFinished || next.isEmpty { break }
+            if lastStep || finished.count >= maxFinished || next.isEmpty { break }
             state.reorder(source: next.map(\.parent), length: p + step)
             beams = next.map(\.hyp)
             model.decode(tokens: next.map(\.token), slots: Array(0..<next.count), positions: Array(repeating: p + step, count: next.count),

@@ -148,6 +148,7 @@ static void pack_a(int mr, int mc, int kc, int kcPad, const float *a, long lda, 
     }
 }
 
+#if defined(__x86_64__)
 static inline uint16_t f32_to_bf16(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
@@ -173,6 +174,7 @@ static void pack_a_bf16pairs(int mr, int mc, int kc, int kcPad, const float *a, 
         }
     }
 }
+#endif
 
 // MARK: - Kernels
 

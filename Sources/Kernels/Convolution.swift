@@ -105,10 +105,16 @@ private func conv2dLowered(_ input: UnsafePointer<Float>, shape s: Conv2dShape, 
     let oh = s.outHeight, ow = s.outWidth, positions = oh * ow
     let kdim = cinG * s.kernelH * s.kernelW
     let pointwise = s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 && s.padH == 0 && s.padW == 0
-    // Sized here, not from scratchCount (which is 0 for shapes conv2d runs depthwise).
-    let owned: UnsafeMutablePointer<Float>? = (scratch == nil && !pointwise) ? .allocate(capacity: max(kdim * positions, 1)) : nil
-    defer { owned?.deallocate() }
-    let cols = scratch ?? owned
+    // Without caller scratch, the calling thread's reusable scratch (slot 3; the GEMM uses
+    // slot 0) holds the columns, so steady-state calls allocate nothing. Sized here, not from
+    // scratchCount (which is 0 for shapes conv2d runs depthwise).
+    var cols = scratch
+    if cols == nil && !pointwise {
+        guard let tl = sl_thread_scratch(3, max(kdim * positions, 1)) else {
+            throw KernelError.invalidArgument(what: "conv \(s)", reason: "cannot allocate \(kdim * positions) floats of im2col scratch")
+        }
+        cols = tl
+    }
     for g in 0..<s.groups {
         let inG = input + g * cinG * s.height * s.width
         let outG = output + g * coutG * positions

@@ -1,6 +1,6 @@
 // The pool runs every index exactly once, survives nesting and concurrent callers, reuses
 // its threads, and honours the shared-pool configuration rule.
-import Kernels
+@testable import Kernels
 import Synchronization
 import XCTest
 
@@ -81,5 +81,30 @@ final class ThreadPoolTests: XCTestCase {
         }
         XCTAssertThrowsError(try ThreadPool.configureShared(threads: 0))
         XCTAssertGreaterThanOrEqual(ThreadPool.shared.threadCount, 1)
+    }
+}
+
+final class FairnessTests: XCTestCase {
+    /// Callers waiting for a pool are served in arrival order: while one run holds the pool,
+    /// B queues, then C; B must run before C.
+    func testWaitingCallersAreServedInArrivalOrder() {
+        let turns = FairTurns()
+        let order = Mutex([String]())
+        turns.take() // a run in progress
+        func waiter(_ name: String) -> Thread {
+            Thread {
+                turns.take()
+                order.withLock { $0.append(name) }
+                turns.pass()
+            }
+        }
+        let b = waiter("B"), c = waiter("C")
+        b.start()
+        while turns.waiting < 1 { usleep(100) }
+        c.start()
+        while turns.waiting < 2 { usleep(100) }
+        turns.pass()
+        while order.withLock({ $0.count }) < 2 { usleep(100) }
+        XCTAssertEqual(order.withLock { $0 }, ["B", "C"])
     }
 }

@@ -6,23 +6,6 @@
 import CKernels
 import Foundation
 
-/// Where element (head, row, c) of a (heads, rows, headDim) operand lives:
-/// base[head * headStride + row * rowStride + c].
-public struct HeadLayout: Sendable, Equatable {
-    public var headStride: Int
-    public var rowStride: Int
-
-    public init(headStride: Int, rowStride: Int) {
-        self.headStride = headStride
-        self.rowStride = rowStride
-    }
-
-    /// Contiguous (heads, rows, headDim).
-    public static func headMajor(rows: Int, headDim: Int) -> HeadLayout { HeadLayout(headStride: rows * headDim, rowStride: headDim) }
-    /// Contiguous (rows, heads * headDim), head h in columns h*headDim ..< (h+1)*headDim.
-    public static func tokenMajor(heads: Int, headDim: Int) -> HeadLayout { HeadLayout(headStride: headDim, rowStride: heads * headDim) }
-}
-
 /// out (heads, tq, d) = softmax(q kᵀ · scale + mask) v for q (heads, tq, d), k and v
 /// (heads, tk, d), all contiguous head-major. mask (tq, tk) is added to the logits
 /// (-inf blocks); `causal` blocks key j > i + (tk - tq) for query i (queries are the last
@@ -107,4 +90,3 @@ public func attentionReference(q: UnsafePointer<Float>, qLayout: HeadLayout, k: 
         }
     }
 }
-

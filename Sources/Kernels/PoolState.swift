@@ -27,7 +27,7 @@ final class PoolState: @unchecked Sendable {
     /// kernel of a layer, short enough not to steal cores from other processes when idle.
     private static let spinLimit = 2_000
 
-    init(workers: Int) {
+    init() {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(cond, nil)
     }

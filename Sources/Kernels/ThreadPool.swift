@@ -4,8 +4,9 @@
 // delays a kernel by at most the task it actually took, never by a whole timeslice. Workers
 // spin briefly on the ticket (a cheap barrier for back-to-back kernels), then sleep on a
 // condition variable so an idle daemon burns no CPU. Concurrent callers (several streams or
-// models on different Swift tasks) are serialised one run at a time, sharing the pool at
-// kernel granularity; a run from inside a body executes serially on the calling thread.
+// models on different Swift tasks) are served one run at a time in arrival order
+// (FairTurns), sharing the pool at kernel granularity; a run from inside a body executes
+// serially on the calling thread.
 import CKernels
 import Foundation
 import Synchronization
@@ -19,7 +20,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// Creates a pool with `threads` workers (the caller counts as one; clamped to 1...256).
     public init(threads: Int) {
         threadCount = max(1, min(threads, 256))
-        state = PoolState(workers: threadCount - 1)
+        state = PoolState()
         for index in 1..<max(threadCount, 1) {
             let state = self.state
             let thread = Thread { state.workerLoop(index: index) }

@@ -278,6 +278,10 @@ enum KernelsBench {
             var dwOut = [Float](repeating: 0, count: 96 * 28 * 28)
             let dwShape = Conv2dShape(inChannels: 96, outChannels: 96, height: 56, width: 56, kernel: 3, stride: 2, padding: 1, groups: 96)
             op("conv2d depthwise mobilenet (96, 56x56, s2)") { try? conv2d(dw, shape: dwShape, weight: dwW, bias: nil, output: &dwOut, pool: one) }
+            let pwIn = (0..<(96 * 56 * 56)).map { _ in rand() }, pwW = (0..<(24 * 96)).map { _ in rand() }
+            var pwOut = [Float](repeating: 0, count: 24 * 56 * 56)
+            let pwShape = Conv2dShape(inChannels: 96, outChannels: 24, height: 56, width: 56, kernel: 1)
+            op("conv2d pointwise mobilenet (96->24, 56x56)") { try? conv2d(pwIn, shape: pwShape, weight: pwW, bias: nil, output: &pwOut, pool: one) }
             let q = (0..<(6 * 200 * 64)).map { _ in rand() }, kk = (0..<(6 * 200 * 64)).map { _ in rand() }
             var att = [Float](repeating: 0, count: 6 * 200 * 64)
             op("attention (6 heads, 200x200, d64)") {

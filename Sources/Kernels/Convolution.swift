@@ -4,6 +4,7 @@
 // Depthwise conv2d (groups == channels, one filter each, MobileNetV2) skips im2col and
 // runs a direct loop. The references are the textbook direct loops.
 import CKernels
+import Synchronization
 
 /// conv1d: input (inCh, length), weight (outCh, inCh/groups, kernel), bias (outCh) ->
 /// output (outCh, outLength). `scratch` (>= shape.scratchCount floats) avoids an allocation.
@@ -31,7 +32,7 @@ public func conv2d(_ input: UnsafePointer<Float>, shape s: Conv2dShape, weight: 
         return
     }
     if s.isDepthwise {
-        depthwiseConv2d(input, shape: s, weight: weight, bias: bias, output: output, pool: pool)
+        try depthwiseConv2d(input, shape: s, weight: weight, bias: bias, output: output, pool: pool)
         return
     }
     try conv2dLowered(input, shape: s, weight: weight, bias: bias, output: output, scratch: scratch, pool: pool)
@@ -93,43 +94,21 @@ private func im2col(_ x: UnsafePointer<Float>, channels: Int, shape s: Conv2dSha
     }
 }
 
-/// One filter per channel: direct loop, channels split over the pool.
+/// One filter per channel: CKernels' row-update loop, channels split over the pool.
 private func depthwiseConv2d(_ x: UnsafePointer<Float>, shape s: Conv2dShape, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                             output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+                             output: UnsafeMutablePointer<Float>, pool: ThreadPool) throws {
     let oh = s.outHeight, ow = s.outWidth, kk = s.kernelH * s.kernelW
+    let isa = Int32(KernelConfig.isa.rawValue)
+    let failed = Atomic<Bool>(false)
     pool.parallelFor(s.inChannels, minChunk: max(1, 8192 / max(oh * ow * kk, 1))) { range in
-        for c in range {
-            let plane = x + c * s.height * s.width
-            let w = weight + c * kk
-            let out = output + c * oh * ow
-            out.update(repeating: bias?[c] ?? 0, count: oh * ow)
-            for ky in 0..<s.kernelH {
-                for kx in 0..<s.kernelW {
-                    let wv = w[ky * s.kernelW + kx]
-                    for oy in 0..<oh {
-                        let iy = oy * s.strideH - s.padH + ky * s.dilationH
-                        if iy < 0 || iy >= s.height { continue }
-                        let src = plane + iy * s.width
-                        let o = out + oy * ow
-                        // valid ox range where ix = ox*stride - pad + kx*dil lies in [0, width)
-                        let off = kx * s.dilationW - s.padW
-                        var lo = 0
-                        if off < 0 { lo = (-off + s.strideW - 1) / s.strideW }
-                        var hi = ow
-                        let lastValid = (s.width - 1 - off)
-                        if lastValid < 0 { continue }
-                        hi = min(ow, lastValid / s.strideW + 1)
-                        if lo >= hi { continue }
-                        if s.strideW == 1 {
-                            let sp = src + off
-                            for ox in lo..<hi { o[ox] += wv * sp[ox] }
-                        } else {
-                            for ox in lo..<hi { o[ox] += wv * src[ox * s.strideW + off] }
-                        }
-                    }
-                }
-            }
-        }
+        let rc = sl_depthwise_conv2d(isa, x, Int32(s.height), Int32(s.width), weight, Int32(s.kernelH), Int32(s.kernelW),
+                                     Int32(s.strideH), Int32(s.strideW), Int32(s.padH), Int32(s.padW), Int32(s.dilationH),
+                                     Int32(s.dilationW), bias, output, Int32(oh), Int32(ow), Int32(range.lowerBound),
+                                     Int32(range.upperBound))
+        if rc != 0 { failed.store(true, ordering: .relaxed) }
+    }
+    if failed.load(ordering: .relaxed) {
+        throw KernelError.invalidArgument(what: "depthwise conv2d \(s)", reason: "cannot allocate row scratch")
     }
 }
 

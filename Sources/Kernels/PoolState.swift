@@ -17,7 +17,9 @@ final class PoolState: @unchecked Sendable {
     private let finished = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private var job: ((Int) -> Void)?
-    private var jobTasks = 0
+    // Atomic although published by the ticket: a worker holding a stale ticket may read it
+    // while the next job is being set up (its claim then fails), which must not be a race.
+    private let jobTasks = Atomic<Int>(0)
     // Heap-allocated: pthread objects must not move, which inout class properties don't promise.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -42,7 +44,7 @@ final class PoolState: @unchecked Sendable {
     /// Runs on the calling thread; returns when all `tasks` have finished.
     func dispatch(_ body: @escaping (Int) -> Void, tasks: Int) {
         job = body
-        jobTasks = tasks
+        jobTasks.store(tasks, ordering: .relaxed)
         finished.store(0, ordering: .relaxed)
         let sequence = (ticket.load(ordering: .relaxed) >> 32) &+ 1
         ticket.store(sequence << 32, ordering: .releasing)
@@ -64,7 +66,7 @@ final class PoolState: @unchecked Sendable {
             let t = ticket.load(ordering: .acquiring)
             guard t >> 32 == sequence else { return }
             let index = Int(t & 0xffff_ffff)
-            guard index < jobTasks else { return }
+            guard index < jobTasks.load(ordering: .relaxed) else { return }
             let (exchanged, _) = ticket.compareExchange(expected: t, desired: t &+ 1, ordering: .acquiringAndReleasing)
             guard exchanged else { continue }
             job?(index)

@@ -11,6 +11,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // MARK: Daemon, Store, Server dependencies
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // MARK: - C shims (each imported by exactly one Swift target)
@@ -34,17 +40,40 @@ let package = Package(
         .target(name: "Subtitles"),
         // ModelIO (safetensors reader) is also written on `speech`; reconcile on merge.
         .target(name: "ModelIO"),
-        .target(name: "VAD", dependencies: ["ModelIO"]),
+        .target(name: "VAD", dependencies: ["ModelIO", "Kernels"]),
+        .executableTarget(name: "VADBench", dependencies: ["VAD"], path: "Benchmarks/VADBench"),
 
         // MARK: - Transcription (VAD gating, time restoration; lead)
         .target(name: "Transcription", dependencies: ["MediaIO", "VAD", "Subtitles"]),
         .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "VAD", "Subtitles", "TestSupport"]),
+
+        // MARK: - Daemon, Store, Server
+        .target(name: "Store", dependencies: [
+            "MediaIO",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "Server", dependencies: [
+            "Store", "Subtitles",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Daemon", dependencies: [
+            "MediaIO", "Store", "Server",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         // MARK: - Executable (ArgumentParser commands only)
         .executableTarget(
             name: "sightline",
             dependencies: [
                 "MediaIO",
+                "Daemon", "Server", "Store", // MARK: daemon
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +81,8 @@ let package = Package(
 
         // MARK: - Benchmarks (driven by Benchmarks/run)
         .executableTarget(name: "IngestBench", dependencies: ["MediaIO"], path: "Benchmarks/IngestBench"),
+        // MARK: Daemon benchmarks
+        .executableTarget(name: "QueryBench", dependencies: ["Store"], path: "Benchmarks/QueryBench"),
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["Transcription", "Subtitles"], path: "Sources/TestSupport"),
@@ -60,7 +91,13 @@ let package = Package(
         // MARK: - Subtitles and VAD tests (subs-vad)
         .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "TestSupport"]),
-        .testTarget(name: "VADTests", dependencies: ["VAD", "ModelIO", "TestSupport"]),
+        .testTarget(name: "VADTests", dependencies: ["VAD", "ModelIO", "Kernels", "TestSupport"]),
+
+        // MARK: Daemon, Store, Server tests
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Store", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "MediaIO", "Store", "Server", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Store", "Server", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

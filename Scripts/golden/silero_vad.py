@@ -10,7 +10,7 @@ Reference: the `silero-vad` 6.2.3 PyPI package itself.
   the package's OnnxWrapper does: 512 samples with the previous 64 as context, state carried,
   last chunk zero-padded.
 - Speech timestamps: the package's own `get_speech_timestamps_from_probs` (utils_vad.py) on
-  those probabilities. utils_vad.py imports torch at module level but that function never uses
+  those probabilities; stream events: the package's `VADIterator` (defaults) replaying them. utils_vad.py imports torch at module level but that function never uses
   it, so a stub `torch` module is registered to import it without installing PyTorch.
 
 Run from the repository root with a venv OUTSIDE the repository:
@@ -58,6 +58,8 @@ VARIANTS = {
     "max_2s_last_silence": {"max_speech_duration_s": 2.0, "use_max_poss_sil_at_max_speech": False},
     "strict": {"threshold": 0.7, "min_speech_duration_ms": 100, "min_silence_duration_ms": 300,
                "speech_pad_ms": 60},
+    # faster-whisper's VadOptions defaults (Sightline's Transcription.SpeechGateOptions)
+    "recognizer_gate": {"min_speech_duration_ms": 0, "min_silence_duration_ms": 2000, "speech_pad_ms": 400},
 }
 
 # safetensors name (tinygrad_model.py layout) → initializer of silero_vad_16k_op15.onnx
@@ -149,6 +151,7 @@ def import_timestamps(pkg):
     stub.Tensor = object
     stub.device = lambda *args, **kwargs: None
     stub.no_grad = lambda: (lambda f: f)
+    stub.is_tensor = lambda x: True
     sys.modules.setdefault("torch", stub)
     sys.path.insert(0, pkg)
     import importlib.util
@@ -156,7 +159,48 @@ def import_timestamps(pkg):
         "silero_utils_vad", os.path.join(pkg, "silero_vad", "utils_vad.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.get_speech_timestamps_from_probs
+    return module
+
+
+class _Chunk:
+    """What VADIterator reads of its input: dim() and len() (the audio itself is not used)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def dim(self):
+        return 1
+
+    def __len__(self):
+        return self.n
+
+
+class _Replay:
+    """A 'model' for VADIterator that replays the reference probabilities chunk by chunk."""
+
+    def __init__(self, probs):
+        self.probs = probs
+        self.i = 0
+
+    def reset_states(self):
+        self.i = 0
+
+    def __call__(self, x, sr):
+        p = self.probs[self.i]
+        self.i += 1
+        return types.SimpleNamespace(item=lambda: p)
+
+
+def stream_events(module, probs):
+    """VADIterator (defaults) over the probabilities: [[chunk index, "start"|"end", sample]]."""
+    iterator = module.VADIterator(_Replay(probs), sampling_rate=16000)
+    events = []
+    for i in range(len(probs)):
+        event = iterator(_Chunk(512))
+        if event:
+            (kind, sample), = event.items()
+            events.append([i, kind, sample])
+    return events
 
 
 def ensure_clip(name, how, source):
@@ -181,7 +225,8 @@ def main():
         pkg = unpack_wheel(tmp)
         data = os.path.join(pkg, "silero_vad", "data")
         reference = session(reweighted_graph(pkg, tmp))
-        get_speech_timestamps_from_probs = import_timestamps(pkg)
+        utils_vad = import_timestamps(pkg)
+        get_speech_timestamps_from_probs = utils_vad.get_speech_timestamps_from_probs
         shipped = session(os.path.join(data, "silero_vad.onnx"))
         shipped_op15 = session(os.path.join(data, "silero_vad_16k_op15.onnx"))
         for name, (how, source) in CLIPS.items():
@@ -206,6 +251,7 @@ def main():
                 "variants": VARIANTS,
                 "probabilities": probs,
                 "timestamps": timestamps,
+                "stream_events": stream_events(utils_vad, probs),
             }
             stem = os.path.splitext(name)[0]
             with open(os.path.join(OUT, stem + ".json"), "w") as f:

@@ -24,8 +24,15 @@ public struct CueBuilder: Sendable {
     public func cues(for transcript: Transcript) -> [Cue] { cues(for: transcript.segments) }
 
     public func cues(for segments: [TranscriptSegment]) -> [Cue] {
-        let tokens = segments.flatMap {
-            CueToken.tokens(of: $0, maxCharactersPerLine: rules.maxCharactersPerLine)
+        // Pieces are glued within a segment only, and a segment whose text lacks the leading
+        // space Whisper writes gets one, so it never fuses with the previous segment's last word.
+        let tokens = segments.flatMap { segment -> [CueToken] in
+            var tokens = CueToken.gluingWordPieces(
+                CueToken.tokens(of: segment, maxCharactersPerLine: rules.maxCharactersPerLine))
+            if let first = tokens.first?.text.first, !first.isWhitespace, !CueToken.isSpaceless(first) {
+                tokens[0].text = " " + tokens[0].text
+            }
+            return tokens
         }
         return timed(group(tokens))
     }
@@ -62,7 +69,7 @@ public struct CueBuilder: Sendable {
         static let breakAtClauseEndWithPause = 1.0
         static let breakAtClauseEnd = 3.0
         static let breakAtPause = 5.0
-        static let breakMidPhrase = 12.0
+        static let breakMidPhrase = 25.0  // dearer than one more cue
         static let emptyRoom = 8.0  // × (unused fraction of the cue's characters)²
     }
 

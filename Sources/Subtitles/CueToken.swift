@@ -17,7 +17,23 @@ struct CueToken: Sendable, Hashable {
         text.reversed().first { !Self.closers.contains($0) && !$0.isWhitespace }
     }
 
-    var endsSentence: Bool { finalMark.map { Self.sentenceEnders.contains($0) } ?? false }
+    /// Words whose final period is not a sentence end ("Mr. Quilter", "e.g. this").
+    private static let abbreviations: Set<String> = [
+        "mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "jr.", "sr.", "mt.", "vs.", "etc.", "e.g.", "i.e.",
+        "no.", "vol.", "fig.", "gen.", "gov.", "sen.", "rep.", "rev.", "capt.", "lt.", "col.", "sgt.",
+        "inc.", "ltd.", "co.", "corp.", "approx.", "dept.", "est.", "jan.", "feb.", "aug.", "sept.",
+        "oct.", "nov.", "dec.",
+    ]
+
+    var endsSentence: Bool {
+        guard let mark = finalMark, Self.sentenceEnders.contains(mark) else { return false }
+        guard mark == "." else { return true }
+        let word = text.trimmingWhitespace.lowercased()
+        // "Mr.", "e.g.", and initials such as "J." or "U.S." do not end a sentence.
+        if Self.abbreviations.contains(word) { return false }
+        let letters = word.filter { $0 != "." }
+        return !(letters.count == 1 || (word.dropLast().contains(".") && letters.count <= 4))
+    }
     var endsClause: Bool { finalMark.map { Self.clauseEnders.contains($0) } ?? false }
 }
 
@@ -47,6 +63,47 @@ extension CueToken {
             tokens.append(CueToken(text: piece, startMs: start, endMs: end))
         }
         return tokens
+    }
+
+    /// Joins tokens that continue a word: Whisper splits "ill-disposed" into " ill" + "-disposed"
+    /// and "washwater" may come in pieces; a token without leading space is glued to the
+    /// previous one unless either side is in a script written without spaces (CJK, Thai), where
+    /// every token boundary is a possible break.
+    static func gluingWordPieces(_ tokens: [CueToken]) -> [CueToken] {
+        var out: [CueToken] = []
+        out.reserveCapacity(tokens.count)
+        for token in tokens {
+            if let last = out.last, let first = token.text.first, !first.isWhitespace,
+                let end = last.text.last, !isSpaceless(end), !isSpaceless(first)
+            {
+                out[out.count - 1] = CueToken(
+                    text: last.text + token.text, startMs: last.startMs, endMs: max(last.endMs, token.endMs))
+            } else {
+                out.append(token)
+            }
+        }
+        return out
+    }
+
+    /// Characters of scripts written without spaces between words.
+    static func isSpaceless(_ c: Character) -> Bool {
+        guard let v = c.unicodeScalars.first?.value else { return false }
+        switch v {
+        case 0x0E00...0x0E7F,  // Thai
+            0x0E80...0x0EFF,  // Lao
+            0x1000...0x109F,  // Myanmar
+            0x1780...0x17FF,  // Khmer
+            0x3000...0x303F,  // CJK symbols and punctuation
+            0x3040...0x30FF,  // Hiragana, Katakana
+            0x3400...0x4DBF,  // CJK extension A
+            0x4E00...0x9FFF,  // CJK unified ideographs
+            0xF900...0xFAFF,  // CJK compatibility ideographs
+            0xFF00...0xFFEF,  // half- and full-width forms
+            0x20000...0x2FA1F:  // CJK extensions B+
+            return true
+        default:
+            return false
+        }
     }
 
     /// Newlines and tabs in recogniser output would break SRT/WebVTT blocks: make them spaces.
@@ -80,15 +137,5 @@ extension CueToken {
             let lead = String(piece.prefix { $0.isWhitespace })
             return word.enumerated().map { i, ch in i == 0 ? lead + String(ch) : String(ch) }
         }
-    }
-}
-
-extension String {
-    /// Leading and trailing whitespace removed (Foundation-free, grapheme-aware).
-    var trimmingWhitespace: String {
-        guard let first = firstIndex(where: { !$0.isWhitespace }),
-            let last = lastIndex(where: { !$0.isWhitespace })
-        else { return "" }
-        return String(self[first...last])
     }
 }

@@ -3,6 +3,7 @@
 // tensor names (the layout of the package's own `tinygrad_model.py`); the matching ONNX names
 // (`silero_vad_16k_op15.onnx`) are given for readers who compare with that graph. Shapes are
 // checked on load. Immutable and Sendable: load once, share between streams.
+import Kernels
 import ModelIO
 
 public struct SileroVADWeights: Sendable {
@@ -19,38 +20,52 @@ public struct SileroVADWeights: Sendable {
     static let hidden = 128  // LSTM state size
 
     // MARK: - Weights
-    let stft: [Float]  // stft_conv.weight (258, 1, 256): rows 0..<129 real, 129..<258 imaginary basis   [model.stft.forward_basis_buffer]
-    let convWeight: [[Float]]  // conv{1..4}.weight (out, in, 3)   [model.encoder.{0..3}.reparam_conv.weight]
-    let convBias: [[Float]]  // conv{1..4}.bias (out)   [model.encoder.{0..3}.reparam_conv.bias]
+    // The five convolutions run as matrix products over im2col columns, so their weights are
+    // packed once here as Linear layers (out, in·kernel).
+    let stft: PackedLinear  // stft_conv.weight (258, 1, 256): rows 0..<129 real, 129..<258 imaginary basis   [model.stft.forward_basis_buffer]
+    let conv: [PackedLinear]  // conv{1..4}.weight (out, in, 3) + conv{1..4}.bias (out)   [model.encoder.{0..3}.reparam_conv.*]
     let lstmWeightIH: [Float]  // lstm_cell.weight_ih (512, 128), gates i, f, g, o   [model.decoder.rnn.weight_ih]
     let lstmWeightHH: [Float]  // lstm_cell.weight_hh (512, 128)   [model.decoder.rnn.weight_hh]
-    let lstmBias: [Float]  // lstm_cell.bias_ih + lstm_cell.bias_hh (512), pre-summed   [model.decoder.rnn.bias_*]
+    let lstmBiasIH: [Float]  // lstm_cell.bias_ih (512)   [model.decoder.rnn.bias_ih]
+    let lstmBiasHH: [Float]  // lstm_cell.bias_hh (512)   [model.decoder.rnn.bias_hh]
     let finalWeight: [Float]  // final_conv.weight (1, 128, 1)   [model.decoder.decoder.2.weight]
     let finalBias: Float  // final_conv.bias (1)   [model.decoder.decoder.2.bias]
 
     public init(path: String) throws(VADError) {
         do {
             let file = try SafeTensorsFile(path: path)
-            stft = try file.floats("stft_conv.weight", shape: [2 * Self.bins, 1, Self.fftSize])
-            var weights: [[Float]] = []
-            var biases: [[Float]] = []
+            stft = try Self.packed(
+                file.floats("stft_conv.weight", shape: [2 * Self.bins, 1, Self.fftSize]),
+                out: 2 * Self.bins, in: Self.fftSize, bias: nil)
+            var conv: [PackedLinear] = []
             for layer in 0..<4 {
                 let (cin, cout) = (Self.encoderChannels[layer], Self.encoderChannels[layer + 1])
-                weights.append(try file.floats("conv\(layer + 1).weight", shape: [cout, cin, Self.kernel]))
-                biases.append(try file.floats("conv\(layer + 1).bias", shape: [cout]))
+                conv.append(try Self.packed(
+                    file.floats("conv\(layer + 1).weight", shape: [cout, cin, Self.kernel]),
+                    out: cout, in: cin * Self.kernel, bias: file.floats("conv\(layer + 1).bias", shape: [cout])))
             }
-            convWeight = weights
-            convBias = biases
+            self.conv = conv
             let h = Self.hidden
             lstmWeightIH = try file.floats("lstm_cell.weight_ih", shape: [4 * h, h])
             lstmWeightHH = try file.floats("lstm_cell.weight_hh", shape: [4 * h, h])
-            let bih = try file.floats("lstm_cell.bias_ih", shape: [4 * h])
-            let bhh = try file.floats("lstm_cell.bias_hh", shape: [4 * h])
-            lstmBias = zip(bih, bhh).map { $0 + $1 }
+            lstmBiasIH = try file.floats("lstm_cell.bias_ih", shape: [4 * h])
+            lstmBiasHH = try file.floats("lstm_cell.bias_hh", shape: [4 * h])
             finalWeight = try file.floats("final_conv.weight", shape: [1, h, 1])
             finalBias = try file.floats("final_conv.bias", shape: [1])[0]
-        } catch {
+        } catch let error as ModelIOError {
             throw .model(error)
+        } catch let error as VADError {
+            throw error
+        } catch {
+            throw .kernel("\(error)")
+        }
+    }
+
+    private static func packed(_ weight: [Float], out: Int, in inputs: Int, bias: [Float]?) throws(VADError) -> PackedLinear {
+        do {
+            return try PackedLinear(weight: weight, outFeatures: out, inFeatures: inputs, bias: bias)
+        } catch {
+            throw .kernel("packing \(out)×\(inputs) weights: \(error)")
         }
     }
 

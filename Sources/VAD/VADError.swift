@@ -9,6 +9,8 @@ public enum VADError: Error, Equatable, CustomStringConvertible {
     case unsupportedSampleRate(Int)
     /// A streaming chunk must be exactly `SileroVAD.chunkSamples` samples.
     case wrongChunkSize(expected: Int, got: Int)
+    /// A kernel rejected its arguments (a bug in the model code, not in the input).
+    case kernel(String)
     /// Region-extraction options that make no sense (negative durations, threshold outside 0...1).
     case invalidOptions(String)
 
@@ -19,6 +21,7 @@ public enum VADError: Error, Equatable, CustomStringConvertible {
             "Silero VAD needs 16000 Hz mono audio, got \(rate) Hz; resample the audio to 16 kHz first (MediaIO does this)"
         case .wrongChunkSize(let expected, let got):
             "Silero VAD takes chunks of \(expected) samples (32 ms at 16 kHz), got \(got)"
+        case .kernel(let why): "Silero VAD kernel failed: \(why); please report this as a bug"
         case .invalidOptions(let why): "invalid speech-region options: \(why)"
         }
     }

@@ -12,7 +12,9 @@ struct Sightline: AsyncParsableCommand {
         Examples:
           sightline probe talk.mp4 --windows        show streams and the window timeline
         """,
-        subcommands: [ProbeCommand.self]
+        subcommands: [ProbeCommand.self,
+                      ServeCommand.self, StatusCommand.self, StreamsCommand.self, QueryCommand.self,
+                      TranscriptCommand.self, EventsCommand.self, ConfigCommand.self]
     )
 
     /// Runs the chosen command; input failures (CLIFailure) exit with code 2 and a one-line

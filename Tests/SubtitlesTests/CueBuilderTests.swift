@@ -1,6 +1,7 @@
 // The cue builder on realistic inputs, with exact expected cues, plus the layout invariants on
 // many generated transcripts.
 import Subtitles
+import TestSupport
 import XCTest
 
 final class CueBuilderTests: XCTestCase {
@@ -164,15 +165,34 @@ final class CueBuilderTests: XCTestCase {
     }
 }
 
-/// Deterministic PRNG (SplitMix64) so generated inputs are the same on every run.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+extension CueBuilderTests {
+    func testAbbreviationsAndInitialsDoNotEndSentences() throws {
+        let s = SubtitleTestInputs.segment([
+            (" Dr.", 0, 200), (" J.", 200, 400), (" R.", 400, 600), (" Smith", 600, 900), (" of", 900, 1_000),
+            (" the", 1_000, 1_100), (" U.S.", 1_100, 1_500), (" arrived.", 1_500, 2_000), (" Then", 2_100, 2_400),
+            (" he", 2_400, 2_500), (" left.", 2_500, 2_900),
+        ])
+        XCTAssertEqual(try CueBuilder().cues(for: [s]).map(\.text), ["Dr. J. R. Smith of the U.S. arrived.", "Then he left."])
+    }
+
+    /// CJK keeps every boundary breakable; Latin pieces without a space are glued.
+    func testWordPiecesAreGluedOnlyOutsideSpacelessScripts() throws {
+        let latin = SubtitleTestInputs.segment([(" wash", 0, 300), ("water", 300, 600), (" all", 600, 800)])
+        XCTAssertEqual(try CueBuilder().cues(for: [latin]).map(\.lines), [["washwater all"]])
+        var rules = CueRules()
+        rules.maxCharactersPerLine = 4
+        let japanese = SubtitleTestInputs.segment([("今日", 0, 300), ("は", 300, 400), ("良い", 400, 700), ("天気", 700, 1_000)])
+        XCTAssertEqual(try CueBuilder(rules: rules).cues(for: [japanese]).map(\.lines), [["今日は", "良い天気"]])
+    }
+}
+
+extension CueBuilderTests {
+    /// Segments from producers that do not start texts with a space still become separate words.
+    func testSegmentsWithoutLeadingSpaceAreNotFused() throws {
+        let segments = [
+            TranscriptSegment(startMs: 0, endMs: 1_000, text: "Hello there"),
+            TranscriptSegment(startMs: 1_000, endMs: 2_000, text: "general Kenobi"),
+        ]
+        XCTAssertEqual(try CueBuilder().cues(for: segments).map(\.text), ["Hello there general Kenobi"])
     }
 }

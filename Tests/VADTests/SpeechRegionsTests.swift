@@ -17,7 +17,7 @@ final class SpeechRegionsTests: XCTestCase {
                 checked += 1
             }
         }
-        XCTAssertEqual(checked, 5 * 4)
+        XCTAssertEqual(checked, 5 * 5)
     }
 
     /// 10 chunks of speech, 2 of silence (64 ms < 100 ms minimum: bridged), 10 of speech,
@@ -49,5 +49,17 @@ final class SpeechRegionsTests: XCTestCase {
 
     func testNoProbabilitiesNoRegions() throws {
         XCTAssertEqual(try SpeechRegions.detect(probabilities: [], sampleCount: 0), [])
+    }
+}
+
+extension SpeechRegionsTests {
+    /// With faster-whisper's gate values (Transcription.SpeechGate), JFK's pauses (< 2 s) are
+    /// bridged into one region padded by 400 ms, clamped to the recording.
+    func testRecognizerGateValuesBridgeJFKPauses() throws {
+        let golden = try VADTestSupport.golden("whispercpp_jfk")
+        let regions = try SpeechRegions.detect(
+            probabilities: golden.probabilities, sampleCount: golden.samples,
+            options: VADTestSupport.options("recognizer_gate"))
+        XCTAssertEqual(regions, [SpeechRegion(startSample: 0, endSample: 176_000)])
     }
 }

@@ -32,6 +32,30 @@ enum VADTestSupport {
         var samples: Int
         var probabilities: [Float]
         var timestamps: [String: [[Int]]]
+        /// VADIterator's events: [chunk index, "start" | "end", sample].
+        var streamEvents: [StreamEvent]
+
+        enum CodingKeys: String, CodingKey {
+            case clip, samples, probabilities, timestamps, streamEvents = "stream_events"
+        }
+    }
+
+    struct StreamEvent: Decodable, Equatable {
+        var chunk: Int
+        var edge: SpeechEdgeTracker.Edge
+
+        init(chunk: Int, edge: SpeechEdgeTracker.Edge) {
+            self.chunk = chunk
+            self.edge = edge
+        }
+
+        init(from decoder: any Decoder) throws {
+            var c = try decoder.unkeyedContainer()
+            chunk = try c.decode(Int.self)
+            let kind = try c.decode(String.self)
+            let sample = try c.decode(Int.self)
+            edge = kind == "start" ? .start(sample: sample) : .end(sample: sample)
+        }
     }
 
     static let clips = [
@@ -58,6 +82,10 @@ enum VADTestSupport {
             o.minSpeechMs = 100
             o.minSilenceMs = 300
             o.speechPadMs = 60
+        case "recognizer_gate":  // faster-whisper's VAD-filter values (Transcription.SpeechGate)
+            o.minSpeechMs = 0
+            o.minSilenceMs = 2_000
+            o.speechPadMs = 400
         default: preconditionFailure("unknown variant \(variant) in a golden file")
         }
         return o

@@ -1,0 +1,199 @@
+// The daemon's own settings (Config/sightline.toml): paths, models, threads, store and
+// retention defaults, socket and access, limits, watchdog. Every field has the default
+// the shipped file documents; `load` rejects unknown keys and bad values by file and line.
+import Foundation
+import Store
+
+public struct DaemonConfig: Sendable, Equatable {
+    public struct Paths: Sendable, Equatable {
+        /// Database and other state; systemd's StateDirectory.
+        public var stateDir = "/var/lib/sightline"
+        /// One `*.toml` file per stream; relative paths are resolved against the config file's folder.
+        public var streamsDir = "/etc/sightline/streams"
+        public var modelsDir = "/var/lib/sightline/models"
+    }
+    public struct Models: Sendable, Equatable {
+        /// "whisper-base", "whisper-tiny.en" or "none".
+        public var speech = "whisper-base"
+        public var vad = true
+    }
+    public struct Threads: Sendable, Equatable {
+        /// Kernel pool workers; 0 = one per core.
+        public var kernel = 0
+        /// FFmpeg decoder threads per stream; 0 lets FFmpeg choose.
+        public var decode = 1
+    }
+    public struct StoreSettings: Sendable, Equatable {
+        /// Database file; relative to `paths.state_dir`.
+        public var path = "sightline.sqlite"
+        /// Default retention for streams that set none.
+        public var retention = RetentionPolicy(maxAgeMs: 7 * 86_400_000, maxBytes: 10 << 30)
+        /// How often the retention job runs.
+        public var retentionIntervalMs: Int64 = 300_000
+    }
+    public struct Socket: Sendable, Equatable {
+        public var path = "/run/sightline/sightline.sock"
+        /// Permission bits of the socket file (octal string in the file).
+        public var mode: UInt32 = 0o660
+        /// Group owning the socket file; "" leaves it as created.
+        public var group = "sightline"
+    }
+    public struct Access: Sendable, Equatable {
+        /// Peers whose uid or primary gid is listed may connect; root and the daemon's own uid always may.
+        public var allowedUids: [UInt32] = []
+        public var allowedGids: [UInt32] = []
+        /// Group names resolved to gids at start-up (e.g. "sightline").
+        public var allowedGroups: [String] = ["sightline"]
+    }
+    public struct Limits: Sendable, Equatable {
+        public var maxConnections = 64
+        public var maxRequestBytes = 65_536
+        public var requestTimeoutMs: Int64 = 10_000
+        /// Windows buffered between decoding and the encoders, per stream.
+        public var queueWindows = 8
+    }
+    public struct Watchdog: Sendable, Equatable {
+        /// A running stream that commits no window for this long counts as stalled, and the
+        /// systemd heartbeat stops.
+        public var stallTimeoutMs: Int64 = 120_000
+    }
+
+    public var paths = Paths()
+    public var models = Models()
+    public var threads = Threads()
+    public var store = StoreSettings()
+    public var socket = Socket()
+    public var access = Access()
+    public var limits = Limits()
+    public var watchdog = Watchdog()
+    /// The file this was loaded from, if any.
+    public var file: String?
+
+    public init() {}
+
+    /// The database path with `state_dir` applied.
+    public var storePath: String {
+        store.path.hasPrefix("/") ? store.path : (paths.stateDir as NSString).appendingPathComponent(store.path)
+    }
+
+    /// The streams folder with the config file's folder applied.
+    public var streamsDirectory: String {
+        if paths.streamsDir.hasPrefix("/") { return paths.streamsDir }
+        let base = file.map { ($0 as NSString).deletingLastPathComponent } ?? FileManager.default.currentDirectoryPath
+        return (base as NSString).appendingPathComponent(paths.streamsDir)
+    }
+
+    public static func load(file: String) throws -> DaemonConfig {
+        let text: String
+        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+            throw ConfigError.unreadable(file: file, reason: "\(error.localizedDescription)")
+        }
+        return try parse(text, file: file)
+    }
+
+    public static func parse(_ text: String, file: String) throws -> DaemonConfig {
+        let r = try TOMLReader(file: file, text: text)
+        var c = DaemonConfig()
+        c.file = file
+        if let t = try r.table("paths") {
+            c.paths.stateDir = try t.string("state_dir", default: c.paths.stateDir)
+            c.paths.streamsDir = try t.string("streams_dir", default: c.paths.streamsDir)
+            c.paths.modelsDir = try t.string("models_dir", default: c.paths.modelsDir)
+            try t.finish()
+        }
+        if let t = try r.table("models") {
+            c.models.speech = try t.string("speech", default: c.models.speech)
+            guard ["whisper-base", "whisper-tiny.en", "none"].contains(c.models.speech) else {
+                throw t.bad("speech", "'\(c.models.speech)' is not one of whisper-base, whisper-tiny.en, none")
+            }
+            c.models.vad = try t.bool("vad", default: c.models.vad)
+            try t.finish()
+        }
+        if let t = try r.table("threads") {
+            c.threads.kernel = try t.int("kernel", default: c.threads.kernel, range: 0...256)
+            c.threads.decode = try t.int("decode", default: c.threads.decode, range: 0...64)
+            try t.finish()
+        }
+        if let t = try r.table("store") {
+            c.store.path = try t.string("path", default: c.store.path)
+            c.store.retention.maxAgeMs = try t.duration("retention_max_age", default: c.store.retention.maxAgeMs, allowOff: true)
+            c.store.retention.maxBytes = try t.bytes("retention_max_size", default: c.store.retention.maxBytes, allowOff: true)
+            c.store.retentionIntervalMs = try t.duration("retention_interval", default: c.store.retentionIntervalMs)!
+            try t.finish()
+        }
+        if let t = try r.table("socket") {
+            c.socket.path = try t.string("path", default: c.socket.path)
+            let mode = try t.string("mode", default: String(c.socket.mode, radix: 8))
+            guard let m = UInt32(mode, radix: 8), m <= 0o777 else {
+                throw t.bad("mode", "'\(mode)' is not an octal permission such as \"0660\"")
+            }
+            c.socket.mode = m
+            c.socket.group = try t.string("group", default: c.socket.group)
+            try t.finish()
+        }
+        if let t = try r.table("access") {
+            c.access.allowedUids = try t.intArray("allowed_uids").map { UInt32($0) }
+            c.access.allowedGids = try t.intArray("allowed_gids").map { UInt32($0) }
+            if let groups = try t.stringArray("allowed_groups") { c.access.allowedGroups = groups }
+            try t.finish()
+        }
+        if let t = try r.table("limits") {
+            c.limits.maxConnections = try t.int("max_connections", default: c.limits.maxConnections, range: 1...10_000)
+            c.limits.maxRequestBytes = Int(try t.bytes("max_request_size", default: Int64(c.limits.maxRequestBytes))!)
+            c.limits.requestTimeoutMs = try t.duration("request_timeout", default: c.limits.requestTimeoutMs)!
+            c.limits.queueWindows = try t.int("queue_windows", default: c.limits.queueWindows, range: 1...1024)
+            try t.finish()
+        }
+        if let t = try r.table("watchdog") {
+            c.watchdog.stallTimeoutMs = try t.duration("stall_timeout", default: c.watchdog.stallTimeoutMs)!
+            try t.finish()
+        }
+        try r.finish()
+        return c
+    }
+
+    /// The effective settings as TOML, defaults included (`sightline config check --print`).
+    public func rendered() -> String {
+        func q(_ s: String) -> String { "\"\(s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"" }
+        return """
+        [paths]
+        state_dir = \(q(paths.stateDir))
+        streams_dir = \(q(paths.streamsDir))
+        models_dir = \(q(paths.modelsDir))
+
+        [models]
+        speech = \(q(models.speech))
+        vad = \(models.vad)
+
+        [threads]
+        kernel = \(threads.kernel)
+        decode = \(threads.decode)
+
+        [store]
+        path = \(q(store.path))
+        retention_max_age = \(q(Units.formatDuration(store.retention.maxAgeMs)))
+        retention_max_size = \(q(Units.formatBytes(store.retention.maxBytes)))
+        retention_interval = \(q(Units.formatDuration(store.retentionIntervalMs)))
+
+        [socket]
+        path = \(q(socket.path))
+        mode = \(q("0" + String(socket.mode, radix: 8)))
+        group = \(q(socket.group))
+
+        [access]
+        allowed_uids = [\(access.allowedUids.map(String.init).joined(separator: ", "))]
+        allowed_gids = [\(access.allowedGids.map(String.init).joined(separator: ", "))]
+        allowed_groups = [\(access.allowedGroups.map(q).joined(separator: ", "))]
+
+        [limits]
+        max_connections = \(limits.maxConnections)
+        max_request_size = \(q(Units.formatBytes(Int64(limits.maxRequestBytes))))
+        request_timeout = \(q(Units.formatDuration(limits.requestTimeoutMs)))
+        queue_windows = \(limits.queueWindows)
+
+        [watchdog]
+        stall_timeout = \(q(Units.formatDuration(watchdog.stallTimeoutMs)))
+
+        """
+    }
+}

@@ -1,0 +1,157 @@
+// `sightline serve`: assembles the daemon and runs it until SIGTERM/SIGINT.
+//   config → store → encoders (models) → supervisor → API socket bound → READY=1 →
+//   services [API, supervisor, retention, watchdog, reload, stop-notifier] under a
+//   ServiceGroup; graceful shutdown runs in reverse order: STOPPING=1 first, then the
+//   watchdog and retention stop, pipelines finish their windows in flight, the API closes
+//   last. SIGHUP reloads Streams/ (RELOADING=1 … READY=1).
+import Foundation
+import Logging
+import Server
+import ServiceLifecycle
+import Store
+import UnixSignals
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct DaemonRunner {
+    public var configuration: Configuration
+    public var socketOverride: String?
+    public var encoders: any EncoderFactory
+    public var readers: any WindowReaderFactory
+    public var clock: any DaemonClock
+    public var logger: Logger
+    public var version: String
+
+    public init(configuration: Configuration, socketOverride: String? = nil, encoders: any EncoderFactory = BuiltinEncoders(),
+                readers: any WindowReaderFactory = MediaReaderFactory(), clock: any DaemonClock = WallClock(),
+                logger: Logger, version: String)
+    {
+        self.configuration = configuration
+        self.socketOverride = socketOverride
+        self.encoders = encoders
+        self.readers = readers
+        self.clock = clock
+        self.logger = logger
+        self.version = version
+    }
+
+    public func run() async throws {
+        let daemon = configuration.daemon
+        let notifier = SystemdNotifier()
+        let inherited = ListenFDs.inherited()
+        ListenFDs.clearEnvironment()
+
+        try createDirectory((daemon.storePath as NSString).deletingLastPathComponent, what: "state directory")
+        let store = try Store(path: daemon.storePath)
+        logger.info("store open", metadata: ["store.path": "\(daemon.storePath)", "store.windows": "\((try? store.windowCount()) ?? 0)"])
+
+        let supervisor = Supervisor(daemon: daemon, streams: configuration.streams, store: store, readers: readers,
+                                    encoders: encoders, clock: clock, logger: logger)
+        let status = DaemonStatus(version: version, modelsLoaded: encoders.modelsLoaded, supervisor: supervisor, clock: clock)
+
+        let listen: APIServer.Listen
+        if let fd = inherited, socketOverride == nil {
+            listen = .inheritedDescriptor(fd)
+        } else {
+            let path = socketOverride ?? daemon.socket.path
+            try createDirectory((path as NSString).deletingLastPathComponent, what: "socket directory")
+            listen = .path(path, mode: daemon.socket.mode, groupId: groupId(daemon.socket.group))
+        }
+        var allowedGids = Set(daemon.access.allowedGids)
+        for name in daemon.access.allowedGroups { if let gid = groupId(name) { allowedGids.insert(gid) } }
+        let server = APIServer(settings: .init(listen: listen,
+                                               access: AccessPolicy(allowedUids: Set(daemon.access.allowedUids),
+                                                                    allowedGids: allowedGids, ownUid: getuid()),
+                                               maxConnections: daemon.limits.maxConnections,
+                                               maxRequestBytes: daemon.limits.maxRequestBytes,
+                                               requestTimeoutMs: daemon.limits.requestTimeoutMs),
+                               router: Router(store: store, status: status), logger: logger)
+        try await server.start()
+        status.markReady()
+        logger.info("ready", metadata: ["socket": "\(listen)", "streams": "\(configuration.streams.filter(\.enabled).map(\.id))"])
+        try? notifier.ready(status: "serving \(configuration.streams.filter(\.enabled).count) stream(s)")
+
+        let retention = RetentionService(store: store, defaults: daemon.store.retention,
+                                         streams: { [configuration] in configuration.streams },
+                                         intervalMs: daemon.store.retentionIntervalMs, clock: clock, logger: logger)
+        let watchdog = WatchdogService(notifier: notifier, supervisor: supervisor, clock: clock,
+                                       stallTimeoutMs: daemon.watchdog.stallTimeoutMs, logger: logger)
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: APIService(server: server)),
+            .init(service: supervisor, successTerminationBehavior: .ignore),
+            .init(service: retention),
+            .init(service: watchdog),
+            .init(service: ReloadService(supervisor: supervisor, notifier: notifier, logger: logger)),
+            .init(service: StopNotifierService(notifier: notifier, logger: logger)),
+        ]
+        var config = ServiceGroupConfiguration(services: services, logger: logger)
+        config.gracefulShutdownSignals = [.sigterm, .sigint]
+        try await ServiceGroup(configuration: config).run()
+        logger.info("stopped")
+    }
+
+    func createDirectory(_ path: String, what: String) throws {
+        guard !path.isEmpty else { return }
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw DaemonError.cannotCreate(path: path, what: what, reason: error.localizedDescription)
+        }
+    }
+
+    func groupId(_ name: String) -> UInt32? {
+        guard !name.isEmpty else { return nil }
+        guard let g = getgrnam(name) else {
+            logger.warning("group not found; ignoring it", metadata: ["group": "\(name)"])
+            return nil
+        }
+        return g.pointee.gr_gid
+    }
+}
+
+public enum DaemonError: Error, Sendable, CustomStringConvertible {
+    case cannotCreate(path: String, what: String, reason: String)
+    public var description: String {
+        switch self {
+        case let .cannotCreate(path, what, reason):
+            return "cannot create the \(what) '\(path)': \(reason). Create it, or point the config (or --socket / --state-dir) somewhere writable."
+        }
+    }
+}
+
+/// Keeps the API socket open until graceful shutdown, then closes it (last, by order).
+struct APIService: Service {
+    let server: APIServer
+    func run() async throws {
+        try? await gracefulShutdown()
+        await server.shutdown()
+    }
+}
+
+/// SIGHUP → reload Streams/.
+struct ReloadService: Service {
+    let supervisor: Supervisor
+    let notifier: SystemdNotifier
+    let logger: Logger
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in signals {
+                logger.info("SIGHUP: reloading streams")
+                try? notifier.reloading()
+                supervisor.requestReload()
+                try? notifier.ready()
+            }
+        }
+    }
+}
+
+/// Sends STOPPING=1 as soon as shutdown begins (it is last in the list, so stopped first).
+struct StopNotifierService: Service {
+    let notifier: SystemdNotifier
+    let logger: Logger
+    func run() async throws {
+        try? await gracefulShutdown()
+        logger.info("shutting down: finishing windows in flight")
+        try? notifier.stopping()
+    }
+}

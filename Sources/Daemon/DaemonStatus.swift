@@ -1,0 +1,49 @@
+// The daemon's answer to the API's StatusSource: readiness, models, per-stream status and
+// the daemon-side metrics (encoder latency, thinned frames, encoder errors).
+import Server
+import Synchronization
+
+public final class DaemonStatus: StatusSource {
+    public let version: String
+    public let modelsLoaded: [String]
+    let supervisor: Supervisor
+    let clock: any DaemonClock
+    private let ready = Mutex(false)
+
+    public init(version: String, modelsLoaded: [String], supervisor: Supervisor, clock: any DaemonClock) {
+        self.version = version
+        self.modelsLoaded = modelsLoaded
+        self.supervisor = supervisor
+        self.clock = clock
+    }
+
+    public var isReady: Bool { ready.withLock { $0 } }
+    public func markReady() { ready.withLock { $0 = true } }
+
+    public func streamStatuses() -> [StreamStatus] {
+        let now = clock.nowMs()
+        return supervisor.runtimes.map { $0.status(nowMs: now) }
+    }
+
+    public func metricsText() -> String {
+        var out = "# HELP sightline_encoder_seconds_total Time spent in each encoder.\n# TYPE sightline_encoder_seconds_total counter\n"
+        var calls = "# HELP sightline_encoder_windows_total Windows each encoder processed.\n# TYPE sightline_encoder_windows_total counter\n"
+        var thinned = "# HELP sightline_frames_thinned_total Video frames dropped from queued windows (audio kept).\n# TYPE sightline_frames_thinned_total counter\n"
+        var errors = "# HELP sightline_encoder_errors_total Encoder failures (window stored without that evidence).\n# TYPE sightline_encoder_errors_total counter\n"
+        for r in supervisor.runtimes {
+            let s = r.snapshot
+            let id = Self.escape(r.id)
+            for (name, ms) in s.encodeMs.sorted(by: { $0.key < $1.key }) {
+                out += "sightline_encoder_seconds_total{stream=\"\(id)\",encoder=\"\(name)\"} \(ms / 1000)\n"
+                calls += "sightline_encoder_windows_total{stream=\"\(id)\",encoder=\"\(name)\"} \(s.encodeCalls[name] ?? 0)\n"
+            }
+            thinned += "sightline_frames_thinned_total{stream=\"\(id)\"} \(s.framesThinned)\n"
+            errors += "sightline_encoder_errors_total{stream=\"\(id)\"} \(s.encoderErrors)\n"
+        }
+        return out + calls + thinned + errors
+    }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    }
+}

@@ -1,0 +1,247 @@
+// One stream's pipeline: open the source → windows into a bounded queue → encoders →
+// one WindowRecord per window committed to the store → standing queries → events.
+// Failures of the source are retried with exponential backoff (Backoff); only inputs that
+// can never work (a missing local file, an unsupported codec) end in `failed`. A pipeline
+// touches nothing but its own stream, so a failing stream never disturbs the others.
+import Foundation
+import Logging
+import MediaIO
+import Store
+import Synchronization
+
+public final class Pipeline: Sendable {
+    public let config: StreamConfig
+    public let runtime: StreamRuntime
+    let store: Store
+    let readers: any WindowReaderFactory
+    let encoders: [any WindowEncoder]
+    let clock: any DaemonClock
+    let logger: Logger
+    let queueCapacity: Int
+    let decodeThreads: Int
+    let backoff: Backoff
+    let random: @Sendable () -> Double
+    /// Set by stop(): finish the window in flight, then end.
+    private let stopping = Mutex(false)
+    private let currentReader = Mutex<(any WindowReader)?>(nil)
+    private let currentQueue = Mutex<WindowQueue?>(nil)
+
+    public init(config: StreamConfig, store: Store, readers: any WindowReaderFactory, encoders: [any WindowEncoder],
+                clock: any DaemonClock, logger: Logger, queueCapacity: Int, decodeThreads: Int,
+                backoff: Backoff = Backoff(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) })
+    {
+        self.config = config
+        self.store = store
+        self.readers = readers
+        self.encoders = encoders
+        self.clock = clock
+        var l = logger
+        l[metadataKey: "stream.id"] = "\(config.id)"
+        self.logger = l
+        self.queueCapacity = queueCapacity
+        self.decodeThreads = decodeThreads
+        self.backoff = backoff
+        self.random = random
+        self.runtime = StreamRuntime(id: config.id, source: config.source, nowMs: clock.nowMs())
+    }
+
+    var isStopping: Bool { stopping.withLock { $0 } }
+
+    /// Asks the pipeline to end: the source is interrupted, queued windows are discarded,
+    /// the window being encoded is finished and committed.
+    public func stop() async {
+        stopping.withLock { $0 = true }
+        currentReader.withLock { $0?.cancel() }
+        if let q = currentQueue.withLock({ $0 }) { await q.finish() }
+    }
+
+    /// Runs until the input ends (files), the pipeline is stopped, or the task is cancelled.
+    public func run() async {
+        var attempt = 0
+        try? store.upsertStream(id: config.id, source: config.source, nowMs: clock.nowMs())
+        setState(.starting, error: nil)
+        while !isStopping, !Task.isCancelled {
+            do {
+                let reader = try await readers.open(config, decodeThreads: decodeThreads)
+                currentReader.withLock { $0 = reader }
+                if isStopping { reader.cancel() }
+                let live = reader.isLive
+                runtime.update { $0.epochTimes = live || self.config.realtime }
+                setState(.running, error: nil)
+                let committed = try await pump(reader, live: live)
+                currentReader.withLock { $0 = nil }
+                if committed > 0 { attempt = 0 }
+                if isStopping { break }
+                if live {
+                    throw PipelineError.sourceEnded(config.source)
+                }
+                if config.loop { continue }
+                setState(.finished, error: nil)
+                return
+            } catch {
+                currentReader.withLock { $0 = nil }
+                if isStopping || Task.isCancelled { break }
+                let message = "\(error)"
+                if Self.isPermanent(error, source: config.source) {
+                    logger.error("stream failed permanently", metadata: ["error": "\(message)"])
+                    setState(.failed, error: message)
+                    return
+                }
+                let delay = backoff.delayMs(attempt: attempt, unit: random())
+                attempt += 1
+                runtime.update { $0.reconnects += 1 }
+                logger.warning("stream down; reconnecting", metadata: ["error": "\(message)", "retry.delay_ms": "\(delay)"])
+                setState(.reconnecting, error: message)
+                do { try await clock.sleep(ms: delay) } catch { break }
+            }
+        }
+        setState(.stopped, error: runtime.snapshot.lastError)
+    }
+
+    /// Reads and encodes until the reader ends; returns the number of windows committed.
+    func pump(_ reader: any WindowReader, live: Bool) async throws -> Int {
+        let realtimeFile = config.realtime && !live
+        let queue = WindowQueue(capacity: queueCapacity, mode: (live || realtimeFile) ? .thin : .backPressure)
+        currentQueue.withLock { $0 = queue }
+        defer { currentQueue.withLock { $0 = nil } }
+        // Realtime files are anchored at the wall clock when opened, like a camera.
+        let anchor = realtimeFile ? clock.nowMs() : 0
+        let clock = self.clock
+        return try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask {
+                do {
+                    while let w = try await reader.next() {
+                        var window = w
+                        if realtimeFile {
+                            window.startMs += anchor
+                            window.endMs += anchor
+                            for i in window.frames.indices { window.frames[i].ptsMs += anchor }
+                            // The window is complete at its end time; wait for it as a camera would.
+                            try await clock.sleep(ms: window.endMs - clock.nowMs())
+                        }
+                        await queue.push(window)
+                        let depth = await queue.depth
+                        let dropped = await queue.windowsDropped
+                        let thinned = await queue.framesThinned
+                        self.runtime.update {
+                            $0.queueDepth = depth
+                            $0.windowsDropped = dropped
+                            $0.framesThinned = thinned
+                        }
+                    }
+                } catch {
+                    // Let the encoder side drain and end before the error ends the group.
+                    await queue.finish()
+                    throw error
+                }
+                await queue.finish()
+                return 0
+            }
+            group.addTask {
+                var committed = 0
+                while !self.isStopping, let window = await queue.pop() {
+                    try await self.process(window)
+                    committed += 1
+                    let depth = await queue.depth
+                    self.runtime.update { $0.queueDepth = depth }
+                }
+                return committed
+            }
+            var total = 0
+            for try await n in group { total += n }
+            return total
+        }
+    }
+
+    /// Encodes one window with every encoder and commits it; encoder failures are logged
+    /// and counted, and the window is stored with the evidence the others produced.
+    func process(_ window: MediaWindow) async throws {
+        var evidence: [Evidence] = []
+        for encoder in encoders {
+            let started = ContinuousClock.now
+            do {
+                evidence += try await encoder.encode(window)
+            } catch {
+                runtime.update { $0.encoderErrors += 1 }
+                logger.warning("encoder failed", metadata: ["encoder": "\(encoder.name)", "window.start_ms": "\(window.startMs)",
+                                                            "error": "\(error)"])
+            }
+            let elapsed = ContinuousClock.now - started
+            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            runtime.update {
+                $0.encodeMs[encoder.name, default: 0] += ms
+                $0.encodeCalls[encoder.name, default: 0] += 1
+            }
+        }
+        let record = WindowRecord(streamId: config.id, startMs: window.startMs, endMs: window.endMs,
+                                  frameCount: window.frames.count, audioSamples: window.audio.count, evidence: evidence)
+        let now = clock.nowMs()
+        let windowId = try store.append(record, committedMs: now)
+        runtime.update {
+            $0.windowsProcessed += 1
+            $0.lastWindowEndMs = window.endMs
+            $0.lastProgressMs = now
+        }
+        if record.evidence.contains(where: { $0.text != nil }) {
+            matchStandingQueries(record, windowId: windowId, nowMs: now)
+        }
+    }
+
+    /// Standing queries of the stream file and subscriptions of the API, run against the new window.
+    func matchStandingQueries(_ record: WindowRecord, windowId: Int64, nowMs: Int64) {
+        var queries: [(text: String, minScore: Double, subscription: Int64?)] = config.queries.map { ($0.text, $0.minScore, nil) }
+        if let subs = try? store.subscriptions() {
+            queries += subs.filter { $0.streams.isEmpty || $0.streams.contains(config.id) }.map { ($0.text, $0.minScore, $0.id) }
+        }
+        for q in queries {
+            let hits = (try? store.moments(MomentQuery(text: q.text, streams: [config.id], fromMs: record.startMs,
+                                                       toMs: record.endMs, limit: 1))) ?? []
+            guard let hit = hits.first, hit.startMs == record.startMs, hit.score >= q.minScore else { continue }
+            let payload = Self.json(["query": q.text, "stream": config.id, "start_ms": record.startMs, "end_ms": record.endMs,
+                                     "score": hit.score, "evidence": hit.evidence.map(\.text)])
+            _ = try? store.appendEvent(StoredEvent(streamId: config.id, kind: "match", atMs: nowMs,
+                                                   subscriptionId: q.subscription, payload: payload))
+        }
+    }
+
+    func setState(_ state: StreamState, error: String?) {
+        let now = clock.nowMs()
+        var changed = false
+        runtime.update {
+            changed = $0.state != state
+            $0.state = state
+            $0.lastError = error ?? ($0.state == .running ? nil : $0.lastError)
+            $0.lastProgressMs = now
+        }
+        guard changed else { return }
+        var payload: [String: Any] = ["state": state.rawValue]
+        if let error { payload["error"] = error }
+        _ = try? store.appendEvent(StoredEvent(streamId: config.id, kind: "stream_state", atMs: now, payload: Self.json(payload)))
+    }
+
+    /// Errors no retry can fix: a local file that is missing or unreadable as media, or a
+    /// codec this FFmpeg cannot decode. Network sources are always retried.
+    static func isPermanent(_ error: Error, source: String) -> Bool {
+        let isNetwork = source.contains("://")
+        guard let e = error as? MediaError else { return false }
+        switch e {
+        case .unsupportedCodec, .noUsableStream, .invalidOptions: return true
+        case .cannotOpen: return !isNetwork && !source.hasPrefix("/dev/")
+        case .readTimedOut, .readFailed: return false
+        }
+    }
+
+    static func json(_ object: [String: Any]) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+public enum PipelineError: Error, Sendable, CustomStringConvertible {
+    case sourceEnded(String)
+    public var description: String {
+        switch self {
+        case let .sourceEnded(source): return "live source '\(source)' ended; it will be reopened"
+        }
+    }
+}

@@ -1,0 +1,58 @@
+// Applies every stream's retention (its own or the daemon default) every
+// `store.retention_interval`, including streams no longer configured (their data ages out
+// under the default policy).
+import Logging
+import ServiceLifecycle
+import Store
+
+public struct RetentionService: Service {
+    let store: Store
+    let defaults: RetentionPolicy
+    let streams: @Sendable () -> [StreamConfig]
+    let intervalMs: Int64
+    let clock: any DaemonClock
+    let logger: Logger
+
+    public init(store: Store, defaults: RetentionPolicy, streams: @escaping @Sendable () -> [StreamConfig], intervalMs: Int64,
+                clock: any DaemonClock, logger: Logger)
+    {
+        self.store = store
+        self.defaults = defaults
+        self.streams = streams
+        self.intervalMs = intervalMs
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// One pass over all streams that have data; returns windows deleted per stream.
+    @discardableResult
+    public func sweep() -> [String: Int] {
+        let configured = Dictionary(streams().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var deleted: [String: Int] = [:]
+        let now = clock.nowMs()
+        for id in ((try? store.totals()) ?? [:]).keys.sorted() {
+            let own = configured[id]?.retention ?? RetentionPolicy()
+            let policy = RetentionPolicy(maxAgeMs: own.maxAgeMs ?? defaults.maxAgeMs, maxBytes: own.maxBytes ?? defaults.maxBytes)
+            do {
+                let n = try store.enforceRetention(stream: id, policy: policy, nowMs: now)
+                if n > 0 {
+                    deleted[id] = n
+                    logger.info("retention removed windows", metadata: ["stream.id": "\(id)", "windows": "\(n)"])
+                }
+            } catch {
+                logger.error("retention failed", metadata: ["stream.id": "\(id)", "error": "\(error)"])
+            }
+        }
+        return deleted
+    }
+
+    public func run() async throws {
+        // The sleep is cancelled on graceful shutdown, which ends the loop.
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                sweep()
+                do { try await clock.sleep(ms: intervalMs) } catch { return }
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+// One stream's settings (Streams/<id>.toml): source, sampling, windowing, modalities,
+// live-input timeouts, retention and standing queries. Parsed strictly like DaemonConfig.
+import Foundation
+import MediaIO
+import Store
+
+public struct StreamConfig: Sendable, Equatable {
+    public enum SamplingMode: String, Sendable, Equatable, CaseIterable { case fps, keyframes, everyFrame = "every_frame" }
+
+    public struct Modalities: Sendable, Equatable {
+        public var speech = true
+        public var audioLevel = true
+        public var motion = true
+        /// Arrive with the vision and OCR encoders; accepted now so stream files need no change later.
+        public var vision = false
+        public var ocr = false
+    }
+
+    public struct StandingQuery: Sendable, Equatable {
+        public var text: String
+        public var minScore: Double
+    }
+
+    public var id: String
+    /// File path, rtsp://, http(s)://, HLS .m3u8, or /dev/videoN.
+    public var source: String
+    public var enabled = true
+    /// Files only: pace reading at media speed (like a camera) and start over at the end.
+    public var realtime = false
+    public var loop = false
+    public var samplingMode = SamplingMode.fps
+    public var fps = 1.0
+    /// 0 keeps the source size.
+    public var width = 0
+    public var height = 0
+    public var windowMs: Int64 = 2000
+    public var modalities = Modalities()
+    public var connectTimeoutMs: Int64 = 10_000
+    public var readTimeoutMs: Int64 = 10_000
+    public var rtspTransport = MediaOptions.RTSPTransport.tcp
+    /// nil fields fall back to the daemon's `[store]` retention.
+    public var retention = RetentionPolicy(maxAgeMs: nil, maxBytes: nil)
+    public var queries: [StandingQuery] = []
+    public var file: String?
+
+    public init(id: String, source: String) {
+        self.id = id
+        self.source = source
+    }
+
+    /// Stream ids appear in URLs and file names: letters, digits, '-', '_' and '.'.
+    static func validId(_ id: String) -> Bool {
+        !id.isEmpty && id.count <= 64 && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+    }
+
+    public static func load(file: String) throws -> StreamConfig {
+        let text: String
+        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+            throw ConfigError.unreadable(file: file, reason: "\(error.localizedDescription)")
+        }
+        return try parse(text, file: file)
+    }
+
+    public static func parse(_ text: String, file: String) throws -> StreamConfig {
+        let r = try TOMLReader(file: file, text: text)
+        guard let id = try r.optionalString("id") else { throw ConfigError.missingKey(file: file, key: "id") }
+        guard validId(id) else { throw r.bad("id", "'\(id)' must be 1-64 ASCII letters, digits, '-', '_' or '.'") }
+        guard let source = try r.optionalString("source"), !source.isEmpty else {
+            throw ConfigError.missingKey(file: file, key: "source")
+        }
+        var c = StreamConfig(id: id, source: resolve(source, relativeTo: file))
+        c.file = file
+        c.enabled = try r.bool("enabled", default: c.enabled)
+        c.realtime = try r.bool("realtime", default: c.realtime)
+        c.loop = try r.bool("loop", default: c.loop)
+        if let t = try r.table("sampling") {
+            let mode = try t.string("mode", default: c.samplingMode.rawValue)
+            guard let m = SamplingMode(rawValue: mode) else {
+                throw t.bad("mode", "'\(mode)' is not one of \(SamplingMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            c.samplingMode = m
+            c.fps = try t.double("fps", default: c.fps, range: 0.01...120)
+            c.width = try t.int("width", default: c.width, range: 0...7680)
+            c.height = try t.int("height", default: c.height, range: 0...4320)
+            guard (c.width == 0) == (c.height == 0) else { throw t.bad("width", "set both width and height, or neither") }
+            c.windowMs = try t.duration("window", default: c.windowMs)!
+            guard (250...60_000).contains(c.windowMs) else { throw t.bad("window", "must be between 250ms and 60s") }
+            try t.finish()
+        }
+        if let t = try r.table("modalities") {
+            c.modalities.speech = try t.bool("speech", default: c.modalities.speech)
+            c.modalities.audioLevel = try t.bool("audio_level", default: c.modalities.audioLevel)
+            c.modalities.motion = try t.bool("motion", default: c.modalities.motion)
+            c.modalities.vision = try t.bool("vision", default: c.modalities.vision)
+            c.modalities.ocr = try t.bool("ocr", default: c.modalities.ocr)
+            try t.finish()
+        }
+        if let t = try r.table("live") {
+            c.connectTimeoutMs = try t.duration("connect_timeout", default: c.connectTimeoutMs)!
+            c.readTimeoutMs = try t.duration("read_timeout", default: c.readTimeoutMs)!
+            let transport = try t.string("rtsp_transport", default: c.rtspTransport.rawValue)
+            guard let tr = MediaOptions.RTSPTransport(rawValue: transport) else {
+                throw t.bad("rtsp_transport", "'\(transport)' is not tcp or udp")
+            }
+            c.rtspTransport = tr
+            try t.finish()
+        }
+        if let t = try r.table("retention") {
+            c.retention.maxAgeMs = try t.duration("max_age", default: nil, allowOff: true)
+            c.retention.maxBytes = try t.bytes("max_size", default: nil, allowOff: true)
+            try t.finish()
+        }
+        for q in try r.tableArray("queries") {
+            guard let text = try q.optionalString("text"), !FTSQuery.tokens(text).isEmpty else {
+                throw ConfigError.missingKey(file: file, key: q.path + ".text")
+            }
+            c.queries.append(StandingQuery(text: text, minScore: try q.double("min_score", default: 0, range: 0...1000)))
+            try q.finish()
+        }
+        try r.finish()
+        return c
+    }
+
+    /// A relative file path is taken relative to the stream file's folder, so a stream
+    /// folder can ship with its clips; URLs and absolute paths are kept.
+    static func resolve(_ source: String, relativeTo file: String) -> String {
+        if source.contains("://") || source.hasPrefix("/") { return source }
+        let dir = (file as NSString).deletingLastPathComponent
+        return ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent(source)
+    }
+
+    /// Media options for MediaIO, from this stream's settings.
+    public func mediaOptions(decodeThreads: Int) -> MediaOptions {
+        var o = MediaOptions()
+        switch samplingMode {
+        case .fps: o.sampling = .fps(fps)
+        case .keyframes: o.sampling = .keyframesOnly
+        case .everyFrame: o.sampling = .everyFrame
+        }
+        if width > 0 { o.frameSize = FrameSize(width: width, height: height) }
+        o.windowMs = windowMs
+        o.decodeVideo = modalities.motion || modalities.vision || modalities.ocr
+        o.decodeAudio = modalities.speech || modalities.audioLevel
+        o.decodeThreads = decodeThreads
+        o.connectTimeoutMs = connectTimeoutMs
+        o.readTimeoutMs = readTimeoutMs
+        o.rtspTransport = rtspTransport
+        return o
+    }
+
+    public func rendered(defaults: RetentionPolicy) -> String {
+        func q(_ s: String) -> String { "\"\(s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"" }
+        var out = """
+        id = \(q(id))
+        source = \(q(source))
+        enabled = \(enabled)
+        realtime = \(realtime)
+        loop = \(loop)
+
+        [sampling]
+        mode = \(q(samplingMode.rawValue))
+        fps = \(fps)
+        width = \(width)
+        height = \(height)
+        window = \(q(Units.formatDuration(windowMs)))
+
+        [modalities]
+        speech = \(modalities.speech)
+        audio_level = \(modalities.audioLevel)
+        motion = \(modalities.motion)
+        vision = \(modalities.vision)
+        ocr = \(modalities.ocr)
+
+        [live]
+        connect_timeout = \(q(Units.formatDuration(connectTimeoutMs)))
+        read_timeout = \(q(Units.formatDuration(readTimeoutMs)))
+        rtsp_transport = \(q(rtspTransport.rawValue))
+
+        [retention]
+        max_age = \(q(Units.formatDuration(retention.maxAgeMs ?? defaults.maxAgeMs)))
+        max_size = \(q(Units.formatBytes(retention.maxBytes ?? defaults.maxBytes)))
+
+        """
+        for query in queries {
+            out += "\n[[queries]]\ntext = \(q(query.text))\nmin_score = \(query.minScore)\n"
+        }
+        return out
+    }
+}

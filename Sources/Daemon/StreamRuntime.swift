@@ -1,0 +1,54 @@
+// The live state of one stream, shared between its pipeline (writer) and the API, the
+// metrics and the watchdog (readers).
+import Server
+import Synchronization
+
+public enum StreamState: String, Sendable, Equatable {
+    case starting, running, reconnecting, failed, finished, stopped, disabled
+}
+
+public final class StreamRuntime: Sendable {
+    public struct Snapshot: Sendable, Equatable {
+        public var state = StreamState.starting
+        public var lastError: String?
+        public var windowsProcessed = 0
+        public var windowsDropped = 0
+        public var framesThinned = 0
+        public var reconnects = 0
+        public var encoderErrors = 0
+        public var queueDepth = 0
+        /// End of the last committed window, on the stream's timeline.
+        public var lastWindowEndMs: Int64?
+        /// Wall clock of the last sign of progress (state change or commit), for stall detection.
+        public var lastProgressMs: Int64 = 0
+        /// Whether window times are wall-clock epoch ms (live or realtime), which makes lag meaningful.
+        public var epochTimes = false
+        /// Cumulative encode time per encoder name (ms) and calls, for /metrics.
+        public var encodeMs: [String: Double] = [:]
+        public var encodeCalls: [String: Int] = [:]
+    }
+
+    public let id: String
+    public let source: String
+    private let state: Mutex<Snapshot>
+
+    public init(id: String, source: String, nowMs: Int64) {
+        self.id = id
+        self.source = source
+        var s = Snapshot()
+        s.lastProgressMs = nowMs
+        self.state = Mutex(s)
+    }
+
+    public var snapshot: Snapshot { state.withLock { $0 } }
+
+    public func update(_ body: (inout Snapshot) -> Void) { state.withLock { body(&$0) } }
+
+    public func status(nowMs: Int64) -> StreamStatus {
+        let s = snapshot
+        return StreamStatus(id: id, source: source, state: s.state.rawValue, lastError: s.lastError,
+                            lagMs: s.epochTimes ? s.lastWindowEndMs.map { max(0, nowMs - $0) } : nil,
+                            windowsProcessed: s.windowsProcessed, windowsDropped: s.windowsDropped,
+                            reconnects: s.reconnects, queueDepth: s.queueDepth)
+    }
+}

@@ -1,0 +1,116 @@
+// Runs one Pipeline per enabled stream as child tasks, reloads the streams folder on
+// SIGHUP (only changed streams restart; the others keep running), and on graceful shutdown
+// stops every pipeline (each finishes its window in flight) before returning.
+import Foundation
+import Logging
+import ServiceLifecycle
+import Store
+import Synchronization
+
+public final class Supervisor: Service, Sendable {
+    let store: Store
+    let readers: any WindowReaderFactory
+    let encoders: any EncoderFactory
+    let clock: any DaemonClock
+    let logger: Logger
+    let daemon: DaemonConfig
+    let backoff: Backoff
+    /// Streams by id with their pipelines; the API reads it for status.
+    private let pipelines = Mutex<[String: Pipeline]>([:])
+    private let configs = Mutex<[StreamConfig]>([])
+    private let reloadRequests: AsyncStream<Void>
+    private let reloadContinuation: AsyncStream<Void>.Continuation
+
+    public init(daemon: DaemonConfig, streams: [StreamConfig], store: Store, readers: any WindowReaderFactory,
+                encoders: any EncoderFactory, clock: any DaemonClock, logger: Logger, backoff: Backoff = Backoff())
+    {
+        self.daemon = daemon
+        self.store = store
+        self.readers = readers
+        self.encoders = encoders
+        self.clock = clock
+        self.logger = logger
+        self.backoff = backoff
+        self.configs.withLock { $0 = streams }
+        (reloadRequests, reloadContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public var runtimes: [StreamRuntime] {
+        let p = pipelines.withLock { $0 }
+        return configs.withLock { $0 }.map { c in
+            p[c.id]?.runtime ?? {
+                let r = StreamRuntime(id: c.id, source: c.source, nowMs: 0)
+                r.update { $0.state = .disabled }
+                return r
+            }()
+        }
+    }
+
+    /// Re-reads the streams folder at the next opportunity (SIGHUP).
+    public func requestReload() { reloadContinuation.yield() }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                for c in configs.withLock({ $0 }) where c.enabled { start(c, in: &group) }
+                group.addTask { [self] in await self.watchReloads() }
+                // Ends when every pipeline has ended and the reload watcher was finished.
+                for await _ in group {}
+            }
+        } onGracefulShutdown: { [self] in
+            reloadContinuation.finish()
+            let all = pipelines.withLock { Array($0.values) }
+            Task { for p in all { await p.stop() } }
+        }
+    }
+
+    private func start(_ c: StreamConfig, in group: inout TaskGroup<Void>) {
+        let p = makePipeline(c)
+        pipelines.withLock { $0[c.id] = p }
+        group.addTask { await p.run() }
+    }
+
+    func makePipeline(_ c: StreamConfig) -> Pipeline {
+        let encs: [any WindowEncoder]
+        do { encs = try encoders.makeEncoders(for: c) } catch {
+            logger.error("cannot build encoders; storing windows without evidence", metadata: ["stream.id": "\(c.id)", "error": "\(error)"])
+            encs = []
+        }
+        return Pipeline(config: c, store: store, readers: readers, encoders: encs, clock: clock, logger: logger,
+                        queueCapacity: daemon.limits.queueWindows, decodeThreads: daemon.threads.decode, backoff: backoff)
+    }
+
+    /// Applies reloads: stops removed or changed streams, starts new or changed ones.
+    private func watchReloads() async {
+        await withTaskGroup(of: Void.self) { group in
+            for await _ in reloadRequests {
+                let fresh: [StreamConfig]
+                do { fresh = try Configuration.loadStreams(directory: daemon.streamsDirectory) } catch {
+                    logger.error("reload failed; keeping the running streams", metadata: ["error": "\(error)"])
+                    continue
+                }
+                let old = Dictionary(configs.withLock { $0 }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+                let new = Dictionary(fresh.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+                for (id, c) in old where new[id] != c {
+                    if let p = pipelines.withLock({ $0.removeValue(forKey: id) }) { await p.stop() }
+                    logger.info("stream stopped by reload", metadata: ["stream.id": "\(c.id)"])
+                }
+                configs.withLock { $0 = fresh }
+                for c in fresh where old[c.id] != c && c.enabled {
+                    start(c, in: &group)
+                    logger.info("stream started by reload", metadata: ["stream.id": "\(c.id)"])
+                }
+            }
+            for p in pipelines.withLock({ Array($0.values) }) { await p.stop() }
+        }
+    }
+
+    /// True when some running stream has made no progress for `stallMs` (the watchdog stops
+    /// feeding systemd then). Reconnecting streams are not stalled: they are being handled.
+    public func stalledStreams(nowMs: Int64, stallMs: Int64) -> [String] {
+        pipelines.withLock { Array($0.values) }.compactMap { p in
+            let s = p.runtime.snapshot
+            return s.state == .running && nowMs - s.lastProgressMs > stallMs ? p.config.id : nil
+        }
+    }
+}

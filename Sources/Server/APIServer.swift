@@ -1,0 +1,151 @@
+// The API server: HTTP/1.1 over a Unix-domain socket, either bound to a path (mode and
+// group set after bind) or taken from systemd socket activation (an inherited, already
+// listening fd). Enforces the connection limit and hands each connection its peer
+// credentials (SO_PEERCRED) and the access decision.
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public final class APIServer: Sendable {
+    public enum Listen: Sendable, Equatable {
+        /// Bind a new socket at `path`, replacing a stale socket file.
+        case path(String, mode: UInt32, groupId: UInt32?)
+        /// A listening socket passed by systemd (LISTEN_FDS).
+        case inheritedDescriptor(CInt)
+    }
+
+    public struct Settings: Sendable {
+        public var listen: Listen
+        public var access: AccessPolicy
+        public var maxConnections: Int
+        public var maxRequestBytes: Int
+        public var requestTimeoutMs: Int64
+        public init(listen: Listen, access: AccessPolicy, maxConnections: Int, maxRequestBytes: Int, requestTimeoutMs: Int64) {
+            self.listen = listen
+            self.access = access
+            self.maxConnections = maxConnections
+            self.maxRequestBytes = maxRequestBytes
+            self.requestTimeoutMs = requestTimeoutMs
+        }
+    }
+
+    let settings: Settings
+    let router: Router
+    let logger: Logger
+    let group: MultiThreadedEventLoopGroup
+    let channel = NIOLockedValueBox<Channel?>(nil)
+    let connections = NIOLockedValueBox(0)
+    /// Connections refused (limit or access), for /metrics and tests.
+    let refused = NIOLockedValueBox(0)
+
+    public init(settings: Settings, router: Router, logger: Logger) {
+        self.settings = settings
+        self.router = router
+        self.logger = logger
+        // One event loop is plenty for a local control socket; request work runs off-loop.
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    }
+
+    public var openConnections: Int { connections.withLockedValue { $0 } }
+    public var refusedConnections: Int { refused.withLockedValue { $0 } }
+
+    /// Binds (or adopts) the socket and starts accepting. Returns once the socket is ready.
+    public func start() async throws {
+        let limits = HTTPConnectionHandler.Limits(maxRequestBytes: settings.maxRequestBytes,
+                                                  requestTimeout: .milliseconds(settings.requestTimeoutMs))
+        let router = self.router
+        let access = settings.access
+        let maxConnections = settings.maxConnections
+        let connections = self.connections
+        let refused = self.refused
+        let logger = self.logger
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 64)
+            .childChannelInitializer { channel in
+                let count = connections.withLockedValue { n -> Int in n += 1; return n }
+                channel.closeFuture.whenComplete { _ in connections.withLockedValue { $0 -= 1 } }
+                if count > maxConnections {
+                    refused.withLockedValue { $0 += 1 }
+                    logger.info("refusing connection: limit reached", metadata: ["limit": "\(maxConnections)"])
+                    return channel.close()
+                }
+                return Self.peerCredentials(of: channel).flatMap { peer in
+                    let allowed = peer.map(access.allows) ?? false
+                    if !allowed {
+                        refused.withLockedValue { $0 += 1 }
+                        logger.info("refusing peer", metadata: ["peer.uid": "\(peer?.uid ?? UInt32.max)", "peer.pid": "\(peer?.pid ?? -1)"])
+                    }
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(
+                            HTTPConnectionHandler(router: router, limits: limits, peer: peer, allowed: allowed))
+                    }
+                }
+            }
+        let ch: Channel
+        switch settings.listen {
+        case let .path(path, mode, groupId):
+            do {
+                ch = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            } catch {
+                throw ServerError.cannotBind(path: path, reason: "\(error)")
+            }
+            if chmod(path, mode_t(mode)) != 0 {
+                throw ServerError.cannotBind(path: path, reason: "chmod \(String(mode, radix: 8)) failed: \(String(cString: strerror(errno)))")
+            }
+            if let gid = groupId, chown(path, uid_t.max, gid_t(gid)) != 0 {
+                throw ServerError.cannotBind(path: path, reason: "chown to gid \(gid) failed: \(String(cString: strerror(errno)))")
+            }
+        case let .inheritedDescriptor(fd):
+            do {
+                ch = try await bootstrap.withBoundSocket(fd).get()
+            } catch {
+                throw ServerError.cannotBind(path: "fd \(fd)", reason: "\(error)")
+            }
+        }
+        channel.withLockedValue { $0 = ch }
+    }
+
+    /// Stops accepting and closes the event loop. Open event streams end.
+    public func shutdown() async {
+        if let ch = channel.withLockedValue({ $0 }) {
+            try? await ch.close()
+        }
+        try? await group.shutdownGracefully()
+    }
+
+    /// SO_PEERCRED of a Unix-domain connection; nil when the kernel cannot tell.
+    static func peerCredentials(of channel: Channel) -> EventLoopFuture<PeerCredentials?> {
+        guard let provider = channel as? SocketOptionProvider else {
+            return channel.eventLoop.makeSucceededFuture(nil)
+        }
+        let future: EventLoopFuture<UCred> = provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET),
+                                                                            name: SocketOptionName(SO_PEERCRED))
+        return future.map { PeerCredentials(pid: $0.pid, uid: $0.uid, gid: $0.gid) }
+            .recover { _ in nil }
+    }
+
+    /// Layout of Linux's `struct ucred` (pid_t, uid_t, gid_t), which Glibc's Swift module
+    /// hides behind _GNU_SOURCE. Three 32-bit fields: Swift lays them out as C does.
+    struct UCred: Sendable {
+        var pid: Int32 = 0
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
+    }
+}
+
+public enum ServerError: Error, Sendable, Equatable, CustomStringConvertible {
+    case cannotBind(path: String, reason: String)
+    public var description: String {
+        switch self {
+        case let .cannotBind(path, reason):
+            return "cannot listen on '\(path)': \(reason). Check that the folder exists and is writable (systemd: RuntimeDirectory=sightline), or pass --socket."
+        }
+    }
+}

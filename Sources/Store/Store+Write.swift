@@ -1,0 +1,108 @@
+// Writing: streams, windows with all their evidence (one transaction per window), events
+// and subscriptions.
+import Foundation
+import GRDB
+
+extension Store {
+    /// Registers a stream (or updates its source). Idempotent.
+    public func upsertStream(id: String, source: String, nowMs: Int64) throws {
+        try write("upsert stream \(id)") { db in
+            try db.execute(sql: """
+                INSERT INTO streams(id, source, created_ms) VALUES (?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET source = excluded.source
+                """, arguments: [id, source, nowMs])
+        }
+    }
+
+    /// Commits one window and its evidence atomically; returns the window's row id.
+    @discardableResult
+    public func append(_ record: WindowRecord, committedMs: Int64) throws -> Int64 {
+        guard record.endMs >= record.startMs else {
+            throw StoreError.invalidRecord("window of stream '\(record.streamId)' ends (\(record.endMs) ms) before it starts (\(record.startMs) ms)")
+        }
+        return try write("append window \(record.streamId)@\(record.startMs)") { db in
+            try Self.insert(record, committedMs: committedMs, db)
+        }
+    }
+
+    /// Commits many windows in one transaction (bulk import, benchmarks): all or none.
+    public func append(contentsOf records: [WindowRecord], committedMs: Int64) throws {
+        if let bad = records.first(where: { $0.endMs < $0.startMs }) {
+            throw StoreError.invalidRecord("window of stream '\(bad.streamId)' ends (\(bad.endMs) ms) before it starts (\(bad.startMs) ms)")
+        }
+        try write("append \(records.count) windows") { db in
+            for r in records { _ = try Self.insert(r, committedMs: committedMs, db) }
+        }
+    }
+
+    private static func insert(_ record: WindowRecord, committedMs: Int64, _ db: Database) throws -> Int64 {
+        // Streams are normally registered by the supervisor; a record for an unknown
+        // stream registers it rather than failing the foreign key.
+        try db.execute(sql: "INSERT OR IGNORE INTO streams(id, source, created_ms) VALUES (?, '', ?)",
+                       arguments: [record.streamId, committedMs])
+        try db.execute(sql: """
+            INSERT INTO windows(stream_id, start_ms, end_ms, frame_count, audio_samples, bytes, committed_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [record.streamId, record.startMs, record.endMs, record.frameCount,
+                             record.audioSamples, Self.approximateBytes(record), committedMs])
+        let windowId = db.lastInsertedRowID
+        for ev in record.evidence {
+            try db.execute(sql: """
+                INSERT INTO evidence(window_id, stream_id, modality, start_ms, end_ms, text, confidence, value)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [windowId, record.streamId, ev.modality.rawValue, ev.startMs, ev.endMs,
+                                 ev.text, ev.confidence, ev.value])
+            let evidenceId = db.lastInsertedRowID
+            for (i, w) in ev.words.enumerated() {
+                try db.execute(sql: "INSERT INTO words(evidence_id, idx, text, start_ms, end_ms, probability) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [evidenceId, i, w.text, w.startMs, w.endMs, w.probability])
+            }
+            if let emb = ev.embedding {
+                try db.execute(sql: "INSERT INTO embeddings(evidence_id, model, dim, vector) VALUES (?, ?, ?, ?)",
+                               arguments: [evidenceId, emb.model, emb.vector.count, Float16Blob.encode(emb.vector)])
+            }
+        }
+        return windowId
+    }
+
+    /// Size a window adds to the database, used by size-based retention. Counts payload
+    /// bytes plus a fixed per-row overhead measured on SQLite's record format (~48 bytes a
+    /// row including index entries); it is an estimate, and retention treats it as one.
+    static func approximateBytes(_ r: WindowRecord) -> Int64 {
+        var bytes: Int64 = 64
+        for ev in r.evidence {
+            bytes += 48 + Int64(ev.text?.utf8.count ?? 0) * 2 // text and its FTS entry
+            bytes += Int64(ev.words.count) * 40 + ev.words.reduce(0) { $0 + Int64($1.text.utf8.count) }
+            if let e = ev.embedding { bytes += 24 + Int64(e.vector.count) * 2 }
+        }
+        return bytes
+    }
+
+    // MARK: - Events and subscriptions
+
+    @discardableResult
+    public func appendEvent(_ event: StoredEvent) throws -> Int64 {
+        try write("append event \(event.kind)") { db in
+            try db.execute(sql: "INSERT INTO events(stream_id, kind, at_ms, subscription_id, payload) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [event.streamId, event.kind, event.atMs, event.subscriptionId, event.payload])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func addSubscription(text: String, streams: [String], minScore: Double, nowMs: Int64) throws -> Int64 {
+        let streamsJSON = String(decoding: try JSONEncoder().encode(streams), as: UTF8.self)
+        return try write("add subscription") { db in
+            try db.execute(sql: "INSERT INTO subscriptions(text, streams, min_score, created_ms) VALUES (?, ?, ?, ?)",
+                           arguments: [text, streamsJSON, minScore, nowMs])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Returns true when a subscription with that id existed.
+    public func removeSubscription(id: Int64) throws -> Bool {
+        try write("remove subscription \(id)") { db in
+            try db.execute(sql: "DELETE FROM subscriptions WHERE id = ?", arguments: [id])
+            return db.changesCount > 0
+        }
+    }
+}

@@ -1,0 +1,18 @@
+// Deterministic PRNG (SplitMix64) for generated test inputs: the same sequence on every run and
+// platform, so tests on generated audio or transcripts assert exact outcomes.
+public struct SplitMix64: Sendable {
+    public var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1) with 24 bits of resolution.
+    public mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Work with configuration files.",
+        subcommands: [ConfigCheckCommand.self]
+    )
+}

@@ -1,0 +1,201 @@
+// The API over a real Unix socket: routes, JSON shapes, 4xx for bad requests, size and
+// connection limits, SO_PEERCRED refusal, SSE and metrics.
+import Foundation
+import Logging
+import XCTest
+@testable import Server
+@testable import Store
+
+struct FixedStatus: StatusSource {
+    var version = "test"
+    var isReady = true
+    var modelsLoaded = ["none"]
+    var streams: [StreamStatus] = [StreamStatus(id: "cam", source: "rtsp://x", state: "running", lagMs: 1500,
+                                                windowsProcessed: 7, windowsDropped: 2, reconnects: 1, queueDepth: 3)]
+    func streamStatuses() -> [StreamStatus] { streams }
+    func metricsText() -> String { "# TYPE sightline_test gauge\nsightline_test 1\n" }
+}
+
+final class ServerTests: XCTestCase {
+    var dir: URL!
+    var store: Store!
+    var server: APIServer!
+    var client: UnixHTTPClient!
+
+    override func setUp() async throws {
+        dir = URL(fileURLWithPath: "/tmp/sl-srv-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        store = try Store(path: dir.appendingPathComponent("s.sqlite").path)
+        try store.append(WindowRecord(streamId: "cam", startMs: 10_000, endMs: 12_000, evidence: [
+            Evidence(modality: .speech, startMs: 10_500, endMs: 11_800, text: "the parcel is at the front door"),
+        ]), committedMs: 1)
+        try store.append(WindowRecord(streamId: "cam", startMs: 12_000, endMs: 14_000, evidence: [
+            Evidence(modality: .speech, startMs: 12_100, endMs: 13_000, text: "thank you"),
+        ]), committedMs: 2)
+        try await startServer(access: AccessPolicy(allowedUids: [], allowedGids: [], ownUid: getuid()))
+    }
+
+    func startServer(access: AccessPolicy, maxConnections: Int = 8, timeoutMs: Int64 = 2000) async throws {
+        if let server { await server.shutdown() }
+        let path = dir.appendingPathComponent("api.sock").path
+        server = APIServer(settings: .init(listen: .path(path, mode: 0o660, groupId: nil), access: access,
+                                           maxConnections: maxConnections, maxRequestBytes: 1024, requestTimeoutMs: timeoutMs),
+                           router: Router(store: store, status: FixedStatus(), eventPollInterval: .milliseconds(20)),
+                           logger: Logger(label: "test"))
+        try await server.start()
+        client = UnixHTTPClient(socketPath: path, timeoutMs: 5000)
+    }
+
+    override func tearDown() async throws {
+        await server?.shutdown()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func json(_ reply: HTTPReply) throws -> [String: Any] {
+        try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any], reply.text)
+    }
+
+    func testSocketModeAndHealth() throws {
+        let attrs = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("api.sock").path)
+        XCTAssertEqual((attrs[.posixPermissions] as? NSNumber)?.intValue, 0o660)
+        let r = try client.request("GET", "/v1/health")
+        XCTAssertEqual(r.status, 200)
+        let body = try json(r)
+        XCTAssertEqual(body["ready"] as? Bool, true)
+        XCTAssertEqual(body["streams"] as? [String: String], ["cam": "running"])
+    }
+
+    func testQueryReturnsMomentWithEvidence() throws {
+        let r = try client.request("POST", "/v1/query", body: Array(#"{"text":"parcel front door","limit":5}"#.utf8))
+        XCTAssertEqual(r.status, 200, r.text)
+        let moments = try XCTUnwrap(try json(r)["moments"] as? [[String: Any]])
+        XCTAssertEqual(moments.count, 1)
+        XCTAssertEqual(moments[0]["stream"] as? String, "cam")
+        XCTAssertEqual(moments[0]["start_ms"] as? Int, 10_000)
+        XCTAssertEqual(moments[0]["end_ms"] as? Int, 12_000)
+        let ev = try XCTUnwrap(moments[0]["evidence"] as? [[String: Any]])
+        XCTAssertEqual(ev[0]["modality"] as? String, "speech")
+        XCTAssertEqual(ev[0]["text"] as? String, "the parcel is at the front door")
+    }
+
+    func testTranscriptFormats() throws {
+        let srt = try client.request("GET", "/v1/streams/cam/transcript?format=srt")
+        XCTAssertEqual(srt.status, 200)
+        // Broadcast cue rules (Subtitles) join the two segments: 300 ms apart, 41 characters.
+        XCTAssertEqual(srt.text, "1\n00:00:00,000 --> 00:00:02,500\nthe parcel is at the front door thank you\n\n")
+        let vtt = try client.request("GET", "/v1/streams/cam/transcript?format=vtt&from=12000")
+        XCTAssertEqual(vtt.text, "WEBVTT\n\n00:00:00.100 --> 00:00:01.000\nthank you\n\n")
+        let js = try json(try client.request("GET", "/v1/streams/cam/transcript"))
+        let cues = try XCTUnwrap(js["cues"] as? [[String: Any]])
+        XCTAssertEqual(cues.map { $0["text"] as? String }, ["the parcel is at the front door", "thank you"])
+        XCTAssertEqual(try client.request("GET", "/v1/streams/cam/transcript?format=doc").status, 400)
+        XCTAssertEqual(try client.request("GET", "/v1/streams/nope/transcript").status, 404)
+    }
+
+    func testBadRequestsGet4xxWithMessages() throws {
+        let malformed = try client.request("POST", "/v1/query", body: Array("{not json".utf8))
+        XCTAssertEqual(malformed.status, 400)
+        XCTAssertTrue(malformed.text.contains("malformed JSON body"), malformed.text)
+        let missing = try client.request("POST", "/v1/query", body: Array(#"{"limit":3}"#.utf8))
+        XCTAssertEqual(missing.status, 400)
+        XCTAssertTrue(missing.text.contains("lacks the key 'text'"), missing.text)
+        let empty = try client.request("POST", "/v1/query", body: Array(#"{"text":"?!"}"#.utf8))
+        XCTAssertEqual(empty.status, 400)
+        let big = try client.request("POST", "/v1/query", body: Array(repeating: UInt8(ascii: "a"), count: 5000))
+        XCTAssertEqual(big.status, 413)
+        XCTAssertTrue(big.text.contains("exceeds the limit of 1024 bytes"), big.text)
+        let unknown = try client.request("GET", "/v2/whatever")
+        XCTAssertEqual(unknown.status, 404)
+        XCTAssertTrue(unknown.text.contains("no route for GET /v2/whatever"), unknown.text)
+        XCTAssertEqual(try client.request("DELETE", "/v1/health").status, 405)
+        XCTAssertEqual(try client.request("GET", "/v1/streams/cam/timeline?from=abc").status, 400)
+        // The server still answers normally afterwards.
+        XCTAssertEqual(try client.request("GET", "/v1/health").status, 200)
+    }
+
+    func testGarbageIsA400() throws {
+        let fd = try client.connect()
+        defer { close(fd) }
+        let junk = Array("NOT HTTP AT ALL\r\n\r\n".utf8)
+        _ = junk.withUnsafeBytes { write(fd, $0.baseAddress!, junk.count) }
+        var buf = [UInt8](repeating: 0, count: 512)
+        let n = read(fd, &buf, buf.count)
+        XCTAssertTrue(String(decoding: buf[0..<max(0, n)], as: UTF8.self).hasPrefix("HTTP/1.1 400"))
+    }
+
+    func testRequestTimeoutIs408() async throws {
+        try await startServer(access: AccessPolicy(allowedUids: [], allowedGids: [], ownUid: getuid()), timeoutMs: 200)
+        let fd = try client.connect()
+        defer { close(fd) }
+        let partial = Array("POST /v1/query HTTP/1.1\r\nContent-Length: 10\r\n\r\n{".utf8)
+        _ = partial.withUnsafeBytes { write(fd, $0.baseAddress!, partial.count) }
+        var buf = [UInt8](repeating: 0, count: 512)
+        let n = read(fd, &buf, buf.count) // blocks until the server answers (client timeout 5 s)
+        XCTAssertTrue(String(decoding: buf[0..<max(0, n)], as: UTF8.self).hasPrefix("HTTP/1.1 408"))
+    }
+
+    func testPeerNotAllowedIsRefusedWith403() async throws {
+        var policy = AccessPolicy(allowedUids: [4242], allowedGids: [4343], ownUid: 4141)
+        policy.alwaysAllowedUids = [] // this test process is root; make root not special here
+        try await startServer(access: policy)
+        let r = try client.request("GET", "/v1/health")
+        XCTAssertEqual(r.status, 403)
+        XCTAssertTrue(r.text.contains("access denied for uid \(getuid())"), r.text)
+        XCTAssertEqual(server.refusedConnections, 1)
+        // The same policy admits the peer once its uid is listed.
+        policy.allowedUids.insert(getuid())
+        try await startServer(access: policy)
+        XCTAssertEqual(try client.request("GET", "/v1/health").status, 200)
+    }
+
+    func testAccessPolicy() {
+        let p = AccessPolicy(allowedUids: [1000], allowedGids: [998], ownUid: 995)
+        XCTAssertTrue(p.allows(PeerCredentials(pid: 1, uid: 0, gid: 0)))
+        XCTAssertTrue(p.allows(PeerCredentials(pid: 1, uid: 995, gid: 995)))
+        XCTAssertTrue(p.allows(PeerCredentials(pid: 1, uid: 1000, gid: 1000)))
+        XCTAssertTrue(p.allows(PeerCredentials(pid: 1, uid: 1001, gid: 998)))
+        XCTAssertFalse(p.allows(PeerCredentials(pid: 1, uid: 1001, gid: 1001)))
+    }
+
+    func testConnectionLimit() async throws {
+        try await startServer(access: AccessPolicy(allowedUids: [], allowedGids: [], ownUid: getuid()), maxConnections: 1, timeoutMs: 3000)
+        let held = try client.connect() // occupies the only slot (sends nothing)
+        defer { close(held) }
+        try await Task.sleep(for: .milliseconds(100))
+        XCTAssertThrowsError(try client.request("GET", "/v1/health"))
+        XCTAssertEqual(server.refusedConnections, 1)
+    }
+
+    func testMetricsExposition() throws {
+        let r = try client.request("GET", "/metrics")
+        XCTAssertEqual(r.status, 200)
+        XCTAssertTrue(r.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") ?? false)
+        for line in ["sightline_up 1", "sightline_stream_lag_seconds{stream=\"cam\"} 1.5",
+                     "sightline_windows_processed_total{stream=\"cam\"} 7", "sightline_windows_dropped_total{stream=\"cam\"} 2",
+                     "sightline_queue_depth{stream=\"cam\"} 3", "sightline_test 1"] {
+            XCTAssertTrue(r.text.contains(line + "\n"), "missing \(line) in\n\(r.text)")
+        }
+        XCTAssertTrue(r.text.contains("sightline_store_bytes "))
+    }
+
+    func testEventsAsSSEAndSubscriptions() throws {
+        let created = try client.request("POST", "/v1/subscriptions", body: Array(#"{"text":"parcel","streams":["cam"]}"#.utf8))
+        XCTAssertEqual(created.status, 201, created.text)
+        let list = try json(try client.request("GET", "/v1/subscriptions"))
+        XCTAssertEqual((list["subscriptions"] as? [[String: Any]])?.first?["text"] as? String, "parcel")
+        try store.appendEvent(StoredEvent(streamId: "cam", kind: "stream_state", atMs: 5, payload: #"{"state":"running"}"#))
+        try store.appendEvent(StoredEvent(streamId: "cam", kind: "match", atMs: 6, subscriptionId: 1, payload: #"{"text":"parcel"}"#))
+        var received = ""
+        let status = try client.stream("/v1/events?after=1") { text in
+            received += text
+            return !received.contains("event: match")
+        }
+        XCTAssertEqual(status, 200)
+        XCTAssertFalse(received.contains("event: stream_state"), "after=1 skips event 1")
+        XCTAssertTrue(received.contains("id: 2\nevent: match\ndata: {"), received)
+        let listed = try json(try client.request("GET", "/v1/events?format=json"))
+        XCTAssertEqual((listed["events"] as? [Any])?.count, 2)
+        XCTAssertEqual(try client.request("DELETE", "/v1/subscriptions/1").status, 200)
+        XCTAssertEqual(try client.request("DELETE", "/v1/subscriptions/1").status, 404)
+    }
+}

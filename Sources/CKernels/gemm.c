@@ -14,6 +14,7 @@
 // padded work; for 1-3 rows the depth loop is split over extra accumulators to hide the FMA
 // latency. No allocation in the loops: packing scratch is thread-local and grows once.
 #include "CKernels.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,19 +42,38 @@ int sl_gemm_nr(int isa) { return isa == SL_ISA_AVX512 ? 32 : 16; }
 
 // MARK: - Thread-local scratch
 
-static _Thread_local float *tl_scratch[4];
-static _Thread_local size_t tl_scratch_floats[4];
+// Per-thread buffers hang off a pthread key whose destructor frees them when the thread
+// exits, so threads that come and go (a stream's decode thread, Swift's thread pool) do
+// not leak their scratch. The lookup is once per GEMM block / kernel call, never per tile.
+typedef struct { float *p[4]; size_t n[4]; } tl_buffers;
+static pthread_key_t tl_key;
+static pthread_once_t tl_once = PTHREAD_ONCE_INIT;
+
+static void tl_destroy(void *v) {
+    tl_buffers *b = (tl_buffers *)v;
+    for (int i = 0; i < 4; i++) free(b->p[i]);
+    free(b);
+}
+
+static void tl_make_key(void) { (void)pthread_key_create(&tl_key, tl_destroy); }
 
 float *sl_thread_scratch(int slot, size_t floats) {
     if (slot < 0 || slot > 3) return NULL;
-    if (floats <= tl_scratch_floats[slot] && tl_scratch[slot]) return tl_scratch[slot];
-    free(tl_scratch[slot]);
+    pthread_once(&tl_once, tl_make_key);
+    tl_buffers *b = (tl_buffers *)pthread_getspecific(tl_key);
+    if (!b) {
+        b = (tl_buffers *)calloc(1, sizeof *b);
+        if (!b) return NULL;
+        if (pthread_setspecific(tl_key, b) != 0) { free(b); return NULL; }
+    }
+    if (floats <= b->n[slot] && b->p[slot]) return b->p[slot];
+    free(b->p[slot]);
     void *p = NULL;
     size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
     if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) p = NULL;
-    tl_scratch[slot] = (float *)p;
-    tl_scratch_floats[slot] = p ? floats : 0;
-    return tl_scratch[slot];
+    b->p[slot] = (float *)p;
+    b->n[slot] = p ? floats : 0;
+    return b->p[slot];
 }
 
 // Returns the GEMM's packing scratch of at least `floats`, reusing the previous buffer.

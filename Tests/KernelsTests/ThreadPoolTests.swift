@@ -124,3 +124,38 @@ final class LockedStrings: @unchecked Sendable {
     func append(_ s: String) { lock.lock(); values.append(s); lock.unlock() }
     var snapshot: [String] { lock.lock(); defer { lock.unlock() }; return values }
 }
+
+final class ScratchLifetimeTests: XCTestCase {
+    /// Threads that run kernels and exit give their scratch back: 200 short-lived threads
+    /// each using ~4 MB of GEMM/im2col scratch must not grow the heap by anything like 800 MB.
+    func testExitedThreadsFreeTheirScratch() throws {
+        func residentKB() -> Int {
+            let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
+        var rng = SeededRandom(seed: 50)
+        let shape = Conv1dShape(inChannels: 64, outChannels: 8, length: 2000, kernel: 7, padding: 3) // im2col (448, 2000)
+        let x = rng.floats(64 * 2000), w = rng.floats(8 * 64 * 7)
+        let one = ThreadPool(threads: 1)
+        func burst(_ count: Int) {
+            for _ in 0..<count {
+                let done = DispatchSemaphore(value: 0)
+                let t = Thread {
+                    var y = [Float](repeating: 0, count: 8 * 2000)
+                    try? conv1d(x, shape: shape, weight: w, bias: nil, output: &y, pool: one)
+                    done.signal()
+                }
+                t.start()
+                done.wait()
+            }
+        }
+        burst(20) // warm-up: allocator arenas, thread stacks
+        usleep(50_000)
+        let before = residentKB()
+        burst(200)
+        usleep(50_000)
+        let grownMB = (residentKB() - before) / 1024
+        XCTAssertLessThan(grownMB, 100, "RSS grew by \(grownMB) MB over 200 exited threads")
+    }
+}

@@ -14,6 +14,7 @@
 // padded work; for 1-3 rows the depth loop is split over extra accumulators to hide the FMA
 // latency. No allocation in the loops: packing scratch is thread-local and grows once.
 #include "CKernels.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,19 +42,38 @@ int sl_gemm_nr(int isa) { return isa == SL_ISA_AVX512 ? 32 : 16; }
 
 // MARK: - Thread-local scratch
 
-static _Thread_local float *tl_scratch[4];
-static _Thread_local size_t tl_scratch_floats[4];
+// Per-thread buffers hang off a pthread key whose destructor frees them when the thread
+// exits, so threads that come and go (a stream's decode thread, Swift's thread pool) do
+// not leak their scratch. The lookup is once per GEMM block / kernel call, never per tile.
+typedef struct { float *p[4]; size_t n[4]; } tl_buffers;
+static pthread_key_t tl_key;
+static pthread_once_t tl_once = PTHREAD_ONCE_INIT;
+
+static void tl_destroy(void *v) {
+    tl_buffers *b = (tl_buffers *)v;
+    for (int i = 0; i < 4; i++) free(b->p[i]);
+    free(b);
+}
+
+static void tl_make_key(void) { (void)pthread_key_create(&tl_key, tl_destroy); }
 
 float *sl_thread_scratch(int slot, size_t floats) {
     if (slot < 0 || slot > 3) return NULL;
-    if (floats <= tl_scratch_floats[slot] && tl_scratch[slot]) return tl_scratch[slot];
-    free(tl_scratch[slot]);
+    pthread_once(&tl_once, tl_make_key);
+    tl_buffers *b = (tl_buffers *)pthread_getspecific(tl_key);
+    if (!b) {
+        b = (tl_buffers *)calloc(1, sizeof *b);
+        if (!b) return NULL;
+        if (pthread_setspecific(tl_key, b) != 0) { free(b); return NULL; }
+    }
+    if (floats <= b->n[slot] && b->p[slot]) return b->p[slot];
+    free(b->p[slot]);
     void *p = NULL;
     size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
     if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) p = NULL;
-    tl_scratch[slot] = (float *)p;
-    tl_scratch_floats[slot] = p ? floats : 0;
-    return tl_scratch[slot];
+    b->p[slot] = (float *)p;
+    b->n[slot] = p ? floats : 0;
+    return b->p[slot];
 }
 
 // Returns the GEMM's packing scratch of at least `floats`, reusing the previous buffer.
@@ -148,6 +168,7 @@ static void pack_a(int mr, int mc, int kc, int kcPad, const float *a, long lda, 
     }
 }
 
+#if defined(__x86_64__)
 static inline uint16_t f32_to_bf16(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
@@ -173,6 +194,7 @@ static void pack_a_bf16pairs(int mr, int mc, int kc, int kcPad, const float *a, 
         }
     }
 }
+#endif
 
 // MARK: - Kernels
 
@@ -273,6 +295,58 @@ INLINE T256 void k256_body(const int mr, int kc, const float *a, int as, const f
     long ldc, float alpha, float beta, int nr) { k256_body(R, kc, a, as, b, c, ldc, alpha, beta, nr); }
 K256(1) K256(2) K256(3) K256(4) K256(5) K256(6)
 static const kern_f32 k256[7] = {NULL, k256_1, k256_2, k256_3, k256_4, k256_5, k256_6};
+
+// AVX2 counterpart of the 1-2 row kernel below: two adjacent full panels (32 columns, four
+// ymm per row) share each broadcast of A.
+INLINE T256 void k256w32_body(const int mr, int kc, const float *a, int as, const float *b0,
+                              const float *b1, float *c, long ldc, float alpha, float beta) {
+    // 16 ymm registers: one row keeps two accumulator sets over the depth (8 + 4 weights),
+    // two rows one set each (8 + 4 weights + broadcast).
+    const int u = mr == 1 ? 2 : 1;
+    __m256 acc[2][2][4];
+    for (int s = 0; s < 2; s++) for (int i = 0; i < 2; i++) for (int v = 0; v < 4; v++) acc[s][i][v] = _mm256_setzero_ps();
+    int p = 0;
+    for (; p + u - 1 < kc; p += u) {
+        for (int s = 0; s < u; s++) {
+            const float *x0 = b0 + (size_t)(p + s) * 16, *x1 = b1 + (size_t)(p + s) * 16;
+            __m256 w0 = _mm256_loadu_ps(x0), w1 = _mm256_loadu_ps(x0 + 8);
+            __m256 w2 = _mm256_loadu_ps(x1), w3 = _mm256_loadu_ps(x1 + 8);
+            for (int i = 0; i < mr; i++) {
+                __m256 av = _mm256_broadcast_ss(a + (p + s) * as + i);
+                acc[s][i][0] = _mm256_fmadd_ps(av, w0, acc[s][i][0]);
+                acc[s][i][1] = _mm256_fmadd_ps(av, w1, acc[s][i][1]);
+                acc[s][i][2] = _mm256_fmadd_ps(av, w2, acc[s][i][2]);
+                acc[s][i][3] = _mm256_fmadd_ps(av, w3, acc[s][i][3]);
+            }
+        }
+    }
+    for (; p < kc; p++) {
+        const float *x0 = b0 + (size_t)p * 16, *x1 = b1 + (size_t)p * 16;
+        __m256 w0 = _mm256_loadu_ps(x0), w1 = _mm256_loadu_ps(x0 + 8);
+        __m256 w2 = _mm256_loadu_ps(x1), w3 = _mm256_loadu_ps(x1 + 8);
+        for (int i = 0; i < mr; i++) {
+            __m256 av = _mm256_broadcast_ss(a + p * as + i);
+            acc[0][i][0] = _mm256_fmadd_ps(av, w0, acc[0][i][0]);
+            acc[0][i][1] = _mm256_fmadd_ps(av, w1, acc[0][i][1]);
+            acc[0][i][2] = _mm256_fmadd_ps(av, w2, acc[0][i][2]);
+            acc[0][i][3] = _mm256_fmadd_ps(av, w3, acc[0][i][3]);
+        }
+    }
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    for (int i = 0; i < mr; i++) {
+        float *row = c + (long)i * ldc;
+        for (int v = 0; v < 4; v++) {
+            __m256 sum = u == 2 ? _mm256_add_ps(acc[0][i][v], acc[1][i][v]) : acc[0][i][v];
+            __m256 r = _mm256_mul_ps(va, sum);
+            if (beta != 0) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + v * 8), r);
+            _mm256_storeu_ps(row + v * 8, r);
+        }
+    }
+}
+T256 static void k256w32_1(int kc, const float *a, int as, const float *b0, const float *b1, float *c, long ldc,
+                           float alpha, float beta) { k256w32_body(1, kc, a, as, b0, b1, c, ldc, alpha, beta); }
+T256 static void k256w32_2(int kc, const float *a, int as, const float *b0, const float *b1, float *c, long ldc,
+                           float alpha, float beta) { k256w32_body(2, kc, a, as, b0, b1, c, ldc, alpha, beta); }
 
 // AVX-512: MR=12, NR=32 (two zmm per row), masked stores for ragged column edges.
 INLINE T512 void k512_store(const int mr, __m512 (*acc)[2], float *c, long ldc, float alpha,
@@ -640,6 +714,12 @@ void sl_gemm_block(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
                         for (; jr + 2 * NR <= nc; jr += 2 * NR) {
                             const float *bp = bblk + (size_t)(jr / NR) * bstride;
                             (mr == 1 ? k512w64_1 : k512w64_2)(kc, ap, as, bp, bp + bstride, crow + jr, g->ldc,
+                                                              g->alpha, betaEff);
+                        }
+                    } else if (isa == SL_ISA_AVX2 && mr <= 2) {
+                        for (; jr + 2 * NR <= nc; jr += 2 * NR) {
+                            const float *bp = bblk + (size_t)(jr / NR) * bstride;
+                            (mr == 1 ? k256w32_1 : k256w32_2)(kc, ap, as, bp, bp + bstride, crow + jr, g->ldc,
                                                               g->alpha, betaEff);
                         }
                     }

@@ -54,20 +54,36 @@ public enum Activation: Sendable, CaseIterable {
     }
 }
 
-public func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) { Activation.geluErf.apply(x, count: count, into: x) }
-public func gelu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) { Activation.geluErf.apply(x, count: count, into: y) }
-public func geluTanh(_ x: UnsafeMutablePointer<Float>, count: Int) { Activation.geluTanh.apply(x, count: count, into: x) }
-public func geluTanh(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) { Activation.geluTanh.apply(x, count: count, into: y) }
-public func silu(_ x: UnsafeMutablePointer<Float>, count: Int) { Activation.silu.apply(x, count: count, into: x) }
-public func silu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) { Activation.silu.apply(x, count: count, into: y) }
-public func sigmoid(_ x: UnsafeMutablePointer<Float>, count: Int) { Activation.sigmoid.apply(x, count: count, into: x) }
-public func sigmoid(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) { Activation.sigmoid.apply(x, count: count, into: y) }
-public func relu(_ x: UnsafeMutablePointer<Float>, count: Int) { Activation.relu.apply(x, count: count, into: x) }
-public func relu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) { Activation.relu.apply(x, count: count, into: y) }
-public func relu6(_ x: UnsafeMutablePointer<Float>, count: Int) { Activation.relu6.apply(x, count: count, into: x) }
-public func relu6(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) { Activation.relu6.apply(x, count: count, into: y) }
-public func hardSwish(_ x: UnsafeMutablePointer<Float>, count: Int) { Activation.hardSwish.apply(x, count: count, into: x) }
-public func hardSwish(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) { Activation.hardSwish.apply(x, count: count, into: y) }
-public func hardSigmoid(_ x: UnsafeMutablePointer<Float>, count: Int) { Activation.hardSigmoid.apply(x, count: count, into: x) }
-public func hardSigmoid(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) { Activation.hardSigmoid.apply(x, count: count, into: y) }
-public func tanhActivation(_ x: UnsafeMutablePointer<Float>, count: Int) { Activation.tanh.apply(x, count: count, into: x) }
+public func gelu(_ x: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .shared) { Activation.geluErf.apply(x, count: count, into: x, pool: pool) }
+public func gelu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared) {
+    Activation.geluErf.apply(x, count: count, into: y, pool: pool)
+}
+public func geluTanh(_ x: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .shared) { Activation.geluTanh.apply(x, count: count, into: x, pool: pool) }
+public func geluTanh(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared) {
+    Activation.geluTanh.apply(x, count: count, into: y, pool: pool)
+}
+public func silu(_ x: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .shared) { Activation.silu.apply(x, count: count, into: x, pool: pool) }
+public func silu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared) {
+    Activation.silu.apply(x, count: count, into: y, pool: pool)
+}
+public func sigmoid(_ x: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .shared) { Activation.sigmoid.apply(x, count: count, into: x, pool: pool) }
+public func sigmoid(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared) {
+    Activation.sigmoid.apply(x, count: count, into: y, pool: pool)
+}
+public func relu(_ x: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .shared) { Activation.relu.apply(x, count: count, into: x, pool: pool) }
+public func relu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared) {
+    Activation.relu.apply(x, count: count, into: y, pool: pool)
+}
+public func relu6(_ x: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .shared) { Activation.relu6.apply(x, count: count, into: x, pool: pool) }
+public func relu6(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared) {
+    Activation.relu6.apply(x, count: count, into: y, pool: pool)
+}
+public func hardSwish(_ x: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .shared) { Activation.hardSwish.apply(x, count: count, into: x, pool: pool) }
+public func hardSwish(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared) {
+    Activation.hardSwish.apply(x, count: count, into: y, pool: pool)
+}
+public func hardSigmoid(_ x: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .shared) { Activation.hardSigmoid.apply(x, count: count, into: x, pool: pool) }
+public func hardSigmoid(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared) {
+    Activation.hardSigmoid.apply(x, count: count, into: y, pool: pool)
+}
+public func tanhActivation(_ x: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .shared) { Activation.tanh.apply(x, count: count, into: x, pool: pool) }

@@ -6,23 +6,6 @@
 import CKernels
 import Foundation
 
-/// Where element (head, row, c) of a (heads, rows, headDim) operand lives:
-/// base[head * headStride + row * rowStride + c].
-public struct HeadLayout: Sendable, Equatable {
-    public var headStride: Int
-    public var rowStride: Int
-
-    public init(headStride: Int, rowStride: Int) {
-        self.headStride = headStride
-        self.rowStride = rowStride
-    }
-
-    /// Contiguous (heads, rows, headDim).
-    public static func headMajor(rows: Int, headDim: Int) -> HeadLayout { HeadLayout(headStride: rows * headDim, rowStride: headDim) }
-    /// Contiguous (rows, heads * headDim), head h in columns h*headDim ..< (h+1)*headDim.
-    public static func tokenMajor(heads: Int, headDim: Int) -> HeadLayout { HeadLayout(headStride: headDim, rowStride: heads * headDim) }
-}
-
 /// out (heads, tq, d) = softmax(q kᵀ · scale + mask) v for q (heads, tq, d), k and v
 /// (heads, tk, d), all contiguous head-major. mask (tq, tk) is added to the logits
 /// (-inf blocks); `causal` blocks key j > i + (tk - tq) for query i (queries are the last
@@ -48,30 +31,78 @@ public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePoi
                            headDim: d, mask: mask, causal: causal, scale: s, output: output, outputLayout: outputLayout)
         return
     }
-    func head(_ h: Int, _ scores: UnsafeMutablePointer<Float>, _ inner: ThreadPool) {
-        // scores (tq, tk) = scale * q_h k_hᵀ
-        sgemm(transB: true, m: tq, n: tk, k: d, alpha: s, a: q + h * qLayout.headStride, lda: qLayout.rowStride,
-              b: k + h * kLayout.headStride, ldb: kLayout.rowStride, c: scores, ldc: tk, pool: inner)
-        if let mask { add(scores, mask, count: tq * tk, into: scores) }
+    // Long query sequences (encoders) go in blocks of `blockRows` query rows so each block's
+    // scores (blockRows, tk) stay cache-resident through mask, softmax and the second GEMM;
+    // K and V are packed into GEMM panels once per head and reused by every block. Short ones
+    // (decoder steps) take the direct small-M GEMM path, where packing would cost as much as
+    // the product.
+    let blocked = tq >= 32
+    let blockRows = blocked ? min(tq, max(12, ((1 << 17) / tk + 11) / 12 * 12)) : tq
+    let isa = Int32(KernelConfig.isa.rawValue)
+    let kPackFloats = sl_packed_b_floats(isa, Int32(d), Int32(tk)) // K_hᵀ as (d, tk) panels
+    let vPackFloats = sl_packed_b_floats(isa, Int32(tk), Int32(d)) // V_h as (tk, d) panels
+
+    func maskRows(_ scores: UnsafeMutablePointer<Float>, from r0: Int, rows: Int) {
+        if let mask { add(scores, mask + r0 * tk, count: rows * tk, into: scores) }
         if causal {
-            for i in 0..<tq {
-                let first = i + (tk - tq) + 1
-                if first < tk { (scores + i * tk + max(first, 0)).update(repeating: -.infinity, count: tk - max(first, 0)) }
+            for i in 0..<rows {
+                let first = max(r0 + i + (tk - tq) + 1, 0)
+                if first < tk { (scores + i * tk + first).update(repeating: -.infinity, count: tk - first) }
             }
         }
-        softmax(scores, rows: tq, cols: tk, pool: inner)
-        // out_h (tq, d) = scores v_h
-        sgemm(m: tq, n: d, k: tk, a: scores, lda: tk, b: v + h * vLayout.headStride, ldb: vLayout.rowStride,
-              c: output + h * outputLayout.headStride, ldc: outputLayout.rowStride, pool: inner)
+    }
+
+    func head(_ h: Int, _ scores: UnsafeMutablePointer<Float>, _ inner: ThreadPool) {
+        let qh = q + h * qLayout.headStride, kh = k + h * kLayout.headStride
+        let vh = v + h * vLayout.headStride, oh = output + h * outputLayout.headStride
+        guard blocked else {
+            // scores (tq, tk) = scale * q_h k_hᵀ
+            sgemm(transB: true, m: tq, n: tk, k: d, alpha: s, a: qh, lda: qLayout.rowStride, b: kh, ldb: kLayout.rowStride,
+                  c: scores, ldc: tk, pool: inner)
+            maskRows(scores, from: 0, rows: tq)
+            softmax(scores, rows: tq, cols: tk, pool: inner)
+            // out_h (tq, d) = scores v_h
+            sgemm(m: tq, n: d, k: tk, a: scores, lda: tk, b: vh, ldb: vLayout.rowStride, c: oh, ldc: outputLayout.rowStride, pool: inner)
+            return
+        }
+        // Thread-local slot 3 holds this head's packed K and V (slot 1 the scores).
+        guard let packs = sl_thread_scratch(3, kPackFloats + vPackFloats) else {
+            preconditionFailure("attention: out of memory packing K/V (\(tk), \(d))")
+        }
+        sl_pack_b_f32(isa, Int32(d), Int32(tk), kh, kLayout.rowStride, 1, packs)
+        sl_pack_b_f32(isa, Int32(tk), Int32(d), vh, vLayout.rowStride, 0, packs + kPackFloats)
+        var r0 = 0
+        while r0 < tq {
+            let rows = min(blockRows, tq - r0)
+            var qk = sl_gemm_args() // scores (rows, tk) = scale * q_h[r0...] k_hᵀ
+            qk.isa = isa
+            qk.m = Int32(rows); qk.n = Int32(tk); qk.k = Int32(d)
+            qk.alpha = s; qk.beta = 0
+            qk.a = qh + r0 * qLayout.rowStride; qk.lda = qLayout.rowStride
+            qk.packedB = UnsafePointer(packs)
+            qk.c = scores; qk.ldc = tk
+            GEMMPartition.run(qk, pool: inner)
+            maskRows(scores, from: r0, rows: rows)
+            softmax(scores, rows: rows, cols: tk, pool: inner)
+            var pv = sl_gemm_args() // out_h[r0...] (rows, d) = scores v_h
+            pv.isa = isa
+            pv.m = Int32(rows); pv.n = Int32(d); pv.k = Int32(tk)
+            pv.alpha = 1; pv.beta = 0
+            pv.a = UnsafePointer(scores); pv.lda = tk
+            pv.packedB = UnsafePointer(packs + kPackFloats)
+            pv.c = oh + r0 * outputLayout.rowStride; pv.ldc = outputLayout.rowStride
+            GEMMPartition.run(pv, pool: inner)
+            r0 += rows
+        }
     }
     if heads >= pool.threadCount && pool.threadCount > 1 {
         pool.run(tasks: heads) { h in
             // Thread-local slot 1 (the GEMM driver uses slot 0); inner kernels run serially.
-            guard let scores = sl_thread_scratch(1, tq * tk) else { preconditionFailure("attention: out of memory for (\(tq), \(tk)) scores") }
+            guard let scores = sl_thread_scratch(1, blockRows * tk) else { preconditionFailure("attention: out of memory for (\(blockRows), \(tk)) scores") }
             head(h, scores, pool)
         }
     } else {
-        guard let scores = sl_thread_scratch(1, tq * tk) else { preconditionFailure("attention: out of memory for (\(tq), \(tk)) scores") }
+        guard let scores = sl_thread_scratch(1, blockRows * tk) else { preconditionFailure("attention: out of memory for (\(blockRows), \(tk)) scores") }
         for h in 0..<heads { head(h, scores, pool) }
     }
 }
@@ -107,4 +138,3 @@ public func attentionReference(q: UnsafePointer<Float>, qLayout: HeadLayout, k: 
         }
     }
 }
-

@@ -4,68 +4,7 @@
 // Depthwise conv2d (groups == channels, one filter each, MobileNetV2) skips im2col and
 // runs a direct loop. The references are the textbook direct loops.
 import CKernels
-
-/// Shape of a conv1d: input (inChannels, length) -> output (outChannels, outLength).
-public struct Conv1dShape: Sendable, Equatable {
-    public var inChannels, outChannels, length, kernel: Int
-    public var stride = 1, padding = 0, dilation = 1, groups = 1
-
-    public init(inChannels: Int, outChannels: Int, length: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
-                dilation: Int = 1, groups: Int = 1) {
-        self.inChannels = inChannels; self.outChannels = outChannels; self.length = length; self.kernel = kernel
-        self.stride = stride; self.padding = padding; self.dilation = dilation; self.groups = groups
-    }
-
-    public var outLength: Int { (length + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1 }
-    /// Floats of im2col scratch `conv1d` needs (pass a buffer at least this long to reuse it).
-    public var scratchCount: Int { (inChannels / max(groups, 1)) * kernel * max(outLength, 0) }
-
-    func validate() throws {
-        let what = "conv1d \(self)"
-        guard inChannels > 0, outChannels > 0, length > 0, kernel > 0, stride > 0, padding >= 0, dilation > 0, groups > 0 else {
-            throw KernelError.invalidArgument(what: what, reason: "sizes must be positive (padding >= 0)")
-        }
-        guard inChannels % groups == 0, outChannels % groups == 0 else {
-            throw KernelError.invalidArgument(what: what, reason: "channels must be divisible by groups")
-        }
-        guard outLength > 0 else {
-            throw KernelError.invalidArgument(what: what, reason: "input too short for the kernel (output length \(outLength))")
-        }
-    }
-}
-
-/// Shape of a conv2d on one image: input (inChannels, height, width) -> (outChannels, outHeight, outWidth).
-public struct Conv2dShape: Sendable, Equatable {
-    public var inChannels, outChannels, height, width, kernelH, kernelW: Int
-    public var strideH = 1, strideW = 1, padH = 0, padW = 0, dilationH = 1, dilationW = 1, groups = 1
-
-    public init(inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int = 1,
-                padding: Int = 0, dilation: Int = 1, groups: Int = 1) {
-        self.inChannels = inChannels; self.outChannels = outChannels; self.height = height; self.width = width
-        kernelH = kernel; kernelW = kernel; strideH = stride; strideW = stride; padH = padding; padW = padding
-        dilationH = dilation; dilationW = dilation; self.groups = groups
-    }
-
-    public var outHeight: Int { (height + 2 * padH - dilationH * (kernelH - 1) - 1) / strideH + 1 }
-    public var outWidth: Int { (width + 2 * padW - dilationW * (kernelW - 1) - 1) / strideW + 1 }
-    public var isDepthwise: Bool { groups == inChannels && outChannels == inChannels }
-    /// Floats of im2col scratch `conv2d` needs (0 for depthwise).
-    public var scratchCount: Int { isDepthwise ? 0 : (inChannels / max(groups, 1)) * kernelH * kernelW * max(outHeight * outWidth, 0) }
-
-    func validate() throws {
-        let what = "conv2d \(self)"
-        guard inChannels > 0, outChannels > 0, height > 0, width > 0, kernelH > 0, kernelW > 0, strideH > 0, strideW > 0,
-              padH >= 0, padW >= 0, dilationH > 0, dilationW > 0, groups > 0 else {
-            throw KernelError.invalidArgument(what: what, reason: "sizes must be positive (padding >= 0)")
-        }
-        guard inChannels % groups == 0, outChannels % groups == 0 else {
-            throw KernelError.invalidArgument(what: what, reason: "channels must be divisible by groups")
-        }
-        guard outHeight > 0, outWidth > 0 else {
-            throw KernelError.invalidArgument(what: what, reason: "input too small for the kernel (output \(outHeight)x\(outWidth))")
-        }
-    }
-}
+import Synchronization
 
 /// conv1d: input (inCh, length), weight (outCh, inCh/groups, kernel), bias (outCh) ->
 /// output (outCh, outLength). `scratch` (>= shape.scratchCount floats) avoids an allocation.
@@ -93,7 +32,7 @@ public func conv2d(_ input: UnsafePointer<Float>, shape s: Conv2dShape, weight: 
         return
     }
     if s.isDepthwise {
-        depthwiseConv2d(input, shape: s, weight: weight, bias: bias, output: output, pool: pool)
+        try depthwiseConv2d(input, shape: s, weight: weight, bias: bias, output: output, pool: pool)
         return
     }
     try conv2dLowered(input, shape: s, weight: weight, bias: bias, output: output, scratch: scratch, pool: pool)
@@ -105,10 +44,16 @@ private func conv2dLowered(_ input: UnsafePointer<Float>, shape s: Conv2dShape, 
     let oh = s.outHeight, ow = s.outWidth, positions = oh * ow
     let kdim = cinG * s.kernelH * s.kernelW
     let pointwise = s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 && s.padH == 0 && s.padW == 0
-    // Sized here, not from scratchCount (which is 0 for shapes conv2d runs depthwise).
-    let owned: UnsafeMutablePointer<Float>? = (scratch == nil && !pointwise) ? .allocate(capacity: max(kdim * positions, 1)) : nil
-    defer { owned?.deallocate() }
-    let cols = scratch ?? owned
+    // Without caller scratch, the calling thread's reusable scratch (slot 3; the GEMM uses
+    // slot 0) holds the columns, so steady-state calls allocate nothing. Sized here, not from
+    // scratchCount (which is 0 for shapes conv2d runs depthwise).
+    var cols = scratch
+    if cols == nil && !pointwise {
+        guard let tl = sl_thread_scratch(3, max(kdim * positions, 1)) else {
+            throw KernelError.invalidArgument(what: "conv \(s)", reason: "cannot allocate \(kdim * positions) floats of im2col scratch")
+        }
+        cols = tl
+    }
     for g in 0..<s.groups {
         let inG = input + g * cinG * s.height * s.width
         let outG = output + g * coutG * positions
@@ -149,43 +94,21 @@ private func im2col(_ x: UnsafePointer<Float>, channels: Int, shape s: Conv2dSha
     }
 }
 
-/// One filter per channel: direct loop, channels split over the pool.
+/// One filter per channel: CKernels' row-update loop, channels split over the pool.
 private func depthwiseConv2d(_ x: UnsafePointer<Float>, shape s: Conv2dShape, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                             output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+                             output: UnsafeMutablePointer<Float>, pool: ThreadPool) throws {
     let oh = s.outHeight, ow = s.outWidth, kk = s.kernelH * s.kernelW
+    let isa = Int32(KernelConfig.isa.rawValue)
+    let failed = Atomic<Bool>(false)
     pool.parallelFor(s.inChannels, minChunk: max(1, 8192 / max(oh * ow * kk, 1))) { range in
-        for c in range {
-            let plane = x + c * s.height * s.width
-            let w = weight + c * kk
-            let out = output + c * oh * ow
-            out.update(repeating: bias?[c] ?? 0, count: oh * ow)
-            for ky in 0..<s.kernelH {
-                for kx in 0..<s.kernelW {
-                    let wv = w[ky * s.kernelW + kx]
-                    for oy in 0..<oh {
-                        let iy = oy * s.strideH - s.padH + ky * s.dilationH
-                        if iy < 0 || iy >= s.height { continue }
-                        let src = plane + iy * s.width
-                        let o = out + oy * ow
-                        // valid ox range where ix = ox*stride - pad + kx*dil lies in [0, width)
-                        let off = kx * s.dilationW - s.padW
-                        var lo = 0
-                        if off < 0 { lo = (-off + s.strideW - 1) / s.strideW }
-                        var hi = ow
-                        let lastValid = (s.width - 1 - off)
-                        if lastValid < 0 { continue }
-                        hi = min(ow, lastValid / s.strideW + 1)
-                        if lo >= hi { continue }
-                        if s.strideW == 1 {
-                            let sp = src + off
-                            for ox in lo..<hi { o[ox] += wv * sp[ox] }
-                        } else {
-                            for ox in lo..<hi { o[ox] += wv * src[ox * s.strideW + off] }
-                        }
-                    }
-                }
-            }
-        }
+        let rc = sl_depthwise_conv2d(isa, x, Int32(s.height), Int32(s.width), weight, Int32(s.kernelH), Int32(s.kernelW),
+                                     Int32(s.strideH), Int32(s.strideW), Int32(s.padH), Int32(s.padW), Int32(s.dilationH),
+                                     Int32(s.dilationW), bias, output, Int32(oh), Int32(ow), Int32(range.lowerBound),
+                                     Int32(range.upperBound))
+        if rc != 0 { failed.store(true, ordering: .relaxed) }
+    }
+    if failed.load(ordering: .relaxed) {
+        throw KernelError.invalidArgument(what: "depthwise conv2d \(s)", reason: "cannot allocate row scratch")
     }
 }
 

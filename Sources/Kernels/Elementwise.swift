@@ -39,8 +39,7 @@ public func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
     return s
 }
 
-/// Largest element (-inf for an empty buffer; NaN propagates as Swift.max would not, so
-/// NaNs are skipped like numpy's nanmax).
+/// Largest element (-inf for an empty buffer); NaNs are skipped, like numpy's nanmax.
 public func maxValue(_ x: UnsafePointer<Float>, count: Int) -> Float {
     var m = -Float.infinity
     for i in 0..<max(count, 0) where x[i] > m { m = x[i] }

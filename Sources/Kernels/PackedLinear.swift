@@ -4,7 +4,8 @@
 // `storage: .bfloat16` on a CPU with AVX-512 BF16 the panels stay bf16 (half the memory
 // traffic); `bf16Compute` picks between widening them in registers (exact fp32 activations)
 // and vdpbf16ps on bf16-rounded activations (twice the multiply rate, ~3 significant digits
-// per product). Elsewhere bf16 weights are widened to fp32 at load.
+// per product). Elsewhere bf16 weights are widened to fp32 at load. The panels are laid out
+// for the KernelConfig.isa current at init; a layer keeps using that path afterwards.
 import CKernels
 
 public final class PackedLinear: @unchecked Sendable {

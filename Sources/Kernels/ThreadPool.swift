@@ -4,8 +4,9 @@
 // delays a kernel by at most the task it actually took, never by a whole timeslice. Workers
 // spin briefly on the ticket (a cheap barrier for back-to-back kernels), then sleep on a
 // condition variable so an idle daemon burns no CPU. Concurrent callers (several streams or
-// models on different Swift tasks) are serialised one run at a time, sharing the pool at
-// kernel granularity; a run from inside a body executes serially on the calling thread.
+// models on different Swift tasks) are served one run at a time in arrival order
+// (FairTurns), sharing the pool at kernel granularity; a run from inside a body executes
+// serially on the calling thread.
 import CKernels
 import Foundation
 import Synchronization
@@ -14,12 +15,12 @@ public final class ThreadPool: @unchecked Sendable {
     /// Workers including the calling thread.
     public let threadCount: Int
     private let state: PoolState
-    private let runLock = Mutex<Void>(())
+    private let turns = FairTurns()
 
     /// Creates a pool with `threads` workers (the caller counts as one; clamped to 1...256).
     public init(threads: Int) {
         threadCount = max(1, min(threads, 256))
-        state = PoolState(workers: threadCount - 1)
+        state = PoolState()
         for index in 1..<max(threadCount, 1) {
             let state = self.state
             let thread = Thread { state.workerLoop(index: index) }
@@ -77,13 +78,13 @@ public final class ThreadPool: @unchecked Sendable {
             serially { for t in 0..<tasks { body(t) } }
             return
         }
-        runLock.withLock { _ in
-            withoutActuallyEscaping(body) { escapable in
-                let depth = sl_pool_depth()
-                sl_pool_set_depth(depth + 1)
-                state.dispatch(escapable, tasks: tasks)
-                sl_pool_set_depth(depth)
-            }
+        turns.take()
+        defer { turns.pass() }
+        withoutActuallyEscaping(body) { escapable in
+            let depth = sl_pool_depth()
+            sl_pool_set_depth(depth + 1)
+            state.dispatch(escapable, tasks: tasks)
+            sl_pool_set_depth(depth)
         }
     }
 
@@ -104,109 +105,5 @@ public final class ThreadPool: @unchecked Sendable {
             let lo = count * t / chunks, hi = count * (t + 1) / chunks
             if lo < hi { body(lo..<hi) }
         }
-    }
-}
-
-/// Worker-side state, owned by the workers and the pool (so the pool can deinit).
-///
-/// `ticket` packs (job sequence << 32 | next task index). Publishing a job stores a new
-/// sequence with index 0; a participant claims a task by compare-and-swap on the exact
-/// ticket it read, so a worker holding a stale sequence can never take a task of a newer
-/// job. The job closure and task count are written before the ticket (release) and read
-/// after a successful claim (acquire); the dispatcher does not return (and so the closure
-/// stays valid) until `finished` counts every task.
-final class PoolState: @unchecked Sendable {
-    private let ticket = Atomic<UInt64>(0)
-    private let finished = Atomic<Int>(0)
-    private let stopping = Atomic<Bool>(false)
-    private var job: ((Int) -> Void)?
-    private var jobTasks = 0
-    // Heap-allocated: pthread objects must not move, which inout class properties don't promise.
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var sleepers = 0
-
-    /// Spin iterations before a worker sleeps (~30-60 µs): long enough to catch the next
-    /// kernel of a layer, short enough not to steal cores from other processes when idle.
-    private static let spinLimit = 2_000
-
-    init(workers: Int) {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(cond, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(cond)
-        pthread_mutex_destroy(mutex)
-        cond.deallocate()
-        mutex.deallocate()
-    }
-
-    /// Runs on the calling thread; returns when all `tasks` have finished.
-    func dispatch(_ body: @escaping (Int) -> Void, tasks: Int) {
-        job = body
-        jobTasks = tasks
-        finished.store(0, ordering: .relaxed)
-        let sequence = (ticket.load(ordering: .relaxed) >> 32) &+ 1
-        ticket.store(sequence << 32, ordering: .releasing)
-        pthread_mutex_lock(mutex)
-        if sleepers > 0 { pthread_cond_broadcast(cond) }
-        pthread_mutex_unlock(mutex)
-        work(sequence: sequence)
-        var spins = 0
-        while finished.load(ordering: .acquiring) < tasks {
-            spins += 1
-            if spins < PoolState.spinLimit * 8 { sl_cpu_relax() } else { sched_yield() }
-        }
-        job = nil
-    }
-
-    /// Claims and runs tasks of job `sequence` until none are left.
-    private func work(sequence: UInt64) {
-        while true {
-            let t = ticket.load(ordering: .acquiring)
-            guard t >> 32 == sequence else { return }
-            let index = Int(t & 0xffff_ffff)
-            guard index < jobTasks else { return }
-            let (exchanged, _) = ticket.compareExchange(expected: t, desired: t &+ 1, ordering: .acquiringAndReleasing)
-            guard exchanged else { continue }
-            job?(index)
-            finished.add(1, ordering: .releasing)
-        }
-    }
-
-    func workerLoop(index: Int) {
-        var seen = ticket.load(ordering: .acquiring) >> 32
-        while true {
-            var spins = 0
-            var current = ticket.load(ordering: .acquiring) >> 32
-            while current == seen && spins < PoolState.spinLimit {
-                sl_cpu_relax()
-                spins += 1
-                current = ticket.load(ordering: .acquiring) >> 32
-            }
-            if current == seen {
-                pthread_mutex_lock(mutex)
-                sleepers += 1
-                while ticket.load(ordering: .acquiring) >> 32 == seen && !stopping.load(ordering: .acquiring) {
-                    pthread_cond_wait(cond, mutex)
-                }
-                sleepers -= 1
-                pthread_mutex_unlock(mutex)
-                current = ticket.load(ordering: .acquiring) >> 32
-            }
-            if stopping.load(ordering: .acquiring) { return }
-            seen = current
-            sl_pool_set_depth(1)
-            work(sequence: current)
-            sl_pool_set_depth(0)
-        }
-    }
-
-    func shutdown() {
-        stopping.store(true, ordering: .releasing)
-        pthread_mutex_lock(mutex)
-        pthread_cond_broadcast(cond)
-        pthread_mutex_unlock(mutex)
     }
 }

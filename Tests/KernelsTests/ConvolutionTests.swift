@@ -36,6 +36,9 @@ final class ConvolutionTests: XCTestCase {
             Conv2dShape(inChannels: 16, outChannels: 24, height: 7, width: 11, kernel: 1), // pointwise
             Conv2dShape(inChannels: 8, outChannels: 12, height: 10, width: 10, kernel: 3, stride: 1, padding: 2, dilation: 2, groups: 4),
             Conv2dShape(inChannels: 5, outChannels: 5, height: 1, width: 1, kernel: 3, padding: 1, groups: 5),
+            Conv2dShape(inChannels: 6, outChannels: 6, height: 17, width: 33, kernel: 5, stride: 3, padding: 2, groups: 6),
+            Conv2dShape(inChannels: 4, outChannels: 4, height: 12, width: 31, kernel: 3, stride: 2, padding: 2, dilation: 2, groups: 4),
+            Conv2dShape(inChannels: 3, outChannels: 3, height: 8, width: 8, kernel: 3, stride: 2, padding: 0, groups: 3),
         ]
         for s in shapes {
             let x = rng.floats(s.inChannels * s.height * s.width)

@@ -128,3 +128,34 @@ final class GEMMTests: XCTestCase {
         XCTAssertThrowsError(try PackedLinear(weight: [1, 2, 3, 4], outFeatures: 2, inFeatures: 2, bias: [1]))
     }
 }
+
+final class PackedLinearInputTests: XCTestCase {
+    /// fp16 and bf16 checkpoint bits load to the same layer as their exact fp32 values.
+    func testHalfPrecisionWeightsLoadExactly() throws {
+        // 0x3C00 = 1, 0xC000 = -2, 0x3800 = 0.5, 0x4200 = 3 (fp16); bf16 of the same values.
+        let f16: [UInt16] = [0x3C00, 0xC000, 0x3800, 0x4200]
+        let bf16: [UInt16] = [0x3F80, 0xC000, 0x3F00, 0x4040]
+        let x: [Float] = [2, 5] // (1, 2)
+        let expected: [Float] = [2 * 1 + 5 * -2, 2 * 0.5 + 5 * 3] // (1, 2): -8, 16
+        let fromF16 = try PackedLinear(float16Weight: f16, outFeatures: 2, inFeatures: 2)
+        let fromBF16 = try PackedLinear(bfloat16Weight: bf16, outFeatures: 2, inFeatures: 2)
+        let fromTensor = try PackedLinear(weight: WeightTensor(shape: [2, 2], storage: .float16(f16)))
+        for layer in [fromF16, fromBF16, fromTensor] {
+            var y = [Float](repeating: .nan, count: 2)
+            layer.forward(x, rows: 1, into: &y)
+            XCTAssertEqual(y, expected)
+            XCTAssertEqual(layer.weight(out: 1, in: 1), 3)
+        }
+        XCTAssertThrowsError(try PackedLinear(weight: WeightTensor(shape: [4], storage: .float16(f16))))
+    }
+
+    func testISARequestAboveTheCPUIsClamped() {
+        let saved = KernelConfig.isa
+        defer { KernelConfig.isa = saved }
+        KernelConfig.isa = .avx512
+        XCTAssertLessThanOrEqual(KernelConfig.isa, KernelConfig.detectedISA)
+        KernelConfig.isa = .scalar
+        XCTAssertEqual(KernelConfig.isa, .scalar)
+        XCTAssertEqual(KernelConfig.availableISAs.first, .scalar)
+    }
+}

@@ -85,6 +85,12 @@ void sl_softmax(int isa, float *x, int rows, int cols);
 /// Vectorised exp approximation (relative error < 2e-7 on [-87, 88]; 0 below).
 float sl_expf_scalar(float x);
 
+/// Depthwise conv2d of channels [c0, c1): x (C, H, W), w (C, kH, kW), bias (C) or NULL ->
+/// out (C, OH, OW). Returns 0, or -1 if its row scratch could not be allocated.
+int sl_depthwise_conv2d(int isa, const float *x, int H, int W, const float *w, int kH, int kW,
+                        int sH, int sW, int pH, int pW, int dH, int dW, const float *bias, float *out,
+                        int OH, int OW, int c0, int c1);
+
 /// Thread-local growable scratch, 64-byte aligned, one buffer per slot (0..3) per thread.
 /// Slot 0 belongs to the GEMM driver; callers that run GEMMs use slots 1..3. NULL if the
 /// allocation failed.

@@ -1,0 +1,111 @@
+// PoolState: the worker threads' side of ThreadPool -- the job ticket, the spin-then-sleep
+// wait, and shutdown (see ThreadPool.swift for the protocol).
+import CKernels
+import Foundation
+import Synchronization
+
+/// Worker-side state, owned by the workers and the pool (so the pool can deinit).
+///
+/// `ticket` packs (job sequence << 32 | next task index). Publishing a job stores a new
+/// sequence with index 0; a participant claims a task by compare-and-swap on the exact
+/// ticket it read, so a worker holding a stale sequence can never take a task of a newer
+/// job. The job closure and task count are written before the ticket (release) and read
+/// after a successful claim (acquire); the dispatcher does not return (and so the closure
+/// stays valid) until `finished` counts every task.
+final class PoolState: @unchecked Sendable {
+    private let ticket = Atomic<UInt64>(0)
+    private let finished = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    private var job: ((Int) -> Void)?
+    // Atomic although published by the ticket: a worker holding a stale ticket may read it
+    // while the next job is being set up (its claim then fails), which must not be a race.
+    private let jobTasks = Atomic<Int>(0)
+    // Heap-allocated: pthread objects must not move, which inout class properties don't promise.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var sleepers = 0
+
+    /// Spin iterations before a worker sleeps (~30-60 µs): long enough to catch the next
+    /// kernel of a layer, short enough not to steal cores from other processes when idle.
+    private static let spinLimit = 2_000
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(cond, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        cond.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Runs on the calling thread; returns when all `tasks` have finished.
+    func dispatch(_ body: @escaping (Int) -> Void, tasks: Int) {
+        job = body
+        jobTasks.store(tasks, ordering: .relaxed)
+        finished.store(0, ordering: .relaxed)
+        let sequence = (ticket.load(ordering: .relaxed) >> 32) &+ 1
+        ticket.store(sequence << 32, ordering: .releasing)
+        pthread_mutex_lock(mutex)
+        if sleepers > 0 { pthread_cond_broadcast(cond) }
+        pthread_mutex_unlock(mutex)
+        work(sequence: sequence)
+        var spins = 0
+        while finished.load(ordering: .acquiring) < tasks {
+            spins += 1
+            if spins < PoolState.spinLimit * 8 { sl_cpu_relax() } else { sched_yield() }
+        }
+        job = nil
+    }
+
+    /// Claims and runs tasks of job `sequence` until none are left.
+    private func work(sequence: UInt64) {
+        while true {
+            let t = ticket.load(ordering: .acquiring)
+            guard t >> 32 == sequence else { return }
+            let index = Int(t & 0xffff_ffff)
+            guard index < jobTasks.load(ordering: .relaxed) else { return }
+            let (exchanged, _) = ticket.compareExchange(expected: t, desired: t &+ 1, ordering: .acquiringAndReleasing)
+            guard exchanged else { continue }
+            job?(index)
+            finished.add(1, ordering: .releasing)
+        }
+    }
+
+    func workerLoop(index: Int) {
+        var seen = ticket.load(ordering: .acquiring) >> 32
+        while true {
+            var spins = 0
+            var current = ticket.load(ordering: .acquiring) >> 32
+            while current == seen && spins < PoolState.spinLimit {
+                sl_cpu_relax()
+                spins += 1
+                current = ticket.load(ordering: .acquiring) >> 32
+            }
+            if current == seen {
+                pthread_mutex_lock(mutex)
+                sleepers += 1
+                while ticket.load(ordering: .acquiring) >> 32 == seen && !stopping.load(ordering: .acquiring) {
+                    pthread_cond_wait(cond, mutex)
+                }
+                sleepers -= 1
+                pthread_mutex_unlock(mutex)
+                current = ticket.load(ordering: .acquiring) >> 32
+            }
+            if stopping.load(ordering: .acquiring) { return }
+            seen = current
+            sl_pool_set_depth(1)
+            work(sequence: current)
+            sl_pool_set_depth(0)
+        }
+    }
+
+    func shutdown() {
+        stopping.store(true, ordering: .releasing)
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(cond)
+        pthread_mutex_unlock(mutex)
+    }
+}

@@ -44,3 +44,12 @@ extension Fixtures {
         return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
 }
+
+extension Fixtures {
+    /// Where Scripts/fetch-models put the model weights: $SIGHTLINE_MODELS, else the
+    /// default ~/.cache/sightline/models (the same rule as ModelIO's registry).
+    public static var modelsDirectory: String {
+        ProcessInfo.processInfo.environment["SIGHTLINE_MODELS"]
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/sightline/models").path
+    }
+}

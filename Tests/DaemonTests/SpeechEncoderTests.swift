@@ -16,8 +16,7 @@ import XCTest
 
 final class SpeechEncoderTests: XCTestCase {
     func weights() throws -> SileroVADWeights {
-        let dir = ProcessInfo.processInfo.environment["SIGHTLINE_MODELS"]
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/sightline/models").path
+        let dir = Fixtures.modelsDirectory
         do { return try SileroVADWeights(modelsDirectory: dir) } catch {
             XCTFail("Silero VAD model missing (\(error)); run Scripts/fetch-models")
             throw error

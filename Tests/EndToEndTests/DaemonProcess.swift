@@ -71,8 +71,7 @@ final class DaemonProcess {
         // Socket mode 0666 so that the refused-uid test reaches the SO_PEERCRED check
         // (with 0660 the kernel would refuse the connect before the daemon sees it).
         // Real models (Scripts/fetch-models put them here); Whisper loads in about a second.
-        let models = ProcessInfo.processInfo.environment["SIGHTLINE_MODELS"]
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/sightline/models").path
+        let models = Fixtures.modelsDirectory
         try """
         [paths]
         models_dir = "\(models)"

@@ -7,8 +7,7 @@ import XCTest
 
 enum VADTestSupport {
     static var modelsDirectory: String {
-        ProcessInfo.processInfo.environment["SIGHTLINE_MODELS"]
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/sightline/models").path
+        Fixtures.modelsDirectory
     }
 
     /// Loaded once per test process; a failure names the path and the fix.

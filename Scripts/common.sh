@@ -3,7 +3,7 @@
 APT_PACKAGES=(
     pkg-config ffmpeg
     libavformat-dev libavcodec-dev libavdevice-dev libavutil-dev libswscale-dev libswresample-dev
-    libsqlite3-dev libopenblas-dev
+    libsqlite3-dev zlib1g-dev libopenblas-dev
     systemd python3-venv
 )
 # Release builds: numeric code is 10-100x slower in debug. -enable-testing lets the test

@@ -105,6 +105,7 @@ public final class CTranslate2ModelFile: @unchecked Sendable { // immutable afte
         case .bfloat16: storage = .bfloat16(Self.load(raw, as: UInt16.self, count: v.count))
         default: throw .unsupportedDType(path: path, name: name, code: Int(v.dtype.rawValue))
         }
+        file.release(v.range) // copied out: drop the file pages from the resident set
         do {
             return try WeightTensor(shape: v.shape, storage: storage)
         } catch {

@@ -40,6 +40,17 @@ public final class MappedFile: @unchecked Sendable { // immutable after init
         bytes = UnsafeRawBufferPointer(start: p, count: count)
     }
 
+    /// Tells the kernel the pages covering `range` are not needed now (they are re-read from
+    /// the file if touched again), so a loader that copies tensors out keeps the peak
+    /// resident memory near the converted weights instead of weights + file.
+    public func release(_ range: Range<Int>) {
+        guard let base, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound / page) * page
+        let end = min(count, ((range.upperBound + page - 1) / page) * page)
+        if end > start { _ = madvise(base + start, end - start, MADV_DONTNEED) }
+    }
+
     deinit {
         if let base { munmap(base, count) }
     }

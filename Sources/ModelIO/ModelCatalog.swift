@@ -77,7 +77,8 @@ public struct ModelCatalog: Sendable {
         var lines = ["models in \(registry.root.path):"]
         for e in ModelRegistry.known {
             let state = registry.isInstalled(e) ? "installed" : "missing (sightline models fetch \(e.name))"
-            lines.append(String(format: "  %-16@ %-32@ %@", e.name as NSString, e.role as NSString, state as NSString))
+            lines.append("  " + e.name.padding(toLength: 17, withPad: " ", startingAt: 0)
+                         + e.role.padding(toLength: 33, withPad: " ", startingAt: 0) + state)
         }
         return lines.joined(separator: "\n")
     }

@@ -25,7 +25,9 @@ public enum ModelLoadError: Error, Equatable, CustomStringConvertible {
         case let .unsupportedDType(path, name, code):
             return "variable \"\(name)\" in \(path) has CTranslate2 dtype code \(code); only float32, float16, bfloat16 and integer scalars are supported (re-convert without int8 quantization)"
         case let .modelNotFound(name, searched):
-            return "model \"\(name)\" is not installed (looked in \(searched.joined(separator: ", "))); run `sightline models fetch \(name)` or pass --model DIR"
+            let known = ModelRegistry.known.map(\.name)
+            let fix = known.contains(name) ? "run `sightline models fetch \(name)`" : "known models: \(known.joined(separator: ", "))"
+            return "model \"\(name)\" is not installed (looked in \(searched.joined(separator: ", "))); \(fix), or pass --model DIR"
         case let .invalidModelDirectory(path, reason):
             return "\(path) is not a usable model directory: \(reason)"
         }

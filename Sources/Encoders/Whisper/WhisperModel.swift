@@ -86,11 +86,13 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
     let encoderPositions: [Float] // encoder/position_encodings/encodings (1500, d)
     let encoderBlocks: [WhisperBlock]
     let encoderNormGamma: [Float], encoderNormBeta: [Float] // encoder/layer_norm
-    let embeddings: [Float] // decoder/embeddings/weight (vocab, d)
     let decoderPositions: [Float] // decoder/position_encodings/encodings (448, d)
     let decoderBlocks: [WhisperBlock]
     let decoderNormGamma: [Float], decoderNormBeta: [Float] // decoder/layer_norm
-    let projection: PackedLinear // decoder/projection/weight = embeddings (vocab, d), no bias
+    // decoder/projection/weight, tied to decoder/embeddings/weight (vocab, d), no bias. The
+    // embedding lookup reads rows back out of the packed panels, so the 100 MB (base) matrix
+    // is held once.
+    let projection: PackedLinear
 
     // Encoder scratch, allocated once.
     private let convScratch: UnsafeMutablePointer<Float> // im2col: (d * 3, 3000)
@@ -149,12 +151,12 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
         encoderBlocks = try (0..<c.encoderLayers).map { try WhisperBlock(file: file, prefix: "encoder/layer_\($0)", d: d, cross: false) }
         encoderNormGamma = try file.floats("encoder/layer_norm/gamma", shape: [d])
         encoderNormBeta = try file.floats("encoder/layer_norm/beta", shape: [d])
-        embeddings = try file.floats("decoder/embeddings/weight", shape: [c.vocabularySize, d])
         decoderPositions = try file.floats("decoder/position_encodings/encodings", shape: [c.decoderPositions, d])
         decoderBlocks = try (0..<c.decoderLayers).map { try WhisperBlock(file: file, prefix: "decoder/layer_\($0)", d: d, cross: true) }
         decoderNormGamma = try file.floats("decoder/layer_norm/gamma", shape: [d])
         decoderNormBeta = try file.floats("decoder/layer_norm/beta", shape: [d])
-        projection = try PackedLinear(weight: embeddings, outFeatures: c.vocabularySize, inFeatures: d, bias: nil)
+        projection = try PackedLinear(weight: try file.weight("decoder/embeddings/weight", shape: [c.vocabularySize, d]), bias: nil,
+                                      storage: .float32)
 
         let frames = Self.framesPerWindow, positions = c.encoderPositions
         convScratch = .allocate(capacity: d * 3 * frames)
@@ -240,12 +242,10 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
         let c = config, d = c.dModel, rows = tokens.count, heads = c.decoderHeads, hd = d / heads
         let n = c.encoderPositions
         let x = state.x, h = state.h, big = state.big, att = state.att
-        embeddings.withUnsafeBufferPointer { emb in
-            decoderPositions.withUnsafeBufferPointer { pos in
-                for r in 0..<rows {
-                    let t = tokens[r], p = positions[r]
-                    for ch in 0..<d { x[r * d + ch] = emb[t * d + ch] + pos[p * d + ch] }
-                }
+        decoderPositions.withUnsafeBufferPointer { pos in
+            for r in 0..<rows {
+                let t = tokens[r], p = positions[r]
+                for ch in 0..<d { x[r * d + ch] = projection.weight(out: t, in: ch) + pos[p * d + ch] }
             }
         }
         // Row ranges per slot (consecutive rows).

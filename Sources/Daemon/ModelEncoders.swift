@@ -14,7 +14,7 @@ public struct ModelLoadFailure: Error, CustomStringConvertible {
     public var description: String
 }
 
-public struct ModelEncoders: EncoderFactory, @unchecked Sendable {
+public struct ModelEncoders: EncoderFactory {
     let builtins = BuiltinEncoders()
     let recognizer: SharedRecognizer?
     let vad: SileroVADWeights?

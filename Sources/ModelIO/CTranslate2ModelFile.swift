@@ -14,9 +14,19 @@
 // the file before it is read.
 import Kernels
 
-public final class CTranslate2ModelFile: @unchecked Sendable { // immutable after init
+public final class CTranslate2ModelFile: TensorFile, @unchecked Sendable { // immutable after init
     public enum DType: UInt8, Sendable {
         case float32 = 0, int8 = 1, int16 = 2, int32 = 3, float16 = 4, bfloat16 = 5
+
+        /// The weight storage this dtype maps to; nil for the integer types.
+        var weightType: WeightElementType? {
+            switch self {
+            case .float32: return .float32
+            case .float16: return .float16
+            case .bfloat16: return .bfloat16
+            case .int8, .int16, .int32: return nil
+            }
+        }
 
         var size: Int {
             switch self {
@@ -46,6 +56,7 @@ public final class CTranslate2ModelFile: @unchecked Sendable { // immutable afte
     private let file: MappedFile
 
     public static let supportedVersion = 6
+    static let format = "CTranslate2 model.bin"
 
     public init(path: String) throws(ModelLoadError) {
         self.path = path
@@ -62,11 +73,11 @@ public final class CTranslate2ModelFile: @unchecked Sendable { // immutable afte
             var shape: [Int] = []
             for _ in 0..<rank { shape.append(Int(try r.u32())) }
             let code = try r.u8()
-            guard let dtype = DType(rawValue: code) else { throw .unsupportedDType(path: path, name: name, code: Int(code)) }
+            guard let dtype = DType(rawValue: code) else { throw .unsupportedDType(path: path, name: name, dtype: "code \(code)") }
             let bytes = Int(try r.u32())
             let expected = shape.reduce(1, *) * dtype.size
             guard bytes == expected else {
-                throw .malformed(path: path, offset: r.offset, reason: "variable \(name) shape \(shape) needs \(expected) bytes, header says \(bytes)")
+                throw .malformed(path: path, format: Self.format, reason: "at byte \(r.offset): variable \(name) shape \(shape) needs \(expected) bytes, header says \(bytes)")
             }
             let start = r.offset
             try r.skip(bytes)
@@ -79,7 +90,7 @@ public final class CTranslate2ModelFile: @unchecked Sendable { // immutable afte
                 let alias = try r.string()
                 let target = try r.string()
                 guard let v = variables[target] else {
-                    throw .malformed(path: path, offset: r.offset, reason: "alias \(alias) points at unknown variable \(target)")
+                    throw .malformed(path: path, format: Self.format, reason: "at byte \(r.offset): alias \(alias) points at unknown variable \(target)")
                 }
                 variables[alias] = v
             }
@@ -87,9 +98,11 @@ public final class CTranslate2ModelFile: @unchecked Sendable { // immutable afte
     }
 
     public func variable(_ name: String) throws(ModelLoadError) -> Variable {
-        guard let v = variables[name] else { throw .missingVariable(path: path, name: name) }
+        guard let v = variables[name] else { throw .missingTensor(path: path, name: name) }
         return v
     }
+
+    public func shape(of name: String) -> [Int]? { variables[name]?.shape }
 
     /// A float variable as a WeightTensor (fp16 / bf16 kept as bits), optionally checking its shape.
     public func weight(_ name: String, shape expected: [Int]? = nil) throws(ModelLoadError) -> WeightTensor {
@@ -97,25 +110,9 @@ public final class CTranslate2ModelFile: @unchecked Sendable { // immutable afte
         if let expected, expected != v.shape {
             throw .unexpectedShape(path: path, name: name, expected: "\(expected)", found: v.shape)
         }
-        let raw = UnsafeRawBufferPointer(rebasing: file.bytes[v.range])
-        let storage: WeightTensor.Storage
-        switch v.dtype {
-        case .float32: storage = .float32(Self.load(raw, as: Float.self, count: v.count))
-        case .float16: storage = .float16(Self.load(raw, as: UInt16.self, count: v.count))
-        case .bfloat16: storage = .bfloat16(Self.load(raw, as: UInt16.self, count: v.count))
-        default: throw .unsupportedDType(path: path, name: name, code: Int(v.dtype.rawValue))
-        }
-        file.release(v.range) // copied out: drop the file pages from the resident set
-        do {
-            return try WeightTensor(shape: v.shape, storage: storage)
-        } catch {
-            throw .unexpectedShape(path: path, name: name, expected: "\(v.count) elements", found: v.shape)
-        }
-    }
-
-    /// A float variable widened to Float32.
-    public func floats(_ name: String, shape: [Int]? = nil) throws(ModelLoadError) -> [Float] {
-        try weight(name, shape: shape).floats()
+        guard let type = v.dtype.weightType else { throw .unsupportedDType(path: path, name: name, dtype: "\(v.dtype)") }
+        defer { file.release(v.range) } // copied out: drop the file pages from the resident set
+        return try Self.decodeWeight(name: name, path: path, shape: v.shape, dtype: type, bytes: UnsafeRawBufferPointer(rebasing: file.bytes[v.range]))
     }
 
     /// An integer scalar (the spec's configuration values such as "encoder/num_heads").
@@ -127,21 +124,7 @@ public final class CTranslate2ModelFile: @unchecked Sendable { // immutable afte
         case .int8: return Int(raw.loadUnaligned(as: Int8.self))
         case .int16: return Int(Int16(littleEndian: raw.loadUnaligned(as: Int16.self)))
         case .int32: return Int(Int32(littleEndian: raw.loadUnaligned(as: Int32.self)))
-        default: throw .unsupportedDType(path: path, name: name, code: Int(v.dtype.rawValue))
-        }
-    }
-
-    private static func load<T: FixedWidthInteger>(_ raw: UnsafeRawBufferPointer, as: T.Type, count: Int) -> [T] {
-        [T](unsafeUninitializedCapacity: count) { buf, n in
-            if count > 0 { UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(count * MemoryLayout<T>.size)])) }
-            n = count
-        }
-    }
-
-    private static func load(_ raw: UnsafeRawBufferPointer, as: Float.Type, count: Int) -> [Float] {
-        [Float](unsafeUninitializedCapacity: count) { buf, n in
-            if count > 0 { UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(count * 4)])) }
-            n = count
+        default: throw .unsupportedDType(path: path, name: name, dtype: "\(v.dtype)")
         }
     }
 
@@ -153,7 +136,7 @@ public final class CTranslate2ModelFile: @unchecked Sendable { // immutable afte
 
         mutating func need(_ n: Int) throws(ModelLoadError) {
             guard n >= 0, offset + n <= bytes.count else {
-                throw .malformed(path: path, offset: offset, reason: "needs \(n) more bytes but the file ends at \(bytes.count) (truncated?)")
+                throw .malformed(path: path, format: CTranslate2ModelFile.format, reason: "at byte \(offset): needs \(n) more bytes but the file ends at \(bytes.count) (truncated?)")
             }
         }
         mutating func u8() throws(ModelLoadError) -> UInt8 { try need(1); defer { offset += 1 }; return bytes[offset] }

@@ -1,7 +1,8 @@
 // Where models live and which ones Sightline knows: `$SIGHTLINE_MODELS` (default
 // ~/.cache/sightline/models), one directory per model name (`whisper-base`,
 // `whisper-tiny.en`, `silero-vad`), filled by Scripts/fetch-models. A `--model` argument may
-// be a known name or a directory path.
+// be a known name or a directory path (for speech, a CTranslate2 or Hugging Face Whisper
+// directory).
 import Foundation
 
 public struct ModelRegistry: Sendable {
@@ -57,7 +58,7 @@ public struct ModelRegistry: Sendable {
         let missing = requiredFiles.filter { !FileManager.default.fileExists(atPath: candidate.appendingPathComponent($0).path) }
         guard missing.isEmpty else {
             throw .invalidModelDirectory(path: candidate.path, reason: "missing \(missing.joined(separator: ", ")); "
-                + (looksLikePath ? "point --model at a CTranslate2 Whisper directory" : "run `sightline models fetch \(nameOrPath)`"))
+                + (looksLikePath ? "point --model at a model directory that has them" : "run `sightline models fetch \(nameOrPath)`"))
         }
         return candidate
     }

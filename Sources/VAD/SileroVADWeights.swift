@@ -52,7 +52,7 @@ public struct SileroVADWeights: Sendable {
             lstmBiasHH = try file.floats("lstm_cell.bias_hh", shape: [4 * h])
             finalWeight = try file.floats("final_conv.weight", shape: [1, h, 1])
             finalBias = try file.floats("final_conv.bias", shape: [1])[0]
-        } catch let error as ModelIOError {
+        } catch let error as ModelLoadError {
             throw .model(error)
         } catch let error as VADError {
             throw error

@@ -4,7 +4,7 @@ import ModelIO
 
 public enum VADError: Error, Equatable, CustomStringConvertible {
     /// The model file is missing, corrupt or not the Silero VAD 16 kHz safetensors layout.
-    case model(ModelIOError)
+    case model(ModelLoadError)
     /// Silero VAD runs on 16 kHz mono audio only.
     case unsupportedSampleRate(Int)
     /// A streaming chunk must be exactly `SileroVAD.chunkSamples` samples.

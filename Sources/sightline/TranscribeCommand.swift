@@ -33,7 +33,7 @@ struct TranscribeCommand: ParsableCommand {
     @Option(help: "srt, vtt, json or txt (default: from the -o extension, else srt).")
     var format: SubtitleFormat?
 
-    @Option(help: "Model name (whisper-base, whisper-tiny.en) or a CTranslate2 Whisper directory.")
+    @Option(help: "Model name (whisper-base, whisper-tiny.en) or a Whisper directory: CTranslate2 (model.bin) or Hugging Face (model.safetensors, as openai/whisper-* on the Hub).")
     var model: String = "whisper-base"
 
     @Option(help: "Spoken language code (en, de, ...) or auto.")

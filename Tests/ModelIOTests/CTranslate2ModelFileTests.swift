@@ -36,7 +36,7 @@ final class CTranslate2ModelFileTests: XCTestCase {
         XCTAssertThrowsError(try f.floats("decoder/embeddings/weight", shape: [3, 2])) { e in
             guard case ModelLoadError.unexpectedShape(_, "decoder/embeddings/weight", _, [2, 3]) = e else { return XCTFail("\(e)") }
         }
-        XCTAssertThrowsError(try f.variable("nope")) { e in XCTAssertEqual(e as? ModelLoadError, .missingVariable(path: path, name: "nope")) }
+        XCTAssertThrowsError(try f.variable("nope")) { e in XCTAssertEqual(e as? ModelLoadError, .missingTensor(path: path, name: "nope")) }
     }
 
     func testRejectsTruncatedAndWrongVersion() throws {
@@ -44,7 +44,7 @@ final class CTranslate2ModelFileTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: path) }
         try sampleFile().prefix(40).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try CTranslate2ModelFile(path: path)) { e in
-            guard case ModelLoadError.malformed(path, _, let reason) = e else { return XCTFail("\(e)") }
+            guard case ModelLoadError.malformed(path, "CTranslate2 model.bin", let reason) = e else { return XCTFail("\(e)") }
             XCTAssertTrue(reason.contains("truncated"), reason)
         }
         try sampleFile(version: 5).write(to: URL(fileURLWithPath: path))

@@ -54,18 +54,18 @@ final class SafeTensorsTests: XCTestCase {
         let path = try write("a.safetensors", header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: le32([1, 2]))
         let file = try SafeTensorsFile(path: path)
         XCTAssertThrowsError(try file.floats("conv1.weight", shape: [2])) {
-            XCTAssertEqual($0 as? ModelIOError, .missingTensor(path: path, name: "conv1.weight"))
+            XCTAssertEqual($0 as? ModelLoadError, .missingTensor(path: path, name: "conv1.weight"))
         }
         XCTAssertThrowsError(try file.floats("w", shape: [1, 2])) {
-            XCTAssertEqual($0 as? ModelIOError, .shapeMismatch(path: path, name: "w", expected: [1, 2], found: [2]))
-            XCTAssertEqual("\($0)", "tensor \"w\" in \(path) has shape [2], expected [1, 2]; it is not the model this loader expects")
+            XCTAssertEqual($0 as? ModelLoadError, .unexpectedShape(path: path, name: "w", expected: "[1, 2]", found: [2]))
+            XCTAssertEqual("\($0)", "tensor \"w\" in \(path) has shape [2], expected [1, 2]; the file does not match its config")
         }
     }
 
     func testUnsupportedDType() throws {
         let path = try write("i.safetensors", header: #"{"i":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8))
         XCTAssertThrowsError(try SafeTensorsFile(path: path).floats("i", shape: [1])) {
-            XCTAssertEqual($0 as? ModelIOError, .unsupportedDType(path: path, name: "i", dtype: "I64"))
+            XCTAssertEqual($0 as? ModelLoadError, .unsupportedDType(path: path, name: "i", dtype: "I64"))
         }
     }
 
@@ -88,18 +88,48 @@ final class SafeTensorsTests: XCTestCase {
                 path = try write(name, header: header, data: data, headerLength: length)
             }
             XCTAssertThrowsError(try SafeTensorsFile(path: path), name) { error in
-                guard case ModelIOError.malformed(let p, let reason) = error else { return XCTFail("\(name): \(error)") }
+                guard case ModelLoadError.malformed(let p, "safetensors", let reason) = error else { return XCTFail("\(name): \(error)") }
                 XCTAssertEqual(p, path)
                 XCTAssertTrue(reason.contains(message), "\(name): \(reason)")
-                XCTAssertTrue("\(error)".hasSuffix("delete it and run Scripts/fetch-models again"), "\(error)")
+                XCTAssertTrue("\(error)".hasSuffix("delete it and fetch the model again (`sightline models fetch`)"), "\(error)")
             }
         }
     }
 
     func testMissingFile() {
         XCTAssertThrowsError(try SafeTensorsFile(path: "/nonexistent/x.safetensors")) { error in
-            guard case ModelIOError.cannotRead(let path, _) = error else { return XCTFail("\(error)") }
+            guard case ModelLoadError.cannotOpen(let path, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(path, "/nonexistent/x.safetensors")
+        }
+    }
+
+    func testShardedCheckpointReadsEachTensorFromItsShard() throws {
+        _ = try write("model-00001-of-00002.safetensors", header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: le32([1, 2]))
+        _ = try write("model-00002-of-00002.safetensors", header: #"{"b":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}}"#, data: [0x80, 0x3F])
+        let index = directory.appendingPathComponent(SafeTensorsCheckpoint.indexFile)
+        try Data(#"{"metadata":{},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}}"#.utf8).write(to: index)
+        XCTAssertTrue(SafeTensorsCheckpoint.exists(in: directory))
+        let checkpoint = try SafeTensorsCheckpoint(directory: directory)
+        XCTAssertEqual(checkpoint.shape(of: "a"), [2])
+        XCTAssertEqual(try checkpoint.floats("a", shape: [2]), [1, 2])
+        XCTAssertEqual(try checkpoint.weight("b", shape: [1]).elementType, .bfloat16)
+        XCTAssertEqual(try checkpoint.floats("b"), [1])
+        XCTAssertThrowsError(try checkpoint.floats("c")) {
+            XCTAssertEqual($0 as? ModelLoadError, .missingTensor(path: directory.path, name: "c"))
+        }
+        // An index that places a tensor in a shard which does not hold it.
+        try Data(#"{"weight_map":{"b":"model-00001-of-00002.safetensors"}}"#.utf8).write(to: index)
+        XCTAssertThrowsError(try SafeTensorsCheckpoint(directory: directory)) { error in
+            guard case ModelLoadError.malformed(_, "safetensors index", let reason) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("does not hold \"b\""), reason)
+        }
+    }
+
+    func testCheckpointDirectoryWithoutWeights() {
+        XCTAssertFalse(SafeTensorsCheckpoint.exists(in: directory))
+        XCTAssertThrowsError(try SafeTensorsCheckpoint(directory: directory)) { error in
+            guard case ModelLoadError.invalidModelDirectory(_, let reason) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("neither model.safetensors nor model.safetensors.index.json"), reason)
         }
     }
 }

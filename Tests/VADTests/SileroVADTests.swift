@@ -112,11 +112,11 @@ final class SileroVADTests: XCTestCase {
 
     func testMissingModelFileGivesActionableError() {
         XCTAssertThrowsError(try SileroVADWeights(modelsDirectory: "/nonexistent/models")) { error in
-            guard case VADError.model(.cannotRead(let path, _)) = error else {
+            guard case VADError.model(.cannotOpen(let path, _)) = error else {
                 return XCTFail("unexpected error \(error)")
             }
             XCTAssertEqual(path, "/nonexistent/models/silero-vad/silero_vad_16k.safetensors")
-            XCTAssertTrue("\(error)".contains("run Scripts/fetch-models"), "\(error)")
+            XCTAssertTrue("\(error)".contains("run `sightline models fetch`"), "\(error)")
         }
     }
 

@@ -1,6 +1,7 @@
 // Whisper (encoder-decoder transformer, openai/whisper) on the Sightline kernel pool, loaded
-// from a CTranslate2 `model.bin` + `config.json`. Reads top to bottom: blueprint
-// (WhisperConfig), weights (names are the CT2 variable names), encoder, decoder.
+// from a CTranslate2 or Hugging Face directory (WhisperCheckpoint). Reads top to bottom:
+// blueprint (WhisperConfig), weights (named by their CTranslate2 variable names), encoder,
+// decoder.
 //
 // Encoder: log-mel (80, 3000) → conv1 k3 p1 + GELU → conv2 k3 s2 p1 + GELU → (1500, d)
 //   + sinusoidal positions → pre-norm blocks [x += SelfAttn(LN(x)); x += FFN(LN(x))] → LN.
@@ -46,11 +47,11 @@ final class WhisperBlock: @unchecked Sendable {
     let ffnNormGamma: [Float], ffnNormBeta: [Float]
     let ffnIn: PackedLinear, ffnOut: PackedLinear
 
-    init(file: CTranslate2ModelFile, prefix p: String, d: Int, cross: Bool) throws {
-        func vec(_ n: String) throws -> [Float] { try file.floats("\(p)/\(n)", shape: [d]) }
+    init(checkpoint: WhisperCheckpoint, prefix p: String, d: Int, cross: Bool) throws {
+        func vec(_ n: String) throws -> [Float] { try checkpoint.floats("\(p)/\(n)", shape: [d]) }
         func lin(_ n: String, out: Int, in i: Int) throws -> PackedLinear {
-            let w = try file.weight("\(p)/\(n)/weight", shape: [out, i])
-            let b = try file.floats("\(p)/\(n)/bias", shape: [out])
+            let w = try checkpoint.weight("\(p)/\(n)/weight", shape: [out, i])
+            let b = try checkpoint.floats("\(p)/\(n)/bias", shape: [out])
             return try PackedLinear(weight: w, bias: b, storage: .float32)
         }
         attnNormGamma = try vec("self_attention/layer_norm/gamma")
@@ -95,7 +96,9 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
     let projection: PackedLinear
 
     // Encoder scratch, allocated once.
-    private let convScratch: UnsafeMutablePointer<Float> // im2col: (d * 3, 3000)
+    private let conv1Shape: Conv1dShape // mels → d, k3 p1 over 3000 frames
+    private let conv2Shape: Conv1dShape // d → d, k3 s2 p1 → 1500 positions
+    private let convScratch: UnsafeMutablePointer<Float> // im2col for either conv: the larger of their scratch counts
     private let conv1Out: UnsafeMutablePointer<Float>    // (d, 3000)
     private let conv2Out: UnsafeMutablePointer<Float>    // (d, 1500)
     private let encX: UnsafeMutablePointer<Float>        // (1500, d)
@@ -103,63 +106,36 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
     private let encQKV: UnsafeMutablePointer<Float>      // (1500, 3d)
     private let encFFN: UnsafeMutablePointer<Float>      // (1500, 4d)
 
-    /// Loads `model.bin` and `config.json` from a CTranslate2 Whisper directory.
+    /// Loads a Whisper directory: CTranslate2 (model.bin) or Hugging Face (model.safetensors).
     public init(directory: URL, pool: ThreadPool = .shared) throws {
         self.directory = directory
         self.pool = pool
-        let binPath = directory.appendingPathComponent("model.bin").path
-        let file = try CTranslate2ModelFile(path: binPath)
-        guard file.specName == "WhisperSpec" else {
-            throw WhisperError.model(.invalidModelDirectory(path: directory.path, reason: "model.bin holds a \(file.specName), not a WhisperSpec"))
-        }
-        let configPath = directory.appendingPathComponent("config.json").path
-        let json: [String: Any]
-        do {
-            json = (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as? [String: Any]) ?? [:]
-        } catch {
-            throw WhisperError.invalidConfig(path: configPath, reason: error.localizedDescription)
-        }
-        let emb = try file.variable("decoder/embeddings/weight")
-        guard emb.shape.count == 2 else { throw WhisperError.model(.unexpectedShape(path: binPath, name: emb.name, expected: "(vocab, d)", found: emb.shape)) }
-        let d = emb.shape[1]
-        func countLayers(_ side: String) -> Int {
-            var n = 0
-            while file.variables["\(side)/layer_\(n)/ffn/linear_0/weight"] != nil { n += 1 }
-            return n
-        }
-        let heads = (json["alignment_heads"] as? [[Int]]) ?? []
-        config = WhisperConfig(
-            melCount: try file.variable("encoder/conv1/weight").shape[1], dModel: d,
-            encoderLayers: countLayers("encoder"), decoderLayers: countLayers("decoder"),
-            encoderHeads: try file.integer("encoder/num_heads"), decoderHeads: try file.integer("decoder/num_heads"),
-            vocabularySize: emb.shape[0],
-            encoderPositions: try file.variable("encoder/position_encodings/encodings").shape[0],
-            decoderPositions: try file.variable("decoder/position_encodings/encodings").shape[0],
-            alignmentHeads: heads.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil },
-            suppressIDs: (json["suppress_ids"] as? [Int]) ?? [],
-            suppressIDsBegin: (json["suppress_ids_begin"] as? [Int]) ?? [],
-            languageIDs: (json["lang_ids"] as? [Int]) ?? [])
-        let c = config
+        let checkpoint = try WhisperCheckpoint(directory: directory)
+        config = checkpoint.config
+        let c = config, d = c.dModel
         guard c.encoderLayers > 0, c.decoderLayers > 0, d % c.encoderHeads == 0, d % c.decoderHeads == 0 else {
             throw WhisperError.model(.invalidModelDirectory(path: directory.path, reason: "inconsistent sizes: d=\(d), layers \(c.encoderLayers)/\(c.decoderLayers), heads \(c.encoderHeads)/\(c.decoderHeads)"))
         }
-        conv1Weight = try file.floats("encoder/conv1/weight", shape: [d, c.melCount, 3])
-        conv1Bias = try file.floats("encoder/conv1/bias", shape: [d])
-        conv2Weight = try file.floats("encoder/conv2/weight", shape: [d, d, 3])
-        conv2Bias = try file.floats("encoder/conv2/bias", shape: [d])
-        encoderPositions = try file.floats("encoder/position_encodings/encodings", shape: [c.encoderPositions, d])
-        encoderBlocks = try (0..<c.encoderLayers).map { try WhisperBlock(file: file, prefix: "encoder/layer_\($0)", d: d, cross: false) }
-        encoderNormGamma = try file.floats("encoder/layer_norm/gamma", shape: [d])
-        encoderNormBeta = try file.floats("encoder/layer_norm/beta", shape: [d])
-        decoderPositions = try file.floats("decoder/position_encodings/encodings", shape: [c.decoderPositions, d])
-        decoderBlocks = try (0..<c.decoderLayers).map { try WhisperBlock(file: file, prefix: "decoder/layer_\($0)", d: d, cross: true) }
-        decoderNormGamma = try file.floats("decoder/layer_norm/gamma", shape: [d])
-        decoderNormBeta = try file.floats("decoder/layer_norm/beta", shape: [d])
-        projection = try PackedLinear(weight: try file.weight("decoder/embeddings/weight", shape: [c.vocabularySize, d]), bias: nil,
+        conv1Weight = try checkpoint.floats("encoder/conv1/weight", shape: [d, c.melCount, 3])
+        conv1Bias = try checkpoint.floats("encoder/conv1/bias", shape: [d])
+        conv2Weight = try checkpoint.floats("encoder/conv2/weight", shape: [d, d, 3])
+        conv2Bias = try checkpoint.floats("encoder/conv2/bias", shape: [d])
+        encoderPositions = try checkpoint.floats("encoder/position_encodings/encodings", shape: [c.encoderPositions, d])
+        encoderBlocks = try (0..<c.encoderLayers).map { try WhisperBlock(checkpoint: checkpoint, prefix: "encoder/layer_\($0)", d: d, cross: false) }
+        encoderNormGamma = try checkpoint.floats("encoder/layer_norm/gamma", shape: [d])
+        encoderNormBeta = try checkpoint.floats("encoder/layer_norm/beta", shape: [d])
+        decoderPositions = try checkpoint.floats("decoder/position_encodings/encodings", shape: [c.decoderPositions, d])
+        decoderBlocks = try (0..<c.decoderLayers).map { try WhisperBlock(checkpoint: checkpoint, prefix: "decoder/layer_\($0)", d: d, cross: true) }
+        decoderNormGamma = try checkpoint.floats("decoder/layer_norm/gamma", shape: [d])
+        decoderNormBeta = try checkpoint.floats("decoder/layer_norm/beta", shape: [d])
+        projection = try PackedLinear(weight: try checkpoint.weight("decoder/embeddings/weight", shape: [c.vocabularySize, d]), bias: nil,
                                       storage: .float32)
 
         let frames = Self.framesPerWindow, positions = c.encoderPositions
-        convScratch = .allocate(capacity: d * 3 * frames)
+        conv1Shape = Conv1dShape(inChannels: c.melCount, outChannels: d, length: frames, kernel: 3, padding: 1)
+        conv2Shape = Conv1dShape(inChannels: d, outChannels: d, length: frames, kernel: 3, stride: 2, padding: 1)
+        // conv1 unrolls the mel channels, conv2 the model channels; tiny models have d < 80.
+        convScratch = .allocate(capacity: max(conv1Shape.scratchCount, conv2Shape.scratchCount))
         conv1Out = .allocate(capacity: d * frames)
         conv2Out = .allocate(capacity: d * positions)
         encX = .allocate(capacity: positions * d)
@@ -182,14 +158,14 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
         do {
             try conv1Weight.withUnsafeBufferPointer { w in
                 try conv1Bias.withUnsafeBufferPointer { b in
-                    try conv1d(mel, shape: Conv1dShape(inChannels: c.melCount, outChannels: d, length: frames, kernel: 3, padding: 1),
+                    try conv1d(mel, shape: conv1Shape,
                                weight: w.baseAddress!, bias: b.baseAddress!, output: conv1Out, scratch: convScratch, pool: pool)
                 }
             }
             gelu(conv1Out, count: d * frames)
             try conv2Weight.withUnsafeBufferPointer { w in
                 try conv2Bias.withUnsafeBufferPointer { b in
-                    try conv1d(conv1Out, shape: Conv1dShape(inChannels: d, outChannels: d, length: frames, kernel: 3, stride: 2, padding: 1),
+                    try conv1d(conv1Out, shape: conv2Shape,
                                weight: w.baseAddress!, bias: b.baseAddress!, output: conv2Out, scratch: convScratch, pool: pool)
                 }
             }

@@ -24,7 +24,8 @@ public final class WhisperTranscriber: SpeechRecognizer, @unchecked Sendable {
     private let windowMel: UnsafeMutablePointer<Float>  // (80, 3000)
     private let encoded: UnsafeMutablePointer<Float>    // (1500, d)
 
-    /// Loads a CTranslate2 Whisper directory (model.bin, config.json, tokenizer.json).
+    /// Loads a Whisper directory: config.json, tokenizer.json and the weights, either
+    /// CTranslate2's model.bin or Hugging Face's model.safetensors (see WhisperCheckpoint).
     public init(directory: URL, pool: ThreadPool = .shared, beamSlots: Int = 5) throws {
         model = try WhisperModel(directory: directory, pool: pool)
         tokenizer = try WhisperTokenizer(path: directory.appendingPathComponent("tokenizer.json").path,
@@ -44,7 +45,7 @@ public final class WhisperTranscriber: SpeechRecognizer, @unchecked Sendable {
     public convenience init(model nameOrPath: String, registry: ModelRegistry = ModelRegistry(), pool: ThreadPool = .shared, beamSlots: Int = 5) throws {
         let dir: URL
         do {
-            dir = try registry.resolve(nameOrPath, requiredFiles: ["model.bin", "config.json", "tokenizer.json"])
+            dir = try registry.resolve(nameOrPath, requiredFiles: ["config.json", "tokenizer.json"])
         } catch {
             throw WhisperError.model(error)
         }

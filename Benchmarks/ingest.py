@@ -8,6 +8,11 @@ Work compared, on the same file and decoder thread count:
              ffmpeg -threads T -skip_frame nokey -i FILE -vf scale=224:224,format=rgb24 -fps_mode passthrough -f null -
 MediaIO hands encoders RGB, so ffmpeg converts to rgb24 too (without `format=rgb24` its
 frames stay YUV: less work than MediaIO does; `--yuv` measures that variant).
+The output is the same frames; how they are reached differs: ffmpeg's fps filter sits after
+the decoder, so every frame is decoded, while MediaIO's sampler leaves undecoded the frames
+no tick can use (non-reference frames between ticks, and with the mp4 index whole runs up to
+the key frame the next tick needs). The "decoded" column shows how many frames that is;
+`--full-decode` makes MediaIO decode every frame too.
 Both sides are timed as whole processes, alternating, several runs; the table shows medians
 and the ratio ffmpeg_time / mediaio_time (> 1 means MediaIO is faster). What is compared is
 throughput, so inputs are long enough that process start-up (a constant: dynamic loading of
@@ -26,6 +31,7 @@ ap.add_argument("--runs", type=int, default=5)
 ap.add_argument("--threads", default="1,2")
 ap.add_argument("--seconds", type=int, default=30, help="length of the generated 720p/1080p clips")
 ap.add_argument("--yuv", action="store_true", help="let ffmpeg keep YUV frames (the issue's literal command)")
+ap.add_argument("--full-decode", action="store_true", help="MediaIO decodes every frame as well (no skipping)")
 args = ap.parse_args()
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -90,22 +96,22 @@ for label, (sampled_path, keyframes_path) in files.items():
             if mode == "sampled":
                 ffcmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-threads", str(threads), "-i", path,
                          "-vf", "fps=1,scale=224:224" + rgb, "-f", "null", "-"]
-                ours = [args.bench, path, "--threads", str(threads)]
+                ours = [args.bench, path, "--threads", str(threads)] + (["--full-decode"] if args.full_decode else [])
             else:
                 ffcmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-threads", str(threads), "-skip_frame", "nokey",
                          "-i", path, "-vf", "scale=224:224" + rgb, "-fps_mode", "passthrough", "-f", "null", "-"]
                 ours = [args.bench, path, "--threads", str(threads), "--keyframes"]
-            ff_times, our_times, frames = [], [], None
+            ff_times, our_times, frames, decoded = [], [], None, None
             for _ in range(args.runs):
                 ff_times.append(timed(ffcmd)[0])
                 dt, out = timed(ours)
                 our_times.append(dt)
-                frames = json.loads(out)["frames"]
+                frames, decoded = json.loads(out)["frames"], json.loads(out)["decoded"]
             f_med, o_med = statistics.median(ff_times), statistics.median(our_times)
             ratio = f_med / o_med
-            results.append({"file": label, "threads": threads, "mode": mode, "frames_out": frames,
+            results.append({"file": label, "threads": threads, "mode": mode, "frames_out": frames, "mediaio_decoded": decoded,
                             "ffmpeg_s": round(f_med, 4), "mediaio_s": round(o_med, 4), "ratio": round(ratio, 3)})
-            rows.append(f"{label:6} {threads:>7} {mode:10} {frames:>7} {f_med:>10.3f} {o_med:>10.3f} {ratio:>7.2f}x")
+            rows.append(f"{label:6} {threads:>7} {mode:10} {frames:>7} {decoded:>8} {f_med:>10.3f} {o_med:>10.3f} {ratio:>7.2f}x")
 
 # Flat memory on a long input: the 30 s fixture concatenated 100 times (stream copy).
 long_path = os.path.join(args.work, "long-100x.mp4")
@@ -120,11 +126,12 @@ long_run = json.loads(out)
 rss = long_run["rss_mb"]
 rss_growth = max(rss) - min(rss) if rss else None
 
-print(f"{'file':6} {'threads':>7} {'mode':10} {'frames':>7} {'ffmpeg s':>10} {'mediaio s':>10} {'ratio':>8}")
+print(f"{'file':6} {'threads':>7} {'mode':10} {'frames':>7} {'decoded':>8} {'ffmpeg s':>10} {'mediaio s':>10} {'ratio':>8}")
 print("\n".join(rows))
 print(f"start-up on a missing input (constant per process): ffmpeg {startup_s['ffmpeg']:.3f} s, MediaIO {startup_s['mediaio']:.3f} s")
 print(f"long input: {long_run['windows']} windows, RSS samples {min(rss):.1f}..{max(rss):.1f} MB, growth {rss_growth:.1f} MB (limit 50)")
-print(json.dumps({"benchmark": "ingest", "runs": args.runs, "ffmpeg_output": "yuv" if args.yuv else "rgb24", "results": results,
+print(json.dumps({"benchmark": "ingest", "runs": args.runs, "ffmpeg_output": "yuv" if args.yuv else "rgb24",
+                  "mediaio_full_decode": args.full_decode, "results": results,
                   "startup_s": {k: round(v, 4) for k, v in startup_s.items()},
                   "min_ratio": min(r["ratio"] for r in results),
                   "long_input": {"windows": long_run["windows"], "rss_min_mb": min(rss), "rss_max_mb": max(rss),

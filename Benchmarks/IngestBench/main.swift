@@ -2,7 +2,9 @@
 // (every frame decoded, 1 fps sampled and scaled to 224x224 RGB, or keyframes only) and
 // prints one JSON line with counts, wall time, and resident memory samples.
 //
-//   IngestBench FILE --threads T [--keyframes] [--rss-every N]
+//   IngestBench FILE --threads T [--keyframes] [--full-decode] [--rss-every N]
+// --full-decode turns off MediaOptions.skipUnsampledFrames (decode every frame, as ffmpeg's
+// fps filter needs to).
 import Foundation
 import MediaIO
 
@@ -17,7 +19,7 @@ func residentMB() -> Double {
 
 let args = Array(CommandLine.arguments.dropFirst())
 guard let file = args.first else {
-    FileHandle.standardError.write(Data("usage: IngestBench FILE --threads T [--keyframes] [--rss-every N]\n".utf8))
+    FileHandle.standardError.write(Data("usage: IngestBench FILE --threads T [--keyframes] [--full-decode] [--rss-every N]\n".utf8))
     exit(2)
 }
 @MainActor func option(_ name: String) -> String? {
@@ -29,6 +31,7 @@ options.decodeThreads = Int(option("--threads") ?? "0") ?? 0
 options.frameSize = FrameSize(width: 224, height: 224)
 options.decodeAudio = args.contains("--audio")
 if args.contains("--keyframes") { options.sampling = .keyframesOnly }
+options.skipUnsampledFrames = !args.contains("--full-decode")
 let rssEvery = Int(option("--rss-every") ?? "0") ?? 0
 
 let started = Date()
@@ -43,7 +46,7 @@ do {
     }
     let seconds = Date().timeIntervalSince(started)
     let s = source.stats
-    print("{\"windows\":\(windows),\"frames\":\(frames),\"decoded\":\(s.videoFramesDecoded),\"seconds\":\(seconds),\"rss_mb\":\(rss)}")
+    print("{\"windows\":\(windows),\"frames\":\(frames),\"decoded\":\(s.videoFramesDecoded),\"packets_skipped\":\(s.videoPacketsSkipped),\"seconds\":\(seconds),\"rss_mb\":\(rss)}")
 } catch {
     FileHandle.standardError.write(Data("IngestBench: \(error)\n".utf8))
     exit(2)

@@ -95,6 +95,9 @@ final class Demuxer {
         return start == FFmpeg.noPTS ? 0 : av_rescale(start, 1000, Int64(AV_TIME_BASE))
     }
 
+    /// The demuxer's short names, e.g. "mov,mp4,m4a,3gp,3g2,mj2".
+    var formatName: String { String(cString: context.pointee.iformat.pointee.name) }
+
     var info: MediaInfo {
         let ctx = context.pointee
         let iformat = ctx.iformat.pointee

@@ -28,6 +28,12 @@ public final class MediaSource: @unchecked Sendable {
     /// Next 16 kHz sample position (relative to origin) of continuous audio.
     private var audioNextPosition: Int64? = nil
     private var assembler: WindowAssembler? = nil
+    /// Key frames of the video stream from an mp4 index (nil: no jumping; see keyframeAhead).
+    private let keyframes: KeyframeIndex?
+    /// Largest presentation-minus-decode delay seen on a video key packet (stream time base).
+    private var maxKeyDelay: Int64? = nil
+    /// Set while jumping: packets are dropped until the next key packet.
+    private var jumpingToKeyframe = false
     private var ready: [MediaWindow] = []
     private var readyHead = 0
     private var inputEnded = false
@@ -59,6 +65,7 @@ public final class MediaSource: @unchecked Sendable {
         }
         resampler = try audio.map { a throws(MediaError) in try AudioResampler(codec: a, input: input) }
         scaler = FrameScaler(target: options.frameSize, layout: options.pixelLayout)
+        keyframes = Self.keyframeIndex(demuxer: demuxer, video: wantVideo, options: options)
         let fps = wantVideo.flatMap { info.streams[$0].frameRate } ?? 25
         nominalFrameMs = fps > 0 && fps < 1000 ? Int64((1000 / fps).rounded()) : 40
         guard let packet = av_packet_alloc() else {
@@ -124,6 +131,10 @@ public final class MediaSource: @unchecked Sendable {
         if sl_packet_is_corrupt(packet) != 0 { stats.corruptPackets += 1 }
         if let video, index == video.streamIndex {
             if options.sampling == .keyframesOnly && sl_packet_is_key(packet) == 0 { return }
+            if jumpsOver(videoPacket: packet, of: video) {
+                stats.videoPacketsSkipped += 1
+                return
+            }
             setSkipNonReference(video, ahead: canSkip(videoPacket: packet, of: video))
             if !video.decode(packet, handleVideoFrame) { stats.corruptPackets += 1 }
         } else if let audio, index == audio.streamIndex {
@@ -186,7 +197,7 @@ public final class MediaSource: @unchecked Sendable {
     /// lag the true one (frames come out of the decoder after their packets go in), which
     /// only means fewer skips, never a wrong one.
     private func canSkip(videoPacket packet: UnsafeMutablePointer<AVPacket>, of video: CodecContext) -> Bool {
-        guard case .fps = options.sampling, let clock = videoClock, let anchor,
+        guard options.skipUnsampledFrames, case .fps = options.sampling, let clock = videoClock, let anchor,
               packet.pointee.pts != FFmpeg.noPTS else { return false }
         let rawMs = av_rescale_q(packet.pointee.pts, video.timeBase, AVRational(num: 1, den: 1000))
         let relative = rawMs + clock.offsetMs - anchor.originMs
@@ -194,6 +205,43 @@ public final class MediaSource: @unchecked Sendable {
     }
 
     private var skippingNonReference = false
+
+    /// Only mp4 (mov) indexes are used: they list every sample with its decode time, so "the
+    /// next key frame after this packet" in the index is the next key packet the demuxer
+    /// will return. Other demuxers index presentation times or only some key frames.
+    private static func keyframeIndex(demuxer: Demuxer, video: Int?, options: MediaOptions) -> KeyframeIndex? {
+        guard options.skipUnsampledFrames, case .fps = options.sampling, let video, !demuxer.isLive,
+              demuxer.formatName.split(separator: ",").contains("mp4") else { return nil }
+        let index = KeyframeIndex(stream: demuxer.stream(video))
+        return index.timestamps.isEmpty ? nil : index
+    }
+
+    /// Whether `packet` belongs to a run no tick can need, so it is not decoded at all: the
+    /// next key frame K in decode order is shown no later than the next tick, so the frame
+    /// that tick samples is K or comes after it, and decodes from K (a key frame starts a
+    /// closed group). Every packet before K displays before K and can be dropped. K's
+    /// presentation time is its index (decode) time plus its reorder delay, which is the
+    /// same for every key frame of a stream (a key frame starts its group in decode order);
+    /// the largest one seen is used.
+    /// Runs are kept under half of StreamClock's gap limit, so the clock never mistakes the
+    /// jump for a discontinuity. Decoding resumes at the next key packet.
+    private func jumpsOver(videoPacket packet: UnsafeMutablePointer<AVPacket>, of video: CodecContext) -> Bool {
+        let dts = packet.pointee.dts, pts = packet.pointee.pts
+        let isKey = sl_packet_is_key(packet) != 0
+        if isKey, dts != FFmpeg.noPTS, pts != FFmpeg.noPTS { maxKeyDelay = max(maxKeyDelay ?? 0, pts - dts) }
+        if jumpingToKeyframe {
+            if !isKey { return true }
+            jumpingToKeyframe = false
+            return false
+        }
+        guard let keyframes, let delay = maxKeyDelay, let clock = videoClock, let anchor, dts != FFmpeg.noPTS,
+              let key = keyframes.first(after: dts) else { return false }
+        let toMs = { (ts: Int64) in av_rescale_q(ts, video.timeBase, AVRational(num: 1, den: 1000)) + clock.offsetMs - anchor.originMs }
+        let keyShownMs = toMs(key + delay)
+        guard Double(keyShownMs) <= nextTickMs, keyShownMs - toMs(dts) < StreamClock.maxForwardGapMs / 2 else { return false }
+        jumpingToKeyframe = true
+        return true
+    }
 
     private func setSkipNonReference(_ video: CodecContext, ahead skip: Bool) {
         guard skip != skippingNonReference else { return }

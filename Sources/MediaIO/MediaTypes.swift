@@ -50,6 +50,11 @@ public struct MediaOptions: Sendable {
     public var rtspTransport: RTSPTransport = .tcp
     /// Windows decoded ahead of the consumer by the async sequence.
     public var bufferedWindows = 2
+    /// With `.fps` sampling, leave undecoded the frames no tick can use: non-reference frames
+    /// between ticks and, in files whose container indexes key frames (mp4), whole runs of
+    /// packets up to the key frame the next tick needs. The sampled frames are the same
+    /// either way (MediaIOTests checks it); off only to measure or compare full decoding.
+    public var skipUnsampledFrames = true
 
     public enum RTSPTransport: String, Sendable, CaseIterable { case tcp, udp }
 
@@ -116,6 +121,8 @@ public struct DecodeStats: Sendable, Equatable {
     public var corruptPackets = 0
     public var videoFramesDecoded = 0
     public var videoFramesSampled = 0
+    /// Video packets never given to the decoder because no sampling tick could need them.
+    public var videoPacketsSkipped = 0
     public var audioSamples = 0
     /// Times the timeline was re-anchored after a PTS jump or wrap.
     public var discontinuities = 0

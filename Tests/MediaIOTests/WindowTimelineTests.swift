@@ -135,6 +135,38 @@ final class WindowTimelineTests: XCTestCase {
         XCTAssertLessThan(source.stats.videoFramesDecoded, 377 / 4, "non-key frames were skipped")
     }
 
+    /// Skipping frames no tick can use (non-reference frames, and runs up to the key frame
+    /// the next tick needs) must not change what is sampled: same times, same pixels, on
+    /// fixtures with regular and irregular key frames, B-frames, VFR and odd sizes, at
+    /// several rates and thread counts.
+    func testSkippingUnsampledFramesSamplesExactlyWhatFullDecodingSamples() throws {
+        var jumped = 0
+        for name in ["bikes.mp4", "car-detection.mp4", "carphone.mp4", "vfr.mp4", "odd-size.mkv", "truncated.mp4"] {
+            for fps in [0.5, 1, 3] {
+                for threads in [1, 2] {
+                    func run(skip: Bool) throws -> (MediaSource, [VideoFrame]) {
+                        let (source, windows) = try decodeAll(name) {
+                            $0.sampling = .fps(fps)
+                            $0.decodeThreads = threads
+                            $0.frameSize = FrameSize(width: 64, height: 48)
+                            $0.skipUnsampledFrames = skip
+                        }
+                        return (source, windows.flatMap(\.frames))
+                    }
+                    let (skipping, fast) = try run(skip: true)
+                    let (full, reference) = try run(skip: false)
+                    let what = "\(name) at \(fps) fps, \(threads) threads"
+                    XCTAssertEqual(fast.map(\.ptsMs), reference.map(\.ptsMs), what)
+                    XCTAssertTrue(zip(fast, reference).allSatisfy { $0.rgb == $1.rgb }, "\(what): pixels differ")
+                    XCTAssertEqual(full.stats.videoPacketsSkipped, 0, what)
+                    XCTAssertLessThanOrEqual(skipping.stats.videoFramesDecoded, full.stats.videoFramesDecoded, what)
+                    jumped += skipping.stats.videoPacketsSkipped
+                }
+            }
+        }
+        XCTAssertGreaterThan(jumped, 0, "the fixtures include runs up to a key frame that no tick needs")
+    }
+
     func testTruncatedFileYieldsTheWindowsThatExist() throws {
         let (source, windows) = try decodeAll("truncated.mp4")
         assertTiles(windows)

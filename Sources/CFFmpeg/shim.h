@@ -5,7 +5,7 @@
 
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>
-#include <libavdevice/avdevice.h>
+#include <libavdevice/version_major.h>
 #include <libavutil/avutil.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/dict.h>
@@ -18,6 +18,7 @@
 #include <libavutil/time.h>
 #include <libswscale/swscale.h>
 #include <libswresample/swresample.h>
+#include <dlfcn.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -28,6 +29,23 @@ static inline int sl_averror_exit(void) { return AVERROR_EXIT; }
 static inline int sl_averror_etimedout(void) { return AVERROR(ETIMEDOUT); }
 static inline int sl_averror(int errnum) { return AVERROR(errnum); }
 static inline AVRational sl_av_time_base_q(void) { return AV_TIME_BASE_Q; }
+
+/* libavdevice is loaded only when a capture device is opened: linking it pulls libavfilter
+ * and ~80 more libraries (OpenBLAS among them, whose threads start spinning at load) into
+ * every process, ~20 ms of start-up that files and streams never use. Returns 0 when the
+ * devices are registered, -1 when the library cannot be loaded, -2 when it lacks the symbol. */
+static inline int sl_load_avdevice(void) {
+    void *lib = dlopen("libavdevice.so." AV_STRINGIFY(LIBAVDEVICE_VERSION_MAJOR), RTLD_NOW | RTLD_GLOBAL);
+    if (!lib) return -1;
+    void (*register_all)(void) = (void (*)(void))dlsym(lib, "avdevice_register_all");
+    if (!register_all) return -2;
+    register_all();
+    return 0;
+}
+
+static inline const char *sl_avdevice_library_name(void) {
+    return "libavdevice.so." AV_STRINGIFY(LIBAVDEVICE_VERSION_MAJOR);
+}
 
 /// Interrupt callback trampoline: FFmpeg calls `cb(opaque)` during blocking I/O; a
 /// non-zero return aborts the call with AVERROR_EXIT. The Swift side supplies `cb`.

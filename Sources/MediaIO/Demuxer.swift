@@ -3,14 +3,22 @@
 import CFFmpeg
 import Foundation
 
-/// One-time global FFmpeg set-up (network, devices) and quiet logging.
+/// One-time global FFmpeg set-up (network) and quiet logging; capture devices on first use.
 enum FFmpegLibrary {
     static let initialized: Bool = {
         avformat_network_init()
-        avdevice_register_all()
         // Corrupt packets are counted and reported by us; FFmpeg's own stderr chatter is noise.
         av_log_set_level(AV_LOG_FATAL)
         return true
+    }()
+
+    /// Loads libavdevice and registers its inputs (v4l2); nil when that worked, else why not.
+    static let devicesLoaded: String? = {
+        switch sl_load_avdevice() {
+        case 0: return nil
+        case -1: return "\(String(cString: sl_avdevice_library_name())) cannot be loaded (\(dlerror().map { String(cString: $0) } ?? "unknown reason")); install libavdevice59"
+        default: return "\(String(cString: sl_avdevice_library_name())) has no avdevice_register_all"
+        }
     }()
 }
 
@@ -45,6 +53,9 @@ final class Demuxer {
         }
         var format: UnsafePointer<AVInputFormat>? = nil
         if kind.isDevice {
+            if let problem = FFmpegLibrary.devicesLoaded {
+                throw .cannotOpen(input: input, FFmpegFailure(function: "dlopen", code: sl_averror(ENOSYS), message: problem))
+            }
             format = av_find_input_format("v4l2")
         }
 

@@ -30,6 +30,18 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    /// Capture devices go through libavdevice, loaded on first use: a missing device is
+    /// reported by the v4l2 input itself, which shows the library loaded and registered.
+    func testMissingCaptureDeviceIsReportedByTheV4L2Input() {
+        let device = "/dev/video-sightline-missing"
+        guard case .cannotOpen(let input, let failure)? = openError(device) else {
+            return XCTFail("expected cannotOpen, got \(String(describing: openError(device)))")
+        }
+        XCTAssertEqual(input, device)
+        XCTAssertEqual(failure.function, "avformat_open_input", "\(failure)")
+        XCTAssertEqual(failure.message, "No such file or directory")
+    }
+
     func testMissingStreamKind() {
         var audioOnly = MediaOptions()
         audioOnly.decodeVideo = false

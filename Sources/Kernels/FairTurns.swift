@@ -6,42 +6,25 @@ import Foundation
 /// mutex lets one busy caller re-acquire it again and again). Waiting blocks; it never spins,
 /// because the pool's own threads need the cores meanwhile.
 final class FairTurns: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let lock = ConditionLock()
     private var next: UInt64 = 0
     private var serving: UInt64 = 0
 
-    init() {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(cond, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(cond)
-        pthread_mutex_destroy(mutex)
-        cond.deallocate()
-        mutex.deallocate()
-    }
-
     /// Callers currently waiting for their turn (for tests).
-    var waiting: Int {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return Int(next &- serving) - 1
-    }
+    var waiting: Int { lock.withLock { Int(next &- serving) - 1 } }
 
     func take() {
-        pthread_mutex_lock(mutex)
-        let mine = next
-        next &+= 1
-        while serving != mine { pthread_cond_wait(cond, mutex) }
-        pthread_mutex_unlock(mutex)
+        lock.withLock {
+            let mine = next
+            next &+= 1
+            while serving != mine { lock.wait() }
+        }
     }
 
     func pass() {
-        pthread_mutex_lock(mutex)
-        serving &+= 1
-        pthread_cond_broadcast(cond)
-        pthread_mutex_unlock(mutex)
+        lock.withLock {
+            serving &+= 1
+            lock.broadcast()
+        }
     }
 }

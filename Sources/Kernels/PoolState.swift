@@ -20,26 +20,12 @@ final class PoolState: @unchecked Sendable {
     // Atomic although published by the ticket: a worker holding a stale ticket may read it
     // while the next job is being set up (its claim then fails), which must not be a race.
     private let jobTasks = Atomic<Int>(0)
-    // Heap-allocated: pthread objects must not move, which inout class properties don't promise.
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var sleepers = 0
+    private let sleep = ConditionLock()
+    private var sleepers = 0 // guarded by `sleep`
 
     /// Spin iterations before a worker sleeps (~30-60 µs): long enough to catch the next
     /// kernel of a layer, short enough not to steal cores from other processes when idle.
     private static let spinLimit = 2_000
-
-    init() {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(cond, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(cond)
-        pthread_mutex_destroy(mutex)
-        cond.deallocate()
-        mutex.deallocate()
-    }
 
     /// Runs on the calling thread; returns when all `tasks` have finished.
     func dispatch(_ body: @escaping (Int) -> Void, tasks: Int) {
@@ -48,9 +34,7 @@ final class PoolState: @unchecked Sendable {
         finished.store(0, ordering: .relaxed)
         let sequence = (ticket.load(ordering: .relaxed) >> 32) &+ 1
         ticket.store(sequence << 32, ordering: .releasing)
-        pthread_mutex_lock(mutex)
-        if sleepers > 0 { pthread_cond_broadcast(cond) }
-        pthread_mutex_unlock(mutex)
+        sleep.withLock { if sleepers > 0 { sleep.broadcast() } }
         work(sequence: sequence)
         var spins = 0
         while finished.load(ordering: .acquiring) < tasks {
@@ -85,13 +69,13 @@ final class PoolState: @unchecked Sendable {
                 current = ticket.load(ordering: .acquiring) >> 32
             }
             if current == seen {
-                pthread_mutex_lock(mutex)
-                sleepers += 1
-                while ticket.load(ordering: .acquiring) >> 32 == seen && !stopping.load(ordering: .acquiring) {
-                    pthread_cond_wait(cond, mutex)
+                sleep.withLock {
+                    sleepers += 1
+                    while ticket.load(ordering: .acquiring) >> 32 == seen && !stopping.load(ordering: .acquiring) {
+                        sleep.wait()
+                    }
+                    sleepers -= 1
                 }
-                sleepers -= 1
-                pthread_mutex_unlock(mutex)
                 current = ticket.load(ordering: .acquiring) >> 32
             }
             if stopping.load(ordering: .acquiring) { return }
@@ -104,8 +88,6 @@ final class PoolState: @unchecked Sendable {
 
     func shutdown() {
         stopping.store(true, ordering: .releasing)
-        pthread_mutex_lock(mutex)
-        pthread_cond_broadcast(cond)
-        pthread_mutex_unlock(mutex)
+        sleep.withLock { sleep.broadcast() }
     }
 }

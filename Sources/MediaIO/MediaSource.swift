@@ -28,7 +28,7 @@ public final class MediaSource: @unchecked Sendable {
     /// Next 16 kHz sample position (relative to origin) of continuous audio.
     private var audioNextPosition: Int64? = nil
     private var assembler: WindowAssembler? = nil
-    /// Key frames of the video stream from an mp4 index (nil: no jumping; see keyframeAhead).
+    /// Key frames of the video stream from an mp4 index (nil: no jumping; see jumpsOver).
     private let keyframes: KeyframeIndex?
     /// Largest presentation-minus-decode delay seen on a video key packet (stream time base).
     private var maxKeyDelay: Int64? = nil
@@ -222,9 +222,11 @@ public final class MediaSource: @unchecked Sendable {
     /// closed group). Every packet before K displays before K and can be dropped. K's
     /// presentation time is its index (decode) time plus its reorder delay, which is the
     /// same for every key frame of a stream (a key frame starts its group in decode order);
-    /// the largest one seen is used.
-    /// Runs are kept under half of StreamClock's gap limit, so the clock never mistakes the
-    /// jump for a discontinuity. Decoding resumes at the next key packet.
+    /// the largest one seen is used. (Open-group leading pictures, which follow K in decode
+    /// order but display before it, may decode badly without the dropped references; they
+    /// are never sampled, for the same reason.) Runs are kept under half of StreamClock's gap
+    /// limit, so the clock never mistakes the jump for a discontinuity. Decoding resumes at
+    /// the next key packet.
     private func jumpsOver(videoPacket packet: UnsafeMutablePointer<AVPacket>, of video: CodecContext) -> Bool {
         let dts = packet.pointee.dts, pts = packet.pointee.pts
         let isKey = sl_packet_is_key(packet) != 0

@@ -181,11 +181,17 @@ struct WhisperCheckpoint {
         if json["scale_embedding"] as? Bool == true {
             throw WhisperError.invalidConfig(path: configPath, reason: "scale_embedding = true is not supported")
         }
+        let d = try size("d_model")
+        for key in ["encoder_ffn_dim", "decoder_ffn_dim"] {
+            if let ffn = json[key] as? Int, ffn != 4 * d {
+                throw WhisperError.invalidConfig(path: configPath, reason: "\(key) \(ffn) is not 4 × d_model (\(4 * d)), as every Whisper size has")
+            }
+        }
         // Newer checkpoints keep the decoding metadata in generation_config.json, older ones in config.json.
         func decoding(_ key: String) -> Any? { generation[key] ?? json[key] }
         let languages = (decoding("lang_to_id") as? [String: Int]).map { Array($0.values).sorted() } ?? []
         return WhisperConfig(
-            melCount: try size("num_mel_bins"), dModel: try size("d_model"),
+            melCount: try size("num_mel_bins"), dModel: d,
             encoderLayers: try size("encoder_layers"), decoderLayers: try size("decoder_layers"),
             encoderHeads: try size("encoder_attention_heads"), decoderHeads: try size("decoder_attention_heads"),
             vocabularySize: try size("vocab_size"),
@@ -216,9 +222,5 @@ struct WhisperCheckpoint {
     /// Runs a ModelIO step, reporting its error as the Whisper loader's.
     private static func modelError<T>(_ body: () throws(ModelLoadError) -> T) throws(WhisperError) -> T {
         do { return try body() } catch { throw .model(error) }
-    }
-
-    private func modelError<T>(_ body: () throws(ModelLoadError) -> T) throws(WhisperError) -> T {
-        try Self.modelError(body)
     }
 }

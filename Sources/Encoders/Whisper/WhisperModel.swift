@@ -116,6 +116,10 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
         guard c.encoderLayers > 0, c.decoderLayers > 0, d % c.encoderHeads == 0, d % c.decoderHeads == 0 else {
             throw WhisperError.model(.invalidModelDirectory(path: directory.path, reason: "inconsistent sizes: d=\(d), layers \(c.encoderLayers)/\(c.decoderLayers), heads \(c.encoderHeads)/\(c.decoderHeads)"))
         }
+        // 30 s windows of 10 ms frames, halved by conv2's stride: every Whisper has 1500 positions.
+        guard c.encoderPositions * 2 == Self.framesPerWindow else {
+            throw WhisperError.model(.invalidModelDirectory(path: directory.path, reason: "\(c.encoderPositions) encoder positions; Whisper's 30 s windows need \(Self.framesPerWindow / 2)"))
+        }
         conv1Weight = try checkpoint.floats("encoder/conv1/weight", shape: [d, c.melCount, 3])
         conv1Bias = try checkpoint.floats("encoder/conv1/bias", shape: [d])
         conv2Weight = try checkpoint.floats("encoder/conv2/weight", shape: [d, d, 3])

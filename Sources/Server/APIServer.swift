@@ -120,14 +120,18 @@ public final class APIServer: Sendable {
         try? await group.shutdownGracefully()
     }
 
-    /// SO_PEERCRED of a Unix-domain connection; nil when the kernel cannot tell.
+    /// SO_PEERCRED and SO_PEERGROUPS of a Unix-domain connection; nil when the kernel cannot
+    /// tell who connected. Supplementary groups that cannot be read count as none.
     static func peerCredentials(of channel: Channel) -> EventLoopFuture<PeerCredentials?> {
         guard let provider = channel as? SocketOptionProvider else {
             return channel.eventLoop.makeSucceededFuture(nil)
         }
-        let future: EventLoopFuture<UCred> = provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET),
-                                                                            name: SocketOptionName(SO_PEERCRED))
-        return future.map { PeerCredentials(pid: $0.pid, uid: $0.uid, gid: $0.gid) }
+        let credentials: EventLoopFuture<UCred> = provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET),
+                                                                                 name: SocketOptionName(SO_PEERCRED))
+        let groups: EventLoopFuture<PeerGroups> = provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET),
+                                                                                 name: SocketOptionName(PeerGroups.option))
+        return credentials.and(groups.map(\.ids).recover { _ in [] })
+            .map { cred, groups in PeerCredentials(pid: cred.pid, uid: cred.uid, gid: cred.gid, groups: groups) }
             .recover { _ in nil }
     }
 
@@ -137,6 +141,24 @@ public final class APIServer: Sendable {
         var pid: Int32 = 0
         var uid: UInt32 = 0
         var gid: UInt32 = 0
+    }
+
+    /// SO_PEERGROUPS' answer: an array of gid_t. NIO reads options into a fixed-size,
+    /// zero-filled value and does not return the length, so room is kept for 64 groups
+    /// (more makes the call fail: then no supplementary groups count) and zero entries are
+    /// unused slots — which also means root's group as a supplementary group is not seen;
+    /// root itself is always allowed.
+    struct PeerGroups: Sendable {
+        static let option: Int32 = 59 // SO_PEERGROUPS (Linux >= 4.13), not exported by Glibc's Swift module
+        var slots: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                    UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                    UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                    UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+            = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+        var ids: [UInt32] {
+            withUnsafeBytes(of: slots) { Array($0.bindMemory(to: UInt32.self)) }.filter { $0 != 0 }
+        }
     }
 }
 

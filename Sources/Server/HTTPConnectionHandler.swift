@@ -53,7 +53,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         case let .head(h):
             head = h
             guard allowed else {
-                let who = peer.map { "uid \($0.uid), gid \($0.gid)" } ?? "unknown peer"
+                let who = peer.map { p in
+                    "uid \(p.uid), gid \(p.gid)" + (p.groups.isEmpty ? "" : ", groups \(p.groups.map(String.init).joined(separator: " "))")
+                } ?? "unknown peer"
                 respond(context, .error(403, "access denied for \(who): add the uid or its group to [access] in sightline.toml"))
                 return
             }

@@ -30,11 +30,13 @@ enum E2E {
 
     static func freePort() -> Int { Int.random(in: 20_000..<60_000) }
 
-    static func run(_ exe: String, _ args: [String], asUser uid: Int? = nil) throws -> (Int32, String) {
+    /// Runs `exe`; with `asUser`, as that uid (and gid) with exactly `groups` as supplementary groups.
+    static func run(_ exe: String, _ args: [String], asUser uid: Int? = nil, groups: [Int] = []) throws -> (Int32, String) {
         let p = Process()
         if let uid {
             p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            p.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", exe] + args
+            let groupArgument = groups.isEmpty ? "--clear-groups" : "--groups=\(groups.map(String.init).joined(separator: ","))"
+            p.arguments = ["--reuid=\(uid)", "--regid=\(uid)", groupArgument, exe] + args
         } else {
             p.executableURL = URL(fileURLWithPath: exe)
             p.arguments = args
@@ -61,6 +63,9 @@ final class DaemonProcess {
     var process: Process?
     let logURL: URL
 
+    /// Allowed by the config; no test user has it as primary group, only via setpriv --groups.
+    static let allowedSupplementaryGid = 4343
+
     init() throws {
         // Short path: Unix socket paths are limited to 107 bytes.
         dir = URL(fileURLWithPath: "/tmp/sl-e2e-\(UUID().uuidString.prefix(8))")
@@ -80,6 +85,7 @@ final class DaemonProcess {
         group = ""
         [access]
         allowed_groups = []
+        allowed_gids = [\(Self.allowedSupplementaryGid)]
         [limits]
         max_request_size = "4KiB"
         [store]

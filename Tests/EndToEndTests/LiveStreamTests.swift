@@ -56,6 +56,10 @@ final class LiveStreamTests: XCTestCase {
         let (code, output) = try E2E.run(E2E.binary, ["status", "--socket", daemon.socket], asUser: 65534)
         XCTAssertEqual(code, 2, output)
         XCTAssertTrue(output.contains("403") && output.contains("access denied for uid 65534"), output)
+        // The same uid is let in through a supplementary group the config allows (SO_PEERGROUPS).
+        let (groupCode, groupOutput) = try E2E.run(E2E.binary, ["status", "--socket", daemon.socket], asUser: 65534,
+                                                   groups: [DaemonProcess.allowedSupplementaryGid])
+        XCTAssertEqual(groupCode, 0, groupOutput)
         try E2E.waitUntil("ingest continues after bad clients", seconds: 20) { try daemon.windows("cam") > before }
 
         // The source dies: the stream reconnects; it comes back: the stream resumes.

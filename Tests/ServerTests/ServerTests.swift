@@ -155,6 +155,8 @@ final class ServerTests: XCTestCase {
         XCTAssertTrue(p.allows(PeerCredentials(pid: 1, uid: 1000, gid: 1000)))
         XCTAssertTrue(p.allows(PeerCredentials(pid: 1, uid: 1001, gid: 998)))
         XCTAssertFalse(p.allows(PeerCredentials(pid: 1, uid: 1001, gid: 1001)))
+        XCTAssertTrue(p.allows(PeerCredentials(pid: 1, uid: 1001, gid: 1001, groups: [27, 998])), "a supplementary group counts")
+        XCTAssertFalse(p.allows(PeerCredentials(pid: 1, uid: 1001, gid: 1001, groups: [27, 999])))
     }
 
     func testConnectionLimit() async throws {

@@ -1,6 +1,7 @@
 // Elementwise arithmetic and reductions over contiguous Float buffers. These are memory-
-// bound loops Swift's optimiser vectorises well, so there is no separate C path; the
-// reductions accumulate in several lanes (and sums in Double in the reference) for accuracy.
+// bound loops Swift's optimiser vectorises well, so there is no separate C path, except for
+// logSumExp, whose exp needs CKernels' vectorisable polynomial (libm's is a call per value).
+import CKernels
 import Foundation
 
 /// y = a + b (count); y may alias a or b.
@@ -57,6 +58,16 @@ public func argmax(_ x: UnsafePointer<Float>, count: Int) -> Int? {
 
 /// log(sum(exp(x))) computed stably (max subtracted).
 public func logSumExp(_ x: UnsafePointer<Float>, count: Int) -> Float {
+    guard count > 0 else { return -.infinity }
+    if KernelConfig.forceReference || count > Int(Int32.max) { return logSumExpReference(x, count: count) }
+    var m: Float = 0
+    let s = sl_sum_exp(Int32(KernelConfig.isa.rawValue), x, Int32(count), &m)
+    if m == -.infinity { return -.infinity }
+    return m + Foundation.log(s)
+}
+
+/// The same in plain Swift with libm's exp: the reference the vectorised path is tested against.
+public func logSumExpReference(_ x: UnsafePointer<Float>, count: Int) -> Float {
     guard count > 0 else { return -.infinity }
     let m = maxValue(x, count: count)
     if m == -.infinity { return -.infinity }

@@ -3,6 +3,7 @@
 // vectorised exp has relative error ~2e-7 and erf absolute error 1.5e-7, so activations
 // are checked to abs 2e-6 + rel 2e-6 over inputs in [-10, 10].
 import Kernels
+import TestSupport
 import XCTest
 
 final class PointwiseTests: XCTestCase {
@@ -103,6 +104,7 @@ final class PointwiseTests: XCTestCase {
         XCTAssertNil(argmax(a, count: 0))
         XCTAssertEqual(logSumExp([0, 0, 0, 0], count: 4), log(4), accuracy: 1e-6)
         XCTAssertEqual(logSumExp([1000, 1000], count: 2), 1000 + log(2), accuracy: 1e-3) // no overflow
+        XCTAssertEqual(logSumExp([-.infinity, -.infinity], count: 2), -.infinity)
         var m: [Float] = [1, 2, 3, 4, 5, 6] // (2, 3)
         addBias(&m, rows: 2, cols: 3, bias: [10, 20, 30])
         XCTAssertEqual(m, [11, 22, 33, 14, 25, 36])
@@ -135,5 +137,19 @@ final class PointwiseTests: XCTestCase {
         let w = try WeightTensor(shape: [2], storage: .float16([0x3C00, 0xC000]))
         XCTAssertEqual(w.floats(), [1, -2])
         XCTAssertThrowsError(try WeightTensor(shape: [3], storage: .bfloat16([1])))
+    }
+
+    /// Whisper's use: log-sum-exp over a vocabulary-sized row of logits with suppressed
+    /// (−inf) entries, on every ISA path against the libm reference; odd lengths for the tails.
+    func testLogSumExpMatchesReferenceOnEveryISA() {
+        var rng = SplitMix64(seed: 7)
+        for count in [1, 15, 16, 17, 1501, 51865] {
+            var row = (0..<count).map { _ in (rng.nextFloat() - 0.5) * 40 } // logits of order ±20
+            for i in stride(from: 3, to: count, by: 97) { row[i] = -.infinity }
+            let reference = logSumExpReference(row, count: count)
+            forEachISA { isa in
+                XCTAssertEqual(logSumExp(row, count: count), reference, accuracy: 2e-6 * max(1, abs(reference)), "\(isa) n=\(count)")
+            }
+        }
     }
 }

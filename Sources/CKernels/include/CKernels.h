@@ -83,6 +83,9 @@ void sl_layer_norm(int isa, const float *x, int rows, int cols, const float *gam
 /// Row-wise softmax of x (rows, cols) in place.
 void sl_softmax(int isa, float *x, int rows, int cols);
 /// Vectorised exp approximation (relative error < 2e-7 on [-87, 88]; 0 below).
+/// Σ exp(x[j] − max x) over n values; max x is written to *max_out (0 returned when every
+/// value is −inf). log-sum-exp = max + log(result).
+float sl_sum_exp(int isa, const float *x, int n, float *max_out);
 float sl_expf_scalar(float x);
 
 /// Depthwise conv2d of channels [c0, c1): x (C, H, W), w (C, kH, kW), bias (C) or NULL ->

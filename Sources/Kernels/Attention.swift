@@ -20,15 +20,22 @@ public func scaledDotProductAttention(q: UnsafePointer<Float>, k: UnsafePointer<
 }
 
 /// Attention over explicit layouts (see HeadLayout); semantics as scaledDotProductAttention.
+/// `keysTransposed`: k holds each head's keys as (headDim, tk), element (head, key j, c) at
+/// k[head * headStride + c * rowStride + j]. Keys that stay fixed while many short query
+/// blocks attend to them (a decoder's cross-attention over the encoder output) are worth
+/// transposing once: q·kᵀ then streams contiguous key rows instead of taking one short dot
+/// product per key.
 public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePointer<Float>, kLayout: HeadLayout,
                       v: UnsafePointer<Float>, vLayout: HeadLayout, heads: Int, tq: Int, tk: Int, headDim d: Int,
                       mask: UnsafePointer<Float>? = nil, causal: Bool = false, scale: Float? = nil,
+                      keysTransposed: Bool = false,
                       output: UnsafeMutablePointer<Float>, outputLayout: HeadLayout, pool: ThreadPool = .shared) {
     guard heads > 0, tq > 0, tk > 0, d > 0 else { return }
     let s = scale ?? 1 / Float(d).squareRoot()
     if KernelConfig.forceReference {
         attentionReference(q: q, qLayout: qLayout, k: k, kLayout: kLayout, v: v, vLayout: vLayout, heads: heads, tq: tq, tk: tk,
-                           headDim: d, mask: mask, causal: causal, scale: s, output: output, outputLayout: outputLayout)
+                           headDim: d, mask: mask, causal: causal, scale: s, keysTransposed: keysTransposed,
+                           output: output, outputLayout: outputLayout)
         return
     }
     // Long query sequences (encoders) go in blocks of `blockRows` query rows so each block's
@@ -57,7 +64,7 @@ public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePoi
         let vh = v + h * vLayout.headStride, oh = output + h * outputLayout.headStride
         guard blocked else {
             // scores (tq, tk) = scale * q_h k_hᵀ
-            sgemm(transB: true, m: tq, n: tk, k: d, alpha: s, a: qh, lda: qLayout.rowStride, b: kh, ldb: kLayout.rowStride,
+            sgemm(transB: !keysTransposed, m: tq, n: tk, k: d, alpha: s, a: qh, lda: qLayout.rowStride, b: kh, ldb: kLayout.rowStride,
                   c: scores, ldc: tk, pool: inner)
             maskRows(scores, from: 0, rows: tq)
             softmax(scores, rows: tq, cols: tk, pool: inner)
@@ -69,7 +76,7 @@ public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePoi
         guard let packs = sl_thread_scratch(3, kPackFloats + vPackFloats) else {
             preconditionFailure("attention: out of memory packing K/V (\(tk), \(d))")
         }
-        sl_pack_b_f32(isa, Int32(d), Int32(tk), kh, kLayout.rowStride, 1, packs)
+        sl_pack_b_f32(isa, Int32(d), Int32(tk), kh, kLayout.rowStride, keysTransposed ? 0 : 1, packs)
         sl_pack_b_f32(isa, Int32(tk), Int32(d), vh, vLayout.rowStride, 0, packs + kPackFloats)
         var r0 = 0
         while r0 < tq {
@@ -110,17 +117,20 @@ public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePoi
 /// Direct reference: Double accumulation, one query row at a time.
 public func attentionReference(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePointer<Float>, kLayout: HeadLayout,
                                v: UnsafePointer<Float>, vLayout: HeadLayout, heads: Int, tq: Int, tk: Int, headDim d: Int,
-                               mask: UnsafePointer<Float>?, causal: Bool, scale: Float, output: UnsafeMutablePointer<Float>,
-                               outputLayout: HeadLayout) {
+                               mask: UnsafePointer<Float>?, causal: Bool, scale: Float, keysTransposed: Bool = false,
+                               output: UnsafeMutablePointer<Float>, outputLayout: HeadLayout) {
     var logits = [Double](repeating: 0, count: tk)
     for h in 0..<heads {
         for i in 0..<tq {
             let qi = q + h * qLayout.headStride + i * qLayout.rowStride
             var m = -Double.infinity
             for j in 0..<tk {
-                let kj = k + h * kLayout.headStride + j * kLayout.rowStride
+                let kh = k + h * kLayout.headStride
                 var dot = 0.0
-                for c in 0..<d { dot += Double(qi[c]) * Double(kj[c]) }
+                for c in 0..<d {
+                    let key = keysTransposed ? kh[c * kLayout.rowStride + j] : kh[j * kLayout.rowStride + c]
+                    dot += Double(qi[c]) * Double(key)
+                }
                 var l = dot * Double(scale)
                 if let mask { l += Double(mask[i * tk + j]) }
                 if causal && j > i + (tk - tq) { l = -.infinity }

@@ -12,6 +12,10 @@ public final class WhisperDecoderState: @unchecked Sendable {
     let maxRows: Int
     /// (layers, 1500, 2d): per layer token-major [key | value] rows of the encoder output.
     let crossKV: UnsafeMutablePointer<Float>
+    /// (layers, heads, headDim, 1500): the same keys transposed per head, so every decoder
+    /// step's q·kᵀ streams contiguous rows (see `attention(keysTransposed:)`).
+    let crossKeysT: UnsafeMutablePointer<Float>
+    let encoderPositions: Int
     private var keys: UnsafeMutablePointer<Float>    // (layers, slots, heads, capacity, headDim)
     private var values: UnsafeMutablePointer<Float>  // same
     private var spareKeys: UnsafeMutablePointer<Float>
@@ -29,7 +33,9 @@ public final class WhisperDecoderState: @unchecked Sendable {
         capacity = c.decoderPositions
         layers = c.decoderLayers; heads = c.decoderHeads; d = c.dModel; headDim = c.dModel / c.decoderHeads
         maxRows = max(capacity, slots)
+        encoderPositions = c.encoderPositions
         crossKV = .allocate(capacity: layers * c.encoderPositions * 2 * d)
+        crossKeysT = .allocate(capacity: layers * d * c.encoderPositions)
         let cache = layers * slots * heads * capacity * headDim
         keys = .allocate(capacity: cache); values = .allocate(capacity: cache)
         spareKeys = .allocate(capacity: cache); spareValues = .allocate(capacity: cache)
@@ -39,7 +45,7 @@ public final class WhisperDecoderState: @unchecked Sendable {
     }
 
     deinit {
-        for p in [crossKV, keys, values, spareKeys, spareValues, x, h, att, big] { p.deallocate() }
+        for p in [crossKV, crossKeysT, keys, values, spareKeys, spareValues, x, h, att, big] { p.deallocate() }
     }
 
     public func reset() { for i in 0..<slots { lengths[i] = 0 } }

@@ -208,7 +208,16 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
     public func prepareCross(encoded: UnsafePointer<Float>, state: WhisperDecoderState) {
         let n = config.encoderPositions, d = config.dModel
         for (l, block) in decoderBlocks.enumerated() {
-            block.crossKV!.forward(encoded, rows: n, into: state.crossKV + l * n * 2 * d, pool: pool)
+            let kv = state.crossKV + l * n * 2 * d
+            block.crossKV!.forward(encoded, rows: n, into: kv, pool: pool)
+            // Keys (n, d) → (d, n): channel c of every head is one contiguous row of n.
+            let keysT = state.crossKeysT + l * d * n
+            pool.parallelFor(d, minChunk: 16) { channels in
+                for c in channels {
+                    let row = keysT + c * n
+                    for t in 0..<n { row[t] = kv[t * 2 * d + c] }
+                }
+            }
         }
     }
 
@@ -253,9 +262,11 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
             layerNorm(x, rows: rows, cols: d, gamma: block.crossNormGamma, beta: block.crossNormBeta, eps: Self.layerNormEps, out: h, pool: pool)
             block.crossQuery!.forward(h, rows: rows, into: big, pool: pool)
             let ckv = state.crossKV + l * n * 2 * d
-            let cl = HeadLayout(headStride: hd, rowStride: 2 * d)
-            attention(q: big, qLayout: .tokenMajor(heads: heads, headDim: hd), k: ckv, kLayout: cl, v: ckv + d, vLayout: cl,
-                      heads: heads, tq: rows, tk: n, headDim: hd, output: att,
+            // Keys transposed per head (hd, n); values token-major rows of the [key | value] buffer.
+            attention(q: big, qLayout: .tokenMajor(heads: heads, headDim: hd),
+                      k: state.crossKeysT + l * d * n, kLayout: HeadLayout(headStride: hd * n, rowStride: n),
+                      v: ckv + d, vLayout: HeadLayout(headStride: hd, rowStride: 2 * d),
+                      heads: heads, tq: rows, tk: n, headDim: hd, keysTransposed: true, output: att,
                       outputLayout: .tokenMajor(heads: heads, headDim: hd), pool: pool)
             crossAttentionHook?(l, UnsafePointer(big), rows)
             block.crossOut!.forward(att, rows: rows, into: h, pool: pool)

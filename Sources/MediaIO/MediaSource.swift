@@ -197,11 +197,16 @@ public final class MediaSource: @unchecked Sendable {
     /// lag the true one (frames come out of the decoder after their packets go in), which
     /// only means fewer skips, never a wrong one.
     private func canSkip(videoPacket packet: UnsafeMutablePointer<AVPacket>, of video: CodecContext) -> Bool {
-        guard options.skipUnsampledFrames, case .fps = options.sampling, let clock = videoClock, let anchor,
-              packet.pointee.pts != FFmpeg.noPTS else { return false }
-        let rawMs = av_rescale_q(packet.pointee.pts, video.timeBase, AVRational(num: 1, den: 1000))
-        let relative = rawMs + clock.offsetMs - anchor.originMs
+        guard options.skipUnsampledFrames, case .fps = options.sampling, packet.pointee.pts != FFmpeg.noPTS,
+              let relative = timelineMs(packet.pointee.pts, of: video) else { return false }
         return Double(relative + nominalFrameMs) < nextTickMs
+    }
+
+    /// A video timestamp (stream time base) on the timeline the ticks use (ms from the
+    /// origin), by the video clock's current offset; nil until the first frame sets it.
+    private func timelineMs(_ timestamp: Int64, of video: CodecContext) -> Int64? {
+        guard let clock = videoClock, let anchor else { return nil }
+        return av_rescale_q(timestamp, video.timeBase, AVRational(num: 1, den: 1000)) + clock.offsetMs - anchor.originMs
     }
 
     private var skippingNonReference = false
@@ -236,11 +241,9 @@ public final class MediaSource: @unchecked Sendable {
             jumpingToKeyframe = false
             return false
         }
-        guard let keyframes, let delay = maxKeyDelay, let clock = videoClock, let anchor, dts != FFmpeg.noPTS,
-              let key = keyframes.first(after: dts) else { return false }
-        let toMs = { (ts: Int64) in av_rescale_q(ts, video.timeBase, AVRational(num: 1, den: 1000)) + clock.offsetMs - anchor.originMs }
-        let keyShownMs = toMs(key + delay)
-        guard Double(keyShownMs) <= nextTickMs, keyShownMs - toMs(dts) < StreamClock.maxForwardGapMs / 2 else { return false }
+        guard let keyframes, let delay = maxKeyDelay, dts != FFmpeg.noPTS, let key = keyframes.first(after: dts),
+              let keyShownMs = timelineMs(key + delay, of: video), let packetMs = timelineMs(dts, of: video) else { return false }
+        guard Double(keyShownMs) <= nextTickMs, keyShownMs - packetMs < StreamClock.maxForwardGapMs / 2 else { return false }
         jumpingToKeyframe = true
         return true
     }

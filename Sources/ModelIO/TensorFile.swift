@@ -20,12 +20,6 @@ extension TensorFile {
         try weight(name, shape: shape).floats()
     }
 
-    /// The checked shape of `name`: throws when it is missing.
-    public func requireShape(of name: String) throws(ModelLoadError) -> [Int] {
-        guard let s = shape(of: name) else { throw .missingTensor(path: path, name: name) }
-        return s
-    }
-
     /// Builds the WeightTensor for raw little-endian `bytes` of `dtype`, the step every
     /// format shares once it has found a tensor's bytes.
     static func decodeWeight(name: String, path: String, shape: [Int], dtype: WeightElementType,

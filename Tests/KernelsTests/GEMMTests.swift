@@ -12,7 +12,8 @@ final class GEMMTests: XCTestCase {
         var rng = SeededRandom(seed: 1)
         let dims = [1, 3, 7, 33, 257]
         let shapes: [(Int, Int, Int)] = [(1, 1, 1), (3, 7, 33), (33, 257, 7), (257, 33, 3), (7, 1000, 257), (1000, 3, 33),
-                                         (13, 40, 300), (100, 100, 100), (1, 3000, 512), (2, 700, 1000), (4, 1500, 200)] + dims.map { ($0, 17, 257) }
+                                         (13, 40, 300), (100, 100, 100), (1, 3000, 512), (2, 700, 1000), (4, 1500, 200),
+                                         (5, 64, 1500), (8, 100, 64), (6, 16, 5)] + dims.map { ($0, 17, 257) }
         for (m, n, k) in shapes {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a = rng.floats(m * k), b = rng.floats(k * n), c0 = rng.floats(m * n)

@@ -1,8 +1,10 @@
 // Decoder scratch and caches for one audio window: the cross-attention keys/values of
 // every layer (computed once from the encoder output) and, per hypothesis slot (beam), a
-// self-attention cache head-major (layers, slots, heads, capacity, headDim). Beam search
-// reorders slots with `reorder`, which copies only the filled positions into a second
-// buffer and swaps. Everything is allocated once per model and reused across windows.
+// self-attention cache head-major (layers, buffers, heads, capacity, headDim). A slot names
+// its cache buffer through `buffer`, so when beam search reorders slots with `reorder` a
+// hypothesis that continues its parent takes the parent's buffer over; only a second child
+// of one parent copies (the filled positions). Everything is allocated once per model and
+// reused across windows.
 import Kernels
 
 public final class WhisperDecoderState: @unchecked Sendable {
@@ -16,10 +18,10 @@ public final class WhisperDecoderState: @unchecked Sendable {
     /// step's q·kᵀ streams contiguous rows (see `attention(keysTransposed:)`).
     let crossKeysT: UnsafeMutablePointer<Float>
     let encoderPositions: Int
-    private var keys: UnsafeMutablePointer<Float>    // (layers, slots, heads, capacity, headDim)
-    private var values: UnsafeMutablePointer<Float>  // same
-    private var spareKeys: UnsafeMutablePointer<Float>
-    private var spareValues: UnsafeMutablePointer<Float>
+    private let keys: UnsafeMutablePointer<Float>    // (layers, buffers = slots, heads, capacity, headDim)
+    private let values: UnsafeMutablePointer<Float>  // same
+    /// The cache buffer each slot reads and appends to (a permutation of 0..<slots).
+    private var buffer: [Int]
     /// Filled positions per slot.
     public private(set) var lengths: [Int]
     // Row scratch for up to maxRows decoder rows.
@@ -38,20 +40,21 @@ public final class WhisperDecoderState: @unchecked Sendable {
         crossKeysT = .allocate(capacity: layers * d * c.encoderPositions)
         let cache = layers * slots * heads * capacity * headDim
         keys = .allocate(capacity: cache); values = .allocate(capacity: cache)
-        spareKeys = .allocate(capacity: cache); spareValues = .allocate(capacity: cache)
+        buffer = Array(0..<slots)
         lengths = Array(repeating: 0, count: slots)
         x = .allocate(capacity: maxRows * d); h = .allocate(capacity: maxRows * d)
         att = .allocate(capacity: maxRows * d); big = .allocate(capacity: maxRows * 4 * d)
     }
 
     deinit {
-        for p in [crossKV, crossKeysT, keys, values, spareKeys, spareValues, x, h, att, big] { p.deallocate() }
+        for p in [crossKV, crossKeysT, keys, values, x, h, att, big] { p.deallocate() }
     }
 
     public func reset() { for i in 0..<slots { lengths[i] = 0 } }
 
     var selfLayout: HeadLayout { .headMajor(rows: capacity, headDim: headDim) }
-    private func base(layer: Int, slot: Int) -> Int { (layer * slots + slot) * heads * capacity * headDim }
+    private func base(layer: Int, buffer b: Int) -> Int { (layer * slots + b) * heads * capacity * headDim }
+    private func base(layer: Int, slot: Int) -> Int { base(layer: layer, buffer: buffer[slot]) }
     func selfKey(layer: Int, slot: Int) -> UnsafePointer<Float> { UnsafePointer(keys + base(layer: layer, slot: slot)) }
     func selfValue(layer: Int, slot: Int) -> UnsafePointer<Float> { UnsafePointer(values + base(layer: layer, slot: slot)) }
 
@@ -70,18 +73,32 @@ public final class WhisperDecoderState: @unchecked Sendable {
 
     /// New slot i takes the cache of old slot source[i] (first `length` positions).
     func reorder(source: [Int], length: Int) {
-        for l in 0..<layers {
-            for (i, s) in source.enumerated() {
+        precondition(source.count <= slots && source.allSatisfy { (0..<slots).contains($0) }, "reorder: bad source \(source)")
+        let old = buffer, oldLengths = lengths
+        var claimed = [Bool](repeating: false, count: slots)
+        var next = [Int](repeating: -1, count: slots)
+        // A parent's first child takes the parent's buffer as it is.
+        for (i, s) in source.enumerated() where !claimed[old[s]] {
+            next[i] = old[s]
+            claimed[old[s]] = true
+        }
+        // Further children copy into buffers no new slot took, which no child reads from.
+        var unclaimed = (0..<slots).filter { !claimed[$0] }
+        for (i, s) in source.enumerated() where next[i] < 0 {
+            let dst = unclaimed.removeFirst()
+            for l in 0..<layers {
                 for hh in 0..<heads {
-                    let off = hh * capacity * headDim
-                    (spareKeys + base(layer: l, slot: i) + off).update(from: keys + base(layer: l, slot: s) + off, count: length * headDim)
-                    (spareValues + base(layer: l, slot: i) + off).update(from: values + base(layer: l, slot: s) + off, count: length * headDim)
+                    let from = base(layer: l, buffer: old[s]) + hh * capacity * headDim
+                    let to = base(layer: l, buffer: dst) + hh * capacity * headDim
+                    (keys + to).update(from: keys + from, count: length * headDim)
+                    (values + to).update(from: values + from, count: length * headDim)
                 }
             }
+            next[i] = dst
         }
-        swap(&keys, &spareKeys)
-        swap(&values, &spareValues)
-        let old = lengths
-        for (i, s) in source.enumerated() where i < slots { lengths[i] = old[s] }
+        // Slots past the new hypotheses keep the leftover buffers (their contents are stale).
+        for i in source.count..<slots { next[i] = unclaimed.removeFirst() }
+        buffer = next
+        for (i, s) in source.enumerated() { lengths[i] = oldLengths[s] }
     }
 }

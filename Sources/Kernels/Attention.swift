@@ -20,34 +20,146 @@ public func scaledDotProductAttention(q: UnsafePointer<Float>, k: UnsafePointer<
 }
 
 /// Attention over explicit layouts (see HeadLayout); semantics as scaledDotProductAttention.
-/// `keysTransposed`: k holds each head's keys as (headDim, tk), element (head, key j, c) at
-/// k[head * headStride + c * rowStride + j]. Keys that stay fixed while many short query
-/// blocks attend to them (a decoder's cross-attention over the encoder output) are worth
-/// transposing once: q·kᵀ then streams contiguous key rows instead of taking one short dot
-/// product per key.
 public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePointer<Float>, kLayout: HeadLayout,
                       v: UnsafePointer<Float>, vLayout: HeadLayout, heads: Int, tq: Int, tk: Int, headDim d: Int,
                       mask: UnsafePointer<Float>? = nil, causal: Bool = false, scale: Float? = nil,
-                      keysTransposed: Bool = false,
                       output: UnsafeMutablePointer<Float>, outputLayout: HeadLayout, pool: ThreadPool = .shared) {
     guard heads > 0, tq > 0, tk > 0, d > 0 else { return }
     let s = scale ?? 1 / Float(d).squareRoot()
     if KernelConfig.forceReference {
         attentionReference(q: q, qLayout: qLayout, k: k, kLayout: kLayout, v: v, vLayout: vLayout, heads: heads, tq: tq, tk: tk,
-                           headDim: d, mask: mask, causal: causal, scale: s, keysTransposed: keysTransposed,
-                           output: output, outputLayout: outputLayout)
+                           headDim: d, mask: mask, causal: causal, scale: s, output: output, outputLayout: outputLayout)
         return
     }
-    // Long query sequences (encoders) go in blocks of `blockRows` query rows so each block's
-    // scores (blockRows, tk) stay cache-resident through mask, softmax and the second GEMM;
-    // K and V are packed into GEMM panels once per head and reused by every block. Short ones
-    // (decoder steps) take the direct small-M GEMM path, where packing would cost as much as
-    // the product.
+    // Long query sequences (encoders): K and V are packed into GEMM panels once per head
+    // and reused by every query block (see attendPacked). Short ones (decoder steps over a
+    // KV cache that grows each step) take the direct small-M GEMM path, where packing would
+    // cost as much as the product.
     let blocked = tq >= 32
-    let blockRows = blocked ? min(tq, max(12, ((1 << 17) / tk + 11) / 12 * 12)) : tq
+    let rows = blocked ? attentionBlockRows(tq: tq, tk: tk) : tq
     let isa = Int32(KernelConfig.isa.rawValue)
     let kPackFloats = sl_packed_b_floats(isa, Int32(d), Int32(tk)) // K_hᵀ as (d, tk) panels
     let vPackFloats = sl_packed_b_floats(isa, Int32(tk), Int32(d)) // V_h as (tk, d) panels
+    let span = AttentionSpan(tq: tq, tk: tk, d: d, scale: s, mask: mask, causal: causal, blockRows: rows)
+
+    func head(_ h: Int, _ scores: UnsafeMutablePointer<Float>, _ inner: ThreadPool) {
+        let qh = q + h * qLayout.headStride, kh = k + h * kLayout.headStride
+        let vh = v + h * vLayout.headStride, oh = output + h * outputLayout.headStride
+        guard blocked else {
+            // scores (tq, tk) = scale * q_h k_hᵀ
+            sgemm(transB: true, m: tq, n: tk, k: d, alpha: s, a: qh, lda: qLayout.rowStride, b: kh, ldb: kLayout.rowStride,
+                  c: scores, ldc: tk, pool: inner)
+            span.maskRows(scores, from: 0, rows: tq)
+            softmax(scores, rows: tq, cols: tk, pool: inner)
+            // out_h (tq, d) = scores v_h
+            sgemm(m: tq, n: d, k: tk, a: scores, lda: tk, b: vh, ldb: vLayout.rowStride, c: oh, ldc: outputLayout.rowStride, pool: inner)
+            return
+        }
+        // Thread-local slot 3 holds this head's packed K and V (slot 1 the scores).
+        guard let packs = sl_thread_scratch(3, kPackFloats + vPackFloats) else {
+            preconditionFailure("attention: out of memory packing K/V (\(tk), \(d))")
+        }
+        sl_pack_b_f32(isa, Int32(d), Int32(tk), kh, kLayout.rowStride, 1, packs)
+        sl_pack_b_f32(isa, Int32(tk), Int32(d), vh, vLayout.rowStride, 0, packs + kPackFloats)
+        span.attendPacked(isa: isa, q: qh, qRowStride: qLayout.rowStride, keys: packs, values: packs + kPackFloats,
+                          output: oh, outputRowStride: outputLayout.rowStride, scores: scores, pool: inner)
+    }
+    forEachHead(heads, scoreFloats: rows * tk, pool: pool, head)
+}
+
+/// Keys and values of one fixed sequence packed per head into GEMM panels once, for the
+/// many short query blocks that attend to them (a decoder's cross-attention over the
+/// encoder output, every step of every hypothesis). Each step's q·kᵀ and p·v then read
+/// each head's panels as one contiguous run, where reading the keys and values in place
+/// takes 64-float pieces at a 4–6 KiB stride and left the kernel at a third of the memory
+/// bandwidth. Allocated once (for `tokens` keys), refilled by `pack` per sequence.
+public final class PackedKeysValues: @unchecked Sendable {
+    public let heads: Int, tokens: Int, headDim: Int
+    /// The ISA whose panel width the contents were packed with (set by `pack`).
+    private(set) var isa: Int32
+    private var keyFloats: Int, valueFloats: Int // per head, for `isa`
+    private let capacity: Int
+    private let storage: UnsafeMutablePointer<Float> // per head: K panels then V panels
+
+    public init(heads: Int, tokens: Int, headDim: Int) {
+        precondition(heads > 0 && tokens > 0 && headDim > 0, "PackedKeysValues: empty shape")
+        self.heads = heads; self.tokens = tokens; self.headDim = headDim
+        // Sized for the widest panels of any ISA, so a later ISA switch (tests) still fits.
+        capacity = KernelConfig.ISA.allCases.map { isa in
+            Int(sl_packed_b_floats(Int32(isa.rawValue), Int32(headDim), Int32(tokens))) +
+                Int(sl_packed_b_floats(Int32(isa.rawValue), Int32(tokens), Int32(headDim)))
+        }.max()!
+        storage = .allocate(capacity: heads * capacity)
+        isa = Int32(KernelConfig.isa.rawValue)
+        keyFloats = 0; valueFloats = 0
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Packs keys and values (heads, tokens, headDim) given in any layout.
+    public func pack(k: UnsafePointer<Float>, kLayout: HeadLayout, v: UnsafePointer<Float>, vLayout: HeadLayout,
+                     pool: ThreadPool = .shared) {
+        isa = Int32(KernelConfig.isa.rawValue)
+        keyFloats = Int(sl_packed_b_floats(isa, Int32(headDim), Int32(tokens)))
+        valueFloats = Int(sl_packed_b_floats(isa, Int32(tokens), Int32(headDim)))
+        let (isa, t, d) = (isa, Int32(tokens), Int32(headDim))
+        pool.parallelFor(heads, minChunk: 1) { range in
+            for h in range {
+                let packs = self.keys(h)
+                sl_pack_b_f32(isa, d, t, k + h * kLayout.headStride, kLayout.rowStride, 1, packs)
+                sl_pack_b_f32(isa, t, d, v + h * vLayout.headStride, vLayout.rowStride, 0, packs + self.keyFloats)
+            }
+        }
+    }
+
+    func keys(_ h: Int) -> UnsafeMutablePointer<Float> { storage + h * capacity }
+    func values(_ h: Int) -> UnsafeMutablePointer<Float> { storage + h * capacity + keyFloats }
+}
+
+/// out = softmax(q kᵀ · scale) v with keys and values from `packed` (no mask).
+public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, packed kv: PackedKeysValues, tq: Int,
+                      scale: Float? = nil, output: UnsafeMutablePointer<Float>, outputLayout: HeadLayout,
+                      pool: ThreadPool = .shared) {
+    let heads = kv.heads, tk = kv.tokens, d = kv.headDim
+    guard tq > 0 else { return }
+    let s = scale ?? 1 / Float(d).squareRoot()
+    let span = AttentionSpan(tq: tq, tk: tk, d: d, scale: s, mask: nil, causal: false,
+                             blockRows: tq >= 32 ? attentionBlockRows(tq: tq, tk: tk) : tq)
+    forEachHead(heads, scoreFloats: span.blockRows * tk, pool: pool) { h, scores, inner in
+        span.attendPacked(isa: kv.isa, q: q + h * qLayout.headStride, qRowStride: qLayout.rowStride, keys: kv.keys(h),
+                          values: kv.values(h), output: output + h * outputLayout.headStride,
+                          outputRowStride: outputLayout.rowStride, scores: scores, pool: inner)
+    }
+}
+
+/// Query rows per block on the packed path, so a block's scores (rows, tk) stay cache-resident
+/// through mask, softmax and the second GEMM.
+private func attentionBlockRows(tq: Int, tk: Int) -> Int { min(tq, max(12, ((1 << 17) / tk + 11) / 12 * 12)) }
+
+/// Runs `head` for every head: heads spread over the pool's threads (each with its own
+/// thread-local scores and serial kernels inside), or, with fewer heads than threads, one
+/// head after another with the pool inside the GEMMs.
+private func forEachHead(_ heads: Int, scoreFloats: Int, pool: ThreadPool,
+                         _ head: (Int, UnsafeMutablePointer<Float>, ThreadPool) -> Void) {
+    func scores() -> UnsafeMutablePointer<Float> {
+        // Thread-local slot 1 (the GEMM driver uses slot 0).
+        guard let s = sl_thread_scratch(1, scoreFloats) else { preconditionFailure("attention: out of memory for \(scoreFloats) scores") }
+        return s
+    }
+    if heads >= pool.threadCount && pool.threadCount > 1 {
+        pool.run(tasks: heads) { h in head(h, scores(), pool) }
+    } else {
+        let s = scores()
+        for h in 0..<heads { head(h, s, pool) }
+    }
+}
+
+/// One head's shape and masking for a (tq, tk) attention.
+private struct AttentionSpan {
+    let tq: Int, tk: Int, d: Int, scale: Float
+    let mask: UnsafePointer<Float>?
+    let causal: Bool
+    let blockRows: Int
 
     func maskRows(_ scores: UnsafeMutablePointer<Float>, from r0: Int, rows: Int) {
         if let mask { add(scores, mask + r0 * tk, count: rows * tk, into: scores) }
@@ -59,65 +171,41 @@ public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePoi
         }
     }
 
-    func head(_ h: Int, _ scores: UnsafeMutablePointer<Float>, _ inner: ThreadPool) {
-        let qh = q + h * qLayout.headStride, kh = k + h * kLayout.headStride
-        let vh = v + h * vLayout.headStride, oh = output + h * outputLayout.headStride
-        guard blocked else {
-            // scores (tq, tk) = scale * q_h k_hᵀ
-            sgemm(transB: !keysTransposed, m: tq, n: tk, k: d, alpha: s, a: qh, lda: qLayout.rowStride, b: kh, ldb: kLayout.rowStride,
-                  c: scores, ldc: tk, pool: inner)
-            maskRows(scores, from: 0, rows: tq)
-            softmax(scores, rows: tq, cols: tk, pool: inner)
-            // out_h (tq, d) = scores v_h
-            sgemm(m: tq, n: d, k: tk, a: scores, lda: tk, b: vh, ldb: vLayout.rowStride, c: oh, ldc: outputLayout.rowStride, pool: inner)
-            return
-        }
-        // Thread-local slot 3 holds this head's packed K and V (slot 1 the scores).
-        guard let packs = sl_thread_scratch(3, kPackFloats + vPackFloats) else {
-            preconditionFailure("attention: out of memory packing K/V (\(tk), \(d))")
-        }
-        sl_pack_b_f32(isa, Int32(d), Int32(tk), kh, kLayout.rowStride, keysTransposed ? 0 : 1, packs)
-        sl_pack_b_f32(isa, Int32(tk), Int32(d), vh, vLayout.rowStride, 0, packs + kPackFloats)
+    /// One head's queries against its K (as (d, tk) panels) and V (as (tk, d) panels), in
+    /// blocks of `blockRows` query rows.
+    func attendPacked(isa: Int32, q: UnsafePointer<Float>, qRowStride: Int, keys: UnsafePointer<Float>,
+                      values: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, outputRowStride: Int,
+                      scores: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         var r0 = 0
         while r0 < tq {
             let rows = min(blockRows, tq - r0)
-            var qk = sl_gemm_args() // scores (rows, tk) = scale * q_h[r0...] k_hᵀ
+            var qk = sl_gemm_args() // scores (rows, tk) = scale * q[r0...] kᵀ
             qk.isa = isa
             qk.m = Int32(rows); qk.n = Int32(tk); qk.k = Int32(d)
-            qk.alpha = s; qk.beta = 0
-            qk.a = qh + r0 * qLayout.rowStride; qk.lda = qLayout.rowStride
-            qk.packedB = UnsafePointer(packs)
+            qk.alpha = scale; qk.beta = 0
+            qk.a = q + r0 * qRowStride; qk.lda = qRowStride
+            qk.packedB = keys
             qk.c = scores; qk.ldc = tk
-            GEMMPartition.run(qk, pool: inner)
+            GEMMPartition.run(qk, pool: pool)
             maskRows(scores, from: r0, rows: rows)
-            softmax(scores, rows: rows, cols: tk, pool: inner)
-            var pv = sl_gemm_args() // out_h[r0...] (rows, d) = scores v_h
+            softmax(scores, rows: rows, cols: tk, pool: pool)
+            var pv = sl_gemm_args() // out[r0...] (rows, d) = scores v
             pv.isa = isa
             pv.m = Int32(rows); pv.n = Int32(d); pv.k = Int32(tk)
             pv.alpha = 1; pv.beta = 0
             pv.a = UnsafePointer(scores); pv.lda = tk
-            pv.packedB = UnsafePointer(packs + kPackFloats)
-            pv.c = oh + r0 * outputLayout.rowStride; pv.ldc = outputLayout.rowStride
-            GEMMPartition.run(pv, pool: inner)
+            pv.packedB = values
+            pv.c = output + r0 * outputRowStride; pv.ldc = outputRowStride
+            GEMMPartition.run(pv, pool: pool)
             r0 += rows
         }
-    }
-    if heads >= pool.threadCount && pool.threadCount > 1 {
-        pool.run(tasks: heads) { h in
-            // Thread-local slot 1 (the GEMM driver uses slot 0); inner kernels run serially.
-            guard let scores = sl_thread_scratch(1, blockRows * tk) else { preconditionFailure("attention: out of memory for (\(blockRows), \(tk)) scores") }
-            head(h, scores, pool)
-        }
-    } else {
-        guard let scores = sl_thread_scratch(1, blockRows * tk) else { preconditionFailure("attention: out of memory for (\(blockRows), \(tk)) scores") }
-        for h in 0..<heads { head(h, scores, pool) }
     }
 }
 
 /// Direct reference: Double accumulation, one query row at a time.
 public func attentionReference(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePointer<Float>, kLayout: HeadLayout,
                                v: UnsafePointer<Float>, vLayout: HeadLayout, heads: Int, tq: Int, tk: Int, headDim d: Int,
-                               mask: UnsafePointer<Float>?, causal: Bool, scale: Float, keysTransposed: Bool = false,
+                               mask: UnsafePointer<Float>?, causal: Bool, scale: Float,
                                output: UnsafeMutablePointer<Float>, outputLayout: HeadLayout) {
     var logits = [Double](repeating: 0, count: tk)
     for h in 0..<heads {
@@ -128,8 +216,7 @@ public func attentionReference(q: UnsafePointer<Float>, qLayout: HeadLayout, k: 
                 let kh = k + h * kLayout.headStride
                 var dot = 0.0
                 for c in 0..<d {
-                    let key = keysTransposed ? kh[c * kLayout.rowStride + j] : kh[j * kLayout.rowStride + c]
-                    dot += Double(qi[c]) * Double(key)
+                    dot += Double(qi[c]) * Double(kh[j * kLayout.rowStride + c])
                 }
                 var l = dot * Double(scale)
                 if let mask { l += Double(mask[i * tk + j]) }

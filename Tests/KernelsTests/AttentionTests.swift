@@ -32,34 +32,38 @@ final class AttentionTests: XCTestCase {
         }
     }
 
-    /// Keys given transposed per head, (heads, d, tk), as Whisper's decoder keeps its
-    /// cross-attention keys: same result as the head-major layout, on every ISA, for decoder
-    /// steps (tq ≤ 8, the small-M path) and for long query blocks (the packed path).
-    func testTransposedKeysMatchHeadMajorKeys() {
+    /// Keys and values packed once (PackedKeysValues), as Whisper's decoder keeps its
+    /// cross-attention over the encoder output, from the token-major [key | value] rows a
+    /// fused Linear writes: same result as the reference on every ISA, for decoder steps
+    /// (tq ≤ 8) and for long query blocks, packed under the ISA that then runs them.
+    func testPackedKeysValuesMatchReference() {
         var rng = SeededRandom(seed: 31)
         for (heads, tq, tk, d) in [(1, 1, 1, 1), (8, 5, 1500, 64), (6, 1, 37, 64), (2, 40, 300, 7)] {
             let q = rng.floats(heads * tq * d), k = rng.floats(heads * tk * d), v = rng.floats(heads * tk * d)
-            var keysT = [Float](repeating: 0, count: heads * d * tk) // (heads, d, tk)
-            for h in 0..<heads { for j in 0..<tk { for c in 0..<d { keysT[(h * d + c) * tk + j] = k[(h * tk + j) * d + c] } } }
+            var kv = [Float](repeating: 0, count: tk * 2 * heads * d) // (tk, [keys | values])
+            for h in 0..<heads {
+                for j in 0..<tk {
+                    for c in 0..<d {
+                        kv[j * 2 * heads * d + h * d + c] = k[(h * tk + j) * d + c]
+                        kv[j * 2 * heads * d + heads * d + h * d + c] = v[(h * tk + j) * d + c]
+                    }
+                }
+            }
             var expected = [Float](repeating: 0, count: heads * tq * d)
             withReference {
                 scaledDotProductAttention(q: q, k: k, v: v, heads: heads, tq: tq, tk: tk, headDim: d, output: &expected)
             }
             let layout = HeadLayout.headMajor(rows: tq, headDim: d)
-            let transposed = HeadLayout(headStride: d * tk, rowStride: tk)
-            let values = HeadLayout.headMajor(rows: tk, headDim: d)
-            var viaReference = [Float](repeating: .nan, count: heads * tq * d)
-            withReference {
-                attention(q: q, qLayout: layout, k: keysT, kLayout: transposed, v: v, vLayout: values, heads: heads, tq: tq, tk: tk,
-                          headDim: d, keysTransposed: true, output: &viaReference, outputLayout: layout)
-            }
-            assertClose(viaReference, expected, abs: 1e-6, rel: 1e-6, "reference with transposed keys h\(heads) tq\(tq) tk\(tk) d\(d)")
+            let rows = HeadLayout(headStride: d, rowStride: 2 * heads * d)
+            let packed = PackedKeysValues(heads: heads, tokens: tk, headDim: d)
             forEachISA { isa in
                 for pool in [ThreadPool(threads: 1), ThreadPool(threads: 2)] {
+                    kv.withUnsafeBufferPointer { p in
+                        packed.pack(k: p.baseAddress!, kLayout: rows, v: p.baseAddress! + heads * d, vLayout: rows, pool: pool)
+                    }
                     var y = [Float](repeating: .nan, count: heads * tq * d)
-                    attention(q: q, qLayout: layout, k: keysT, kLayout: transposed, v: v, vLayout: values, heads: heads, tq: tq, tk: tk,
-                              headDim: d, keysTransposed: true, output: &y, outputLayout: layout, pool: pool)
-                    assertClose(y, expected, abs: 1e-5, rel: 1e-4, "transposed keys \(isa) h\(heads) tq\(tq) tk\(tk) d\(d) threads \(pool.threadCount)")
+                    attention(q: q, qLayout: layout, packed: packed, tq: tq, output: &y, outputLayout: layout, pool: pool)
+                    assertClose(y, expected, abs: 1e-5, rel: 1e-4, "packed keys/values \(isa) h\(heads) tq\(tq) tk\(tk) d\(d) threads \(pool.threadCount)")
                 }
             }
         }

@@ -14,9 +14,8 @@ public final class WhisperDecoderState: @unchecked Sendable {
     let maxRows: Int
     /// (layers, 1500, 2d): per layer token-major [key | value] rows of the encoder output.
     let crossKV: UnsafeMutablePointer<Float>
-    /// (layers, heads, headDim, 1500): the same keys transposed per head, so every decoder
-    /// step's q·kᵀ streams contiguous rows (see `attention(keysTransposed:)`).
-    let crossKeysT: UnsafeMutablePointer<Float>
+    /// Per layer, the same keys and values packed per head for every step's attention.
+    let cross: [PackedKeysValues]
     let encoderPositions: Int
     private let keys: UnsafeMutablePointer<Float>    // (layers, buffers = slots, heads, capacity, headDim)
     private let values: UnsafeMutablePointer<Float>  // same
@@ -37,7 +36,7 @@ public final class WhisperDecoderState: @unchecked Sendable {
         maxRows = max(capacity, slots)
         encoderPositions = c.encoderPositions
         crossKV = .allocate(capacity: layers * c.encoderPositions * 2 * d)
-        crossKeysT = .allocate(capacity: layers * d * c.encoderPositions)
+        cross = (0..<layers).map { _ in PackedKeysValues(heads: c.decoderHeads, tokens: c.encoderPositions, headDim: c.dModel / c.decoderHeads) }
         let cache = layers * slots * heads * capacity * headDim
         keys = .allocate(capacity: cache); values = .allocate(capacity: cache)
         buffer = Array(0..<slots)
@@ -47,7 +46,7 @@ public final class WhisperDecoderState: @unchecked Sendable {
     }
 
     deinit {
-        for p in [crossKV, crossKeysT, keys, values, x, h, att, big] { p.deallocate() }
+        for p in [crossKV, keys, values, x, h, att, big] { p.deallocate() }
     }
 
     public func reset() { for i in 0..<slots { lengths[i] = 0 } }

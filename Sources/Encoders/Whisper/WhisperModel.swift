@@ -206,18 +206,13 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
 
     /// Computes every layer's cross-attention keys/values from the encoder output (1500, d).
     public func prepareCross(encoded: UnsafePointer<Float>, state: WhisperDecoderState) {
-        let n = config.encoderPositions, d = config.dModel
+        let n = config.encoderPositions, d = config.dModel, hd = d / config.decoderHeads
         for (l, block) in decoderBlocks.enumerated() {
             let kv = state.crossKV + l * n * 2 * d
             block.crossKV!.forward(encoded, rows: n, into: kv, pool: pool)
-            // Keys (n, d) → (d, n): channel c of every head is one contiguous row of n.
-            let keysT = state.crossKeysT + l * d * n
-            pool.parallelFor(d, minChunk: 16) { channels in
-                for c in channels {
-                    let row = keysT + c * n
-                    for t in 0..<n { row[t] = kv[t * 2 * d + c] }
-                }
-            }
+            // Token-major [key | value] rows, packed per head for the decoder steps.
+            let layout = HeadLayout(headStride: hd, rowStride: 2 * d)
+            state.cross[l].pack(k: kv, kLayout: layout, v: kv + d, vLayout: layout, pool: pool)
         }
     }
 
@@ -229,7 +224,6 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
                        logitRows: [Int], logits: UnsafeMutablePointer<Float>,
                        crossAttentionHook: ((Int, UnsafePointer<Float>, Int) -> Void)? = nil) {
         let c = config, d = c.dModel, rows = tokens.count, heads = c.decoderHeads, hd = d / heads
-        let n = c.encoderPositions
         let x = state.x, h = state.h, big = state.big, att = state.att
         decoderPositions.withUnsafeBufferPointer { pos in
             for r in 0..<rows {
@@ -261,12 +255,7 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
             // Cross-attention over the window's encoder output (shared by all slots).
             layerNorm(x, rows: rows, cols: d, gamma: block.crossNormGamma, beta: block.crossNormBeta, eps: Self.layerNormEps, out: h, pool: pool)
             block.crossQuery!.forward(h, rows: rows, into: big, pool: pool)
-            let ckv = state.crossKV + l * n * 2 * d
-            // Keys transposed per head (hd, n); values token-major rows of the [key | value] buffer.
-            attention(q: big, qLayout: .tokenMajor(heads: heads, headDim: hd),
-                      k: state.crossKeysT + l * d * n, kLayout: HeadLayout(headStride: hd * n, rowStride: n),
-                      v: ckv + d, vLayout: HeadLayout(headStride: hd, rowStride: 2 * d),
-                      heads: heads, tq: rows, tk: n, headDim: hd, keysTransposed: true, output: att,
+            attention(q: big, qLayout: .tokenMajor(heads: heads, headDim: hd), packed: state.cross[l], tq: rows, output: att,
                       outputLayout: .tokenMajor(heads: heads, headDim: hd), pool: pool)
             crossAttentionHook?(l, UnsafePointer(big), rows)
             block.crossOut!.forward(att, rows: rows, into: h, pool: pool)

@@ -64,7 +64,11 @@ INLINE float v_act(const int act, float x) {
     return x;
 }
 
+// In place (y == x) is the common call. Without the pragma the vectoriser guards against
+// overlap with a runtime check that in-place calls fail, so they ran scalar (GELU was 5% of
+// Whisper's time). Exactly in place or disjoint is safe, as the header states.
 INLINE void act_loop(const int act, const float *x, float *y, long n) {
+#pragma clang loop vectorize(assume_safety)
     for (long i = 0; i < n; i++) y[i] = v_act(act, x[i]);
 }
 

@@ -40,7 +40,8 @@ public enum Activation: Sendable, CaseIterable {
         }
     }
 
-    /// y[i] = f(x[i]); x and y may alias. Large buffers are split over the pool.
+    /// y[i] = f(x[i]); y may be x itself (in place), else they must not overlap. Large
+    /// buffers are split over the pool.
     public func apply(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared) {
         guard count > 0 else { return }
         if KernelConfig.forceReference {

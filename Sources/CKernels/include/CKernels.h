@@ -75,7 +75,7 @@ enum {
     SL_ACT_TANH = 8
 };
 
-/// y[i] = act(x[i]) for i < n; x and y may alias.
+/// y[i] = act(x[i]) for i < n; y may be x itself (in place), else the two must not overlap.
 void sl_activation(int isa, int act, const float *x, float *y, long n);
 /// Row-wise layer norm of x (rows, cols) into out; gamma/beta (cols) may be NULL.
 void sl_layer_norm(int isa, const float *x, int rows, int cols, const float *gamma,

@@ -166,7 +166,7 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
                                weight: w.baseAddress!, bias: b.baseAddress!, output: conv1Out, scratch: convScratch, pool: pool)
                 }
             }
-            gelu(conv1Out, count: d * frames)
+            gelu(conv1Out, count: d * frames, pool: pool)
             try conv2Weight.withUnsafeBufferPointer { w in
                 try conv2Bias.withUnsafeBufferPointer { b in
                     try conv1d(conv1Out, shape: conv2Shape,
@@ -176,7 +176,7 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
         } catch {
             throw WhisperError.kernel("\(error)")
         }
-        gelu(conv2Out, count: d * n)
+        gelu(conv2Out, count: d * n, pool: pool)
         // (d, 1500) → (1500, d) plus positions.
         encoderPositions.withUnsafeBufferPointer { pos in
             for t in 0..<n {
@@ -195,7 +195,7 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
             add(encX, encQKV, count: n * d, into: encX)
             layerNorm(encX, rows: n, cols: d, gamma: block.ffnNormGamma, beta: block.ffnNormBeta, eps: Self.layerNormEps, out: encH, pool: pool)
             block.ffnIn.forward(encH, rows: n, into: encFFN, pool: pool)
-            gelu(encFFN, count: n * 4 * d)
+            gelu(encFFN, count: n * 4 * d, pool: pool)
             block.ffnOut.forward(encFFN, rows: n, into: encH, pool: pool)
             add(encX, encH, count: n * d, into: encX)
         }
@@ -263,7 +263,7 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
             // Feed-forward.
             layerNorm(x, rows: rows, cols: d, gamma: block.ffnNormGamma, beta: block.ffnNormBeta, eps: Self.layerNormEps, out: h, pool: pool)
             block.ffnIn.forward(h, rows: rows, into: big, pool: pool)
-            gelu(big, count: rows * 4 * d)
+            gelu(big, count: rows * 4 * d, pool: pool)
             block.ffnOut.forward(big, rows: rows, into: h, pool: pool)
             add(x, h, count: rows * d, into: x)
         }

@@ -630,28 +630,39 @@ INLINE T512 void nn512_tile(const int R, const int W, __mmask16 last, const floa
     for (int i = 0; i < R; i++) for (int t = 0; t < W; t++)
         _mm512_mask_storeu_ps(c + (long)i * ldc + 16 * t, t == W - 1 ? last : (__mmask16)0xFFFF, acc[i][t]);
 }
-#define NN512_R(R) T512 static void nn512_r##R(int w, __mmask16 last, const float *a, long lda, const float *b, \
+#define NN512_R(R) T512 static void nn512_r##R(int w, int lastCols, const float *a, long lda, const float *b, \
     long ldb, float *c, long ldc, int k, float alpha, float beta) { \
+    const __mmask16 last = (__mmask16)((1u << lastCols) - 1); \
     switch (w) { \
     case 1: nn512_tile(R, 1, last, a, lda, b, ldb, c, ldc, k, alpha, beta); break; \
     case 2: nn512_tile(R, 2, last, a, lda, b, ldb, c, ldc, k, alpha, beta); break; \
     case 3: nn512_tile(R, 3, last, a, lda, b, ldb, c, ldc, k, alpha, beta); break; \
     default: nn512_tile(R, 4, last, a, lda, b, ldb, c, ldc, k, alpha, beta); break; } }
 NN512_R(1) NN512_R(2) NN512_R(3) NN512_R(4) NN512_R(5) NN512_R(6)
-typedef void (*nn_tile_fn)(int, __mmask16, const float *, long, const float *, long, float *, long, int, float, float);
+// A tile of R rows (the table index) by w vectors, the last with lastCols columns.
+typedef void (*nn_tile_fn)(int w, int lastCols, const float *a, long lda, const float *b, long ldb, float *c,
+                           long ldc, int k, float alpha, float beta);
 static const nn_tile_fn nn512[7] = {NULL, nn512_r1, nn512_r2, nn512_r3, nn512_r4, nn512_r5, nn512_r6};
+
+// Covers rows x [n0, n1) with tiles of up to 6 rows by maxW vectors of `lanes` columns.
+INLINE void small_m_nn_tiles(const nn_tile_fn *tiles, const int lanes, const int maxW, const float *a, long lda,
+                             const float *b, long ldb, float *c, long ldc, int rows, int k, int n0, int n1,
+                             float alpha, float beta) {
+    const int block = lanes * maxW;
+    for (int i0 = 0; i0 < rows; i0 += SMALL_M_TILE_ROWS) {
+        const int r = rows - i0 < SMALL_M_TILE_ROWS ? rows - i0 : SMALL_M_TILE_ROWS;
+        for (int j = n0; j < n1; j += block) {
+            const int cols = n1 - j < block ? n1 - j : block;
+            const int w = (cols + lanes - 1) / lanes;
+            tiles[r](w, cols - lanes * (w - 1), a + (long)i0 * lda, lda, b + j, ldb, c + (long)i0 * ldc + j, ldc, k,
+                     alpha, beta);
+        }
+    }
+}
 
 T512 static void small_m_nn512(const float *a, long lda, const float *b, long ldb, float *c, long ldc, int rows,
                                int k, int n0, int n1, float alpha, float beta) {
-    for (int i0 = 0; i0 < rows; i0 += SMALL_M_TILE_ROWS) {
-        const int r = rows - i0 < SMALL_M_TILE_ROWS ? rows - i0 : SMALL_M_TILE_ROWS;
-        for (int j = n0; j < n1; j += 64) {
-            const int cols = n1 - j < 64 ? n1 - j : 64;
-            const int w = (cols + 15) / 16, tail = cols - 16 * (w - 1);
-            nn512[r](w, (__mmask16)((1u << tail) - 1), a + (long)i0 * lda, lda, b + j, ldb,
-                     c + (long)i0 * ldc + j, ldc, k, alpha, beta);
-        }
-    }
+    small_m_nn_tiles(nn512, 16, 4, a, lda, b, ldb, c, ldc, rows, k, n0, n1, alpha, beta);
 }
 
 // The AVX2 tile: 6 rows by 2 vectors of 8 (12 accumulators of the 16 ymm registers).
@@ -687,19 +698,11 @@ INLINE T256 void nn256_tile(const int R, const int W, int lastCols, const float 
     if (w == 1) nn256_tile(R, 1, lastCols, a, lda, b, ldb, c, ldc, k, alpha, beta); \
     else nn256_tile(R, 2, lastCols, a, lda, b, ldb, c, ldc, k, alpha, beta); }
 NN256_R(1) NN256_R(2) NN256_R(3) NN256_R(4) NN256_R(5) NN256_R(6)
-typedef void (*nn256_fn)(int, int, const float *, long, const float *, long, float *, long, int, float, float);
-static const nn256_fn nn256[7] = {NULL, nn256_r1, nn256_r2, nn256_r3, nn256_r4, nn256_r5, nn256_r6};
+static const nn_tile_fn nn256[7] = {NULL, nn256_r1, nn256_r2, nn256_r3, nn256_r4, nn256_r5, nn256_r6};
 
 T256 static void small_m_nn256(const float *a, long lda, const float *b, long ldb, float *c, long ldc, int rows,
                                int k, int n0, int n1, float alpha, float beta) {
-    for (int i0 = 0; i0 < rows; i0 += SMALL_M_TILE_ROWS) {
-        const int r = rows - i0 < SMALL_M_TILE_ROWS ? rows - i0 : SMALL_M_TILE_ROWS;
-        for (int j = n0; j < n1; j += 16) {
-            const int cols = n1 - j < 16 ? n1 - j : 16;
-            const int w = (cols + 7) / 8;
-            nn256[r](w, cols - 8 * (w - 1), a + (long)i0 * lda, lda, b + j, ldb, c + (long)i0 * ldc + j, ldc, k, alpha, beta);
-        }
-    }
+    small_m_nn_tiles(nn256, 8, 2, a, lda, b, ldb, c, ldc, rows, k, n0, n1, alpha, beta);
 }
 
 T256 static void small_m_avx2(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {

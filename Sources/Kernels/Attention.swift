@@ -114,6 +114,18 @@ public final class PackedKeysValues: @unchecked Sendable {
 
     func keys(_ h: Int) -> UnsafeMutablePointer<Float> { storage + h * capacity }
     func values(_ h: Int) -> UnsafeMutablePointer<Float> { storage + h * capacity + keyFloats }
+
+    /// Key / value (head h, token j, channel c) read back from the panels: Kᵀ (headDim,
+    /// tokens) has token j in panel j / NR, column j % NR of row c; V (tokens, headDim) has
+    /// channel c in panel c / NR, column c % NR of row j.
+    func key(_ h: Int, _ j: Int, _ c: Int) -> Float {
+        let nr = Int(sl_gemm_nr(isa))
+        return keys(h)[(j / nr) * headDim * nr + c * nr + j % nr]
+    }
+    func value(_ h: Int, _ j: Int, _ c: Int) -> Float {
+        let nr = Int(sl_gemm_nr(isa))
+        return values(h)[(c / nr) * tokens * nr + j * nr + c % nr]
+    }
 }
 
 /// out = softmax(q kᵀ · scale) v with keys and values from `packed` (no mask).
@@ -123,6 +135,10 @@ public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, packed kv: P
     let heads = kv.heads, tk = kv.tokens, d = kv.headDim
     guard tq > 0 else { return }
     let s = scale ?? 1 / Float(d).squareRoot()
+    if KernelConfig.forceReference {
+        attentionReference(q: q, qLayout: qLayout, packed: kv, tq: tq, scale: s, output: output, outputLayout: outputLayout)
+        return
+    }
     let span = AttentionSpan(tq: tq, tk: tk, d: d, scale: s, mask: nil, causal: false,
                              blockRows: tq >= 32 ? attentionBlockRows(tq: tq, tk: tk) : tq)
     forEachHead(heads, scoreFloats: span.blockRows * tk, pool: pool) { h, scores, inner in
@@ -198,6 +214,31 @@ private struct AttentionSpan {
             pv.c = output + r0 * outputRowStride; pv.ldc = outputRowStride
             GEMMPartition.run(pv, pool: pool)
             r0 += rows
+        }
+    }
+}
+
+/// Reference for attention(packed:): Double accumulation over the panels read back element by element.
+func attentionReference(q: UnsafePointer<Float>, qLayout: HeadLayout, packed kv: PackedKeysValues, tq: Int, scale: Float,
+                        output: UnsafeMutablePointer<Float>, outputLayout: HeadLayout) {
+    var weights = [Double](repeating: 0, count: kv.tokens)
+    for h in 0..<kv.heads {
+        for i in 0..<tq {
+            let qi = q + h * qLayout.headStride + i * qLayout.rowStride
+            for j in 0..<kv.tokens {
+                var dot = 0.0
+                for c in 0..<kv.headDim { dot += Double(qi[c]) * Double(kv.key(h, j, c)) }
+                weights[j] = dot * Double(scale)
+            }
+            let m = weights.max()!
+            var sum = 0.0
+            for j in 0..<kv.tokens { weights[j] = Foundation.exp(weights[j] - m); sum += weights[j] }
+            let o = output + h * outputLayout.headStride + i * outputLayout.rowStride
+            for c in 0..<kv.headDim {
+                var acc = 0.0
+                for j in 0..<kv.tokens { acc += weights[j] * Double(kv.value(h, j, c)) }
+                o[c] = Float(acc / sum)
+            }
         }
     }
 }

@@ -64,6 +64,10 @@ final class AttentionTests: XCTestCase {
                     var y = [Float](repeating: .nan, count: heads * tq * d)
                     attention(q: q, qLayout: layout, packed: packed, tq: tq, output: &y, outputLayout: layout, pool: pool)
                     assertClose(y, expected, abs: 1e-5, rel: 1e-4, "packed keys/values \(isa) h\(heads) tq\(tq) tk\(tk) d\(d) threads \(pool.threadCount)")
+                    // The reference path reads the panels back element by element: the packing itself is right.
+                    var viaReference = [Float](repeating: .nan, count: heads * tq * d)
+                    withReference { attention(q: q, qLayout: layout, packed: packed, tq: tq, output: &viaReference, outputLayout: layout) }
+                    assertClose(viaReference, expected, abs: 1e-6, rel: 1e-6, "packed reference \(isa) h\(heads) tq\(tq) tk\(tk) d\(d)")
                 }
             }
         }

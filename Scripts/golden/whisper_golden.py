@@ -80,9 +80,14 @@ def spy_on_generate(model, record):
     return real, Proxy()
 
 
+def load(model_name):
+    """The reference model as every golden is made: CT2 files, fp32, THREADS threads."""
+    return WhisperModel(str(MODELS / model_name), device="cpu", compute_type="float32",
+                        cpu_threads=THREADS, num_workers=1)
+
+
 def run_model(model_name):
-    model = WhisperModel(str(MODELS / model_name), device="cpu", compute_type="float32",
-                         cpu_threads=THREADS, num_workers=1)
+    model = load(model_name)
     # Record the exact generate() calls transcribe() makes, with the processed logits.
     calls = []
     real_model, proxy = spy_on_generate(
@@ -152,8 +157,7 @@ OPTION_CASES = [
 
 
 def run_options(model_name="whisper-base"):
-    model = WhisperModel(str(MODELS / model_name), device="cpu", compute_type="float32",
-                         cpu_threads=THREADS, num_workers=1)
+    model = load(model_name)
     prompts = []
 
     def record(prompt, kw, result):

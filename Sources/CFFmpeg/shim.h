@@ -34,17 +34,17 @@ static inline AVRational sl_av_time_base_q(void) { return AV_TIME_BASE_Q; }
  * and ~80 more libraries (OpenBLAS among them, whose threads start spinning at load) into
  * every process, ~20 ms of start-up that files and streams never use. Returns 0 when the
  * devices are registered, -1 when the library cannot be loaded, -2 when it lacks the symbol. */
+static inline const char *sl_avdevice_library_name(void) {
+    return "libavdevice.so." AV_STRINGIFY(LIBAVDEVICE_VERSION_MAJOR);
+}
+
 static inline int sl_load_avdevice(void) {
-    void *lib = dlopen("libavdevice.so." AV_STRINGIFY(LIBAVDEVICE_VERSION_MAJOR), RTLD_NOW | RTLD_GLOBAL);
+    void *lib = dlopen(sl_avdevice_library_name(), RTLD_NOW | RTLD_GLOBAL);
     if (!lib) return -1;
     void (*register_all)(void) = (void (*)(void))dlsym(lib, "avdevice_register_all");
     if (!register_all) return -2;
     register_all();
     return 0;
-}
-
-static inline const char *sl_avdevice_library_name(void) {
-    return "libavdevice.so." AV_STRINGIFY(LIBAVDEVICE_VERSION_MAJOR);
 }
 
 /// Interrupt callback trampoline: FFmpeg calls `cb(opaque)` during blocking I/O; a

@@ -77,7 +77,6 @@ public final class PackedKeysValues: @unchecked Sendable {
     public let heads: Int, tokens: Int, headDim: Int
     /// The ISA whose panel width the contents were packed with (set by `pack`).
     private(set) var isa: Int32
-    private var keyFloats: Int, valueFloats: Int // per head, for `isa`
     private let capacity: Int
     private let storage: UnsafeMutablePointer<Float> // per head: K panels then V panels
 
@@ -91,7 +90,6 @@ public final class PackedKeysValues: @unchecked Sendable {
         }.max()!
         storage = .allocate(capacity: heads * capacity)
         isa = Int32(KernelConfig.isa.rawValue)
-        keyFloats = 0; valueFloats = 0
     }
 
     deinit { storage.deallocate() }
@@ -100,20 +98,20 @@ public final class PackedKeysValues: @unchecked Sendable {
     public func pack(k: UnsafePointer<Float>, kLayout: HeadLayout, v: UnsafePointer<Float>, vLayout: HeadLayout,
                      pool: ThreadPool = .shared) {
         isa = Int32(KernelConfig.isa.rawValue)
-        keyFloats = Int(sl_packed_b_floats(isa, Int32(headDim), Int32(tokens)))
-        valueFloats = Int(sl_packed_b_floats(isa, Int32(tokens), Int32(headDim)))
         let (isa, t, d) = (isa, Int32(tokens), Int32(headDim))
         pool.parallelFor(heads, minChunk: 1) { range in
             for h in range {
-                let packs = self.keys(h)
-                sl_pack_b_f32(isa, d, t, k + h * kLayout.headStride, kLayout.rowStride, 1, packs)
-                sl_pack_b_f32(isa, t, d, v + h * vLayout.headStride, vLayout.rowStride, 0, packs + self.keyFloats)
+                sl_pack_b_f32(isa, d, t, k + h * kLayout.headStride, kLayout.rowStride, 1, self.keys(h))
+                sl_pack_b_f32(isa, t, d, v + h * vLayout.headStride, vLayout.rowStride, 0, self.values(h))
             }
         }
     }
 
     func keys(_ h: Int) -> UnsafeMutablePointer<Float> { storage + h * capacity }
-    func values(_ h: Int) -> UnsafeMutablePointer<Float> { storage + h * capacity + keyFloats }
+    /// Each head's V panels follow its K panels, whose size depends on `isa`'s panel width.
+    func values(_ h: Int) -> UnsafeMutablePointer<Float> {
+        storage + h * capacity + Int(sl_packed_b_floats(isa, Int32(headDim), Int32(tokens)))
+    }
 
     /// Key / value (head h, token j, channel c) read back from the panels: Kᵀ (headDim,
     /// tokens) has token j in panel j / NR, column j % NR of row c; V (tokens, headDim) has

@@ -47,6 +47,10 @@ let package = Package(
         .executableTarget(name: "SpeechBench", dependencies: ["Whisper", "Transcription", "VAD", "MediaIO", "ModelIO", "Kernels"],
                           path: "Benchmarks/SpeechBench"),
 
+        // MARK: - Vision: the picture type and box helpers every vision encoder shares
+        .target(name: "ImageOps", path: "Sources/Encoders/ImageOps"),
+        .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps"]),
+
         // MARK: - Subtitles and VAD (subs-vad)
         .target(name: "Subtitles"),
         .target(name: "VAD", dependencies: ["ModelIO", "Kernels"]),

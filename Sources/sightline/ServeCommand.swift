@@ -49,7 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let stateDir { configuration.daemon.paths.stateDir = stateDir }
         if let modelsDir { configuration.daemon.paths.modelsDir = modelsDir }
         do {
-            let encoders = try ModelEncoders.load(config: configuration.daemon, logger: logger)
+            let encoders = try RegistryEncoders.load(configuration: configuration, logger: logger)
             try await DaemonRunner(configuration: configuration, socketOverride: socket, encoders: encoders,
                                    logger: logger, version: SightlineVersion.string).run()
         } catch {

@@ -6,6 +6,7 @@ import Logging
 import Synchronization
 import XCTest
 @testable import Daemon
+import Modalities
 import Retrieval
 import SightlineCore
 @testable import Store
@@ -186,6 +187,7 @@ final class PipelineTests: XCTestCase {
     func testEncoderFailureKeepsWindowAndCounts() async throws {
         struct Broken: WindowEncoder {
             let name = "broken"
+            let input = EncoderInput.audio
             func encode(_ window: MediaWindow) async throws -> [Evidence] { throw CancellationError() }
         }
         let clock = ManualClock()
@@ -233,31 +235,6 @@ final class WindowQueueTests: XCTestCase {
         XCTAssertEqual(second?.index, 1)
         let dropped = await q.windowsDropped
         XCTAssertEqual(dropped, 0)
-    }
-}
-
-final class EncoderTests: XCTestCase {
-    func testMotionFractionAndLabel() async throws {
-        let m = MotionEncoder()
-        let first = try await m.encode(makeWindow(0, grey: 50))
-        XCTAssertEqual(first, [], "first frame has nothing to compare with")
-        let still = try await m.encode(makeWindow(1, grey: 50))
-        XCTAssertEqual(still.first?.value, 0)
-        XCTAssertNil(still.first?.text)
-        var w = makeWindow(2, grey: 50)
-        // Brighten the left half: exactly half the thumbnail changes.
-        for y in 0..<36 { for x in 0..<32 { for c in 0..<3 { w.frames[0].rgb[(y * 64 + x) * 3 + c] = 200 } } }
-        let moved = try await m.encode(w)
-        XCTAssertEqual(moved.first?.value ?? 0, 0.5, accuracy: 1e-9)
-        XCTAssertEqual(moved.first?.text, "motion")
-    }
-
-    func testAudioLevelOfSilenceAndFullScaleSine() async throws {
-        let a = AudioLevelEncoder()
-        let silent = try await a.encode(makeWindow(0, amplitude: 0))
-        XCTAssertEqual(silent.first?.value, AudioLevelEncoder.silenceDb)
-        let full = try await a.encode(makeWindow(0, amplitude: 1))
-        XCTAssertEqual(full.first?.value ?? 0, -3.0103, accuracy: 0.01)
     }
 }
 

@@ -8,9 +8,9 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the daemon: ingest the configured streams and answer on the API socket.",
         discussion: """
-        Reads CONFIG (default: built-in defaults) and every *.toml in its streams folder.
-        Runs until SIGTERM or SIGINT (graceful: windows in flight are finished); SIGHUP
-        reloads the streams folder. Under systemd it speaks the notify protocol and accepts
+        Reads CONFIG (default: built-in defaults) and every *.toml in its streams folder. \
+        Runs until SIGTERM or SIGINT (graceful: windows in flight are finished); SIGHUP \
+        reloads the streams folder. Under systemd it speaks the notify protocol and accepts \
         a socket from sightline.socket.
 
         Examples:

@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "SightlineCore", dependencies: ["MediaIO"]),
 
         // MARK: - Modalities: adapters from windows to evidence, and the encoder registry
-        .target(name: "Modalities", dependencies: ["SightlineCore", "MediaIO", "Transcription", "VAD", "Whisper", "ModelIO", "Kernels"]),
+        .target(name: "Modalities", dependencies: ["SightlineCore", "MediaIO", "Transcription", "VAD", "Whisper", "ModelIO"]),
 
         // MARK: - Persistence, retrieval, API
         .target(name: "Store", dependencies: ["SightlineCore", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "sightline",
             dependencies: [
-                "SightlineCore", "MediaIO", "Daemon", "Server", "Transcription", "Whisper", "ModelIO", "Subtitles", "Kernels",
+                "MediaIO", "Daemon", "Server", "Transcription", "Whisper", "ModelIO", "Subtitles", "Kernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -87,7 +87,8 @@ let package = Package(
         .executableTarget(name: "QueryBench", dependencies: ["SightlineCore", "Store", "Retrieval"], path: "Benchmarks/QueryBench"),
 
         // MARK: - Tests (one test target per library target; shared helpers in TestSupport)
-        .target(name: "TestSupport", dependencies: ["Transcription", "Subtitles"], path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Transcription", "Subtitles", "SightlineCore"], path: "Sources/TestSupport"),
+        // MediaIOTests run the built `sightline probe`, so the executable is built first.
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport", "sightline"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "TestSupport"]),
@@ -96,14 +97,14 @@ let package = Package(
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps"]),
         .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),
         .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "VAD", "Subtitles", "TestSupport"]),
-        .testTarget(name: "SightlineCoreTests", dependencies: ["SightlineCore", "TestSupport"]),
+        .testTarget(name: "SightlineCoreTests", dependencies: ["SightlineCore"]),
         .testTarget(name: "ModalitiesTests", dependencies: ["Modalities", "SightlineCore", "MediaIO", "Transcription", "Store",
                                                             "Retrieval", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "SightlineCore", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "SightlineCore", "Retrieval", "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Store", "SightlineCore", "TestSupport"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Retrieval", "Store", "SightlineCore", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Retrieval", "Store", "SightlineCore"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Modalities", "SightlineCore", "MediaIO", "Store", "Retrieval",
-                                                        "Server", "TestSupport"]),
+                                                        "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SightlineCore", "Store", "Server", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 // The parameters of a moment query (`POST /v1/query`).
 
+/// What a user asks: words, and optional stream, time and modality filters.
 public struct MomentQuery: Sendable, Equatable {
     /// What the user typed; matched word by word.
     public var text: String

@@ -4,6 +4,7 @@ import Foundation
 import Retrieval
 import SightlineCore
 import Store
+import TestSupport
 import XCTest
 
 final class TextRankingTests: XCTestCase {
@@ -19,14 +20,6 @@ final class TextRankingTests: XCTestCase {
     }
 
     func makeStore() throws -> Store { try Store(path: dir.appendingPathComponent("s.sqlite").path) }
-
-    func speechWindow(_ stream: String, _ start: Int64, _ text: String) -> WindowRecord {
-        WindowRecord(streamId: stream, startMs: start, endMs: start + 2000, frameCount: 2, audioSamples: 32000,
-                     evidence: [Evidence(modality: .speech, startMs: start + 100, endMs: start + 1900, text: text,
-                                         words: [Word(text: text.split(separator: " ").first.map(String.init) ?? "",
-                                                      startMs: start + 100, endMs: start + 400)]),
-                                Evidence(modality: .audioLevel, startMs: start, endMs: start + 2000, value: -23.5)])
-    }
 
     func testQueryRanksMatchingWindowAndReturnsEvidence() throws {
         let store = try makeStore()

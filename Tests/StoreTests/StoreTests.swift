@@ -3,6 +3,7 @@
 import Foundation
 import Retrieval
 import SightlineCore
+import TestSupport
 import XCTest
 @testable import Store
 
@@ -22,14 +23,6 @@ final class StoreTests: XCTestCase {
     func moments(_ store: Store, _ q: MomentQuery) throws -> [Moment] { try TextRanking(store: store).moments(q) }
 
     func makeStore() throws -> Store { try Store(path: dir.appendingPathComponent("s.sqlite").path) }
-
-    func speechWindow(_ stream: String, _ start: Int64, _ text: String) -> WindowRecord {
-        WindowRecord(streamId: stream, startMs: start, endMs: start + 2000, frameCount: 2, audioSamples: 32000,
-                     evidence: [Evidence(modality: .speech, startMs: start + 100, endMs: start + 1900, text: text,
-                                         words: [Word(text: text.split(separator: " ").first.map(String.init) ?? "",
-                                                      startMs: start + 100, endMs: start + 400)]),
-                                Evidence(modality: .audioLevel, startMs: start, endMs: start + 2000, value: -23.5)])
-    }
 
     func testWALModeAndFTS5() throws {
         let store = try makeStore()

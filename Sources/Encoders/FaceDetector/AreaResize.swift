@@ -26,19 +26,24 @@ func areaResize(_ image: RGBImage, x0: Int, y0: Int, width: Int, height: Int, ou
     func end(_ i: Int, _ input: Int, _ output: Int) -> Int { ((i + 1) * input + output - 1) / output }
     let xs = (0..<outWidth).map { start($0, width, outWidth) }
     let xe = (0..<outWidth).map { end($0, width, outWidth) }
-    var columnSums = [Int](repeating: 0, count: width * 3) // (width, 3) sums over the current output row's window
-    image.pixels.withUnsafeBufferPointer { px in
+    let rowLength = width * 3
+    // (width, 3) sums over the current output row's window. Int32 holds any window of up to
+    // 8.4 million pixels (Int32.max / 255); FaceDetector.maxSide keeps windows far below that.
+    let columnSums = UnsafeMutablePointer<Int32>.allocate(capacity: rowLength)
+    defer { columnSums.deallocate() }
+    image.pixels.withUnsafeBufferPointer { buffer in
+        let px = buffer.baseAddress!
         for oy in 0..<outHeight {
             let ys = start(oy, height, outHeight), ye = end(oy, height, outHeight)
-            for i in 0..<(width * 3) { columnSums[i] = 0 }
+            columnSums.update(repeating: 0, count: rowLength)
             for y in ys..<ye {
-                let row = ((y0 + y) * image.width + x0) * 3
-                for i in 0..<(width * 3) { columnSums[i] += Int(px[row + i]) }
+                let row = px + ((y0 + y) * image.width + x0) * 3
+                for i in 0..<rowLength { columnSums[i] &+= Int32(row[i]) }
             }
             let kh = Float(ye - ys)
             for ox in 0..<outWidth {
-                var r = 0, g = 0, b = 0
-                for x in xs[ox]..<xe[ox] { r += columnSums[x * 3]; g += columnSums[x * 3 + 1]; b += columnSums[x * 3 + 2] }
+                var r: Int32 = 0, g: Int32 = 0, b: Int32 = 0
+                for x in xs[ox]..<xe[ox] { r &+= columnSums[x * 3]; g &+= columnSums[x * 3 + 1]; b &+= columnSums[x * 3 + 2] }
                 let kw = Float(xe[ox] - xs[ox])
                 let o = oy * outWidth + ox
                 dest[o] = (Float(r) / kh / kw - pixelOffset) * pixelScale

@@ -29,6 +29,8 @@ public struct Face: Sendable, Equatable {
 
 /// Why faces could not be detected.
 public enum FaceDetectorError: Error, CustomStringConvertible {
+    /// The picture cannot be analysed (a side above FaceDetector.maxSide).
+    case image(ImageError)
     /// A network file is missing or does not hold the expected tensors.
     case model(ModelLoadError)
     /// A kernel rejected its arguments (a bug, not bad input).
@@ -36,6 +38,7 @@ public enum FaceDetectorError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case let .image(e): return "face detector: \(e)"
         case let .model(e): return "face detector model: \(e)"
         case let .kernel(m): return "face detector: \(m)"
         }

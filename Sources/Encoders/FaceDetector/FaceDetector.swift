@@ -44,6 +44,9 @@ public struct FaceDetector: Sendable {
     /// The files Scripts/fetch-models installs in the model directory.
     public static let files = ["pnet.pt", "rnet.pt", "onet.pt"]
 
+    /// Longest side accepted (a 16384 × 16384 picture is 805 MB of RGB already).
+    public static let maxSide = 16384
+
     static let pnetCell = 12   // P-Net's receptive field: one output cell sees a 12 × 12 window
     static let pnetStride = 2  // and neighbouring cells are 2 pixels apart
     static let rnetSize = 24
@@ -86,6 +89,9 @@ public struct FaceDetector: Sendable {
     /// Faces in `image`, largest box first. Pictures whose shorter side is under
     /// minFaceSize (20) pixels have no pyramid level and give no faces.
     public func detect(_ image: RGBImage) throws(FaceDetectorError) -> [Face] {
+        guard image.width <= Self.maxSide, image.height <= Self.maxSide else {
+            throw .image(.tooLarge(width: image.width, height: image.height, limit: Self.maxSide))
+        }
         do {
             var boxes = try proposals(image)
             if boxes.isEmpty { return [] }

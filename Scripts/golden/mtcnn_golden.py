@@ -16,7 +16,7 @@ Writes:
   (a development aid only; Sightline reads the .pt files).
 
 Venv (outside the repository), as used to make the committed fixtures:
-    /work/venv-vision: python 3.11, torch 2.11.0 (CPU run), torchvision 0.26.0, numpy 2.4.x,
+    /work/venv-vision: python 3.11.7, torch 2.15.0 (CPU run), torchvision 0.29.2, numpy 2.4.6,
     facenet-pytorch 2.6.0 installed with --no-deps (its pins on old torch are not needed).
 Run from the repository root:
     /work/venv-vision/bin/python Scripts/golden/mtcnn_golden.py --media /work/shared/media
@@ -103,8 +103,7 @@ def main():
     mtcnn = MTCNN(device="cpu").eval()
 
     os.makedirs(OUT, exist_ok=True)
-    detections = {"reference": f"facenet-pytorch {facenet_pytorch.__version__ if hasattr(facenet_pytorch, '__version__') else '2.6.0'}"
-                               f" MTCNN() defaults, torch {torch.__version__}", "pictures": []}
+    detections = {"reference": f"facenet-pytorch 2.6.0 MTCNN() defaults, torch {torch.__version__}", "pictures": []}
     for name, img in pictures(args.media).items():
         write_ppm(os.path.join(OUT, name), img)
         with torch.no_grad():

@@ -287,7 +287,7 @@ extension FaceDetector {
     public init(directory: URL, options: Options = Options(), pool: ThreadPool = .shared) throws(FaceDetectorError) {
         func open(_ name: String) throws(FaceDetectorError) -> any TensorFile {
             do {
-                return try SafeTensorsFile(path: directory.appendingPathComponent(name.replacingOccurrences(of: ".pt", with: ".safetensors")).path)
+                return try TorchCheckpointFile(path: directory.appendingPathComponent(name).path)
             } catch {
                 throw .model(error)
             }

@@ -240,6 +240,18 @@ final class FaceDetectorTests: XCTestCase {
         }
     }
 
+    func testOptionsOutOfRangeAreRefused() throws {
+        _ = try detector()
+        var options = FaceDetector.Options()
+        options.factor = 1
+        XCTAssertThrowsError(try FaceDetector(directory: Self.modelDirectory, options: options)) { error in
+            XCTAssertTrue("\(error)".contains("factor 1.0"), "\(error)")
+        }
+        options = FaceDetector.Options()
+        options.minFaceSize = 0
+        XCTAssertThrowsError(try FaceDetector(directory: Self.modelDirectory, options: options))
+    }
+
     func testMinimumAreaSuppressionFollowsTheMatlabRule() {
         // A small box inside a large one: IoU is low (0.09) but the overlap over the smaller
         // box's area is 1, so "Min" suppresses it; a disjoint box survives.

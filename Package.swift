@@ -47,6 +47,11 @@ let package = Package(
         .executableTarget(name: "SpeechBench", dependencies: ["Whisper", "Transcription", "VAD", "MediaIO", "ModelIO", "Kernels"],
                           path: "Benchmarks/SpeechBench"),
 
+        // MARK: - Text embeddings (MiniLM / BERT sentence encoders)
+        .target(name: "TextEmbedder", dependencies: ["Kernels", "ModelIO"], path: "Sources/Encoders/TextEmbedder"),
+        .testTarget(name: "TextEmbedderTests", dependencies: ["TextEmbedder", "Kernels", "ModelIO", "TestSupport"]),
+        .executableTarget(name: "TextBench", dependencies: ["TextEmbedder", "Kernels"], path: "Benchmarks/TextBench"),
+
         // MARK: - Vision: the picture type and box helpers every vision encoder shares
         .target(name: "ImageOps", path: "Sources/Encoders/ImageOps"),
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps"]),

@@ -22,7 +22,8 @@ Writes
                               the id count and an FNV-1a hash of the ids (u32 little-endian)
 
 Venv (outside the repository): /work/venv-vision with, as used to generate the fixtures,
-    torch 2.12.0, transformers 5.8.0, tokenizers 0.22.2, sentence-transformers 5.5.0, numpy 2.4.4
+    torch 2.15.0 (+cu132 build, run on the CPU), transformers 5.24.0, tokenizers 0.23.3,
+    sentence-transformers 6.2.0, numpy 2.4.6
 Run from the repository root, fully offline:
     HF_HUB_OFFLINE=1 /work/venv-vision/bin/python Scripts/golden/minilm_golden.py
 The model directory is $SIGHTLINE_MODELS/minilm-l6-v2 (default ~/.cache/sightline/models).

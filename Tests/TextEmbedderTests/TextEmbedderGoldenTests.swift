@@ -74,7 +74,7 @@ final class TextEmbedderGoldenTests: XCTestCase {
         struct Digest: Decodable { let chunk: Int; let separator: String; let chunks: [[UInt32]] }
         let digest = try JSONDecoder().decode(Digest.self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("text/minilm_unicode_digest.json"))))
         let tokenizer = try WordPieceTokenizer(directory: TextFixtures.modelDirectory, maxLength: 1 << 20)
-        XCTAssertEqual(digest.chunks.count, 1088)
+        XCTAssertEqual(digest.chunks.count, 1086) // 1088 minus the two chunks of surrogates
         var mismatched: [String] = []
         for entry in digest.chunks {
             let start = entry[0]

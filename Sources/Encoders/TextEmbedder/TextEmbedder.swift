@@ -124,15 +124,23 @@ public final class TextEmbedder: @unchecked Sendable { // embed() serialises on 
         return nil
     }
 
+    /// 1_Pooling/config.json in either form sentence-transformers writes: one boolean per
+    /// mode (`pooling_mode_mean_tokens: true`, older) or `pooling_mode: "mean"` (newer).
     static func pooling(directory: URL) throws(TextEmbedderError) -> Pooling {
         let url = directory.appendingPathComponent("1_Pooling/config.json")
         guard let json = try jsonObject(url) else { return .mean }
-        let modes = ["pooling_mode_mean_tokens", "pooling_mode_cls_token", "pooling_mode_max_tokens",
-                     "pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"]
-            .filter { (json[$0] as? Bool) == true }
+        var modes: [String]
+        if let mode = json["pooling_mode"] as? String {
+            modes = [mode]
+        } else {
+            let flags = ["pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls", "pooling_mode_max_tokens": "max",
+                         "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens": "weightedmean",
+                         "pooling_mode_lasttoken": "lasttoken"]
+            modes = flags.filter { (json[$0.key] as? Bool) == true }.map(\.value).sorted()
+        }
         switch modes {
-        case ["pooling_mode_mean_tokens"]: return .mean
-        case ["pooling_mode_cls_token"]: return .cls
+        case ["mean"]: return .mean
+        case ["cls"]: return .cls
         default: throw .unsupported(path: url.path, reason: "pooling \(modes) is not supported (mean or cls alone are)")
         }
     }

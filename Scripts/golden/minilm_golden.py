@@ -13,8 +13,8 @@ Writes
   tiny-bert/                  a tiny randomly initialised BERT sentence-transformers model in
                               the same layout with other sizes (hidden 32, 2 layers, 4 heads,
                               intermediate 48, gelu_new, 64 positions, max_seq_length 12, a
-                              small cased vocabulary, [CLS] pooling), saved by sentence-
-                              transformers itself, and tiny_bert_golden.json: its ids and
+                              small cased vocabulary in tokenizer.json only, [CLS] pooling),
+                              saved by sentence-transformers itself, and tiny_bert_golden.json: its ids and
                               embeddings for a few texts (checks the generic loader)
   minilm_unicode_digest.json  every Unicode scalar (surrogates excepted) tokenized on its own:
                               scalars in chunks of 1024, each chunk one text with the scalars
@@ -138,9 +138,8 @@ def tiny_checkpoint():
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "!", "?", "the", "a", "person", "at", "door",
              "sports", "car", "Car", "The", "Sports", "caf", "##e", "##é", "##s", "##r", "##o"]
     vocab += [chr(c) for c in range(ord("a"), ord("z") + 1)] + ["##" + chr(c) for c in range(ord("a"), ord("z") + 1)]
+    vocab = list(dict.fromkeys(vocab))  # each piece once, first position kept
     with tempfile.TemporaryDirectory() as tmp:
-        with open(os.path.join(tmp, "vocab.txt"), "w", encoding="utf-8") as f:
-            f.write("\n".join(vocab) + "\n")
         cfg = transformers.BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                                       intermediate_size=48, hidden_act="gelu_new", max_position_embeddings=64,
                                       type_vocab_size=2, layer_norm_eps=1e-12, pad_token_id=0)
@@ -149,8 +148,16 @@ def tiny_checkpoint():
             for p in bert.parameters():
                 p.normal_(0, 0.3)
         bert.save_pretrained(tmp, safe_serialization=True)
-        transformers.BertTokenizerFast(vocab_file=os.path.join(tmp, "vocab.txt"), do_lower_case=False,
-                                       strip_accents=False, model_max_length=64).save_pretrained(tmp)
+        # The tokenizer built with `tokenizers` itself (BertProcessing framing, no lower case,
+        # accents kept), saved as tokenizer.json; no vocab.txt, so the loader reads tokenizer.json.
+        from tokenizers import models as tmodels, normalizers, pre_tokenizers, processors
+        t = tokenizers.Tokenizer(tmodels.WordPiece({p: i for i, p in enumerate(vocab)}, unk_token="[UNK]"))
+        t.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False)
+        t.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        t.post_processor = processors.BertProcessing(("[SEP]", 3), ("[CLS]", 2))
+        t.add_special_tokens(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+        transformers.PreTrainedTokenizerFast(tokenizer_object=t, unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]",
+                                             pad_token="[PAD]", mask_token="[MASK]", model_max_length=64).save_pretrained(tmp)
         word = models.Transformer(tmp, max_seq_length=12)
         pooling = models.Pooling(32, pooling_mode="cls")
         SentenceTransformer(modules=[word, pooling, models.Normalize()], device="cpu").save(out)

@@ -136,8 +136,21 @@ final class TextEmbedderLoaderTests: XCTestCase {
         }
     }
 
+    /// vocab.txt + tokenizer_config.json (no tokenizer.json) give the same ids as tokenizer.json.
+    func testVocabularyFileTokenizesAsTokenizerJSON() throws {
+        let golden = try TextFixtures.golden("minilm_golden.json")
+        let dir = scratch.appendingPathComponent("vocab-only")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for f in ["vocab.txt", "tokenizer_config.json"] {
+            try FileManager.default.copyItem(at: TextFixtures.modelDirectory.appendingPathComponent(f), to: dir.appendingPathComponent(f))
+        }
+        let tokenizer = try WordPieceTokenizer(directory: dir, maxLength: golden.max_seq_length)
+        for c in golden.cases { XCTAssertEqual(tokenizer.encode(c.text), c.ids, c.text) }
+    }
+
     func testVocabularyWithoutSpecialTokens() throws {
         let dir = try tinyCopy()
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("tokenizer.json"))
         try Data("a\nb\nc\n".utf8).write(to: dir.appendingPathComponent("vocab.txt"))
         XCTAssertThrowsError(try TextEmbedder(directory: dir)) { error in
             guard case let .invalidVocabulary(_, reason) = error as? TextEmbedderError else { return XCTFail("\(error)") }
@@ -145,6 +158,19 @@ final class TextEmbedderLoaderTests: XCTestCase {
         }
         try FileManager.default.removeItem(at: dir.appendingPathComponent("vocab.txt"))
         XCTAssertThrowsError(try TextEmbedder(directory: dir))
+    }
+
+    func testTokenizerJSONOfAnotherModelTypeIsRejected() throws {
+        let dir = try tinyCopy()
+        let url = dir.appendingPathComponent("tokenizer.json")
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        json["pre_tokenizer"] = ["type": "ByteLevel"]
+        try JSONSerialization.data(withJSONObject: json).write(to: url)
+        XCTAssertThrowsError(try TextEmbedder(directory: dir)) { error in
+            guard case let .unsupported(path, reason) = error as? TextEmbedderError else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, url.path)
+            XCTAssertTrue(reason.contains("ByteLevel"), reason)
+        }
     }
 
     func testUnsupportedPooling() throws {

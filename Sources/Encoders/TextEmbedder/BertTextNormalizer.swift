@@ -1,6 +1,6 @@
 // The character-level half of BERT's basic tokenizer, as Hugging Face `tokenizers` runs it
 // (BertNormalizer, then BertPreTokenizer): each input scalar is cleaned (NUL, U+FFFD and
-// control / format / unassigned / private-use scalars dropped, every whitespace scalar made a
+// control / format / private-use scalars dropped, every whitespace scalar made a
 // space), CJK ideographs get spaces around them, accents are stripped (canonical
 // decomposition, nonspacing marks dropped) and the result lower-cased. The pre-tokenizer then
 // cuts at whitespace (dropped) and around every punctuation scalar (kept as its own word).
@@ -19,10 +19,12 @@ struct BertTextNormalizer: Sendable {
     var stripAccents: Bool
     var splitChinese: Bool
 
-    /// The reference classifies "unassigned" (and so drops) with the Unicode tables of the
-    /// `unicode_categories` crate, which stop at Unicode 9.0; scalars assigned later (newer
-    /// emoji among them) are removed there, so they are removed here too.
-    static let categoryTablesVersion: Unicode.Version = (major: 9, minor: 0)
+    /// The reference classifies scalars with the `unicode_categories` crate, whose tables are
+    /// those of Unicode 8.0: a scalar assigned later is neither punctuation nor a nonspacing
+    /// mark nor a control there (U+2E43 stays inside its word, U+08D4 keeps its place). Its
+    /// "other" class also leaves unassigned scalars alone (U+FDD0 becomes [UNK], not nothing).
+    /// Pinned by the every-scalar test against the reference.
+    static let categoryTablesVersion: Unicode.Version = (major: 8, minor: 0)
 
     /// Appends the normalized form of `scalar` (zero or more scalars) to `out`.
     @inline(__always)
@@ -81,13 +83,13 @@ struct BertTextNormalizer: Sendable {
         }
     }
 
-    /// Control, format, unassigned, private-use or surrogate (category C*) per the
-    /// reference's tables; tab, newline and carriage return are whitespace instead.
+    /// Control, format, private-use or surrogate (Cc Cf Co Cs) per the reference's tables;
+    /// tab, newline and carriage return are whitespace instead.
     @inline(__always)
     static func isOther(_ s: Unicode.Scalar) -> Bool {
-        guard isAssignedInReferenceTables(s) else { return true }
+        guard isAssignedInReferenceTables(s) else { return false }
         switch s.properties.generalCategory {
-        case .control, .format, .unassigned, .privateUse, .surrogate: return true
+        case .control, .format, .privateUse, .surrogate: return true
         default: return false
         }
     }

@@ -1,5 +1,6 @@
 // BERT's WordPiece tokenizer, reproducing Hugging Face `tokenizers`' BertTokenizer as built
-// from a checkpoint's vocab.txt and tokenizer_config.json:
+// from a checkpoint's tokenizer.json, or vocab.txt and tokenizer_config.json
+// (WordPieceTokenizer+Files.swift):
 //   1. special tokens written literally in the text ("[MASK]", "[SEP]", …) are matched first,
 //      case-sensitively, and become their ids (the reference's added tokens, not normalized);
 //   2. the rest is normalized and pre-tokenized (BertTextNormalizer: clean, CJK spacing,
@@ -20,7 +21,7 @@ public struct WordPieceTokenizer: Sendable {
     /// Ids including [CLS] and [SEP] (sentence-transformers' `max_seq_length`).
     public let maxLength: Int
     public let vocabularySize: Int
-    public let clsID: Int32, sepID: Int32, padID: Int32, unknownID: Int32
+    public let clsID: Int32, sepID: Int32, unknownID: Int32
     private let ids: [Piece: Int32]
     private let pieces: [String]
     /// Literal special-token strings matched in the raw text, with their ids.
@@ -30,9 +31,11 @@ public struct WordPieceTokenizer: Sendable {
     /// starts there instead of at the end of a 100-scalar word.
     private let longestPiece: Int
 
-    /// Special tokens by role; the strings are looked up in the vocabulary.
+    /// The tokens with a role, and the literal strings matched in raw text (the
+    /// reference's added tokens); each is looked up in the vocabulary.
     public struct SpecialTokens: Sendable {
-        public var cls = "[CLS]", sep = "[SEP]", pad = "[PAD]", unknown = "[UNK]", mask = "[MASK]"
+        public var cls = "[CLS]", sep = "[SEP]", unknown = "[UNK]"
+        public var literals = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
         public init() {}
     }
 
@@ -59,11 +62,10 @@ public struct WordPieceTokenizer: Sendable {
         }
         clsID = try id(specialTokens.cls)
         sepID = try id(specialTokens.sep)
-        padID = try id(specialTokens.pad)
         unknownID = try id(specialTokens.unknown)
         var specials: [(scalars: [Unicode.Scalar], id: Int32)] = []
-        for token in [specialTokens.cls, specialTokens.sep, specialTokens.pad, specialTokens.unknown, specialTokens.mask] {
-            if let i = ids[Piece(token)], !token.isEmpty { specials.append((Array(token.unicodeScalars), i)) }
+        for token in specialTokens.literals where !token.isEmpty { // one missing from the vocabulary is never produced
+            if let i = ids[Piece(token)] { specials.append((Array(token.unicodeScalars), i)) }
         }
         // Longest first, so one special token that is a prefix of another cannot shadow it.
         self.specials = specials.sorted { $0.scalars.count > $1.scalars.count }
@@ -74,45 +76,6 @@ public struct WordPieceTokenizer: Sendable {
         self.maxLength = maxLength
         normalizer = BertTextNormalizer(lowercase: lowercase, stripAccents: stripAccents ?? lowercase,
                                         splitChinese: splitChineseCharacters)
-    }
-
-    /// Reads `vocab.txt` (one piece per line, id = line number) and `tokenizer_config.json`
-    /// (do_lower_case, strip_accents, tokenize_chinese_chars and the special tokens; all
-    /// optional, BERT's defaults otherwise) from a checkpoint directory.
-    public init(directory: URL, maxLength: Int) throws(TextEmbedderError) {
-        let vocabPath = directory.appendingPathComponent("vocab.txt").path
-        guard let data = FileManager.default.contents(atPath: vocabPath) else {
-            throw .invalidVocabulary(path: vocabPath, reason: "cannot read the file")
-        }
-        guard String(data: data, encoding: .utf8) != nil else {
-            throw .invalidVocabulary(path: vocabPath, reason: "not UTF-8 text")
-        }
-        // Split at LF bytes (a Swift Character would fuse "\r\n"); the final LF ends the last line.
-        var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-        if lines.last == "" { lines.removeLast() }
-        let configPath = directory.appendingPathComponent("tokenizer_config.json").path
-        var config: [String: Any] = [:]
-        if let json = FileManager.default.contents(atPath: configPath) {
-            guard let object = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] else {
-                throw .invalidConfig(path: configPath, reason: "not a JSON object")
-            }
-            config = object
-        }
-        func flag(_ key: String) -> Bool? { config[key] as? Bool }
-        func token(_ key: String, _ fallback: String) -> String {
-            if let s = config[key] as? String { return s }
-            if let d = config[key] as? [String: Any], let s = d["content"] as? String { return s } // AddedToken form
-            return fallback
-        }
-        var specials = SpecialTokens()
-        specials.cls = token("cls_token", specials.cls)
-        specials.sep = token("sep_token", specials.sep)
-        specials.pad = token("pad_token", specials.pad)
-        specials.unknown = token("unk_token", specials.unknown)
-        specials.mask = token("mask_token", specials.mask)
-        try self.init(vocabulary: lines, maxLength: maxLength, lowercase: flag("do_lower_case") ?? true,
-                      stripAccents: flag("strip_accents"), splitChineseCharacters: flag("tokenize_chinese_chars") ?? true,
-                      specialTokens: specials, source: vocabPath)
     }
 
     /// The piece for an id (nil outside the vocabulary).

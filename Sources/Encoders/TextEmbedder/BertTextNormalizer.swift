@@ -75,8 +75,7 @@ struct BertTextNormalizer: Sendable {
     static func isPunctuation(_ s: Unicode.Scalar) -> Bool {
         let v = s.value
         if v < 0x80 { return (v >= 33 && v <= 47) || (v >= 58 && v <= 64) || (v >= 91 && v <= 96) || (v >= 123 && v <= 126) }
-        guard isAssignedInReferenceTables(s) else { return false }
-        switch s.properties.generalCategory {
+        switch referenceCategory(s) {
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
              .initialPunctuation, .finalPunctuation, .otherPunctuation: return true
         default: return false
@@ -87,8 +86,7 @@ struct BertTextNormalizer: Sendable {
     /// tab, newline and carriage return are whitespace instead.
     @inline(__always)
     static func isOther(_ s: Unicode.Scalar) -> Bool {
-        guard isAssignedInReferenceTables(s) else { return false }
-        switch s.properties.generalCategory {
+        switch referenceCategory(s) {
         case .control, .format, .privateUse, .surrogate: return true
         default: return false
         }
@@ -96,7 +94,7 @@ struct BertTextNormalizer: Sendable {
 
     @inline(__always)
     static func isNonspacingMark(_ s: Unicode.Scalar) -> Bool {
-        isAssignedInReferenceTables(s) && s.properties.generalCategory == .nonspacingMark
+        referenceCategory(s) == .nonspacingMark
     }
 
     @inline(__always)
@@ -105,6 +103,25 @@ struct BertTextNormalizer: Sendable {
         return age.major < categoryTablesVersion.major
             || (age.major == categoryTablesVersion.major && age.minor <= categoryTablesVersion.minor)
     }
+
+    /// The scalar's general category as the reference's Unicode 8.0 tables have it.
+    @inline(__always)
+    static func referenceCategory(_ s: Unicode.Scalar) -> Unicode.GeneralCategory? {
+        guard isAssignedInReferenceTables(s) else { return nil }
+        return categoryChangedSince8[s.value] ?? s.properties.generalCategory
+    }
+
+    /// Scalars whose category Unicode changed after 8.0 in a way that matters here, with
+    /// their 8.0 category (found by the every-scalar test; all others agree).
+    static let categoryChangedSince8: [UInt32: Unicode.GeneralCategory] = [
+        0x166D: .otherPunctuation, // CANADIAN SYLLABICS CHI SIGN, So now
+        0x1734: .nonspacingMark,   // HANUNOO SIGN PAMUDPOD, Mc now
+        0x1885: .otherLetter,      // MONGOLIAN LETTER ALI GALI BALUDA, Mn now
+        0x1886: .otherLetter,      // MONGOLIAN LETTER ALI GALI THREE BALUDA, Mn now
+        0xA9BD: .spacingMark,      // JAVANESE CONSONANT SIGN KERET, Mn now
+        0x111C9: .otherPunctuation, // SHARADA SANDHI MARK, Mn now
+        0x1171E: .nonspacingMark,  // AHOM CONSONANT SIGN MEDIAL RA, Mc now
+    ]
 
     /// The CJK Unified Ideographs blocks (and compatibility ideographs) BERT splits one by one;
     /// Hangul, Hiragana and Katakana are not among them.

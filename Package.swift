@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "Whisper", dependencies: ["Kernels", "ModelIO", "CZlib"], path: "Sources/Encoders/Whisper"),
         .target(name: "VAD", dependencies: ["ModelIO", "Kernels"]),
         .target(name: "ImageOps", path: "Sources/Encoders/ImageOps"),
+        .target(name: "TextEmbedder", dependencies: ["Kernels", "ModelIO"], path: "Sources/Encoders/TextEmbedder"),
         .target(name: "FaceDetector", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/FaceDetector"),
         .target(name: "ImageLabels", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/ImageLabels"),
 
@@ -87,6 +88,7 @@ let package = Package(
         .executableTarget(name: "SpeechBench", dependencies: ["Whisper", "Transcription", "VAD", "MediaIO", "ModelIO", "Kernels"],
                           path: "Benchmarks/SpeechBench"),
         .executableTarget(name: "QueryBench", dependencies: ["SightlineCore", "Store", "Retrieval"], path: "Benchmarks/QueryBench"),
+        .executableTarget(name: "TextBench", dependencies: ["TextEmbedder", "Kernels"], path: "Benchmarks/TextBench"),
         .executableTarget(name: "FacesBench", dependencies: ["FaceDetector", "ImageOps", "ModelIO", "Kernels"], path: "Benchmarks/FacesBench"),
         .executableTarget(name: "LabelsBench", dependencies: ["ImageLabels", "ImageOps", "ModelIO", "Kernels"], path: "Benchmarks/LabelsBench"),
 
@@ -99,6 +101,7 @@ let package = Package(
         .testTarget(name: "WhisperTests", dependencies: ["Whisper", "Kernels", "ModelIO", "TestSupport"]),
         .testTarget(name: "VADTests", dependencies: ["VAD", "ModelIO", "Kernels", "TestSupport"]),
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps"]),
+        .testTarget(name: "TextEmbedderTests", dependencies: ["TextEmbedder", "Kernels", "ModelIO", "TestSupport"]),
         .testTarget(name: "FaceDetectorTests", dependencies: ["FaceDetector", "ImageOps", "ModelIO", "Kernels", "TestSupport"]),
         .testTarget(name: "ImageLabelsTests", dependencies: ["ImageLabels", "ImageOps", "ModelIO", "Kernels", "TestSupport"]),
         .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),

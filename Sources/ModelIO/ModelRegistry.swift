@@ -19,6 +19,8 @@ public struct ModelRegistry: Sendable {
         Entry(name: "whisper-tiny.en", role: "speech (fast, English only)",
               files: ["model.bin", "config.json", "tokenizer.json", "vocabulary.txt"]),
         Entry(name: "silero-vad", role: "voice activity", files: ["silero_vad_16k.safetensors"]),
+        Entry(name: "ppocr-v5-mobile", role: "on-screen text (PP-OCRv5 mobile)",
+              files: ["ppocrv5_det.onnx", "ppocrv5_cls.onnx", "ppocrv5_rec.onnx", "ppocr_keys_v5.txt"]),
     ]
 
     public static let defaultSpeechModel = "whisper-base"

@@ -51,6 +51,11 @@ let package = Package(
         .target(name: "ImageOps", path: "Sources/Encoders/ImageOps"),
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps"]),
 
+        // MARK: - Vision: on-screen text (PP-OCRv5 mobile on the ONNX interpreter)
+        .target(name: "OCR", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/OCR"),
+        .testTarget(name: "OCRTests", dependencies: ["OCR", "ImageOps", "ModelIO", "Kernels", "TestSupport"]),
+        .executableTarget(name: "OCRBench", dependencies: ["OCR", "ImageOps", "Kernels"], path: "Benchmarks/OCRBench"),
+
         // MARK: - Subtitles and VAD (subs-vad)
         .target(name: "Subtitles"),
         .target(name: "VAD", dependencies: ["ModelIO", "Kernels"]),

@@ -187,7 +187,7 @@ extension ONNXNetwork {
             throw .shape(node: node, reason: "input \(x.shape) is smaller than the \(t.kernelH)x\(t.kernelW) kernel")
         }
         let batch = x.shape[0], oh = s.outHeight, ow = s.outWidth
-        var out = Value(zeros: [batch, t.outChannels, oh, ow])
+        var out = Value(uninitialized: [batch, t.outChannels, oh, ow])
         let inPlane = t.inChannels * s.height * s.width, outPlane = t.outChannels * oh * ow
         do {
             try x.data.withUnsafeBufferPointer { xb in
@@ -221,7 +221,7 @@ extension ONNXNetwork {
         let (h, w) = (x.shape[2], x.shape[3])
         let oh = (h - 1) * t.strideH + t.kernelH, ow = (w - 1) * t.strideW + t.kernelW
         let rows = t.outChannels * t.kernelH * t.kernelW
-        var cols = [Float](repeating: 0, count: rows * h * w) // (outC·kH·kW, H·W)
+        var cols = [Float](unsafeUninitializedCapacity: rows * h * w) { _, n in n = rows * h * w } // (outC·kH·kW, H·W), written by the GEMM
         var out = Value(zeros: [x.shape[0], t.outChannels, oh, ow])
         for n in 0..<x.shape[0] {
             x.data.withUnsafeBufferPointer { xb in
@@ -265,48 +265,79 @@ extension ONNXNetwork {
     static func binary(_ op: BinaryOp, _ a: Value, _ b: Value, node: String) throws(OCRError) -> Value {
         guard let shape = broadcastShape(a.shape, b.shape) else { throw .shape(node: node, reason: "cannot broadcast \(a.shape) with \(b.shape)") }
         let isInteger = a.isInteger && b.isInteger
-        @inline(__always) func f(_ x: Float, _ y: Float) -> Float {
-            switch op {
-            case .add: return x + y
-            case .sub: return x - y
-            case .mul: return x * y
-            case .div: return isInteger ? (y == 0 ? 0 : (x / y).rounded(.towardZero)) : x / y
-            case .pow: return y == 2 ? x * x : Foundation.pow(x, y)
-            }
+        let rank = shape.count, count = shape.reduce(1, *)
+        var out = [Float](unsafeUninitializedCapacity: count) { _, n in n = count } // every element is written below
+        guard count > 0 else { return Value(shape: shape, data: out, isInteger: isInteger) }
+        // Element strides of each operand in the output's index space (0 on broadcast axes).
+        func strides(_ s: [Int]) -> [Int] {
+            let p = [Int](repeating: 1, count: rank - s.count) + s
+            var st = [Int](repeating: 0, count: rank), acc = 1
+            for i in stride(from: rank - 1, through: 0, by: -1) { st[i] = p[i] == 1 ? 0 : acc; acc *= p[i] }
+            return st
         }
-        let count = shape.reduce(1, *)
-        var out = [Float](repeating: 0, count: count)
-        if a.shape == b.shape {
-            for i in 0..<count { out[i] = f(a.data[i], b.data[i]) }
-        } else if b.count == 1 {
-            let y = b.data[0]
-            for i in 0..<count { out[i] = f(a.data[i], y) }
-        } else if a.count == 1 {
-            let x = a.data[0]
-            for i in 0..<count { out[i] = f(x, b.data[i]) }
-        } else {
-            // General case: iterate the output with per-operand strides (0 on broadcast axes).
-            let rank = shape.count
-            func strides(_ s: [Int]) -> [Int] {
-                let p = [Int](repeating: 1, count: rank - s.count) + s
-                var st = [Int](repeating: 0, count: rank), acc = 1
-                for i in stride(from: rank - 1, through: 0, by: -1) { st[i] = p[i] == 1 ? 0 : acc; acc *= p[i] }
-                return st
-            }
-            let sa = strides(a.shape), sb = strides(b.shape)
-            let inner = shape[rank - 1], ia = sa[rank - 1], ib = sb[rank - 1]
-            var index = [Int](repeating: 0, count: rank)
-            var o = 0
-            while o < count {
-                var oa = 0, ob = 0
-                for d in 0..<(rank - 1) { oa += index[d] * sa[d]; ob += index[d] * sb[d] }
-                for k in 0..<inner { out[o + k] = f(a.data[oa + k * ia], b.data[ob + k * ib]) }
-                o += inner
-                var d = rank - 2
-                while d >= 0 { index[d] += 1; if index[d] < shape[d] { break }; index[d] = 0; d -= 1 }
+        let sa = strides(a.shape), sb = strides(b.shape)
+        // The trailing block over which each operand is either contiguous or one repeated
+        // value: one tight loop per block (per channel for (N,C,H,W) ⊙ (N,C,1,1)).
+        var inner = 1, blockA = -1, blockB = -1 // -1 undecided, 0 repeated, 1 contiguous
+        var d = rank - 1
+        while d >= 0 {
+            if shape[d] == 1 { d -= 1; continue }
+            let ka = sa[d] == 0 ? 0 : (sa[d] == inner ? 1 : 2), kb = sb[d] == 0 ? 0 : (sb[d] == inner ? 1 : 2)
+            if ka == 2 || kb == 2 || (blockA != -1 && ka != blockA) || (blockB != -1 && kb != blockB) { break }
+            blockA = ka; blockB = kb
+            inner *= shape[d]
+            d -= 1
+        }
+        let outerRank = d + 1 // dims 0..<outerRank are walked one index at a time
+        let stepA = blockA == 1 ? 1 : 0, stepB = blockB == 1 ? 1 : 0
+        a.data.withUnsafeBufferPointer { ab in
+            b.data.withUnsafeBufferPointer { bb in
+                out.withUnsafeMutableBufferPointer { ob in
+                    let pa = ab.baseAddress!, pb = bb.baseAddress!, po = ob.baseAddress!
+                    var index = [Int](repeating: 0, count: max(outerRank, 1))
+                    var o = 0
+                    while o < count {
+                        var oa = 0, obb = 0
+                        for k in 0..<outerRank { oa += index[k] * sa[k]; obb += index[k] * sb[k] }
+                        apply(op, isInteger: isInteger, pa + oa, stepA, pb + obb, stepB, po + o, inner)
+                        o += inner
+                        var k = outerRank - 1
+                        while k >= 0 { index[k] += 1; if index[k] < shape[k] { break }; index[k] = 0; k -= 1 }
+                    }
+                }
             }
         }
         return Value(shape: shape, data: out, isInteger: isInteger)
+    }
+
+    /// y[i] = x1[i·s1] op x2[i·s2] for i < n (strides 0 or 1), one loop per op so each vectorises.
+    @inline(__always)
+    static func apply(_ op: BinaryOp, isInteger: Bool, _ x1: UnsafePointer<Float>, _ s1: Int, _ x2: UnsafePointer<Float>, _ s2: Int,
+                      _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        switch (op, s1, s2) {
+        case (.add, 1, 1): for i in 0..<n { y[i] = x1[i] + x2[i] }
+        case (.add, 1, 0): let v = x2[0]; for i in 0..<n { y[i] = x1[i] + v }
+        case (.add, 0, 1): let v = x1[0]; for i in 0..<n { y[i] = v + x2[i] }
+        case (.sub, 1, 1): for i in 0..<n { y[i] = x1[i] - x2[i] }
+        case (.sub, 1, 0): let v = x2[0]; for i in 0..<n { y[i] = x1[i] - v }
+        case (.sub, 0, 1): let v = x1[0]; for i in 0..<n { y[i] = v - x2[i] }
+        case (.mul, 1, 1): for i in 0..<n { y[i] = x1[i] * x2[i] }
+        case (.mul, 1, 0): let v = x2[0]; for i in 0..<n { y[i] = x1[i] * v }
+        case (.mul, 0, 1): let v = x1[0]; for i in 0..<n { y[i] = v * x2[i] }
+        case (.div, _, _) where !isInteger:
+            for i in 0..<n { y[i] = x1[i * s1] / x2[i * s2] }
+        default:
+            for i in 0..<n {
+                let p = x1[i * s1], q = x2[i * s2]
+                switch op {
+                case .add: y[i] = p + q
+                case .sub: y[i] = p - q
+                case .mul: y[i] = p * q
+                case .div: y[i] = q == 0 ? 0 : (p / q).rounded(.towardZero)
+                case .pow: y[i] = q == 2 ? p * p : Foundation.pow(p, q)
+                }
+            }
+        }
     }
 
     // MARK: - Shape ops

@@ -24,6 +24,11 @@ struct Value {
         self.isInteger = isInteger
     }
     init(zeros shape: [Int]) { self.init(shape: shape, data: [Float](repeating: 0, count: shape.reduce(1, *))) }
+    /// Storage the caller overwrites completely (conv and GEMM outputs), not zeroed first.
+    init(uninitialized shape: [Int]) {
+        let n = shape.reduce(1, *)
+        self.init(shape: shape, data: [Float](unsafeUninitializedCapacity: n) { _, count in count = n })
+    }
 }
 
 struct ONNXNetwork: Sendable {
@@ -184,7 +189,18 @@ struct ONNXNetwork: Sendable {
             case "Sigmoid": op = .unary(.sigmoid)
             case "HardSwish": op = .unary(.hardSwish)
             case "Sqrt": op = .unary(.sqrt)
-            case "HardSigmoid": op = .hardSigmoid(alpha: attr("alpha")?.float ?? 0.2, beta: attr("beta")?.float ?? 0.5)
+            case "HardSigmoid":
+                let alpha = attr("alpha")?.float ?? 0.2, beta = attr("beta")?.float ?? 0.5
+                // x · HardSigmoid(x) with PyTorch's constants is HardSwish(x): run it as one op.
+                if abs(alpha - 1.0 / 6) < 1e-6, beta == 0.5, consumers[n.outputs[0]] == 1,
+                   let next = graph.nodes.indices.first(where: { $0 > index && graph.nodes[$0].inputs.contains(n.outputs[0]) }),
+                   graph.nodes[next].opType == "Mul", Set(graph.nodes[next].inputs) == [n.inputs[0], n.outputs[0]] {
+                    skip.insert(next)
+                    outputs = graph.nodes[next].outputs
+                    op = .unary(.hardSwish)
+                } else {
+                    op = .hardSigmoid(alpha: alpha, beta: beta)
+                }
             case "GlobalAveragePool": op = .globalAveragePool
             case "AveragePool":
                 let k = ints("kernel_shape", []), s = ints("strides", [1, 1])

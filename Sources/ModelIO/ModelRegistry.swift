@@ -23,6 +23,8 @@ public struct ModelRegistry: Sendable {
         Entry(name: "mtcnn", role: "faces (boxes, landmarks)", files: ["pnet.pt", "rnet.pt", "onet.pt"]),
         Entry(name: "minilm-l6-v2", role: "text embedding",
               files: ["model.safetensors", "config.json", "vocab.txt", "tokenizer_config.json", "sentence_bert_config.json"]),
+        Entry(name: "ppocr-v5-mobile", role: "on-screen text (PP-OCRv5 mobile)",
+              files: ["ppocrv5_det.onnx", "ppocrv5_cls.onnx", "ppocrv5_rec.onnx", "ppocr_keys_v5.txt"]),
     ]
 
     public static let defaultSpeechModel = "whisper-base"

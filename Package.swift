@@ -51,6 +51,11 @@ let package = Package(
         .target(name: "ImageOps", path: "Sources/Encoders/ImageOps"),
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps"]),
 
+        // MARK: - Vision: people (SSDLite MobileNetV2 from a TensorFlow frozen graph)
+        .target(name: "PersonDetector", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/PersonDetector"),
+        .testTarget(name: "PersonDetectorTests", dependencies: ["PersonDetector", "ImageOps", "Kernels", "ModelIO", "MediaIO", "TestSupport"]),
+        .executableTarget(name: "PersonBench", dependencies: ["PersonDetector", "ImageOps", "Kernels"], path: "Benchmarks/PersonBench"),
+
         // MARK: - Subtitles and VAD (subs-vad)
         .target(name: "Subtitles"),
         .target(name: "VAD", dependencies: ["ModelIO", "Kernels"]),

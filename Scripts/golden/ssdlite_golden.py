@@ -2,7 +2,7 @@
 """Golden outputs for the person detector (Tests/Fixtures/vision/person), from TensorFlow
 running the same frozen graph the Swift detector loads.
 
-Venv: /work/venv-vision (Python 3.11) with tensorflow-cpu 2.20.0, numpy 2.4.6, pillow 13.0.0
+Venv: /work/venv-vision (Python 3.11) with tensorflow-cpu 2.21.0, numpy 2.4.6, pillow 13.0.0
 (`Scripts/golden/setup-venv` style: `python -m venv /work/venv-vision && pip install
 tensorflow-cpu numpy pillow`). Needs the ffmpeg CLI and the model:
 `Scripts/fetch-models ssdlite-person`.

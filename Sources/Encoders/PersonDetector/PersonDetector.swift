@@ -62,9 +62,9 @@ public final class PersonDetector {
 
     init(graph: TensorFlowGraph, pool: ThreadPool) throws(PersonDetectorError) {
         anchorLayout = SSDAnchorLayout()
+        network = try SSDLiteMobileNetV2(graph: graph, anchorsPerCell: anchorLayout.boxesPerCell)
         try ResizeBilinear.checkGraph(graph)
         postprocessing = try SSDPostprocessing(graph: graph)
-        network = try SSDLiteMobileNetV2(graph: graph, anchorsPerCell: anchorLayout.boxesPerCell)
         anchors = anchorLayout.anchors()
         guard network.anchorCount == anchors.count / 4 else {
             throw .topology(path: graph.path, node: "BoxPredictor_*", reason: "predicts \(network.anchorCount) boxes for \(anchors.count / 4) anchors")

@@ -104,46 +104,62 @@ final class PersonDetectorTests: XCTestCase {
         for frame in try Self.golden().frames {
             let picture = try Self.picture(frame.file)
             XCTAssertEqual(picture.width, frame.width)
-            let planes = UnsafeMutablePointer<Float>.allocate(capacity: 3 * side * side)
-            defer { planes.deallocate() }
-            ResizeBilinear.normalisedPlanes(picture, outHeight: side, outWidth: side, into: planes)
+            let input = UnsafeMutablePointer<Float>.allocate(capacity: 3 * side * side) // (300, 300, 3), TensorFlow's layout
+            defer { input.deallocate() }
+            ResizeBilinear.normalised(picture, outHeight: side, outWidth: side, into: input)
             var maxDiff: Float = 0
-            for (i, v) in zip(frame.preprocessed_indices, frame.preprocessed_values) {
-                let y = i / (side * 3), x = (i / 3) % side, c = i % 3 // TensorFlow's (y, x, c)
-                maxDiff = max(maxDiff, abs(planes[(c * side + y) * side + x] - v))
-            }
+            for (i, v) in zip(frame.preprocessed_indices, frame.preprocessed_values) { maxDiff = max(maxDiff, abs(input[i] - v)) }
             XCTAssertLessThan(maxDiff, 1e-6, "\(frame.file): resized input differs by \(maxDiff)")
         }
     }
 
     func testBatchNormFoldingIsEquivalent() throws {
-        // The stem conv of the real graph: conv then FusedBatchNorm with the graph's constants,
-        // against the folded weights, on a pseudo-random input.
+        // Real layers of the graph: convolution then FusedBatchNorm with the graph's constants,
+        // computed directly from TensorFlow's (k, k, in, out) weights, against the folded layer
+        // run on the kernels, on a pseudo-random channels-last input. SAME padding both ways.
         guard FileManager.default.fileExists(atPath: Self.modelPath) else { throw XCTSkip("model not installed") }
         let graph = try TensorFlowGraph(path: Self.modelPath)
-        let scope = "FeatureExtractor/MobilenetV2/Conv"
-        let tf = try graph.floats("\(scope)/weights", shape: [3, 3, 3, 32])
-        let p = try ["gamma", "beta", "moving_mean", "moving_variance"].map { try graph.floats("\(scope)/BatchNorm/\($0)", shape: [32]) }
-        let eps = graph.node(named: "\(scope)/BatchNorm/FusedBatchNorm")?.attributes["epsilon"]?.float ?? 0.001
-        let folded = try GraphLoader(graph: graph).conv(scope: scope, depthwise: false, in: 3, out: 32, kernel: 3, stride: 2, side: 16,
-                                                       input: "Preprocessor/sub", relu6: false)
-        var w = [Float](repeating: 0, count: tf.count) // (32, 3, 3, 3)
-        for o in 0..<32 { for i in 0..<3 { for t in 0..<9 { w[(o * 3 + i) * 9 + t] = tf[(t * 3 + i) * 32 + o] } } }
+        let loader = GraphLoader(graph: graph)
+        let m = "FeatureExtractor/MobilenetV2"
+        let cases: [(scope: String, depthwise: Bool, cin: Int, cout: Int, k: Int, stride: Int, input: String)] = [
+            ("\(m)/Conv", false, 3, 32, 3, 2, "Preprocessor/sub"),
+            ("\(m)/expanded_conv/depthwise", true, 32, 32, 3, 1, "\(m)/Conv/Relu6"),
+            ("\(m)/expanded_conv_1/depthwise", true, 96, 96, 3, 2, "\(m)/expanded_conv_1/expand/Relu6"),
+            ("\(m)/expanded_conv/project", false, 32, 16, 1, 1, "\(m)/expanded_conv/depthwise/Relu6"),
+        ]
         var rng = SystemRandomNumberGenerator()
-        let x = (0..<(3 * 16 * 16)).map { _ in Float.random(in: -1...1, using: &rng) }
-        let shape = Conv2dShape(inChannels: 3, outChannels: 32, height: 16, width: 16, kernel: 3, stride: 2, padding: 1)
-        var plain = [Float](repeating: 0, count: 32 * 8 * 8), fused = plain
-        conv2dReference(x, shape: shape, weight: w, bias: nil, output: &plain)
-        conv2dReference(x, shape: shape, weight: folded.weight, bias: folded.bias, output: &fused)
-        var maxDiff: Float = 0
-        for o in 0..<32 {
-            let scale = p[0][o] / (p[3][o] + eps).squareRoot()
-            for j in 0..<64 {
-                let bn = (plain[o * 64 + j] - p[2][o]) * scale + p[1][o]
-                maxDiff = max(maxDiff, abs(bn - fused[o * 64 + j]) / max(1, abs(bn)))
+        let side = 12
+        for c in cases {
+            let layer = try loader.conv(scope: c.scope, depthwise: c.depthwise, in: c.cin, out: c.cout, kernel: c.k, stride: c.stride,
+                                        side: side, input: c.input, relu6: false)
+            let tf = try graph.floats(c.depthwise ? "\(c.scope)/depthwise_weights" : "\(c.scope)/weights")
+            let p = try ["gamma", "beta", "moving_mean", "moving_variance"].map { try graph.floats("\(c.scope)/BatchNorm/\($0)") }
+            let eps = graph.node(named: "\(c.scope)/BatchNorm/FusedBatchNorm")?.attributes["epsilon"]?.float ?? 0.001
+            let x = (0..<(side * side * c.cin)).map { _ in Float.random(in: -1...1, using: &rng) }
+            let out = layer.outSize, pad = max((out - 1) * c.stride + c.k - side, 0) / 2
+            var expected = [Float](repeating: 0, count: out * out * c.cout)
+            for oy in 0..<out { for ox in 0..<out { for o in 0..<c.cout {
+                var acc: Double = 0
+                for ky in 0..<c.k { for kx in 0..<c.k {
+                    let iy = oy * c.stride - pad + ky, ix = ox * c.stride - pad + kx
+                    if iy < 0 || iy >= side || ix < 0 || ix >= side { continue }
+                    if c.depthwise {
+                        acc += Double(x[(iy * side + ix) * c.cin + o] * tf[(ky * c.k + kx) * c.cin + o])
+                    } else {
+                        for i in 0..<c.cin { acc += Double(x[(iy * side + ix) * c.cin + i] * tf[((ky * c.k + kx) * c.cin + i) * c.cout + o]) }
+                    }
+                } }
+                let bn = (Float(acc) - p[2][o]) / (p[3][o] + eps).squareRoot() * p[0][o] + p[1][o]
+                expected[(oy * out + ox) * c.cout + o] = bn
+            } } }
+            var got = [Float](repeating: .nan, count: expected.count)
+            var cols = [Float](repeating: 0, count: max(layer.columnsCount, 1))
+            try got.withUnsafeMutableBufferPointer { g in
+                try cols.withUnsafeMutableBufferPointer { try layer.run(x, into: g.baseAddress!, columns: $0.baseAddress!, pool: ThreadPool(threads: 1)) }
             }
+            let maxDiff = zip(got, expected).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .infinity
+            XCTAssertLessThan(maxDiff, 1e-4, "\(c.scope): folded layer differs from conv + batch norm by \(maxDiff)")
         }
-        XCTAssertLessThan(maxDiff, 1e-5, "folded conv differs from conv + batch norm by \(maxDiff)")
     }
 
     // MARK: - Against TensorFlow

@@ -5,7 +5,7 @@
 // back in pixels of the picture passed in; scores are the sigmoid probabilities the graph's
 // `detection_scores` output gives.
 //
-// Pure compute: one detector owns its scratch (about 40 MB of activations), so use one per
+// Pure compute: one detector owns its scratch (about 26 MB of activations), so use one per
 // thread of work; the pool is the shared kernel pool unless another is given.
 import Foundation
 import ImageOps
@@ -43,11 +43,10 @@ public final class PersonDetector {
     private let pool: ThreadPool
 
     // MARK: - Scratch (allocated once)
-    private let image: UnsafeMutablePointer<Float> // (3, 300, 300)
-    private let buffers: [UnsafeMutablePointer<Float>] // 3 × the largest activation: current, expanded, depthwise
-    private let padded: UnsafeMutablePointer<Float> // the largest asymmetrically padded input
-    private let head: UnsafeMutablePointer<Float> // (anchors·4, s, s), the largest head output
-    private let bufferCount: Int, paddedCount: Int, headCount: Int
+    private let image: UnsafeMutablePointer<Float> // (300, 300, 3)
+    private let buffers: [UnsafeMutablePointer<Float>] // 3 × the largest activation (side, side, channels): current, expanded, depthwise
+    private let columns: UnsafeMutablePointer<Float> // the stem's im2col (150², 27)
+    private let head: UnsafeMutablePointer<Float> // (s, s, anchors·4), the largest head output
     /// Raw network outputs of the last run: (1917, 4) box encodings, (1917, 2) class logits.
     private(set) var boxEncodings: [Float]
     private(set) var classLogits: [Float]
@@ -72,14 +71,11 @@ public final class PersonDetector {
         self.pool = pool
         let layers = network.allLayers
         let largest = layers.map(\.outputCount).max() ?? 1
-        bufferCount = largest
-        paddedCount = max(layers.map(\.paddedInputCount).max() ?? 0, 1)
-        headCount = network.predictors.map { max($0.box.outputCount, $0.classes.outputCount) }.max() ?? 1
         let b = SSDLiteBlueprint.self
         image = .allocate(capacity: b.inputChannels * b.inputSize * b.inputSize)
         buffers = (0..<3).map { _ in .allocate(capacity: largest) }
-        padded = .allocate(capacity: paddedCount)
-        head = .allocate(capacity: headCount)
+        columns = .allocate(capacity: max(layers.map(\.columnsCount).max() ?? 1, 1))
+        head = .allocate(capacity: network.predictors.map { max($0.box.outputCount, $0.classes.outputCount) }.max() ?? 1)
         boxEncodings = Array(repeating: 0, count: network.anchorCount * 4)
         classLogits = Array(repeating: 0, count: network.anchorCount * b.classesWithBackground)
     }
@@ -87,7 +83,7 @@ public final class PersonDetector {
     deinit {
         image.deallocate()
         for b in buffers { b.deallocate() }
-        padded.deallocate()
+        columns.deallocate()
         head.deallocate()
     }
 
@@ -124,71 +120,61 @@ public final class PersonDetector {
             throw ImageError.tooLarge(width: picture.width, height: picture.height, limit: Self.maxSide)
         }
         let side = SSDLiteBlueprint.inputSize
-        ResizeBilinear.normalisedPlanes(picture, outHeight: side, outWidth: side, into: image)
+        ResizeBilinear.normalised(picture, outHeight: side, outWidth: side, into: image)
         try forward(image)
     }
 
-    /// The network on a normalised (3, 300, 300) image.
+    /// The network on a normalised (300, 300, 3) image.
     func forward(_ input: UnsafePointer<Float>) throws {
         var current = buffers[0], expanded = buffers[1], depthwise = buffers[2]
         let net = network
-        try net.stem.run(input, into: current, padded: padded, pool: pool)
+        try net.stem.run(input, into: current, columns: columns, pool: pool)
         var map = 0
         for (i, block) in net.blocks.enumerated() {
             var dwInput = UnsafePointer(current)
             if let e = block.expand {
-                try e.run(current, into: expanded, padded: padded, pool: pool)
+                try e.run(current, into: expanded, columns: columns, pool: pool)
                 dwInput = UnsafePointer(expanded)
                 if i == SSDLiteBlueprint.firstMapBlock {
                     try predict(map: map, from: expanded, scratch: depthwise)
                     map += 1
                 }
             }
-            try block.depthwise.run(dwInput, into: depthwise, padded: padded, pool: pool)
+            try block.depthwise.run(dwInput, into: depthwise, columns: columns, pool: pool)
             // The expansion is consumed, so the projection reuses its buffer, then becomes current.
-            try block.project.run(depthwise, into: expanded, padded: padded, pool: pool)
+            try block.project.run(depthwise, into: expanded, columns: columns, pool: pool)
             if block.residual { add(expanded, current, count: block.project.outputCount, into: expanded) }
             swap(&current, &expanded)
         }
-        try net.lastConv.run(current, into: expanded, padded: padded, pool: pool)
+        try net.lastConv.run(current, into: expanded, columns: columns, pool: pool)
         swap(&current, &expanded)
         try predict(map: map, from: current, scratch: depthwise)
         map += 1
         for extra in net.extras {
-            try extra.reduce.run(current, into: expanded, padded: padded, pool: pool)
-            try extra.depthwise.run(expanded, into: depthwise, padded: padded, pool: pool)
-            try extra.expand.run(depthwise, into: expanded, padded: padded, pool: pool)
+            try extra.reduce.run(current, into: expanded, columns: columns, pool: pool)
+            try extra.depthwise.run(expanded, into: depthwise, columns: columns, pool: pool)
+            try extra.expand.run(depthwise, into: expanded, columns: columns, pool: pool)
             swap(&current, &expanded)
             try predict(map: map, from: current, scratch: depthwise)
             map += 1
         }
     }
 
-    /// Both heads of feature map `map`, written into `boxEncodings` / `classLogits` in
-    /// TensorFlow's (row, column, anchor) order.
+    /// Both heads of feature map `map`, written into `boxEncodings` / `classLogits`.
     private func predict(map: Int, from features: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) throws {
         let p = network.predictors[map]
         let cells = p.box.outSize * p.box.outSize
-        try p.boxDepthwise.run(features, into: scratch, padded: padded, pool: pool)
-        try p.box.run(scratch, into: head, padded: padded, pool: pool)
+        try p.boxDepthwise.run(features, into: scratch, columns: columns, pool: pool)
+        try p.box.run(scratch, into: head, columns: columns, pool: pool)
+        // (s, s, anchors·4) is already TensorFlow's (row, column, anchor, 4) order.
         boxEncodings.withUnsafeMutableBufferPointer { dst in
-            scatter(head, cells: cells, anchors: p.anchorsPerCell, width: 4, first: p.firstAnchor, into: dst.baseAddress!)
+            (dst.baseAddress! + p.firstAnchor * 4).update(from: head, count: cells * p.anchorsPerCell * 4)
         }
-        try p.classDepthwise.run(features, into: scratch, padded: padded, pool: pool)
-        try p.classes.run(scratch, into: head, padded: padded, pool: pool)
+        try p.classDepthwise.run(features, into: scratch, columns: columns, pool: pool)
+        try p.classes.run(scratch, into: head, columns: columns, pool: pool)
         let k = SSDLiteBlueprint.classesWithBackground
         classLogits.withUnsafeMutableBufferPointer { dst in
-            scatter(head, cells: cells, anchors: p.anchorsPerCell, width: k, first: p.firstAnchor, into: dst.baseAddress!)
-        }
-    }
-
-    /// (anchors·width, cells) planes → rows first + cell·anchors + anchor of (·, width).
-    private func scatter(_ planes: UnsafePointer<Float>, cells: Int, anchors: Int, width: Int, first: Int,
-                         into dst: UnsafeMutablePointer<Float>) {
-        for cell in 0..<cells {
-            for a in 0..<anchors {
-                for j in 0..<width { dst[((first + cell * anchors + a) * width) + j] = planes[(a * width + j) * cells + cell] }
-            }
+            (dst.baseAddress! + p.firstAnchor * k).update(from: head, count: cells * p.anchorsPerCell * k)
         }
     }
 }

@@ -29,11 +29,10 @@ enum ResizeBilinear {
         }
     }
 
-    /// Writes `image` resized to (3, outHeight, outWidth) planes, normalised to [-1, 1], into `output`.
-    static func normalisedPlanes(_ image: RGBImage, outHeight: Int, outWidth: Int, into output: UnsafeMutablePointer<Float>) {
+    /// Writes `image` resized to (outHeight, outWidth, 3), normalised to [-1, 1], into `output`.
+    static func normalised(_ image: RGBImage, outHeight: Int, outWidth: Int, into output: UnsafeMutablePointer<Float>) {
         let ys = taps(inSize: image.height, outSize: outHeight)
         let xs = taps(inSize: image.width, outSize: outWidth)
-        let plane = outHeight * outWidth
         let scale: Float = 2.0 / 255.0 // the export's Float32 constant 0.007843138
         image.pixels.withUnsafeBufferPointer { px in
             for (oy, ty) in ys.enumerated() {
@@ -46,7 +45,7 @@ enum ResizeBilinear {
                         let t = tl + (tr - tl) * tx.lerp
                         let b = bl + (br - bl) * tx.lerp
                         let v = t + (b - t) * ty.lerp
-                        output[c * plane + oy * outWidth + ox] = scale * v - 1
+                        output[(oy * outWidth + ox) * 3 + c] = scale * v - 1
                     }
                 }
             }

@@ -6,9 +6,12 @@
 // against the architecture below (op, strides, SAME padding, and which node feeds which), so
 // a different graph fails with the node that differs instead of computing garbage.
 //
-// Layout: activations are NCHW planes of one image, (channels, side, side); TensorFlow's
-// weights (kH, kW, in, out) and depthwise (kH, kW, channels, 1) are transposed to
-// (out, in, kH, kW) and (channels, 1, kH, kW) at load.
+// Layout: activations are channels-last like TensorFlow's, (side, side, channels), so a 1×1
+// convolution is one matrix product over pixels with weights packed once at load (Kernels'
+// PackedLinear), depthwise layers run Kernels' channels-last depthwise loop with bias and
+// ReLU6 fused, and the heads' outputs are already in TensorFlow's (row, column, anchor) order.
+// TensorFlow's weights (kH, kW, in, out) become (out, kH·kW·in); depthwise filters
+// (kH, kW, channels, 1) are used as stored.
 //
 //   image (3, 300, 300) in [-1, 1]
 //   Conv 3×3 s2 → 32 (150)                                   BN, ReLU6
@@ -18,13 +21,12 @@
 //   4 extra layers: 1×1 → mid, depthwise 3×3 s2, 1×1 → out   maps 2-5: 512 (5), 256 (3), 256 (2), 128 (1)
 //   per map i, two heads: depthwise 3×3 + BN + ReLU6, then 1×1 with bias →
 //     box encodings (anchors·4, s, s) and class logits (anchors·2, s, s)
-// The heads' outputs are reordered to TensorFlow's (row, column, anchor) order and
-// concatenated over the maps: box encodings (1917, 4) = (ty, tx, th, tw), class logits
+// The heads' outputs are concatenated over the maps: box encodings (1917, 4) = (ty, tx, th, tw), class logits
 // (1917, 2) = (background, person).
 //
 // Padding is TensorFlow's SAME: for a stride-2 layer on an even side the one padding row and
-// column go after the data (bottom / right); our conv2d pads symmetrically, so those layers
-// read a copy of their input with the extra zero row and column appended.
+// column go after the data (bottom / right); the depthwise kernel and the stem's im2col take
+// the padding before the data and treat everything past the edge as zero.
 import Kernels
 import ModelIO
 
@@ -67,54 +69,95 @@ public enum PersonDetectorError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// One convolution with its batch norm folded in, and an optional ReLU6.
-struct FoldedConv {
+/// One convolution with its batch norm folded in, and an optional ReLU6, on channels-last
+/// activations (side, side, channels).
+struct FoldedConv: Sendable {
+    enum Kind: Sendable {
+        /// 1×1: a matrix product over pixels, (side², in) · (in, out), weights packed once.
+        case pointwise
+        /// One k×k filter per channel, on Kernels' channels-last depthwise loop.
+        case depthwise
+        /// k×k over all input channels (only the 3-channel stem): im2col, then a matrix product.
+        case full
+    }
+
     let scope: String // the TensorFlow name scope, e.g. FeatureExtractor/MobilenetV2/Conv
-    let depthwise: Bool
+    let kind: Kind
     let inChannels, outChannels, kernel, stride: Int
     let inSize, outSize: Int // square sides
-    let padBefore, padAfter: Int // TensorFlow SAME
+    let padBefore: Int // TensorFlow SAME: rows / columns of zeros before the data (the odd one goes after)
     let relu6: Bool
     /// The graph node whose value this layer computes (its Relu6, batch norm or BiasAdd).
     let outputNode: String
-    let weight: [Float] // (out, in, k, k) or depthwise (channels, 1, k, k)
+    /// Folded weights: depthwise (k, k, channels) as TensorFlow stores them; otherwise
+    /// (out, k·k·in) with columns ordered (ky, kx, in).
+    let weight: [Float]
     let bias: [Float] // (out)
+    let linear: PackedLinear? // `weight` packed, for pointwise and full
 
-    /// Floats of a padded copy of the input, 0 when the padding is symmetric.
-    var paddedInputCount: Int { padBefore == padAfter ? 0 : inChannels * (inSize + padBefore + padAfter) * (inSize + padBefore + padAfter) }
+    var depthwise: Bool { kind == .depthwise }
     var outputCount: Int { outChannels * outSize * outSize }
+    /// Floats of im2col columns this layer needs (only `full`).
+    var columnsCount: Int { kind == .full ? outSize * outSize * kernel * kernel * inChannels : 0 }
 
-    /// The kernel shape: symmetric padding directly, else no padding on the padded copy.
-    var shape: Conv2dShape {
-        let symmetric = padBefore == padAfter
-        return Conv2dShape(inChannels: inChannels, outChannels: outChannels,
-                           height: symmetric ? inSize : inSize + padBefore + padAfter,
-                           width: symmetric ? inSize : inSize + padBefore + padAfter,
-                           kernel: kernel, stride: stride, padding: symmetric ? padBefore : 0,
-                           groups: depthwise ? inChannels : 1)
+    init(scope: String, kind: Kind, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, inSize: Int, relu6: Bool,
+         outputNode: String, weight: [Float], bias: [Float]) throws {
+        self.scope = scope; self.kind = kind; self.inChannels = inChannels; self.outChannels = outChannels
+        self.kernel = kernel; self.stride = stride; self.inSize = inSize; self.relu6 = relu6; self.outputNode = outputNode
+        self.weight = weight; self.bias = bias
+        outSize = (inSize + stride - 1) / stride
+        padBefore = max((outSize - 1) * stride + kernel - inSize, 0) / 2
+        linear = kind == .depthwise ? nil
+            : try PackedLinear(weight: weight, outFeatures: outChannels, inFeatures: kernel * kernel * inChannels, bias: bias)
     }
 
-    /// input (in, inSize, inSize) → output (out, outSize, outSize); `padded` holds
-    /// `paddedInputCount` floats.
-    func run(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, padded: UnsafeMutablePointer<Float>,
+    var depthwiseShape: DepthwiseNHWCShape {
+        DepthwiseNHWCShape(channels: inChannels, height: inSize, width: inSize, kernel: kernel, stride: stride,
+                           padTop: padBefore, padLeft: padBefore, outHeight: outSize, outWidth: outSize)
+    }
+
+    /// input (inSize, inSize, in) → output (outSize, outSize, out); `columns` holds
+    /// `columnsCount` floats.
+    func run(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>,
              pool: ThreadPool) throws {
-        var source = input
-        if padBefore != padAfter {
-            let side = inSize + padBefore + padAfter
-            padded.update(repeating: 0, count: paddedInputCount)
-            for c in 0..<inChannels {
-                for y in 0..<inSize {
-                    (padded + (c * side + y + padBefore) * side + padBefore).update(from: input + (c * inSize + y) * inSize, count: inSize)
+        switch kind {
+        case .depthwise:
+            try weight.withUnsafeBufferPointer { w in
+                try bias.withUnsafeBufferPointer { b in
+                    try depthwiseConv2dNHWC(input, shape: depthwiseShape, weight: w.baseAddress!, bias: b.baseAddress!, relu6: relu6,
+                                            output: output, pool: pool)
                 }
             }
-            source = UnsafePointer(padded)
-        }
-        try weight.withUnsafeBufferPointer { w in
-            try bias.withUnsafeBufferPointer { b in
-                try conv2d(source, shape: shape, weight: w.baseAddress!, bias: b.baseAddress!, output: output, pool: pool)
-            }
+            return
+        case .pointwise:
+            linear?.forward(input, rows: inSize * inSize, into: output, pool: pool)
+        case .full:
+            im2col(input, into: columns)
+            linear?.forward(columns, rows: outSize * outSize, into: output, pool: pool)
         }
         if relu6 { Kernels.relu6(output, count: outputCount, pool: pool) }
+    }
+
+    /// columns (outSize², k·k·in), ordered (ky, kx, in); zeros where a tap reads padding.
+    private func im2col(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>) {
+        let row = kernel * kernel * inChannels
+        for oy in 0..<outSize {
+            for ox in 0..<outSize {
+                let dst = cols + (oy * outSize + ox) * row
+                for ky in 0..<kernel {
+                    let iy = oy * stride - padBefore + ky
+                    for kx in 0..<kernel {
+                        let ix = ox * stride - padBefore + kx
+                        let d = dst + (ky * kernel + kx) * inChannels
+                        if iy < 0 || iy >= inSize || ix < 0 || ix >= inSize {
+                            d.update(repeating: 0, count: inChannels)
+                        } else {
+                            d.update(from: x + (iy * inSize + ix) * inChannels, count: inChannels)
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -145,7 +188,7 @@ struct SSDLiteMobileNetV2: Sendable {
 
     /// Loads and checks every layer of `graph`; `anchorsPerCell` per feature map.
     init(graph: TensorFlowGraph, anchorsPerCell: [Int]) throws(PersonDetectorError) {
-        var loader = GraphLoader(graph: graph)
+        let loader = GraphLoader(graph: graph)
         let b = SSDLiteBlueprint.self
         var side = b.inputSize
         var producer = "Preprocessor/sub" // the normalised image, (2/255)·x − 1
@@ -279,7 +322,7 @@ struct GraphLoader {
     }
 
     /// Loads `scope`'s convolution (+ batch norm or bias, + ReLU6), checking that it reads `input`.
-    mutating func conv(scope: String, depthwise: Bool, in inChannels: Int, out outChannels: Int, kernel: Int, stride: Int,
+    func conv(scope: String, depthwise: Bool, in inChannels: Int, out outChannels: Int, kernel: Int, stride: Int,
                        side: Int, input: String, relu6: Bool = true, batchNorm: Bool = true) throws(PersonDetectorError) -> FoldedConv {
         let convNode = try node(convName(scope, depthwise: depthwise), op: depthwise ? ["DepthwiseConv2dNative"] : ["Conv2D"])
         guard convNode.attributes["strides"]?.list?.ints == [1, stride, stride, 1] else {
@@ -292,16 +335,12 @@ struct GraphLoader {
         let weightName = depthwise ? "\(scope)/depthwise_weights" : "\(scope)/weights"
         try checkInput(convNode, 1, is: weightName)
 
-        // TensorFlow (k, k, in, out) / depthwise (k, k, channels, 1) → ours (out, in, k, k) / (channels, 1, k, k).
+        // TensorFlow (k, k, in, out) → ours (out, k·k·in); depthwise (k, k, channels, 1) is kept.
         let tf = try floats(weightName, shape: depthwise ? [kernel, kernel, inChannels, 1] : [kernel, kernel, inChannels, outChannels])
-        let kk = kernel * kernel
-        var weight = [Float](repeating: 0, count: tf.count)
-        if depthwise {
-            for c in 0..<inChannels { for t in 0..<kk { weight[c * kk + t] = tf[t * inChannels + c] } }
-        } else {
-            for o in 0..<outChannels { for i in 0..<inChannels { for t in 0..<kk {
-                weight[(o * inChannels + i) * kk + t] = tf[(t * inChannels + i) * outChannels + o]
-            } } }
+        let columns = kernel * kernel * inChannels
+        var weight = tf
+        if !depthwise {
+            for o in 0..<outChannels { for j in 0..<columns { weight[o * columns + j] = tf[j * outChannels + o] } }
         }
 
         var bias: [Float]
@@ -314,10 +353,19 @@ struct GraphLoader {
             for (k, n) in names.enumerated() { try checkInput(bn, k + 1, is: n) }
             let p = try names.map { (n: String) throws(PersonDetectorError) -> [Float] in try floats(n, shape: [outChannels]) }
             let eps = bn.attributes["epsilon"]?.float ?? 0.001
-            do {
-                bias = try foldBatchNorm(weight: &weight, bias: nil, outChannels: outChannels, gamma: p[0], beta: p[1],
-                                         runningMean: p[2], runningVar: p[3], eps: eps)
-            } catch { throw .kernel("folding \(bn.name): \(error)") }
+            if depthwise {
+                // Output channel c scales every tap of filter c: (k, k, C) strides over c last.
+                bias = (0..<outChannels).map { c in
+                    let scale = p[0][c] / (p[3][c] + eps).squareRoot()
+                    for t in 0..<(kernel * kernel) { weight[t * outChannels + c] *= scale }
+                    return p[1][c] - p[2][c] * scale
+                }
+            } else {
+                do {
+                    bias = try foldBatchNorm(weight: &weight, bias: nil, outChannels: outChannels, gamma: p[0], beta: p[1],
+                                             runningMean: p[2], runningVar: p[3], eps: eps)
+                } catch { throw .kernel("folding \(bn.name): \(error)") }
+            }
             last = bn.name
         } else {
             let add = try node("\(scope)/BiasAdd", op: ["BiasAdd"])
@@ -330,11 +378,12 @@ struct GraphLoader {
             let act = try node("\(scope)/Relu6", op: ["Relu6"])
             try checkInput(act, 0, is: last)
         }
-        let outSize = (side + stride - 1) / stride
-        let padTotal = max((outSize - 1) * stride + kernel - side, 0)
-        return FoldedConv(scope: scope, depthwise: depthwise, inChannels: inChannels, outChannels: outChannels, kernel: kernel,
-                          stride: stride, inSize: side, outSize: outSize, padBefore: padTotal / 2, padAfter: padTotal - padTotal / 2,
-                          relu6: relu6, outputNode: relu6 ? "\(scope)/Relu6" : last, weight: weight, bias: bias)
+        let kind: FoldedConv.Kind = depthwise ? .depthwise : (kernel == 1 && stride == 1 ? .pointwise : .full)
+        do {
+            return try FoldedConv(scope: scope, kind: kind, inChannels: inChannels, outChannels: outChannels, kernel: kernel,
+                                  stride: stride, inSize: side, relu6: relu6, outputNode: relu6 ? "\(scope)/Relu6" : last,
+                                  weight: weight, bias: bias)
+        } catch { throw .kernel("packing \(scope): \(error)") }
     }
 
     /// Checks the residual sum `name` adds exactly `inputs`; returns its name.

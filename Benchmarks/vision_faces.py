@@ -62,6 +62,10 @@ class OnnxNet(torch.nn.Module):
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # No spin-waiting: on a shared machine spinning workers of two runtimes (onnxruntime
+        # and torch's own ops in the cascade) starve each other; measured, spinning made the
+        # 2-thread reference ~10x slower here, which would flatter Sightline.
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(os.path.join(work, f"mtcnn_{name}.onnx"), so, providers=["CPUExecutionProvider"])
         self.dtype_probe = torch.nn.Parameter(torch.zeros(1))
     def forward(self, x):
@@ -89,7 +93,9 @@ print(json.dumps({"threads": threads, "pictures": out}))
 '''
 
 def run(cmd):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # OMP_WAIT_POLICY=PASSIVE: torch's OpenMP workers sleep instead of spinning (see above).
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
     if r.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd[:3])} ...\n{r.stderr[-3000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])

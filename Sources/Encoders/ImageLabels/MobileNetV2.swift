@@ -250,15 +250,26 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
         let n = Self.inputSize, k = Self.stemKernel, s = Self.stemStride, out = n / s, patch = Self.inputChannels * k * k
         pool.parallelFor(out, minChunk: 8) { rows in
             for oy in rows {
-                for ox in 0..<out {
-                    let dst = cols + (oy * out + ox) * patch
-                    for ci in 0..<Self.inputChannels {
-                        for ky in 0..<k {
-                            let iy = oy * s - 1 + ky
-                            for kx in 0..<k {
-                                let ix = ox * s - 1 + kx
-                                dst[(ci * k + ky) * k + kx] = iy >= 0 && iy < n && ix >= 0 && ix < n ? x[(ci * n + iy) * n + ix] : 0
-                            }
+                let row = cols + oy * out * patch
+                for ci in 0..<Self.inputChannels {
+                    for ky in 0..<k {
+                        let iy = oy * s - 1 + ky
+                        let column = row + (ci * k + ky) * k // + ox · patch + kx
+                        guard iy >= 0 && iy < n else {
+                            for ox in 0..<out { for kx in 0..<k { column[ox &* patch &+ kx] = 0 } }
+                            continue
+                        }
+                        let src = x + (ci * n + iy) * n - 1 // src[ox · s + kx] is x[ci][iy][ox · s − 1 + kx]
+                        // ox = 0 reads the left padding; every other window lies inside the row
+                        // (ox · 2 + 1 ≤ 223).
+                        column[0] = 0
+                        column[1] = src[1]
+                        column[2] = src[2]
+                        for ox in 1..<out {
+                            let d = column + ox &* patch, from = src + ox &* s
+                            d[0] = from[0]
+                            d[1] = from[1]
+                            d[2] = from[2]
                         }
                     }
                 }

@@ -2,6 +2,7 @@
 // `store.retention_interval`, including streams no longer configured (their data ages out
 // under the default policy); events age out under the default maximum age.
 import Logging
+import SightlineCore
 import ServiceLifecycle
 import Store
 
@@ -56,7 +57,8 @@ public struct RetentionService: Service {
         // The sleep is cancelled on graceful shutdown, which ends the loop.
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                sweep()
+                // Deleting a day of windows takes SQLite seconds: off the cooperative pool.
+                _ = await BlockingExecutor.storage.run { sweep() }
                 do { try await clock.sleep(ms: intervalMs) } catch { return }
             }
         }

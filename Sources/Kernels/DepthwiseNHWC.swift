@@ -1,58 +1,84 @@
-// Depthwise conv2d on channels-last activations (H, W, C), square kernel, one stride and
-// padding for both axes: the layout MobileNetV2-style networks run in when their 1×1
-// convolutions are GEMMs over (pixels, channels). Weights are tap-major (k·k, C) so a tap's
-// channel run is contiguous like the activations'. Output rows are split over the pool;
-// CKernels' per-ISA loop does the work, the reference is the textbook direct loop.
+// Depthwise conv2d on one channels-last image (TensorFlow's layout): input (H, W, C), weight
+// (kH, kW, C) — a TensorFlow DepthwiseConv2dNative filter with multiplier 1, as stored —
+// bias (C) -> output (OH, OW, C), with an optional ReLU6 fused into the store. Padding is
+// the zero rows / columns before the data; `same` derives TensorFlow's SAME padding, which
+// puts the odd row or column after the data. The optimised path is CKernels'
+// channel-vector loop, output rows split over the pool; the reference is the direct loop.
 import CKernels
 
-/// out (outHeight, outWidth, C) = bias + Σ taps weight[ky·k + kx][c] · x[oy·s − p + ky][ox·s − p + kx][c],
-/// clamped to [0, 6] when `relu6`. x (H, W, C), weight (k·k, C), bias (C) or nil.
-public func depthwiseConv2dNHWC(_ x: UnsafePointer<Float>, height: Int, width: Int, channels: Int, kernel: Int, stride: Int,
-                                padding: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu6: Bool,
-                                output: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared) throws {
-    let (oh, ow) = try depthwiseNHWCOutput(height: height, width: width, channels: channels, kernel: kernel, stride: stride, padding: padding)
+/// Sizes of a channels-last depthwise conv2d.
+public struct DepthwiseNHWCShape: Sendable, Equatable {
+    public var channels, height, width, kernelH, kernelW, strideH, strideW: Int
+    /// Zero rows above / columns left of the data.
+    public var padTop, padLeft: Int
+    public var outHeight, outWidth: Int
+
+    public init(channels: Int, height: Int, width: Int, kernel: Int, stride: Int, padTop: Int, padLeft: Int,
+                outHeight: Int, outWidth: Int) {
+        self.channels = channels; self.height = height; self.width = width
+        kernelH = kernel; kernelW = kernel; strideH = stride; strideW = stride
+        self.padTop = padTop; self.padLeft = padLeft; self.outHeight = outHeight; self.outWidth = outWidth
+    }
+
+    /// TensorFlow's SAME: out = ceil(in / stride), total padding max((out-1)·stride + k − in, 0),
+    /// half of it (rounded down) before the data.
+    public static func same(channels: Int, height: Int, width: Int, kernel: Int, stride: Int) -> DepthwiseNHWCShape {
+        let s = max(stride, 1)
+        let oh = (height + s - 1) / s, ow = (width + s - 1) / s
+        let ph = max((oh - 1) * s + kernel - height, 0), pw = max((ow - 1) * s + kernel - width, 0)
+        return DepthwiseNHWCShape(channels: channels, height: height, width: width, kernel: kernel, stride: stride,
+                                  padTop: ph / 2, padLeft: pw / 2, outHeight: oh, outWidth: ow)
+    }
+
+    func validate() throws {
+        guard channels > 0, height > 0, width > 0, kernelH > 0, kernelW > 0, strideH > 0, strideW > 0, padTop >= 0, padLeft >= 0,
+              outHeight > 0, outWidth > 0 else {
+            throw KernelError.invalidArgument(what: "depthwise conv2d (NHWC) \(self)", reason: "sizes must be positive (padding >= 0)")
+        }
+        // Every output row and column must have its first tap within the padded input.
+        guard (outHeight - 1) * strideH - padTop < height, (outWidth - 1) * strideW - padLeft < width,
+              padTop < kernelH, padLeft < kernelW else {
+            throw KernelError.invalidArgument(what: "depthwise conv2d (NHWC) \(self)", reason: "output larger than the padded input")
+        }
+    }
+}
+
+/// input (H, W, C), weight (kH, kW, C), bias (C) -> output (OH, OW, C), ReLU6 when `relu6`.
+public func depthwiseConv2dNHWC(_ input: UnsafePointer<Float>, shape s: DepthwiseNHWCShape, weight: UnsafePointer<Float>,
+                                bias: UnsafePointer<Float>?, relu6: Bool = false, output: UnsafeMutablePointer<Float>,
+                                pool: ThreadPool = .shared) throws {
+    try s.validate()
     if KernelConfig.forceReference {
-        depthwiseConv2dNHWCReference(x, height: height, width: width, channels: channels, kernel: kernel, stride: stride,
-                                     padding: padding, weight: weight, bias: bias, relu6: relu6, output: output)
+        depthwiseConv2dNHWCReference(input, shape: s, weight: weight, bias: bias, relu6: relu6, output: output)
         return
     }
     let isa = Int32(KernelConfig.isa.rawValue)
-    pool.parallelFor(oh, minChunk: max(1, 16_384 / max(ow * channels * kernel * kernel, 1))) { rows in
-        sl_depthwise_nhwc(isa, x, Int32(height), Int32(width), Int32(channels), weight, Int32(kernel), Int32(stride),
-                          Int32(padding), bias, relu6 ? 1 : 0, output, Int32(ow), Int32(rows.lowerBound), Int32(rows.upperBound))
+    let rowWork = s.outWidth * s.channels * s.kernelH * s.kernelW
+    pool.parallelFor(s.outHeight, minChunk: max(1, 32768 / max(rowWork, 1))) { rows in
+        sl_depthwise_conv2d_nhwc(isa, input, Int32(s.height), Int32(s.width), Int32(s.channels), weight, Int32(s.kernelH),
+                                 Int32(s.kernelW), Int32(s.strideH), Int32(s.strideW), Int32(s.padTop), Int32(s.padLeft),
+                                 bias, relu6 ? 1 : 0, output, Int32(s.outWidth), Int32(rows.lowerBound), Int32(rows.upperBound))
     }
-}
-
-/// The output size, or an error for sizes the kernel cannot take.
-public func depthwiseNHWCOutput(height: Int, width: Int, channels: Int, kernel: Int, stride: Int, padding: Int) throws -> (height: Int, width: Int) {
-    let oh = (height + 2 * padding - kernel) / stride + 1, ow = (width + 2 * padding - kernel) / stride + 1
-    guard height > 0, width > 0, channels > 0, kernel > 0, stride > 0, padding >= 0, oh > 0, ow > 0,
-          height <= Int(Int32.max) / max(width * channels, 1) else {
-        throw KernelError.invalidArgument(what: "depthwise conv2d NHWC \(height)x\(width)x\(channels) k\(kernel) s\(stride) p\(padding)",
-                                          reason: "sizes must be positive and the input at least as large as the kernel")
-    }
-    return (oh, ow)
 }
 
 /// Direct-loop reference.
-public func depthwiseConv2dNHWCReference(_ x: UnsafePointer<Float>, height: Int, width: Int, channels: Int, kernel: Int, stride: Int,
-                                         padding: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu6: Bool,
-                                         output: UnsafeMutablePointer<Float>) {
-    let oh = (height + 2 * padding - kernel) / stride + 1, ow = (width + 2 * padding - kernel) / stride + 1
-    for oy in 0..<oh {
-        for ox in 0..<ow {
-            for c in 0..<channels {
-                var acc = bias?[c] ?? 0
-                for ky in 0..<kernel {
-                    let iy = oy * stride - padding + ky
-                    if iy < 0 || iy >= height { continue }
-                    for kx in 0..<kernel {
-                        let ix = ox * stride - padding + kx
-                        if ix < 0 || ix >= width { continue }
-                        acc += weight[(ky * kernel + kx) * channels + c] * x[(iy * width + ix) * channels + c]
+public func depthwiseConv2dNHWCReference(_ input: UnsafePointer<Float>, shape s: DepthwiseNHWCShape, weight: UnsafePointer<Float>,
+                                         bias: UnsafePointer<Float>?, relu6: Bool = false, output: UnsafeMutablePointer<Float>) {
+    let c = s.channels
+    for oy in 0..<s.outHeight {
+        for ox in 0..<s.outWidth {
+            for ch in 0..<c {
+                var acc: Float = bias?[ch] ?? 0
+                for ky in 0..<s.kernelH {
+                    let iy = oy * s.strideH - s.padTop + ky
+                    if iy < 0 || iy >= s.height { continue }
+                    for kx in 0..<s.kernelW {
+                        let ix = ox * s.strideW - s.padLeft + kx
+                        if ix < 0 || ix >= s.width { continue }
+                        acc += input[(iy * s.width + ix) * c + ch] * weight[(ky * s.kernelW + kx) * c + ch]
                     }
                 }
-                output[(oy * ow + ox) * channels + c] = relu6 ? min(max(acc, 0), 6) : acc
+                output[(oy * s.outWidth + ox) * c + ch] = relu6 ? min(max(acc, 0), 6) : acc
             }
         }
     }

@@ -1,54 +1,53 @@
-// The channels-last depthwise convolution against its reference at every ISA path and against
-// the NCHW conv2d reference on transposed data, on MobileNetV2's shapes and awkward ones
-// (channel counts that are not multiples of 8, 1-pixel inputs). Tolerance 1e-5 (fused
-// multiply-adds and accumulation order differ; ≤ 9 taps).
+// Channels-last depthwise conv2d against its direct-loop reference on every ISA path:
+// TensorFlow SAME padding on even and odd sides (the odd padding row after the data), channel
+// counts that are and are not multiples of the vector width, ReLU6 on and off, 1×1 inputs.
+// Tolerance abs 1e-5 + rel 1e-5 (nine products per output).
 import Kernels
 import XCTest
 
 final class DepthwiseNHWCTests: XCTestCase {
-    private func random(_ n: Int, seed: inout UInt64) -> [Float] {
-        (0..<n).map { _ in
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: seed >> 11) % 2001) / 1000 - 1
-        }
-    }
-
-    func testMatchesReferenceAndNCHWConv() throws {
-        var seed: UInt64 = 7
-        let shapes: [(h: Int, w: Int, c: Int, k: Int, s: Int, p: Int)] = [
-            (14, 14, 96, 3, 1, 1), (15, 9, 144, 3, 2, 1), (7, 7, 960, 3, 1, 1), (1, 1, 37, 3, 1, 1), (5, 6, 13, 3, 2, 1), (8, 8, 40, 5, 2, 2),
+    func testMatchesReferenceWithSamePadding() throws {
+        var rng = SeededRandom(seed: 31)
+        let shapes = [
+            DepthwiseNHWCShape.same(channels: 32, height: 150, width: 150, kernel: 3, stride: 1),
+            DepthwiseNHWCShape.same(channels: 96, height: 20, width: 16, kernel: 3, stride: 2), // even: pads (0, 1)
+            DepthwiseNHWCShape.same(channels: 13, height: 19, width: 19, kernel: 3, stride: 2), // odd: pads (1, 1)
+            DepthwiseNHWCShape.same(channels: 9, height: 2, width: 3, kernel: 3, stride: 2),
+            DepthwiseNHWCShape.same(channels: 8, height: 1, width: 1, kernel: 3, stride: 1),
+            DepthwiseNHWCShape.same(channels: 20, height: 11, width: 7, kernel: 5, stride: 3),
         ]
-        for sh in shapes {
-            let x = random(sh.h * sh.w * sh.c, seed: &seed), w = random(sh.k * sh.k * sh.c, seed: &seed), b = random(sh.c, seed: &seed)
-            let (oh, ow) = try depthwiseNHWCOutput(height: sh.h, width: sh.w, channels: sh.c, kernel: sh.k, stride: sh.s, padding: sh.p)
-            var expected = [Float](repeating: 0, count: oh * ow * sh.c)
-            depthwiseConv2dNHWCReference(x, height: sh.h, width: sh.w, channels: sh.c, kernel: sh.k, stride: sh.s, padding: sh.p,
-                                         weight: w, bias: b, relu6: false, output: &expected)
-            // The NCHW reference on the same numbers transposed: (C, H, W) input, (C, 1, k, k) weights.
-            let xc = (0..<(sh.c * sh.h * sh.w)).map { i in x[((i % (sh.h * sh.w)) * sh.c) + i / (sh.h * sh.w)] }
-            let wc = (0..<(sh.c * sh.k * sh.k)).map { i in w[(i % (sh.k * sh.k)) * sh.c + i / (sh.k * sh.k)] }
-            var nchw = [Float](repeating: 0, count: sh.c * oh * ow)
-            conv2dReference(xc, shape: Conv2dShape(inChannels: sh.c, outChannels: sh.c, height: sh.h, width: sh.w, kernel: sh.k,
-                                                   stride: sh.s, padding: sh.p, groups: sh.c), weight: wc, bias: b, output: &nchw)
-            for i in 0..<expected.count {
-                XCTAssertEqual(expected[i], nchw[(i % sh.c) * oh * ow + i / sh.c], accuracy: 1e-5, "\(sh)")
-            }
-            for isa in KernelConfig.availableISAs {
-                KernelConfig.isa = isa
-                for relu6 in [false, true] {
-                    var got = [Float](repeating: .nan, count: expected.count)
-                    try depthwiseConv2dNHWC(x, height: sh.h, width: sh.w, channels: sh.c, kernel: sh.k, stride: sh.s, padding: sh.p,
-                                            weight: w, bias: b, relu6: relu6, output: &got, pool: ThreadPool(threads: 2))
-                    let want = relu6 ? expected.map { min(max($0, 0), 6) } : expected
-                    let worst = zip(got, want).map { abs($0 - $1) }.max() ?? 0
-                    XCTAssertLessThan(worst, 1e-5, "\(sh) \(isa) relu6 \(relu6)")
+        XCTAssertEqual(shapes[1].padTop, 0)
+        XCTAssertEqual(shapes[1].outHeight, 10)
+        XCTAssertEqual(shapes[2].padTop, 1)
+        for s in shapes {
+            let x = rng.floats(s.height * s.width * s.channels).map { $0 * 4 }
+            let w = rng.floats(s.kernelH * s.kernelW * s.channels), b = rng.floats(s.channels)
+            for relu6 in [false, true] {
+                var expected = [Float](repeating: 0, count: s.outHeight * s.outWidth * s.channels)
+                depthwiseConv2dNHWCReference(x, shape: s, weight: w, bias: b, relu6: relu6, output: &expected)
+                try forEachISA { isa in
+                    var y = [Float](repeating: .nan, count: expected.count)
+                    try depthwiseConv2dNHWC(x, shape: s, weight: w, bias: b, relu6: relu6, output: &y)
+                    assertClose(y, expected, abs: 1e-5, rel: 1e-5, "depthwise NHWC \(isa) relu6=\(relu6) \(s)")
                 }
             }
-            KernelConfig.isa = KernelConfig.detectedISA
         }
     }
 
-    func testRejectsAnInputSmallerThanTheKernel() {
-        XCTAssertThrowsError(try depthwiseNHWCOutput(height: 1, width: 1, channels: 8, kernel: 3, stride: 1, padding: 0))
+    func testHandComputedCorner() throws {
+        // 2×2 input, one channel, 3×3 ones, SAME stride 1: each output sums its in-bounds neighbours.
+        let s = DepthwiseNHWCShape.same(channels: 1, height: 2, width: 2, kernel: 3, stride: 1)
+        var y = [Float](repeating: 0, count: 4)
+        try depthwiseConv2dNHWC([1, 2, 3, 4], shape: s, weight: [Float](repeating: 1, count: 9), bias: [0.5], output: &y)
+        XCTAssertEqual(y, [10.5, 10.5, 10.5, 10.5])
+        try depthwiseConv2dNHWC([1, 2, 3, 4], shape: s, weight: [Float](repeating: 1, count: 9), bias: [0.5], relu6: true, output: &y)
+        XCTAssertEqual(y, [6, 6, 6, 6])
+    }
+
+    func testRejectsAnOutputLargerThanThePaddedInput() {
+        let s = DepthwiseNHWCShape(channels: 4, height: 5, width: 5, kernel: 3, stride: 1, padTop: 1, padLeft: 1, outHeight: 9, outWidth: 5)
+        var y = [Float](repeating: 0, count: 9 * 5 * 4)
+        XCTAssertThrowsError(try depthwiseConv2dNHWC([Float](repeating: 0, count: 100), shape: s, weight: [Float](repeating: 0, count: 36),
+                                                     bias: nil, output: &y))
     }
 }

@@ -3,14 +3,16 @@
 import Foundation
 import Logging
 import XCTest
+import Retrieval
 @testable import Server
+import SightlineCore
 @testable import Store
 
 struct FixedStatus: StatusSource {
     var version = "test"
     var isReady = true
     var modelsLoaded = ["none"]
-    var streams: [StreamStatus] = [StreamStatus(id: "cam", source: "rtsp://x", state: "running", lagMs: 1500,
+    var streams: [StreamStatus] = [StreamStatus(id: "cam", source: "rtsp://x", state: .running, lagMs: 1500,
                                                 windowsProcessed: 7, windowsDropped: 2, reconnects: 1, queueDepth: 3)]
     func streamStatuses() -> [StreamStatus] { streams }
     func metricsText() -> String { "# TYPE sightline_test gauge\nsightline_test 1\n" }
@@ -40,7 +42,7 @@ final class ServerTests: XCTestCase {
         let path = dir.appendingPathComponent("api.sock").path
         server = APIServer(settings: .init(listen: .path(path, mode: 0o660, groupId: nil), access: access,
                                            maxConnections: maxConnections, maxRequestBytes: 1024, requestTimeoutMs: timeoutMs),
-                           router: Router(store: store, status: FixedStatus(), eventPollInterval: .milliseconds(20)),
+                           router: Router(memory: StoreMemory(store: store), status: FixedStatus(), eventPollInterval: .milliseconds(20)),
                            logger: Logger(label: "test"))
         try await server.start()
         client = UnixHTTPClient(socketPath: path, timeoutMs: 5000)
@@ -111,6 +113,30 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(try client.request("GET", "/v1/streams/cam/timeline?from=abc").status, 400)
         // The server still answers normally afterwards.
         XCTAssertEqual(try client.request("GET", "/v1/health").status, 200)
+    }
+
+    func testExtremeTimesAndHugeQueriesAre400sNotCrashes() throws {
+        // This request used to kill the daemon: an integer overflow trap in the hour buckets.
+        let extreme = try client.request("POST", "/v1/query",
+                                          body: Array(#"{"text":"hello","from":-9223372036854775800,"to":0}"#.utf8))
+        XCTAssertEqual(extreme.status, 400)
+        XCTAssertTrue(extreme.text.contains("'from' (-9223372036854775800) is outside the times a query may name"), extreme.text)
+        let transcript = try client.request("GET", "/v1/streams/cam/transcript?format=srt&from=-9223372036854775808")
+        XCTAssertEqual(transcript.status, 400, transcript.text)
+        let words = (0...MomentQuery.maxWords).map { "w\($0)" }.joined(separator: " ")
+        let many = try client.request("POST", "/v1/query", body: Array(#"{"text":"\#(words)"}"#.utf8))
+        XCTAssertEqual(many.status, 400)
+        XCTAssertTrue(many.text.contains("65 distinct words; at most 64"), many.text)
+        XCTAssertEqual(try client.request("GET", "/v1/health").status, 200, "still answering")
+    }
+
+    func testTranscriptOffsetsSaturate() {
+        XCTAssertEqual(TranscriptRenderer.offset(5_000, from: Int64.min), MomentQuery.validTimes.upperBound)
+        XCTAssertEqual(TranscriptRenderer.offset(Int64.min, from: 5_000), 0)
+        XCTAssertEqual(TranscriptRenderer.offset(12_500, from: 10_000), 2_500)
+        let srt = TranscriptRenderer.srt([Evidence(modality: .speech, startMs: Int64.max - 10, endMs: Int64.max, text: "late")],
+                                         originMs: Int64.min)
+        XCTAssertTrue(srt.contains("late"), srt)
     }
 
     func testGarbageIsA400() throws {
@@ -185,8 +211,10 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(created.status, 201, created.text)
         let list = try json(try client.request("GET", "/v1/subscriptions"))
         XCTAssertEqual((list["subscriptions"] as? [[String: Any]])?.first?["text"] as? String, "parcel")
-        try store.appendEvent(StoredEvent(streamId: "cam", kind: "stream_state", atMs: 5, payload: #"{"state":"running"}"#))
-        try store.appendEvent(StoredEvent(streamId: "cam", kind: "match", atMs: 6, subscriptionId: 1, payload: #"{"text":"parcel"}"#))
+        try store.appendEvent(Event(streamId: "cam", atMs: 5, payload: .streamState(StreamStateChange(state: .running))))
+        try store.appendEvent(Event(streamId: "cam", atMs: 6, subscriptionId: 1,
+                                    payload: .match(QueryMatch(query: "parcel", stream: "cam", startMs: 0, endMs: 2000,
+                                                               score: 1, evidence: ["a parcel"]))))
         var received = ""
         let status = try client.stream("/v1/events?after=1") { text in
             received += text

@@ -199,12 +199,13 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
                 h = UnsafePointer(t1)
             }
             let dw = block.depthwise
-            let (out, _) = try depthwiseNHWCOutput(height: side, width: side, channels: dw.channels, kernel: Self.depthwiseKernel,
-                                                   stride: dw.stride, padding: 1)
+            // torchvision pads 1 on every side (the 3×3 depthwise of every block).
+            let out = (side + 2 - Self.depthwiseKernel) / dw.stride + 1
+            let shape = DepthwiseNHWCShape(channels: dw.channels, height: side, width: side, kernel: Self.depthwiseKernel,
+                                           stride: dw.stride, padTop: 1, padLeft: 1, outHeight: out, outWidth: out)
             try dw.weight.withUnsafeBufferPointer { w in
                 try dw.bias.withUnsafeBufferPointer { b in
-                    try depthwiseConv2dNHWC(h, height: side, width: side, channels: dw.channels, kernel: Self.depthwiseKernel,
-                                            stride: dw.stride, padding: 1, weight: w.baseAddress!, bias: b.baseAddress!,
+                    try depthwiseConv2dNHWC(h, shape: shape, weight: w.baseAddress!, bias: b.baseAddress!,
                                             relu6: true, output: t2, pool: pool) // (out², hidden)
                 }
             }

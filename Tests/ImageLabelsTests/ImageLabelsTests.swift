@@ -137,8 +137,11 @@ final class ImageLabelsTests: XCTestCase {
         XCTAssertEqual(batch.count, 3)
         for (image, result) in zip(images, batch) {
             let single = try classifier.analyse(image, topK: 3)
-            XCTAssertEqual(result.labels, single.labels)
+            // The features run picture by picture (identical); the classifier is one GEMM over
+            // the batch, whose kernel for 3 rows sums in another order than for 1.
             XCTAssertEqual(result.embedding, single.embedding)
+            XCTAssertEqual(result.labels.map(\.index), single.labels.map(\.index))
+            XCTAssertLessThan(Self.maxDifference(result.logits, single.logits), 1e-5)
         }
         XCTAssertEqual(try classifier.analyse([RGBImage]()).count, 0)
     }

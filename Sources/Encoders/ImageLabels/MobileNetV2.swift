@@ -40,9 +40,12 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
 
     // MARK: - Weights
 
-    /// A 1×1 convolution with its BatchNorm folded in, as a linear layer over pixels.
+    /// A 1×1 convolution with its BatchNorm folded in, as a linear layer over pixels. The
+    /// bias is added in the pass that also clamps (or adds the residual), not by the GEMM,
+    /// so each output is written once by the GEMM and touched once more.
     struct Pointwise {
-        let linear: PackedLinear // weight (out, in), bias (out)
+        let linear: PackedLinear // weight (out, in), no bias
+        let bias: [Float] // (out)
         var inChannels: Int { linear.inFeatures }
         var outChannels: Int { linear.outFeatures }
     }
@@ -63,7 +66,7 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
         var residual: Bool { depthwise.stride == 1 && (expand?.inChannels ?? depthwise.channels) == project.outChannels }
     }
 
-    let stem: PackedLinear // features.0.0 + features.0.1: (32, 3·3·3) over patches (ci, ky, kx)
+    let stem: Pointwise // features.0.0 + features.0.1: (32, 3·3·3) over patches (ci, ky, kx)
     let blocks: [Block] // features.1 ... features.17
     let head: Pointwise // features.18.0 + features.18.1
     let classifier: PackedLinear // classifier.1.weight (1000, 1280), classifier.1.bias (1000)
@@ -89,16 +92,17 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
             }
             return (weight, bias)
         }
-        func linear(_ name: String, _ f: (weight: [Float], bias: [Float]), out: Int, in: Int) throws(ModelLoadError) -> PackedLinear {
+        func linear(_ name: String, _ f: (weight: [Float], bias: [Float]), out: Int, in: Int,
+                    withBias: Bool = true) throws(ModelLoadError) -> PackedLinear {
             do {
-                return try PackedLinear(weight: f.weight, outFeatures: out, inFeatures: `in`, bias: f.bias)
+                return try PackedLinear(weight: f.weight, outFeatures: out, inFeatures: `in`, bias: withBias ? f.bias : nil)
             } catch {
                 throw .unexpectedShape(path: path, name: name, expected: "[\(out), \(`in`)]", found: [f.weight.count])
             }
         }
         func pointwise(_ convName: String, bn: String, inChannels: Int, outChannels: Int) throws(ModelLoadError) -> Pointwise {
             let f = try folded(convName, bn: bn, inChannels: inChannels, outChannels: outChannels, kernel: 1)
-            return Pointwise(linear: try linear(convName + ".weight", f, out: outChannels, in: inChannels))
+            return Pointwise(linear: try linear(convName + ".weight", f, out: outChannels, in: inChannels, withBias: false), bias: f.bias)
         }
         func depthwise(_ convName: String, bn: String, channels: Int, stride: Int) throws(ModelLoadError) -> Depthwise {
             let f = try folded(convName, bn: bn, inChannels: channels, outChannels: channels, kernel: Self.depthwiseKernel, groups: channels)
@@ -109,9 +113,10 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
         }
 
         let patch = Self.inputChannels * Self.stemKernel * Self.stemKernel
-        stem = try linear("features.0.0.weight", try folded("features.0.0", bn: "features.0.1", inChannels: Self.inputChannels,
-                                                             outChannels: Self.stemChannels, kernel: Self.stemKernel),
-                          out: Self.stemChannels, in: patch)
+        let stemFolded = try folded("features.0.0", bn: "features.0.1", inChannels: Self.inputChannels,
+                                    outChannels: Self.stemChannels, kernel: Self.stemKernel)
+        stem = Pointwise(linear: try linear("features.0.0.weight", stemFolded, out: Self.stemChannels, in: patch, withBias: false),
+                         bias: stemFolded.bias)
         var blocks: [Block] = []
         var channels = Self.stemChannels
         var index = 1
@@ -186,13 +191,11 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
         let t2 = scratch.c
         var side = Self.inputSize / Self.stemStride
         stemPatches(x, into: t1, pool: pool) // (112 · 112, 27)
-        stem.forward(t1, rows: side * side, into: cur, pool: pool) // (112 · 112, 32)
-        relu6(cur, count: side * side * Self.stemChannels, pool: pool)
+        run(stem, t1, rows: side * side, into: cur, relu6: true, pool: pool) // (112 · 112, 32)
         for block in blocks {
             var h = UnsafePointer(cur)
             if let expand = block.expand {
-                expand.linear.forward(cur, rows: side * side, into: t1, pool: pool) // (side², hidden)
-                relu6(t1, count: side * side * expand.outChannels, pool: pool)
+                run(expand, cur, rows: side * side, into: t1, relu6: true, pool: pool) // (side², hidden)
                 h = UnsafePointer(t1)
             }
             let dw = block.depthwise
@@ -206,17 +209,40 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
                                             relu6: true, output: t2, pool: pool) // (out², hidden)
                 }
             }
-            block.project.linear.forward(t2, rows: out * out, into: t1, pool: pool) // (out², c)
-            if block.residual { add(t1, cur, count: out * out * block.project.outChannels, into: t1) }
+            run(block.project, t2, rows: out * out, into: t1, relu6: false, residual: block.residual ? cur : nil, pool: pool) // (out², c)
             swap(&cur, &t1)
             side = out
         }
         let positions = side * side
-        head.linear.forward(cur, rows: positions, into: t1, pool: pool) // (7 · 7, 1280)
-        relu6(t1, count: positions * Self.embeddingSize, pool: pool)
+        run(head, cur, rows: positions, into: t1, relu6: true, pool: pool) // (7 · 7, 1280)
         embedding.update(repeating: 0, count: Self.embeddingSize)
         for p in 0..<positions { add(embedding, t1 + p * Self.embeddingSize, count: Self.embeddingSize, into: embedding) }
         scale(embedding, count: Self.embeddingSize, by: 1 / Float(positions))
+    }
+
+    /// A 1×1 convolution over `rows` pixels: the GEMM, then one pass adding the bias and
+    /// clamping to [0, 6] (ReLU6), or for a projection (no activation in torchvision) adding
+    /// the block's input when there is a residual connection (`residual`, (rows, out)).
+    private func run(_ conv: Pointwise, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
+                     relu6 clamp: Bool, residual: UnsafeMutablePointer<Float>? = nil, pool: ThreadPool) {
+        conv.linear.forward(x, rows: rows, into: y, pool: pool)
+        let cols = conv.outChannels
+        conv.bias.withUnsafeBufferPointer { b in
+            let bias = b.baseAddress!
+            pool.parallelFor(rows, minChunk: max(1, 8192 / cols)) { range in
+                for r in range {
+                    let row = y + r * cols
+                    if let residual {
+                        let skip = residual + r * cols
+                        for j in 0..<cols { row[j] = row[j] + bias[j] + skip[j] }
+                    } else if clamp {
+                        for j in 0..<cols { row[j] = min(max(row[j] + bias[j], 0), 6) }
+                    } else {
+                        for j in 0..<cols { row[j] += bias[j] }
+                    }
+                }
+            }
+        }
     }
 
     /// The stem's 3×3 stride-2 patches (padding 1) of the (3, 224, 224) input: (112 · 112, 27),
@@ -225,15 +251,26 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
         let n = Self.inputSize, k = Self.stemKernel, s = Self.stemStride, out = n / s, patch = Self.inputChannels * k * k
         pool.parallelFor(out, minChunk: 8) { rows in
             for oy in rows {
-                for ox in 0..<out {
-                    let dst = cols + (oy * out + ox) * patch
-                    for ci in 0..<Self.inputChannels {
-                        for ky in 0..<k {
-                            let iy = oy * s - 1 + ky
-                            for kx in 0..<k {
-                                let ix = ox * s - 1 + kx
-                                dst[(ci * k + ky) * k + kx] = iy >= 0 && iy < n && ix >= 0 && ix < n ? x[(ci * n + iy) * n + ix] : 0
-                            }
+                let row = cols + oy * out * patch
+                for ci in 0..<Self.inputChannels {
+                    for ky in 0..<k {
+                        let iy = oy * s - 1 + ky
+                        let column = row + (ci * k + ky) * k // + ox · patch + kx
+                        guard iy >= 0 && iy < n else {
+                            for ox in 0..<out { for kx in 0..<k { column[ox &* patch &+ kx] = 0 } }
+                            continue
+                        }
+                        let src = x + (ci * n + iy) * n - 1 // src[ox · s + kx] is x[ci][iy][ox · s − 1 + kx]
+                        // ox = 0 reads the left padding; every other window lies inside the row
+                        // (ox · 2 + 1 ≤ 223).
+                        column[0] = 0
+                        column[1] = src[1]
+                        column[2] = src[2]
+                        for ox in 1..<out {
+                            let d = column + ox &* patch, from = src + ox &* s
+                            d[0] = from[0]
+                            d[1] = from[1]
+                            d[2] = from[2]
                         }
                     }
                 }

@@ -8,8 +8,8 @@ mode, fed by torchvision's own evaluation transform for those weights
 image, CenterCrop(224), to float, Normalize(ImageNet mean/std)).
 
 Pictures (binary PPM, so both sides read identical pixels without a codec): frames taken with
-ffmpeg from the shared camera clips and one OCR image (see Tests/Fixtures/vision/SOURCES.md),
-plus a 1x1 picture. Re-extracting frames needs /work/shared/media and ffmpeg; with the PPMs
+ffmpeg from the upstream camera clips and one OCR image (see Tests/Fixtures/vision/SOURCES.md),
+plus a 1x1 picture. Re-extracting frames needs the upstream clips (SIGHTLINE_MEDIA) and ffmpeg; with the PPMs
 already committed, pass --keep-images to only recompute the outputs.
 
 Writes, per picture NAME:
@@ -43,7 +43,7 @@ from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
 from torchvision.models._meta import _IMAGENET_CATEGORIES
 
 OUT = os.path.join("Tests", "Fixtures", "vision")
-MEDIA = "/work/shared/media"
+MEDIA = os.environ.get("SIGHTLINE_MEDIA", "")  # the upstream clips (camera/, ocr/)
 MODELS = os.environ.get("SIGHTLINE_MODELS", os.path.expanduser("~/.cache/sightline/models"))
 WEIGHTS = os.path.join(MODELS, "mobilenet-v2", "mobilenet_v2-b0353104.pth")
 WEIGHTS_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"

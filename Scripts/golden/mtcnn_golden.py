@@ -6,7 +6,7 @@ thresholds [0.6, 0.7, 0.7], factor 0.709, select_largest) on its own pnet/rnet/o
 files Scripts/fetch-models installs (their sha256 is checked against the pins below).
 
 Writes:
-- mtcnn_*.ppm: the pictures (binary PPM, 8-bit RGB), frames of clips in the shared media
+- mtcnn_*.ppm: the pictures (binary PPM, 8-bit RGB), frames of the upstream clips
   folder (--media) cut with ffmpeg; see Tests/Fixtures/vision/SOURCES.md.
 - mtcnn_detections.json: per picture, MTCNN.detect(picture, landmarks=True): boxes, probabilities
   and the five landmarks, in the reference's order (largest first).
@@ -19,7 +19,7 @@ Venv (outside the repository), as used to make the committed fixtures:
     /work/venv-vision: python 3.11.7, torch 2.15.0 (CPU run), torchvision 0.29.2, numpy 2.4.6,
     facenet-pytorch 2.6.0 installed with --no-deps (its pins on old torch are not needed).
 Run from the repository root:
-    /work/venv-vision/bin/python Scripts/golden/mtcnn_golden.py --media /work/shared/media
+    /work/venv-vision/bin/python Scripts/golden/mtcnn_golden.py --media "$SIGHTLINE_MEDIA"   (the upstream clips: av/, camera/)
 """
 import argparse
 import hashlib
@@ -91,7 +91,7 @@ def net_input(n, h, w):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--media", required=True, help="the shared media folder (SOURCES.md there)")
+    ap.add_argument("--media", required=True, help="folder with the upstream clips (av/, camera/; provenance in Tests/Fixtures/vision/SOURCES.md)")
     ap.add_argument("--export-safetensors", help="also write the state dicts as safetensors here")
     args = ap.parse_args()
     torch.set_num_threads(1)

@@ -82,13 +82,6 @@ private func im2colPacked(_ x: UnsafePointer<Float>, batch: Int, shape s: Conv2d
         columnX[col] = (r % ow) * s.strideW - s.padW
     }
     let unpadded = s.padH == 0 && s.padW == 0
-    // Per column-matrix row (c, ky, kx): where its taps start relative to a window's top-left.
-    var rowOffset = [Int](repeating: 0, count: kdim) // (kdim)
-    for row in 0..<kdim {
-        let c = row / kk, ky = (row % kk) / s.kernelW, kx = row % s.kernelW
-        rowOffset[row] = c * batch * plane + ky * s.dilationH * s.width + kx * s.dilationW
-    }
-    rowOffset.withUnsafeBufferPointer { ro in
     columnImage.withUnsafeBufferPointer { cn in columnY.withUnsafeBufferPointer { cy in columnX.withUnsafeBufferPointer { cx in
         pool.parallelFor(panels, minChunk: max(1, 16384 / max(kdim * nr, 1))) { range in
             // A panel's columns fall into runs along one output row; without padding a run
@@ -110,23 +103,21 @@ private func im2colPacked(_ x: UnsafePointer<Float>, batch: Int, shape s: Conv2d
                 }
                 runStart[runs] = w
                 for row in 0..<kdim {
+                    let c = row / kk, ky = (row % kk) / s.kernelW, kx = row % s.kernelW
                     let d = dst + row * nr
-                    let src = x + ro[row]
+                    let dy = ky * s.dilationH, dx = kx * s.dilationW
+                    let src = x + c * batch * plane + dy * s.width + dx
                     if unpadded {
                         for r in 0..<runs {
                             let j0 = runStart[r], count = runStart[r + 1] - j0
                             let from = src + runBase[r]
                             if s.strideW == 1 {
-                                // An inline loop: runs are at most NR floats, too short for a memmove call.
-                                let to = d + j0
-                                for j in 0..<count { to[j] = from[j] }
+                                (d + j0).update(from: from, count: count)
                             } else {
                                 for j in 0..<count { d[j0 + j] = from[j * s.strideW] }
                             }
                         }
                     } else {
-                        let c = row / kk, ky = (row % kk) / s.kernelW, kx = row % s.kernelW
-                        let dy = ky * s.dilationH, dx = kx * s.dilationW
                         for j in 0..<w {
                             let col = c0 + j, iy = cy[col] + dy, ix = cx[col] + dx
                             d[j] = (iy >= 0 && iy < s.height && ix >= 0 && ix < s.width)
@@ -137,7 +128,7 @@ private func im2colPacked(_ x: UnsafePointer<Float>, batch: Int, shape s: Conv2d
                 }
             }
         }
-    } } } }
+    } } }
 }
 
 /// Direct-loop reference of conv2dBatch.

@@ -20,6 +20,10 @@ Needs the venv with torch, onnx, onnxruntime and facenet-pytorch (see
 Scripts/golden/mtcnn_golden.py) as --python, and the model in $SIGHTLINE_MODELS (Scripts/fetch-models mtcnn).
 """
 import argparse, json, os, statistics, subprocess, sys
+from benchlib import run
+
+# torch's OpenMP workers sleep instead of spinning (see above).
+PASSIVE = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--bench", required=True, help="path of the FacesBench executable")
@@ -92,14 +96,6 @@ for p in pictures:
 print(json.dumps({"threads": threads, "pictures": out}))
 '''
 
-def run(cmd):
-    # OMP_WAIT_POLICY=PASSIVE: torch's OpenMP workers sleep instead of spinning (see above).
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                       env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
-    if r.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd[:3])} ...\n{r.stderr[-3000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
-
 def read_ppm(path):
     data = open(path, "rb").read()
     head = data.split(maxsplit=4)
@@ -129,8 +125,8 @@ for threads in [int(t) for t in args.threads.split(",")]:
     ref_times = {p: [] for p in pictures}; our_times = {p: [] for p in pictures}
     ref = ours = None
     for _ in range(args.runs):  # alternate the sides so machine noise hits both alike
-        ref = run([args.python, "-c", REFERENCE, root, work, str(threads), "1"] + pictures)
-        ours = run([args.bench, os.path.join(models, "mtcnn"), "1", str(threads)] + pictures)
+        ref = run([args.python, "-c", REFERENCE, root, work, str(threads), "1"] + pictures, env=PASSIVE)
+        ours = run([args.bench, os.path.join(models, "mtcnn"), "1", str(threads)] + pictures, env=PASSIVE)
         for r in ref["pictures"]: ref_times[r["file"]] += r["runs_s"]
         for r in ours["pictures"]: our_times[r["file"]] += r["runs_s"]
     worst_iou, worst_dp = 1.0, 0.0

@@ -17,6 +17,7 @@ sides' logits must agree to 1e-3. The last line printed is one JSON object.
 Needs the vision venv (torch, torchvision, onnx, onnxruntime, pillow) passed as --python.
 """
 import argparse, json, os, statistics, subprocess, sys
+from benchlib import run, floats
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--bench", required=True, help="path of the LabelsBench executable")
@@ -78,21 +79,6 @@ for i in range(iterations + 1):
 np.concatenate([logits[0], embedding[0]]).astype("<f4").tofile(out_path)
 print(json.dumps({"runs_s": times}))
 '''
-
-
-def run(cmd):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{r.stderr}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
-
-
-def floats(path):
-    import array
-    a = array.array("f")
-    with open(path, "rb") as f:
-        a.frombytes(f.read())
-    return a
 
 
 run([args.python, "-c", PREPARE, root, model_dir, onnx_path, input_path])

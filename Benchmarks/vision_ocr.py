@@ -15,6 +15,12 @@ Needs /work/venv-vision (see Scripts/golden/ppocr_golden.py) as --python and the
 $SIGHTLINE_MODELS (Scripts/fetch-models ppocr-v5-mobile).
 """
 import argparse, json, os, statistics, subprocess, sys
+from benchlib import run_output
+
+
+def per_image(stdout):
+    """One JSON object per line, keyed by its picture."""
+    return {d["image"]: d for d in map(json.loads, stdout.strip().splitlines())}
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--bench", required=True, help="path of the OCRBench executable")
@@ -44,17 +50,11 @@ for path in sys.argv[4:]:
     print(json.dumps({"image": os.path.basename(path), "runs_s": times, "lines": lines}))
 '''
 
-def run(cmd):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd[:3])}\n{r.stderr[-2000:]}")
-    return {d["image"]: d for d in map(json.loads, r.stdout.strip().splitlines())}
-
 paths = [os.path.join(fixtures, p) for p in pictures]
 rows, summary, text_equal = [], {}, True
 for threads in (1, 2):
-    ref = run([args.python, "-c", REFERENCE, root, str(threads), str(args.runs)] + paths)
-    ours = run([args.bench, models, str(threads), str(args.runs)] + paths)
+    ref = per_image(run_output([args.python, "-c", REFERENCE, root, str(threads), str(args.runs)] + paths))
+    ours = per_image(run_output([args.bench, models, str(threads), str(args.runs)] + paths))
     ref_total = our_total = 0.0
     for p in pictures:
         rm, om = statistics.median(ref[p]["runs_s"]), statistics.median(ours[p]["runs_s"])

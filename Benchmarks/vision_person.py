@@ -21,6 +21,7 @@ Needs the venv with tensorflow-cpu, numpy and pillow (Scripts/golden/ssdlite_gol
 as --python, and the model in $SIGHTLINE_MODELS (Scripts/fetch-models ssdlite-person).
 """
 import argparse, json, os, statistics, subprocess, sys
+from benchlib import run
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--bench", required=True, help="path of the PersonBench executable")
@@ -115,13 +116,6 @@ for name in ["asl-help.png", "asl-walk.png", "carphone.png", "bottles.png", "cla
     out.append({"path": path, "width": int(a.shape[1]), "height": int(a.shape[0])})
 json.dump(out, open(os.path.join(work, "person-frames.json"), "w"))
 '''
-
-
-def run(cmd):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{r.stderr[-2000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 subprocess.run([args.python, "-c", PREPARE, frames_dir, args.work], check=True)

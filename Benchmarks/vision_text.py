@@ -18,6 +18,7 @@ Scripts/golden/minilm_golden.py) passed as --python; this script itself needs on
 standard library.
 """
 import argparse, array, csv, json, math, os, statistics, subprocess, sys
+from benchlib import run, floats
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--bench", required=True, help="path of the TextBench executable")
@@ -70,20 +71,6 @@ def make_texts(n):
              "Breaking news: heavy rain expected across the region this weekend, officials say.",
              "The quick brown fox jumps over the lazy dog.", "unbelievable", "Café naïve façade résumé"]
     return [pool[i % len(pool)] for i in range(n)]
-
-
-def run(cmd):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd[:4])}...\n{r.stderr[-2000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
-
-
-def floats(path):
-    a = array.array("f")
-    with open(path, "rb") as f:
-        a.frombytes(f.read())
-    return a
 
 
 texts = make_texts(args.texts)

@@ -36,22 +36,13 @@ private struct PB {
 }
 
 final class ProtobufModelTests: XCTestCase {
-    private var directory: URL!
+    private var temporary: TemporaryDirectory!
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("protobuf-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { temporary = try TemporaryDirectory(prefix: "protobuf") }
 
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
+    override func tearDownWithError() throws { temporary = nil }
 
-    private func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let url = directory.appendingPathComponent(name)
-        try Data(bytes).write(to: url)
-        return url.path
-    }
+    private func write(_ name: String, _ bytes: [UInt8]) throws -> String { try temporary.write(name, bytes) }
 
     // MARK: - ONNX
 

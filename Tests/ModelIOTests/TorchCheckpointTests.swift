@@ -7,22 +7,13 @@ import TestSupport
 import XCTest
 
 final class TorchCheckpointTests: XCTestCase {
-    private var directory: URL!
+    private var temporary: TemporaryDirectory!
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("torch-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { temporary = try TemporaryDirectory(prefix: "torch") }
 
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
+    override func tearDownWithError() throws { temporary = nil }
 
-    private func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let url = directory.appendingPathComponent(name)
-        try Data(bytes).write(to: url)
-        return url.path
-    }
+    private func write(_ name: String, _ bytes: [UInt8]) throws -> String { try temporary.write(name, bytes) }
 
     /// The reason of a `.malformed` error from opening `path`, failing the test otherwise.
     private func refusal(_ path: String, file: StaticString = #filePath, line: UInt = #line) -> String {
@@ -40,7 +31,7 @@ final class TorchCheckpointTests: XCTestCase {
     }
 
     func testReadsAStateDictWithItsTypesViewsAndNesting() throws {
-        throw XCTSkip("Skipped until a memory-safety fault is found: after this test, a later test in the same process crashes freeing an error (heap corruption seen in the full suite). Run alone it passes.")
+        try XCTSkipIf(true, "Skipped until a memory-safety fault is found: after this test, a later test in the same process crashes freeing an error (heap corruption seen in the full suite). Run alone it passes.")
         let path = Fixtures.path("torch/small.pt")
         let file = try TorchCheckpointFile(path: path)
         XCTAssertEqual(file.names, ["conv.weight", "conv.bias", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var",
@@ -93,7 +84,7 @@ final class TorchCheckpointTests: XCTestCase {
     }
 
     func testEveryTruncationIsAClearError() throws {
-        throw XCTSkip("Skipped until a memory-safety fault is found: after this test, a later test in the same process crashes freeing an error (heap corruption seen in the full suite). Run alone it passes.")
+        try XCTSkipIf(true, "Skipped until a memory-safety fault is found: after this test, a later test in the same process crashes freeing an error (heap corruption seen in the full suite). Run alone it passes.")
         let full = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path("torch/small.pt"))))
         XCTAssertGreaterThan(full.count, 1000)
         for n in 0..<full.count {
@@ -111,7 +102,7 @@ final class TorchCheckpointTests: XCTestCase {
         XCTAssertTrue(refusal(try write("empty.pt", [])).contains("first byte none"))
         // A plain pickle of the int 5 (protocol 2): a pickle, but not torch.save's magic number.
         XCTAssertTrue(refusal(try write("five.pkl", [0x80, 0x02, 0x4B, 0x05, 0x2E])).contains("wrong magic number"))
-        XCTAssertThrowsError(try TorchCheckpointFile(path: directory.path)) { error in
+        XCTAssertThrowsError(try TorchCheckpointFile(path: temporary.url.path)) { error in
             guard case ModelLoadError.cannotOpen = error else { return XCTFail("\(error)") }
         }
     }

@@ -8,18 +8,13 @@ import TestSupport
 import XCTest
 
 final class TextRankingTests: XCTestCase {
-    var dir: URL!
+    private var temporary: TemporaryDirectory!
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { temporary = try TemporaryDirectory(prefix: "store") }
 
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: dir)
-    }
+    override func tearDownWithError() throws { temporary = nil }
 
-    func makeStore() throws -> Store { try Store(path: dir.appendingPathComponent("s.sqlite").path) }
+    func makeStore() throws -> Store { try Store(path: temporary.path("s.sqlite")) }
 
     func testQueryRanksMatchingWindowAndReturnsEvidence() throws {
         let store = try makeStore()

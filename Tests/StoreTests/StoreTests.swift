@@ -8,21 +8,16 @@ import XCTest
 @testable import Store
 
 final class StoreTests: XCTestCase {
-    var dir: URL!
+    private var temporary: TemporaryDirectory!
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { temporary = try TemporaryDirectory(prefix: "store") }
 
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: dir)
-    }
+    override func tearDownWithError() throws { temporary = nil }
 
     /// Moments as the daemon ranks them, to check what the store's index still finds.
     func moments(_ store: Store, _ q: MomentQuery) throws -> [Moment] { try TextRanking(store: store).moments(q) }
 
-    func makeStore() throws -> Store { try Store(path: dir.appendingPathComponent("s.sqlite").path) }
+    func makeStore() throws -> Store { try Store(path: temporary.path("s.sqlite")) }
 
     func testWALModeAndFTS5() throws {
         let store = try makeStore()

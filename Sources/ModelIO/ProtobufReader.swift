@@ -184,33 +184,29 @@ struct ProtobufReader {
 
     /// Appends the 4-byte values of a repeated fixed32/float field occurrence.
     static func appendFixed32(_ bytes: UnsafeRawBufferPointer, _ field: ProtobufField, to out: inout [UInt32]) throws(ProtobufError) {
-        switch field.wire {
-        case .fixed32, .lengthDelimited:
-            guard field.range.count % 4 == 0 else {
-                throw ProtobufError("field \(field.number): packed 4-byte values in \(field.range.count) bytes")
-            }
-            var i = field.range.lowerBound
-            while i < field.range.upperBound {
-                out.append(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self)))
-                i += 4
-            }
-        default: throw ProtobufError("field \(field.number) is \(field.wire.name), expected 4-byte values")
-        }
+        try appendFixed(bytes, field, wire: .fixed32, to: &out)
     }
 
     /// Appends the 8-byte values of a repeated fixed64/double field occurrence.
     static func appendFixed64(_ bytes: UnsafeRawBufferPointer, _ field: ProtobufField, to out: inout [UInt64]) throws(ProtobufError) {
-        switch field.wire {
-        case .fixed64, .lengthDelimited:
-            guard field.range.count % 8 == 0 else {
-                throw ProtobufError("field \(field.number): packed 8-byte values in \(field.range.count) bytes")
-            }
-            var i = field.range.lowerBound
-            while i < field.range.upperBound {
-                out.append(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
-                i += 8
-            }
-        default: throw ProtobufError("field \(field.number) is \(field.wire.name), expected 8-byte values")
+        try appendFixed(bytes, field, wire: .fixed64, to: &out)
+    }
+
+    /// Appends the little-endian values of a fixed-width field occurrence: one value (`wire`)
+    /// or a packed run (length-delimited) whose length must be a whole number of values.
+    private static func appendFixed<T: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, _ field: ProtobufField, wire: WireType,
+                                                           to out: inout [T]) throws(ProtobufError) {
+        let size = MemoryLayout<T>.size
+        guard field.wire == wire || field.wire == .lengthDelimited else {
+            throw ProtobufError("field \(field.number) is \(field.wire.name), expected \(size)-byte values")
+        }
+        guard field.range.count % size == 0 else {
+            throw ProtobufError("field \(field.number): packed \(size)-byte values in \(field.range.count) bytes")
+        }
+        var i = field.range.lowerBound
+        while i < field.range.upperBound {
+            out.append(T(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: T.self)))
+            i += size
         }
     }
 

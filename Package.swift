@@ -51,7 +51,8 @@ let package = Package(
         .target(name: "SightlineCore", dependencies: ["MediaIO"]),
 
         // MARK: - Modalities: adapters from windows to evidence, and the encoder registry
-        .target(name: "Modalities", dependencies: ["SightlineCore", "MediaIO", "Transcription", "VAD", "Whisper", "ModelIO"]),
+        .target(name: "Modalities", dependencies: ["SightlineCore", "MediaIO", "Transcription", "VAD", "Whisper", "ModelIO",
+                                                  "ImageOps", "PersonDetector", "FaceDetector", "ImageLabels", "OCR"]),
 
         // MARK: - Persistence, retrieval, API
         .target(name: "Store", dependencies: ["SightlineCore", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -78,7 +79,8 @@ let package = Package(
         .executableTarget(
             name: "sightline",
             dependencies: [
-                "MediaIO", "Daemon", "Server", "Transcription", "Whisper", "ModelIO", "Subtitles", "Kernels",
+                "MediaIO", "Daemon", "Server", "Transcription", "Whisper", "ModelIO", "Subtitles", "Kernels", "Modalities",
+                "SightlineCore", "ImageOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

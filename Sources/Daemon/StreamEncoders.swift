@@ -5,6 +5,7 @@
 import Foundation
 import Kernels
 import Logging
+import MediaIO
 import Modalities
 import SightlineCore
 import Synchronization
@@ -70,7 +71,18 @@ public final class RegistryEncoders: EncoderFactory, Sendable {
 
     public func makeEncoders(for stream: StreamConfig) throws -> [any WindowEncoder] {
         try registry.descriptors.filter { stream.encoders.contains($0.name) }.compactMap { d in
-            try prepare(d).makeEncoder(streamId: stream.id)
+            guard let encoder = try prepare(d).makeEncoder(streamId: stream.id) else { return nil }
+            guard let rate = stream.frameRates[d.name], var video = encoder.input.video else { return encoder }
+            video.maxFps = rate
+            return FrameRateOverride(encoder: encoder, input: EncoderInput(audio: encoder.input.audio, video: video))
         }
     }
+}
+
+/// An encoder reading frames at the rate its stream's `[rates]` table sets instead of its own.
+struct FrameRateOverride: WindowEncoder {
+    let encoder: any WindowEncoder
+    let input: EncoderInput
+    var name: String { encoder.name }
+    func encode(_ window: MediaWindow) async throws -> [Evidence] { try await encoder.encode(window) }
 }

@@ -32,8 +32,9 @@ extension RGBImage {
             p[i] = c.0; p[i + 1] = c.1; p[i + 2] = c.2
         }
         for (box, colour) in boxes where box.x0.isFinite && box.y0.isFinite && box.x1.isFinite && box.y1.isFinite {
-            let x0 = max(-1, min(width, Int(box.x0.rounded()))), x1 = max(-1, min(width, Int(box.x1.rounded())))
-            let y0 = max(-1, min(height, Int(box.y0.rounded()))), y1 = max(-1, min(height, Int(box.y1.rounded())))
+            // Clamped as floats first: a box far outside the picture must not overflow Int.
+            func clamp(_ v: Float, _ limit: Int) -> Int { Int(min(max(v.rounded(), -1), Float(limit))) }
+            let x0 = clamp(box.x0, width), x1 = clamp(box.x1, width), y0 = clamp(box.y0, height), y1 = clamp(box.y1, height)
             guard x1 >= x0, y1 >= y0 else { continue }
             for t in 0..<thickness {
                 for x in x0...x1 { set(x, y0 + t, colour); set(x, y1 - t, colour) }

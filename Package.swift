@@ -52,7 +52,7 @@ let package = Package(
 
         // MARK: - Modalities: adapters from windows to evidence, and the encoder registry
         .target(name: "Modalities", dependencies: ["SightlineCore", "MediaIO", "Transcription", "VAD", "Whisper", "ModelIO",
-                                                  "ImageOps", "PersonDetector", "FaceDetector", "ImageLabels", "OCR"]),
+                                                  "ImageOps", "PersonDetector", "FaceDetector", "ImageLabels", "OCR", "TextEmbedder"]),
 
         // MARK: - Persistence, retrieval, API
         .target(name: "Store", dependencies: ["SightlineCore", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "VAD", "Subtitles", "TestSupport"]),
         .testTarget(name: "SightlineCoreTests", dependencies: ["SightlineCore"]),
         .testTarget(name: "ModalitiesTests", dependencies: ["Modalities", "SightlineCore", "MediaIO", "Transcription", "Store", "sightline",
-                                                            "PersonDetector", "FaceDetector", "ImageLabels", "OCR", "ImageOps",
+                                                            "PersonDetector", "FaceDetector", "ImageLabels", "OCR", "ImageOps", "TextEmbedder",
                                                             "Retrieval", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "SightlineCore", "Retrieval", "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Store", "SightlineCore", "TestSupport"]),

@@ -12,6 +12,8 @@ extension EncoderRegistry {
         .faces,
         .labels,
         .ocr,
+    ], enrichers: [
+        .textEmbedding,
     ])
 }
 

@@ -11,6 +11,7 @@ import ImageOps
 import OCR
 import PersonDetector
 import SightlineCore
+import TextEmbedder
 import Store
 import TestSupport
 import XCTest
@@ -142,6 +143,31 @@ final class VisionModalityTests: XCTestCase {
             XCTAssertTrue(text.contains("sightline models fetch mtcnn"), text)
             XCTAssertTrue(text.contains("models.faces = \"none\""), text)
         }
+    }
+
+    func testTextEmbeddingsOfSpeechAndNewScreenTextOnly() async throws {
+        try requireModel("minilm-l6-v2", "model.safetensors")
+        let enricher = try XCTUnwrap(try EnricherDescriptor.textEmbedding.prepare(setup))
+        let given = [
+            Evidence(modality: .speech, startMs: 0, endMs: 900, text: " And so my fellow Americans"),
+            Evidence(modality: .label, startMs: 0, endMs: 1000, text: "sports car", confidence: 0.4),
+            Evidence(modality: .ocr, startMs: 0, endMs: 1000, text: "EXIT 12", continues: true),
+            Evidence(modality: .ocr, startMs: 0, endMs: 1000, text: "Main Street"),
+            Evidence(modality: .motion, startMs: 0, endMs: 1000, value: 0.2),
+        ]
+        let out = try await enricher.enrich(given, streamId: "s")
+        XCTAssertEqual(out.map(\.text), given.map(\.text), "every piece kept, in order")
+        XCTAssertEqual(out.map { $0.embedding != nil }, [true, false, false, true, false])
+        let direct = try TextEmbedder(directory: URL(fileURLWithPath: Fixtures.modelsDirectory + "/minilm-l6-v2"))
+        // Embedded together in one batch, alone here: equal up to the summation order.
+        func cosine(_ a: [Float]?, _ b: [Float]) -> Float { zip(a ?? [], b).reduce(0) { $0 + $1.0 * $1.1 } }
+        XCTAssertGreaterThan(cosine(out[0].embedding?.vector, direct.embed(" And so my fellow Americans")), 0.99999)
+        XCTAssertGreaterThan(cosine(out[3].embedding?.vector, direct.embed("Main Street")), 0.99999)
+        XCTAssertEqual(out[0].embedding?.model, "minilm-l6-v2")
+        XCTAssertEqual(out[0].embedding?.vector.count, 384)
+        var off = setup
+        off.models["text_embedding"] = .name("none")
+        XCTAssertNil(try EnricherDescriptor.textEmbedding.prepare(off))
     }
 
     func testLargePicturesAreAnalysedAtTheBoundedSize() throws {

@@ -35,7 +35,7 @@ extension EncoderDescriptor {
         ],
         prepare: { setup in
             let input = EncoderInput(video: FrameRequest(maxFps: facesFps))
-            guard let (name, model) = try PreparedFrameModel.load("faces", setup: setup, requiredFiles: ["pnet.pt", "rnet.pt", "onet.pt"], { dir in
+            guard let (name, model) = try ModelLoading.load("faces", setup: setup, requiredFiles: ["pnet.pt", "rnet.pt", "onet.pt"], { dir in
                 try FaceDetector(directory: dir)
             }) else { return PreparedFrameModel(name: "faces", input: input, model: nil, makeAnalyser: nil) }
             let shared = SharedModel(model)

@@ -44,7 +44,7 @@ extension EncoderDescriptor {
         ],
         prepare: { setup in
             let input = EncoderInput(video: FrameRequest(maxFps: labelsFps))
-            guard let (name, model) = try PreparedFrameModel.load("labels", setup: setup, requiredFiles: [ImageClassifier.weightsFile], { dir in
+            guard let (name, model) = try ModelLoading.load("labels", setup: setup, requiredFiles: [ImageClassifier.weightsFile], { dir in
                 try ImageClassifier(directory: dir.path)
             }) else { return PreparedFrameModel(name: "labels", input: input, model: nil, makeAnalyser: nil) }
             let shared = SharedModel(model)

@@ -34,7 +34,7 @@ extension EncoderDescriptor {
         ],
         prepare: { setup in
             let input = EncoderInput(video: FrameRequest(maxFps: peopleFps))
-            guard let (name, model) = try PreparedFrameModel.load("people", setup: setup, requiredFiles: ["frozen_inference_graph.pb"], { dir in
+            guard let (name, model) = try ModelLoading.load("people", setup: setup, requiredFiles: ["frozen_inference_graph.pb"], { dir in
                 try PersonDetector(modelFile: dir.appendingPathComponent("frozen_inference_graph.pb").path)
             }) else { return PreparedFrameModel(name: "people", input: input, model: nil, makeAnalyser: nil) }
             let shared = SharedModel(model)

@@ -55,7 +55,7 @@ extension EncoderDescriptor {
         prepare: { setup in
             let input = EncoderInput(video: FrameRequest(maxFps: ocrFps))
             let files = TextReader.files
-            guard let (name, model) = try PreparedFrameModel.load("ocr", setup: setup, requiredFiles: [files.det, files.cls, files.rec, files.keys], { dir in
+            guard let (name, model) = try ModelLoading.load("ocr", setup: setup, requiredFiles: [files.det, files.cls, files.rec, files.keys], { dir in
                 try TextReader(directory: dir.path)
             }) else { return PreparedFrameModel(name: "ocr", input: input, model: nil, makeAnalyser: nil) }
             let shared = SharedModel(model)

@@ -124,24 +124,6 @@ public struct PreparedFrameModel: PreparedEncoder {
         guard let makeAnalyser else { return nil }
         return FrameEncoder(name: name, input: input, analyser: makeAnalyser())
     }
-
-    /// Loads the model `setup` names for `key` (a registry name or a directory holding
-    /// `requiredFiles`) with `load`; nil when it is "none". A failure names the model, the
-    /// directory and the command that fetches it.
-    static func load<Model>(_ key: String, setup: EncoderSetup, requiredFiles: [String],
-                            _ load: (URL) throws -> Model) throws -> (name: String, model: Model)?
-    {
-        let name = setup.modelName(key)
-        guard name != "none" else { return nil }
-        do {
-            let dir = try ModelRegistry(root: setup.modelsDirectory).resolve(name, requiredFiles: requiredFiles)
-            return (name, try load(dir))
-        } catch {
-            throw ModelLoadFailure(description: "cannot load the \(key) model '\(name)' from \(setup.modelsDirectory): \(error). "
-                + "Fetch it with `SIGHTLINE_MODELS=\(setup.modelsDirectory) sightline models fetch \(name)`, "
-                + "or set models.\(key) = \"none\".")
-        }
-    }
 }
 
 extension Region {

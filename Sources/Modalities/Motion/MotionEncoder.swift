@@ -28,9 +28,8 @@ public final class MotionEncoder: WindowEncoder {
     /// Connected changed pixels fewer than this (of 64x36) are noise, not a moving thing.
     static let minBoxPixels = 4
 
-    /// (36, 64) background luma and the time of the last frame that updated it; the pipeline
-    /// calls encode serially, the lock only makes that assumption safe.
-    private let background = Mutex<(luma: [Float], ptsMs: Int64)?>(nil)
+    /// The pipeline calls encode serially; the lock only makes that assumption safe.
+    private let background = Mutex(MotionBackground())
 
     public init() {}
 
@@ -39,21 +38,7 @@ public final class MotionEncoder: WindowEncoder {
         var maxFraction: Double? = nil
         var boxes: [Evidence] = []
         for (i, frame) in window.frames.enumerated() {
-            let thumb = Self.thumbnail(frame).map(Float.init)
-            let changed: [Bool]? = background.withLock { state in
-                guard var bg = state else {
-                    state = (thumb, frame.ptsMs)
-                    return nil // the first frame is the background: nothing to compare with
-                }
-                let mask = zip(thumb, bg.luma).map { abs($0 - $1) > Self.pixelThreshold }
-                let dt = Double(max(0, frame.ptsMs - bg.ptsMs)) / 1000
-                let alpha = Float(1 - exp(-dt / Self.backgroundSeconds))
-                for k in bg.luma.indices { bg.luma[k] += alpha * (thumb[k] - bg.luma[k]) }
-                bg.ptsMs = frame.ptsMs
-                state = bg
-                return mask
-            }
-            guard let changed else { continue }
+            guard let changed = background.withLock({ $0.changed(frame) }) else { continue }
             let fraction = Double(changed.filter { $0 }.count) / Double(changed.count)
             maxFraction = max(maxFraction ?? 0, fraction)
             guard fraction >= Self.reportThreshold else { continue }
@@ -148,6 +133,33 @@ public final class MotionEncoder: WindowEncoder {
         var changed = 0
         for i in 0..<min(a.count, b.count) where Float(abs(Int(a[i]) - Int(b[i]))) > pixelThreshold { changed += 1 }
         return Double(changed) / Double(max(1, min(a.count, b.count)))
+    }
+}
+
+/// The slowly updated background of a stream's frames: a running average of their luma
+/// thumbnails with the time constant `MotionEncoder.backgroundSeconds` (of media time).
+struct MotionBackground {
+    /// (36, 64) background luma; nil before the first frame.
+    private var luma: [Float]? = nil
+    private var ptsMs: Int64 = 0
+
+    /// Which (36, 64) thumbnail pixels of `frame` differ from the background by more than
+    /// `MotionEncoder.pixelThreshold`; then `frame` is blended in. nil for the first frame,
+    /// which becomes the background (there is nothing to compare it with). Frames in time order.
+    mutating func changed(_ frame: VideoFrame) -> [Bool]? {
+        let thumb = MotionEncoder.thumbnail(frame).map(Float.init)
+        guard var bg = luma else {
+            luma = thumb
+            ptsMs = frame.ptsMs
+            return nil
+        }
+        let mask = zip(thumb, bg).map { abs($0 - $1) > MotionEncoder.pixelThreshold }
+        let dt = Double(max(0, frame.ptsMs - ptsMs)) / 1000
+        let alpha = Float(1 - exp(-dt / MotionEncoder.backgroundSeconds))
+        for k in bg.indices { bg[k] += alpha * (thumb[k] - bg[k]) }
+        luma = bg
+        ptsMs = frame.ptsMs
+        return mask
     }
 }
 

@@ -53,7 +53,7 @@ let package = Package(
 
         // MARK: - Modalities: adapters from windows to evidence, and the encoder registry
         .target(name: "Modalities", dependencies: ["SightlineCore", "MediaIO", "Transcription", "VAD", "Whisper", "ModelIO",
-                                                  "ImageOps", "PersonDetector", "FaceDetector", "ImageLabels", "OCR", "TextEmbedder"]),
+                                                  "ImageOps", "PersonDetector", "FaceDetector", "ImageLabels", "OCR", "TextEmbedder", "CLIP"]),
 
         // MARK: - Persistence, retrieval, API
         .target(name: "Store", dependencies: ["SightlineCore", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(name: "SightlineCoreTests", dependencies: ["SightlineCore"]),
         .testTarget(name: "ModalitiesTests", dependencies: ["Modalities", "SightlineCore", "MediaIO", "Transcription", "Store", "sightline",
                                                             "PersonDetector", "FaceDetector", "ImageLabels", "OCR", "ImageOps", "TextEmbedder",
-                                                            "Retrieval", "TestSupport"]),
+                                                            "CLIP", "Retrieval", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "SightlineCore", "Retrieval", "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Store", "SightlineCore", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Retrieval", "Store", "SightlineCore"]),

@@ -115,9 +115,15 @@ public struct DaemonConfig: Sendable, Equatable {
                         throw t.bad(setting.key, "'\(name)' is not one of \(names.joined(separator: ", "))")
                     }
                     c.models[setting.key] = .name(name)
+                case let (.choiceOrDirectory(names), .name(fallback)):
+                    let name = try t.string(setting.key, default: fallback)
+                    guard names.contains(name) || name.contains("/") else {
+                        throw t.bad(setting.key, "'\(name)' is neither one of \(names.joined(separator: ", ")) nor a model directory path (one with a '/')")
+                    }
+                    c.models[setting.key] = .name(name)
                 case let (_, .flag(fallback)):
                     c.models[setting.key] = .flag(try t.bool(setting.key, default: fallback))
-                case (.flag, .name), (.choice, .flag):
+                case (.flag, .name), (.choice, .flag), (.choiceOrDirectory, .flag):
                     preconditionFailure("model setting '\(setting.key)' has a default of the wrong kind")
                 }
             }

@@ -5,8 +5,9 @@ No real CLIP weights can be fetched here, so both sides load the same randomly i
 checkpoints in the Hugging Face layout:
   tiny      Tests/Fixtures/clip/tiny (hidden 32, 2 layers; ViT-B/32's 224² / 32² geometry)
   base      a full-size ViT-B/32 (transformers' CLIPConfig defaults: vision 768 × 12 layers,
-            text 512 × 12 layers, projection 512, vocabulary 49408), made once by this script
-            into --work with save_pretrained (seed 0) and the tiny fixture's tokenizer.json
+            text 512 × 12 layers, projection 512, vocabulary 49408; eos_token_id 2 as in OpenAI's
+            config, so texts pool at their highest id), made once by this script into --work with
+            save_pretrained (seed 0) and the tiny fixture's tokenizer.json
   reference: transformers' CLIPModel on the CPU (torch.set_num_threads(threads), inference
              mode, default attention), the default CLIPImageProcessor and CLIPTokenizer;
              get_image_features / get_text_features, then L2 normalisation
@@ -49,7 +50,8 @@ import shutil, sys, torch
 from transformers import CLIPConfig, CLIPModel
 out, tiny = sys.argv[1], sys.argv[2]
 torch.manual_seed(0)
-CLIPModel(CLIPConfig()).eval().save_pretrained(out)
+# eos_token_id 2, as openai/clip-vit-base-patch32's config has: pooling at the highest id.
+CLIPModel(CLIPConfig(text_config={"eos_token_id": 2, "bos_token_id": 0, "pad_token_id": 1})).eval().save_pretrained(out)
 for name in ("tokenizer.json", "preprocessor_config.json"):
     shutil.copy(f"{tiny}/{name}", f"{out}/{name}")
 '''

@@ -123,7 +123,7 @@ public struct DaemonConfig: Sendable, Equatable {
                     c.models[setting.key] = .name(name)
                 case let (_, .flag(fallback)):
                     c.models[setting.key] = .flag(try t.bool(setting.key, default: fallback))
-                case (.flag, .name), (.choice, .flag), (.choiceOrDirectory, .flag):
+                case (.flag, .name), (.choice, .flag):
                     preconditionFailure("model setting '\(setting.key)' has a default of the wrong kind")
                 }
             }

@@ -80,6 +80,14 @@ final class CLIPTests: XCTestCase {
         XCTAssertEqual(CLIPTokenizer.normalize("Cafe\u{301}  ÉTÉ\n"), "café été ")
     }
 
+    func testPoolingPositionFollowsTransformersRule() throws {
+        var text = try Self.model.get().config.text
+        XCTAssertFalse(text.pooledAtArgmax)
+        XCTAssertEqual(CLIPModel.pooledIndex([2512, 7, 2513, 9, 2513], config: text), 2)   // first <|endoftext|>
+        text.eosTokenId = 2 // the original checkpoints' configs: the highest id, first of equals
+        XCTAssertEqual(CLIPModel.pooledIndex([5, 49407, 3, 49407], config: text), 1)
+    }
+
     // MARK: - Pictures
 
     func testCropEqualsPillowByteForByte() throws {
@@ -190,7 +198,7 @@ final class CLIPTests: XCTestCase {
         XCTAssertTrue(reason.contains("num_attention_heads 3"), reason)
         // A wider model than the weights: the first tensor that disagrees is named.
         let wide = try withConfig { $0["projection_dim"] = 17 }
-        XCTAssertEqual(loadError(wide), .model(.unexpectedShape(path: wide.path, name: "text_projection.weight", expected: "[17, 32]", found: [16, 32])))
+        XCTAssertEqual(loadError(wide), .model(.unexpectedShape(path: wide.appendingPathComponent("model.safetensors").path, name: "text_projection.weight", expected: "[17, 32]", found: [16, 32])))
         let garbage = try brokenCopy { try Data("{not json".utf8).write(to: $0.appendingPathComponent("config.json")) }
         guard case .invalidConfig? = loadError(garbage) else { return XCTFail("\(String(describing: loadError(garbage)))") }
     }

@@ -83,7 +83,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.frameRates, ["people": 2, "ocr": 0.25])
         XCTAssertEqual(try StreamConfig.parse(c.rendered(defaults: RetentionPolicy(maxAgeMs: nil, maxBytes: nil)), file: "s.toml").frameRates,
                        ["people": 2, "ocr": 0.25, "faces": EncoderDescriptor.facesFps, "labels": EncoderDescriptor.labelsFps,
-                        "motion": 1.0],
+                        "motion": 1.0, "clip": EncoderDescriptor.clipFps],
                        "the rendered file lists every picture modality's rate")
         for (text, key, line) in [("[rates]\npeople = 0\n", "rates.people", 4), ("[rates]\n\nfaces = \"fast\"\n", "rates.faces", 5)] {
             XCTAssertThrowsError(try StreamConfig.parse("id = \"a\"\nsource = \"x\"\n" + text, file: "s.toml")) { error in

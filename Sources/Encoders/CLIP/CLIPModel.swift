@@ -180,6 +180,12 @@ public final class CLIPModel: @unchecked Sendable { // weights immutable after i
             throw .invalidTokenizer(path: directory.appendingPathComponent(CLIPTokenizer.fileName).path,
                                     reason: "ids up to \(tokenizer.vocabularySize - 1) for a model with vocab_size \(c.text.vocabularySize)")
         }
+        // Pooling looks for <|endoftext|> by the config's id; one the tokenizer never emits
+        // would pool every text at its first token (what transformers then does), silently.
+        guard c.text.pooledAtArgmax || Int(tokenizer.eos) == c.text.eosTokenId else {
+            throw .invalidConfig(path: directory.appendingPathComponent(CLIPConfig.configFile).path,
+                                 reason: "text_config.eos_token_id \(c.text.eosTokenId) is not the tokenizer's \(CLIPTokenizer.endOfText) id \(tokenizer.eos)")
+        }
         guard SafeTensorsCheckpoint.exists(in: directory) else {
             throw .missingFile(path: directory.appendingPathComponent(SafeTensorsCheckpoint.singleFile).path)
         }

@@ -185,6 +185,9 @@ public final class Pipeline: Sendable {
             evidence += await timed(encoder.name, window: window) {
                 try await BlockingExecutor.compute.run { try await encoder.encode(input) }
             } ?? []
+            if let skipping = encoder as? any FrameSkipping {
+                runtime.update { $0.framesSkipped[encoder.name] = skipping.framesSkipped }
+            }
         }
         for enricher in enrichers {
             let before = evidence

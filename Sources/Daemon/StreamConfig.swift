@@ -25,6 +25,27 @@ public struct StreamConfig: Sendable, Equatable {
     public var windowMs: Int64 = 2000
     /// The encoders turned on in `[modalities]`, by registry name, in registry order.
     public var encoders: [String]
+    /// `[vision] gate`: when the picture modalities analyse a sampled frame.
+    public enum VisionGate: String, Sendable, Equatable, CaseIterable {
+        /// Only when the picture moved against its background, and every `keep_alive` anyway.
+        case motion
+        /// Every frame their rate allows.
+        case always
+        /// `motion` for live sources and realtime replays (where two cores are shared by
+        /// cameras), `always` for files read as fast as possible (where every frame is wanted).
+        case auto
+    }
+    public var visionGate = VisionGate.auto
+    /// `[vision] keep_alive`: with the motion gate, a frame is analysed at least this often.
+    public var visionKeepAliveMs: Int64 = 10_000
+    /// Whether the picture modalities run behind a motion gate on this stream.
+    public var gatesVision: Bool {
+        switch visionGate {
+        case .motion: true
+        case .always: false
+        case .auto: realtime || source.contains("://") || source.hasPrefix("/dev/")
+        }
+    }
     /// `[rates]`: at most this many frames a second for a picture modality, by registry name,
     /// overriding the modality's own rate (people 1, faces 1, labels 0.5, ocr 0.5).
     public var frameRates: [String: Double] = [:]
@@ -88,6 +109,16 @@ public struct StreamConfig: Sendable, Equatable {
                 if try t.bool(d.name, default: d.enabledByDefault) { on.append(d.name) }
             }
             c.encoders = on
+            try t.finish()
+        }
+        if let t = try r.table("vision") {
+            let gate = try t.string("gate", default: c.visionGate.rawValue)
+            guard let g = VisionGate(rawValue: gate) else {
+                throw t.bad("gate", "'\(gate)' is not one of \(VisionGate.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            c.visionGate = g
+            c.visionKeepAliveMs = try t.duration("keep_alive", default: c.visionKeepAliveMs)!
+            guard (100...3_600_000).contains(c.visionKeepAliveMs) else { throw t.bad("keep_alive", "must be between 100ms and 1h") }
             try t.finish()
         }
         if let t = try r.table("rates") {
@@ -175,6 +206,10 @@ public struct StreamConfig: Sendable, Equatable {
 
         [modalities]
         \(registry.names.map { "\($0) = \(encoders.contains($0))" }.joined(separator: "\n"))
+
+        [vision]
+        gate = \(q(visionGate.rawValue))
+        keep_alive = \(q(Units.formatDuration(visionKeepAliveMs)))
 
         [rates]
         \(registry.descriptors.compactMap { d in d.input.video.map { "\(d.name) = \(frameRates[d.name] ?? $0.maxFps ?? fps)" } }.joined(separator: "\n"))

@@ -22,6 +22,8 @@ public final class StreamRuntime: Sendable {
         /// Cumulative encode time per encoder name (ms) and calls, for /metrics.
         public var encodeMs: [String: Double] = [:]
         public var encodeCalls: [String: Int] = [:]
+        /// Frames each gated picture modality left out (nothing moved), cumulative.
+        public var framesSkipped: [String: Int] = [:]
     }
 
     public let id: String

@@ -99,6 +99,22 @@ final class ConfigTests: XCTestCase {
         }
     }
 
+    func testVisionGateDefaultsToMotionOnLiveSourcesOnly() throws {
+        let file = try StreamConfig.parse("id = \"a\"\nsource = \"x.mp4\"\n", file: "s.toml")
+        XCTAssertEqual(file.visionGate, .auto)
+        XCTAssertFalse(file.gatesVision, "a file read as fast as possible analyses every frame its rates allow")
+        XCTAssertTrue(try StreamConfig.parse("id = \"a\"\nsource = \"x.mp4\"\nrealtime = true\n", file: "s.toml").gatesVision)
+        XCTAssertTrue(try StreamConfig.parse("id = \"a\"\nsource = \"rtsp://cam/1\"\n", file: "s.toml").gatesVision)
+        let always = try StreamConfig.parse("id = \"a\"\nsource = \"rtsp://cam/1\"\n[vision]\ngate = \"always\"\nkeep_alive = \"30s\"\n", file: "s.toml")
+        XCTAssertFalse(always.gatesVision)
+        XCTAssertEqual(always.visionKeepAliveMs, 30_000)
+        XCTAssertThrowsError(try StreamConfig.parse("id = \"a\"\nsource = \"x\"\n[vision]\ngate = \"sometimes\"\n", file: "s.toml")) { error in
+            guard case let .badValue(_, line, key, _) = error as? ConfigError else { return XCTFail("\(error)") }
+            XCTAssertEqual(key, "vision.gate")
+            XCTAssertEqual(line, 4)
+        }
+    }
+
     func testMediaTimes() {
         XCTAssertEqual(Units.parseMediaTime("12.5"), 12_500)
         XCTAssertEqual(Units.parseMediaTime("1:05"), 65_000)

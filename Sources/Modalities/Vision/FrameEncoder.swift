@@ -46,17 +46,23 @@ public struct FrameEncoder: WindowEncoder {
     public let name: String
     public let input: EncoderInput
     let analyser: any FrameAnalyser
+    /// When set, only the frames it admits are analysed (`MotionGate`).
+    let gate: MotionGate?
 
-    public init(name: String, input: EncoderInput, analyser: any FrameAnalyser) {
+    public init(name: String, input: EncoderInput, analyser: any FrameAnalyser, gate: MotionGate? = nil) {
         self.name = name
         self.input = input
         self.analyser = analyser
+        self.gate = gate
     }
 
     public func encode(_ window: MediaWindow) async throws -> [Evidence] {
         var out: [Evidence] = []
-        for (i, frame) in window.frames.enumerated() {
-            let next = i + 1 < window.frames.count ? window.frames[i + 1].ptsMs : window.endMs
+        let frames = gate.map { g in window.frames.filter(g.admits) } ?? window.frames
+        for (i, frame) in frames.enumerated() {
+            // A frame's evidence holds until the next analysed frame: a skipped frame showed
+            // nothing new (that is why it was skipped).
+            let next = i + 1 < frames.count ? frames[i + 1].ptsMs : window.endMs
             let span = FrameSpan(startMs: frame.ptsMs, endMs: max(next, frame.ptsMs + 1))
             out += try analyser.analyse(try Self.picture(frame), span: span)
         }

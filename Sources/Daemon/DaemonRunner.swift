@@ -85,7 +85,9 @@ public struct DaemonRunner {
                                                                     allowedGids: allowedGids, ownUid: getuid()),
                                                maxConnections: daemon.limits.maxConnections,
                                                maxRequestBytes: daemon.limits.maxRequestBytes,
-                                               requestTimeoutMs: daemon.limits.requestTimeoutMs),
+                                               requestTimeoutMs: daemon.limits.requestTimeoutMs,
+                                               maxFollowers: daemon.limits.maxEventFollowers,
+                                               followerStallTimeoutMs: daemon.limits.eventFollowerTimeoutMs),
                                router: Router(memory: StoreMemory(store: store), status: status), logger: logger)
         try await server.start()
         status.markReady()

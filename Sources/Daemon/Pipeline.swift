@@ -1,6 +1,10 @@
 // One stream's pipeline: open the source → windows into a bounded queue → encoders (on the
-// compute executor) → enrichers → one WindowRecord per window committed to the store →
-// window sinks (standing queries; fusion) → events.
+// compute executor) → enrichers → one WindowRecord per window committed to the store
+// together with the `match` events of the stream's standing queries (one transaction) →
+// window sinks (fusion).
+// Stopping (SIGTERM, or a reload that changed the stream) interrupts the open of the source
+// and the reconnect back-off at once, lets the encoders work through the windows already
+// queued until a drain deadline, and logs how many were left.
 // Failures of the source are retried with exponential backoff (Backoff); only inputs that
 // can never work (a missing local file, an unsupported codec) end in `failed`. A pipeline
 // touches nothing but its own stream, so a failing stream never disturbs the others.
@@ -19,6 +23,9 @@ public final class Pipeline: Sendable {
     let readers: any WindowReaderFactory
     let encoders: [any WindowEncoder]
     let enrichers: [any EvidenceEnricher]
+    /// Raises `match` events for the stream's standing queries and the API's subscriptions,
+    /// inside each window's own transaction.
+    let matcher: StandingQueryMatcher
     let sinks: [any WindowSink]
     let inputs = WindowInputs()
     let clock: any DaemonClock
@@ -27,14 +34,21 @@ public final class Pipeline: Sendable {
     let decodeThreads: Int
     let backoff: Backoff
     let random: @Sendable () -> Double
-    /// Set by stop(): finish the window in flight, then end.
-    private let stopping = Mutex(false)
+    /// Set by stop(): drain the queue until the deadline, then end.
+    private struct StopState {
+        var stopping = false
+        var drainUntilMs = Int64.max
+        /// Cancels what the pipeline is waiting for right now (an open, a back-off sleep).
+        var interrupt: (@Sendable () -> Void)?
+    }
+    private let stopState = Mutex(StopState())
     private let currentReader = Mutex<(any WindowReader)?>(nil)
     private let currentQueue = Mutex<WindowQueue?>(nil)
 
-    /// A pipeline for `config`. `sinks` defaults to the stream's standing queries.
+    /// A pipeline for `config`; its standing queries are matched in each window's transaction,
+    /// `sinks` run after the commit.
     public init(config: StreamConfig, store: Store, readers: any WindowReaderFactory, encoders: [any WindowEncoder],
-                enrichers: [any EvidenceEnricher] = [], sinks: [any WindowSink]? = nil,
+                enrichers: [any EvidenceEnricher] = [], sinks: [any WindowSink] = [],
                 clock: any DaemonClock, logger: Logger, queueCapacity: Int, decodeThreads: Int,
                 backoff: Backoff = Backoff(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) })
     {
@@ -43,7 +57,8 @@ public final class Pipeline: Sendable {
         self.readers = readers
         self.encoders = encoders
         self.enrichers = enrichers
-        self.sinks = sinks ?? [StandingQueryMatcher(streamId: config.id, queries: config.queries, store: store)]
+        self.matcher = StandingQueryMatcher(streamId: config.id, queries: config.queries, store: store)
+        self.sinks = sinks
         self.clock = clock
         var l = logger
         l[metadataKey: "stream.id"] = "\(config.id)"
@@ -55,17 +70,52 @@ public final class Pipeline: Sendable {
         self.runtime = StreamRuntime(id: config.id, source: config.source, nowMs: clock.nowMs())
     }
 
-    var isStopping: Bool { stopping.withLock { $0 } }
+    var isStopping: Bool { stopState.withLock { $0.stopping } }
 
     /// Longest single sleep of realtime pacing.
     static let pacingSliceMs: Int64 = 250
 
-    /// Asks the pipeline to end: the source is interrupted, queued windows are discarded,
-    /// the window being encoded is finished and committed.
-    public func stop() async {
-        stopping.withLock { $0 = true }
+    /// How long a stopping pipeline keeps encoding the windows already queued (measured from
+    /// stop()). With the window in flight this stays well inside the unit's TimeoutStopSec
+    /// (30 s): systemd never has to kill the daemon mid-commit.
+    public static let shutdownDrainMs: Int64 = 20_000
+
+    /// Asks the pipeline to end: an open of the source or a back-off sleep is interrupted,
+    /// the source is closed, the windows already queued are encoded and committed until
+    /// `drainMs` have passed (the rest are counted in `windowsAbandoned` and logged), and
+    /// run() returns.
+    public func stop(drainMs: Int64 = Pipeline.shutdownDrainMs) async {
+        let now = clock.nowMs()
+        let interrupt = stopState.withLock { s -> (@Sendable () -> Void)? in
+            if !s.stopping {
+                s.stopping = true
+                s.drainUntilMs = now.addingReportingOverflow(max(0, drainMs)).overflow ? .max : now + max(0, drainMs)
+            }
+            defer { s.interrupt = nil }
+            return s.interrupt
+        }
+        interrupt?()
         currentReader.withLock { $0?.cancel() }
         if let q = currentQueue.withLock({ $0 }) { await q.finish() }
+    }
+
+    var pastDrainDeadline: Bool {
+        let until = stopState.withLock { $0.stopping ? $0.drainUntilMs : Int64.max }
+        return clock.nowMs() > until
+    }
+
+    /// Runs `body` so that stop() cancels it: an open that may block for the connect timeout,
+    /// or a back-off sleep of up to a minute, must not hold up SIGTERM.
+    func interruptible<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await body() }
+        let registered = stopState.withLock { s -> Bool in
+            guard !s.stopping else { return false }
+            s.interrupt = { task.cancel() }
+            return true
+        }
+        if !registered { task.cancel() }
+        defer { stopState.withLock { $0.interrupt = nil } }
+        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 
     /// Runs until the input ends (files), the pipeline is stopped, or the task is cancelled.
@@ -75,7 +125,9 @@ public final class Pipeline: Sendable {
         setState(.starting, error: nil)
         while !isStopping, !Task.isCancelled {
             do {
-                let reader = try await readers.open(config, decodeThreads: decodeThreads)
+                let reader = try await interruptible { [readers, config, decodeThreads] in
+                    try await readers.open(config, decodeThreads: decodeThreads)
+                }
                 currentReader.withLock { $0 = reader }
                 if isStopping { reader.cancel() }
                 let live = reader.isLive
@@ -105,7 +157,7 @@ public final class Pipeline: Sendable {
                 runtime.update { $0.reconnects += 1 }
                 logger.warning("stream down; reconnecting", metadata: ["error": "\(message)", "retry.delay_ms": "\(delay)"])
                 setState(.reconnecting, error: message)
-                do { try await clock.sleep(ms: delay) } catch { break }
+                do { try await interruptible { [clock] in try await clock.sleep(ms: delay) } } catch { break }
             }
         }
         setState(.stopped, error: runtime.snapshot.lastError)
@@ -150,8 +202,10 @@ public final class Pipeline: Sendable {
                         }
                     }
                 } catch {
-                    // Let the encoder side drain and end before the error ends the group.
+                    // Let the encoder side drain and end before the error ends the group. A
+                    // reader interrupted by stop() is no failure: the queue is drained.
                     await queue.finish()
+                    if self.isStopping { return 0 }
                     throw error
                 }
                 await queue.finish()
@@ -159,7 +213,17 @@ public final class Pipeline: Sendable {
             }
             group.addTask {
                 var committed = 0
-                while !self.isStopping, let window = await queue.pop() {
+                // After stop() the queue is finished: pop() hands out what is queued, then nil.
+                while let window = await queue.pop() {
+                    if self.pastDrainDeadline {
+                        var left = 1
+                        while await queue.pop() != nil { left += 1 }
+                        let abandoned = left
+                        self.runtime.update { $0.windowsAbandoned += abandoned }
+                        self.logger.warning("stopping: queued windows not processed within the drain deadline",
+                                            metadata: ["windows": "\(abandoned)", "drain_ms": "\(Self.shutdownDrainMs)"])
+                        break
+                    }
                     try await self.process(window)
                     committed += 1
                     let depth = await queue.depth
@@ -196,7 +260,21 @@ public final class Pipeline: Sendable {
                                   frameCount: window.frames.count, audioSamples: window.audio.count, evidence: evidence)
         let now = clock.nowMs()
         let store = self.store
-        let windowId = try await BlockingExecutor.storage.run { try store.append(record, committedMs: now) }
+        let matcher = self.matcher
+        let runtime = self.runtime
+        let logger = self.logger
+        // The window and its match events in one transaction: a crash keeps both or neither.
+        // A failing match is logged and counted; the window is stored without its events.
+        let windowId = try await BlockingExecutor.storage.run {
+            try store.append(record, committedMs: now) { id in
+                do { return try matcher.matches(CommittedWindow(id: id, record: record, committedMs: now)) } catch {
+                    runtime.update { $0.encoderErrors += 1 }
+                    logger.warning("stage failed", metadata: ["stage": "\(matcher.name)", "window.start_ms": "\(record.startMs)",
+                                                              "error": "\(error)"])
+                    return []
+                }
+            }
+        }
         runtime.update {
             $0.windowsProcessed += 1
             $0.lastWindowEndMs = window.endMs

@@ -9,6 +9,8 @@ public final class StreamRuntime: Sendable {
         public var lastError: String?
         public var windowsProcessed = 0
         public var windowsDropped = 0
+        /// Windows still queued when a stop's drain deadline passed (not processed).
+        public var windowsAbandoned = 0
         public var framesThinned = 0
         public var reconnects = 0
         public var encoderErrors = 0

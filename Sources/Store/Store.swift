@@ -159,17 +159,38 @@ public final class Store: Sendable {
     }
 
     /// Runs a GRDB block and turns its errors into `StoreError.sqlFailed` naming the operation.
+    /// Inside a write of this store on this thread (a window's standing queries run inside
+    /// the window's transaction, see `append(_:committedMs:events:)`) the read goes through
+    /// the writer's connection: it sees the rows being written, and a pool read from inside
+    /// a write would not.
     func read<T: Sendable>(_ operation: String, _ body: @Sendable (Database) throws -> T) throws -> T {
-        do { return try pool.read(body) } catch let e as StoreError { throw e } catch {
+        do {
+            if let db = currentWriter { return try body(db) }
+            return try pool.read(body)
+        } catch let e as StoreError { throw e } catch {
             throw StoreError.sqlFailed(operation: operation, reason: "\(error)")
         }
     }
 
     func write<T: Sendable>(_ operation: String, _ body: @Sendable (Database) throws -> T) throws -> T {
-        do { return try pool.write(body) } catch let e as StoreError { throw e } catch {
+        let key = writerKey
+        do {
+            return try pool.write { db in
+                let locals = Thread.current.threadDictionary
+                locals[key] = db
+                defer { locals.removeObject(forKey: key) }
+                return try body(db)
+            }
+        } catch let e as StoreError { throw e } catch {
             throw StoreError.sqlFailed(operation: operation, reason: "\(error)")
         }
     }
+
+    /// Thread-dictionary key of this store's open write transaction.
+    private var writerKey: String { "sightline.store.writer.\(ObjectIdentifier(self).hashValue)" }
+
+    /// The connection of this store's write transaction running on this thread, if any.
+    private var currentWriter: Database? { Thread.current.threadDictionary[writerKey] as? Database }
 }
 
 extension Store {

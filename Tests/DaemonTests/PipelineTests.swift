@@ -199,6 +199,143 @@ final class PipelineTests: XCTestCase {
     }
 }
 
+/// A clock whose sleeps take an hour of real time unless cancelled (a back-off that only
+/// an interruption can end).
+struct HourLongSleeps: DaemonClock {
+    func nowMs() -> Int64 { 1_700_000_000_000 }
+    func sleep(ms: Int64) async throws { try await Task.sleep(for: .seconds(3600)) }
+}
+
+/// Runs `pipeline` and reports when run() has returned.
+final class RunningPipeline: Sendable {
+    final class Flag: Sendable { let value = Mutex(false) }
+    let ended = Flag()
+    let task: Task<Void, Never>
+    init(_ pipeline: Pipeline) {
+        let ended = self.ended
+        task = Task {
+            await pipeline.run()
+            ended.value.withLock { $0 = true }
+        }
+    }
+    var hasEnded: Bool { ended.value.withLock { $0 } }
+}
+
+final class ShutdownTests: XCTestCase {
+    var store: Store!
+    var path: String!
+
+    override func setUpWithError() throws {
+        path = NSTemporaryDirectory() + "stop-\(UUID().uuidString).sqlite"
+        store = try Store(path: path)
+    }
+
+    override func tearDownWithError() throws {
+        for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) }
+    }
+
+    /// Fails the test unless `condition` holds within `seconds`.
+    func expect(_ what: String, within seconds: Double, _ condition: () -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            if Date() > deadline { return XCTFail("not within \(seconds) s: \(what)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    func testStopInterruptsTheReconnectBackOff() async throws {
+        let f = FlakyFactory(failures: 1000, windows: [])
+        let p = Pipeline(config: StreamConfig(id: "cam", source: "rtsp://cam"), store: store, readers: f, encoders: [],
+                         clock: HourLongSleeps(), logger: quietLogger, queueCapacity: 4, decodeThreads: 1, random: { 0.5 })
+        let running = RunningPipeline(p)
+        try await expect("reconnecting", within: 10) { p.runtime.snapshot.state == .reconnecting }
+        let started = Date()
+        await p.stop()
+        try await expect("run() returned after stop()", within: 5) { running.hasEnded }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+        XCTAssertEqual(p.runtime.snapshot.state, .stopped)
+        XCTAssertEqual(f.opens.withLock { $0 }, 1, "no further attempt after stop()")
+    }
+
+    func testStopInterruptsABlockingOpen() async throws {
+        // A TCP listener that accepts (in the kernel's backlog) and never answers: FFmpeg's
+        // RTSP open waits for a reply until its connect timeout, here an hour.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && listen(fd, 8) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        XCTAssertTrue(bound)
+        let port = UInt16(bigEndian: addr.sin_port)
+        var c = StreamConfig(id: "cam", source: "rtsp://127.0.0.1:\(port)/stream", registry: .standard)
+        c.connectTimeoutMs = 3_600_000
+        c.readTimeoutMs = 3_600_000
+        let p = Pipeline(config: c, store: store, readers: MediaReaderFactory(), encoders: [], clock: ManualClock(),
+                         logger: quietLogger, queueCapacity: 4, decodeThreads: 1)
+        let running = RunningPipeline(p)
+        try await expect("the open under way", within: 10) { p.runtime.snapshot.state == .starting }
+        try await Task.sleep(for: .milliseconds(300)) // let FFmpeg connect and wait for its answer
+        XCTAssertFalse(running.hasEnded, "the open blocks")
+        await p.stop()
+        try await expect("run() returned after stop()", within: 5) { running.hasEnded }
+        XCTAssertEqual(p.runtime.snapshot.state, .stopped)
+    }
+
+    /// An encoder that waits for `gate` on its first window and advances the manual clock
+    /// by one second per window (a slow model).
+    struct SlowEncoder: WindowEncoder {
+        let name = "slow"
+        let input = EncoderInput.audio
+        let clock: ManualClock
+        let gate: Gate
+        final class Gate: Sendable {
+            let open = Mutex(false)
+            let entered = Mutex(false)
+        }
+        func encode(_ window: MediaWindow) async throws -> [Evidence] {
+            gate.entered.withLock { $0 = true }
+            while !gate.open.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+            clock.now.withLock { $0 += 1000 }
+            return [Evidence(modality: .speech, startMs: window.startMs, endMs: window.endMs, text: "window \(window.index)")]
+        }
+    }
+
+    func testStopDrainsQueuedWindowsUntilTheDeadlineAndCountsTheRest() async throws {
+        let clock = ManualClock()
+        let gate = SlowEncoder.Gate()
+        var c = StreamConfig(id: "file", source: "/clip.mp4")
+        c.queries = [StandingQuery(text: "window", minScore: 0)]
+        let p = Pipeline(config: c, store: store, readers: FlakyFactory(failures: 0, windows: (0..<20).map { makeWindow($0) }),
+                         encoders: [SlowEncoder(clock: clock, gate: gate)], clock: clock, logger: quietLogger,
+                         queueCapacity: 4, decodeThreads: 1, random: { 0.5 })
+        let running = RunningPipeline(p)
+        // Window 0 is in the encoder, windows 1-4 are queued, the reader waits (back-pressure).
+        try await expect("window 0 in the encoder and a full queue", within: 10) {
+            gate.entered.withLock { $0 } && p.runtime.snapshot.queueDepth == 4
+        }
+        await p.stop(drainMs: 2500)
+        gate.open.withLock { $0 = true }
+        try await expect("run() returned", within: 10) { running.hasEnded }
+        // Windows 0, 1 and 2 end at +1 s, +2 s and +3 s; the deadline (+2.5 s) has passed
+        // before window 3, so 3 and 4 are left and counted; 5-19 were never read.
+        XCTAssertEqual(try store.windowRanges(stream: "file").map(\.lowerBound), [0, 2000, 4000])
+        XCTAssertEqual(p.runtime.snapshot.windowsProcessed, 3)
+        XCTAssertEqual(p.runtime.snapshot.windowsAbandoned, 2)
+        XCTAssertEqual(p.runtime.snapshot.state, .stopped)
+        // Each committed window came with its standing-query event.
+        let matches = try store.events(afterId: 0, limit: 100).compactMap { e -> Int64? in
+            if case let .match(m) = e.payload { return m.startMs }
+            return nil
+        }
+        XCTAssertEqual(matches, [0, 2000, 4000])
+    }
+}
+
 final class WindowQueueTests: XCTestCase {
     func testThinningDropsFramesFirstThenQuietWindows() async {
         let q = WindowQueue(capacity: 2, mode: .thin)

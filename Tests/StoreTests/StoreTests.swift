@@ -119,4 +119,40 @@ final class StoreTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("/nonexistent-dir/x/s.sqlite"), "\(error)")
         }
     }
+
+    // MARK: - A window and its events in one transaction
+
+    func testWindowAndItsMatchEventsCommitTogetherOrNotAtAll() throws {
+        let store = try makeStore()
+        let matcher = StandingQueryMatcher(streamId: "cam", queries: [StandingQuery(text: "parcel", minScore: 0)], store: store)
+        let record = WindowRecord(streamId: "cam", startMs: 4000, endMs: 6000, evidence: [
+            Evidence(modality: .speech, startMs: 4100, endMs: 5000, text: "a parcel arrived"),
+        ])
+        // The matcher runs inside the transaction and finds the window being written.
+        let id = try store.append(record, committedMs: 7) { windowId in
+            try matcher.matches(CommittedWindow(id: windowId, record: record, committedMs: 7))
+        }
+        XCTAssertEqual(try store.windowCount(stream: "cam"), 1)
+        let events = try store.events(afterId: 0, limit: 10)
+        XCTAssertEqual(events.count, 1)
+        guard case let .match(m)? = events.first?.payload else { return XCTFail("\(events)") }
+        XCTAssertEqual(m.query, "parcel")
+        XCTAssertEqual(m.startMs, 4000)
+        XCTAssertEqual(m.evidence, ["a parcel arrived"])
+        XCTAssertEqual(events.first?.atMs, 7)
+        XCTAssertGreaterThan(id, 0)
+        // When deriving the events fails, neither the window nor any event is stored.
+        struct Broken: Error {}
+        let second = WindowRecord(streamId: "cam", startMs: 6000, endMs: 8000, evidence: [
+            Evidence(modality: .speech, startMs: 6100, endMs: 7000, text: "another parcel"),
+        ])
+        XCTAssertThrowsError(try store.append(second, committedMs: 9) { windowId in
+            _ = try matcher.matches(CommittedWindow(id: windowId, record: second, committedMs: 9))
+            throw Broken()
+        })
+        XCTAssertEqual(try store.windowCount(stream: "cam"), 1)
+        XCTAssertEqual(try store.events(afterId: 0, limit: 10).count, 1)
+        XCTAssertTrue(try moments(store, MomentQuery(text: "another", limit: 5)).isEmpty, "its evidence rolled back with it")
+        XCTAssertEqual(try store.integrityCheck(), "ok")
+    }
 }

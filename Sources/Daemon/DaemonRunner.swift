@@ -22,13 +22,15 @@ public struct DaemonRunner {
     public var encoders: any EncoderFactory
     public var readers: any WindowReaderFactory
     public var clock: any DaemonClock
+    public var notifier: SystemdNotifier
     public var logger: Logger
     public var version: String
 
     public init(configuration: Configuration, socketOverride: String? = nil, encoders: any EncoderFactory = RegistryEncoders.modelFree(),
                 readers: any WindowReaderFactory = MediaReaderFactory(), clock: any DaemonClock = WallClock(),
-                logger: Logger, version: String)
+                notifier: SystemdNotifier = SystemdNotifier(), logger: Logger, version: String)
     {
+        self.notifier = notifier
         self.configuration = configuration
         self.socketOverride = socketOverride
         self.encoders = encoders
@@ -58,7 +60,7 @@ public struct DaemonRunner {
     public func run() async throws {
         Self.limitMallocArenas()
         let daemon = configuration.daemon
-        let notifier = SystemdNotifier()
+        let notifier = self.notifier
         let inherited = ListenFDs.inherited()
         ListenFDs.clearEnvironment()
 
@@ -90,12 +92,14 @@ public struct DaemonRunner {
                                                followerStallTimeoutMs: daemon.limits.eventFollowerTimeoutMs),
                                router: Router(memory: StoreMemory(store: store), status: status), logger: logger)
         try await server.start()
+        // SIGHUP's default action ends the process: trap it before READY=1 tells systemd
+        // that `systemctl reload` may be used.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         status.markReady()
         logger.info("ready", metadata: ["socket": "\(listen)", "streams": "\(configuration.streams.filter(\.enabled).map(\.id))"])
         try? notifier.ready(status: "serving \(configuration.streams.filter(\.enabled).count) stream(s)")
 
-        let retention = RetentionService(store: store, defaults: daemon.store.retention,
-                                         streams: { [configuration] in configuration.streams },
+        let retention = RetentionService(store: store, defaults: daemon.store.retention, supervisor: supervisor,
                                          intervalMs: daemon.store.retentionIntervalMs, clock: clock, logger: logger)
         let watchdog = WatchdogService(notifier: notifier, supervisor: supervisor, clock: clock,
                                        stallTimeoutMs: daemon.watchdog.stallTimeoutMs, logger: logger)
@@ -104,7 +108,7 @@ public struct DaemonRunner {
             .init(service: supervisor, successTerminationBehavior: .ignore),
             .init(service: retention),
             .init(service: watchdog),
-            .init(service: ReloadService(supervisor: supervisor, notifier: notifier, logger: logger)),
+            .init(service: ReloadService(signals: hangups, supervisor: supervisor, notifier: notifier, logger: logger)),
             .init(service: StopNotifierService(notifier: notifier, logger: logger)),
         ]
         var config = ServiceGroupConfiguration(services: services, logger: logger)
@@ -151,11 +155,12 @@ struct APIService: Service {
 
 /// SIGHUP → reload Streams/.
 struct ReloadService: Service {
+    /// Trapped before READY=1 (see run()); signals that arrive earlier wait in the sequence.
+    let signals: UnixSignalsSequence
     let supervisor: Supervisor
     let notifier: SystemdNotifier
     let logger: Logger
     func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
         await cancelWhenGracefulShutdown {
             for await _ in signals {
                 logger.info("SIGHUP: reloading streams")

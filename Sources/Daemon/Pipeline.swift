@@ -42,6 +42,8 @@ public final class Pipeline: Sendable {
         var interrupt: (@Sendable () -> Void)?
     }
     private let stopState = Mutex(StopState())
+    /// Set when run() has returned; tasks waiting in waitUntilFinished().
+    private let finished = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     private let currentReader = Mutex<(any WindowReader)?>(nil)
     private let currentQueue = Mutex<WindowQueue?>(nil)
 
@@ -120,6 +122,27 @@ public final class Pipeline: Sendable {
 
     /// Runs until the input ends (files), the pipeline is stopped, or the task is cancelled.
     public func run() async {
+        await ingest()
+        let waiters = finished.withLock { f -> [CheckedContinuation<Void, Never>] in
+            f.done = true
+            defer { f.waiters = [] }
+            return f.waiters
+        }
+        for w in waiters { w.resume() }
+    }
+
+    /// Returns once run() has returned (at once if it has).
+    public func waitUntilFinished() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let done = finished.withLock { f -> Bool in
+                if !f.done { f.waiters.append(c) }
+                return f.done
+            }
+            if done { c.resume() }
+        }
+    }
+
+    private func ingest() async {
         var attempt = 0
         try? store.upsertStream(id: config.id, source: config.source, nowMs: clock.nowMs())
         setState(.starting, error: nil)

@@ -25,6 +25,15 @@ public struct RetentionService: Service {
         self.logger = logger
     }
 
+    /// Retention over the supervisor's current streams: a stream added or changed by a
+    /// reload is swept with its own settings from then on.
+    public init(store: Store, defaults: RetentionPolicy, supervisor: Supervisor, intervalMs: Int64, clock: any DaemonClock,
+                logger: Logger)
+    {
+        self.init(store: store, defaults: defaults, streams: { supervisor.streamConfigs }, intervalMs: intervalMs, clock: clock,
+                  logger: logger)
+    }
+
     /// One pass over all streams that have data; returns windows deleted per stream.
     @discardableResult
     public func sweep() -> [String: Int] {

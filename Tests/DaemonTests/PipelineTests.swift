@@ -375,46 +375,130 @@ final class WindowQueueTests: XCTestCase {
     }
 }
 
+/// A live reader that yields nothing until cancel(), then ends.
+final class CancellableReader: WindowReader, @unchecked Sendable {
+    let isLive = true
+    private let cancelled = Mutex(false)
+    func next() async throws -> MediaWindow? {
+        while !cancelled.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+        return nil
+    }
+    func cancel() { cancelled.withLock { $0 = true } }
+}
+
+/// Opens CancellableReaders and records, for every open, the state of that stream's
+/// previous pipeline (found through `previous`) at that moment.
+final class RecordingFactory: WindowReaderFactory, @unchecked Sendable {
+    let opens = Mutex<[(source: String, previousState: StreamState?)]>([])
+    let previous = Mutex<[String: StreamRuntime]>([:])
+    func open(_ s: StreamConfig, decodeThreads: Int) async throws -> any WindowReader {
+        let before = previous.withLock { $0[s.id]?.snapshot.state }
+        opens.withLock { $0.append((s.source, before)) }
+        return CancellableReader()
+    }
+}
+
 final class ReloadTests: XCTestCase {
-    func testReloadStartsNewStreamsStopsRemovedOnesAndKeepsUnchanged() async throws {
-        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("reload-\(UUID().uuidString.prefix(8))")
+    var dir: URL!
+    var store: Store!
+
+    override func setUpWithError() throws {
+        dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("reload-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        func write(_ id: String) throws {
-            try "id = \"\(id)\"\nsource = \"rtsp://\(id)\"\n".write(to: dir.appendingPathComponent("\(id).toml"), atomically: true, encoding: .utf8)
-        }
-        try write("a")
-        try write("b")
-        let store = try Store(path: dir.appendingPathComponent("s.sqlite").path)
+        store = try Store(path: dir.appendingPathComponent("s.sqlite").path)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func write(_ id: String, source: String? = nil, extra: String = "") throws {
+        try "id = \"\(id)\"\nsource = \"\(source ?? "rtsp://\(id)")\"\n\(extra)"
+            .write(to: dir.appendingPathComponent("\(id).toml"), atomically: true, encoding: .utf8)
+    }
+
+    func supervisor(_ readers: some WindowReaderFactory) throws -> Supervisor {
         var daemon = DaemonConfig()
         daemon.paths.streamsDir = dir.path
-        struct Blocking: WindowReaderFactory {
-            func open(_ s: StreamConfig, decodeThreads: Int) async throws -> any WindowReader { BlockingReader() }
+        return Supervisor(daemon: daemon, streams: try Configuration.loadStreams(directory: dir.path), store: store,
+                          readers: readers, encoders: RegistryEncoders.modelFree(), clock: ManualClock(), logger: quietLogger)
+    }
+
+    func states(_ sup: Supervisor) -> [String: StreamState] {
+        Dictionary(uniqueKeysWithValues: sup.runtimes.map { ($0.id, $0.snapshot.state) })
+    }
+
+    func waitFor(_ what: String, _ condition: () -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(10)
+        while !condition() {
+            if Date() > deadline { throw E("timed out waiting for \(what)") }
+            try await Task.sleep(for: .milliseconds(5))
         }
-        let clock = ManualClock()
-        let sup = Supervisor(daemon: daemon, streams: try Configuration.loadStreams(directory: dir.path), store: store,
-                             readers: Blocking(), encoders: RegistryEncoders.modelFree(), clock: clock, logger: quietLogger)
+    }
+
+    struct E: Error, CustomStringConvertible { var description: String; init(_ d: String) { description = d } }
+
+    func testReloadStartsNewStreamsStopsRemovedOnesAndKeepsUnchanged() async throws {
+        try write("a")
+        try write("b")
+        let sup = try supervisor(RecordingFactory())
         let task = Task { try await sup.run() }
-        func states() -> [String: StreamState] {
-            Dictionary(uniqueKeysWithValues: sup.runtimes.map { ($0.id, $0.snapshot.state) })
-        }
-        func waitFor(_ expected: [String: StreamState]) async throws {
-            for _ in 0..<500 where states() != expected { try await Task.sleep(for: .milliseconds(5)) }
-            XCTAssertEqual(states(), expected)
-        }
-        try await waitFor(["a": .running, "b": .running])
+        try await waitFor("a and b running") { states(sup) == ["a": .running, "b": .running] }
         let bBefore = sup.runtimes.first { $0.id == "b" }
         // Remove a, add c, leave b alone.
         try FileManager.default.removeItem(at: dir.appendingPathComponent("a.toml"))
         try write("c")
         sup.requestReload()
-        try await waitFor(["b": .running, "c": .running])
+        try await waitFor("the first reload applied") { sup.reloadCounts.applied == 1 }
+        try await waitFor("b and c running") { states(sup) == ["b": .running, "c": .running] }
         XCTAssertTrue(sup.runtimes.first { $0.id == "b" } === bBefore, "the unchanged stream kept its pipeline")
-        // A broken file keeps the running set.
+        // A broken file: the reload is refused (counted), the running set is untouched.
         try "id = \"d\"\nsourse = \"x\"\n".write(to: dir.appendingPathComponent("d.toml"), atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("c.toml"))
         sup.requestReload()
-        try await Task.sleep(for: .milliseconds(100))
-        XCTAssertEqual(states(), ["b": .running, "c": .running])
+        try await waitFor("the broken reload refused") { sup.reloadCounts.failed == 1 }
+        XCTAssertEqual(sup.reloadCounts, .init(applied: 1, failed: 1))
+        XCTAssertEqual(states(sup), ["b": .running, "c": .running], "c.toml is gone, but the folder did not load: c runs on")
+        XCTAssertEqual(sup.streamConfigs.map(\.id), ["b", "c"])
+        task.cancel()
+        _ = await task.result
+    }
+
+    func testChangedStreamsOldPipelineHasEndedBeforeTheNewOneOpens() async throws {
+        try write("cam", source: "rtsp://cam/one")
+        let factory = RecordingFactory()
+        let sup = try supervisor(factory)
+        let task = Task { try await sup.run() }
+        try await waitFor("cam running") { states(sup) == ["cam": .running] }
+        let old = try XCTUnwrap(sup.runtimes.first)
+        factory.previous.withLock { $0["cam"] = old }
+        try write("cam", source: "rtsp://cam/two")
+        sup.requestReload()
+        try await waitFor("the new pipeline opened") { factory.opens.withLock { $0.count } == 2 }
+        let opens = factory.opens.withLock { $0 }
+        XCTAssertEqual(opens.map(\.source), ["rtsp://cam/one", "rtsp://cam/two"])
+        XCTAssertEqual(opens[1].previousState, .stopped, "the old pipeline had ended when the new one opened the source")
+        try await waitFor("cam running again") { states(sup) == ["cam": .running] }
+        task.cancel()
+        _ = await task.result
+    }
+
+    func testRetentionSweepsStreamsAddedByReloadWithTheirOwnSettings() async throws {
+        try write("a")
+        let sup = try supervisor(RecordingFactory())
+        let task = Task { try await sup.run() }
+        try await waitFor("a running") { states(sup) == ["a": .running] }
+        // Windows of "late" 1 h and 3 h old; it is added by a reload with a 2 h maximum age.
+        let now = ManualClock().nowMs()
+        for ageH: Int64 in [1, 3] {
+            try store.append(WindowRecord(streamId: "late", startMs: now - ageH * 3_600_000 - 2000, endMs: now - ageH * 3_600_000),
+                             committedMs: now)
+        }
+        try write("late", extra: "[retention]\nmax_age = \"2h\"\n")
+        sup.requestReload()
+        try await waitFor("the reload applied") { sup.reloadCounts.applied == 1 }
+        let retention = RetentionService(store: store, defaults: RetentionPolicy(maxAgeMs: 24 * 3_600_000, maxBytes: nil),
+                                         supervisor: sup, intervalMs: 60_000, clock: ManualClock(), logger: quietLogger)
+        XCTAssertEqual(retention.sweep(), ["late": 1], "swept with its own 2 h, not the 24 h default")
+        XCTAssertEqual(try store.windowCount(stream: "late"), 1)
         task.cancel()
         _ = await task.result
     }

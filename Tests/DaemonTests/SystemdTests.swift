@@ -7,6 +7,7 @@ import Synchronization
 import XCTest
 @testable import Daemon
 import SightlineCore
+import TestSupport
 @testable import Store
 
 /// A bound AF_UNIX datagram socket standing in for systemd's notify socket.
@@ -108,5 +109,41 @@ final class SystemdTests: XCTestCase {
         XCTAssertFalse(wd.beat(), "a stalled pipeline withholds the heartbeat")
         task.cancel()
         _ = await task.result
+    }
+
+    /// Whether this process ignores or catches SIGHUP (its default action ends the process),
+    /// from the process-wide masks in /proc/self/status.
+    static func sighupIsHandled() -> Bool {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        func mask(_ name: String) -> UInt64 {
+            status.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+                .flatMap { UInt64($0.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces), radix: 16) } ?? 0
+        }
+        let bit = UInt64(1) << UInt64(SIGHUP - 1)
+        return (mask("SigIgn") | mask("SigCgt")) & bit != 0
+    }
+
+    func testSIGHUPIsTrappedBeforeReady() async throws {
+        let tmp = try TemporaryDirectory(prefix: "runner")
+        try FileManager.default.createDirectory(atPath: tmp.path("streams"), withIntermediateDirectories: true)
+        var daemon = DaemonConfig()
+        daemon.paths.stateDir = tmp.path("state")
+        daemon.paths.streamsDir = tmp.path("streams")
+        daemon.socket.group = ""
+        daemon.access.allowedGroups = []
+        let sock = try NotifySocket(abstract: false)
+        let runner = DaemonRunner(configuration: Configuration(daemon: daemon, streams: []), socketOverride: tmp.path("api.sock"),
+                                  notifier: SystemdNotifier(environment: ["NOTIFY_SOCKET": sock.address]),
+                                  logger: quietLogger, version: "test")
+        XCTAssertFalse(Self.sighupIsHandled(), "nothing in this test process traps SIGHUP before the daemon starts")
+        let task = Task { try await runner.run() }
+        var received = ""
+        for _ in 0..<15 where !received.contains("READY=1") { received += sock.receive() ?? "" }
+        // Checked as soon as READY=1 arrives: a `systemctl reload` from here on must not kill the daemon.
+        let handled = Self.sighupIsHandled()
+        XCTAssertTrue(received.contains("READY=1"), received)
+        XCTAssertTrue(handled, "SIGHUP is trapped when READY=1 is sent")
+        task.cancel()
+        _ = try? await task.value
     }
 }

@@ -144,7 +144,7 @@ public final class Pipeline: Sendable {
 
     private func ingest() async {
         var attempt = 0
-        try? store.upsertStream(id: config.id, source: config.source, nowMs: clock.nowMs())
+        try? store.upsertStream(id: config.id, source: Credentials.redact(config.source), nowMs: clock.nowMs())
         setState(.starting, error: nil)
         while !isStopping, !Task.isCancelled {
             do {
@@ -169,7 +169,7 @@ public final class Pipeline: Sendable {
             } catch {
                 currentReader.withLock { $0 = nil }
                 if isStopping || Task.isCancelled { break }
-                let message = "\(error)"
+                let message = Credentials.redact("\(error)")
                 if Self.isPermanent(error, source: config.source) {
                     logger.error("stream failed permanently", metadata: ["error": "\(message)"])
                     setState(.failed, error: message)
@@ -320,7 +320,7 @@ public final class Pipeline: Sendable {
         } catch {
             runtime.update { $0.encoderErrors += 1 }
             logger.warning("stage failed", metadata: ["stage": "\(name)", "window.start_ms": "\(window.startMs)",
-                                                      "error": "\(error)"])
+                                                      "error": "\(Credentials.redact("\(error)"))"])
         }
         let elapsed = ContinuousClock.now - started
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
@@ -331,7 +331,8 @@ public final class Pipeline: Sendable {
         return result
     }
 
-    func setState(_ state: StreamState, error: String?) {
+    func setState(_ state: StreamState, error raw: String?) {
+        let error = raw.map(Credentials.redact)
         let now = clock.nowMs()
         var changed = false
         runtime.update {
@@ -362,7 +363,7 @@ public enum PipelineError: Error, Sendable, CustomStringConvertible {
     case sourceEnded(String)
     public var description: String {
         switch self {
-        case let .sourceEnded(source): return "live source '\(source)' ended; it will be reopened"
+        case let .sourceEnded(source): return "live source '\(Credentials.redact(source))' ended; it will be reopened"
         }
     }
 }

@@ -153,7 +153,7 @@ public struct StreamConfig: Sendable, Equatable {
         func q(_ s: String) -> String { "\"\(s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"" }
         var out = """
         id = \(q(id))
-        source = \(q(source))
+        source = \(q(Credentials.redact(source)))
         enabled = \(enabled)
         realtime = \(realtime)
         loop = \(loop)

@@ -30,9 +30,10 @@ public final class StreamRuntime: Sendable {
     public let source: String
     private let state: Mutex<Snapshot>
 
+    /// `source` is kept with its credentials redacted: this is what the API shows.
     public init(id: String, source: String, nowMs: Int64) {
         self.id = id
-        self.source = source
+        self.source = Credentials.redact(source)
         var s = Snapshot()
         s.lastProgressMs = nowMs
         self.state = Mutex(s)

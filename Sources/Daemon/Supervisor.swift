@@ -88,7 +88,8 @@ public final class Supervisor: Service, Sendable {
     func makePipeline(_ c: StreamConfig) -> Pipeline {
         let encs: [any WindowEncoder]
         do { encs = try encoders.makeEncoders(for: c) } catch {
-            logger.error("cannot build encoders; storing windows without evidence", metadata: ["stream.id": "\(c.id)", "error": "\(error)"])
+            logger.error("cannot build encoders; storing windows without evidence",
+                         metadata: ["stream.id": "\(c.id)", "error": "\(Credentials.redact("\(error)"))"])
             encs = []
         }
         return Pipeline(config: c, store: store, readers: readers, encoders: encs, clock: clock, logger: logger,
@@ -101,7 +102,7 @@ public final class Supervisor: Service, Sendable {
             for await _ in reloadRequests {
                 let fresh: [StreamConfig]
                 do { fresh = try Configuration.loadStreams(directory: daemon.streamsDirectory) } catch {
-                    logger.error("reload failed; keeping the running streams", metadata: ["error": "\(error)"])
+                    logger.error("reload failed; keeping the running streams", metadata: ["error": "\(Credentials.redact("\(error)"))"])
                     reloads.withLock { $0.failed += 1 }
                     continue
                 }

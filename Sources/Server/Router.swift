@@ -90,7 +90,7 @@ public struct Router: Sendable {
         } catch let e as QueryError {
             return .error(400, e.description)
         } catch {
-            return .error(500, "internal error: \(error)")
+            return .error(500, "internal error: \(Credentials.redact("\(error)"))")
         }
     }
 

@@ -65,6 +65,9 @@ public struct DaemonRunner {
         ListenFDs.clearEnvironment()
 
         try createDirectory((daemon.storePath as NSString).deletingLastPathComponent, what: "state directory")
+        // Held until the process ends: a second daemon on this store stops here.
+        let lock = try InstanceLock(path: daemon.storePath + ".lock")
+        defer { withExtendedLifetime(lock) {} }
         let store = try Store(path: daemon.storePath)
         logger.info("store open", metadata: ["store.path": "\(daemon.storePath)", "store.windows": "\((try? store.windowCount()) ?? 0)"])
 
@@ -134,10 +137,18 @@ public struct DaemonRunner {
     }
 }
 
-public enum DaemonError: Error, Sendable, CustomStringConvertible {
+public enum DaemonError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotCreate(path: String, what: String, reason: String)
+    case alreadyRunning(lock: String, pid: Int32?)
+    case cannotLock(path: String, reason: String)
     public var description: String {
         switch self {
+        case let .alreadyRunning(lock, pid):
+            return "another sightline serve\(pid.map { " (pid \($0))" } ?? "") already uses this store (it holds '\(lock)'). "
+                + "Stop it first, or give this one another --state-dir."
+        case let .cannotLock(path, reason):
+            return "cannot lock '\(path)': \(reason). Check that the state directory is writable."
+
         case let .cannotCreate(path, what, reason):
             return "cannot create the \(what) '\(path)': \(reason). Create it, or point the config (or --socket / --state-dir) somewhere writable."
         }

@@ -99,6 +99,11 @@ public final class APIServer: Sendable {
         let ch: Channel
         switch settings.listen {
         case let .path(path, mode, groupId):
+            // A socket file may be left over from a crash (nobody answers: replace it) or
+            // belong to a running daemon (it answers: never take its socket away).
+            if (try? UnixHTTPClient(socketPath: path, timeoutMs: 1000).connect()).map({ close($0) }) != nil {
+                throw ServerError.socketInUse(path: path)
+            }
             do {
                 ch = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
             } catch {
@@ -172,8 +177,13 @@ public final class APIServer: Sendable {
 
 public enum ServerError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotBind(path: String, reason: String)
+    case socketInUse(path: String)
     public var description: String {
         switch self {
+        case let .socketInUse(path):
+            return "'\(path)' is the socket of a running daemon (it accepts connections): is another sightline serve running? "
+                + "Stop it, or pass another --socket."
+
         case let .cannotBind(path, reason):
             return "cannot listen on '\(path)': \(reason). Check that the folder exists and is writable (systemd: RuntimeDirectory=sightline), or pass --socket."
         }

@@ -205,6 +205,21 @@ final class SystemdTests: XCTestCase {
     }
 }
 
+final class InstanceLockTests: XCTestCase {
+    func testASecondHolderIsRefusedWithTheFirstOnesPid() throws {
+        let tmp = try TemporaryDirectory(prefix: "lock")
+        let path = tmp.path("sightline.sqlite.lock")
+        var first: InstanceLock? = try InstanceLock(path: path)
+        XCTAssertThrowsError(try InstanceLock(path: path)) { error in
+            XCTAssertEqual(error as? DaemonError, .alreadyRunning(lock: path, pid: getpid()))
+            XCTAssertTrue("\(error)".hasPrefix("another sightline serve (pid \(getpid())) already uses this store"), "\(error)")
+        }
+        XCTAssertNotNil(first)
+        first = nil // released with its descriptor, as at process exit
+        XCTAssertNoThrow(try InstanceLock(path: path))
+    }
+}
+
 /// Log lines collected in memory.
 final class LogLines: Sendable {
     private let lines = Mutex<[String]>([])

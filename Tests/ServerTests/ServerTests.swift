@@ -347,4 +347,36 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(over.status, 400)
         XCTAssertTrue(over.text.contains("'limit=26' must be an integer in 1...25"), over.text)
     }
+
+    // MARK: - One daemon per socket
+
+    func testASecondServerLeavesALiveSocketAloneAndReplacesAStaleOne() async throws {
+        let path = dir.appendingPathComponent("api.sock").path
+        let second = APIServer(settings: .init(listen: .path(path, mode: 0o660, groupId: nil),
+                                               access: AccessPolicy(allowedUids: [], allowedGids: [], ownUid: getuid()),
+                                               maxConnections: 8, maxRequestBytes: 1024, requestTimeoutMs: 2000),
+                               router: Router(memory: StoreMemory(store: store), status: FixedStatus()), logger: Logger(label: "test"))
+        do {
+            try await second.start()
+            XCTFail("the second server took the live socket")
+        } catch let error as ServerError {
+            XCTAssertEqual(error, .socketInUse(path: path))
+            XCTAssertTrue("\(error)".contains("is another sightline serve running?"), "\(error)")
+        }
+        await second.shutdown()
+        XCTAssertEqual(try client.request("GET", "/v1/health").status, 200, "the first server still has its socket")
+        // A socket file nobody answers on (left by a crash) is replaced.
+        await server.shutdown()
+        server = nil
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        unlink(path)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        close(fd) // bound, never listened: a stale socket file
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path))
+        try await startServer(access: AccessPolicy(allowedUids: [], allowedGids: [], ownUid: getuid()))
+        XCTAssertEqual(try client.request("GET", "/v1/health").status, 200)
+    }
 }

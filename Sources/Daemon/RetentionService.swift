@@ -54,10 +54,16 @@ public struct RetentionService: Service {
             }
         }
         // Events (stream up/down, matches) age out with the default retention.
+        var pruned = 0
         if let maxAge = defaults.maxAgeMs {
-            do { try store.pruneEvents(olderThanMs: maxAge, nowMs: now) } catch {
+            do { pruned = try store.pruneEvents(olderThanMs: maxAge, nowMs: now) } catch {
                 logger.error("event retention failed", metadata: ["error": "\(error)"])
             }
+        }
+        // A purge writes its deletions to the WAL: copy them into the database and truncate
+        // the log, so the files shrink back instead of staying at their largest.
+        if !deleted.isEmpty || pruned > 0 {
+            do { try store.checkpoint() } catch { logger.warning("checkpoint after retention failed", metadata: ["error": "\(error)"]) }
         }
         return deleted
     }

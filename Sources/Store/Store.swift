@@ -25,6 +25,9 @@ import Synchronization
 public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
+    /// Largest write-ahead log kept after a checkpoint (SQLite truncates it to this): without
+    /// it the WAL stays at its largest size ever, e.g. after a big retention purge.
+    public static let walSizeLimit: Int64 = 64 << 20
     /// Document frequency of query words (fts5vocab counts them by walking the word's whole
     /// posting list: ~10 ms for a common word over a million windows), with the evidence
     /// count they were read at; dropped when the store has grown by a quarter since.
@@ -38,6 +41,7 @@ public final class Store: Sendable {
         // last transactions), and it avoids an fsync per window.
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA journal_size_limit = \(Store.walSizeLimit)")
         }
         config.busyMode = .timeout(5)
         do {
@@ -194,6 +198,33 @@ public final class Store: Sendable {
 }
 
 extension Store {
+    /// Bytes of the database file holding data: its pages minus the free ones (pages freed by
+    /// deletes stay in the file and are reused by later writes, so this is what the data
+    /// occupies on disk). Size-based retention measures streams against it.
+    public func usedBytes() throws -> Int64 {
+        try read("used bytes") { db in
+            let pages = try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            let free = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+            let size = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 0
+            return max(0, pages - free) * size
+        }
+    }
+
+    /// Copies the write-ahead log into the database and truncates it (to zero when no reader
+    /// is in the middle of it; otherwise it is kept within `walSizeLimit`). Run after
+    /// retention, which can write a large WAL. Returns the WAL frames left uncopied.
+    @discardableResult
+    public func checkpoint() throws -> Int {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                let (log, copied) = try db.checkpoint(.truncate)
+                return max(0, log - copied)
+            }
+        } catch {
+            throw StoreError.sqlFailed(operation: "checkpoint", reason: "\(error)")
+        }
+    }
+
     /// SQLite's `PRAGMA integrity_check`: "ok" when the file is sound.
     public func integrityCheck() throws -> String {
         try read("integrity check") { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }

@@ -529,5 +529,8 @@ final class RetentionServiceTests: XCTestCase {
         XCTAssertEqual(try store.windowCount(stream: "short"), 1)
         XCTAssertEqual(try store.windowCount(stream: "default"), 2)
         XCTAssertEqual(try store.events(afterId: 0, limit: 10).count, 1, "the 48 h old event is gone")
+        // The purge was checkpointed: the write-ahead log is truncated.
+        let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber
+        XCTAssertEqual(wal?.int64Value, 0)
     }
 }

@@ -54,11 +54,13 @@ public final class APIServer: Sendable {
 
     public init(settings: Settings, router: Router, logger: Logger) {
         self.settings = settings
-        self.router = router
         self.logger = logger
         // One event loop is plenty for a local control socket; request work runs off-loop.
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.slots = ConnectionSlots(maxConnections: settings.maxConnections, maxFollowers: settings.maxFollowers)
+        var router = router
+        router.connections = slots
+        self.router = router
     }
 
     public var openConnections: Int { slots.snapshot.ordinary + slots.snapshot.followers }

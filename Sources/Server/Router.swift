@@ -28,6 +28,8 @@ public struct Router: Sendable {
     /// bound and default); longer ranges are cut and the answer says where to go on.
     public let maxTranscriptSegments: Int
     public static let defaultMaxTranscriptSegments = 10_000
+    /// The server's connection pools, for /metrics (set by APIServer).
+    var connections: ConnectionSlots?
 
     public init(memory: any Memory, status: any StatusSource, eventPollInterval: Duration = .milliseconds(250),
                 maxTranscriptSegments: Int = Router.defaultMaxTranscriptSegments)
@@ -67,7 +69,8 @@ public struct Router: Sendable {
         Route(method: "POST", pattern: "/v1/subscriptions") { r, q, _ in try await r.addSubscription(q) },
         Route(method: "DELETE", pattern: "/v1/subscriptions/{id}") { r, _, c in try await r.removeSubscription(c[0]) },
         Route(method: "GET", pattern: "/metrics") { r, _, _ in
-            .text(Metrics.render(status: r.status, storeBytes: await r.memory.diskBytes()),
+            .text(Metrics.render(status: r.status, storeBytes: await r.memory.diskBytes())
+                      + (r.connections.map { Metrics.render(connections: $0.snapshot) } ?? ""),
                   contentType: "text/plain; version=0.0.4; charset=utf-8")
         },
     ]

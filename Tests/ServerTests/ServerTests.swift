@@ -289,6 +289,11 @@ final class ServerTests: XCTestCase {
             XCTAssertEqual(try client.request("GET", "/v1/health").status, 200)
             XCTAssertLessThan(Date().timeIntervalSince(started), 1.0, "/v1/health answers promptly beside the followers")
         }
+        let metrics = try client.request("GET", "/metrics").text
+        for line in ["sightline_api_connections{pool=\"followers\"} 6", "sightline_api_connections{pool=\"ordinary\"} 1",
+                     "sightline_event_followers_blocked 6", "sightline_api_refused_total 0"] {
+            XCTAssertTrue(metrics.contains(line + "\n"), "missing \(line) in\n\(metrics)")
+        }
         // A seventh follower is refused with a 503 naming the limit.
         let refused = try client.request("GET", "/v1/events")
         XCTAssertEqual(refused.status, 503)

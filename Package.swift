@@ -51,7 +51,8 @@ let package = Package(
         .target(name: "SightlineCore", dependencies: ["MediaIO"]),
 
         // MARK: - Modalities: adapters from windows to evidence, and the encoder registry
-        .target(name: "Modalities", dependencies: ["SightlineCore", "MediaIO", "Transcription", "VAD", "Whisper", "ModelIO"]),
+        .target(name: "Modalities", dependencies: ["SightlineCore", "MediaIO", "Transcription", "VAD", "Whisper", "ModelIO",
+                                                  "ImageOps", "PersonDetector", "FaceDetector", "ImageLabels", "OCR", "TextEmbedder"]),
 
         // MARK: - Persistence, retrieval, API
         .target(name: "Store", dependencies: ["SightlineCore", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -78,7 +79,8 @@ let package = Package(
         .executableTarget(
             name: "sightline",
             dependencies: [
-                "MediaIO", "Daemon", "Server", "Transcription", "Whisper", "ModelIO", "Subtitles", "Kernels",
+                "MediaIO", "Daemon", "Server", "Transcription", "Whisper", "ModelIO", "Subtitles", "Kernels", "Modalities",
+                "SightlineCore", "ImageOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -113,7 +115,8 @@ let package = Package(
         .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),
         .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "VAD", "Subtitles", "TestSupport"]),
         .testTarget(name: "SightlineCoreTests", dependencies: ["SightlineCore"]),
-        .testTarget(name: "ModalitiesTests", dependencies: ["Modalities", "SightlineCore", "MediaIO", "Transcription", "Store",
+        .testTarget(name: "ModalitiesTests", dependencies: ["Modalities", "SightlineCore", "MediaIO", "Transcription", "Store", "sightline",
+                                                            "PersonDetector", "FaceDetector", "ImageLabels", "OCR", "ImageOps", "TextEmbedder",
                                                             "Retrieval", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "SightlineCore", "Retrieval", "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Store", "SightlineCore", "TestSupport"]),

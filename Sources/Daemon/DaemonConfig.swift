@@ -75,7 +75,7 @@ public struct DaemonConfig: Sendable, Equatable {
 
     /// The defaults, with the `[models]` keys of `registry`.
     public init(registry: EncoderRegistry = .standard) {
-        models = Dictionary(uniqueKeysWithValues: registry.modelSettings.map { ($0.key, $0.defaultValue) })
+        models = EncoderSetup.defaults(modelsDirectory: "", registry: registry).models
     }
 
     /// What encoders need to load their models.

@@ -352,7 +352,7 @@ public final class Pipeline: Sendable {
         let isNetwork = source.contains("://")
         guard let e = error as? MediaError else { return false }
         switch e {
-        case .unsupportedCodec, .noUsableStream, .invalidOptions: return true
+        case .unsupportedCodec, .noUsableStream, .invalidOptions, .noFrameAt: return true
         case .cannotOpen: return !isNetwork && !source.hasPrefix("/dev/")
         case .readTimedOut, .readFailed: return false
         }

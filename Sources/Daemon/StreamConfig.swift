@@ -25,6 +25,9 @@ public struct StreamConfig: Sendable, Equatable {
     public var windowMs: Int64 = 2000
     /// The encoders turned on in `[modalities]`, by registry name, in registry order.
     public var encoders: [String]
+    /// `[rates]`: at most this many frames a second for a picture modality, by registry name,
+    /// overriding the modality's own rate (people 1, faces 1, labels 0.5, ocr 0.5).
+    public var frameRates: [String: Double] = [:]
     public var connectTimeoutMs: Int64 = 10_000
     public var readTimeoutMs: Int64 = 10_000
     public var rtspTransport = MediaOptions.RTSPTransport.tcp
@@ -87,6 +90,13 @@ public struct StreamConfig: Sendable, Equatable {
                 if try t.bool(d.name, default: d.enabledByDefault) { on.append(d.name) }
             }
             c.encoders = on
+            try t.finish()
+        }
+        if let t = try r.table("rates") {
+            for d in registry.descriptors where d.input.video != nil {
+                // Off is said in [modalities]; a rate is above 0.
+                c.frameRates[d.name] = try t.optionalDouble(d.name, range: 0.01...120)
+            }
             try t.finish()
         }
         if let t = try r.table("live") {
@@ -167,6 +177,9 @@ public struct StreamConfig: Sendable, Equatable {
 
         [modalities]
         \(registry.names.map { "\($0) = \(encoders.contains($0))" }.joined(separator: "\n"))
+
+        [rates]
+        \(registry.descriptors.compactMap { d in d.input.video.map { "\(d.name) = \(frameRates[d.name] ?? $0.maxFps ?? fps)" } }.joined(separator: "\n"))
 
         [live]
         connect_timeout = \(q(Units.formatDuration(connectTimeoutMs)))

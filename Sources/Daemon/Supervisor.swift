@@ -92,7 +92,12 @@ public final class Supervisor: Service, Sendable {
                          metadata: ["stream.id": "\(c.id)", "error": "\(Credentials.redact("\(error)"))"])
             encs = []
         }
-        return Pipeline(config: c, store: store, readers: readers, encoders: encs, clock: clock, logger: logger,
+        let enrichers: [any EvidenceEnricher]
+        do { enrichers = try encoders.makeEnrichers() } catch {
+            logger.error("cannot load the enrichers; storing evidence without them", metadata: ["stream.id": "\(c.id)", "error": "\(error)"])
+            enrichers = []
+        }
+        return Pipeline(config: c, store: store, readers: readers, encoders: encs, enrichers: enrichers, clock: clock, logger: logger,
                         queueCapacity: daemon.limits.queueWindows, decodeThreads: daemon.threads.decode, backoff: backoff)
     }
 

@@ -87,7 +87,12 @@ final class TOMLReader {
     }
 
     func double(_ key: String, default d: Double, range: ClosedRange<Double>) throws -> Double {
-        guard let v = value(key) else { return d }
+        try optionalDouble(key, range: range) ?? d
+    }
+
+    /// The number at `key`, nil when the key is absent.
+    func optionalDouble(_ key: String, range: ClosedRange<Double>) throws -> Double? {
+        guard let v = value(key) else { return nil }
         guard let x = v.double ?? v.int.map(Double.init) else { throw bad(key, "expected a number, found \(v.type)") }
         guard range.contains(x) else { throw bad(key, "\(x) is outside \(range.lowerBound)...\(range.upperBound)") }
         return x

@@ -139,6 +139,8 @@ public struct Router: Sendable {
             var text: String?
             var confidence: Double?
             var value: Double?
+            /// [x0, y0, x1, y1] in fractions of the frame, for what was seen somewhere in the picture.
+            var box: Region?
         }
         var start_ms: Int64
         var end_ms: Int64
@@ -153,7 +155,7 @@ public struct Router: Sendable {
         let items = windows.map { w in
             TimelineItem(start_ms: w.startMs, end_ms: w.endMs, evidence: w.evidence.map {
                 .init(modality: $0.modality, start_ms: $0.startMs, end_ms: $0.endMs, text: $0.text,
-                      confidence: $0.confidence, value: $0.value)
+                      confidence: $0.confidence, value: $0.value, box: $0.region)
             })
         }
         return .json(["stream": AnyEncodable(id), "windows": AnyEncodable(items)])

@@ -68,11 +68,22 @@ extension Store {
                              record.audioSamples, Self.approximateBytes(record), committedMs])
         let windowId = db.lastInsertedRowID
         for ev in record.evidence {
+            if ev.continues, let text = ev.text {
+                // The same observation as a stored row: extend that row instead of adding one.
+                try db.execute(sql: """
+                    UPDATE evidence SET end_ms = max(end_ms, ?), confidence = max(coalesce(confidence, 0), coalesce(?, 0))
+                    WHERE id = (SELECT id FROM evidence
+                                WHERE stream_id = ? AND modality = ? AND text = ? AND end_ms >= ? AND start_ms <= ?
+                                ORDER BY start_ms DESC LIMIT 1)
+                    """, arguments: [ev.endMs, ev.confidence, record.streamId, ev.modality.rawValue, text,
+                                     ev.startMs - Evidence.continuationGapMs, ev.startMs])
+                if db.changesCount > 0 { continue }
+            }
             try db.execute(sql: """
-                INSERT INTO evidence(window_id, stream_id, modality, start_ms, end_ms, text, confidence, value)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO evidence(window_id, stream_id, modality, start_ms, end_ms, text, confidence, value, x0, y0, x1, y1)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [windowId, record.streamId, ev.modality.rawValue, ev.startMs, ev.endMs,
-                                 ev.text, ev.confidence, ev.value])
+                                 ev.text, ev.confidence, ev.value, ev.region?.x0, ev.region?.y0, ev.region?.x1, ev.region?.y1])
             let evidenceId = db.lastInsertedRowID
             for (i, w) in ev.words.enumerated() {
                 try db.execute(sql: "INSERT INTO words(evidence_id, idx, text, start_ms, end_ms, probability) VALUES (?, ?, ?, ?, ?, ?)",
@@ -93,6 +104,7 @@ extension Store {
         var bytes: Int64 = 64
         for ev in r.evidence {
             bytes += 48 + Int64(ev.text?.utf8.count ?? 0) * 2 // text and its FTS entry
+            if ev.region != nil { bytes += 32 }
             bytes += Int64(ev.words.count) * 40 + ev.words.reduce(0) { $0 + Int64($1.text.utf8.count) }
             if let e = ev.embedding { bytes += 24 + Int64(e.vector.count) * 2 }
         }

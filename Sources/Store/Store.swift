@@ -145,6 +145,15 @@ public final class Store: Sendable {
             // Document frequency per indexed term, read by the ranking (see Store+Query).
             try db.execute(sql: "CREATE VIRTUAL TABLE evidence_vocab USING fts5vocab(evidence_fts, 'row')")
         }
+        m.registerMigration("v3: where in the picture evidence was seen") { db in
+            // Fractions of the frame (Region); NULL for audio and whole-frame evidence.
+            try db.execute(sql: """
+                ALTER TABLE evidence ADD COLUMN x0 REAL;
+                ALTER TABLE evidence ADD COLUMN y0 REAL;
+                ALTER TABLE evidence ADD COLUMN x1 REAL;
+                ALTER TABLE evidence ADD COLUMN y1 REAL;
+                """)
+        }
         return m
     }
 

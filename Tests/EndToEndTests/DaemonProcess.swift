@@ -66,7 +66,10 @@ final class DaemonProcess {
     /// Allowed by the config; no test user has it as primary group, only via setpriv --groups.
     static let allowedSupplementaryGid = 4343
 
-    init() throws {
+    /// `vision: false` turns the picture models off ([models] people/faces/labels/ocr = "none"):
+    /// the tests that are not about seeing then measure ingest, API and recovery alone, as
+    /// they did before the picture modalities existed, within their two-core time budget.
+    init(vision: Bool = false) throws {
         // Short path: Unix socket paths are limited to 107 bytes.
         dir = URL(fileURLWithPath: "/tmp/sl-e2e-\(UUID().uuidString.prefix(8))")
         streamsDir = dir.appendingPathComponent("streams")
@@ -90,6 +93,7 @@ final class DaemonProcess {
         max_request_size = "4KiB"
         [store]
         retention_interval = "1h"
+        \(vision ? "" : "[models]\npeople = \"none\"\nfaces = \"none\"\nlabels = \"none\"\nocr = \"none\"")
         """.write(to: dir.appendingPathComponent("sightline.toml"), atomically: true, encoding: .utf8)
     }
 

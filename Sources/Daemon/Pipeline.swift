@@ -77,10 +77,12 @@ public final class Pipeline: Sendable {
     /// Longest single sleep of realtime pacing.
     static let pacingSliceMs: Int64 = 250
 
-    /// How long a stopping pipeline keeps encoding the windows already queued (measured from
-    /// stop()). With the window in flight this stays well inside the unit's TimeoutStopSec
-    /// (30 s): systemd never has to kill the daemon mid-commit.
-    public static let shutdownDrainMs: Int64 = 20_000
+    /// How long a stopping pipeline keeps starting on the windows already queued (measured
+    /// from stop()). The window in flight at the deadline still finishes — Whisper on a 28 s
+    /// utterance takes a few seconds on two cores — so with it the stop stays inside the
+    /// unit's TimeoutStopSec (30 s). Were systemd to kill the daemon anyway, it would lose
+    /// only uncommitted windows: each commit is one transaction.
+    public static let shutdownDrainMs: Int64 = 15_000
 
     /// Asks the pipeline to end: an open of the source or a back-off sleep is interrupted,
     /// the source is closed, the windows already queued are encoded and committed until

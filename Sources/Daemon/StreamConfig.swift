@@ -64,6 +64,9 @@ public struct StreamConfig: Sendable, Equatable {
         encoders = registry.descriptors.filter(\.enabledByDefault).map(\.name)
     }
 
+    /// Connect and read timeouts of live inputs: FFmpeg takes them in microseconds.
+    static let liveTimeoutRange: ClosedRange<Int64> = 100...3_600_000
+
     /// Stream ids appear in URLs and file names: letters, digits, '-', '_' and '.'.
     static func validId(_ id: String) -> Bool {
         !id.isEmpty && id.count <= 64 && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
@@ -99,8 +102,7 @@ public struct StreamConfig: Sendable, Equatable {
             c.width = try t.int("width", default: c.width, range: 0...7680)
             c.height = try t.int("height", default: c.height, range: 0...4320)
             guard (c.width == 0) == (c.height == 0) else { throw t.bad("width", "set both width and height, or neither") }
-            c.windowMs = try t.duration("window", default: c.windowMs)!
-            guard (250...60_000).contains(c.windowMs) else { throw t.bad("window", "must be between 250ms and 60s") }
+            c.windowMs = try t.duration("window", default: c.windowMs, range: 250...60_000)!
             try t.finish()
         }
         if let t = try r.table("modalities") {
@@ -129,8 +131,8 @@ public struct StreamConfig: Sendable, Equatable {
             try t.finish()
         }
         if let t = try r.table("live") {
-            c.connectTimeoutMs = try t.duration("connect_timeout", default: c.connectTimeoutMs)!
-            c.readTimeoutMs = try t.duration("read_timeout", default: c.readTimeoutMs)!
+            c.connectTimeoutMs = try t.duration("connect_timeout", default: c.connectTimeoutMs, range: liveTimeoutRange)!
+            c.readTimeoutMs = try t.duration("read_timeout", default: c.readTimeoutMs, range: liveTimeoutRange)!
             let transport = try t.string("rtsp_transport", default: c.rtspTransport.rawValue)
             guard let tr = MediaOptions.RTSPTransport(rawValue: transport) else {
                 throw t.bad("rtsp_transport", "'\(transport)' is not tcp or udp")
@@ -139,8 +141,8 @@ public struct StreamConfig: Sendable, Equatable {
             try t.finish()
         }
         if let t = try r.table("retention") {
-            c.retention.maxAgeMs = try t.duration("max_age", default: nil, allowOff: true)
-            c.retention.maxBytes = try t.bytes("max_size", default: nil, allowOff: true)
+            c.retention.maxAgeMs = try t.duration("max_age", default: nil, range: DaemonConfig.retentionAgeRange, allowOff: true)
+            c.retention.maxBytes = try t.bytes("max_size", default: nil, range: DaemonConfig.retentionSizeRange, allowOff: true)
             try t.finish()
         }
         for q in try r.tableArray("queries") {
@@ -192,7 +194,7 @@ public struct StreamConfig: Sendable, Equatable {
         func q(_ s: String) -> String { "\"\(s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"" }
         var out = """
         id = \(q(id))
-        source = \(q(source))
+        source = \(q(Credentials.redact(source)))
         enabled = \(enabled)
         realtime = \(realtime)
         loop = \(loop)

@@ -119,8 +119,7 @@ public struct StreamConfig: Sendable, Equatable {
                 throw t.bad("gate", "'\(gate)' is not one of \(VisionGate.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             c.visionGate = g
-            c.visionKeepAliveMs = try t.duration("keep_alive", default: c.visionKeepAliveMs)!
-            guard (100...3_600_000).contains(c.visionKeepAliveMs) else { throw t.bad("keep_alive", "must be between 100ms and 1h") }
+            c.visionKeepAliveMs = try t.duration("keep_alive", default: c.visionKeepAliveMs, range: 100...3_600_000)!
             try t.finish()
         }
         if let t = try r.table("rates") {

@@ -8,7 +8,10 @@ import GRDB
 import SightlineCore
 
 public struct RetentionPolicy: Sendable, Equatable {
-    /// Windows whose end is older than this are deleted; nil keeps them forever.
+    /// Windows older than this are deleted; nil keeps them forever. A window is as old as the
+    /// later of its end and its commit: a live window's end is its wall-clock time, while a
+    /// file's windows carry media time (near 0, "1970" as epoch ms) and are as new as the
+    /// moment they were stored.
     public var maxAgeMs: Int64?
     /// Bytes a stream may occupy on disk (its share of the database's used pages); nil is unbounded.
     public var maxBytes: Int64?
@@ -31,7 +34,7 @@ extension Store {
                 let n = try write("retention age \(stream)") { db in
                     try db.execute(sql: """
                         DELETE FROM windows WHERE id IN (
-                            SELECT id FROM windows WHERE stream_id = ? AND end_ms <= ? ORDER BY start_ms LIMIT ?)
+                            SELECT id FROM windows WHERE stream_id = ? AND MAX(end_ms, committed_ms) <= ? ORDER BY start_ms LIMIT ?)
                         """, arguments: [stream, cutoff, Self.retentionBatch])
                     return db.changesCount
                 }

@@ -490,8 +490,9 @@ final class ReloadTests: XCTestCase {
         // Windows of "late" 1 h and 3 h old; it is added by a reload with a 2 h maximum age.
         let now = ManualClock().nowMs()
         for ageH: Int64 in [1, 3] {
+            // Live windows are committed as they end.
             try store.append(WindowRecord(streamId: "late", startMs: now - ageH * 3_600_000 - 2000, endMs: now - ageH * 3_600_000),
-                             committedMs: now)
+                             committedMs: now - ageH * 3_600_000)
         }
         try write("late", extra: "[retention]\nmax_age = \"2h\"\n")
         sup.requestReload()
@@ -516,9 +517,11 @@ final class RetentionServiceTests: XCTestCase {
         for id in ["short", "default"] {
             for ageH in [1, 3, 30] {
                 let end = now - Int64(ageH) * 3_600_000
-                try store.append(WindowRecord(streamId: id, startMs: end - 2000, endMs: end), committedMs: now)
+                try store.append(WindowRecord(streamId: id, startMs: end - 2000, endMs: end), committedMs: end)
             }
         }
+        // A file read without pacing: media times near 0 (1970 as epoch ms), stored just now.
+        try store.append(WindowRecord(streamId: "file", startMs: 0, endMs: 2000), committedMs: now - 1000)
         try store.appendEvent(Event(streamId: "short", atMs: now - 48 * 3_600_000, payload: .streamState(StreamStateChange(state: .running))))
         try store.appendEvent(Event(streamId: "short", atMs: now - 1000, payload: .streamState(StreamStateChange(state: .running))))
         var shortConfig = StreamConfig(id: "short", source: "rtsp://x")
@@ -526,7 +529,8 @@ final class RetentionServiceTests: XCTestCase {
         let short = shortConfig
         let service = RetentionService(store: store, defaults: RetentionPolicy(maxAgeMs: 24 * 3_600_000, maxBytes: nil),
                                        streams: { [short] }, intervalMs: 60_000, clock: clock, logger: quietLogger)
-        XCTAssertEqual(service.sweep(), ["short": 2, "default": 1])
+        XCTAssertEqual(service.sweep(), ["short": 2, "default": 1], "the file's window is as new as its commit")
+        XCTAssertEqual(try store.windowCount(stream: "file"), 1)
         XCTAssertEqual(try store.windowCount(stream: "short"), 1)
         XCTAssertEqual(try store.windowCount(stream: "default"), 2)
         XCTAssertEqual(try store.events(afterId: 0, limit: 10).count, 1, "the 48 h old event is gone")

@@ -3,6 +3,7 @@
 import Foundation
 @testable import MediaIO
 @testable import Modalities
+import ImageOps
 import SightlineCore
 import XCTest
 
@@ -70,5 +71,33 @@ final class BuiltinEncoderTests: XCTestCase {
         let full = try await a.encode(makeWindow(0, amplitude: 1))
         XCTAssertEqual(full.first?.value ?? 0, -3.0103, accuracy: 0.01)
     }
-}
 
+    func testMotionGateAdmitsWhatMovesAndAKeepAliveAndCountsTheRest() async throws {
+        /// Counts the frames it is given.
+        final class Counting: FrameAnalyser, @unchecked Sendable {
+            var times: [Int64] = []
+            func analyse(_ image: RGBImage, span: FrameSpan) throws -> [Evidence] {
+                times.append(span.startMs)
+                return [Evidence(modality: "seen", startMs: span.startMs, endMs: span.endMs)]
+            }
+        }
+        let counting = Counting()
+        let gated = FrameEncoder(name: "seen", input: .frames, analyser: counting).gated(by: MotionGate(keepAliveMs: 10_000))
+        func frame(_ t: Int64, grey: UInt8) -> VideoFrame {
+            VideoFrame(ptsMs: t, width: 64, height: 36, layout: .rgb8, rgb: [UInt8](repeating: grey, count: 64 * 36 * 3))
+        }
+        // 1 fps for 30 s of a still scene, with a change at 15 s.
+        var spans: [(Int64, Int64)] = []
+        for t in stride(from: Int64(0), to: 30_000, by: 2000) {
+            let w = MediaWindow(index: Int(t / 2000), startMs: t, endMs: t + 2000,
+                                frames: [frame(t, grey: t >= 15_000 ? 200 : 50), frame(t + 1000, grey: t + 1000 >= 15_000 ? 200 : 50)], audio: [])
+            spans += try await gated.encode(w).map { ($0.startMs, $0.endMs) }
+        }
+        // The first frame, the keep-alive at 10 s, the change at 15 s and every frame after it
+        // while the new scene still differs from the background (it does for ~1 min), not the still ones.
+        XCTAssertEqual(counting.times, [0, 10_000] + Array(stride(from: Int64(15_000), to: 30_000, by: 1000)))
+        XCTAssertEqual(gated.framesSkipped, 30 - counting.times.count)
+        // An analysed frame's evidence holds until the next analysed frame or its window's end.
+        XCTAssertEqual(spans.first.map { [$0.0, $0.1] }, [0, 2000])
+    }
+}

@@ -46,17 +46,23 @@ public struct FrameEncoder: WindowEncoder {
     public let name: String
     public let input: EncoderInput
     let analyser: any FrameAnalyser
+    /// When set, only the frames it admits are analysed (`MotionGate`).
+    let gate: MotionGate?
 
-    public init(name: String, input: EncoderInput, analyser: any FrameAnalyser) {
+    public init(name: String, input: EncoderInput, analyser: any FrameAnalyser, gate: MotionGate? = nil) {
         self.name = name
         self.input = input
         self.analyser = analyser
+        self.gate = gate
     }
 
     public func encode(_ window: MediaWindow) async throws -> [Evidence] {
         var out: [Evidence] = []
-        for (i, frame) in window.frames.enumerated() {
-            let next = i + 1 < window.frames.count ? window.frames[i + 1].ptsMs : window.endMs
+        let frames = gate.map { g in window.frames.filter(g.admits) } ?? window.frames
+        for (i, frame) in frames.enumerated() {
+            // A frame's evidence holds until the next analysed frame: a skipped frame showed
+            // nothing new (that is why it was skipped).
+            let next = i + 1 < frames.count ? frames[i + 1].ptsMs : window.endMs
             let span = FrameSpan(startMs: frame.ptsMs, endMs: max(next, frame.ptsMs + 1))
             out += try analyser.analyse(try Self.picture(frame), span: span)
         }
@@ -152,16 +158,18 @@ struct DetectionAnalyser: FrameAnalyser {
 }
 
 extension EncoderDescriptor {
-    /// A picture modality called `name`, on by default, reading frames at `fps` at most,
-    /// whose model the `[models]` key `setting` names: `load` reads it from its directory
-    /// (which must hold `requiredFiles`) once per daemon, and `analyser` makes each stream's
-    /// analyser over the shared model.
-    static func picture<Model>(name: String, summary: String, fps: Double, setting: ModelSetting, requiredFiles: [String],
+    /// A picture modality called `name`, reading frames at `fps` at most, whose model the
+    /// `[models]` key `setting` names: `load` reads it from its directory (which must hold
+    /// `requiredFiles`) once per daemon, and `analyser` makes each stream's analyser over the
+    /// shared model.
+    static func picture<Model>(name: String, summary: String, fps: Double, enabledByDefault: Bool = true,
+                               setting: ModelSetting, requiredFiles: [String],
                                load: @escaping @Sendable (URL) throws -> Model,
                                analyser: @escaping @Sendable (SharedModel<Model>) -> any FrameAnalyser) -> EncoderDescriptor
     {
         let input = EncoderInput(video: FrameRequest(maxFps: fps))
-        return EncoderDescriptor(name: name, summary: summary, input: input, enabledByDefault: true, modelSettings: [setting]) { setup in
+        return EncoderDescriptor(name: name, summary: summary, input: input, enabledByDefault: enabledByDefault,
+                                 modelSettings: [setting]) { setup in
             guard let (model, loaded) = try ModelLoading.load(setting.key, setup: setup, requiredFiles: requiredFiles, load) else {
                 return PreparedFrameModel(name: name, input: input, model: nil, makeAnalyser: nil)
             }

@@ -83,7 +83,7 @@ final class SocketActivationTests: XCTestCase {
         let environment = (service.values["Environment"] ?? []).flatMap { ["-E", $0] }
 
         let log = dir.appendingPathComponent("daemon.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: activate)
         p.arguments = ["-l", socketPath] + environment + command

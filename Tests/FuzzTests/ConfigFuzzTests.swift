@@ -123,6 +123,18 @@ final class ConfigFuzzTests: XCTestCase {
         }
     }
 
+    /// Settings of the serve sample replaced by the ends of their allowed ranges.
+    static let inRangeExtremes: [(String, String)] = [
+        ("max_connections = 16", "max_connections = 10000"), ("max_connections = 16", "max_connections = 1"),
+        ("request_timeout = \"10s\"", "request_timeout = \"1h\""), ("request_timeout = \"10s\"", "request_timeout = \"100ms\""),
+        ("queue_windows = 8", "queue_windows = 1024"), ("queue_windows = 8", "queue_windows = 1"),
+        ("max_request_size = \"64KiB\"", "max_request_size = \"1B\""), ("stall_timeout = \"2m\"", "stall_timeout = \"1h\""),
+        ("retention_interval = \"5m\"", "retention_interval = \"1s\""), ("retention_max_size = \"1GiB\"", "retention_max_size = \"off\""),
+        ("fps = 1.0", "fps = 120.0"), ("fps = 1.0", "fps = 0.01"), ("window = \"2s\"", "window = \"250ms\""),
+        ("window = \"2s\"", "window = \"60s\""), ("connect_timeout = \"10s\"", "connect_timeout = \"100ms\""),
+        ("min_score = 0.0", "min_score = 1000.0"), ("kernel = 1", "kernel = 256"), ("decode = 1", "decode = 64"),
+    ]
+
     /// A small, valid pair for the `serve` sample: no picture models, Whisper tiny.en, a
     /// bundled clip replayed in real time, so a mutation that stays valid starts in seconds.
     static func serveBase(state: String) -> (daemon: String, stream: String) {
@@ -194,9 +206,18 @@ final class ConfigFuzzTests: XCTestCase {
         var started = 0, refused = 0
         for i in 0..<12 {
             var d = base.daemon, s = base.stream, what: [String] = []
-            // Every fourth run mutates the stream file only; the others the daemon file too.
-            if i % 4 != 0 { let r = m.mutateText(d); d = r.text; what.append("sightline.toml " + r.what) }
-            let r = m.mutateText(s); s = r.text; what.append("cam.toml " + r.what)
+            if i % 3 == 0 {
+                // Values at the edges of their ranges: the daemon must start with them.
+                for (old, new) in [Self.inRangeExtremes.randomElement(using: &m.rng)!, Self.inRangeExtremes.randomElement(using: &m.rng)!] {
+                    d = d.replacingOccurrences(of: old, with: new)
+                    s = s.replacingOccurrences(of: old, with: new)
+                    what.append(new)
+                }
+            } else {
+                // Every other run mutates the stream file only; the rest the daemon file too.
+                if i % 2 == 0 { let r = m.mutateText(d); d = r.text; what.append("sightline.toml " + r.what) }
+                let r = m.mutateText(s); s = r.text; what.append("cam.toml " + r.what)
+            }
             let c = ConfigCase(daemon: Array(d.utf8), streamName: "cam.toml", stream: Array(s.utf8), what: what.joined(separator: "; "))
             let (config, streams) = try ConfigCorpus.write(c, to: tmp.url.path)
             let socket = tmp.path("api.sock")
@@ -226,11 +247,13 @@ final class ConfigFuzzTests: XCTestCase {
                 XCTAssertEqual(p.terminationStatus, 0, "case \(i) (\(c.what)): served, then exit \(p.terminationStatus)\n\(output)")
             } else {
                 refused += 1
+                print("serve refused case \(i) (\(c.what)): \(output.split(separator: "\n").last ?? "")")
                 XCTAssertEqual(p.terminationStatus, 2, "case \(i) (\(c.what)): neither served nor refused\n\(output)")
                 XCTAssertTrue(output.contains("sightline: "), "case \(i) (\(c.what)): \(output)")
             }
         }
         print("config fuzz through serve: \(started) started and stopped, \(refused) refused with exit 2")
         XCTAssertGreaterThan(refused, 0)
+        XCTAssertGreaterThanOrEqual(started, 4, "every run with values at the edges of their ranges starts")
     }
 }

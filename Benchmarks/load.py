@@ -6,7 +6,7 @@ One `sightline serve` ingests two bundled clips replayed in real time like camer
 VAD and Whisper), with audio level, motion and speech (picture models off unless --vision).
 Side by side in one run, two phases against the same daemon:
 
-  baseline  one client, sequential: GET /v1/health and POST /v1/query with --think-ms pauses;
+  baseline  one client, sequential, the same mix of requests as below with the same pauses;
   loaded    --clients concurrent clients for --seconds: --followers of them open the event
             stream (GET /v1/events) and never read a byte; two follow it and read; the rest
             loop over health (30 %), query (40 %), transcript (json/srt/vtt, 15 %), timeline

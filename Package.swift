@@ -46,6 +46,8 @@ let package = Package(
         .testTarget(name: "WhisperTests", dependencies: ["Whisper", "Kernels", "ModelIO", "TestSupport"]),
         .executableTarget(name: "SpeechBench", dependencies: ["Whisper", "Transcription", "VAD", "MediaIO", "ModelIO", "Kernels"],
                           path: "Benchmarks/SpeechBench"),
+        .executableTarget(name: "PauseBench", dependencies: ["Transcription", "Whisper", "VAD", "ModelIO", "Subtitles", "Kernels", "TestSupport"],
+                          path: "Benchmarks/PauseBench"),
 
         // MARK: - Vision: the picture type and box helpers every vision encoder shares
         .target(name: "ImageOps", path: "Sources/Encoders/ImageOps"),

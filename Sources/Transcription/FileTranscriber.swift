@@ -33,23 +33,36 @@ public final class FileTranscriber {
     public let recognizer: any SegmentRecognizer
     /// nil: VAD off, the whole audio goes to the recogniser.
     public let gate: SpeechGate?
+    /// With the gate off, Silero weights used only to tighten word times to the speech
+    /// (see WordEdges); nil: word times stay as aligned. With the gate on, its VAD is used.
+    public let edgeWeights: SileroVADWeights?
 
-    public init(recognizer: any SegmentRecognizer, gate: SpeechGate?) {
+    public init(recognizer: any SegmentRecognizer, gate: SpeechGate?, edgeWeights: SileroVADWeights? = nil) {
         self.recognizer = recognizer
         self.gate = gate
+        self.edgeWeights = edgeWeights
     }
 
     public func transcribe(input: String, progress: (@Sendable (TranscriptionPhase) -> Void)? = nil) throws(TranscriptionError) -> Transcript {
         let samples = try decodeAudio(input, progress: progress)
+        return try transcribe(samples: samples, name: input, progress: progress)
+    }
+
+    /// Transcribes 16 kHz mono samples (media time 0 at the first); `name` is used in errors.
+    public func transcribe(samples: [Float], name: String = "audio",
+                           progress: (@Sendable (TranscriptionPhase) -> Void)? = nil) throws(TranscriptionError) -> Transcript {
         let speech: [Float]
         var map: SpeechTimeMap? = nil
+        var probabilities: [Float]? = nil
         if let gate {
             let gated: GatedSpeech
             do { gated = try gate.gate(samples) } catch { throw .vad(error) }
             speech = gated.samples
             map = gated.map
+            probabilities = gated.probabilities
         } else {
             speech = samples
+            probabilities = edgeWeights.map { SileroVAD(weights: $0).probabilities(of: samples) }
         }
         guard !speech.isEmpty else {
             return Transcript(language: "", model: recognizer.modelName, segments: [])
@@ -60,11 +73,46 @@ public final class FileTranscriber {
                 progress?(.recognizing(doneMs: done, totalMs: total))
             }
         } catch {
-            throw .recognizer(input: input, underlying: error)
+            throw .recognizer(input: name, underlying: error)
         }
-        let segments = map.map { $0.restore(recognized.segments) } ?? recognized.segments
-        return Transcript(language: recognized.language, model: recognizer.modelName,
-                          segments: segments.filter { !$0.text.trimmingCharacters(in: .whitespaces).isEmpty })
+        var segments = (map.map { $0.restore(recognized.segments) } ?? recognized.segments.map(\.fittedToWords))
+            .filter { !$0.text.trimmingCharacters(in: .whitespaces).isEmpty }
+        var unrecognized: [UnrecognizedSpeech] = []
+        if let map {
+            // A region the joined decode left without text (Whisper can skip a short utterance
+            // between long ones) is decoded again on its own; one that still gives nothing is
+            // reported. Regions with text cost nothing here.
+            for piece in map.pieces where !Self.hasText(segments, in: piece, sampleRate: map.sampleRate) {
+                let region = Array(samples[piece.originalStart..<piece.originalEnd])
+                let startMs = Int64(piece.originalStart) * 1000 / Int64(map.sampleRate)
+                let endMs = Int64(piece.originalEnd) * 1000 / Int64(map.sampleRate)
+                let alone: RecognizedSpeech
+                do { alone = try recognizer.recognize(region, progress: nil) } catch {
+                    throw .recognizer(input: name, underlying: error)
+                }
+                let found = alone.segments.filter { !$0.text.trimmingCharacters(in: .whitespaces).isEmpty }
+                    .map { $0.shifted(by: startMs).fittedToWords }
+                if found.isEmpty {
+                    unrecognized.append(UnrecognizedSpeech(startMs: startMs, endMs: endMs,
+                        reason: "no text, also when decoded on its own (silence, noise or speech the model rejects as no-speech)"))
+                } else {
+                    segments += found
+                }
+            }
+            segments.sort { $0.startMs < $1.startMs }
+        }
+        if let probabilities { segments = WordEdges(probabilities: probabilities).refine(segments) }
+        return Transcript(language: recognized.language, model: recognizer.modelName, segments: segments,
+                          unrecognized: unrecognized)
+    }
+
+    /// Whether any segment (or word, when there are words) overlaps the piece's original span.
+    static func hasText(_ segments: [TranscriptSegment], in piece: SpeechTimeMap.Piece, sampleRate: Int) -> Bool {
+        let lo = Int64(piece.originalStart) * 1000 / Int64(sampleRate)
+        let hi = Int64(piece.originalEnd) * 1000 / Int64(sampleRate)
+        return segments.contains { s in
+            s.words.isEmpty ? s.startMs < hi && s.endMs > lo : s.words.contains { $0.startMs < hi && $0.endMs > lo }
+        }
     }
 
     /// All of the input's audio as 16 kHz mono, starting at media time 0.

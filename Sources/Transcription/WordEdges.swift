@@ -9,16 +9,18 @@ import Subtitles
 import VAD
 
 public struct WordEdges: Sendable {
-    /// (chunks,) Silero speech probabilities of the media from time 0, one per 32 ms chunk.
+    /// (chunks,) Silero speech probabilities, one per 32 ms chunk, the first at `originMs`.
     public let probabilities: [Float]
+    public let originMs: Int64
     public var threshold: Float = 0.35
     public var bridgeMs: Int64 = 200
     public var marginMs: Int64 = 40
     public var splitPauseMs: Int64 = 1000
     static let chunkMs = Int64(SileroVAD.chunkSamples / 16)
 
-    public init(probabilities: [Float]) {
+    public init(probabilities: [Float], originMs: Int64 = 0) {
         self.probabilities = probabilities
+        self.originMs = originMs
     }
 
     public func refine(_ segments: [TranscriptSegment]) -> [TranscriptSegment] {
@@ -32,11 +34,12 @@ public struct WordEdges: Sendable {
 
     func tightened(_ w: TranscriptWord) -> TranscriptWord {
         let c = Self.chunkMs
-        let first = max(0, Int(w.startMs / c)), last = min(probabilities.count, Int((w.endMs + c - 1) / c))
+        let s = w.startMs - originMs, e = w.endMs - originMs
+        let first = max(0, Int(s / c)), last = min(probabilities.count, Int((e + c - 1) / c))
         guard first < last else { return w }
         var runs: [(start: Int64, end: Int64)] = []
         for i in first..<last where probabilities[i] >= threshold {
-            let a = Int64(i) * c, b = a + c
+            let a = originMs + Int64(i) * c, b = a + c
             if let r = runs.last, a - r.end < bridgeMs { runs[runs.count - 1].end = b } else { runs.append((a, b)) }
         }
         func overlap(_ r: (start: Int64, end: Int64)) -> Int64 { min(r.end, w.endMs) - max(r.start, w.startMs) }

@@ -60,7 +60,7 @@ let package = Package(
 
         // MARK: - Transcription (VAD gating, time restoration, Whisper adapter; lead)
         .target(name: "Transcription", dependencies: ["MediaIO", "VAD", "Subtitles", "Whisper"]),
-        .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "VAD", "Subtitles", "TestSupport"]),
+        .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "VAD", "Subtitles", "Whisper", "TestSupport"]),
 
         // MARK: - Daemon, Store, Server
         .target(name: "Store", dependencies: [

@@ -41,6 +41,11 @@ public struct TranscriptionJob {
 
     /// Loads the models, transcribes and returns the rendered output (UTF-8 text, no BOM).
     public func run(progress: (@Sendable (TranscriptionPhase) -> Void)? = nil) throws(TranscriptionJobError) -> String {
+        try render(transcript(progress: progress), as: format)
+    }
+
+    /// Loads the models and transcribes, words always aligned (see the file header).
+    public func transcript(progress: (@Sendable (TranscriptionPhase) -> Void)? = nil) throws(TranscriptionJobError) -> Transcript {
         let whisper: WhisperTranscriber
         do {
             whisper = try WhisperTranscriber(model: model, registry: registry, beamSlots: max(options.beamSize, options.bestOf))
@@ -63,17 +68,22 @@ public struct TranscriptionJob {
         aligned.wordTimestamps = true
         let transcriber = FileTranscriber(recognizer: WhisperRecognizer(transcriber: whisper, options: aligned), gate: gate,
                                           edgeWeights: edgeWeights)
-        var transcript: Transcript
         do {
-            transcript = try transcriber.transcribe(input: input, progress: progress)
+            return try transcriber.transcribe(input: input, progress: progress)
         } catch {
             throw .transcription(error)
         }
+    }
+
+    /// Renders a transcript from `transcript()` in `format`: SRT and WebVTT cues from the
+    /// words; JSON and text without the words unless `options.wordTimestamps`.
+    public func render(_ transcript: Transcript, as format: SubtitleFormat) throws(TranscriptionJobError) -> String {
+        var t = transcript
         if !options.wordTimestamps && format != .srt && format != .vtt {
-            for i in transcript.segments.indices { transcript.segments[i].words = [] }
+            for i in t.segments.indices { t.segments[i].words = [] }
         }
         do {
-            return try format.render(transcript, rules: rules)
+            return try format.render(t, rules: rules)
         } catch {
             throw .rendering(error.description)
         }

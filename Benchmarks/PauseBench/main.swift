@@ -27,7 +27,7 @@ let cases = try PauseCase.all().filter { c in opt["--case"].map { c.name.hasPref
     o.beamSize = 1
     o.bestOf = 1
     o.wordTimestamps = true
-    o.conditionOnPreviousText = opt["--condition"] != "off"
+    o.conditionOnPreviousText = opt["--condition"] == "on"  // the daemon's: off
     return o
 }
 
@@ -81,7 +81,9 @@ case "live":
         segments += try live.flush()
         liveSeconds += Date().timeIntervalSince(t0)
         let t1 = Date()
-        let file = try FileTranscriber(recognizer: WhisperRecognizer(transcriber: whisper, options: liveOptions()),
+        var fileOptions = liveOptions()
+        fileOptions.conditionOnPreviousText = true
+        let file = try FileTranscriber(recognizer: WhisperRecognizer(transcriber: whisper, options: fileOptions),
                                        gate: SpeechGate(weights: vad)).transcribe(samples: samples)
         fileSeconds += Date().timeIntervalSince(t1)
         let liveText = segments.map(\.text).joined(separator: " ")

@@ -2,7 +2,7 @@
 // the speech clips and a 92 s lecture-like clip (the clips joined with 0.5–3 s pauses, a
 // 0.5–3 s pause inside most sentences) fed 2 s window by window as the daemon does must have
 // a word error rate within 0.5 points of the file path on the same audio with the same
-// decoding options. With a fake recogniser: the replacement protocol and the prompt.
+// greedy decoding. With a fake recogniser: the replacement protocol and the prompt.
 import Foundation
 import Subtitles
 import TestSupport
@@ -11,12 +11,22 @@ import Whisper
 import XCTest
 
 final class LivePausesTests: XCTestCase {
-    /// The daemon's live decoding (Daemon's ModelEncoders.liveOptions).
+    /// The daemon's live decoding (Daemon's ModelEncoders.liveOptions): greedy, words on, no
+    /// conditioning across 30 s windows (an utterance is one window; the live transcriber
+    /// gives the stream's previous text as the initial prompt instead).
     static var liveOptions: TranscriptionOptions {
         var o = TranscriptionOptions()
         o.beamSize = 1
         o.bestOf = 1
         o.wordTimestamps = true
+        o.conditionOnPreviousText = false
+        return o
+    }
+
+    /// The same decoding on the file path, conditioned on previous text as the file path is.
+    static var fileOptions: TranscriptionOptions {
+        var o = liveOptions
+        o.conditionOnPreviousText = true
         return o
     }
 
@@ -48,7 +58,7 @@ final class LivePausesTests: XCTestCase {
         for (name, samples, reference) in inputs {
             let t = LiveSpeechTranscriber(vad: vad, recognizer: WhisperRecognizer(transcriber: whisper, options: Self.liveOptions))
             let liveText = try Self.live(samples, t).map(\.text).joined(separator: " ")
-            let fileText = try FileTranscriber(recognizer: WhisperRecognizer(transcriber: whisper, options: Self.liveOptions),
+            let fileText = try FileTranscriber(recognizer: WhisperRecognizer(transcriber: whisper, options: Self.fileOptions),
                                                gate: SpeechGate(weights: vad)).transcribe(samples: samples)
                 .segments.map(\.text).joined(separator: " ")
             var l = WordErrors(), f = WordErrors()

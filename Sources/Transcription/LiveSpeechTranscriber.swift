@@ -7,8 +7,8 @@
 // stream's first sample plus sample offsets.
 //
 // Accuracy as on the file path:
-// - every utterance is decoded with the stream's previous text as prompt (the file path
-//   conditions each window on the text before it);
+// - an utterance can be decoded with the stream's previous text as prompt, as the file path
+//   conditions each window on the text before it (`promptCharacters`, off by default);
 // - a slow speaker's sentence is cut into utterances at pauses. An utterance whose text does
 //   not end a sentence stays open for `maxJoinGapMs`: when the next one closes within that
 //   gap, both are decoded again together (the pause shortened to padding, as the file path's
@@ -46,8 +46,10 @@ public struct LiveSpeechOptions: Sendable, Equatable {
     public var maxJoinGapMs = 3_000
     /// Joined speech (the utterances, without the pauses) is at most this long.
     public var maxJoinedMs = 20_000
-    /// Characters of previous text given to the recogniser as prompt; 0: no prompt.
-    public var promptCharacters = 600
+    /// Characters of previous text given to the recogniser as prompt; 0: no prompt. Off by
+    /// default: on the speech-pauses lecture (Whisper base, greedy) a 600-character prompt made
+    /// Whisper repeat earlier sentences in later utterances.
+    public var promptCharacters = 0
 
     public init() {}
 }

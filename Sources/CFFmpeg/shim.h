@@ -73,6 +73,16 @@ static inline int sl_sws_scale_to_rgb(struct SwsContext *sws, const AVFrame *src
                      dst_planes, dst_strides);
 }
 
+/// Scales one packed RGB24 picture (`src_height` rows of `src_stride` bytes) into another.
+static inline int sl_sws_scale_rgb(struct SwsContext *sws, const uint8_t *src, int src_stride, int src_height,
+                                   uint8_t *dst, int dst_stride) {
+    const uint8_t *src_planes[4] = { src, NULL, NULL, NULL };
+    int src_strides[4] = { src_stride, 0, 0, 0 };
+    uint8_t *dst_planes[4] = { dst, NULL, NULL, NULL };
+    int dst_strides[4] = { dst_stride, 0, 0, 0 };
+    return sws_scale(sws, src_planes, src_strides, 0, src_height, dst_planes, dst_strides);
+}
+
 /// Resamples `frame` (or flushes when frame is NULL) into `out` (interleaved/mono float),
 /// returning the number of samples written per channel or a negative AVERROR.
 static inline int sl_swr_convert_frame(SwrContext *swr, const AVFrame *frame,

@@ -2,6 +2,8 @@
 // loaded and cross-checked together (unique stream ids). Used by `serve`, SIGHUP reloads
 // and `sightline config check`.
 import Foundation
+import Modalities
+import SightlineCore
 
 public struct Configuration: Sendable, Equatable {
     public var daemon: DaemonConfig
@@ -13,17 +15,19 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// Loads `file` (or the defaults when nil) and every `*.toml` in its streams folder, sorted by name.
-    public static func load(file: String?, streamsDir override: String? = nil) throws -> Configuration {
-        var daemon = try file.map { try DaemonConfig.load(file: $0) } ?? DaemonConfig()
+    public static func load(file: String?, streamsDir override: String? = nil,
+                            registry: EncoderRegistry = .standard) throws -> Configuration
+    {
+        var daemon = try file.map { try DaemonConfig.load(file: $0, registry: registry) } ?? DaemonConfig(registry: registry)
         // A folder given on the command line is relative to the working directory.
         if let override {
             daemon.paths.streamsDir = override.hasPrefix("/") ? override
                 : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(override)
         }
-        return Configuration(daemon: daemon, streams: try loadStreams(directory: daemon.streamsDirectory))
+        return Configuration(daemon: daemon, streams: try loadStreams(directory: daemon.streamsDirectory, registry: registry))
     }
 
-    public static func loadStreams(directory: String) throws -> [StreamConfig] {
+    public static func loadStreams(directory: String, registry: EncoderRegistry = .standard) throws -> [StreamConfig] {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
@@ -34,7 +38,7 @@ public struct Configuration: Sendable, Equatable {
             throw ConfigError.unreadable(file: directory, reason: error.localizedDescription)
         }
         let files = names.filter { $0.hasSuffix(".toml") }.sorted().map { (directory as NSString).appendingPathComponent($0) }
-        let streams = try files.map { try StreamConfig.load(file: $0) }
+        let streams = try files.map { try StreamConfig.load(file: $0, registry: registry) }
         var seen: [String: String] = [:]
         for s in streams {
             if let other = seen[s.id] { throw ConfigError.duplicateStream(id: s.id, files: [other, s.file ?? "?"]) }
@@ -47,15 +51,20 @@ public struct Configuration: Sendable, Equatable {
 extension Configuration {
     /// What `sightline config check` prints: a summary, and with `printValues` every
     /// file's effective values as TOML.
-    public func report(printValues: Bool) -> String {
+    public func report(printValues: Bool, registry: EncoderRegistry = .standard) -> String {
         var out = "ok: \(daemon.file ?? "(built-in defaults)") and \(streams.count) stream file(s) in \(daemon.streamsDirectory)\n"
         for s in streams {
-            out += "  \(s.id): \(s.enabled ? "enabled" : "disabled"), \(s.source)\n"
+            out += "  \(s.id): \(s.enabled ? "enabled" : "disabled"), \(s.source); modalities: "
+                + (s.encoders.isEmpty ? "none" : s.encoders.joined(separator: ", ")) + "\n"
+        }
+        out += "known modalities ([modalities] keys of a stream file):\n"
+        for d in registry.descriptors {
+            out += "  \(d.name)\(d.enabledByDefault ? " (on by default)" : ""): \(d.summary)\n"
         }
         guard printValues else { return out }
         out += "\n# ---- \(daemon.file ?? "defaults") (effective)\n" + daemon.rendered()
         for s in streams {
-            out += "\n# ---- \(s.file ?? s.id) (effective)\n" + s.rendered(defaults: daemon.store.retention)
+            out += "\n# ---- \(s.file ?? s.id) (effective)\n" + s.rendered(defaults: daemon.store.retention, registry: registry)
         }
         return out
     }

@@ -2,6 +2,8 @@
 // retention defaults, socket and access, limits, watchdog. Every field has the default
 // the shipped file documents; `load` rejects unknown keys and bad values by file and line.
 import Foundation
+import Modalities
+import SightlineCore
 import Store
 
 public struct DaemonConfig: Sendable, Equatable {
@@ -11,11 +13,6 @@ public struct DaemonConfig: Sendable, Equatable {
         /// One `*.toml` file per stream; relative paths are resolved against the config file's folder.
         public var streamsDir = "/etc/sightline/streams"
         public var modelsDir = "/var/lib/sightline/models"
-    }
-    public struct Models: Sendable, Equatable {
-        /// "whisper-base", "whisper-tiny.en" or "none".
-        public var speech = "whisper-base"
-        public var vad = true
     }
     public struct Threads: Sendable, Equatable {
         /// Kernel pool workers; 0 = one per core.
@@ -59,7 +56,9 @@ public struct DaemonConfig: Sendable, Equatable {
     }
 
     public var paths = Paths()
-    public var models = Models()
+    /// The `[models]` table: every key the encoder registry declares, defaults filled in
+    /// (`speech = "whisper-base"`, `vad = true`, ...).
+    public var models: [String: ModelSettingValue]
     public var threads = Threads()
     public var store = StoreSettings()
     public var socket = Socket()
@@ -69,7 +68,13 @@ public struct DaemonConfig: Sendable, Equatable {
     /// The file this was loaded from, if any.
     public var file: String?
 
-    public init() {}
+    /// The defaults, with the `[models]` keys of `registry`.
+    public init(registry: EncoderRegistry = .standard) {
+        models = Dictionary(uniqueKeysWithValues: registry.modelSettings.map { ($0.key, $0.defaultValue) })
+    }
+
+    /// What encoders need to load their models.
+    public var encoderSetup: EncoderSetup { EncoderSetup(modelsDirectory: paths.modelsDir, models: models) }
 
     /// The database path with `state_dir` applied.
     public var storePath: String {
@@ -83,17 +88,17 @@ public struct DaemonConfig: Sendable, Equatable {
         return (base as NSString).appendingPathComponent(paths.streamsDir)
     }
 
-    public static func load(file: String) throws -> DaemonConfig {
+    public static func load(file: String, registry: EncoderRegistry = .standard) throws -> DaemonConfig {
         let text: String
         do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
             throw ConfigError.unreadable(file: file, reason: "\(error.localizedDescription)")
         }
-        return try parse(text, file: file)
+        return try parse(text, file: file, registry: registry)
     }
 
-    public static func parse(_ text: String, file: String) throws -> DaemonConfig {
+    public static func parse(_ text: String, file: String, registry: EncoderRegistry = .standard) throws -> DaemonConfig {
         let r = try TOMLReader(file: file, text: text)
-        var c = DaemonConfig()
+        var c = DaemonConfig(registry: registry)
         c.file = file
         if let t = try r.table("paths") {
             c.paths.stateDir = try t.string("state_dir", default: c.paths.stateDir)
@@ -102,11 +107,20 @@ public struct DaemonConfig: Sendable, Equatable {
             try t.finish()
         }
         if let t = try r.table("models") {
-            c.models.speech = try t.string("speech", default: c.models.speech)
-            guard ["whisper-base", "whisper-tiny.en", "none"].contains(c.models.speech) else {
-                throw t.bad("speech", "'\(c.models.speech)' is not one of whisper-base, whisper-tiny.en, none")
+            for setting in registry.modelSettings {
+                switch (setting.kind, setting.defaultValue) {
+                case let (.choice(names), .name(fallback)):
+                    let name = try t.string(setting.key, default: fallback)
+                    guard names.contains(name) else {
+                        throw t.bad(setting.key, "'\(name)' is not one of \(names.joined(separator: ", "))")
+                    }
+                    c.models[setting.key] = .name(name)
+                case let (_, .flag(fallback)):
+                    c.models[setting.key] = .flag(try t.bool(setting.key, default: fallback))
+                case (.flag, .name), (.choice, .flag):
+                    preconditionFailure("model setting '\(setting.key)' has a default of the wrong kind")
+                }
             }
-            c.models.vad = try t.bool("vad", default: c.models.vad)
             try t.finish()
         }
         if let t = try r.table("threads") {
@@ -162,8 +176,7 @@ public struct DaemonConfig: Sendable, Equatable {
         models_dir = \(q(paths.modelsDir))
 
         [models]
-        speech = \(q(models.speech))
-        vad = \(models.vad)
+        \(models.keys.sorted().map { "\($0) = \(models[$0]!)" }.joined(separator: "\n"))
 
         [threads]
         kernel = \(threads.kernel)

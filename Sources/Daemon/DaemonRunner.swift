@@ -6,7 +6,9 @@
 //   last. SIGHUP reloads Streams/ (RELOADING=1 … READY=1).
 import Foundation
 import Logging
+import Retrieval
 import Server
+import SightlineCore
 import ServiceLifecycle
 import Store
 import UnixSignals
@@ -23,7 +25,7 @@ public struct DaemonRunner {
     public var logger: Logger
     public var version: String
 
-    public init(configuration: Configuration, socketOverride: String? = nil, encoders: any EncoderFactory = BuiltinEncoders(),
+    public init(configuration: Configuration, socketOverride: String? = nil, encoders: any EncoderFactory = RegistryEncoders.modelFree(),
                 readers: any WindowReaderFactory = MediaReaderFactory(), clock: any DaemonClock = WallClock(),
                 logger: Logger, version: String)
     {
@@ -84,7 +86,7 @@ public struct DaemonRunner {
                                                maxConnections: daemon.limits.maxConnections,
                                                maxRequestBytes: daemon.limits.maxRequestBytes,
                                                requestTimeoutMs: daemon.limits.requestTimeoutMs),
-                               router: Router(store: store, status: status), logger: logger)
+                               router: Router(memory: StoreMemory(store: store), status: status), logger: logger)
         try await server.start()
         status.markReady()
         logger.info("ready", metadata: ["socket": "\(listen)", "streams": "\(configuration.streams.filter(\.enabled).map(\.id))"])

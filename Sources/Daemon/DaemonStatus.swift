@@ -1,6 +1,7 @@
 // The daemon's answer to the API's StatusSource: readiness, models, per-stream status and
 // the daemon-side metrics (encoder latency, thinned frames, encoder errors).
 import Server
+import SightlineCore
 import Synchronization
 
 public final class DaemonStatus: StatusSource {
@@ -32,7 +33,7 @@ public final class DaemonStatus: StatusSource {
         var errors = "# HELP sightline_encoder_errors_total Encoder failures (window stored without that evidence).\n# TYPE sightline_encoder_errors_total counter\n"
         for r in supervisor.runtimes {
             let s = r.snapshot
-            let id = Self.escape(r.id)
+            let id = Metrics.escape(r.id)
             for (name, ms) in s.encodeMs.sorted(by: { $0.key < $1.key }) {
                 out += "sightline_encoder_seconds_total{stream=\"\(id)\",encoder=\"\(name)\"} \(ms / 1000)\n"
                 calls += "sightline_encoder_windows_total{stream=\"\(id)\",encoder=\"\(name)\"} \(s.encodeCalls[name] ?? 0)\n"
@@ -41,9 +42,5 @@ public final class DaemonStatus: StatusSource {
             errors += "sightline_encoder_errors_total{stream=\"\(id)\"} \(s.encoderErrors)\n"
         }
         return out + calls + thinned + errors
-    }
-
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
     }
 }

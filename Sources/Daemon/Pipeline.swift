@@ -1,11 +1,14 @@
-// One stream's pipeline: open the source → windows into a bounded queue → encoders →
-// one WindowRecord per window committed to the store → standing queries → events.
+// One stream's pipeline: open the source → windows into a bounded queue → encoders (on the
+// compute executor) → enrichers → one WindowRecord per window committed to the store →
+// window sinks (standing queries; fusion) → events.
 // Failures of the source are retried with exponential backoff (Backoff); only inputs that
 // can never work (a missing local file, an unsupported codec) end in `failed`. A pipeline
 // touches nothing but its own stream, so a failing stream never disturbs the others.
 import Foundation
 import Logging
 import MediaIO
+import Retrieval
+import SightlineCore
 import Store
 import Synchronization
 
@@ -15,6 +18,9 @@ public final class Pipeline: Sendable {
     let store: Store
     let readers: any WindowReaderFactory
     let encoders: [any WindowEncoder]
+    let enrichers: [any EvidenceEnricher]
+    let sinks: [any WindowSink]
+    let inputs = WindowInputs()
     let clock: any DaemonClock
     let logger: Logger
     let queueCapacity: Int
@@ -26,7 +32,9 @@ public final class Pipeline: Sendable {
     private let currentReader = Mutex<(any WindowReader)?>(nil)
     private let currentQueue = Mutex<WindowQueue?>(nil)
 
+    /// A pipeline for `config`. `sinks` defaults to the stream's standing queries.
     public init(config: StreamConfig, store: Store, readers: any WindowReaderFactory, encoders: [any WindowEncoder],
+                enrichers: [any EvidenceEnricher] = [], sinks: [any WindowSink]? = nil,
                 clock: any DaemonClock, logger: Logger, queueCapacity: Int, decodeThreads: Int,
                 backoff: Backoff = Backoff(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) })
     {
@@ -34,6 +42,8 @@ public final class Pipeline: Sendable {
         self.store = store
         self.readers = readers
         self.encoders = encoders
+        self.enrichers = enrichers
+        self.sinks = sinks ?? [StandingQueryMatcher(streamId: config.id, queries: config.queries, store: store)]
         self.clock = clock
         var l = logger
         l[metadataKey: "stream.id"] = "\(config.id)"
@@ -163,55 +173,61 @@ public final class Pipeline: Sendable {
         }
     }
 
-    /// Encodes one window with every encoder and commits it; encoder failures are logged
-    /// and counted, and the window is stored with the evidence the others produced.
+    /// Encodes one window with every encoder, enriches and commits it, then hands it to the
+    /// sinks. Encoders, enrichers and sinks that fail are logged and counted; the window is
+    /// stored with the evidence the others produced. Model work and store writes run on
+    /// their executors, never on Swift's cooperative pool.
     func process(_ window: MediaWindow) async throws {
+        let prepared = inputs.prepare(window, for: encoders.map(\.input))
         var evidence: [Evidence] = []
         for encoder in encoders {
-            let started = ContinuousClock.now
-            do {
-                evidence += try await encoder.encode(window)
-            } catch {
-                runtime.update { $0.encoderErrors += 1 }
-                logger.warning("encoder failed", metadata: ["encoder": "\(encoder.name)", "window.start_ms": "\(window.startMs)",
-                                                            "error": "\(error)"])
-            }
-            let elapsed = ContinuousClock.now - started
-            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-            runtime.update {
-                $0.encodeMs[encoder.name, default: 0] += ms
-                $0.encodeCalls[encoder.name, default: 0] += 1
-            }
+            let input = prepared[encoder.input] ?? window
+            evidence += await timed(encoder.name, window: window) {
+                try await BlockingExecutor.compute.run { try await encoder.encode(input) }
+            } ?? []
+        }
+        for enricher in enrichers {
+            let before = evidence
+            evidence = await timed(enricher.name, window: window) {
+                try await BlockingExecutor.compute.run { try await enricher.enrich(before, streamId: self.config.id) }
+            } ?? before
         }
         let record = WindowRecord(streamId: config.id, startMs: window.startMs, endMs: window.endMs,
                                   frameCount: window.frames.count, audioSamples: window.audio.count, evidence: evidence)
         let now = clock.nowMs()
-        let windowId = try store.append(record, committedMs: now)
+        let store = self.store
+        let windowId = try await BlockingExecutor.storage.run { try store.append(record, committedMs: now) }
         runtime.update {
             $0.windowsProcessed += 1
             $0.lastWindowEndMs = window.endMs
             $0.lastProgressMs = now
         }
-        if record.evidence.contains(where: { $0.text != nil }) {
-            matchStandingQueries(record, windowId: windowId, nowMs: now)
+        let committed = CommittedWindow(id: windowId, record: record, committedMs: now)
+        for sink in sinks {
+            _ = await timed(sink.name, window: window) {
+                try await BlockingExecutor.storage.run { try await sink.windowCommitted(committed) }
+            }
         }
     }
 
-    /// Standing queries of the stream file and subscriptions of the API, run against the new window.
-    func matchStandingQueries(_ record: WindowRecord, windowId: Int64, nowMs: Int64) {
-        var queries: [(text: String, minScore: Double, subscription: Int64?)] = config.queries.map { ($0.text, $0.minScore, nil) }
-        if let subs = try? store.subscriptions() {
-            queries += subs.filter { $0.streams.isEmpty || $0.streams.contains(config.id) }.map { ($0.text, $0.minScore, $0.id) }
+    /// Runs one stage (`name`) for `window`, adding its time to the stage's metrics; nil when it failed.
+    private func timed<T: Sendable>(_ name: String, window: MediaWindow, _ body: () async throws -> T) async -> T? {
+        let started = ContinuousClock.now
+        var result: T?
+        do {
+            result = try await body()
+        } catch {
+            runtime.update { $0.encoderErrors += 1 }
+            logger.warning("stage failed", metadata: ["stage": "\(name)", "window.start_ms": "\(window.startMs)",
+                                                      "error": "\(error)"])
         }
-        for q in queries {
-            let hits = (try? store.moments(MomentQuery(text: q.text, streams: [config.id], fromMs: record.startMs,
-                                                       toMs: record.endMs, limit: 1))) ?? []
-            guard let hit = hits.first, hit.startMs == record.startMs, hit.score >= q.minScore else { continue }
-            let payload = Self.json(["query": q.text, "stream": config.id, "start_ms": record.startMs, "end_ms": record.endMs,
-                                     "score": hit.score, "evidence": hit.evidence.map(\.text)])
-            _ = try? store.appendEvent(StoredEvent(streamId: config.id, kind: "match", atMs: nowMs,
-                                                   subscriptionId: q.subscription, payload: payload))
+        let elapsed = ContinuousClock.now - started
+        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        runtime.update {
+            $0.encodeMs[name, default: 0] += ms
+            $0.encodeCalls[name, default: 0] += 1
         }
+        return result
     }
 
     func setState(_ state: StreamState, error: String?) {
@@ -224,9 +240,8 @@ public final class Pipeline: Sendable {
             $0.lastProgressMs = now
         }
         guard changed else { return }
-        var payload: [String: Any] = ["state": state.rawValue]
-        if let error { payload["error"] = error }
-        _ = try? store.appendEvent(StoredEvent(streamId: config.id, kind: "stream_state", atMs: now, payload: Self.json(payload)))
+        _ = try? store.appendEvent(Event(streamId: config.id, atMs: now,
+                                         payload: .streamState(StreamStateChange(state: state, error: error))))
     }
 
     /// Errors no retry can fix: a local file that is missing or unreadable as media, or a
@@ -239,11 +254,6 @@ public final class Pipeline: Sendable {
         case .cannotOpen: return !isNetwork && !source.hasPrefix("/dev/")
         case .readTimedOut, .readFailed: return false
         }
-    }
-
-    static func json(_ object: [String: Any]) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
     }
 }
 

@@ -2,6 +2,7 @@
 // `store.retention_interval`, including streams no longer configured (their data ages out
 // under the default policy); events age out under the default maximum age.
 import Logging
+import SightlineCore
 import ServiceLifecycle
 import Store
 

@@ -2,24 +2,13 @@
 // live-input timeouts, retention and standing queries. Parsed strictly like DaemonConfig.
 import Foundation
 import MediaIO
+import Modalities
+import Retrieval
+import SightlineCore
 import Store
 
 public struct StreamConfig: Sendable, Equatable {
     public enum SamplingMode: String, Sendable, Equatable, CaseIterable { case fps, keyframes, everyFrame = "every_frame" }
-
-    public struct Modalities: Sendable, Equatable {
-        public var speech = true
-        public var audioLevel = true
-        public var motion = true
-        /// Arrive with the vision and OCR encoders; accepted now so stream files need no change later.
-        public var vision = false
-        public var ocr = false
-    }
-
-    public struct StandingQuery: Sendable, Equatable {
-        public var text: String
-        public var minScore: Double
-    }
 
     public var id: String
     /// File path, rtsp://, http(s)://, HLS .m3u8, or /dev/videoN.
@@ -34,7 +23,8 @@ public struct StreamConfig: Sendable, Equatable {
     public var width = 0
     public var height = 0
     public var windowMs: Int64 = 2000
-    public var modalities = Modalities()
+    /// The encoders turned on in `[modalities]`, by registry name, in registry order.
+    public var encoders: [String]
     public var connectTimeoutMs: Int64 = 10_000
     public var readTimeoutMs: Int64 = 10_000
     public var rtspTransport = MediaOptions.RTSPTransport.tcp
@@ -43,9 +33,11 @@ public struct StreamConfig: Sendable, Equatable {
     public var queries: [StandingQuery] = []
     public var file: String?
 
-    public init(id: String, source: String) {
+    /// A stream reading `source`, with the registry's default modalities.
+    public init(id: String, source: String, registry: EncoderRegistry = .standard) {
         self.id = id
         self.source = source
+        encoders = registry.descriptors.filter(\.enabledByDefault).map(\.name)
     }
 
     /// Stream ids appear in URLs and file names: letters, digits, '-', '_' and '.'.
@@ -53,22 +45,22 @@ public struct StreamConfig: Sendable, Equatable {
         !id.isEmpty && id.count <= 64 && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
     }
 
-    public static func load(file: String) throws -> StreamConfig {
+    public static func load(file: String, registry: EncoderRegistry = .standard) throws -> StreamConfig {
         let text: String
         do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
             throw ConfigError.unreadable(file: file, reason: "\(error.localizedDescription)")
         }
-        return try parse(text, file: file)
+        return try parse(text, file: file, registry: registry)
     }
 
-    public static func parse(_ text: String, file: String) throws -> StreamConfig {
+    public static func parse(_ text: String, file: String, registry: EncoderRegistry = .standard) throws -> StreamConfig {
         let r = try TOMLReader(file: file, text: text)
         guard let id = try r.optionalString("id") else { throw ConfigError.missingKey(file: file, key: "id") }
         guard validId(id) else { throw r.bad("id", "'\(id)' must be 1-64 ASCII letters, digits, '-', '_' or '.'") }
         guard let source = try r.optionalString("source"), !source.isEmpty else {
             throw ConfigError.missingKey(file: file, key: "source")
         }
-        var c = StreamConfig(id: id, source: resolve(source, relativeTo: file))
+        var c = StreamConfig(id: id, source: resolve(source, relativeTo: file), registry: registry)
         c.file = file
         c.enabled = try r.bool("enabled", default: c.enabled)
         c.realtime = try r.bool("realtime", default: c.realtime)
@@ -88,11 +80,11 @@ public struct StreamConfig: Sendable, Equatable {
             try t.finish()
         }
         if let t = try r.table("modalities") {
-            c.modalities.speech = try t.bool("speech", default: c.modalities.speech)
-            c.modalities.audioLevel = try t.bool("audio_level", default: c.modalities.audioLevel)
-            c.modalities.motion = try t.bool("motion", default: c.modalities.motion)
-            c.modalities.vision = try t.bool("vision", default: c.modalities.vision)
-            c.modalities.ocr = try t.bool("ocr", default: c.modalities.ocr)
+            var on: [String] = []
+            for d in registry.descriptors {
+                if try t.bool(d.name, default: d.enabledByDefault) { on.append(d.name) }
+            }
+            c.encoders = on
             try t.finish()
         }
         if let t = try r.table("live") {
@@ -129,8 +121,15 @@ public struct StreamConfig: Sendable, Equatable {
         return ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent(source)
     }
 
-    /// Media options for MediaIO, from this stream's settings.
-    public func mediaOptions(decodeThreads: Int) -> MediaOptions {
+    /// Media options for MediaIO, from this stream's settings: video and audio are decoded
+    /// only when an enabled encoder reads them.
+    public func mediaOptions(decodeThreads: Int, registry: EncoderRegistry = .standard) -> MediaOptions {
+        let inputs = encoders.compactMap { registry.descriptor(named: $0)?.input }
+        return mediaOptions(decodeThreads: decodeThreads, inputs: inputs)
+    }
+
+    /// Media options for encoders reading `inputs`.
+    public func mediaOptions(decodeThreads: Int, inputs: [EncoderInput]) -> MediaOptions {
         var o = MediaOptions()
         switch samplingMode {
         case .fps: o.sampling = .fps(fps)
@@ -139,8 +138,8 @@ public struct StreamConfig: Sendable, Equatable {
         }
         if width > 0 { o.frameSize = FrameSize(width: width, height: height) }
         o.windowMs = windowMs
-        o.decodeVideo = modalities.motion || modalities.vision || modalities.ocr
-        o.decodeAudio = modalities.speech || modalities.audioLevel
+        o.decodeVideo = inputs.contains { $0.video != nil }
+        o.decodeAudio = inputs.contains { $0.audio }
         o.decodeThreads = decodeThreads
         o.connectTimeoutMs = connectTimeoutMs
         o.readTimeoutMs = readTimeoutMs
@@ -148,7 +147,7 @@ public struct StreamConfig: Sendable, Equatable {
         return o
     }
 
-    public func rendered(defaults: RetentionPolicy) -> String {
+    public func rendered(defaults: RetentionPolicy, registry: EncoderRegistry = .standard) -> String {
         func q(_ s: String) -> String { "\"\(s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"" }
         var out = """
         id = \(q(id))
@@ -165,11 +164,7 @@ public struct StreamConfig: Sendable, Equatable {
         window = \(q(Units.formatDuration(windowMs)))
 
         [modalities]
-        speech = \(modalities.speech)
-        audio_level = \(modalities.audioLevel)
-        motion = \(modalities.motion)
-        vision = \(modalities.vision)
-        ocr = \(modalities.ocr)
+        \(registry.names.map { "\($0) = \(encoders.contains($0))" }.joined(separator: "\n"))
 
         [live]
         connect_timeout = \(q(Units.formatDuration(connectTimeoutMs)))

@@ -1,11 +1,7 @@
 // The live state of one stream, shared between its pipeline (writer) and the API, the
 // metrics and the watchdog (readers).
-import Server
+import SightlineCore
 import Synchronization
-
-public enum StreamState: String, Sendable, Equatable {
-    case starting, running, reconnecting, failed, finished, stopped, disabled
-}
 
 public final class StreamRuntime: Sendable {
     public struct Snapshot: Sendable, Equatable {
@@ -46,7 +42,7 @@ public final class StreamRuntime: Sendable {
 
     public func status(nowMs: Int64) -> StreamStatus {
         let s = snapshot
-        return StreamStatus(id: id, source: source, state: s.state.rawValue, lastError: s.lastError,
+        return StreamStatus(id: id, source: source, state: s.state, lastError: s.lastError,
                             lagMs: s.epochTimes ? s.lastWindowEndMs.map { max(0, nowMs - $0) } : nil,
                             windowsProcessed: s.windowsProcessed, windowsDropped: s.windowsDropped,
                             reconnects: s.reconnects, queueDepth: s.queueDepth)

@@ -3,6 +3,7 @@
 // stops every pipeline (each finishes its window in flight) before returning.
 import Foundation
 import Logging
+import SightlineCore
 import ServiceLifecycle
 import Store
 import Synchronization

@@ -3,6 +3,7 @@
 // heartbeat stops, so systemd restarts the daemon — a hung decoder or encoder is recovered
 // instead of silently recording nothing.
 import Logging
+import SightlineCore
 import ServiceLifecycle
 
 public struct WatchdogService: Service {

@@ -11,6 +11,7 @@
 //      oldest window.                                                    → windowsDropped
 // Memory is bounded by capacity frame-bearing windows plus 4 × capacity audio windows.
 import MediaIO
+import Modalities
 
 public actor WindowQueue {
     public enum Mode: Sendable { case backPressure, thin }

@@ -2,6 +2,8 @@
 // tests pass scripted readers (failing, flapping, generated) through the same seam.
 import Foundation
 import MediaIO
+import Modalities
+import SightlineCore
 
 public protocol WindowReader: AnyObject, Sendable {
     /// True for network streams and devices (windows carry epoch-ms times).
@@ -19,10 +21,13 @@ public protocol WindowReaderFactory: Sendable {
 /// Opens streams with MediaIO. Opening blocks (connect timeouts of up to tens of seconds),
 /// so it runs on its own thread, never on Swift's cooperative pool of two threads.
 public struct MediaReaderFactory: WindowReaderFactory {
-    public init() {}
+    /// Tells what each enabled modality reads, so only that is decoded.
+    let registry: EncoderRegistry
+
+    public init(registry: EncoderRegistry = .standard) { self.registry = registry }
 
     public func open(_ stream: StreamConfig, decodeThreads: Int) async throws -> any WindowReader {
-        let options = stream.mediaOptions(decodeThreads: decodeThreads)
+        let options = stream.mediaOptions(decodeThreads: decodeThreads, registry: registry)
         let input = stream.source
         let source: MediaSource = try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {

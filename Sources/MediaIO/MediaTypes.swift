@@ -14,7 +14,7 @@ public enum VideoSampling: Sendable, Equatable {
 }
 
 /// Memory layout of a sampled frame's pixels.
-public enum PixelLayout: String, Sendable, Equatable, CaseIterable {
+public enum PixelLayout: String, Sendable, Hashable, CaseIterable {
     /// Interleaved 8-bit RGB: `pixels[(y * width + x) * 3 + c]`.
     case rgb8
     /// Planar Float32 RGB scaled to 0...1: `planes[(c * height + y) * width + x]`.
@@ -22,7 +22,7 @@ public enum PixelLayout: String, Sendable, Equatable, CaseIterable {
 }
 
 /// Requested output size of sampled frames; nil keeps the source size.
-public struct FrameSize: Sendable, Equatable {
+public struct FrameSize: Sendable, Hashable {
     public var width: Int
     public var height: Int
     public init(width: Int, height: Int) {

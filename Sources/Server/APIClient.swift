@@ -1,7 +1,9 @@
 // The client side of the API for the CLI commands (status, streams, query, transcript,
 // events): builds requests, turns non-2xx replies into errors that carry the server's
-// message, and formats replies as text for people or passes the JSON through.
+// message, and formats replies as text for people or passes the JSON through. Replies are
+// decoded into the server's own types (`StreamStatus`, `Moment`, `Event`, `HealthReport`).
 import Foundation
+import SightlineCore
 
 public struct APIClient: Sendable {
     public let http: UnixHTTPClient
@@ -28,12 +30,18 @@ public struct APIClient: Sendable {
         return reply
     }
 
-    func object(_ reply: HTTPReply) throws -> [String: Any] {
-        guard let o = try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any] else {
-            throw ClientError.badResponse(path: http.socketPath, reason: "body is not a JSON object")
+    /// The reply's JSON body as `T`.
+    func decode<T: Decodable>(_ type: T.Type, _ reply: HTTPReply) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(reply.body))
+        } catch {
+            throw ClientError.badResponse(path: http.socketPath, reason: "the reply is not the expected JSON (\(error))")
         }
-        return o
     }
+
+    struct StreamList: Decodable { var streams: [StreamStatus] }
+    struct MomentList: Decodable { var moments: [Moment] }
+    struct EventList: Decodable { var events: [Event] }
 
     // MARK: - Commands
 
@@ -43,10 +51,9 @@ public struct APIClient: Sendable {
             return json ? f.message : "not ready: \(f.message)"
         }
         if json { return health.text }
-        let h = try object(health)
-        var out = "ready: \(h["ready"] as? Bool ?? false)   version: \(h["version"] as? String ?? "?")\n"
-        let models = h["models"] as? [String] ?? []
-        out += "models: \(models.isEmpty ? "(none)" : models.joined(separator: ", "))\n"
+        let h = try decode(HealthReport.self, health)
+        var out = "ready: \(h.ready)   version: \(h.version)\n"
+        out += "models: \(h.models.isEmpty ? "(none)" : h.models.joined(separator: ", "))\n"
         out += try streams(json: false)
         return out
     }
@@ -54,14 +61,13 @@ public struct APIClient: Sendable {
     public func streams(json: Bool) throws -> String {
         let reply = try call("GET", "/v1/streams")
         if json { return reply.text }
-        let list = try object(reply)["streams"] as? [[String: Any]] ?? []
+        let list = try decode(StreamList.self, reply).streams
         if list.isEmpty { return "no streams configured\n" }
         var out = pad(["STREAM", "STATE", "WINDOWS", "DROPPED", "RECONNECTS", "LAG", "LAST ERROR"])
         for s in list {
-            let lag = (s["lag_ms"] as? Int).map { String(format: "%.1fs", Double($0) / 1000) } ?? "-"
-            out += pad([s["id"] as? String ?? "?", s["state"] as? String ?? "?", "\(s["windows_processed"] as? Int ?? 0)",
-                        "\(s["windows_dropped"] as? Int ?? 0)", "\(s["reconnects"] as? Int ?? 0)", lag,
-                        s["last_error"] as? String ?? ""])
+            let lag = s.lagMs.map { String(format: "%.1fs", Double($0) / 1000) } ?? "-"
+            out += pad([s.id, s.state.rawValue, "\(s.windowsProcessed)", "\(s.windowsDropped)", "\(s.reconnects)", lag,
+                        s.lastError ?? ""])
         }
         return out
     }
@@ -73,17 +79,12 @@ public struct APIClient: Sendable {
         if let toMs { body["to"] = toMs }
         let reply = try call("POST", "/v1/query", json: body)
         if json { return reply.text }
-        let moments = try object(reply)["moments"] as? [[String: Any]] ?? []
+        let moments = try decode(MomentList.self, reply).moments
         if moments.isEmpty { return "no moments match '\(text)'\n" }
         var out = ""
         for m in moments {
-            let start = m["start_ms"] as? Int64 ?? Int64(m["start_ms"] as? Int ?? 0)
-            let end = m["end_ms"] as? Int64 ?? Int64(m["end_ms"] as? Int ?? 0)
-            out += String(format: "%@  %@ – %@  score %.3g\n", m["stream"] as? String ?? "?", Self.time(start), Self.time(end),
-                          m["score"] as? Double ?? 0)
-            for e in m["evidence"] as? [[String: Any]] ?? [] {
-                out += "    [\(e["modality"] as? String ?? "?")] \(e["text"] as? String ?? "")\n"
-            }
+            out += String(format: "%@  %@ – %@  score %.3g\n", m.stream, Self.time(m.startMs), Self.time(m.endMs), m.score)
+            for e in m.evidence { out += "    [\(e.modality)] \(e.text)\n" }
         }
         return out
     }
@@ -100,7 +101,7 @@ public struct APIClient: Sendable {
         if !follow {
             let reply = try call("GET", "/v1/events?format=json&limit=1000")
             if json { _ = output(reply.text); return }
-            for e in try object(reply)["events"] as? [[String: Any]] ?? [] { _ = output(Self.eventLine(e)) }
+            for e in try decode(EventList.self, reply).events { _ = output(Self.eventLine(e)) }
             return
         }
         var pending = ""
@@ -113,7 +114,7 @@ public struct APIClient: Sendable {
                 let payload = String(data.dropFirst(6))
                 if json {
                     if !output(payload) { return false }
-                } else if let e = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] {
+                } else if let e = try? JSONDecoder().decode(Event.self, from: Data(payload.utf8)) {
                     if !output(Self.eventLine(e)) { return false }
                 }
             }
@@ -122,9 +123,16 @@ public struct APIClient: Sendable {
         if !(200..<300).contains(status) { throw Failure(status: status, message: "event stream refused") }
     }
 
-    static func eventLine(_ e: [String: Any]) -> String {
-        let at = e["at_ms"] as? Int64 ?? Int64(e["at_ms"] as? Int ?? 0)
-        return "\(time(at))  \(e["stream"] as? String ?? "-")  \(e["kind"] as? String ?? "?")  \(e["payload"] as? String ?? "")"
+    /// One event as a line for people: time, stream, kind and what happened.
+    static func eventLine(_ e: Event) -> String {
+        let what: String
+        switch e.payload {
+        case let .streamState(c): what = c.state.rawValue + (c.error.map { ": " + $0 } ?? "")
+        case let .match(m):
+            what = String(format: "'%@' matched %@ – %@ (score %.3g): %@", m.query, time(m.startMs), time(m.endMs), m.score,
+                          m.evidence.joined(separator: " | "))
+        }
+        return "\(time(e.atMs))  \(e.streamId ?? "-")  \(e.kind.rawValue)  \(what)"
     }
 
     /// Epoch ms as ISO 8601 UTC; small values (media time of files) as seconds.

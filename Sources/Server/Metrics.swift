@@ -1,9 +1,10 @@
 // Prometheus text exposition (format 0.0.4) of per-stream counters from the daemon plus
 // store size. Written by hand: a handful of gauges and counters does not need a library.
-import Store
+import SightlineCore
 
 public enum Metrics {
-    public static func render(status: any StatusSource, store: Store) -> String {
+    /// The exposition text: the server's stream families, the store's size and the daemon's own lines.
+    public static func render(status: any StatusSource, storeBytes: Int64) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String, _ samples: [(String, String)]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -13,7 +14,7 @@ public enum Metrics {
         func label(_ s: StreamStatus) -> String { "{stream=\"\(escape(s.id))\"}" }
         family("sightline_up", "gauge", "1 when the daemon is ready.", [("", status.isReady ? "1" : "0")])
         family("sightline_stream_up", "gauge", "1 when the stream is running.",
-               streams.map { (label($0), $0.state == "running" ? "1" : "0") })
+               streams.map { (label($0), $0.state == .running ? "1" : "0") })
         family("sightline_stream_lag_seconds", "gauge", "Wall clock minus the end of the last committed window.",
                streams.compactMap { s in s.lagMs.map { (label(s), String(Double($0) / 1000)) } })
         family("sightline_windows_processed_total", "counter", "Windows committed to the store.",
@@ -25,12 +26,14 @@ public enum Metrics {
         family("sightline_queue_depth", "gauge", "Windows waiting for the encoders.",
                streams.map { (label($0), String($0.queueDepth)) })
         family("sightline_store_bytes", "gauge", "Database size on disk (main file and WAL).",
-               [("", String(store.diskBytes()))])
+               [("", String(storeBytes))])
         out += status.metricsText()
         return out
     }
 
-    static func escape(_ s: String) -> String {
+    /// `s` escaped for a label value (backslash, double quote and newline), the one escaper
+    /// every metrics line of the process uses.
+    public static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n")
     }

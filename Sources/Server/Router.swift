@@ -1,5 +1,7 @@
-// The HTTP API of DESIGN.md ("Socket API"), as a pure function from request to response
-// over the store and the daemon's status. No NIO here: HTTPConnectionHandler feeds it.
+// The HTTP API of docs/ARCHITECTURE.md ("Socket API"), as a function from request to
+// response over the daemon's memory (Retrieval's `Memory`) and status. No NIO here:
+// HTTPConnectionHandler feeds it. Every route is one row of `routes`, which also answers
+// 405 and 404 with the list of known paths.
 //
 //   GET    /v1/health                         ready, version, models, per-stream state
 //   GET    /v1/streams                        configured streams with state, lag, errors, counters
@@ -13,77 +15,82 @@
 //   GET    /metrics                           Prometheus text format
 // Times in query strings and bodies are Int64 milliseconds (epoch ms for live streams).
 import Foundation
-import Store
+import Retrieval
+import SightlineCore
 
 public struct Router: Sendable {
-    public let store: Store
+    public let memory: any Memory
     public let status: any StatusSource
     /// How often an open event stream looks for new events in the store.
     public let eventPollInterval: Duration
 
-    public init(store: Store, status: any StatusSource, eventPollInterval: Duration = .milliseconds(250)) {
-        self.store = store
+    public init(memory: any Memory, status: any StatusSource, eventPollInterval: Duration = .milliseconds(250)) {
+        self.memory = memory
         self.status = status
         self.eventPollInterval = eventPollInterval
     }
 
+    /// One endpoint: a method and a path pattern whose `{id}` segments are captured.
+    struct Route: Sendable {
+        var method: String
+        var pattern: String
+        var handle: @Sendable (Router, APIRequest, [String]) async throws -> APIResponse
+
+        /// The captured `{…}` segments when `segments` fits the pattern, else nil.
+        func captures(_ segments: [String]) -> [String]? {
+            let parts = pattern.split(separator: "/").map(String.init)
+            guard parts.count == segments.count else { return nil }
+            var out: [String] = []
+            for (p, s) in zip(parts, segments) {
+                if p.hasPrefix("{") { out.append(s) } else if p != s { return nil }
+            }
+            return out
+        }
+    }
+
+    static let routes: [Route] = [
+        Route(method: "GET", pattern: "/v1/health") { r, _, _ in r.health() },
+        Route(method: "GET", pattern: "/v1/streams") { r, _, _ in .json(["streams": r.status.streamStatuses()]) },
+        Route(method: "POST", pattern: "/v1/query") { r, q, _ in try await r.query(q) },
+        Route(method: "GET", pattern: "/v1/streams/{id}/timeline") { r, q, c in try await r.timeline(c[0], q) },
+        Route(method: "GET", pattern: "/v1/streams/{id}/transcript") { r, q, c in try await r.transcript(c[0], q) },
+        Route(method: "GET", pattern: "/v1/events") { r, q, _ in try await r.events(q) },
+        Route(method: "GET", pattern: "/v1/subscriptions") { r, _, _ in .json(["subscriptions": try await r.memory.subscriptions()]) },
+        Route(method: "POST", pattern: "/v1/subscriptions") { r, q, _ in try await r.addSubscription(q) },
+        Route(method: "DELETE", pattern: "/v1/subscriptions/{id}") { r, _, c in try await r.removeSubscription(c[0]) },
+        Route(method: "GET", pattern: "/metrics") { r, _, _ in
+            .text(Metrics.render(status: r.status, storeBytes: await r.memory.diskBytes()),
+                  contentType: "text/plain; version=0.0.4; charset=utf-8")
+        },
+    ]
+
     public func handle(_ request: APIRequest) async -> APIResponse {
         let segments = request.path.split(separator: "/").map(String.init)
         do {
-            let m = request.method
-            let s = segments
-            if s == ["v1", "health"], m == "GET" { return health() }
-            if s == ["v1", "streams"], m == "GET" { return .json(["streams": status.streamStatuses()]) }
-            if s == ["v1", "query"], m == "POST" { return try query(request) }
-            if s.count == 4, s[0] == "v1", s[1] == "streams", m == "GET" {
-                if s[3] == "timeline" { return try timeline(s[2], request) }
-                if s[3] == "transcript" { return try transcript(s[2], request) }
+            var pathKnown = false
+            for route in Self.routes {
+                guard let captures = route.captures(segments) else { continue }
+                pathKnown = true
+                if route.method == request.method { return try await route.handle(self, request, captures) }
             }
-            if s == ["v1", "events"], m == "GET" { return try events(request) }
-            if s == ["v1", "subscriptions"], m == "GET" { return .json(["subscriptions": try store.subscriptions()]) }
-            if s == ["v1", "subscriptions"], m == "POST" { return try addSubscription(request) }
-            if s.count == 3, s[0] == "v1", s[1] == "subscriptions", m == "DELETE" {
-                guard let n = Int64(s[2]) else { return .error(400, "subscription id '\(s[2])' is not an integer") }
-                return try store.removeSubscription(id: n) ? .json(["deleted": n]) : .error(404, "no subscription with id \(n)")
-            }
-            if s == ["metrics"], m == "GET" {
-                return .text(Metrics.render(status: status, store: store), contentType: "text/plain; version=0.0.4; charset=utf-8")
-            }
-            if Self.knownPath(s) {
-                return .error(405, "method \(m) is not allowed on \(request.path)")
-            }
-            let known = ["/v1/health", "/v1/streams", "/v1/query", "/v1/streams/{id}/timeline",
-                         "/v1/streams/{id}/transcript", "/v1/events", "/v1/subscriptions", "/metrics"]
-            return .error(404, "no route for \(m) \(request.path); known paths: \(known.joined(separator: ", "))")
+            if pathKnown { return .error(405, "method \(request.method) is not allowed on \(request.path)") }
+            var known: [String] = []
+            for r in Self.routes where !known.contains(r.pattern) { known.append(r.pattern) }
+            return .error(404, "no route for \(request.method) \(request.path); known paths: \(known.joined(separator: ", "))")
         } catch let e as APIError {
             return .error(e.status, e.message)
-        } catch let e as StoreError {
-            if case .emptyQuery = e { return .error(400, e.description) }
-            return .error(500, e.description)
+        } catch let e as QueryError {
+            return .error(400, e.description)
         } catch {
             return .error(500, "internal error: \(error)")
         }
     }
 
-    static func knownPath(_ s: [String]) -> Bool {
-        s == ["v1", "health"] || s == ["v1", "streams"] || s == ["v1", "query"] || s == ["v1", "events"]
-            || s == ["v1", "subscriptions"] || s == ["metrics"]
-            || (s.count == 4 && s[0] == "v1" && s[1] == "streams" && ["timeline", "transcript"].contains(s[3]))
-            || (s.count == 3 && s[0] == "v1" && s[1] == "subscriptions")
-    }
-
     // MARK: - Handlers
-
-    struct Health: Encodable {
-        var ready: Bool
-        var version: String
-        var models: [String]
-        var streams: [String: String]
-    }
 
     func health() -> APIResponse {
         let streams = Dictionary(status.streamStatuses().map { ($0.id, $0.state) }, uniquingKeysWith: { a, _ in a })
-        let h = Health(ready: status.isReady, version: status.version, models: status.modelsLoaded, streams: streams)
+        let h = HealthReport(ready: status.isReady, version: status.version, models: status.modelsLoaded, streams: streams)
         return .json(h, status: status.isReady ? 200 : 503)
     }
 
@@ -92,11 +99,11 @@ public struct Router: Sendable {
         var streams: [String]?
         var from: Int64?
         var to: Int64?
-        var modalities: [String]?
+        var modalities: [Modality]?
         var limit: Int?
     }
 
-    func query(_ request: APIRequest) throws -> APIResponse {
+    func query(_ request: APIRequest) async throws -> APIResponse {
         let body: QueryBody = try decodeBody(request, example: #"{"text": "delivery van", "limit": 10}"#)
         if let limit = body.limit, !(1...MomentQuery.maxLimit).contains(limit) {
             throw APIError(400, "limit \(limit) is outside 1...\(MomentQuery.maxLimit)")
@@ -104,12 +111,12 @@ public struct Router: Sendable {
         if let f = body.from, let t = body.to, t <= f { throw APIError(400, "'to' (\(t)) must be after 'from' (\(f))") }
         let q = MomentQuery(text: body.text, streams: body.streams ?? [], fromMs: body.from, toMs: body.to,
                             modalities: body.modalities ?? [], limit: body.limit ?? 10)
-        return .json(["moments": try store.moments(q)])
+        return .json(["moments": try await memory.moments(q)])
     }
 
     struct TimelineItem: Encodable {
         struct Item: Encodable {
-            var modality: String
+            var modality: Modality
             var start_ms: Int64
             var end_ms: Int64
             var text: String?
@@ -121,14 +128,14 @@ public struct Router: Sendable {
         var evidence: [Item]
     }
 
-    func timeline(_ id: String, _ request: APIRequest) throws -> APIResponse {
+    func timeline(_ id: String, _ request: APIRequest) async throws -> APIResponse {
         let (from, to) = try range(request)
         let limit = try intParam(request, "limit", default: 500, range: 1...10_000)
-        let windows = try store.timeline(stream: id, fromMs: from, toMs: to, limit: limit)
-        try requireKnownStream(id, hasData: !windows.isEmpty)
+        let windows = try await memory.timeline(stream: id, fromMs: from, toMs: to, limit: limit)
+        try await requireKnownStream(id, hasData: !windows.isEmpty)
         let items = windows.map { w in
             TimelineItem(start_ms: w.startMs, end_ms: w.endMs, evidence: w.evidence.map {
-                .init(modality: $0.modality.rawValue, start_ms: $0.startMs, end_ms: $0.endMs, text: $0.text,
+                .init(modality: $0.modality, start_ms: $0.startMs, end_ms: $0.endMs, text: $0.text,
                       confidence: $0.confidence, value: $0.value)
             })
         }
@@ -143,11 +150,11 @@ public struct Router: Sendable {
         var words: [W]
     }
 
-    func transcript(_ id: String, _ request: APIRequest) throws -> APIResponse {
+    func transcript(_ id: String, _ request: APIRequest) async throws -> APIResponse {
         let (from, to) = try range(request)
         let format = request.query["format"] ?? "json"
-        let cues = try store.transcript(stream: id, fromMs: from, toMs: to)
-        try requireKnownStream(id, hasData: !cues.isEmpty)
+        let cues = try await memory.transcript(stream: id, fromMs: from, toMs: to)
+        try await requireKnownStream(id, hasData: !cues.isEmpty)
         // Subtitle times count from the start of the requested range (or of the first cue).
         let origin = from ?? cues.first?.startMs ?? 0
         switch format {
@@ -165,14 +172,14 @@ public struct Router: Sendable {
         }
     }
 
-    func events(_ request: APIRequest) throws -> APIResponse {
+    func events(_ request: APIRequest) async throws -> APIResponse {
         let afterParam = try intParam(request, "after", default: 0, range: 0...Int.max)
         let after = Int64(request.header("Last-Event-ID") ?? "") ?? Int64(afterParam)
         if request.query["format"] == "json" {
             let limit = try intParam(request, "limit", default: 100, range: 1...10_000)
-            return .json(["events": try store.events(afterId: after, limit: limit)])
+            return .json(["events": try await memory.events(afterId: after, limit: limit)])
         }
-        let store = self.store
+        let memory = self.memory
         let interval = eventPollInterval
         let stream = AsyncStream<String> { continuation in
             let task = Task {
@@ -180,7 +187,7 @@ public struct Router: Sendable {
                 // A comment line first, so clients see the stream is open before any event.
                 continuation.yield(": sightline events\n\n")
                 while !Task.isCancelled {
-                    if let batch = try? store.events(afterId: last, limit: 500) {
+                    if let batch = try? await memory.events(afterId: last, limit: 500) {
                         for e in batch {
                             last = e.id ?? last
                             continuation.yield(SSE.format(e))
@@ -201,12 +208,17 @@ public struct Router: Sendable {
         var min_score: Double?
     }
 
-    func addSubscription(_ request: APIRequest) throws -> APIResponse {
+    func addSubscription(_ request: APIRequest) async throws -> APIResponse {
         let body: SubscriptionBody = try decodeBody(request, example: #"{"text": "car in the driveway", "streams": ["drive"]}"#)
-        guard !FTSQuery.tokens(body.text).isEmpty else { throw APIError(400, "subscription text '\(body.text)' has no word to match") }
-        let id = try store.addSubscription(text: body.text, streams: body.streams ?? [], minScore: body.min_score ?? 0,
-                                           nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+        guard !MomentQuery.words(in: body.text).isEmpty else { throw APIError(400, "subscription text '\(body.text)' has no word to match") }
+        let id = try await memory.addSubscription(text: body.text, streams: body.streams ?? [], minScore: body.min_score ?? 0,
+                                                  nowMs: Int64(Date().timeIntervalSince1970 * 1000))
         return .json(["id": id], status: 201)
+    }
+
+    func removeSubscription(_ idText: String) async throws -> APIResponse {
+        guard let n = Int64(idText) else { return .error(400, "subscription id '\(idText)' is not an integer") }
+        return try await memory.removeSubscription(id: n) ? .json(["deleted": n]) : .error(404, "no subscription with id \(n)")
     }
 
     // MARK: - Parameters
@@ -246,9 +258,9 @@ public struct Router: Sendable {
         return (try p("from"), try p("to"))
     }
 
-    func requireKnownStream(_ id: String, hasData: Bool) throws {
+    func requireKnownStream(_ id: String, hasData: Bool) async throws {
         if hasData || status.streamStatuses().contains(where: { $0.id == id }) { return }
-        if (try? store.windowCount(stream: id)) ?? 0 > 0 { return }
+        if (try? await memory.windowCount(stream: id)) ?? 0 > 0 { return }
         throw APIError(404, "no stream '\(id)': it is not configured and has nothing stored")
     }
 }
@@ -272,10 +284,9 @@ struct AnyEncodable: Encodable {
 
 /// Server-Sent Events framing.
 public enum SSE {
-    public static func format(_ e: StoredEvent) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let json = (try? encoder.encode(e)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return "id: \(e.id ?? 0)\nevent: \(e.kind)\ndata: \(json)\n\n"
+    /// One event as an SSE record: `id:`, `event:` (the kind) and one `data:` line of JSON.
+    public static func format(_ e: Event) -> String {
+        let json = (try? EventCoding.encode(e)) ?? "{}"
+        return "id: \(e.id ?? 0)\nevent: \(e.kind.rawValue)\ndata: \(json)\n\n"
     }
 }

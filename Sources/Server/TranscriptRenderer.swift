@@ -2,7 +2,7 @@
 // through the Subtitles module's broadcast cue rules (line length, durations, splits).
 // Times are shown relative to `originMs` (the start of the requested range, or the first
 // cue), because live streams carry epoch milliseconds and players expect time from zero.
-import Store
+import SightlineCore
 import Subtitles
 
 public enum TranscriptRenderer {

@@ -1,49 +1,46 @@
-// Reading: moment queries (FTS5 over all evidence text, ranked by bm25), timelines,
-// transcripts, events and per-stream counts.
+// Reading: the full-text primitives ranking is built from (Retrieval ranks; the store only
+// finds and counts), timelines, transcripts, events and per-stream counts.
 import Foundation
 import GRDB
+import SightlineCore
 
-/// One window with its evidence, as the timeline endpoint returns it.
-public struct TimelineWindow: Sendable, Equatable {
+/// One evidence row found by a full-text match, with its window's span.
+public struct EvidenceHit: Sendable, Equatable {
+    /// The evidence row's id (its FTS rowid).
     public var id: Int64
-    public var streamId: String
-    public var startMs: Int64
-    public var endMs: Int64
-    public var evidence: [Evidence]
-}
-
-/// Per-stream totals.
-public struct StreamTotals: Sendable, Equatable {
-    public var windows: Int
-    public var lastEndMs: Int64?
-    public var bytes: Int64
+    /// The window it belongs to.
+    public var windowId: Int64
+    public var stream: String
+    public var windowStartMs: Int64
+    public var windowEndMs: Int64
+    /// The evidence itself.
+    public var item: Moment.Item
 }
 
 extension Store {
-    /// Windows ranked by full-text match of `query.text` against every modality's text.
-    /// All words must match; when nothing matches all of them, any word may.
-    ///
-    /// Ranking. A window's score is the sum of the IDF weights of the query words its
-    /// evidence contains (BM25 without its term-frequency and length factors, which change
-    /// little on short segments and labels); ties go to the most recent. Computing full
-    /// bm25() in SQLite costs ~4 µs per matching row — 20-30 ms for a common word over a
-    /// million windows — while this needs only the matching row ids (~1 ms) and one
-    /// vocabulary lookup per word. Matches per word are capped to the newest
-    /// `candidateCap` rows, which only affects words more common than that.
-    public func moments(_ query: MomentQuery) throws -> [Moment] {
-        let tokens = Array(Set(FTSQuery.tokens(query.text))).sorted()
-        guard !tokens.isEmpty else { throw StoreError.emptyQuery(query.text) }
-        let limit = max(1, min(query.limit, MomentQuery.maxLimit))
-        var result = try moments(tokens, query, limit: limit, allWords: true)
-        if result.isEmpty && tokens.count > 1 {
-            result = try moments(tokens, query, limit: limit, allWords: false)
+    /// Statistics of the full-text index for IDF weights: the number of evidence rows
+    /// (approximated by the largest id; deletions only shrink it) and, per word, the number
+    /// of rows containing it. fts5vocab counts a word by walking its whole posting list
+    /// (~10 ms for a common word over a million windows), so counts are cached with the row
+    /// count they were read at and dropped when the store has grown by a quarter since.
+    public func termStatistics(_ words: [String]) throws -> (total: Int64, documents: [String: Int64]) {
+        try read("term statistics") { db in
+            let total = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM evidence") ?? 0
+            var documents: [String: Int64] = [:]
+            for w in words {
+                let cached = documentFrequencies.withLock { c -> Int64? in
+                    if total > c.total + c.total / 4 || total < c.total { c = (total, [:]) }
+                    return c.counts[w]
+                }
+                documents[w] = try cached ?? {
+                    let n = try Int64.fetchOne(db, sql: "SELECT doc FROM evidence_vocab WHERE term = ?", arguments: [w]) ?? 0
+                    documentFrequencies.withLock { $0.counts[w] = n }
+                    return n
+                }()
+            }
+            return (total, documents)
         }
-        return result
     }
-
-    /// Matches scored per query are capped to the newest `candidateCap` evidence rows per
-    /// word: a word found in more rows than that is ranked among its most recent occurrences.
-    public static let candidateCap = 4000
 
     /// Stream and time filters become FTS5 column filters (index lookups) up to this many
     /// one-hour buckets; wider ranges are filtered after the match.
@@ -71,66 +68,26 @@ extension Store {
         return expr
     }
 
-    private func moments(_ tokens: [String], _ q: MomentQuery, limit: Int, allWords: Bool) throws -> [Moment] {
-        let needed = limit * 8
-        return try read("query '\(q.text)'") { db in
-            // IDF per word from the vocabulary; N approximated by the largest evidence id.
-            let totalIds = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM evidence") ?? 0
-            let total = Double(totalIds)
-            var idf: [String: Double] = [:]
-            for t in tokens {
-                let cached = documentFrequencies.withLock { c -> Int64? in
-                    if totalIds > c.total + c.total / 4 || totalIds < c.total { c = (totalIds, [:]) }
-                    return c.counts[t]
-                }
-                let docs = try cached ?? {
-                    let n = try Int64.fetchOne(db, sql: "SELECT doc FROM evidence_vocab WHERE term = ?", arguments: [t]) ?? 0
-                    documentFrequencies.withLock { $0.counts[t] = n }
-                    return n
-                }()
-                let n = Double(docs)
-                idf[t] = log(1 + (total - n + 0.5) / (n + 0.5))
-            }
-            // Candidate rows with their scores.
-            var score: [Int64: Double] = [:]
-            let idsSQL = "SELECT rowid FROM evidence_fts WHERE evidence_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
-            if allWords {
-                let weight = tokens.reduce(0) { $0 + idf[$1]! }
-                let expr = Self.expression(FTSQuery.all(tokens), q)
-                for id in try Int64.fetchAll(db, sql: idsSQL, arguments: [expr, Self.candidateCap]) { score[id] = weight }
-            } else {
-                for t in tokens {
-                    let expr = Self.expression(FTSQuery.quote(t), q)
-                    for id in try Int64.fetchAll(db, sql: idsSQL, arguments: [expr, Self.candidateCap]) {
-                        score[id, default: 0] += idf[t]!
-                    }
-                }
-            }
-            // Best first, newest first among equals; the exact filters run on the joined rows,
-            // in batches until enough windows are found or the candidates run out.
-            let ranked = score.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key > $1.key }
-            var rows: [Candidate] = []
-            var windows = Set<Int64>()
-            var offset = 0
-            while offset < ranked.count, windows.count < limit {
-                let batch = ranked[offset..<min(ranked.count, offset + needed)]
-                offset += batch.count
-                rows += try Self.join(db, batch.map { ($0.key, $0.value) }, q)
-                windows = Set(rows.map(\.windowId))
-            }
-            return Self.group(rows, limit: limit)
+    /// Ids of the newest `cap` evidence rows whose text holds every word of `words` (or, with
+    /// `anyWord`, at least one), narrowed by `filter`'s streams and hours; newest first.
+    public func matchingEvidence(_ words: [String], anyWord: Bool = false, filter: MomentQuery, cap: Int) throws -> [Int64] {
+        guard !words.isEmpty else { return [] }
+        let expr = Self.expression(anyWord ? FTSQuery.any(words) : FTSQuery.all(words), filter)
+        return try read("match") { db in
+            try Int64.fetchAll(db, sql: "SELECT rowid FROM evidence_fts WHERE evidence_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+                               arguments: [expr, cap])
         }
     }
 
-    /// Evidence and window rows for scored candidate ids, in the given order, with the
-    /// query's exact filters applied.
-    static func join(_ db: Database, _ scored: [(Int64, Double)], _ q: MomentQuery) throws -> [Candidate] {
-        guard !scored.isEmpty else { return [] }
+    /// The evidence rows `ids` with their windows, in no particular order, keeping only those
+    /// that pass `filter`'s exact stream, modality and time filters.
+    public func evidenceHits(_ ids: [Int64], filter q: MomentQuery) throws -> [EvidenceHit] {
+        guard !ids.isEmpty else { return [] }
         var sql = """
             SELECT e.id, e.window_id, e.stream_id, e.modality, e.start_ms, e.end_ms, e.text,
                    w.start_ms AS w_start, w.end_ms AS w_end
             FROM evidence e JOIN windows w ON w.id = e.window_id
-            WHERE e.id IN (\(scored.map { String($0.0) }.joined(separator: ",")))
+            WHERE e.id IN (\(ids.map { String($0) }.joined(separator: ",")))
             """
         // The unary '+' keeps SQLite from answering the filters with the (stream, modality,
         // start) index — a scan of the whole stream — instead of the rowid lookups of the ids.
@@ -141,49 +98,20 @@ extension Store {
         }
         if !q.modalities.isEmpty {
             sql += " AND +e.modality IN (\(Array(repeating: "?", count: q.modalities.count).joined(separator: ",")))"
-            args += q.modalities as [(any DatabaseValueConvertible)?]
+            args += q.modalities.map(\.rawValue) as [(any DatabaseValueConvertible)?]
         }
         if let from = q.fromMs { sql += " AND +e.end_ms > ?"; args.append(from) }
         if let to = q.toMs { sql += " AND +e.start_ms < ?"; args.append(to) }
-        var byId: [Int64: Candidate] = [:]
-        for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)) {
-            let id: Int64 = row["id"]
-            byId[id] = Candidate(windowId: row["window_id"], stream: row["stream_id"], score: 0,
-                                 windowStart: row["w_start"], windowEnd: row["w_end"],
-                                 item: Moment.Item(modality: row["modality"], text: row["text"],
-                                                   startMs: row["start_ms"], endMs: row["end_ms"]))
-        }
-        return scored.compactMap { id, s in byId[id].map { var c = $0; c.score = s; return c } }
-    }
-
-    struct Candidate: Sendable {
-        var windowId: Int64
-        var stream: String
-        /// Higher is better.
-        var score: Double
-        var windowStart: Int64
-        var windowEnd: Int64
-        var item: Moment.Item
-    }
-
-    /// Best-ranked rows first → one moment per window, in order of its best row.
-    static func group(_ rows: [Candidate], limit: Int) -> [Moment] {
-        var order: [Int64] = []
-        var byWindow: [Int64: Moment] = [:]
-        for r in rows {
-            if byWindow[r.windowId] != nil {
-                byWindow[r.windowId]!.evidence.append(r.item)
-                // A moment covers its evidence: speech that began in an earlier window is
-                // stored with the window where it ended.
-                byWindow[r.windowId]!.startMs = min(byWindow[r.windowId]!.startMs, r.item.startMs)
-                byWindow[r.windowId]!.endMs = max(byWindow[r.windowId]!.endMs, r.item.endMs)
-            } else if order.count < limit {
-                order.append(r.windowId)
-                byWindow[r.windowId] = Moment(stream: r.stream, startMs: min(r.windowStart, r.item.startMs),
-                                              endMs: max(r.windowEnd, r.item.endMs), score: r.score, evidence: [r.item])
+        let arguments = StatementArguments(args)
+        let statement = sql
+        return try read("evidence hits") { db in
+            try Row.fetchAll(db, sql: statement, arguments: arguments).map { row in
+                EvidenceHit(id: row["id"], windowId: row["window_id"], stream: row["stream_id"],
+                            windowStartMs: row["w_start"], windowEndMs: row["w_end"],
+                            item: Moment.Item(modality: Modality(rawValue: row["modality"]), text: row["text"],
+                                              startMs: row["start_ms"], endMs: row["end_ms"]))
             }
         }
-        return order.map { byWindow[$0]! }
     }
 }
 
@@ -252,13 +180,16 @@ extension Store {
         }
     }
 
-    /// Events with id greater than `afterId`, oldest first.
-    public func events(afterId: Int64, limit: Int) throws -> [StoredEvent] {
+    /// Events with id greater than `afterId`, oldest first. A row whose kind or payload this
+    /// build cannot read (written by a newer version) is skipped.
+    public func events(afterId: Int64, limit: Int) throws -> [Event] {
         try read("events") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?",
-                             arguments: [afterId, limit]).map { r in
-                StoredEvent(id: r["id"], streamId: r["stream_id"], kind: r["kind"], atMs: r["at_ms"],
-                            subscriptionId: r["subscription_id"], payload: r["payload"])
+                             arguments: [afterId, limit]).compactMap { r in
+                guard let kind = EventKind(rawValue: r["kind"]),
+                      let payload = try? EventCoding.decodePayload(kind: kind, json: r["payload"]) else { return nil }
+                return Event(id: r["id"], streamId: r["stream_id"], atMs: r["at_ms"],
+                             subscriptionId: r["subscription_id"], payload: payload)
             }
         }
     }

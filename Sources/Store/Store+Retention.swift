@@ -3,6 +3,7 @@
 // embeddings and FTS entries go with their window (ON DELETE CASCADE + FTS triggers).
 // Deletes run in batches so a large purge never holds the write lock for long.
 import GRDB
+import SightlineCore
 
 public struct RetentionPolicy: Sendable, Equatable {
     /// Windows whose end is older than this are deleted; nil keeps them forever.

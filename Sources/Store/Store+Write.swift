@@ -2,6 +2,7 @@
 // and subscriptions.
 import Foundation
 import GRDB
+import SightlineCore
 
 extension Store {
     /// Registers a stream (or updates its source). Idempotent.
@@ -81,10 +82,11 @@ extension Store {
     // MARK: - Events and subscriptions
 
     @discardableResult
-    public func appendEvent(_ event: StoredEvent) throws -> Int64 {
-        try write("append event \(event.kind)") { db in
+    public func appendEvent(_ event: Event) throws -> Int64 {
+        let payload = try EventCoding.encodePayload(event.payload)
+        return try write("append event \(event.kind.rawValue)") { db in
             try db.execute(sql: "INSERT INTO events(stream_id, kind, at_ms, subscription_id, payload) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [event.streamId, event.kind, event.atMs, event.subscriptionId, event.payload])
+                           arguments: [event.streamId, event.kind.rawValue, event.atMs, event.subscriptionId, payload])
             return db.lastInsertedRowID
         }
     }

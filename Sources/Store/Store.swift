@@ -19,6 +19,7 @@
 //   subscriptions  standing queries
 import Foundation
 import GRDB
+import SightlineCore
 import Synchronization
 
 public final class Store: Sendable {

@@ -5,8 +5,6 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     /// SQLite was built without FTS5, which the store needs for text search.
     case fts5Unavailable(path: String)
-    /// A query's text has no searchable word in it.
-    case emptyQuery(String)
     /// A caller passed something the store cannot store (end before start, ...).
     case invalidRecord(String)
     /// An SQL statement failed.
@@ -18,8 +16,6 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             return "cannot open the store at '\(path)': \(reason). Check that the directory exists and is writable by the daemon's user."
         case let .fts5Unavailable(path):
             return "the SQLite library used for '\(path)' has no FTS5 module; install a SQLite built with SQLITE_ENABLE_FTS5 (Debian's libsqlite3-0 has it)."
-        case let .emptyQuery(text):
-            return "the query '\(text)' has no word to search for; give at least one letter or digit."
         case let .invalidRecord(text):
             return "invalid record: \(text)"
         case let .sqlFailed(operation, reason):

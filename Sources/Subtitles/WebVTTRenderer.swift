@@ -1,7 +1,7 @@
 // WebVTT (.vtt) output: the "WEBVTT" signature line, a blank line, then per cue
 // "HH:MM:SS.mmm --> HH:MM:SS.mmm", its lines and a blank line. Cue text is escaped as the
 // WHATWG WebVTT syntax requires: "&" → "&amp;", "<" → "&lt;", ">" → "&gt;" (the last also
-// makes a "-->" in the text harmless). Output parses cleanly with `WebVTTParser`.
+// makes a "-->" in the text harmless). Output parses cleanly under vtt.js's rules (the test suite parses it with TestSupport's WebVTT parser).
 public enum WebVTTRenderer {
     public static func render(_ cues: [Cue]) -> String {
         var out = "WEBVTT\n\n"

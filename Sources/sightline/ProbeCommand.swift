@@ -7,8 +7,8 @@ struct ProbeCommand: ParsableCommand {
         commandName: "probe",
         abstract: "Show an input's container, streams and (with --windows) its window timeline.",
         discussion: """
-        INPUT is anything FFmpeg opens: a file, http(s)://, rtsp://, an HLS playlist, udp:// or
-        srt://, or a V4L2 device such as /dev/video0. Exit code 2 means the input could not be
+        INPUT is anything FFmpeg opens: a file, http(s)://, rtsp://, an HLS playlist, udp:// or \
+        srt://, or a V4L2 device such as /dev/video0. Exit code 2 means the input could not be \
         read; the message says why.
 
         Examples:

@@ -8,9 +8,9 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the daemon: ingest the configured streams and answer on the API socket.",
         discussion: """
-        Reads CONFIG (default: built-in defaults) and every *.toml in its streams folder.
-        Runs until SIGTERM or SIGINT (graceful: windows in flight are finished); SIGHUP
-        reloads the streams folder. Under systemd it speaks the notify protocol and accepts
+        Reads CONFIG (default: built-in defaults) and every *.toml in its streams folder. \
+        Runs until SIGTERM or SIGINT (graceful: windows in flight are finished); SIGHUP \
+        reloads the streams folder. Under systemd it speaks the notify protocol and accepts \
         a socket from sightline.socket.
 
         Examples:
@@ -49,7 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let stateDir { configuration.daemon.paths.stateDir = stateDir }
         if let modelsDir { configuration.daemon.paths.modelsDir = modelsDir }
         do {
-            let encoders = try ModelEncoders.load(config: configuration.daemon, logger: logger)
+            let encoders = try RegistryEncoders.load(configuration: configuration, logger: logger)
             try await DaemonRunner(configuration: configuration, socketOverride: socket, encoders: encoders,
                                    logger: logger, version: SightlineVersion.string).run()
         } catch {

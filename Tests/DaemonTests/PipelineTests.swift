@@ -6,6 +6,9 @@ import Logging
 import Synchronization
 import XCTest
 @testable import Daemon
+import Modalities
+import Retrieval
+import SightlineCore
 @testable import Store
 
 /// A clock whose sleeps return at once and advance time; records every sleep.
@@ -112,14 +115,18 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(s.windowsProcessed, 3)
         XCTAssertEqual(try store.windowCount(stream: "cam"), 3)
         let events = try store.events(afterId: 0, limit: 100)
-        let states = events.filter { $0.kind == "stream_state" }.compactMap { e -> String? in
-            (try? JSONSerialization.jsonObject(with: Data(e.payload.utf8)) as? [String: Any])?["state"] as? String
+        let states = events.compactMap { e -> StreamState? in
+            if case let .streamState(change) = e.payload { return change.state }
+            return nil
         }
-        XCTAssertEqual(states, ["reconnecting", "running", "finished"])
+        XCTAssertEqual(states, [.reconnecting, .running, .finished])
         // Window 1 changed from grey 10 to 200: motion, and the standing query "motion" fired once.
-        let matches = events.filter { $0.kind == "match" }
+        let matches = events.compactMap { e -> QueryMatch? in
+            if case let .match(m) = e.payload { return m }
+            return nil
+        }
         XCTAssertEqual(matches.count, 1)
-        XCTAssertTrue(matches[0].payload.contains("\"start_ms\":2000"), matches[0].payload)
+        XCTAssertEqual(matches.first?.startMs, 2000)
         let timeline = try store.timeline(stream: "cam", fromMs: nil, toMs: nil, limit: 10)
         let levels = timeline.compactMap { $0.evidence.first { $0.modality == .audioLevel }?.value }
         XCTAssertEqual(levels.count, 3)
@@ -149,7 +156,7 @@ final class PipelineTests: XCTestCase {
             }
         }
         let sup = Supervisor(daemon: DaemonConfig(), streams: [good, bad], store: store, readers: ByStream(),
-                             encoders: BuiltinEncoders(), clock: clock, logger: quietLogger)
+                             encoders: RegistryEncoders.modelFree(), clock: clock, logger: quietLogger)
         let task = Task { try await sup.run() }
         // Wait (bounded) until the good stream finished; the bad one keeps reconnecting.
         for _ in 0..<500 where sup.runtimes.first(where: { $0.id == "good" })?.snapshot.state != .finished {
@@ -180,6 +187,7 @@ final class PipelineTests: XCTestCase {
     func testEncoderFailureKeepsWindowAndCounts() async throws {
         struct Broken: WindowEncoder {
             let name = "broken"
+            let input = EncoderInput.audio
             func encode(_ window: MediaWindow) async throws -> [Evidence] { throw CancellationError() }
         }
         let clock = ManualClock()
@@ -230,31 +238,6 @@ final class WindowQueueTests: XCTestCase {
     }
 }
 
-final class EncoderTests: XCTestCase {
-    func testMotionFractionAndLabel() async throws {
-        let m = MotionEncoder()
-        let first = try await m.encode(makeWindow(0, grey: 50))
-        XCTAssertEqual(first, [], "first frame has nothing to compare with")
-        let still = try await m.encode(makeWindow(1, grey: 50))
-        XCTAssertEqual(still.first?.value, 0)
-        XCTAssertNil(still.first?.text)
-        var w = makeWindow(2, grey: 50)
-        // Brighten the left half: exactly half the thumbnail changes.
-        for y in 0..<36 { for x in 0..<32 { for c in 0..<3 { w.frames[0].rgb[(y * 64 + x) * 3 + c] = 200 } } }
-        let moved = try await m.encode(w)
-        XCTAssertEqual(moved.first?.value ?? 0, 0.5, accuracy: 1e-9)
-        XCTAssertEqual(moved.first?.text, "motion")
-    }
-
-    func testAudioLevelOfSilenceAndFullScaleSine() async throws {
-        let a = AudioLevelEncoder()
-        let silent = try await a.encode(makeWindow(0, amplitude: 0))
-        XCTAssertEqual(silent.first?.value, AudioLevelEncoder.silenceDb)
-        let full = try await a.encode(makeWindow(0, amplitude: 1))
-        XCTAssertEqual(full.first?.value ?? 0, -3.0103, accuracy: 0.01)
-    }
-}
-
 final class ReloadTests: XCTestCase {
     func testReloadStartsNewStreamsStopsRemovedOnesAndKeepsUnchanged() async throws {
         let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("reload-\(UUID().uuidString.prefix(8))")
@@ -273,7 +256,7 @@ final class ReloadTests: XCTestCase {
         }
         let clock = ManualClock()
         let sup = Supervisor(daemon: daemon, streams: try Configuration.loadStreams(directory: dir.path), store: store,
-                             readers: Blocking(), encoders: BuiltinEncoders(), clock: clock, logger: quietLogger)
+                             readers: Blocking(), encoders: RegistryEncoders.modelFree(), clock: clock, logger: quietLogger)
         let task = Task { try await sup.run() }
         func states() -> [String: StreamState] {
             Dictionary(uniqueKeysWithValues: sup.runtimes.map { ($0.id, $0.snapshot.state) })
@@ -314,8 +297,8 @@ final class RetentionServiceTests: XCTestCase {
                 try store.append(WindowRecord(streamId: id, startMs: end - 2000, endMs: end), committedMs: now)
             }
         }
-        try store.appendEvent(StoredEvent(streamId: "short", kind: "stream_state", atMs: now - 48 * 3_600_000))
-        try store.appendEvent(StoredEvent(streamId: "short", kind: "stream_state", atMs: now - 1000))
+        try store.appendEvent(Event(streamId: "short", atMs: now - 48 * 3_600_000, payload: .streamState(StreamStateChange(state: .running))))
+        try store.appendEvent(Event(streamId: "short", atMs: now - 1000, payload: .streamState(StreamStateChange(state: .running))))
         var shortConfig = StreamConfig(id: "short", source: "rtsp://x")
         shortConfig.retention.maxAgeMs = 2 * 3_600_000
         let short = shortConfig

@@ -6,6 +6,7 @@ import MediaIO
 import Synchronization
 import XCTest
 @testable import Daemon
+import SightlineCore
 @testable import Store
 
 /// A bound AF_UNIX datagram socket standing in for systemd's notify socket.
@@ -94,7 +95,7 @@ final class SystemdTests: XCTestCase {
         }
         let clock = ManualClock()
         let sup = Supervisor(daemon: DaemonConfig(), streams: [StreamConfig(id: "cam", source: "rtsp://cam")], store: store,
-                             readers: Blocking(), encoders: BuiltinEncoders(), clock: clock, logger: quietLogger)
+                             readers: Blocking(), encoders: RegistryEncoders.modelFree(), clock: clock, logger: quietLogger)
         let wd = WatchdogService(notifier: notifier, supervisor: sup, clock: clock, stallTimeoutMs: 60_000, logger: quietLogger)
         XCTAssertEqual(wd.intervalMs, 10_000, "half of WATCHDOG_USEC")
         let task = Task { try await sup.run() }

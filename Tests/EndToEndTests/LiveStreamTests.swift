@@ -4,6 +4,7 @@
 // committed window intact; config check and the systemd units.
 import Foundation
 import Server
+import SightlineCore
 import Store
 import TestSupport
 import XCTest

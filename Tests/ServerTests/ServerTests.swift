@@ -3,14 +3,16 @@
 import Foundation
 import Logging
 import XCTest
+import Retrieval
 @testable import Server
+import SightlineCore
 @testable import Store
 
 struct FixedStatus: StatusSource {
     var version = "test"
     var isReady = true
     var modelsLoaded = ["none"]
-    var streams: [StreamStatus] = [StreamStatus(id: "cam", source: "rtsp://x", state: "running", lagMs: 1500,
+    var streams: [StreamStatus] = [StreamStatus(id: "cam", source: "rtsp://x", state: .running, lagMs: 1500,
                                                 windowsProcessed: 7, windowsDropped: 2, reconnects: 1, queueDepth: 3)]
     func streamStatuses() -> [StreamStatus] { streams }
     func metricsText() -> String { "# TYPE sightline_test gauge\nsightline_test 1\n" }
@@ -40,7 +42,7 @@ final class ServerTests: XCTestCase {
         let path = dir.appendingPathComponent("api.sock").path
         server = APIServer(settings: .init(listen: .path(path, mode: 0o660, groupId: nil), access: access,
                                            maxConnections: maxConnections, maxRequestBytes: 1024, requestTimeoutMs: timeoutMs),
-                           router: Router(store: store, status: FixedStatus(), eventPollInterval: .milliseconds(20)),
+                           router: Router(memory: StoreMemory(store: store), status: FixedStatus(), eventPollInterval: .milliseconds(20)),
                            logger: Logger(label: "test"))
         try await server.start()
         client = UnixHTTPClient(socketPath: path, timeoutMs: 5000)
@@ -185,8 +187,10 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(created.status, 201, created.text)
         let list = try json(try client.request("GET", "/v1/subscriptions"))
         XCTAssertEqual((list["subscriptions"] as? [[String: Any]])?.first?["text"] as? String, "parcel")
-        try store.appendEvent(StoredEvent(streamId: "cam", kind: "stream_state", atMs: 5, payload: #"{"state":"running"}"#))
-        try store.appendEvent(StoredEvent(streamId: "cam", kind: "match", atMs: 6, subscriptionId: 1, payload: #"{"text":"parcel"}"#))
+        try store.appendEvent(Event(streamId: "cam", atMs: 5, payload: .streamState(StreamStateChange(state: .running))))
+        try store.appendEvent(Event(streamId: "cam", atMs: 6, subscriptionId: 1,
+                                    payload: .match(QueryMatch(query: "parcel", stream: "cam", startMs: 0, endMs: 2000,
+                                                               score: 1, evidence: ["a parcel"]))))
         var received = ""
         let status = try client.stream("/v1/events?after=1") { text in
             received += text

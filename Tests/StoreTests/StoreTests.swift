@@ -1,6 +1,8 @@
 // Store: migrations, window commits, FTS5 ranking and filters, transcripts, retention and
 // fp16 embeddings, all on a real SQLite file in a temporary directory.
 import Foundation
+import Retrieval
+import SightlineCore
 import XCTest
 @testable import Store
 
@@ -15,6 +17,9 @@ final class StoreTests: XCTestCase {
     override func tearDownWithError() throws {
         try? FileManager.default.removeItem(at: dir)
     }
+
+    /// Moments as the daemon ranks them, to check what the store's index still finds.
+    func moments(_ store: Store, _ q: MomentQuery) throws -> [Moment] { try TextRanking(store: store).moments(q) }
 
     func makeStore() throws -> Store { try Store(path: dir.appendingPathComponent("s.sqlite").path) }
 
@@ -33,63 +38,6 @@ final class StoreTests: XCTestCase {
         let tables = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name") }
         XCTAssertTrue(tables.contains("evidence_fts"))
         XCTAssertTrue(tables.contains("subscriptions"))
-    }
-
-    func testQueryRanksMatchingWindowAndReturnsEvidence() throws {
-        let store = try makeStore()
-        try store.append(speechWindow("door", 0, "nothing happening here"), committedMs: 1)
-        try store.append(speechWindow("door", 2000, "the delivery van arrived at the door"), committedMs: 2)
-        try store.append(speechWindow("door", 4000, "a delivery was expected"), committedMs: 3)
-        try store.append(speechWindow("yard", 0, "delivery van in the yard"), committedMs: 4)
-
-        let all = try store.moments(MomentQuery(text: "Delivery VAN!", limit: 10))
-        XCTAssertEqual(all.count, 2, "both windows with 'delivery' and 'van'")
-        XCTAssertEqual(Set(all.map(\.stream)), ["door", "yard"])
-        XCTAssertTrue(all.allSatisfy { $0.score > 0 })
-
-        let door = try store.moments(MomentQuery(text: "delivery van", streams: ["door"]))
-        XCTAssertEqual(door.count, 1)
-        XCTAssertEqual(door[0].startMs, 2000)
-        XCTAssertEqual(door[0].endMs, 4000)
-        XCTAssertEqual(door[0].evidence.first?.modality, "speech")
-        XCTAssertEqual(door[0].evidence.first?.text, "the delivery van arrived at the door")
-
-        // Falls back to any-word matching when no window has every word.
-        let anyWord = try store.moments(MomentQuery(text: "delivery unicorn", streams: ["door"]))
-        XCTAssertEqual(anyWord.map(\.startMs).sorted(), [2000, 4000])
-
-        // Time filter: only evidence overlapping [4000, 10000) (the 2000 window's speech ends at 3900).
-        let later = try store.moments(MomentQuery(text: "delivery", streams: ["door"], fromMs: 4000, toMs: 10_000))
-        XCTAssertEqual(later.map(\.startMs), [4000])
-
-        // Modality filter: no OCR evidence stored.
-        XCTAssertEqual(try store.moments(MomentQuery(text: "delivery", modalities: ["ocr"])).count, 0)
-    }
-
-    func testRankingByIDFThenRecency() throws {
-        let store = try makeStore()
-        for (i, text) in ["apple", "apple", "apple", "apple kiwi", "kiwi"].enumerated() {
-            try store.append(speechWindow("s", Int64(i) * 2000, text), committedMs: 1)
-        }
-        XCTAssertEqual(try store.moments(MomentQuery(text: "apple kiwi")).map(\.startMs), [6000], "all words must match first")
-        // No window has all words: any word counts; kiwi (2 rows) weighs more than apple (4 rows);
-        // equal scores go newest first.
-        let ranked = try store.moments(MomentQuery(text: "kiwi apple zebra"))
-        XCTAssertEqual(ranked.map(\.startMs), [6000, 8000, 4000, 2000, 0])
-        XCTAssertGreaterThan(ranked[0].score, ranked[1].score)
-        XCTAssertGreaterThan(ranked[1].score, ranked[2].score)
-        XCTAssertEqual(ranked[2].score, ranked[4].score)
-        XCTAssertEqual(try store.moments(MomentQuery(text: "kiwi apple zebra", limit: 2)).map(\.startMs), [6000, 8000])
-    }
-
-    func testQuerySyntaxCharactersAreNotFTSOperators() throws {
-        let store = try makeStore()
-        try store.append(speechWindow("s", 0, "NOT a problem (really)"), committedMs: 1)
-        let m = try store.moments(MomentQuery(text: "\"not\" a: problem* (really"))
-        XCTAssertEqual(m.count, 1)
-        XCTAssertThrowsError(try store.moments(MomentQuery(text: " ?! "))) { error in
-            XCTAssertEqual(error as? StoreError, .emptyQuery(" ?! "))
-        }
     }
 
     func testTranscriptReturnsSpeechInOrderWithWords() throws {
@@ -120,8 +68,8 @@ final class StoreTests: XCTestCase {
         let n = try store.enforceRetention(stream: "s", policy: RetentionPolicy(maxAgeMs: 15_000), nowMs: 30_000)
         XCTAssertEqual(n, 7)
         XCTAssertEqual(try store.windowRanges(stream: "s").map(\.lowerBound), [14000, 16000, 18000])
-        XCTAssertEqual(try store.moments(MomentQuery(text: "word0")).map(\.stream), ["other"], "FTS entry deleted with its window")
-        XCTAssertEqual(try store.moments(MomentQuery(text: "common", streams: ["s"], limit: 100)).count, 3)
+        XCTAssertEqual(try moments(store, MomentQuery(text: "word0")).map(\.stream), ["other"], "FTS entry deleted with its window")
+        XCTAssertEqual(try moments(store, MomentQuery(text: "common", streams: ["s"], limit: 100)).count, 3)
         let orphanEvidence = try store.pool.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM evidence WHERE window_id NOT IN (SELECT id FROM windows)")
         }
@@ -162,8 +110,10 @@ final class StoreTests: XCTestCase {
         let id = try store.addSubscription(text: "car in driveway", streams: ["drive"], minScore: 0.5, nowMs: 10)
         XCTAssertEqual(try store.subscriptions().map(\.text), ["car in driveway"])
         XCTAssertEqual(try store.subscriptions().first?.streams, ["drive"])
-        let e1 = try store.appendEvent(StoredEvent(streamId: "drive", kind: "stream_state", atMs: 1, payload: #"{"state":"running"}"#))
-        let e2 = try store.appendEvent(StoredEvent(streamId: "drive", kind: "match", atMs: 2, subscriptionId: id))
+        let e1 = try store.appendEvent(Event(streamId: "drive", atMs: 1, payload: .streamState(StreamStateChange(state: .running))))
+        let e2 = try store.appendEvent(Event(streamId: "drive", atMs: 2, subscriptionId: id,
+                                                 payload: .match(QueryMatch(query: "car", stream: "drive", startMs: 0, endMs: 2000,
+                                                                            score: 1.5, evidence: ["a car"]))))
         XCTAssertEqual(try store.events(afterId: e1, limit: 10).map(\.id), [e2])
         XCTAssertTrue(try store.removeSubscription(id: id))
         XCTAssertFalse(try store.removeSubscription(id: id))

@@ -2,6 +2,7 @@
 // of our WebVTT output through WebVTTParser.
 import Foundation
 import Subtitles
+import TestSupport
 import XCTest
 
 final class RendererTests: XCTestCase {

@@ -1,15 +1,21 @@
-// What an encoder says about one window: a typed, timestamped piece of evidence. Every
-// modality (speech now; vision labels, on-screen text, captions and embeddings later) is
-// expressed with this one type, so adding a modality adds rows, never columns or tables.
-// Times are Int64 milliseconds on the stream's timeline (see "Time" in DESIGN.md).
+// The evidence vocabulary: what an encoder says about one window, as a typed, timestamped
+// piece of evidence. Every modality (speech, measurements; vision labels, on-screen text,
+// captions and embeddings as their encoders land) is expressed with this one type, so adding
+// a modality adds rows, never columns or tables. Times are Int64 milliseconds on the
+// stream's timeline: media time for files, Unix epoch milliseconds for live streams
+// (docs/ARCHITECTURE.md, "Time").
 
 /// The kind of evidence. Open set: a new encoder picks a new raw value.
 public struct Modality: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible,
     ExpressibleByStringLiteral
 {
+    /// The name stored and shown in the API ("speech", "motion").
     public var rawValue: String
+    /// The modality called `rawValue`.
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// The modality called `value`, written as a literal.
     public init(stringLiteral value: String) { self.rawValue = value }
+    /// The raw name.
     public var description: String { rawValue }
 
     /// Recognised speech: one segment of text with optional word times.
@@ -28,10 +34,14 @@ public struct Modality: RawRepresentable, Hashable, Sendable, Codable, CustomStr
 
 /// One recognised word with its time span.
 public struct Word: Sendable, Codable, Equatable {
+    /// The word as the recogniser wrote it, with its leading space (" country").
     public var text: String
+    /// When the word starts and ends (ms on the stream's timeline).
     public var startMs: Int64
     public var endMs: Int64
+    /// The recogniser's probability for the word, where it gives one.
     public var probability: Double?
+    /// A word spoken over [startMs, endMs).
     public init(text: String, startMs: Int64, endMs: Int64, probability: Double? = nil) {
         self.text = text
         self.startMs = startMs
@@ -47,15 +57,19 @@ public struct Embedding: Sendable, Equatable {
     public var model: String
     /// (dim,) Float32 values.
     public var vector: [Float]
+    /// A vector of `model`'s space.
     public init(model: String, vector: [Float]) {
         self.model = model
         self.vector = vector
     }
 }
 
+/// One piece of evidence about a time span of a stream, from one encoder.
 public struct Evidence: Sendable, Equatable {
+    /// Which encoder family produced it; decides how `text`, `value` and `words` are read.
     public var modality: Modality
     public var startMs: Int64
+    /// Exclusive end of the span the evidence holds for, same timeline as `startMs`.
     public var endMs: Int64
     /// Searchable text (speech segment, OCR line, label name, caption); nil for pure measurements.
     public var text: String?
@@ -63,9 +77,12 @@ public struct Evidence: Sendable, Equatable {
     public var confidence: Double?
     /// A measurement (dBFS for audio level, changed-pixel fraction for motion).
     public var value: Double?
+    /// Word times of speech evidence, in spoken order; empty for other modalities.
     public var words: [Word]
+    /// A vector describing the evidence (image or text embedding), when an encoder or enricher made one.
     public var embedding: Embedding?
 
+    /// Evidence of `modality` over [startMs, endMs); every other field is optional.
     public init(modality: Modality, startMs: Int64, endMs: Int64, text: String? = nil,
                 confidence: Double? = nil, value: Double? = nil, words: [Word] = [],
                 embedding: Embedding? = nil)
@@ -83,14 +100,18 @@ public struct Evidence: Sendable, Equatable {
 
 /// One stream's window, as it is committed: its time range and everything every encoder said.
 public struct WindowRecord: Sendable, Equatable {
+    /// The stream's configured id.
     public var streamId: String
+    /// The window's span [startMs, endMs) on the stream's timeline.
     public var startMs: Int64
     public var endMs: Int64
     /// Number of sampled video frames and audio samples that went into the window.
     public var frameCount: Int
     public var audioSamples: Int
+    /// Everything every encoder (and enricher) said about the window.
     public var evidence: [Evidence]
 
+    /// A window of `streamId` over [startMs, endMs).
     public init(streamId: String, startMs: Int64, endMs: Int64, frameCount: Int = 0,
                 audioSamples: Int = 0, evidence: [Evidence] = [])
     {

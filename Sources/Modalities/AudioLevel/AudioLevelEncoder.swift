@@ -3,10 +3,11 @@
 // was sound and lets back-pressure tell quiet windows (nothing to transcribe) from loud ones.
 import Foundation
 import MediaIO
-import Store
+import SightlineCore
 
 public struct AudioLevelEncoder: WindowEncoder {
     public let name = "audio_level"
+    public let input = EncoderInput.audio
     /// Level reported for digital silence (log of zero): below any real microphone's floor.
     public static let silenceDb = -120.0
 
@@ -31,4 +32,11 @@ public struct AudioLevelEncoder: WindowEncoder {
     }
 
     static func db(_ x: Double) -> Double { x > 0 ? max(silenceDb, 20 * log10(x)) : silenceDb }
+}
+
+extension EncoderDescriptor {
+    /// `audio_level`: RMS level of each window's audio (no model).
+    public static let audioLevel = EncoderDescriptor(
+        name: "audio_level", summary: "RMS level of each window's audio in dBFS (no model)",
+        input: .audio, enabledByDefault: true, prepare: { _ in StatelessEncoder { AudioLevelEncoder() } })
 }

@@ -6,13 +6,14 @@
 // transcriber after flushing the open utterance, so times never drift across gaps.
 import Foundation
 import MediaIO
-import Store
+import SightlineCore
 import Subtitles
 import Synchronization
 import Transcription
 
 public final class SpeechEncoder: WindowEncoder {
     public let name = "speech"
+    public let input = EncoderInput.audio
     /// Builds a transcriber (VAD state + recogniser) for a new contiguous stretch of audio.
     let makeTranscriber: @Sendable () -> LiveSpeechTranscriber
     /// The transcriber and the end (ms) of the audio it has been fed. Encoders of one stream

@@ -11,8 +11,10 @@ import TestSupport
 import Transcription
 import VAD
 import XCTest
-@testable import Daemon
-@testable import Store
+@testable import Modalities
+import Retrieval
+import SightlineCore
+import Store
 
 final class SpeechEncoderTests: XCTestCase {
     func weights() throws -> SileroVADWeights {
@@ -60,7 +62,7 @@ final class SpeechEncoderTests: XCTestCase {
         // The phrase is found, and the moment's range contains the time it was said.
         // (The recorder answers the same text for each utterance the VAD closes, so there is one
         // moment per utterance; every moment covers its evidence, and one covers the first.)
-        let moments = try store.moments(MomentQuery(text: "ask not what your country", streams: ["door"], limit: 20))
+        let moments = try TextRanking(store: store).moments(MomentQuery(text: "ask not what your country", streams: ["door"], limit: 20))
         XCTAssertEqual(moments.count, heard.count)
         for m in moments {
             for e in m.evidence { XCTAssertTrue(m.startMs <= e.startMs && e.endMs <= m.endMs, "\(m)") }

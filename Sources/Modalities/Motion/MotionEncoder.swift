@@ -4,11 +4,13 @@
 // `reportThreshold` also get the searchable text "motion".
 import Foundation
 import MediaIO
-import Store
+import SightlineCore
 import Synchronization
 
 public final class MotionEncoder: WindowEncoder {
     public let name = "motion"
+    /// Frames as sampled, any size: the thumbnail below costs the same for every resolution.
+    public let input = EncoderInput.frames
     static let thumbWidth = 64
     static let thumbHeight = 36
     /// Luma difference (0...255) that counts a thumbnail pixel as changed; above sensor noise.
@@ -84,4 +86,11 @@ public final class MotionEncoder: WindowEncoder {
         for i in 0..<min(a.count, b.count) where abs(Int(a[i]) - Int(b[i])) > pixelThreshold { changed += 1 }
         return Double(changed) / Double(max(1, min(a.count, b.count)))
     }
+}
+
+extension EncoderDescriptor {
+    /// `motion`: changed-pixel fraction between sampled frames (no model).
+    public static let motion = EncoderDescriptor(
+        name: "motion", summary: "fraction of the picture that changed between sampled frames (no model)",
+        input: .frames, enabledByDefault: true, prepare: { _ in StatelessEncoder { MotionEncoder() } })
 }

@@ -1,0 +1,90 @@
+// The `speech` modality: Silero VAD online, then Whisper on each utterance when it ends.
+// Its models load once at start-up (from the models directory, per the `[models]` settings
+// `speech` and `vad`) and every stream's encoder shares them; a missing or broken model
+// stops start-up with a message naming the file and the command that fetches it.
+import Foundation
+import ModelIO
+import SightlineCore
+import Transcription
+import VAD
+import Whisper
+
+/// A model file that cannot be loaded, with what to do about it.
+public struct ModelLoadFailure: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// The speech models, loaded; makes one `SpeechEncoder` per stream over them.
+public struct PreparedSpeech: PreparedEncoder {
+    let recognizer: SharedRecognizer?
+    let vad: SileroVADWeights?
+    public let modelsLoaded: [String]
+
+    /// Decoding for live speech: greedy with the temperature fallback (beam search costs
+    /// about 3x the decoder time, which two cores need for keeping up with live streams),
+    /// word timestamps on so every word is searchable with its own time.
+    public static var liveOptions: TranscriptionOptions {
+        var o = TranscriptionOptions()
+        o.beamSize = 1
+        o.bestOf = 1
+        o.wordTimestamps = true
+        o.conditionOnPreviousText = false
+        return o
+    }
+
+    /// Loads the models `setup` names (`speech`, `vad`); nothing when speech is "none".
+    public init(setup: EncoderSetup) throws {
+        let dir = setup.modelsDirectory
+        let speech = setup.modelName("speech")
+        guard speech != "none" else {
+            recognizer = nil
+            vad = nil
+            modelsLoaded = []
+            return
+        }
+        var loaded: [String] = []
+        let registry = ModelRegistry(root: dir)
+        do {
+            let whisper = try WhisperTranscriber(model: speech, registry: registry, beamSlots: 1)
+            recognizer = SharedRecognizer(WhisperRecognizer(transcriber: whisper, options: Self.liveOptions))
+        } catch {
+            throw ModelLoadFailure(description: "cannot load speech model '\(speech)' from \(dir): \(error). "
+                + "Fetch it with `SIGHTLINE_MODELS=\(dir) sightline models fetch \(speech)`, "
+                + "or set models.speech = \"none\".")
+        }
+        loaded.append(speech)
+        if setup.flag("vad") {
+            do {
+                vad = try SileroVADWeights(modelsDirectory: dir)
+            } catch {
+                throw ModelLoadFailure(description: "cannot load the voice-activity model from \(dir): \(error). "
+                    + "Fetch it with `SIGHTLINE_MODELS=\(dir) sightline models fetch silero-vad`, or set models.vad = false.")
+            }
+            loaded.append("silero-vad")
+        } else {
+            vad = nil
+        }
+        modelsLoaded = loaded
+    }
+
+    public func makeEncoder(streamId: String) throws -> (any WindowEncoder)? {
+        guard let recognizer else { return nil }
+        let vad = self.vad
+        return SpeechEncoder { LiveSpeechTranscriber(vad: vad, recognizer: recognizer) }
+    }
+}
+
+extension EncoderDescriptor {
+    /// `speech`: what is said, with word times (Silero VAD + Whisper).
+    public static let speech = EncoderDescriptor(
+        name: "speech", summary: "what is said, with word times (Silero VAD + Whisper)",
+        input: .audio, enabledByDefault: true,
+        modelSettings: [
+            ModelSetting(key: "speech", kind: .choice(["whisper-base", "whisper-tiny.en", "none"]),
+                         defaultValue: .name("whisper-base"),
+                         help: "Speech recogniser: \"whisper-base\" (multilingual), \"whisper-tiny.en\" (fast, English) or \"none\"."),
+            ModelSetting(key: "vad", kind: .flag, defaultValue: .flag(true),
+                         help: "Run Silero voice-activity detection before speech recognition (skips silent windows)."),
+        ],
+        prepare: { try PreparedSpeech(setup: $0) })
+}

@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "SightlineCoreTests", dependencies: ["SightlineCore", "TestSupport"]),
         .testTarget(name: "ModalitiesTests", dependencies: ["Modalities", "SightlineCore", "MediaIO", "Transcription", "Store",
                                                             "Retrieval", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "SightlineCore", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Retrieval", "SightlineCore", "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Store", "SightlineCore", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Retrieval", "Store", "SightlineCore", "TestSupport"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Modalities", "SightlineCore", "MediaIO", "Store", "Retrieval",

@@ -128,6 +128,8 @@ public struct TimingCheck: Sendable {
     /// For each recognised word, the index of the true word it aligns with (match or
     /// substitution), or nil when it was inserted.
     public private(set) var matched: [Int?] = []
+    /// As `matched`, the last true word when a recognised word spans several.
+    public private(set) var lastMatched: [Int?] = []
     /// True words that some recognised word matches exactly.
     public private(set) var found: Set<Int> = []
 
@@ -151,11 +153,15 @@ public struct TimingCheck: Sendable {
             }
         }
         var match = [Int?](repeating: nil, count: recognised.count)
+        var last = [Int?](repeating: nil, count: recognised.count)
         var exact: Set<Int> = []
         var i = n, j = m
         while i > 0 && j > 0 {
             if cost[i][j] == cost[i - 1][j - 1] + (rTok[i - 1].0 == hTok[j - 1].0 ? 0 : 1) {
+                // A recognised word made of several tokens ("ill-disposed") ends where its last
+                // matched true word ends: keep the first match met (backwards) in `last`.
                 if match[hTok[j - 1].1] == nil || rTok[i - 1].0 == hTok[j - 1].0 { match[hTok[j - 1].1] = rTok[i - 1].1 }
+                if last[hTok[j - 1].1] == nil { last[hTok[j - 1].1] = rTok[i - 1].1 }
                 if rTok[i - 1].0 == hTok[j - 1].0 { exact.insert(rTok[i - 1].1) }
                 i -= 1; j -= 1
             } else if cost[i][j] == cost[i - 1][j] + 1 {
@@ -165,13 +171,14 @@ public struct TimingCheck: Sendable {
             }
         }
         matched = match
+        lastMatched = zip(match, last).map { m, l in l ?? m }
         found = exact
     }
 
     /// True (start, end) of the recognised words `range`: the first and last matched ones.
     public func trueSpan(ofRecognised range: Range<Int>) -> (startMs: Int64, endMs: Int64)? {
         guard let first = range.lazy.compactMap({ self.matched[$0] }).first,
-              let last = range.reversed().lazy.compactMap({ self.matched[$0] }).first else { return nil }
+              let last = range.reversed().lazy.compactMap({ self.lastMatched[$0] }).first else { return nil }
         return (truth[first].startMs, truth[last].endMs)
     }
 }

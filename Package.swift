@@ -37,6 +37,11 @@ let package = Package(
         .target(name: "Whisper", dependencies: ["Kernels", "ModelIO", "CZlib"], path: "Sources/Encoders/Whisper"),
         .target(name: "VAD", dependencies: ["ModelIO", "Kernels"]),
         .target(name: "ImageOps", path: "Sources/Encoders/ImageOps"),
+        .target(name: "PersonDetector", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/PersonDetector"),
+        .target(name: "OCR", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/OCR"),
+        .target(name: "TextEmbedder", dependencies: ["Kernels", "ModelIO"], path: "Sources/Encoders/TextEmbedder"),
+        .target(name: "FaceDetector", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/FaceDetector"),
+        .target(name: "ImageLabels", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/ImageLabels"),
 
         // MARK: - Speech to text and subtitles
         .target(name: "Subtitles"),
@@ -46,7 +51,7 @@ let package = Package(
         .target(name: "SightlineCore", dependencies: ["MediaIO"]),
 
         // MARK: - Modalities: adapters from windows to evidence, and the encoder registry
-        .target(name: "Modalities", dependencies: ["SightlineCore", "MediaIO", "Transcription", "VAD", "Whisper", "ModelIO", "Kernels"]),
+        .target(name: "Modalities", dependencies: ["SightlineCore", "MediaIO", "Transcription", "VAD", "Whisper", "ModelIO"]),
 
         // MARK: - Persistence, retrieval, API
         .target(name: "Store", dependencies: ["SightlineCore", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -73,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "sightline",
             dependencies: [
-                "SightlineCore", "MediaIO", "Daemon", "Server", "Transcription", "Whisper", "ModelIO", "Subtitles", "Kernels",
+                "MediaIO", "Daemon", "Server", "Transcription", "Whisper", "ModelIO", "Subtitles", "Kernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -87,25 +92,36 @@ let package = Package(
         .executableTarget(name: "PauseBench", dependencies: ["Transcription", "Whisper", "VAD", "ModelIO", "Subtitles", "Kernels", "TestSupport"],
                           path: "Benchmarks/PauseBench"),
         .executableTarget(name: "QueryBench", dependencies: ["SightlineCore", "Store", "Retrieval"], path: "Benchmarks/QueryBench"),
+        .executableTarget(name: "PersonBench", dependencies: ["PersonDetector", "ImageOps", "Kernels"], path: "Benchmarks/PersonBench"),
+        .executableTarget(name: "OCRBench", dependencies: ["OCR", "ImageOps", "Kernels"], path: "Benchmarks/OCRBench"),
+        .executableTarget(name: "TextBench", dependencies: ["TextEmbedder", "Kernels"], path: "Benchmarks/TextBench"),
+        .executableTarget(name: "FacesBench", dependencies: ["FaceDetector", "ImageOps", "ModelIO", "Kernels"], path: "Benchmarks/FacesBench"),
+        .executableTarget(name: "LabelsBench", dependencies: ["ImageLabels", "ImageOps", "ModelIO", "Kernels"], path: "Benchmarks/LabelsBench"),
 
         // MARK: - Tests (one test target per library target; shared helpers in TestSupport)
-        .target(name: "TestSupport", dependencies: ["Transcription", "Subtitles"], path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Transcription", "Subtitles", "SightlineCore"], path: "Sources/TestSupport"),
+        // MediaIOTests run the built `sightline probe`, so the executable is built first.
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport", "sightline"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "TestSupport"]),
         .testTarget(name: "WhisperTests", dependencies: ["Whisper", "Kernels", "ModelIO", "TestSupport"]),
         .testTarget(name: "VADTests", dependencies: ["VAD", "ModelIO", "Kernels", "TestSupport"]),
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps"]),
+        .testTarget(name: "PersonDetectorTests", dependencies: ["PersonDetector", "ImageOps", "Kernels", "ModelIO", "MediaIO", "TestSupport"]),
+        .testTarget(name: "OCRTests", dependencies: ["OCR", "ImageOps", "ModelIO", "Kernels", "TestSupport"]),
+        .testTarget(name: "TextEmbedderTests", dependencies: ["TextEmbedder", "Kernels", "ModelIO", "TestSupport"]),
+        .testTarget(name: "FaceDetectorTests", dependencies: ["FaceDetector", "ImageOps", "ModelIO", "Kernels", "TestSupport"]),
+        .testTarget(name: "ImageLabelsTests", dependencies: ["ImageLabels", "ImageOps", "ModelIO", "Kernels", "TestSupport"]),
         .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),
         .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "VAD", "Subtitles", "Whisper", "TestSupport"]),
-        .testTarget(name: "SightlineCoreTests", dependencies: ["SightlineCore", "TestSupport"]),
+        .testTarget(name: "SightlineCoreTests", dependencies: ["SightlineCore"]),
         .testTarget(name: "ModalitiesTests", dependencies: ["Modalities", "SightlineCore", "MediaIO", "Transcription", "Store",
                                                             "Retrieval", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Retrieval", "SightlineCore", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "SightlineCore", "Retrieval", "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Store", "SightlineCore", "TestSupport"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Retrieval", "Store", "SightlineCore", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Retrieval", "Store", "SightlineCore"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Modalities", "SightlineCore", "MediaIO", "Store", "Retrieval",
-                                                        "Server", "TestSupport"]),
+                                                        "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SightlineCore", "Store", "Server", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

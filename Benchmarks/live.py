@@ -9,9 +9,12 @@ ingested by one `sightline serve` at 1 frame/s scaled to 224x224, 2 s windows, w
 encoder the daemon has: audio level, motion, and speech (Silero VAD → Whisper base on each
 utterance; one shared model, so streams take turns). Vision adds to the cost when it lands. After a warm-up, the run lasts --seconds; a stream
 count is "sustained" when no window was dropped, no frame thinned, and every stream's lag
-stayed under two windows. RSS per stream = daemon RSS / N. The last line is one JSON object.
+stayed under two windows. RSS per stream = daemon RSS / N. While each run measures, a client
+sends --health-requests GET /v1/health requests spread over the run (one connection each,
+as `curl --unix-socket` does) and their latency p50/p99/max is reported: the API must answer
+while Whisper decodes. The last line is one JSON object.
 """
-import argparse, json, os, signal, socket, subprocess, sys, time
+import argparse, json, os, signal, socket, subprocess, sys, threading, time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--sightline", required=True)
@@ -19,6 +22,7 @@ ap.add_argument("--work", required=True)
 ap.add_argument("--seconds", type=int, default=40)
 ap.add_argument("--max-streams", type=int, default=16)
 ap.add_argument("--resolutions", default="720,1080")
+ap.add_argument("--health-requests", type=int, default=1000)
 args = ap.parse_args()
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -51,6 +55,25 @@ def api(sock, path):
         data += chunk
     s.close()
     return data.split(b"\r\n\r\n", 1)[1].decode()
+
+def health_latencies(sock, count, seconds, out):
+    """`count` health requests spread over `seconds`; appends each latency (ms) to `out`."""
+    spacing = seconds / max(count, 1)
+    start = time.time()
+    for i in range(count):
+        delay = start + i * spacing - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        t0 = time.perf_counter()
+        try:
+            api(sock, "/v1/health")
+            out.append((time.perf_counter() - t0) * 1000)
+        except Exception:
+            out.append(float("inf"))
+
+def percentile(values, q):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(q / 100 * (len(v) - 1))))] if v else None
 
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
@@ -93,12 +116,16 @@ def run(height, n):
         base = {s["id"]: s for s in json.loads(api(sock, "/v1/streams"))["streams"]}
         metrics0 = api(sock, "/metrics")
         t_end = time.time() + args.seconds
+        latencies = []
+        prober = threading.Thread(target=health_latencies, args=(sock, args.health_requests, args.seconds - 1, latencies))
+        prober.start()
         max_lag, rss = 0, []
         while time.time() < t_end:
             time.sleep(2)
             for s in json.loads(api(sock, "/v1/streams"))["streams"]:
                 max_lag = max(max_lag, s.get("lag_ms") or 0)
             rss.append(rss_kib(daemon.pid))
+        prober.join()
         end = {s["id"]: s for s in json.loads(api(sock, "/v1/streams"))["streams"]}
         metrics1 = api(sock, "/metrics")
         def thinned(text):
@@ -110,7 +137,9 @@ def run(height, n):
         ok = dropped == 0 and thin == 0 and max_lag < 4000 and windows >= 0.9 * expected
         return {"height": height, "streams": n, "windows": windows, "expected_windows": int(expected), "dropped": dropped,
                 "frames_thinned": int(thin), "max_lag_ms": max_lag, "rss_mib": round(max(rss) / 1024, 1),
-                "rss_per_stream_mib": round(max(rss) / 1024 / n, 1), "sustained": ok}
+                "rss_per_stream_mib": round(max(rss) / 1024 / n, 1), "sustained": ok,
+                "health_requests": len(latencies), "health_p50_ms": round(percentile(latencies, 50), 2),
+                "health_p99_ms": round(percentile(latencies, 99), 2), "health_max_ms": round(max(latencies), 2)}
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=30)
@@ -120,14 +149,16 @@ def run(height, n):
         subprocess.run(["rm", "-rf", root])
 
 results = []
-print(f"{'res':>6} {'N':>3} {'windows':>8} {'expected':>8} {'dropped':>7} {'thinned':>7} {'max lag':>8} {'RSS MiB':>8} {'MiB/stream':>10}  sustained")
+print(f"{'res':>6} {'N':>3} {'windows':>8} {'expected':>8} {'dropped':>7} {'thinned':>7} {'max lag':>8} {'RSS MiB':>8} {'MiB/stream':>10}"
+      f" {'health p50':>10} {'p99':>7}  sustained")
 for height in [int(h) for h in args.resolutions.split(",")]:
     n = 1
     while n <= args.max_streams:
         r = run(height, n)
         results.append(r)
         print(f"{str(height) + 'p':>6} {n:>3} {r['windows']:>8} {r['expected_windows']:>8} {r['dropped']:>7} {r['frames_thinned']:>7} "
-              f"{r['max_lag_ms']:>8} {r['rss_mib']:>8} {r['rss_per_stream_mib']:>10}  {r['sustained']}", flush=True)
+              f"{r['max_lag_ms']:>8} {r['rss_mib']:>8} {r['rss_per_stream_mib']:>10} {r['health_p50_ms']:>10} {r['health_p99_ms']:>7}"
+              f"  {r['sustained']}", flush=True)
         if not r["sustained"]:
             break
         n *= 2

@@ -10,6 +10,7 @@ noise hits both; figures are medians. Ratio = faster-whisper time / Sightline ti
 Sightline faster). Last line: one JSON object with every figure.
 """
 import argparse, json, os, statistics, subprocess, sys
+from benchlib import run
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,13 +50,6 @@ def make_input(work: Path) -> Path:
     with wave.open(str(out), "wb") as w:
         w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000); w.writeframes(pcm)
     return out
-
-
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"benchmark step failed: {' '.join(cmd[:3])}...\n{p.stderr[-2000:]}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def main():

@@ -16,6 +16,7 @@ Needs a venv with onnxruntime, onnx, numpy and soundfile (see Scripts/golden/sil
 passed as --python, and the model in $SIGHTLINE_MODELS (Scripts/fetch-models silero-vad).
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile
+from benchlib import run, floats
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--bench", required=True, help="path of the VADBench executable")
@@ -56,12 +57,6 @@ np.array(probs, dtype=np.float32).tofile(os.path.join(work, "vad-reference.f32")
 print(json.dumps({"runs_s": times, "chunks": len(probs)}))
 '''
 
-def run(cmd):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{r.stderr}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
-
 # Alternate the two sides run by run so machine noise hits both alike.
 ref_times, our_times = [], []
 for i in range(args.runs):
@@ -72,11 +67,6 @@ for i in range(args.runs):
     our_times += ours["runs_s"]
 
 import array
-def floats(path):
-    a = array.array("f")
-    with open(path, "rb") as f:
-        a.frombytes(f.read())
-    return a
 ref_p, our_p = floats(os.path.join(args.work, "vad-reference.f32")), floats(os.path.join(args.work, "vad-sightline.f32"))
 assert len(ref_p) == len(our_p), (len(ref_p), len(our_p))
 max_diff = max(abs(a - b) for a, b in zip(ref_p, our_p))

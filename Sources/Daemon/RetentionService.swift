@@ -57,7 +57,8 @@ public struct RetentionService: Service {
         // The sleep is cancelled on graceful shutdown, which ends the loop.
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                sweep()
+                // Deleting a day of windows takes SQLite seconds: off the cooperative pool.
+                _ = await BlockingExecutor.storage.run { sweep() }
                 do { try await clock.sleep(ms: intervalMs) } catch { return }
             }
         }

@@ -15,7 +15,6 @@ public final class FrameResizer {
     /// sides go through row-padded buffers (rows of `stride(for:)` bytes).
     private var source: [UInt8] = []
     private var target: [UInt8] = []
-    private static let rowAlignment = 64
 
     public init() {}
 
@@ -42,10 +41,6 @@ public final class FrameResizer {
         return out
     }
 
-    private static func stride(for width: Int) -> Int {
-        (width * 3 + rowAlignment - 1) / rowAlignment * rowAlignment
-    }
-
     /// (height, width, 3) bytes of `frame` scaled to width × height (bicubic, as MediaIO's decoder-side scaler).
     private func scale(_ frame: VideoFrame, width: Int, height: Int) -> [UInt8]? {
         let key = Key(srcW: Int32(frame.width), srcH: Int32(frame.height), dstW: Int32(width), dstH: Int32(height))
@@ -58,10 +53,10 @@ public final class FrameResizer {
             contexts[key] = c
             sws = c
         }
-        let srcRow = frame.width * 3, srcStride = Self.stride(for: frame.width)
-        let dstRow = width * 3, dstStride = Self.stride(for: width)
-        let srcNeeded = srcStride * (frame.height + 1) + Self.rowAlignment
-        let dstNeeded = dstStride * (height + 1) + Self.rowAlignment
+        let srcRow = frame.width * 3, srcStride = FrameScaler.paddedStride(srcRow)
+        let dstRow = width * 3, dstStride = FrameScaler.paddedStride(dstRow)
+        let srcNeeded = srcStride * (frame.height + 1) + FrameScaler.rowAlignment
+        let dstNeeded = dstStride * (height + 1) + FrameScaler.rowAlignment
         if source.count < srcNeeded { source = [UInt8](repeating: 0, count: srcNeeded) }
         if target.count < dstNeeded { target = [UInt8](repeating: 0, count: dstNeeded) }
         source.withUnsafeMutableBufferPointer { dst in
@@ -77,14 +72,6 @@ public final class FrameResizer {
             }
         }
         guard rc > 0 else { return nil }
-        var out = [UInt8](repeating: 0, count: dstRow * height) // (height, width, 3)
-        out.withUnsafeMutableBufferPointer { dst in
-            target.withUnsafeBufferPointer { src in
-                for y in 0..<height {
-                    (dst.baseAddress! + y * dstRow).update(from: src.baseAddress! + y * dstStride, count: dstRow)
-                }
-            }
-        }
-        return out
+        return FrameScaler.tightRows(target, stride: dstStride, rowBytes: dstRow, height: height) // (height, width, 3)
     }
 }

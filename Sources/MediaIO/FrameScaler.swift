@@ -10,7 +10,7 @@ final class FrameScaler {
     /// swscale's SIMD paths write whole vectors past the end of unaligned rows, so it scales
     /// into this padded buffer (rows of `scratchStride` bytes) and tight rows are copied out.
     private var scratch: [UInt8] = []
-    private static let rowAlignment = 64
+    static let rowAlignment = 64
 
     init(target: FrameSize?, layout: PixelLayout) {
         self.target = target
@@ -30,19 +30,12 @@ final class FrameScaler {
         guard let sws else { return nil }
         let width = Int(dstW), height = Int(dstH)
         let rowBytes = width * 3
-        let stride = (rowBytes + Self.rowAlignment - 1) / Self.rowAlignment * Self.rowAlignment
+        let stride = Self.paddedStride(rowBytes)
         let needed = stride * (height + 1) + Self.rowAlignment
         if scratch.count < needed { scratch = [UInt8](repeating: 0, count: needed) }
         let rc = scratch.withUnsafeMutableBufferPointer { sl_sws_scale_to_rgb(sws, frame, $0.baseAddress, Int32(stride)) }
         guard rc > 0 else { return nil }
-        var rgb = [UInt8](repeating: 0, count: rowBytes * height) // (height, width, 3)
-        rgb.withUnsafeMutableBufferPointer { dst in
-            scratch.withUnsafeBufferPointer { src in
-                for y in 0..<height {
-                    (dst.baseAddress! + y * rowBytes).update(from: src.baseAddress! + y * stride, count: rowBytes)
-                }
-            }
-        }
+        var rgb = Self.tightRows(scratch, stride: stride, rowBytes: rowBytes, height: height) // (height, width, 3)
         var planar: [Float] = []
         if layout == .planarF32 {
             planar = Self.planarFloat(rgb: rgb, width: width, height: height)
@@ -50,6 +43,24 @@ final class FrameScaler {
         }
         return VideoFrame(ptsMs: ptsMs, width: width, height: height, layout: layout,
                           isKeyframe: isKeyframe, rgb: rgb, planar: planar)
+    }
+
+    /// Bytes per row in the padded buffers swscale reads and writes: `rowBytes` rounded up to `rowAlignment`.
+    static func paddedStride(_ rowBytes: Int) -> Int {
+        (rowBytes + rowAlignment - 1) / rowAlignment * rowAlignment
+    }
+
+    /// `height` rows of `rowBytes` taken from `padded`, whose rows start every `stride` bytes.
+    static func tightRows(_ padded: [UInt8], stride: Int, rowBytes: Int, height: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: rowBytes * height)
+        out.withUnsafeMutableBufferPointer { dst in
+            padded.withUnsafeBufferPointer { src in
+                for y in 0..<height {
+                    (dst.baseAddress! + y * rowBytes).update(from: src.baseAddress! + y * stride, count: rowBytes)
+                }
+            }
+        }
+        return out
     }
 
     /// (height, width, 3) UInt8 → (3, height, width) Float in 0...1.

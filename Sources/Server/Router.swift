@@ -108,7 +108,13 @@ public struct Router: Sendable {
         if let limit = body.limit, !(1...MomentQuery.maxLimit).contains(limit) {
             throw APIError(400, "limit \(limit) is outside 1...\(MomentQuery.maxLimit)")
         }
+        try Self.checkTime("from", body.from)
+        try Self.checkTime("to", body.to)
         if let f = body.from, let t = body.to, t <= f { throw APIError(400, "'to' (\(t)) must be after 'from' (\(f))") }
+        let words = Set(MomentQuery.words(in: body.text)).count
+        if words > MomentQuery.maxWords {
+            throw APIError(400, "the query has \(words) distinct words; at most \(MomentQuery.maxWords) are searched at once")
+        }
         let q = MomentQuery(text: body.text, streams: body.streams ?? [], fromMs: body.from, toMs: body.to,
                             modalities: body.modalities ?? [], limit: body.limit ?? 10)
         return .json(["moments": try await memory.moments(q)])
@@ -249,10 +255,18 @@ public struct Router: Sendable {
         return v
     }
 
+    /// Rejects a time outside `MomentQuery.validTimes`, naming the parameter.
+    static func checkTime(_ name: String, _ value: Int64?) throws {
+        guard let value, !MomentQuery.validTimes.contains(value) else { return }
+        throw APIError(400, "'\(name)' (\(value)) is outside the times a query may name "
+            + "(\(MomentQuery.validTimes.lowerBound)...\(MomentQuery.validTimes.upperBound) ms)")
+    }
+
     func range(_ request: APIRequest) throws -> (Int64?, Int64?) {
         func p(_ name: String) throws -> Int64? {
             guard let s = request.query[name] else { return nil }
             guard let v = Int64(s) else { throw APIError(400, "query parameter '\(name)=\(s)' must be milliseconds (an integer)") }
+            try Self.checkTime(name, v)
             return v
         }
         return (try p("from"), try p("to"))

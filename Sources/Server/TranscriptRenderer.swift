@@ -14,14 +14,23 @@ public enum TranscriptRenderer {
         WebVTTRenderer.render(cues(evidence, originMs: originMs))
     }
 
+    /// `t - originMs` clamped to 0...validTimes.upperBound, for any pair of times: the cue
+    /// rules add durations to these, which must not overflow either.
+    static func offset(_ t: Int64, from originMs: Int64) -> Int64 {
+        let limit = MomentQuery.validTimes.upperBound
+        let (d, overflow) = t.subtractingReportingOverflow(originMs)
+        if overflow { return originMs < 0 ? limit : 0 }
+        return min(max(0, d), limit)
+    }
+
     static func cues(_ evidence: [Evidence], originMs: Int64) -> [Cue] {
         let segments = evidence.map { e in
             // CueBuilder joins segment texts as Whisper writes them, each with its leading
             // space; stored text may lack it (other encoders, trimmed input).
             let text = e.text.map { $0.first?.isWhitespace == true ? $0 : " " + $0 } ?? ""
-            return TranscriptSegment(startMs: max(0, e.startMs - originMs), endMs: max(0, e.endMs - originMs), text: text,
+            return TranscriptSegment(startMs: offset(e.startMs, from: originMs), endMs: offset(e.endMs, from: originMs), text: text,
                               words: e.words.map {
-                                  TranscriptWord(startMs: max(0, $0.startMs - originMs), endMs: max(0, $0.endMs - originMs),
+                                  TranscriptWord(startMs: offset($0.startMs, from: originMs), endMs: offset($0.endMs, from: originMs),
                                                  word: $0.text, probability: $0.probability ?? 1)
                               })
         }

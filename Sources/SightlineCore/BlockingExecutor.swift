@@ -28,9 +28,11 @@ public final class BlockingExecutor: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    /// Model inference: one thread per core, so every stream's encoder can wait on the kernel pool in turn.
+    /// Model inference. Kernels run on the kernel pool one at a time, so more threads do not
+    /// add speed; two per core keep a stream whose encoder waits for a shared model (the
+    /// speech recogniser serves one utterance at a time) from holding up the others.
     public static let compute = BlockingExecutor(name: "sightline-compute",
-                                                 threads: max(2, ProcessInfo.processInfo.activeProcessorCount))
+                                                 threads: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
     /// Store reads and writes: SQLite calls block on disk and on the write lock.
     public static let storage = BlockingExecutor(name: "sightline-store", threads: 2)
 

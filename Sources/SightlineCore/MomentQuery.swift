@@ -1,5 +1,6 @@
 // The parameters of a moment query (`POST /v1/query`).
 
+/// What a user asks: words, and optional stream, time and modality filters.
 public struct MomentQuery: Sendable, Equatable {
     /// What the user typed; matched word by word.
     public var text: String
@@ -15,6 +16,12 @@ public struct MomentQuery: Sendable, Equatable {
 
     /// The largest `limit` a query may ask for.
     public static let maxLimit = 1000
+    /// Times a query may name, in ms: ±10^15 is ±31,700 years around 1970, far past any
+    /// media or epoch time, and far enough from Int64's ends that range arithmetic (a window's
+    /// length, an hour bucket, a subtitle origin) cannot overflow.
+    public static let validTimes: ClosedRange<Int64> = -1_000_000_000_000_000...1_000_000_000_000_000
+    /// The most distinct words a query may hold: each becomes an index lookup.
+    public static let maxWords = 64
 
     /// A query for `text` with optional filters.
     public init(text: String, streams: [String] = [], fromMs: Int64? = nil, toMs: Int64? = nil,

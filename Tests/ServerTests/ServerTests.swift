@@ -115,6 +115,30 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(try client.request("GET", "/v1/health").status, 200)
     }
 
+    func testExtremeTimesAndHugeQueriesAre400sNotCrashes() throws {
+        // This request used to kill the daemon: an integer overflow trap in the hour buckets.
+        let extreme = try client.request("POST", "/v1/query",
+                                          body: Array(#"{"text":"hello","from":-9223372036854775800,"to":0}"#.utf8))
+        XCTAssertEqual(extreme.status, 400)
+        XCTAssertTrue(extreme.text.contains("'from' (-9223372036854775800) is outside the times a query may name"), extreme.text)
+        let transcript = try client.request("GET", "/v1/streams/cam/transcript?format=srt&from=-9223372036854775808")
+        XCTAssertEqual(transcript.status, 400, transcript.text)
+        let words = (0...MomentQuery.maxWords).map { "w\($0)" }.joined(separator: " ")
+        let many = try client.request("POST", "/v1/query", body: Array(#"{"text":"\#(words)"}"#.utf8))
+        XCTAssertEqual(many.status, 400)
+        XCTAssertTrue(many.text.contains("65 distinct words; at most 64"), many.text)
+        XCTAssertEqual(try client.request("GET", "/v1/health").status, 200, "still answering")
+    }
+
+    func testTranscriptOffsetsSaturate() {
+        XCTAssertEqual(TranscriptRenderer.offset(5_000, from: Int64.min), MomentQuery.validTimes.upperBound)
+        XCTAssertEqual(TranscriptRenderer.offset(Int64.min, from: 5_000), 0)
+        XCTAssertEqual(TranscriptRenderer.offset(12_500, from: 10_000), 2_500)
+        let srt = TranscriptRenderer.srt([Evidence(modality: .speech, startMs: Int64.max - 10, endMs: Int64.max, text: "late")],
+                                         originMs: Int64.min)
+        XCTAssertTrue(srt.contains("late"), srt)
+    }
+
     func testGarbageIsA400() throws {
         let fd = try client.connect()
         defer { close(fd) }

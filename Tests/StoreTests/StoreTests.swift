@@ -3,33 +3,21 @@
 import Foundation
 import Retrieval
 import SightlineCore
+import TestSupport
 import XCTest
 @testable import Store
 
 final class StoreTests: XCTestCase {
-    var dir: URL!
+    private var temporary: TemporaryDirectory!
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { temporary = try TemporaryDirectory(prefix: "store") }
 
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: dir)
-    }
+    override func tearDownWithError() throws { temporary = nil }
 
     /// Moments as the daemon ranks them, to check what the store's index still finds.
     func moments(_ store: Store, _ q: MomentQuery) throws -> [Moment] { try TextRanking(store: store).moments(q) }
 
-    func makeStore() throws -> Store { try Store(path: dir.appendingPathComponent("s.sqlite").path) }
-
-    func speechWindow(_ stream: String, _ start: Int64, _ text: String) -> WindowRecord {
-        WindowRecord(streamId: stream, startMs: start, endMs: start + 2000, frameCount: 2, audioSamples: 32000,
-                     evidence: [Evidence(modality: .speech, startMs: start + 100, endMs: start + 1900, text: text,
-                                         words: [Word(text: text.split(separator: " ").first.map(String.init) ?? "",
-                                                      startMs: start + 100, endMs: start + 400)]),
-                                Evidence(modality: .audioLevel, startMs: start, endMs: start + 2000, value: -23.5)])
-    }
+    func makeStore() throws -> Store { try Store(path: temporary.path("s.sqlite")) }
 
     func testWALModeAndFTS5() throws {
         let store = try makeStore()

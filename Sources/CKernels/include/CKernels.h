@@ -94,6 +94,13 @@ int sl_depthwise_conv2d(int isa, const float *x, int H, int W, const float *w, i
                         int sH, int sW, int pH, int pW, int dH, int dW, const float *bias, float *out,
                         int OH, int OW, int c0, int c1);
 
+/// Depthwise conv2d on channels-last planes, output rows [oy0, oy1): x (H, W, C), w (kH, kW, C),
+/// bias (C) or NULL -> out (OH, OW, C), then ReLU6 when relu6 is non-zero. padT / padL are the
+/// zero rows / columns before the data; taps past either edge read zeros.
+void sl_depthwise_conv2d_nhwc(int isa, const float *x, int H, int W, int C, const float *w, int kH, int kW,
+                              int sH, int sW, int padT, int padL, const float *bias, int relu6, float *out,
+                              int OW, int oy0, int oy1);
+
 /// Thread-local growable scratch, 64-byte aligned, one buffer per slot (0..3) per thread.
 /// Slot 0 belongs to the GEMM driver; callers that run GEMMs use slots 1..3. NULL if the
 /// allocation failed.

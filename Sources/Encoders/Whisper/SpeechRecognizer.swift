@@ -1,6 +1,6 @@
-// The speech-recognition seam: audio in (16 kHz mono Float32), timestamped segments out.
-// WhisperTranscriber is the real implementation; tests and the daemon depend on this
-// protocol only. All times are Int64 milliseconds from the start of the given samples.
+// What Whisper returns and takes: timestamped segments and words of 16 kHz mono Float32
+// audio, and the decoding options. All times are Int64 milliseconds from the start of the
+// given samples. (Transcription's `SegmentRecognizer` is the one recogniser seam.)
 public struct SpeechWord: Sendable, Codable, Equatable {
     public var startMs: Int64
     public var endMs: Int64
@@ -77,8 +77,3 @@ public struct TranscriptionOptions: Sendable {
 
 /// Progress of a transcription: media time decoded so far and the total, in ms.
 public typealias TranscriptionProgress = @Sendable (_ doneMs: Int64, _ totalMs: Int64) -> Void
-
-public protocol SpeechRecognizer: AnyObject {
-    /// Transcribes 16 kHz mono samples.
-    func transcribe(samples: [Float], options: TranscriptionOptions, progress: TranscriptionProgress?) throws -> SpeechTranscript
-}

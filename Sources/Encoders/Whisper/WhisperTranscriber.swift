@@ -10,7 +10,7 @@ import Foundation
 import Kernels
 import ModelIO
 
-public final class WhisperTranscriber: SpeechRecognizer, @unchecked Sendable {
+public final class WhisperTranscriber: @unchecked Sendable {
     public static let inputStride = 2           // mel frames per encoder position
     public static let timePrecision: Float = 0.02 // seconds per timestamp token
     public static let framesPerSecond = 100      // mel frames per second
@@ -57,8 +57,9 @@ public final class WhisperTranscriber: SpeechRecognizer, @unchecked Sendable {
         encoded.deallocate()
     }
 
-    // MARK: - SpeechRecognizer
+    // MARK: - Transcription
 
+    /// Transcribes 16 kHz mono samples.
     public func transcribe(samples: [Float], options: TranscriptionOptions, progress: TranscriptionProgress? = nil) throws -> SpeechTranscript {
         let (features, frames) = mel.compute(samples, pool: model.pool) // (80, frames)
         let durationMs = Int64(samples.count) * 1000 / 16_000

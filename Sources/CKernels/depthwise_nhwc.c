@@ -1,0 +1,72 @@
+// Depthwise conv2d on channels-last planes (H, W, C), the layout TensorFlow's MobileNet
+// graphs use: for each output pixel the C channels are contiguous, so one tap is one
+// multiply-add over a channel vector, kept in registers across the kH·kW taps (8 channels
+// per vector, the tail scalar) and written once with the bias and an optional ReLU6. Padding
+// is given as the rows / columns before the data (TensorFlow's SAME puts the odd one after),
+// and taps outside the input are skipped, so no padded copy is made. Compiled per ISA like
+// the other kernels; the output rows [oy0, oy1) let the caller split the work.
+#include "CKernels.h"
+
+#define INLINE static inline __attribute__((always_inline))
+#if defined(__x86_64__)
+#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx2")))
+#define T256 __attribute__((target("avx2,fma")))
+#endif
+
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+
+INLINE void dwn_body(const float *x, int H, int W, int C, const float *w, int kH, int kW, int sH, int sW,
+                     int padT, int padL, const float *bias, int relu6, float *out, int OW, int oy0, int oy1) {
+    const v8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
+    const v8 six = {6, 6, 6, 6, 6, 6, 6, 6};
+    const int C8 = C - C % 8;
+    for (int oy = oy0; oy < oy1; oy++) {
+        const int iy0 = oy * sH - padT;
+        const int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = iy0 + kH > H ? H - iy0 : kH;
+        for (int ox = 0; ox < OW; ox++) {
+            const int ix0 = ox * sW - padL;
+            const int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + kW > W ? W - ix0 : kW;
+            float *o = out + ((long)oy * OW + ox) * C;
+            for (int c = 0; c < C8; c += 8) {
+                v8 acc = bias ? *(const v8 *)(bias + c) : zero;
+                for (int ky = ky0; ky < ky1; ky++) {
+                    const float *xr = x + ((long)(iy0 + ky) * W + ix0) * C + c;
+                    const float *wr = w + (long)ky * kW * C + c;
+                    for (int kx = kx0; kx < kx1; kx++) acc += *(const v8 *)(xr + (long)kx * C) * *(const v8 *)(wr + (long)kx * C);
+                }
+                if (relu6) acc = __builtin_elementwise_min(__builtin_elementwise_max(acc, zero), six);
+                *(v8 *)(o + c) = acc;
+            }
+            for (int c = C8; c < C; c++) {
+                float acc = bias ? bias[c] : 0.0f;
+                for (int ky = ky0; ky < ky1; ky++)
+                    for (int kx = kx0; kx < kx1; kx++)
+                        acc += x[((long)(iy0 + ky) * W + ix0 + kx) * C + c] * w[((long)ky * kW + kx) * C + c];
+                if (relu6) acc = acc < 0 ? 0 : (acc > 6 ? 6 : acc);
+                o[c] = acc;
+            }
+        }
+    }
+}
+
+#define DWN_ALL(PREFIX, ATTR) \
+    ATTR static void PREFIX##_dwn(const float *x, int H, int W, int C, const float *w, int kH, int kW, int sH, int sW, \
+        int padT, int padL, const float *bias, int relu6, float *out, int OW, int oy0, int oy1) { \
+        dwn_body(x, H, W, C, w, kH, kW, sH, sW, padT, padL, bias, relu6, out, OW, oy0, oy1); }
+
+DWN_ALL(base, )
+#if defined(__x86_64__)
+DWN_ALL(avx2, T256)
+DWN_ALL(avx512, T512)
+#endif
+
+void sl_depthwise_conv2d_nhwc(int isa, const float *x, int H, int W, int C, const float *w, int kH, int kW,
+                              int sH, int sW, int padT, int padL, const float *bias, int relu6, float *out,
+                              int OW, int oy0, int oy1) {
+#if defined(__x86_64__)
+    if (isa == SL_ISA_AVX512) { avx512_dwn(x, H, W, C, w, kH, kW, sH, sW, padT, padL, bias, relu6, out, OW, oy0, oy1); return; }
+    if (isa == SL_ISA_AVX2) { avx2_dwn(x, H, W, C, w, kH, kW, sH, sW, padT, padL, bias, relu6, out, OW, oy0, oy1); return; }
+#endif
+    (void)isa;
+    base_dwn(x, H, W, C, w, kH, kW, sH, sW, padT, padL, bias, relu6, out, OW, oy0, oy1);
+}

@@ -1,0 +1,300 @@
+// A small interpreter for the ONNX graphs of PP-OCRv5 (det DBNet, PP-LCNet orientation
+// classifier, SVTR-LCNet recogniser): walks the nodes in file order (ONNX requires a
+// topological order) and runs each on our kernels. The op set is exactly what those three
+// graphs use; anything else is refused when the network is loaded, naming the node and op.
+// Weights are read once: Conv weights with a following BatchNormalization folded in (the
+// det and cls exports keep some BN unfolded), Constant/initializer tensors kept as values.
+// Tensors are NCHW float32 with batch 1. Integer tensors (shapes, axes, Slice bounds) ride in
+// the same Float storage (values below 2^24 are exact; larger bounds such as INT64_MAX only
+// ever mean "to the end" and are clamped).
+import Kernels
+import ModelIO
+
+/// A tensor value flowing through the graph.
+struct Value {
+    var shape: [Int]
+    var data: [Float]
+    /// Carries integers (shape arithmetic) rather than activations.
+    var isInteger = false
+
+    var count: Int { data.count }
+    init(shape: [Int], data: [Float], isInteger: Bool = false) {
+        self.shape = shape
+        self.data = data
+        self.isInteger = isInteger
+    }
+    init(zeros shape: [Int]) { self.init(shape: shape, data: [Float](repeating: 0, count: shape.reduce(1, *))) }
+    /// Storage the caller overwrites completely (conv and GEMM outputs), not zeroed first.
+    init(uninitialized shape: [Int]) {
+        let n = shape.reduce(1, *)
+        self.init(shape: shape, data: [Float](unsafeUninitializedCapacity: n) { _, count in count = n })
+    }
+}
+
+struct ONNXNetwork: Sendable {
+    /// One prepared node: the op and everything read from the file for it.
+    enum Op: Sendable {
+        case conv(Conv2dShapeTemplate, weight: [Float], bias: [Float]?)
+        case convTranspose(ConvTransposeSpec, weight: [Float], bias: [Float]?)
+        case batchNorm(scale: [Float], shift: [Float])
+        case binary(BinaryOp)
+        case unary(UnaryOp)
+        case hardSigmoid(alpha: Float, beta: Float)
+        case globalAveragePool
+        case averagePool(kernel: (Int, Int), stride: (Int, Int))
+        case resizeNearest
+        case concat(axis: Int)
+        case identity
+        case reshape
+        case transpose([Int])
+        case squeeze([Int])
+        case unsqueeze([Int])
+        case shape
+        case slice
+        case constant(Value)
+        case matMul
+        case softmax(axis: Int, coerce2D: Bool)
+        case reduceMean(axes: [Int], keepDims: Bool)
+    }
+
+    enum BinaryOp: Sendable { case add, sub, mul, div, pow }
+    enum UnaryOp: Sendable { case relu, sigmoid, hardSwish, sqrt }
+
+    /// Conv attributes; the spatial size comes from the input at run time.
+    struct Conv2dShapeTemplate: Sendable {
+        var inChannels, outChannels, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW, groups: Int
+    }
+
+    struct ConvTransposeSpec: Sendable {
+        var inChannels, outChannels, kernelH, kernelW, strideH, strideW: Int
+    }
+
+    struct Node: Sendable {
+        let name: String
+        let op: Op
+        let inputs: [String]
+        let outputs: [String]
+    }
+
+    let path: String
+    let nodes: [Node]
+    let inputName: String
+    let outputName: String
+    /// Initializers and Constant outputs not consumed by a prepared op (shape tensors, MatMul weights...).
+    let constants: [String: Value]
+    /// For each node, the values whose last use it is (freed after it runs).
+    let lastUse: [[String]]
+
+    init(model: ONNXModel) throws(ModelLoadError) {
+        path = model.path
+        let graph = model.graph
+        guard let input = graph.inputs.first(where: { graph.initializers[$0.name] == nil }), let output = graph.outputs.first else {
+            throw .malformed(path: model.path, format: "ONNX model", reason: "graph has no input or output")
+        }
+        inputName = input.name
+        outputName = output.name
+
+        // Who consumes each value, to fold Conv -> BatchNormalization only when the conv
+        // output has no other reader.
+        var consumers: [String: Int] = [:]
+        for n in graph.nodes { for i in n.inputs where !i.isEmpty { consumers[i, default: 0] += 1 } }
+        for o in graph.outputs { consumers[o.name, default: 0] += 1 }
+
+        var constants: [String: Value] = [:]
+        func constant(_ name: String, node: String) throws(ModelLoadError) -> Value {
+            if let v = constants[name] { return v }
+            guard let t = graph.initializers[name] else { throw .missingTensor(path: model.path, name: "\(name) (input of \(node))") }
+            let v = Value(shape: t.shape, data: try t.floats(), isInteger: !t.elementType.isFloatingPoint)
+            constants[name] = v
+            return v
+        }
+        func isConstant(_ name: String) -> Bool { constants[name] != nil || graph.initializers[name] != nil }
+
+        var nodes: [Node] = []
+        var skip = Set<Int>()
+        for (index, n) in graph.nodes.enumerated() where !skip.contains(index) {
+            func attr(_ key: String) -> ONNXAttribute? { n.attributes[key] }
+            func ints(_ key: String, _ fallback: [Int]) -> [Int] { attr(key)?.ints ?? fallback }
+            func refuse(_ why: String) -> ModelLoadError {
+                .unsupportedOperator(path: model.path, node: n.name, op: n.opType, reason: why)
+            }
+            guard n.domain.isEmpty || n.domain == "ai.onnx" else { throw refuse("domain \(n.domain)") }
+            let op: Op
+            var outputs = n.outputs
+            guard !outputs.isEmpty else { throw refuse("node has no output") }
+            switch n.opType {
+            case "Conv":
+                guard n.inputs.count >= 2 else { throw refuse("needs input and weight") }
+                let wt = try constant(n.inputs[1], node: n.name)
+                guard wt.shape.count == 4 else { throw refuse("only 2-D convolutions are supported (weight \(wt.shape))") }
+                let k = ints("kernel_shape", [wt.shape[2], wt.shape[3]]), s = ints("strides", [1, 1])
+                let p = ints("pads", [0, 0, 0, 0]), d = ints("dilations", [1, 1]), g = attr("group")?.int ?? 1
+                guard k == [wt.shape[2], wt.shape[3]], s.count == 2, d.count == 2, p.count == 4, p[0] == p[2], p[1] == p[3],
+                      (attr("auto_pad")?.string ?? "NOTSET") == "NOTSET", g >= 1, wt.shape[0] % g == 0 else {
+                    throw refuse("kernel \(k), strides \(s), pads \(p), group \(g) (only symmetric explicit padding)")
+                }
+                let spec = Conv2dShapeTemplate(inChannels: wt.shape[1] * g, outChannels: wt.shape[0], kernelH: k[0], kernelW: k[1],
+                                               strideH: s[0], strideW: s[1], padH: p[0], padW: p[1],
+                                               dilationH: d[0], dilationW: d[1], groups: g)
+                var weight = wt.data
+                var bias: [Float]?
+                if n.inputs.count > 2, !n.inputs[2].isEmpty { bias = try constant(n.inputs[2], node: n.name).data }
+                // Fold the BatchNormalization that alone reads this conv's output.
+                if let next = graph.nodes.indices.first(where: { $0 > index && graph.nodes[$0].inputs.first == n.outputs[0] }),
+                   graph.nodes[next].opType == "BatchNormalization", consumers[n.outputs[0]] == 1 {
+                    let bn = graph.nodes[next]
+                    let eps = bn.attributes["epsilon"]?.float ?? 1e-5
+                    guard bn.inputs.count == 5 else { throw refuse("BatchNormalization \(bn.name) needs 5 inputs") }
+                    let gamma = try constant(bn.inputs[1], node: bn.name).data, beta = try constant(bn.inputs[2], node: bn.name).data
+                    let mean = try constant(bn.inputs[3], node: bn.name).data, variance = try constant(bn.inputs[4], node: bn.name).data
+                    do {
+                        bias = try foldBatchNorm(weight: &weight, bias: bias, outChannels: spec.outChannels, gamma: gamma, beta: beta,
+                                                 runningMean: mean, runningVar: variance, eps: eps)
+                    } catch {
+                        throw .unexpectedShape(path: model.path, name: bn.name, expected: "\(spec.outChannels) channels", found: [gamma.count])
+                    }
+                    skip.insert(next)
+                    outputs = [bn.outputs[0]] // the folded conv writes the BN's output
+                }
+                guard weight.count == spec.outChannels * (spec.inChannels / g) * k[0] * k[1], bias.map({ $0.count == spec.outChannels }) ?? true else {
+                    throw .unexpectedShape(path: model.path, name: n.inputs[1], expected: "conv weight", found: wt.shape)
+                }
+                op = .conv(spec, weight: weight, bias: bias)
+            case "ConvTranspose":
+                let wt = try constant(n.inputs[1], node: n.name)
+                let s = ints("strides", [1, 1]), p = ints("pads", [0, 0, 0, 0])
+                guard wt.shape.count == 4, (attr("group")?.int ?? 1) == 1, p.allSatisfy({ $0 == 0 }), ints("dilations", [1, 1]) == [1, 1],
+                      attr("output_padding") == nil, attr("output_shape") == nil, s.count == 2 else {
+                    throw refuse("only group 1, no padding, no output_padding/output_shape")
+                }
+                let spec = ConvTransposeSpec(inChannels: wt.shape[0], outChannels: wt.shape[1], kernelH: wt.shape[2], kernelW: wt.shape[3],
+                                             strideH: s[0], strideW: s[1])
+                var bias: [Float]?
+                if n.inputs.count > 2, !n.inputs[2].isEmpty { bias = try constant(n.inputs[2], node: n.name).data }
+                op = .convTranspose(spec, weight: wt.data, bias: bias)
+            case "BatchNormalization":
+                let eps = attr("epsilon")?.float ?? 1e-5
+                guard n.inputs.count == 5 else { throw refuse("needs 5 inputs") }
+                let gamma = try constant(n.inputs[1], node: n.name).data, beta = try constant(n.inputs[2], node: n.name).data
+                let mean = try constant(n.inputs[3], node: n.name).data, variance = try constant(n.inputs[4], node: n.name).data
+                guard gamma.count == beta.count, gamma.count == mean.count, gamma.count == variance.count else { throw refuse("parameter sizes differ") }
+                let scale = (0..<gamma.count).map { gamma[$0] / (variance[$0] + eps).squareRoot() }
+                op = .batchNorm(scale: scale, shift: (0..<gamma.count).map { beta[$0] - mean[$0] * scale[$0] })
+            case "Add": op = .binary(.add)
+            case "Sub": op = .binary(.sub)
+            case "Mul": op = .binary(.mul)
+            case "Div": op = .binary(.div)
+            case "Pow": op = .binary(.pow)
+            case "Relu": op = .unary(.relu)
+            case "Sigmoid": op = .unary(.sigmoid)
+            case "HardSwish": op = .unary(.hardSwish)
+            case "Sqrt": op = .unary(.sqrt)
+            case "HardSigmoid":
+                let alpha = attr("alpha")?.float ?? 0.2, beta = attr("beta")?.float ?? 0.5
+                // x · HardSigmoid(x) with PyTorch's constants is HardSwish(x): run it as one op.
+                if abs(alpha - 1.0 / 6) < 1e-6, beta == 0.5, consumers[n.outputs[0]] == 1,
+                   let next = graph.nodes.indices.first(where: { $0 > index && graph.nodes[$0].inputs.contains(n.outputs[0]) }),
+                   graph.nodes[next].opType == "Mul", Set(graph.nodes[next].inputs) == [n.inputs[0], n.outputs[0]] {
+                    skip.insert(next)
+                    outputs = graph.nodes[next].outputs
+                    op = .unary(.hardSwish)
+                } else {
+                    op = .hardSigmoid(alpha: alpha, beta: beta)
+                }
+            case "GlobalAveragePool": op = .globalAveragePool
+            case "AveragePool":
+                let k = ints("kernel_shape", []), s = ints("strides", [1, 1])
+                guard k.count == 2, s.count == 2, ints("pads", [0, 0, 0, 0]).allSatisfy({ $0 == 0 }), (attr("ceil_mode")?.int ?? 0) == 0 else {
+                    throw refuse("only 2-D pooling without padding or ceil_mode")
+                }
+                op = .averagePool(kernel: (k[0], k[1]), stride: (s[0], s[1]))
+            case "Resize":
+                guard attr("mode")?.string == "nearest", (attr("coordinate_transformation_mode")?.string ?? "half_pixel") == "asymmetric",
+                      (attr("nearest_mode")?.string ?? "round_prefer_floor") == "floor" else {
+                    throw refuse("only nearest / asymmetric / floor resizing")
+                }
+                op = .resizeNearest
+            case "Concat": op = .concat(axis: attr("axis")?.int ?? 0)
+            case "Identity": op = .identity
+            case "Reshape":
+                guard (attr("allowzero")?.int ?? 0) == 0 else { throw refuse("allowzero") }
+                op = .reshape
+            case "Transpose": op = .transpose(ints("perm", []))
+            case "Squeeze": op = .squeeze(ints("axes", []))
+            case "Unsqueeze":
+                guard let axes = attr("axes")?.ints else { throw refuse("axes as an input (opset 13) is not supported") }
+                op = .unsqueeze(axes)
+            case "Shape": op = .shape
+            case "Slice": op = .slice
+            case "Constant":
+                guard let t = attr("value")?.tensor else { throw refuse("only the tensor form of Constant") }
+                let v = Value(shape: t.shape, data: try t.floats(), isInteger: !t.elementType.isFloatingPoint)
+                constants[n.outputs[0]] = v
+                op = .constant(v)
+            case "MatMul": op = .matMul
+            case "Softmax":
+                // Opset < 13 flattens [axis, rank) into one softmax row; 13+ is one axis.
+                op = .softmax(axis: attr("axis")?.int ?? (model.opset < 13 ? 1 : -1), coerce2D: model.opset < 13)
+            case "ReduceMean":
+                guard let axes = attr("axes")?.ints else { throw refuse("axes as an input (opset 18) is not supported") }
+                op = .reduceMean(axes: axes, keepDims: (attr("keepdims")?.int ?? 1) != 0)
+            default:
+                throw refuse("no implementation")
+            }
+            if case .constant = op { continue } // its value is in `constants`
+            nodes.append(Node(name: n.name, op: op, inputs: n.inputs, outputs: outputs))
+        }
+        // Initializers any remaining node reads as a plain value (MatMul weights, shapes, Add biases).
+        for node in nodes {
+            for i in node.inputs where !i.isEmpty && constants[i] == nil && isConstant(i) {
+                if case .conv = node.op { continue }
+                if case .convTranspose = node.op { continue }
+                if case .batchNorm = node.op { continue }
+                _ = try constant(i, node: node.name)
+            }
+        }
+        self.nodes = nodes
+        self.constants = constants
+        var last: [String: Int] = [:]
+        for (i, node) in nodes.enumerated() { for input in node.inputs { last[input] = i } }
+        var lastUse = [[String]](repeating: [], count: nodes.count)
+        for (name, i) in last where constants[name] == nil && name != outputName { lastUse[i].append(name) }
+        self.lastUse = lastUse
+    }
+
+    /// Runs the network on `input` (NCHW) and returns the graph's first output.
+    func run(_ input: Value, pool: ThreadPool = .shared) throws(OCRError) -> Value {
+        var values: [String: Value] = [inputName: input]
+        for (i, node) in nodes.enumerated() {
+            func arg(_ k: Int) throws(OCRError) -> Value {
+                guard k < node.inputs.count, !node.inputs[k].isEmpty else { throw .shape(node: node.name, reason: "missing input \(k)") }
+                let name = node.inputs[k]
+                if let v = values[name] ?? constants[name] { return v }
+                throw .shape(node: node.name, reason: "input \(name) has not been computed")
+            }
+            func optionalArg(_ k: Int) throws(OCRError) -> Value? {
+                k < node.inputs.count && !node.inputs[k].isEmpty ? try arg(k) : nil
+            }
+            let out = try Self.execute(node, arg: arg, optionalArg: optionalArg, pool: pool)
+            values[node.outputs[0]] = out
+            for name in lastUse[i] { values[name] = nil }
+        }
+        guard let result = values[outputName] else { throw .shape(node: outputName, reason: "the graph output was not computed") }
+        return result
+    }
+}
+
+/// Why running a network failed (shapes the graph cannot take, a bad picture).
+public enum OCRError: Error, Equatable, CustomStringConvertible {
+    case shape(node: String, reason: String)
+    case kernel(String)
+    case dictionary(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .shape(node, reason): return "OCR network node \(node): \(reason)"
+        case let .kernel(m): return "OCR kernel failed: \(m)"
+        case let .dictionary(path, reason): return "OCR dictionary \(path): \(reason)"
+        }
+    }
+}

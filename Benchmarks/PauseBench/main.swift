@@ -4,7 +4,10 @@
 // timing problems of every cue and segment, sentences lost, and the word error rate of
 // each path on the same audio.
 //   PauseBench file [--case NAME] [--model M] [--beam N] [--vad on|off] [--words on|off] [--format srt|vtt|json]
-//   PauseBench live [--case NAME] [--model M]
+//   PauseBench live [--case NAME] [--model M] [--clips on] [--show on]
+//     [--prompt CHARS] [--join-sentences on|off] [--join-gap MS] [--max-joined MS]
+//     (--clips on: also the bundled speech clips, as the live WER test does; the others set
+//     LiveSpeechOptions)
 import Foundation
 import Kernels
 import ModelIO
@@ -66,10 +69,25 @@ case "live":
     let vad = try SileroVADWeights(modelsDirectory: ModelRegistry().root.path)
     var liveWER = WordErrors(), fileWER = WordErrors()
     var liveSeconds = 0.0, fileSeconds = 0.0
-    for c in cases {
-        let samples = try c.samples()
+    var inputs: [(name: String, samples: [Float], reference: String, pauseCase: PauseCase?)] = try cases.map {
+        ($0.name, try $0.samples(), $0.reference, $0)
+    }
+    if opt["--clips"] == "on" {
+        let refs = try String(contentsOfFile: Fixtures.path("media/speech/REFERENCES.tsv"), encoding: .utf8)
+        for line in refs.split(whereSeparator: \.isNewline).dropFirst() {
+            let f = line.split(separator: "\t", maxSplits: 2).map(String.init)
+            guard f.count == 3, f[0].hasSuffix(".wav") || f[0].hasSuffix(".flac") else { continue }
+            inputs.append((f[0], try AudioFixture.samples(Fixtures.path("media/speech/\(f[0])")), f[2], nil))
+        }
+    }
+    for (name, samples, reference, pauseCase) in inputs {
         let recognizer = WhisperRecognizer(transcriber: whisper, options: liveOptions())
-        let live = LiveSpeechTranscriber(vad: vad, recognizer: recognizer)
+        var liveOpts = LiveSpeechOptions()
+        if let v = opt["--prompt"].flatMap({ Int($0) }) { liveOpts.promptCharacters = v }
+        if let v = opt["--max-joined"].flatMap({ Int($0) }) { liveOpts.maxJoinedMs = v }
+        if let v = opt["--join-gap"].flatMap({ Int($0) }) { liveOpts.maxJoinGapMs = v }
+        if let v = opt["--join-sentences"] { liveOpts.joinAfterSentenceEnd = v == "on" }
+        let live = LiveSpeechTranscriber(vad: vad, recognizer: recognizer, options: liveOpts)
         var segments: [TranscriptSegment] = []
         let t0 = Date()
         var at = 0
@@ -89,12 +107,12 @@ case "live":
         let liveText = segments.map(\.text).joined(separator: " ")
         let fileText = file.segments.map(\.text).joined(separator: " ")
         var l = WordErrors(), f = WordErrors()
-        l.add(reference: c.reference, hypothesis: liveText)
-        f.add(reference: c.reference, hypothesis: fileText)
-        liveWER.add(reference: c.reference, hypothesis: liveText)
-        fileWER.add(reference: c.reference, hypothesis: fileText)
-        print("\(c.name): live \(l.errors)/\(l.words), file \(f.errors)/\(f.words)")
-        let problems = c.problems(segments.map { TimedText(startMs: $0.startMs, endMs: $0.endMs, text: $0.text) })
+        l.add(reference: reference, hypothesis: liveText)
+        f.add(reference: reference, hypothesis: fileText)
+        liveWER.add(reference: reference, hypothesis: liveText)
+        fileWER.add(reference: reference, hypothesis: fileText)
+        print("\(name): live \(l.errors)/\(l.words), file \(f.errors)/\(f.words)")
+        let problems = pauseCase?.problems(segments.map { TimedText(startMs: $0.startMs, endMs: $0.endMs, text: $0.text) }) ?? []
         for p in problems.prefix(4) { print("   live: \(p)") }
         if opt["--show"] == "on" { print("   live: \(liveText)\n   file: \(fileText)") }
     }

@@ -3,6 +3,7 @@
 // stops every pipeline (each finishes its window in flight) before returning.
 import Foundation
 import Logging
+import Modalities
 import SightlineCore
 import ServiceLifecycle
 import Store
@@ -44,6 +45,15 @@ public final class Supervisor: Service, Sendable {
                 r.update { $0.state = .disabled }
                 return r
             }()
+        }
+    }
+
+    /// Per running stream, utterances its speech encoder heard but could not put into words
+    /// (SpeechEncoder.unrecognizedCount; starts again at 0 when the stream is restarted).
+    public var speechUnrecognized: [(stream: String, count: Int)] {
+        pipelines.withLock { Array($0.values) }.sorted { $0.config.id < $1.config.id }.compactMap { p in
+            let speech = p.encoders.compactMap { $0 as? SpeechEncoder }
+            return speech.isEmpty ? nil : (p.config.id, speech.reduce(0) { $0 + $1.unrecognizedCount })
         }
     }
 

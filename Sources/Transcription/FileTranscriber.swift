@@ -81,11 +81,20 @@ public final class FileTranscriber {
         if let map {
             // A region the joined decode left without text (Whisper can skip a short utterance
             // between long ones) is decoded again on its own; one that still gives nothing is
-            // reported. Regions with text cost nothing here.
-            for piece in map.pieces where !Self.hasText(segments, in: piece, sampleRate: map.sampleRate) {
-                let region = Array(samples[piece.originalStart..<piece.originalEnd])
-                let startMs = Int64(piece.originalStart) * 1000 / Int64(map.sampleRate)
-                let endMs = Int64(piece.originalEnd) * 1000 / Int64(map.sampleRate)
+            // reported. So is a stretch of speech inside a region that no word covers (a
+            // sentence after a short pause, merged into its neighbour's region). Speech with
+            // text costs nothing here.
+            var missing = map.pieces.filter { !Self.hasText(segments, in: $0, sampleRate: map.sampleRate) }
+                .map { ($0.originalStart, $0.originalEnd) }
+            if let probabilities {
+                missing += Self.uncoveredSpeech(segments, probabilities: probabilities, sampleCount: samples.count)
+                    .filter { s in !missing.contains { $0.0 < s.end && s.start < $0.1 } }
+                    .map { ($0.start, $0.end) }
+            }
+            for (from, to) in missing.sorted(by: { $0.0 < $1.0 }) {
+                let region = Array(samples[from..<to])
+                let startMs = Int64(from) * 1000 / Int64(map.sampleRate)
+                let endMs = Int64(to) * 1000 / Int64(map.sampleRate)
                 let alone: RecognizedSpeech
                 do { alone = try recognizer.recognize(region, progress: nil) } catch {
                     throw .recognizer(input: name, underlying: error)
@@ -113,6 +122,26 @@ public final class FileTranscriber {
         return segments.contains { s in
             s.words.isEmpty ? s.startMs < hi && s.endMs > lo : s.words.contains { $0.startMs < hi && $0.endMs > lo }
         }
+    }
+
+    /// Stretches of speech (Silero chunks at p ≥ 0.5, gaps under 300 ms bridged) of at least
+    /// `minMs` that no word overlaps, padded by 200 ms; none when the segments have no words
+    /// (then only whole regions are checked).
+    static func uncoveredSpeech(_ segments: [TranscriptSegment], probabilities: [Float], sampleCount: Int,
+                                minMs: Int64 = 1000) -> [(start: Int, end: Int)] {
+        let words = segments.flatMap(\.words)
+        guard !words.isEmpty else { return [] }
+        let chunk = SileroVAD.chunkSamples, perMs = 16
+        var runs: [(start: Int, end: Int)] = []
+        for (i, p) in probabilities.enumerated() where p >= 0.5 {
+            let a = i * chunk, b = min((i + 1) * chunk, sampleCount)
+            if let r = runs.last, a - r.end < 300 * perMs { runs[runs.count - 1].end = b } else { runs.append((a, b)) }
+        }
+        let pad = 200 * perMs
+        return runs.filter { r in
+            let lo = Int64(r.start / perMs), hi = Int64(r.end / perMs)
+            return hi - lo >= minMs && !words.contains { $0.startMs < hi && $0.endMs > lo }
+        }.map { (max(0, $0.start - pad), min(sampleCount, $0.end + pad)) }
     }
 
     /// All of the input's audio as 16 kHz mono, starting at media time 0.

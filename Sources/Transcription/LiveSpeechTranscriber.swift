@@ -9,11 +9,15 @@
 // Accuracy as on the file path:
 // - an utterance can be decoded with the stream's previous text as prompt, as the file path
 //   conditions each window on the text before it (`promptCharacters`, off by default);
-// - a slow speaker's sentence is cut into utterances at pauses. An utterance whose text does
-//   not end a sentence stays open for `maxJoinGapMs`: when the next one closes within that
-//   gap, both are decoded again together (the pause shortened to padding, as the file path's
-//   VAD gate joins regions) and the result replaces the fragment — a bounded "finalise" step
-//   (at most `maxJoinedMs` of speech per decode);
+// - a slow speaker's sentence is cut into utterances at pauses. An utterance stays open for
+//   `maxJoinGapMs`: when the next one closes within that gap, both are decoded again together
+//   (each pause shortened to padding, as the file path's VAD gate joins regions) and the
+//   result replaces the open one — a bounded "finalise" step (at most `maxJoinedMs` of speech
+//   per decode). Whisper ends a fragment decoded alone with a full stop, so punctuation does
+//   not end the wait (`joinAfterSentenceEnd`); an ellipsis never does. If the joint decode
+//   loses one of its utterances, the open one is kept as it was and the new one decoded alone.
+//   Joining adds no decodes (the new utterance is decoded once, together with the open one),
+//   only longer ones;
 // - an utterance that gives no text with the prompt is decoded again without it; one that
 //   still gives nothing is counted in `unrecognizedCount` and listed in `unrecognized`.
 // Word times are tightened to the VAD's speech and segments split at 1 s pauses (WordEdges).
@@ -23,9 +27,9 @@
 //   `LiveUtterance` with a stable `id`; one with a non-empty `replaces` supersedes the
 //   utterances with those ids (already returned), whose stored results the caller must delete
 //   and replace with this one's segments. Latency: the utterance's end + `minSilenceMs` + decode.
-// - `feed` / `flush`: only final segments, never replaced. An utterance ending a sentence is
-//   final at once; one that does not waits until the next utterance is joined to it or
-//   `maxJoinGapMs` of silence passed, so its latency grows by at most that.
+// - `feed` / `flush`: only final segments, never replaced. Latency budget: an utterance is
+//   final `maxJoinGapMs` (3 s) of silence after it ends, or as soon as the speech joined to
+//   it would pass `maxJoinedMs` (12 s), or at once with joining off; plus one decode.
 import Subtitles
 import VAD
 
@@ -45,7 +49,11 @@ public struct LiveSpeechOptions: Sendable, Equatable {
     /// them is at most this long; 0 turns joining off.
     public var maxJoinGapMs = 3_000
     /// Joined speech (the utterances, without the pauses) is at most this long.
-    public var maxJoinedMs = 20_000
+    public var maxJoinedMs = 12_000
+    /// Whether an utterance whose text ends a sentence also waits to be joined. Whisper
+    /// ends a fragment decoded alone with a full stop ("how much there might be."), so the
+    /// text alone cannot tell a finished sentence from a pause mid-sentence.
+    public var joinAfterSentenceEnd = true
     /// Characters of previous text given to the recogniser as prompt; 0: no prompt. Off by
     /// default: on the speech-pauses lecture (Whisper base, greedy) a 600-character prompt made
     /// Whisper repeat earlier sentences in later utterances.
@@ -89,7 +97,8 @@ public final class LiveSpeechTranscriber {
     private var speechStart: Int? = nil
     private var silenceStart: Int? = nil
     /// The last decoded utterance while it may still be joined with the next.
-    private var open: (utterance: LiveUtterance, start: Int, end: Int, speechSamples: Int, prompt: String)? = nil
+    /// `pieces`: its utterances (sample ranges), each decoded again with the next one.
+    private var open: (utterance: LiveUtterance, pieces: [(start: Int, end: Int)], speechSamples: Int, prompt: String)? = nil
     /// Final text of the stream so far (the last `promptCharacters`), the next prompt.
     private var history = ""
     private var nextID = 0
@@ -172,10 +181,15 @@ public final class LiveSpeechTranscriber {
             if p >= options.threshold {
                 speechStart = s
                 silenceStart = nil
-            } else if let o = open, s + Self.chunk - o.end > options.maxJoinGapMs * Self.perMs {
+            } else if let o = open, s + Self.chunk - o.pieces.last!.end > options.maxJoinGapMs * Self.perMs {
                 finalizeOpen(into: &out)
             }
             return
+        }
+        if let o = open, o.speechSamples + (s + Self.chunk - start) > options.maxJoinedMs * Self.perMs {
+            // The utterance being heard can no longer be joined to the open one: that one is
+            // final now rather than when this one ends (latency bound).
+            finalizeOpen(into: &out)
         }
         if p >= options.threshold {
             silenceStart = nil
@@ -202,17 +216,19 @@ public final class LiveSpeechTranscriber {
     private func utteranceClosed(from start: Int, to end: Int, into out: inout Output) throws {
         guard end - start >= options.minSpeechMs * Self.perMs else { return }
         let speech = end - start
-        if let o = open, start - o.end <= options.maxJoinGapMs * Self.perMs,
+        if let o = open, start - o.pieces.last!.end <= options.maxJoinGapMs * Self.perMs,
            o.speechSamples + speech <= options.maxJoinedMs * Self.perMs {
-            // Finish the open sentence: decode it again together with this utterance.
-            let joined = try decode(pieces: [(o.start, o.end), (start, end)], prompt: o.prompt)
-            if Self.covers(joined, [(o.start, o.end), (start, end)], sampleToMs: ms) {
+            // Finish the open sentence: decode its utterances again together with this one,
+            // each pause between them shortened to padding.
+            let pieces = o.pieces + [(start, end)]
+            let joined = try decode(pieces: pieces, prompt: o.prompt)
+            if Self.covers(joined, pieces, sampleToMs: ms) {
                 // The open utterance already stands for every fragment before it.
                 let u = LiveUtterance(id: takeID(), replaces: [o.utterance.id],
-                                      startMs: ms(o.start), endMs: ms(end), segments: joined, isFinal: false)
-                open = (u, o.start, end, o.speechSamples + speech, o.prompt)
+                                      startMs: ms(o.pieces[0].start), endMs: ms(end), segments: joined, isFinal: false)
+                open = (u, pieces, o.speechSamples + speech, o.prompt)
                 out.emitted.append(u)
-                if Self.endsSentence(joined) { finalizeOpen(into: &out) }
+                if !mayJoin(after: joined, speechSamples: o.speechSamples + speech) { finalizeOpen(into: &out) }
                 return
             }
             // The joint decode lost one of them: keep the fragment, decode this one alone.
@@ -231,9 +247,15 @@ public final class LiveSpeechTranscriber {
             return
         }
         let u = LiveUtterance(id: takeID(), replaces: [], startMs: ms(start), endMs: ms(end), segments: segments, isFinal: false)
-        open = (u, start, end, speech, prompt)
+        open = (u, [(start, end)], speech, prompt)
         out.emitted.append(u)
-        if options.maxJoinGapMs <= 0 || Self.endsSentence(segments) { finalizeOpen(into: &out) }
+        if !mayJoin(after: segments, speechSamples: speech) { finalizeOpen(into: &out) }
+    }
+
+    /// Whether an utterance with this text and speech may still be joined with the next one.
+    private func mayJoin(after segments: [TranscriptSegment], speechSamples: Int) -> Bool {
+        options.maxJoinGapMs > 0 && speechSamples + options.minSpeechMs * Self.perMs <= options.maxJoinedMs * Self.perMs
+            && (options.joinAfterSentenceEnd || !Self.endsSentence(segments))
     }
 
     /// The open utterance can no longer change: it joins the prompt history and is final.
@@ -289,11 +311,13 @@ public final class LiveSpeechTranscriber {
         }
     }
 
-    /// Whether the text ends with a sentence mark (. ? ! …), not an abbreviation such as "Mr.".
+    /// Whether the text ends with a sentence mark (. ? ! …), not an abbreviation such as "Mr."
+    /// nor an ellipsis (Whisper writes "He was not an..." where the speaker trails off).
     static func endsSentence(_ segments: [TranscriptSegment]) -> Bool {
         let text = segments.map(\.text).joined().trimmingCharacters(in: .whitespaces)
-        guard let last = text.last(where: { !"\"')]}”’".contains($0) }) else { return false }
-        guard ".?!…。？！".contains(last) else { return false }
+        let core = text.prefix { _ in true }.reversed().drop { "\"')]}”’".contains($0) }
+        guard let last = core.first, ".?!。？！".contains(last) else { return false }
+        if core.starts(with: "..") { return false }
         let word = text.split(separator: " ").last.map { $0.lowercased() } ?? ""
         return last != "." || !["mr.", "mrs.", "ms.", "dr.", "st.", "prof."].contains(word)
     }
@@ -303,7 +327,7 @@ public final class LiveSpeechTranscriber {
     private func trim() {
         let pad = options.padMs * Self.perMs
         var keepFrom = (speechStart ?? vadPosition) - pad
-        if let o = open { keepFrom = min(keepFrom, o.start - pad) }
+        if let o = open { keepFrom = min(keepFrom, o.pieces[0].start - pad) }
         // Whole chunks, so the probabilities stay aligned with the buffer.
         keepFrom = (keepFrom / Self.chunk) * Self.chunk
         let drop = min(max(keepFrom - bufferStart, 0), buffer.count)

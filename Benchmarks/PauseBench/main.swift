@@ -38,6 +38,7 @@ switch mode {
 case "file":
     let formats = (opt["--format"] ?? "srt,vtt,json").split(separator: ",").map(String.init)
     var total = 0
+    var worstStart: Int64 = 0, worstEnd: Int64 = 0, worstInSpeech: Int64 = 0
     var wer = WordErrors()
     var seconds = 0.0
     for c in cases {
@@ -56,6 +57,11 @@ case "file":
             seconds += Date().timeIntervalSince(t0)
             let spans = f == "json" ? try TimedText.segments(ofJSON: out) : TimedText.cues(of: out)
             let problems = c.problems(spans, minDurationMs: f == "json" ? 0 : 700)
+            let errors = c.edgeErrors(spans)
+            // Cue ends may be stretched to the 0.7 s minimum; JSON segment ends are exact.
+            worstStart = max(worstStart, errors.startsAtSilence.map { abs($0) }.max() ?? 0)
+            if f == "json" { worstEnd = max(worstEnd, errors.endsAtSilence.map { abs($0) }.max() ?? 0) }
+            worstInSpeech = max(worstInSpeech, errors.inSpeech.map { abs($0) }.max() ?? 0)
             total += problems.count
             if f == formats.last { wer.add(reference: c.reference, hypothesis: spans.map(\.text).joined(separator: " ")) }
             print("\(c.name) \(f): \(spans.count) spans, \(problems.count) problems")
@@ -63,6 +69,7 @@ case "file":
             if opt["--show"] == "on" { print(out) }
         }
     }
+    print("largest error next to silence: starts \(worstStart) ms, JSON segment ends \(worstEnd) ms; inside continuous speech \(worstInSpeech) ms")
     print("TOTAL problems \(total); WER \(wer.errors)/\(wer.words) = \(String(format: "%.2f", wer.rate * 100)) %; \(String(format: "%.1f", seconds)) s")
 case "live":
     let whisper = try WhisperTranscriber(model: model, beamSlots: 1)

@@ -290,3 +290,27 @@ extension PauseCase {
         return out
     }
 }
+
+extension PauseCase {
+    /// Signed errors (ms, output minus truth) of the span edges next to silence (a span's
+    /// start when its first word follows a pause of `pauseGapMs` or more, its end likewise),
+    /// and of the edges inside continuous speech, for reporting the largest.
+    public func edgeErrors(_ spans: [TimedText], pauseGapMs: Int64 = 100)
+        -> (startsAtSilence: [Int64], endsAtSilence: [Int64], inSpeech: [Int64]) {
+        var words: [String] = [], owner: [Int] = []
+        for (k, s) in spans.enumerated() {
+            for w in s.text.split(whereSeparator: \.isWhitespace) { words.append(String(w)); owner.append(k) }
+        }
+        let check = TimingCheck(truth: self.words, recognised: words)
+        var starts: [Int64] = [], ends: [Int64] = [], inSpeech: [Int64] = []
+        for (k, s) in spans.enumerated() {
+            let mine = owner.indices.filter { owner[$0] == k }
+            guard let lo = mine.first, let hi = mine.last, let t = check.trueSpan(ofRecognised: lo..<(hi + 1)) else { continue }
+            let startsAfterPause = t.first == 0 || self.words[t.first].startMs - self.words[t.first - 1].endMs >= pauseGapMs
+            let endsBeforePause = t.last == self.words.count - 1 || self.words[t.last + 1].startMs - self.words[t.last].endMs >= pauseGapMs
+            if startsAfterPause { starts.append(s.startMs - t.startMs) } else { inSpeech.append(s.startMs - t.startMs) }
+            if endsBeforePause { ends.append(s.endMs - t.endMs) } else { inSpeech.append(s.endMs - t.endMs) }
+        }
+        return (starts, ends, inSpeech)
+    }
+}

@@ -12,9 +12,10 @@ final class LivePausesEndToEndTests: XCTestCase {
     func testTranscriptCuesFollowTheWordsAcrossAPause() throws {
         let c = try PauseCase.named("mid-pocketsphinx_librivox_0870-3000")
         let daemon = try DaemonProcess()
-        // Two seconds of silence after the speech let the live VAD close the last utterance.
+        // Five seconds of silence after the speech: the live transcriber makes an utterance
+        // final 3 s after it ends (it could still be joined with the next one until then).
         let wav = daemon.dir.appendingPathComponent("pause.wav").path
-        try WAVWriter.write(try c.samples() + [Float](repeating: 0, count: 2 * 16_000), to: wav)
+        try WAVWriter.write(try c.samples() + [Float](repeating: 0, count: 5 * 16_000), to: wav)
         try daemon.addStream("pause", """
             id = "pause"
             source = "\(wav)"

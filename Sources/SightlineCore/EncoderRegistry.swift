@@ -24,6 +24,9 @@ public struct ModelSetting: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         /// One of these model names ("none" among them where the encoder can run without a model).
         case choice([String])
+        /// One of these names, or the path of a model directory (any value with a "/"): for
+        /// models no package carries, which the user supplies.
+        case choiceOrDirectory([String])
         /// true or false.
         case flag
     }
@@ -109,15 +112,43 @@ public struct EncoderDescriptor: Sendable {
     }
 }
 
-/// The modalities known to this build, in the order their evidence is produced.
+/// An enricher every stream runs when its `[models]` settings turn it on (a text embedder
+/// over what the encoders said). Enrichers have no `[modalities]` key: what they add
+/// follows from the evidence there is.
+public struct EnricherDescriptor: Sendable {
+    /// Name in logs and metrics.
+    public var name: String
+    /// One line for `config check`.
+    public var summary: String
+    /// The `[models]` keys it reads.
+    public var modelSettings: [ModelSetting]
+    /// Loads its models (at start-up); nil when the `[models]` settings turned it off.
+    public var prepare: @Sendable (EncoderSetup) throws -> (any EvidenceEnricher)?
+
+    /// A registry entry.
+    public init(name: String, summary: String, modelSettings: [ModelSetting] = [],
+                prepare: @escaping @Sendable (EncoderSetup) throws -> (any EvidenceEnricher)?)
+    {
+        self.name = name
+        self.summary = summary
+        self.modelSettings = modelSettings
+        self.prepare = prepare
+    }
+}
+
+/// The modalities known to this build, in the order their evidence is produced, and the
+/// enrichers that run after them.
 public struct EncoderRegistry: Sendable {
     /// Every entry, in order.
     public let descriptors: [EncoderDescriptor]
+    /// Every enricher, in the order they run.
+    public let enrichers: [EnricherDescriptor]
 
-    /// A registry of `descriptors`; names must be unique (a programmer error otherwise).
-    public init(_ descriptors: [EncoderDescriptor]) {
+    /// A registry of `descriptors` and `enrichers`; names must be unique (a programmer error otherwise).
+    public init(_ descriptors: [EncoderDescriptor], enrichers: [EnricherDescriptor] = []) {
         precondition(Set(descriptors.map(\.name)).count == descriptors.count, "encoder names must be unique")
         self.descriptors = descriptors
+        self.enrichers = enrichers
     }
 
     /// The names a stream's `[modalities]` table accepts.
@@ -129,9 +160,9 @@ public struct EncoderRegistry: Sendable {
     /// Every `[models]` key any entry reads, first mention first.
     public var modelSettings: [ModelSetting] {
         var seen = Set<String>()
-        return descriptors.flatMap(\.modelSettings).filter { seen.insert($0.key).inserted }
+        return (descriptors.flatMap(\.modelSettings) + enrichers.flatMap(\.modelSettings)).filter { seen.insert($0.key).inserted }
     }
 
     /// The registry with `extra` entries appended.
-    public func adding(_ extra: [EncoderDescriptor]) -> EncoderRegistry { EncoderRegistry(descriptors + extra) }
+    public func adding(_ extra: [EncoderDescriptor]) -> EncoderRegistry { EncoderRegistry(descriptors + extra, enrichers: enrichers) }
 }

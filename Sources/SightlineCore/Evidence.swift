@@ -30,6 +30,60 @@ public struct Modality: RawRepresentable, Hashable, Sendable, Codable, CustomStr
     public static let audioLevel: Modality = "audio_level"
     /// Fraction of pixels that changed between sampled frames; `value` in 0...1.
     public static let motion: Modality = "motion"
+    /// A person seen in a sampled frame: text "person", its box in `region`, the detector's score.
+    public static let person: Modality = "person"
+    /// A face seen in a sampled frame: text "face", its box in `region`, the detector's score.
+    public static let face: Modality = "face"
+    /// A sampled frame as a whole: its image embedding, no text.
+    public static let image: Modality = "image"
+}
+
+/// Where in the picture a piece of evidence was seen: a box in fractions of the frame's
+/// width and height (0...1, x to the right, y down), so it holds for any sampled size.
+/// In JSON it is the array [x0, y0, x1, y1].
+public struct Region: Sendable, Codable, Equatable {
+    public var x0: Double
+    public var y0: Double
+    public var x1: Double
+    public var y1: Double
+
+    /// The box [x0, x1) × [y0, y1) in fractions of the frame.
+    public init(x0: Double, y0: Double, x1: Double, y1: Double) {
+        self.x0 = x0
+        self.y0 = y0
+        self.x1 = x1
+        self.y1 = y1
+    }
+
+    /// The pixel box (x0, y0, x1, y1) of a `width` × `height` frame as fractions, clipped to the frame.
+    public init(pixels x0: Double, _ y0: Double, _ x1: Double, _ y1: Double, width: Int, height: Int) {
+        let w = Double(max(width, 1)), h = Double(max(height, 1))
+        func clip(_ v: Double) -> Double { v.isFinite ? min(max(v, 0), 1) : 0 }
+        self.init(x0: clip(x0 / w), y0: clip(y0 / h), x1: clip(x1 / w), y1: clip(y1 / h))
+    }
+
+    /// Reads [x0, y0, x1, y1].
+    public init(from decoder: any Decoder) throws {
+        var c = try decoder.unkeyedContainer()
+        self.init(x0: try c.decode(Double.self), y0: try c.decode(Double.self),
+                  x1: try c.decode(Double.self), y1: try c.decode(Double.self))
+    }
+
+    /// Writes [x0, y0, x1, y1].
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.unkeyedContainer()
+        for v in [x0, y0, x1, y1] { try c.encode(v) }
+    }
+
+    /// Width × height as a fraction of the frame's area.
+    public var area: Double { max(0, x1 - x0) * max(0, y1 - y0) }
+
+    /// Intersection over union with `other` (0 when either is empty).
+    public func iou(_ other: Region) -> Double {
+        let ix = max(0, min(x1, other.x1) - max(x0, other.x0)), iy = max(0, min(y1, other.y1) - max(y0, other.y0))
+        let inter = ix * iy, union = area + other.area - inter
+        return union > 0 ? inter / union : 0
+    }
 }
 
 /// One recognised word with its time span.
@@ -81,11 +135,22 @@ public struct Evidence: Sendable, Equatable {
     public var words: [Word]
     /// A vector describing the evidence (image or text embedding), when an encoder or enricher made one.
     public var embedding: Embedding?
+    /// Where in the picture it was seen (people, faces, text lines, labels of a region); nil
+    /// for audio and for the whole frame.
+    public var region: Region?
+    /// More of an observation already stored (the same text line still on screen): the store
+    /// extends the latest row of the same stream, modality and text that ends at or after
+    /// `startMs` minus `Evidence.continuationGapMs` to this one's end, instead of adding a
+    /// row; it adds a row when there is none. So a line seen for a minute is one row with
+    /// its whole time span.
+    public var continues: Bool
+    /// How far apart two sightings of one observation may be and still be one row.
+    public static let continuationGapMs: Int64 = 10_000
 
     /// Evidence of `modality` over [startMs, endMs); every other field is optional.
     public init(modality: Modality, startMs: Int64, endMs: Int64, text: String? = nil,
                 confidence: Double? = nil, value: Double? = nil, words: [Word] = [],
-                embedding: Embedding? = nil)
+                embedding: Embedding? = nil, region: Region? = nil, continues: Bool = false)
     {
         self.modality = modality
         self.startMs = startMs
@@ -95,6 +160,8 @@ public struct Evidence: Sendable, Equatable {
         self.value = value
         self.words = words
         self.embedding = embedding
+        self.region = region
+        self.continues = continues
     }
 }
 

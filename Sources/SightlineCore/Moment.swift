@@ -11,16 +11,20 @@ public struct Moment: Sendable, Equatable, Codable {
         /// The span it holds for.
         public var startMs: Int64
         public var endMs: Int64
+        /// Where in the picture it was seen, for people, faces and text lines.
+        public var region: Region?
         /// A piece of evidence of `modality` over [startMs, endMs).
-        public init(modality: Modality, text: String, startMs: Int64, endMs: Int64) {
+        public init(modality: Modality, text: String, startMs: Int64, endMs: Int64, region: Region? = nil) {
             self.modality = modality
             self.text = text
             self.startMs = startMs
             self.endMs = endMs
+            self.region = region
         }
         enum CodingKeys: String, CodingKey {
             case modality, text
             case startMs = "start_ms", endMs = "end_ms"
+            case region = "box"
         }
     }
     /// The stream's id.

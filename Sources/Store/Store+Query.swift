@@ -87,7 +87,7 @@ extension Store {
     public func evidenceHits(_ ids: [Int64], filter q: MomentQuery) throws -> [EvidenceHit] {
         guard !ids.isEmpty else { return [] }
         var sql = """
-            SELECT e.id, e.window_id, e.stream_id, e.modality, e.start_ms, e.end_ms, e.text,
+            SELECT e.id, e.window_id, e.stream_id, e.modality, e.start_ms, e.end_ms, e.text, e.x0, e.y0, e.x1, e.y1,
                    w.start_ms AS w_start, w.end_ms AS w_end
             FROM evidence e JOIN windows w ON w.id = e.window_id
             WHERE e.id IN (\(ids.map { String($0) }.joined(separator: ",")))
@@ -112,7 +112,7 @@ extension Store {
                 EvidenceHit(id: row["id"], windowId: row["window_id"], stream: row["stream_id"],
                             windowStartMs: row["w_start"], windowEndMs: row["w_end"],
                             item: Moment.Item(modality: Modality(rawValue: row["modality"]), text: row["text"],
-                                              startMs: row["start_ms"], endMs: row["end_ms"]))
+                                              startMs: row["start_ms"], endMs: row["end_ms"], region: Self.region(row)))
             }
         }
     }
@@ -131,15 +131,21 @@ extension Store {
             return try windows.map { w in
                 let id: Int64 = w["id"]
                 let ev = try Row.fetchAll(db, sql: """
-                    SELECT modality, start_ms, end_ms, text, confidence, value FROM evidence
+                    SELECT modality, start_ms, end_ms, text, confidence, value, x0, y0, x1, y1 FROM evidence
                     WHERE window_id = ? ORDER BY id
                     """, arguments: [id]).map { r in
                     Evidence(modality: Modality(rawValue: r["modality"]), startMs: r["start_ms"], endMs: r["end_ms"],
-                             text: r["text"], confidence: r["confidence"], value: r["value"])
+                             text: r["text"], confidence: r["confidence"], value: r["value"], region: Self.region(r))
                 }
                 return TimelineWindow(id: id, streamId: stream, startMs: w["start_ms"], endMs: w["end_ms"], evidence: ev)
             }
         }
+    }
+
+    /// The region of an evidence row that has its four box columns.
+    static func region(_ r: Row) -> Region? {
+        guard let x0: Double = r["x0"], let y0: Double = r["y0"], let x1: Double = r["x1"], let y1: Double = r["y1"] else { return nil }
+        return Region(x0: x0, y0: y0, x1: x1, y1: y1)
     }
 
     /// Speech (and caption) cues of one stream overlapping [fromMs, toMs), in time order, with words.
@@ -232,11 +238,15 @@ extension Store {
         }
     }
 
-    /// Time ranges of every window of a stream, oldest first (for recovery checks and tests).
-    public func windowRanges(stream: String) throws -> [ClosedRange<Int64>] {
-        try read("window ranges") { db in
-            try Row.fetchAll(db, sql: "SELECT start_ms, end_ms FROM windows WHERE stream_id = ? ORDER BY start_ms",
-                             arguments: [stream]).map { r in
+    /// The order of `windowRanges`: by start time, or by commit (row id).
+    public enum WindowOrder: Sendable { case start, commit }
+
+    /// Time ranges of every window of a stream, oldest first or in commit order (for
+    /// recovery checks and tests).
+    public func windowRanges(stream: String, order: WindowOrder = .start) throws -> [ClosedRange<Int64>] {
+        let sql = "SELECT start_ms, end_ms FROM windows WHERE stream_id = ? ORDER BY " + (order == .start ? "start_ms" : "id")
+        return try read("window ranges") { db in
+            try Row.fetchAll(db, sql: sql, arguments: [stream]).map { r in
                 let s: Int64 = r["start_ms"]
                 let e: Int64 = r["end_ms"]
                 return s...e

@@ -1,5 +1,5 @@
-// Writing: streams, windows with all their evidence (one transaction per window), events
-// and subscriptions.
+// Writing: streams, windows with all their evidence and the events they raise (one
+// transaction per window), events and subscriptions.
 import Foundation
 import GRDB
 import SightlineCore
@@ -26,6 +26,26 @@ extension Store {
         }
     }
 
+    /// Commits one window, its evidence and the events `events` derives from it (given the
+    /// window's row id, with the window already visible to reads on this thread) in one
+    /// transaction: a crash leaves both or neither. An error thrown by `events` rolls the
+    /// whole window back.
+    @discardableResult
+    public func append(_ record: WindowRecord, committedMs: Int64,
+                       events: @escaping @Sendable (_ windowId: Int64) throws -> [Event]) throws -> Int64
+    {
+        guard record.endMs >= record.startMs else {
+            throw StoreError.invalidRecord("window of stream '\(record.streamId)' ends (\(record.endMs) ms) before it starts (\(record.startMs) ms)")
+        }
+        return try write("append window \(record.streamId)@\(record.startMs) with its events") { db in
+            let windowId = try Self.insert(record, committedMs: committedMs, db)
+            for event in try events(windowId) {
+                _ = try Self.insertEvent(event, payload: try EventCoding.encodePayload(event.payload), db)
+            }
+            return windowId
+        }
+    }
+
     /// Commits many windows in one transaction (bulk import, benchmarks): all or none.
     public func append(contentsOf records: [WindowRecord], committedMs: Int64) throws {
         if let bad = records.first(where: { $0.endMs < $0.startMs }) {
@@ -48,11 +68,22 @@ extension Store {
                              record.audioSamples, Self.approximateBytes(record), committedMs])
         let windowId = db.lastInsertedRowID
         for ev in record.evidence {
+            if ev.continues, let text = ev.text {
+                // The same observation as a stored row: extend that row instead of adding one.
+                try db.execute(sql: """
+                    UPDATE evidence SET end_ms = max(end_ms, ?), confidence = max(coalesce(confidence, 0), coalesce(?, 0))
+                    WHERE id = (SELECT id FROM evidence
+                                WHERE stream_id = ? AND modality = ? AND text = ? AND end_ms >= ? AND start_ms <= ?
+                                ORDER BY start_ms DESC LIMIT 1)
+                    """, arguments: [ev.endMs, ev.confidence, record.streamId, ev.modality.rawValue, text,
+                                     ev.startMs - Evidence.continuationGapMs, ev.startMs])
+                if db.changesCount > 0 { continue }
+            }
             try db.execute(sql: """
-                INSERT INTO evidence(window_id, stream_id, modality, start_ms, end_ms, text, confidence, value)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO evidence(window_id, stream_id, modality, start_ms, end_ms, text, confidence, value, x0, y0, x1, y1)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [windowId, record.streamId, ev.modality.rawValue, ev.startMs, ev.endMs,
-                                 ev.text, ev.confidence, ev.value])
+                                 ev.text, ev.confidence, ev.value, ev.region?.x0, ev.region?.y0, ev.region?.x1, ev.region?.y1])
             let evidenceId = db.lastInsertedRowID
             for (i, w) in ev.words.enumerated() {
                 try db.execute(sql: "INSERT INTO words(evidence_id, idx, text, start_ms, end_ms, probability) VALUES (?, ?, ?, ?, ?, ?)",
@@ -73,6 +104,7 @@ extension Store {
         var bytes: Int64 = 64
         for ev in r.evidence {
             bytes += 48 + Int64(ev.text?.utf8.count ?? 0) * 2 // text and its FTS entry
+            if ev.region != nil { bytes += 32 }
             bytes += Int64(ev.words.count) * 40 + ev.words.reduce(0) { $0 + Int64($1.text.utf8.count) }
             if let e = ev.embedding { bytes += 24 + Int64(e.vector.count) * 2 }
         }
@@ -84,11 +116,13 @@ extension Store {
     @discardableResult
     public func appendEvent(_ event: Event) throws -> Int64 {
         let payload = try EventCoding.encodePayload(event.payload)
-        return try write("append event \(event.kind.rawValue)") { db in
-            try db.execute(sql: "INSERT INTO events(stream_id, kind, at_ms, subscription_id, payload) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [event.streamId, event.kind.rawValue, event.atMs, event.subscriptionId, payload])
-            return db.lastInsertedRowID
-        }
+        return try write("append event \(event.kind.rawValue)") { db in try Self.insertEvent(event, payload: payload, db) }
+    }
+
+    private static func insertEvent(_ event: Event, payload: String, _ db: Database) throws -> Int64 {
+        try db.execute(sql: "INSERT INTO events(stream_id, kind, at_ms, subscription_id, payload) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [event.streamId, event.kind.rawValue, event.atMs, event.subscriptionId, payload])
+        return db.lastInsertedRowID
     }
 
     public func addSubscription(text: String, streams: [String], minScore: Double, nowMs: Int64) throws -> Int64 {

@@ -12,9 +12,10 @@ struct Sightline: AsyncParsableCommand {
         Examples:
           sightline probe talk.mp4 --windows        show streams and the window timeline
           sightline transcribe talk.mp4 -o talk.srt  subtitles of what is said
+          sightline look camera.mp4 --at 12        people, faces, labels and text in one frame
           sightline models list                      which models are installed
         """,
-        subcommands: [ProbeCommand.self, TranscribeCommand.self, ModelsCommand.self,
+        subcommands: [ProbeCommand.self, TranscribeCommand.self, LookCommand.self, ModelsCommand.self,
                       ServeCommand.self, StatusCommand.self, StreamsCommand.self, QueryCommand.self,
                       TranscriptCommand.self, EventsCommand.self, ConfigCommand.self]
     )

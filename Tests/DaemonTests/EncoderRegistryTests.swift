@@ -40,16 +40,16 @@ final class EncoderRegistryTests: XCTestCase {
         var daemon = DaemonConfig(registry: registry)
         daemon.paths.streamsDir = dir.path
         let streams = try Configuration.loadStreams(directory: dir.path, registry: registry)
-        XCTAssertEqual(streams.first?.encoders, ["audio_level", "motion", "brightness"])
+        XCTAssertEqual(streams.first?.encoders, ["audio_level", "motion", "people", "faces", "labels", "ocr", "brightness"])
         let report = Configuration(daemon: daemon, streams: streams).report(printValues: true, registry: registry)
-        XCTAssertTrue(report.contains("cam: enabled, rtsp://cam; modalities: audio_level, motion, brightness"), report)
+        XCTAssertTrue(report.contains("cam: enabled, rtsp://cam; modalities: audio_level, motion, people, faces, labels, ocr, brightness"), report)
         XCTAssertTrue(report.contains("  brightness: mean brightness of each frame (test encoder)"), report)
         XCTAssertTrue(report.contains("\nbrightness = true\n"), report)
 
         // Without the entry the same file is an error that lists the known modalities.
         XCTAssertThrowsError(try Configuration.loadStreams(directory: dir.path)) { error in
             let text = "\(error)"
-            XCTAssertTrue(text.contains("unknown key 'modalities.brightness'") && text.contains("audio_level, motion, speech"), text)
+            XCTAssertTrue(text.contains("unknown key 'modalities.brightness'") && text.contains("audio_level, clip, faces, labels, motion, ocr, people, speech"), text)
         }
     }
 

@@ -66,7 +66,10 @@ final class DaemonProcess {
     /// Allowed by the config; no test user has it as primary group, only via setpriv --groups.
     static let allowedSupplementaryGid = 4343
 
-    init() throws {
+    /// `vision: false` turns the picture models off ([models] people/faces/labels/ocr = "none"):
+    /// the tests that are not about seeing then measure ingest, API and recovery alone, as
+    /// they did before the picture modalities existed, within their two-core time budget.
+    init(vision: Bool = false) throws {
         // Short path: Unix socket paths are limited to 107 bytes.
         dir = URL(fileURLWithPath: "/tmp/sl-e2e-\(UUID().uuidString.prefix(8))")
         streamsDir = dir.appendingPathComponent("streams")
@@ -90,6 +93,7 @@ final class DaemonProcess {
         max_request_size = "4KiB"
         [store]
         retention_interval = "1h"
+        \(vision ? "" : "[models]\npeople = \"none\"\nfaces = \"none\"\nlabels = \"none\"\nocr = \"none\"")
         """.write(to: dir.appendingPathComponent("sightline.toml"), atomically: true, encoding: .utf8)
     }
 
@@ -195,4 +199,27 @@ final class LiveSource {
     }
 
     deinit { kill9() }
+}
+
+/// A TCP listener on loopback that accepts connections (in the kernel's backlog) and never
+/// answers: a camera that hangs during the handshake.
+final class SilentListener {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && listen(fd, 8) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard ok else { throw E2EFailure(description: "cannot listen on loopback: \(String(cString: strerror(errno)))") }
+        port = Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    deinit { close(fd) }
 }

@@ -4,6 +4,7 @@
 // transcript comes back as SRT cues.
 import Foundation
 import Server
+import Store
 import TestSupport
 import XCTest
 
@@ -64,6 +65,13 @@ final class LiveSpeechTests: XCTestCase {
 
         daemon.terminate()
         XCTAssertEqual(daemon.process?.terminationStatus, 0, daemon.log)
+
+        // Every stored speech segment got its text embedding (all-MiniLM-L6-v2) as it was stored.
+        let store = try Store(path: daemon.storePath)
+        let speech = try store.transcript(stream: "talk", fromMs: nil, toMs: nil)
+        let vectors = try store.embeddings(stream: "talk", modality: .speech)
+        XCTAssertEqual(vectors.count, speech.count)
+        XCTAssertTrue(vectors.allSatisfy { $0.model == "minilm-l6-v2" && $0.vector.count == 384 }, "\(vectors.map(\.model))")
     }
 
     static func int64(_ any: Any?) -> Int64 { (any as? Int64) ?? Int64(any as? Int ?? 0) }

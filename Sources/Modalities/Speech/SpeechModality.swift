@@ -9,11 +9,6 @@ import Transcription
 import VAD
 import Whisper
 
-/// A model file that cannot be loaded, with what to do about it.
-public struct ModelLoadFailure: Error, CustomStringConvertible {
-    public var description: String
-}
-
 /// The speech models, loaded; makes one `SpeechEncoder` per stream over them.
 public struct PreparedSpeech: PreparedEncoder {
     let recognizer: SharedRecognizer?

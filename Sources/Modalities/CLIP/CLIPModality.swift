@@ -29,19 +29,12 @@ extension EncoderDescriptor {
     public static let clipFps = 0.5
 
     /// `clip`: open-vocabulary image embeddings (CLIP ViT-B/32, supplied by the user).
-    public static let clip = EncoderDescriptor(
+    public static let clip = picture(
         name: "clip", summary: "open-vocabulary image embeddings of frames for text queries (CLIP, a model directory you supply)",
-        input: EncoderInput(video: FrameRequest(maxFps: clipFps)), enabledByDefault: false,
-        modelSettings: [
-            ModelSetting(key: "clip", kind: .choiceOrDirectory(["none"]), defaultValue: .name("none"),
-                         help: "CLIP checkpoint directory in the Hugging Face layout (config.json, model.safetensors, tokenizer.json), or \"none\"."),
-        ],
-        prepare: { setup in
-            let input = EncoderInput(video: FrameRequest(maxFps: clipFps))
-            guard let (name, model) = try ModelLoading.load("clip", setup: setup, requiredFiles: [CLIPConfig.configFile, CLIPTokenizer.fileName], { dir in
-                try CLIPModel(directory: dir)
-            }) else { return PreparedFrameModel(name: "clip", input: input, model: nil, makeAnalyser: nil) }
-            let shared = SharedModel(model)
-            return PreparedFrameModel(name: "clip", input: input, model: name, makeAnalyser: { CLIPAnalyser(model: shared) })
-        })
+        fps: clipFps, enabledByDefault: false,
+        setting: ModelSetting(key: "clip", kind: .choiceOrDirectory(["none"]), defaultValue: .name("none"),
+                              help: "CLIP checkpoint directory in the Hugging Face layout (config.json, model.safetensors, tokenizer.json), or \"none\"."),
+        requiredFiles: [CLIPConfig.configFile, CLIPTokenizer.fileName],
+        load: { try CLIPModel(directory: $0) },
+        analyser: { CLIPAnalyser(model: $0) })
 }

@@ -158,16 +158,18 @@ struct DetectionAnalyser: FrameAnalyser {
 }
 
 extension EncoderDescriptor {
-    /// A picture modality called `name`, on by default unless `enabledByDefault` is false, reading frames at `fps` at most,
-    /// whose model the `[models]` key `setting` names: `load` reads it from its directory
-    /// (which must hold `requiredFiles`) once per daemon, and `analyser` makes each stream's
-    /// analyser over the shared model.
-    static func picture<Model>(name: String, summary: String, fps: Double, enabledByDefault: Bool = true, setting: ModelSetting, requiredFiles: [String],
+    /// A picture modality called `name`, reading frames at `fps` at most, whose model the
+    /// `[models]` key `setting` names: `load` reads it from its directory (which must hold
+    /// `requiredFiles`) once per daemon, and `analyser` makes each stream's analyser over the
+    /// shared model.
+    static func picture<Model>(name: String, summary: String, fps: Double, enabledByDefault: Bool = true,
+                               setting: ModelSetting, requiredFiles: [String],
                                load: @escaping @Sendable (URL) throws -> Model,
                                analyser: @escaping @Sendable (SharedModel<Model>) -> any FrameAnalyser) -> EncoderDescriptor
     {
         let input = EncoderInput(video: FrameRequest(maxFps: fps))
-        return EncoderDescriptor(name: name, summary: summary, input: input, enabledByDefault: enabledByDefault, modelSettings: [setting]) { setup in
+        return EncoderDescriptor(name: name, summary: summary, input: input, enabledByDefault: enabledByDefault,
+                                 modelSettings: [setting]) { setup in
             guard let (model, loaded) = try ModelLoading.load(setting.key, setup: setup, requiredFiles: requiredFiles, load) else {
                 return PreparedFrameModel(name: name, input: input, model: nil, makeAnalyser: nil)
             }

@@ -34,7 +34,8 @@ struct Value {
 struct ONNXNetwork: Sendable {
     /// One prepared node: the op and everything read from the file for it.
     enum Op: Sendable {
-        case conv(Conv2dShapeTemplate, weight: [Float], bias: [Float]?)
+        /// `pointwise`: the same weights packed for Kernels' 1×1 kernel, when the conv is one.
+        case conv(Conv2dShapeTemplate, weight: [Float], bias: [Float]?, pointwise: PointwiseConv?)
         case convTranspose(ConvTransposeSpec, weight: [Float], bias: [Float]?)
         case batchNorm(scale: [Float], shift: [Float])
         case binary(BinaryOp)
@@ -159,7 +160,18 @@ struct ONNXNetwork: Sendable {
                 guard weight.count == spec.outChannels * (spec.inChannels / g) * k[0] * k[1], bias.map({ $0.count == spec.outChannels }) ?? true else {
                     throw .unexpectedShape(path: model.path, name: n.inputs[1], expected: "conv weight", found: wt.shape)
                 }
-                op = .conv(spec, weight: weight, bias: bias)
+                // A 1×1, stride-1, unpadded, ungrouped conv is a product over pixels: its weights are
+                // packed once here for the pointwise kernel, which reads the NCHW input in place.
+                var pointwise: PointwiseConv?
+                if k == [1, 1], s == [1, 1], p.allSatisfy({ $0 == 0 }), g == 1 {
+                    do {
+                        pointwise = try PointwiseConv(weight: weight, outChannels: spec.outChannels, inChannels: spec.inChannels, bias: bias,
+                                                      layout: .channelsFirst)
+                    } catch {
+                        throw .unexpectedShape(path: model.path, name: n.inputs[1], expected: "1x1 conv weight", found: wt.shape)
+                    }
+                }
+                op = .conv(spec, weight: weight, bias: bias, pointwise: pointwise)
             case "ConvTranspose":
                 let wt = try constant(n.inputs[1], node: n.name)
                 let s = ints("strides", [1, 1]), p = ints("pads", [0, 0, 0, 0])

@@ -42,6 +42,7 @@ let package = Package(
         .target(name: "TextEmbedder", dependencies: ["Kernels", "ModelIO"], path: "Sources/Encoders/TextEmbedder"),
         .target(name: "FaceDetector", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/FaceDetector"),
         .target(name: "ImageLabels", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/ImageLabels"),
+        .target(name: "CLIP", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/CLIP"),
 
         // MARK: - Speech to text and subtitles
         .target(name: "Subtitles"),
@@ -52,7 +53,7 @@ let package = Package(
 
         // MARK: - Modalities: adapters from windows to evidence, and the encoder registry
         .target(name: "Modalities", dependencies: ["SightlineCore", "MediaIO", "Transcription", "VAD", "Whisper", "ModelIO",
-                                                  "ImageOps", "PersonDetector", "FaceDetector", "ImageLabels", "OCR", "TextEmbedder"]),
+                                                  "ImageOps", "PersonDetector", "FaceDetector", "ImageLabels", "OCR", "TextEmbedder", "CLIP"]),
 
         // MARK: - Persistence, retrieval, API
         .target(name: "Store", dependencies: ["SightlineCore", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -97,6 +98,7 @@ let package = Package(
         .executableTarget(name: "TextBench", dependencies: ["TextEmbedder", "Kernels"], path: "Benchmarks/TextBench"),
         .executableTarget(name: "FacesBench", dependencies: ["FaceDetector", "ImageOps", "ModelIO", "Kernels"], path: "Benchmarks/FacesBench"),
         .executableTarget(name: "LabelsBench", dependencies: ["ImageLabels", "ImageOps", "ModelIO", "Kernels"], path: "Benchmarks/LabelsBench"),
+        .executableTarget(name: "CLIPBench", dependencies: ["CLIP", "ImageOps", "Kernels"], path: "Benchmarks/CLIPBench"),
 
         // MARK: - Tests (one test target per library target; shared helpers in TestSupport)
         .target(name: "TestSupport", dependencies: ["Transcription", "Subtitles", "SightlineCore"], path: "Sources/TestSupport"),
@@ -112,12 +114,13 @@ let package = Package(
         .testTarget(name: "TextEmbedderTests", dependencies: ["TextEmbedder", "Kernels", "ModelIO", "TestSupport"]),
         .testTarget(name: "FaceDetectorTests", dependencies: ["FaceDetector", "ImageOps", "ModelIO", "Kernels", "TestSupport"]),
         .testTarget(name: "ImageLabelsTests", dependencies: ["ImageLabels", "ImageOps", "ModelIO", "Kernels", "TestSupport"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "ImageOps", "ModelIO", "Kernels", "TestSupport"]),
         .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),
         .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "VAD", "Subtitles", "TestSupport"]),
         .testTarget(name: "SightlineCoreTests", dependencies: ["SightlineCore"]),
         .testTarget(name: "ModalitiesTests", dependencies: ["Modalities", "SightlineCore", "MediaIO", "Transcription", "Store", "sightline",
                                                             "PersonDetector", "FaceDetector", "ImageLabels", "OCR", "ImageOps", "TextEmbedder",
-                                                            "Retrieval", "TestSupport"]),
+                                                            "CLIP", "Retrieval", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "SightlineCore", "Retrieval", "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Store", "SightlineCore", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Retrieval", "Store", "SightlineCore"]),

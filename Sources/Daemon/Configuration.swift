@@ -54,7 +54,7 @@ extension Configuration {
     public func report(printValues: Bool, registry: EncoderRegistry = .standard) -> String {
         var out = "ok: \(daemon.file ?? "(built-in defaults)") and \(streams.count) stream file(s) in \(daemon.streamsDirectory)\n"
         for s in streams {
-            out += "  \(s.id): \(s.enabled ? "enabled" : "disabled"), \(s.source); modalities: "
+            out += "  \(s.id): \(s.enabled ? "enabled" : "disabled"), \(Credentials.redact(s.source)); modalities: "
                 + (s.encoders.isEmpty ? "none" : s.encoders.joined(separator: ", ")) + "\n"
         }
         out += "known modalities ([modalities] keys of a stream file):\n"

@@ -46,6 +46,11 @@ public struct DaemonConfig: Sendable, Equatable {
         public var maxConnections = 64
         public var maxRequestBytes = 65_536
         public var requestTimeoutMs: Int64 = 10_000
+        /// Server-Sent Events followers (`GET /v1/events`) open at once; they have their own
+        /// slots, so they never take those of `max_connections`.
+        public var maxEventFollowers = 16
+        /// A follower whose client has not read its events for this long is closed.
+        public var eventFollowerTimeoutMs: Int64 = 30_000
         /// Windows buffered between decoding and the encoders, per stream.
         public var queueWindows = 8
     }
@@ -88,6 +93,20 @@ public struct DaemonConfig: Sendable, Equatable {
         return (base as NSString).appendingPathComponent(paths.streamsDir)
     }
 
+    // MARK: - Allowed ranges (every value is range-checked here, so nothing downstream traps)
+
+    /// Ids of [access]: a uid_t or gid_t, but not (uid_t)-1, which means "no id".
+    public static let idRange = 0...Int(UInt32.max - 1)
+    /// Ages for retention: one minute to a hundred years.
+    public static let retentionAgeRange: ClosedRange<Int64> = 60_000...36_500 * 86_400_000
+    /// Per-stream size budgets: 1 MiB to 1 PiB.
+    public static let retentionSizeRange: ClosedRange<Int64> = (1 << 20)...(1 << 50)
+    static let retentionIntervalRange: ClosedRange<Int64> = 1000...30 * 86_400_000
+    static let requestSizeRange: ClosedRange<Int64> = 1024...(64 << 20)
+    static let requestTimeoutRange: ClosedRange<Int64> = 100...3_600_000
+    static let followerTimeoutRange: ClosedRange<Int64> = 100...86_400_000
+    static let stallTimeoutRange: ClosedRange<Int64> = 1000...30 * 86_400_000
+
     public static func load(file: String, registry: EncoderRegistry = .standard) throws -> DaemonConfig {
         let text: String
         do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
@@ -115,6 +134,12 @@ public struct DaemonConfig: Sendable, Equatable {
                         throw t.bad(setting.key, "'\(name)' is not one of \(names.joined(separator: ", "))")
                     }
                     c.models[setting.key] = .name(name)
+                case let (.choiceOrDirectory(names), .name(fallback)):
+                    let name = try t.string(setting.key, default: fallback)
+                    guard names.contains(name) || name.contains("/") else {
+                        throw t.bad(setting.key, "'\(name)' is neither one of \(names.joined(separator: ", ")) nor a model directory path (one with a '/')")
+                    }
+                    c.models[setting.key] = .name(name)
                 case let (_, .flag(fallback)):
                     c.models[setting.key] = .flag(try t.bool(setting.key, default: fallback))
                 case (.flag, .name), (.choice, .flag):
@@ -130,9 +155,12 @@ public struct DaemonConfig: Sendable, Equatable {
         }
         if let t = try r.table("store") {
             c.store.path = try t.string("path", default: c.store.path)
-            c.store.retention.maxAgeMs = try t.duration("retention_max_age", default: c.store.retention.maxAgeMs, allowOff: true)
-            c.store.retention.maxBytes = try t.bytes("retention_max_size", default: c.store.retention.maxBytes, allowOff: true)
-            c.store.retentionIntervalMs = try t.duration("retention_interval", default: c.store.retentionIntervalMs)!
+            c.store.retention.maxAgeMs = try t.duration("retention_max_age", default: c.store.retention.maxAgeMs,
+                                                        range: retentionAgeRange, allowOff: true)
+            c.store.retention.maxBytes = try t.bytes("retention_max_size", default: c.store.retention.maxBytes,
+                                                     range: retentionSizeRange, allowOff: true)
+            c.store.retentionIntervalMs = try t.duration("retention_interval", default: c.store.retentionIntervalMs,
+                                                         range: retentionIntervalRange)!
             try t.finish()
         }
         if let t = try r.table("socket") {
@@ -146,20 +174,24 @@ public struct DaemonConfig: Sendable, Equatable {
             try t.finish()
         }
         if let t = try r.table("access") {
-            c.access.allowedUids = try t.intArray("allowed_uids").map { UInt32($0) }
-            c.access.allowedGids = try t.intArray("allowed_gids").map { UInt32($0) }
+            c.access.allowedUids = try t.intArray("allowed_uids", range: idRange).map { UInt32($0) }
+            c.access.allowedGids = try t.intArray("allowed_gids", range: idRange).map { UInt32($0) }
             if let groups = try t.stringArray("allowed_groups") { c.access.allowedGroups = groups }
             try t.finish()
         }
         if let t = try r.table("limits") {
             c.limits.maxConnections = try t.int("max_connections", default: c.limits.maxConnections, range: 1...10_000)
-            c.limits.maxRequestBytes = Int(try t.bytes("max_request_size", default: Int64(c.limits.maxRequestBytes))!)
-            c.limits.requestTimeoutMs = try t.duration("request_timeout", default: c.limits.requestTimeoutMs)!
+            c.limits.maxRequestBytes = Int(try t.bytes("max_request_size", default: Int64(c.limits.maxRequestBytes),
+                                                       range: requestSizeRange)!)
+            c.limits.requestTimeoutMs = try t.duration("request_timeout", default: c.limits.requestTimeoutMs, range: requestTimeoutRange)!
+            c.limits.maxEventFollowers = try t.int("max_event_followers", default: c.limits.maxEventFollowers, range: 1...10_000)
+            c.limits.eventFollowerTimeoutMs = try t.duration("event_follower_timeout", default: c.limits.eventFollowerTimeoutMs,
+                                                             range: followerTimeoutRange)!
             c.limits.queueWindows = try t.int("queue_windows", default: c.limits.queueWindows, range: 1...1024)
             try t.finish()
         }
         if let t = try r.table("watchdog") {
-            c.watchdog.stallTimeoutMs = try t.duration("stall_timeout", default: c.watchdog.stallTimeoutMs)!
+            c.watchdog.stallTimeoutMs = try t.duration("stall_timeout", default: c.watchdog.stallTimeoutMs, range: stallTimeoutRange)!
             try t.finish()
         }
         try r.finish()
@@ -202,6 +234,8 @@ public struct DaemonConfig: Sendable, Equatable {
         max_connections = \(limits.maxConnections)
         max_request_size = \(q(Units.formatBytes(Int64(limits.maxRequestBytes))))
         request_timeout = \(q(Units.formatDuration(limits.requestTimeoutMs)))
+        max_event_followers = \(limits.maxEventFollowers)
+        event_follower_timeout = \(q(Units.formatDuration(limits.eventFollowerTimeoutMs)))
         queue_windows = \(limits.queueWindows)
 
         [watchdog]

@@ -22,13 +22,15 @@ public struct DaemonRunner {
     public var encoders: any EncoderFactory
     public var readers: any WindowReaderFactory
     public var clock: any DaemonClock
+    public var notifier: SystemdNotifier
     public var logger: Logger
     public var version: String
 
     public init(configuration: Configuration, socketOverride: String? = nil, encoders: any EncoderFactory = RegistryEncoders.modelFree(),
                 readers: any WindowReaderFactory = MediaReaderFactory(), clock: any DaemonClock = WallClock(),
-                logger: Logger, version: String)
+                notifier: SystemdNotifier = SystemdNotifier(), logger: Logger, version: String)
     {
+        self.notifier = notifier
         self.configuration = configuration
         self.socketOverride = socketOverride
         self.encoders = encoders
@@ -58,11 +60,14 @@ public struct DaemonRunner {
     public func run() async throws {
         Self.limitMallocArenas()
         let daemon = configuration.daemon
-        let notifier = SystemdNotifier()
+        let notifier = self.notifier
         let inherited = ListenFDs.inherited()
         ListenFDs.clearEnvironment()
 
         try createDirectory((daemon.storePath as NSString).deletingLastPathComponent, what: "state directory")
+        // Held until the process ends: a second daemon on this store stops here.
+        let lock = try InstanceLock(path: daemon.storePath + ".lock")
+        defer { withExtendedLifetime(lock) {} }
         let store = try Store(path: daemon.storePath)
         logger.info("store open", metadata: ["store.path": "\(daemon.storePath)", "store.windows": "\((try? store.windowCount()) ?? 0)"])
 
@@ -85,15 +90,19 @@ public struct DaemonRunner {
                                                                     allowedGids: allowedGids, ownUid: getuid()),
                                                maxConnections: daemon.limits.maxConnections,
                                                maxRequestBytes: daemon.limits.maxRequestBytes,
-                                               requestTimeoutMs: daemon.limits.requestTimeoutMs),
+                                               requestTimeoutMs: daemon.limits.requestTimeoutMs,
+                                               maxFollowers: daemon.limits.maxEventFollowers,
+                                               followerStallTimeoutMs: daemon.limits.eventFollowerTimeoutMs),
                                router: Router(memory: StoreMemory(store: store), status: status), logger: logger)
         try await server.start()
+        // SIGHUP's default action ends the process: trap it before READY=1 tells systemd
+        // that `systemctl reload` may be used.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         status.markReady()
         logger.info("ready", metadata: ["socket": "\(listen)", "streams": "\(configuration.streams.filter(\.enabled).map(\.id))"])
         try? notifier.ready(status: "serving \(configuration.streams.filter(\.enabled).count) stream(s)")
 
-        let retention = RetentionService(store: store, defaults: daemon.store.retention,
-                                         streams: { [configuration] in configuration.streams },
+        let retention = RetentionService(store: store, defaults: daemon.store.retention, supervisor: supervisor,
                                          intervalMs: daemon.store.retentionIntervalMs, clock: clock, logger: logger)
         let watchdog = WatchdogService(notifier: notifier, supervisor: supervisor, clock: clock,
                                        stallTimeoutMs: daemon.watchdog.stallTimeoutMs, logger: logger)
@@ -102,7 +111,7 @@ public struct DaemonRunner {
             .init(service: supervisor, successTerminationBehavior: .ignore),
             .init(service: retention),
             .init(service: watchdog),
-            .init(service: ReloadService(supervisor: supervisor, notifier: notifier, logger: logger)),
+            .init(service: ReloadService(signals: hangups, supervisor: supervisor, notifier: notifier, logger: logger)),
             .init(service: StopNotifierService(notifier: notifier, logger: logger)),
         ]
         var config = ServiceGroupConfiguration(services: services, logger: logger)
@@ -128,10 +137,18 @@ public struct DaemonRunner {
     }
 }
 
-public enum DaemonError: Error, Sendable, CustomStringConvertible {
+public enum DaemonError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotCreate(path: String, what: String, reason: String)
+    case alreadyRunning(lock: String, pid: Int32?)
+    case cannotLock(path: String, reason: String)
     public var description: String {
         switch self {
+        case let .alreadyRunning(lock, pid):
+            return "another sightline serve\(pid.map { " (pid \($0))" } ?? "") already uses this store (it holds '\(lock)'). "
+                + "Stop it first, or give this one another --state-dir."
+        case let .cannotLock(path, reason):
+            return "cannot lock '\(path)': \(reason). Check that the state directory is writable."
+
         case let .cannotCreate(path, what, reason):
             return "cannot create the \(what) '\(path)': \(reason). Create it, or point the config (or --socket / --state-dir) somewhere writable."
         }
@@ -149,11 +166,12 @@ struct APIService: Service {
 
 /// SIGHUP → reload Streams/.
 struct ReloadService: Service {
+    /// Trapped before READY=1 (see run()); signals that arrive earlier wait in the sequence.
+    let signals: UnixSignalsSequence
     let supervisor: Supervisor
     let notifier: SystemdNotifier
     let logger: Logger
     func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
         await cancelWhenGracefulShutdown {
             for await _ in signals {
                 logger.info("SIGHUP: reloading streams")

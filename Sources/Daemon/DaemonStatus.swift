@@ -30,6 +30,7 @@ public final class DaemonStatus: StatusSource {
         var out = "# HELP sightline_encoder_seconds_total Time spent in each encoder.\n# TYPE sightline_encoder_seconds_total counter\n"
         var calls = "# HELP sightline_encoder_windows_total Windows each encoder processed.\n# TYPE sightline_encoder_windows_total counter\n"
         var thinned = "# HELP sightline_frames_thinned_total Video frames dropped from queued windows (audio kept).\n# TYPE sightline_frames_thinned_total counter\n"
+        var skipped = "# HELP sightline_frames_skipped_total Sampled frames a picture modality left out because nothing moved (motion gate).\n# TYPE sightline_frames_skipped_total counter\n"
         var errors = "# HELP sightline_encoder_errors_total Encoder failures (window stored without that evidence).\n# TYPE sightline_encoder_errors_total counter\n"
         for r in supervisor.runtimes {
             let s = r.snapshot
@@ -39,8 +40,11 @@ public final class DaemonStatus: StatusSource {
                 calls += "sightline_encoder_windows_total{stream=\"\(id)\",encoder=\"\(name)\"} \(s.encodeCalls[name] ?? 0)\n"
             }
             thinned += "sightline_frames_thinned_total{stream=\"\(id)\"} \(s.framesThinned)\n"
+            for (name, n) in s.framesSkipped.sorted(by: { $0.key < $1.key }) {
+                skipped += "sightline_frames_skipped_total{stream=\"\(id)\",encoder=\"\(name)\"} \(n)\n"
+            }
             errors += "sightline_encoder_errors_total{stream=\"\(id)\"} \(s.encoderErrors)\n"
         }
-        return out + calls + thinned + errors
+        return out + calls + thinned + skipped + errors
     }
 }

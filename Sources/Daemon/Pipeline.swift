@@ -1,6 +1,10 @@
 // One stream's pipeline: open the source → windows into a bounded queue → encoders (on the
-// compute executor) → enrichers → one WindowRecord per window committed to the store →
-// window sinks (standing queries; fusion) → events.
+// compute executor) → enrichers → one WindowRecord per window committed to the store
+// together with the `match` events of the stream's standing queries (one transaction) →
+// window sinks (fusion).
+// Stopping (SIGTERM, or a reload that changed the stream) interrupts the open of the source
+// and the reconnect back-off at once, lets the encoders work through the windows already
+// queued until a drain deadline, and logs how many were left.
 // Failures of the source are retried with exponential backoff (Backoff); only inputs that
 // can never work (a missing local file, an unsupported codec) end in `failed`. A pipeline
 // touches nothing but its own stream, so a failing stream never disturbs the others.
@@ -19,6 +23,9 @@ public final class Pipeline: Sendable {
     let readers: any WindowReaderFactory
     let encoders: [any WindowEncoder]
     let enrichers: [any EvidenceEnricher]
+    /// Raises `match` events for the stream's standing queries and the API's subscriptions,
+    /// inside each window's own transaction.
+    let matcher: StandingQueryMatcher
     let sinks: [any WindowSink]
     let inputs = WindowInputs()
     let clock: any DaemonClock
@@ -27,14 +34,23 @@ public final class Pipeline: Sendable {
     let decodeThreads: Int
     let backoff: Backoff
     let random: @Sendable () -> Double
-    /// Set by stop(): finish the window in flight, then end.
-    private let stopping = Mutex(false)
+    /// Set by stop(): drain the queue until the deadline, then end.
+    private struct StopState {
+        var stopping = false
+        var drainUntilMs = Int64.max
+        /// Cancels what the pipeline is waiting for right now (an open, a back-off sleep).
+        var interrupt: (@Sendable () -> Void)?
+    }
+    private let stopState = Mutex(StopState())
+    /// Set when run() has returned; tasks waiting in waitUntilFinished().
+    private let finished = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     private let currentReader = Mutex<(any WindowReader)?>(nil)
     private let currentQueue = Mutex<WindowQueue?>(nil)
 
-    /// A pipeline for `config`. `sinks` defaults to the stream's standing queries.
+    /// A pipeline for `config`; its standing queries are matched in each window's transaction,
+    /// `sinks` run after the commit.
     public init(config: StreamConfig, store: Store, readers: any WindowReaderFactory, encoders: [any WindowEncoder],
-                enrichers: [any EvidenceEnricher] = [], sinks: [any WindowSink]? = nil,
+                enrichers: [any EvidenceEnricher] = [], sinks: [any WindowSink] = [],
                 clock: any DaemonClock, logger: Logger, queueCapacity: Int, decodeThreads: Int,
                 backoff: Backoff = Backoff(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) })
     {
@@ -43,7 +59,8 @@ public final class Pipeline: Sendable {
         self.readers = readers
         self.encoders = encoders
         self.enrichers = enrichers
-        self.sinks = sinks ?? [StandingQueryMatcher(streamId: config.id, queries: config.queries, store: store)]
+        self.matcher = StandingQueryMatcher(streamId: config.id, queries: config.queries, store: store)
+        self.sinks = sinks
         self.clock = clock
         var l = logger
         l[metadataKey: "stream.id"] = "\(config.id)"
@@ -55,27 +72,87 @@ public final class Pipeline: Sendable {
         self.runtime = StreamRuntime(id: config.id, source: config.source, nowMs: clock.nowMs())
     }
 
-    var isStopping: Bool { stopping.withLock { $0 } }
+    var isStopping: Bool { stopState.withLock { $0.stopping } }
 
     /// Longest single sleep of realtime pacing.
     static let pacingSliceMs: Int64 = 250
 
-    /// Asks the pipeline to end: the source is interrupted, queued windows are discarded,
-    /// the window being encoded is finished and committed.
-    public func stop() async {
-        stopping.withLock { $0 = true }
+    /// How long a stopping pipeline keeps starting on the windows already queued (measured
+    /// from stop()). The window in flight at the deadline still finishes — Whisper on a 28 s
+    /// utterance takes a few seconds on two cores — so with it the stop stays inside the
+    /// unit's TimeoutStopSec (30 s). Were systemd to kill the daemon anyway, it would lose
+    /// only uncommitted windows: each commit is one transaction.
+    public static let shutdownDrainMs: Int64 = 15_000
+
+    /// Asks the pipeline to end: an open of the source or a back-off sleep is interrupted,
+    /// the source is closed, the windows already queued are encoded and committed until
+    /// `drainMs` have passed (the rest are counted in `windowsAbandoned` and logged), and
+    /// run() returns.
+    public func stop(drainMs: Int64 = Pipeline.shutdownDrainMs) async {
+        let now = clock.nowMs()
+        let interrupt = stopState.withLock { s -> (@Sendable () -> Void)? in
+            if !s.stopping {
+                s.stopping = true
+                s.drainUntilMs = now.addingReportingOverflow(max(0, drainMs)).overflow ? .max : now + max(0, drainMs)
+            }
+            defer { s.interrupt = nil }
+            return s.interrupt
+        }
+        interrupt?()
         currentReader.withLock { $0?.cancel() }
         if let q = currentQueue.withLock({ $0 }) { await q.finish() }
     }
 
+    var pastDrainDeadline: Bool {
+        let until = stopState.withLock { $0.stopping ? $0.drainUntilMs : Int64.max }
+        return clock.nowMs() > until
+    }
+
+    /// Runs `body` so that stop() cancels it: an open that may block for the connect timeout,
+    /// or a back-off sleep of up to a minute, must not hold up SIGTERM.
+    func interruptible<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await body() }
+        let registered = stopState.withLock { s -> Bool in
+            guard !s.stopping else { return false }
+            s.interrupt = { task.cancel() }
+            return true
+        }
+        if !registered { task.cancel() }
+        defer { stopState.withLock { $0.interrupt = nil } }
+        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+    }
+
     /// Runs until the input ends (files), the pipeline is stopped, or the task is cancelled.
     public func run() async {
+        await ingest()
+        let waiters = finished.withLock { f -> [CheckedContinuation<Void, Never>] in
+            f.done = true
+            defer { f.waiters = [] }
+            return f.waiters
+        }
+        for w in waiters { w.resume() }
+    }
+
+    /// Returns once run() has returned (at once if it has).
+    public func waitUntilFinished() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let done = finished.withLock { f -> Bool in
+                if !f.done { f.waiters.append(c) }
+                return f.done
+            }
+            if done { c.resume() }
+        }
+    }
+
+    private func ingest() async {
         var attempt = 0
-        try? store.upsertStream(id: config.id, source: config.source, nowMs: clock.nowMs())
+        try? store.upsertStream(id: config.id, source: Credentials.redact(config.source), nowMs: clock.nowMs())
         setState(.starting, error: nil)
         while !isStopping, !Task.isCancelled {
             do {
-                let reader = try await readers.open(config, decodeThreads: decodeThreads)
+                let reader = try await interruptible { [readers, config, decodeThreads] in
+                    try await readers.open(config, decodeThreads: decodeThreads)
+                }
                 currentReader.withLock { $0 = reader }
                 if isStopping { reader.cancel() }
                 let live = reader.isLive
@@ -94,7 +171,7 @@ public final class Pipeline: Sendable {
             } catch {
                 currentReader.withLock { $0 = nil }
                 if isStopping || Task.isCancelled { break }
-                let message = "\(error)"
+                let message = Credentials.redact("\(error)")
                 if Self.isPermanent(error, source: config.source) {
                     logger.error("stream failed permanently", metadata: ["error": "\(message)"])
                     setState(.failed, error: message)
@@ -105,7 +182,7 @@ public final class Pipeline: Sendable {
                 runtime.update { $0.reconnects += 1 }
                 logger.warning("stream down; reconnecting", metadata: ["error": "\(message)", "retry.delay_ms": "\(delay)"])
                 setState(.reconnecting, error: message)
-                do { try await clock.sleep(ms: delay) } catch { break }
+                do { try await interruptible { [clock] in try await clock.sleep(ms: delay) } } catch { break }
             }
         }
         setState(.stopped, error: runtime.snapshot.lastError)
@@ -150,8 +227,10 @@ public final class Pipeline: Sendable {
                         }
                     }
                 } catch {
-                    // Let the encoder side drain and end before the error ends the group.
+                    // Let the encoder side drain and end before the error ends the group. A
+                    // reader interrupted by stop() is no failure: the queue is drained.
                     await queue.finish()
+                    if self.isStopping { return 0 }
                     throw error
                 }
                 await queue.finish()
@@ -159,7 +238,17 @@ public final class Pipeline: Sendable {
             }
             group.addTask {
                 var committed = 0
-                while !self.isStopping, let window = await queue.pop() {
+                // After stop() the queue is finished: pop() hands out what is queued, then nil.
+                while let window = await queue.pop() {
+                    if self.pastDrainDeadline {
+                        var left = 1
+                        while await queue.pop() != nil { left += 1 }
+                        let abandoned = left
+                        self.runtime.update { $0.windowsAbandoned += abandoned }
+                        self.logger.warning("stopping: queued windows not processed within the drain deadline",
+                                            metadata: ["windows": "\(abandoned)", "drain_ms": "\(Self.shutdownDrainMs)"])
+                        break
+                    }
                     try await self.process(window)
                     committed += 1
                     let depth = await queue.depth
@@ -185,6 +274,9 @@ public final class Pipeline: Sendable {
             evidence += await timed(encoder.name, window: window) {
                 try await BlockingExecutor.compute.run { try await encoder.encode(input) }
             } ?? []
+            if let skipping = encoder as? any FrameSkipping {
+                runtime.update { $0.framesSkipped[encoder.name] = skipping.framesSkipped }
+            }
         }
         for enricher in enrichers {
             let before = evidence
@@ -196,7 +288,21 @@ public final class Pipeline: Sendable {
                                   frameCount: window.frames.count, audioSamples: window.audio.count, evidence: evidence)
         let now = clock.nowMs()
         let store = self.store
-        let windowId = try await BlockingExecutor.storage.run { try store.append(record, committedMs: now) }
+        let matcher = self.matcher
+        let runtime = self.runtime
+        let logger = self.logger
+        // The window and its match events in one transaction: a crash keeps both or neither.
+        // A failing match is logged and counted; the window is stored without its events.
+        let windowId = try await BlockingExecutor.storage.run {
+            try store.append(record, committedMs: now) { id in
+                do { return try matcher.matches(CommittedWindow(id: id, record: record, committedMs: now)) } catch {
+                    runtime.update { $0.encoderErrors += 1 }
+                    logger.warning("stage failed", metadata: ["stage": "\(matcher.name)", "window.start_ms": "\(record.startMs)",
+                                                              "error": "\(error)"])
+                    return []
+                }
+            }
+        }
         runtime.update {
             $0.windowsProcessed += 1
             $0.lastWindowEndMs = window.endMs
@@ -219,7 +325,7 @@ public final class Pipeline: Sendable {
         } catch {
             runtime.update { $0.encoderErrors += 1 }
             logger.warning("stage failed", metadata: ["stage": "\(name)", "window.start_ms": "\(window.startMs)",
-                                                      "error": "\(error)"])
+                                                      "error": "\(Credentials.redact("\(error)"))"])
         }
         let elapsed = ContinuousClock.now - started
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
@@ -230,7 +336,8 @@ public final class Pipeline: Sendable {
         return result
     }
 
-    func setState(_ state: StreamState, error: String?) {
+    func setState(_ state: StreamState, error raw: String?) {
+        let error = raw.map(Credentials.redact)
         let now = clock.nowMs()
         var changed = false
         runtime.update {
@@ -261,7 +368,7 @@ public enum PipelineError: Error, Sendable, CustomStringConvertible {
     case sourceEnded(String)
     public var description: String {
         switch self {
-        case let .sourceEnded(source): return "live source '\(source)' ended; it will be reopened"
+        case let .sourceEnded(source): return "live source '\(Credentials.redact(source))' ended; it will be reopened"
         }
     }
 }

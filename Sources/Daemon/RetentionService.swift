@@ -25,6 +25,15 @@ public struct RetentionService: Service {
         self.logger = logger
     }
 
+    /// Retention over the supervisor's current streams: a stream added or changed by a
+    /// reload is swept with its own settings from then on.
+    public init(store: Store, defaults: RetentionPolicy, supervisor: Supervisor, intervalMs: Int64, clock: any DaemonClock,
+                logger: Logger)
+    {
+        self.init(store: store, defaults: defaults, streams: { supervisor.streamConfigs }, intervalMs: intervalMs, clock: clock,
+                  logger: logger)
+    }
+
     /// One pass over all streams that have data; returns windows deleted per stream.
     @discardableResult
     public func sweep() -> [String: Int] {
@@ -45,10 +54,16 @@ public struct RetentionService: Service {
             }
         }
         // Events (stream up/down, matches) age out with the default retention.
+        var pruned = 0
         if let maxAge = defaults.maxAgeMs {
-            do { try store.pruneEvents(olderThanMs: maxAge, nowMs: now) } catch {
+            do { pruned = try store.pruneEvents(olderThanMs: maxAge, nowMs: now) } catch {
                 logger.error("event retention failed", metadata: ["error": "\(error)"])
             }
+        }
+        // A purge writes its deletions to the WAL: copy them into the database and truncate
+        // the log, so the files shrink back instead of staying at their largest.
+        if !deleted.isEmpty || pruned > 0 {
+            do { try store.checkpoint() } catch { logger.warning("checkpoint after retention failed", metadata: ["error": "\(error)"]) }
         }
         return deleted
     }

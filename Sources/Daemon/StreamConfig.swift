@@ -25,6 +25,27 @@ public struct StreamConfig: Sendable, Equatable {
     public var windowMs: Int64 = 2000
     /// The encoders turned on in `[modalities]`, by registry name, in registry order.
     public var encoders: [String]
+    /// `[vision] gate`: when the picture modalities analyse a sampled frame.
+    public enum VisionGate: String, Sendable, Equatable, CaseIterable {
+        /// Only when the picture moved against its background, and every `keep_alive` anyway.
+        case motion
+        /// Every frame their rate allows.
+        case always
+        /// `motion` for live sources and realtime replays (where two cores are shared by
+        /// cameras), `always` for files read as fast as possible (where every frame is wanted).
+        case auto
+    }
+    public var visionGate = VisionGate.auto
+    /// `[vision] keep_alive`: with the motion gate, a frame is analysed at least this often.
+    public var visionKeepAliveMs: Int64 = 10_000
+    /// Whether the picture modalities run behind a motion gate on this stream.
+    public var gatesVision: Bool {
+        switch visionGate {
+        case .motion: true
+        case .always: false
+        case .auto: realtime || source.contains("://") || source.hasPrefix("/dev/")
+        }
+    }
     /// `[rates]`: at most this many frames a second for a picture modality, by registry name,
     /// overriding the modality's own rate (people 1, faces 1, labels 0.5, ocr 0.5).
     public var frameRates: [String: Double] = [:]
@@ -42,6 +63,9 @@ public struct StreamConfig: Sendable, Equatable {
         self.source = source
         encoders = registry.descriptors.filter(\.enabledByDefault).map(\.name)
     }
+
+    /// Connect and read timeouts of live inputs: FFmpeg takes them in microseconds.
+    static let liveTimeoutRange: ClosedRange<Int64> = 100...3_600_000
 
     /// Stream ids appear in URLs and file names: letters, digits, '-', '_' and '.'.
     static func validId(_ id: String) -> Bool {
@@ -78,8 +102,7 @@ public struct StreamConfig: Sendable, Equatable {
             c.width = try t.int("width", default: c.width, range: 0...7680)
             c.height = try t.int("height", default: c.height, range: 0...4320)
             guard (c.width == 0) == (c.height == 0) else { throw t.bad("width", "set both width and height, or neither") }
-            c.windowMs = try t.duration("window", default: c.windowMs)!
-            guard (250...60_000).contains(c.windowMs) else { throw t.bad("window", "must be between 250ms and 60s") }
+            c.windowMs = try t.duration("window", default: c.windowMs, range: 250...60_000)!
             try t.finish()
         }
         if let t = try r.table("modalities") {
@@ -90,6 +113,15 @@ public struct StreamConfig: Sendable, Equatable {
             c.encoders = on
             try t.finish()
         }
+        if let t = try r.table("vision") {
+            let gate = try t.string("gate", default: c.visionGate.rawValue)
+            guard let g = VisionGate(rawValue: gate) else {
+                throw t.bad("gate", "'\(gate)' is not one of \(VisionGate.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            c.visionGate = g
+            c.visionKeepAliveMs = try t.duration("keep_alive", default: c.visionKeepAliveMs, range: 100...3_600_000)!
+            try t.finish()
+        }
         if let t = try r.table("rates") {
             for d in registry.descriptors where d.input.video != nil {
                 // Off is said in [modalities]; a rate is above 0.
@@ -98,8 +130,8 @@ public struct StreamConfig: Sendable, Equatable {
             try t.finish()
         }
         if let t = try r.table("live") {
-            c.connectTimeoutMs = try t.duration("connect_timeout", default: c.connectTimeoutMs)!
-            c.readTimeoutMs = try t.duration("read_timeout", default: c.readTimeoutMs)!
+            c.connectTimeoutMs = try t.duration("connect_timeout", default: c.connectTimeoutMs, range: liveTimeoutRange)!
+            c.readTimeoutMs = try t.duration("read_timeout", default: c.readTimeoutMs, range: liveTimeoutRange)!
             let transport = try t.string("rtsp_transport", default: c.rtspTransport.rawValue)
             guard let tr = MediaOptions.RTSPTransport(rawValue: transport) else {
                 throw t.bad("rtsp_transport", "'\(transport)' is not tcp or udp")
@@ -108,8 +140,8 @@ public struct StreamConfig: Sendable, Equatable {
             try t.finish()
         }
         if let t = try r.table("retention") {
-            c.retention.maxAgeMs = try t.duration("max_age", default: nil, allowOff: true)
-            c.retention.maxBytes = try t.bytes("max_size", default: nil, allowOff: true)
+            c.retention.maxAgeMs = try t.duration("max_age", default: nil, range: DaemonConfig.retentionAgeRange, allowOff: true)
+            c.retention.maxBytes = try t.bytes("max_size", default: nil, range: DaemonConfig.retentionSizeRange, allowOff: true)
             try t.finish()
         }
         for q in try r.tableArray("queries") {
@@ -161,7 +193,7 @@ public struct StreamConfig: Sendable, Equatable {
         func q(_ s: String) -> String { "\"\(s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"" }
         var out = """
         id = \(q(id))
-        source = \(q(source))
+        source = \(q(Credentials.redact(source)))
         enabled = \(enabled)
         realtime = \(realtime)
         loop = \(loop)
@@ -175,6 +207,10 @@ public struct StreamConfig: Sendable, Equatable {
 
         [modalities]
         \(registry.names.map { "\($0) = \(encoders.contains($0))" }.joined(separator: "\n"))
+
+        [vision]
+        gate = \(q(visionGate.rawValue))
+        keep_alive = \(q(Units.formatDuration(visionKeepAliveMs)))
 
         [rates]
         \(registry.descriptors.compactMap { d in d.input.video.map { "\(d.name) = \(frameRates[d.name] ?? $0.maxFps ?? fps)" } }.joined(separator: "\n"))

@@ -98,7 +98,10 @@ public final class RegistryEncoders: EncoderFactory, Sendable {
 
     public func makeEncoders(for stream: StreamConfig) throws -> [any WindowEncoder] {
         try registry.descriptors.filter { stream.encoders.contains($0.name) }.compactMap { d in
-            guard let encoder = try prepare(d).makeEncoder(streamId: stream.id) else { return nil }
+            guard var encoder = try prepare(d).makeEncoder(streamId: stream.id) else { return nil }
+            if stream.gatesVision, let picture = encoder as? FrameEncoder {
+                encoder = picture.gated(by: MotionGate(keepAliveMs: stream.visionKeepAliveMs))
+            }
             guard let rate = stream.frameRates[d.name], var video = encoder.input.video else { return encoder }
             video.maxFps = rate
             return FrameRateOverride(encoder: encoder, input: EncoderInput(audio: encoder.input.audio, video: video))
@@ -107,9 +110,10 @@ public final class RegistryEncoders: EncoderFactory, Sendable {
 }
 
 /// An encoder reading frames at the rate its stream's `[rates]` table sets instead of its own.
-struct FrameRateOverride: WindowEncoder {
+struct FrameRateOverride: FrameSkipping {
     let encoder: any WindowEncoder
     let input: EncoderInput
     var name: String { encoder.name }
     func encode(_ window: MediaWindow) async throws -> [Evidence] { try await encoder.encode(window) }
+    var framesSkipped: Int { (encoder as? any FrameSkipping)?.framesSkipped ?? 0 }
 }

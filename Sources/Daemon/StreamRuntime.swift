@@ -9,6 +9,8 @@ public final class StreamRuntime: Sendable {
         public var lastError: String?
         public var windowsProcessed = 0
         public var windowsDropped = 0
+        /// Windows still queued when a stop's drain deadline passed (not processed).
+        public var windowsAbandoned = 0
         public var framesThinned = 0
         public var reconnects = 0
         public var encoderErrors = 0
@@ -22,15 +24,18 @@ public final class StreamRuntime: Sendable {
         /// Cumulative encode time per encoder name (ms) and calls, for /metrics.
         public var encodeMs: [String: Double] = [:]
         public var encodeCalls: [String: Int] = [:]
+        /// Frames each gated picture modality left out (nothing moved), cumulative.
+        public var framesSkipped: [String: Int] = [:]
     }
 
     public let id: String
     public let source: String
     private let state: Mutex<Snapshot>
 
+    /// `source` is kept with its credentials redacted: this is what the API shows.
     public init(id: String, source: String, nowMs: Int64) {
         self.id = id
-        self.source = source
+        self.source = Credentials.redact(source)
         var s = Snapshot()
         s.lastProgressMs = nowMs
         self.state = Mutex(s)

@@ -1,6 +1,7 @@
 // Runs one Pipeline per enabled stream as child tasks, reloads the streams folder on
-// SIGHUP (only changed streams restart; the others keep running), and on graceful shutdown
-// stops every pipeline (each finishes its window in flight) before returning.
+// SIGHUP (only changed streams restart, the old pipeline ended before the new one opens
+// the source; the others keep running), and on graceful shutdown stops every pipeline
+// (each drains its queue until its deadline) before returning.
 import Foundation
 import Logging
 import SightlineCore
@@ -21,6 +22,13 @@ public final class Supervisor: Service, Sendable {
     private let configs = Mutex<[StreamConfig]>([])
     private let reloadRequests: AsyncStream<Void>
     private let reloadContinuation: AsyncStream<Void>.Continuation
+    private let reloads = Mutex(ReloadCounts())
+
+    /// Reloads handled so far: applied, or refused because the folder did not load.
+    public struct ReloadCounts: Sendable, Equatable {
+        public var applied = 0
+        public var failed = 0
+    }
 
     public init(daemon: DaemonConfig, streams: [StreamConfig], store: Store, readers: any WindowReaderFactory,
                 encoders: any EncoderFactory, clock: any DaemonClock, logger: Logger, backoff: Backoff = Backoff())
@@ -46,6 +54,12 @@ public final class Supervisor: Service, Sendable {
             }()
         }
     }
+
+    /// The streams as last loaded (at start-up or by the last successful reload), with their
+    /// own settings: what retention sweeps.
+    public var streamConfigs: [StreamConfig] { configs.withLock { $0 } }
+
+    public var reloadCounts: ReloadCounts { reloads.withLock { $0 } }
 
     /// Re-reads the streams folder at the next opportunity (SIGHUP).
     public func requestReload() { reloadContinuation.yield() }
@@ -74,7 +88,8 @@ public final class Supervisor: Service, Sendable {
     func makePipeline(_ c: StreamConfig) -> Pipeline {
         let encs: [any WindowEncoder]
         do { encs = try encoders.makeEncoders(for: c) } catch {
-            logger.error("cannot build encoders; storing windows without evidence", metadata: ["stream.id": "\(c.id)", "error": "\(error)"])
+            logger.error("cannot build encoders; storing windows without evidence",
+                         metadata: ["stream.id": "\(c.id)", "error": "\(Credentials.redact("\(error)"))"])
             encs = []
         }
         let enrichers: [any EvidenceEnricher]
@@ -92,13 +107,20 @@ public final class Supervisor: Service, Sendable {
             for await _ in reloadRequests {
                 let fresh: [StreamConfig]
                 do { fresh = try Configuration.loadStreams(directory: daemon.streamsDirectory) } catch {
-                    logger.error("reload failed; keeping the running streams", metadata: ["error": "\(error)"])
+                    logger.error("reload failed; keeping the running streams", metadata: ["error": "\(Credentials.redact("\(error)"))"])
+                    reloads.withLock { $0.failed += 1 }
                     continue
                 }
                 let old = Dictionary(configs.withLock { $0 }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
                 let new = Dictionary(fresh.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+                // A changed stream's old pipeline must have ended (source closed, queue drained,
+                // last commit done) before its new one opens the same source: cameras limit
+                // sessions, and two writers of one stream would interleave windows.
                 for (id, c) in old where new[id] != c {
-                    if let p = pipelines.withLock({ $0.removeValue(forKey: id) }) { await p.stop() }
+                    if let p = pipelines.withLock({ $0.removeValue(forKey: id) }) {
+                        await p.stop()
+                        await p.waitUntilFinished()
+                    }
                     logger.info("stream stopped by reload", metadata: ["stream.id": "\(c.id)"])
                 }
                 configs.withLock { $0 = fresh }
@@ -106,6 +128,7 @@ public final class Supervisor: Service, Sendable {
                     start(c, in: &group)
                     logger.info("stream started by reload", metadata: ["stream.id": "\(c.id)"])
                 }
+                reloads.withLock { $0.applied += 1 }
             }
             for p in pipelines.withLock({ Array($0.values) }) { await p.stop() }
         }

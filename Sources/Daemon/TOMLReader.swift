@@ -98,33 +98,43 @@ final class TOMLReader {
         return x
     }
 
-    /// A duration written as "500ms", "10s", "5m", "2h" or "7d"; "0" or "off" is nil when `allowOff`.
-    func duration(_ key: String, default d: Int64?, allowOff: Bool = false) throws -> Int64? {
+    /// A duration written as "500ms", "10s", "5m", "2h" or "7d", within `range` (ms); "0" or
+    /// "off" is nil when `allowOff`. The range keeps every later conversion (microseconds for
+    /// FFmpeg, nanoseconds for NIO's TimeAmount, `now - age`) inside Int64.
+    func duration(_ key: String, default d: Int64?, range: ClosedRange<Int64>, allowOff: Bool = false) throws -> Int64? {
         guard let v = value(key) else { return d }
         guard let s = v.string else { throw bad(key, "expected a duration string such as \"10s\", found \(v.type)") }
         if allowOff, s == "off" || s == "0" { return nil }
         guard let ms = Units.parseDurationMs(s), ms > 0 else {
             throw bad(key, "'\(s)' is not a duration; write e.g. \"500ms\", \"10s\", \"5m\", \"2h\", \"7d\"\(allowOff ? " or \"off\"" : "")")
         }
+        guard range.contains(ms) else {
+            throw bad(key, "'\(s)' is outside the allowed range \(Units.formatDuration(range.lowerBound))...\(Units.formatDuration(range.upperBound))")
+        }
         return ms
     }
 
-    /// A size written as "512KiB", "10MB", "2GiB"; "off" is nil when `allowOff`.
-    func bytes(_ key: String, default d: Int64?, allowOff: Bool = false) throws -> Int64? {
+    /// A size written as "512KiB", "10MB", "2GiB", within `range` (bytes); "off" is nil when `allowOff`.
+    func bytes(_ key: String, default d: Int64?, range: ClosedRange<Int64>, allowOff: Bool = false) throws -> Int64? {
         guard let v = value(key) else { return d }
         guard let s = v.string else { throw bad(key, "expected a size string such as \"2GiB\", found \(v.type)") }
         if allowOff, s == "off" || s == "0" { return nil }
         guard let n = Units.parseBytes(s), n > 0 else {
             throw bad(key, "'\(s)' is not a size; write e.g. \"64KiB\", \"10MB\", \"2GiB\"\(allowOff ? " or \"off\"" : "")")
         }
+        guard range.contains(n) else {
+            throw bad(key, "'\(s)' is outside the allowed range \(Units.formatBytes(range.lowerBound))...\(Units.formatBytes(range.upperBound))")
+        }
         return n
     }
 
-    func intArray(_ key: String) throws -> [Int] {
+    /// Non-negative integers, each within `range` (ids that must fit a uid_t or gid_t).
+    func intArray(_ key: String, range: ClosedRange<Int>) throws -> [Int] {
         guard let v = value(key) else { return [] }
         guard let a = v.array else { throw bad(key, "expected an array of integers, found \(v.type)") }
         return try a.map { e in
-            guard let i = e.int, i >= 0 else { throw bad(key, "expected non-negative integers, found \(e)") }
+            guard let i = e.int else { throw bad(key, "expected integers, found \(e)") }
+            guard range.contains(i) else { throw bad(key, "\(i) is outside the allowed range \(range.lowerBound)...\(range.upperBound)") }
             return i
         }
     }

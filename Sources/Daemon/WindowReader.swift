@@ -4,6 +4,7 @@ import Foundation
 import MediaIO
 import Modalities
 import SightlineCore
+import Synchronization
 
 public protocol WindowReader: AnyObject, Sendable {
     /// True for network streams and devices (windows carry epoch-ms times).
@@ -19,7 +20,10 @@ public protocol WindowReaderFactory: Sendable {
 }
 
 /// Opens streams with MediaIO. Opening blocks (connect timeouts of up to tens of seconds),
-/// so it runs on its own thread, never on Swift's cooperative pool of two threads.
+/// so it runs on its own thread, never on Swift's cooperative pool of two threads. A
+/// cancelled open returns at once (CancellationError); FFmpeg cannot be interrupted before
+/// the source exists, so its thread finishes on its own (within the connect timeout) and
+/// closes what it opened.
 public struct MediaReaderFactory: WindowReaderFactory {
     /// Tells what each enabled modality reads, so only that is decoded.
     let registry: EncoderRegistry
@@ -29,16 +33,62 @@ public struct MediaReaderFactory: WindowReaderFactory {
     public func open(_ stream: StreamConfig, decodeThreads: Int) async throws -> any WindowReader {
         let options = stream.mediaOptions(decodeThreads: decodeThreads, registry: registry)
         let input = stream.source
-        let source: MediaSource = try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                do { continuation.resume(returning: try MediaSource(input: input, options: options)) } catch {
-                    continuation.resume(throwing: error)
+        let attempt = OpenAttempt()
+        let source: MediaSource = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                guard attempt.begin(continuation) else { return }
+                let thread = Thread {
+                    let result: Result<MediaSource, any Error>
+                    do { result = .success(try MediaSource(input: input, options: options)) } catch { result = .failure(error) }
+                    // Nobody waits any more: close what was opened.
+                    if !attempt.finish(result), case let .success(abandoned) = result { abandoned.cancel() }
                 }
+                thread.name = "sightline.open"
+                thread.start()
             }
-            thread.name = "sightline.open"
-            thread.start()
+        } onCancel: {
+            attempt.abandon()
         }
         return MediaReader(source: source)
+    }
+}
+
+/// One open in progress: whoever comes first — the opening thread or a cancellation —
+/// resumes the waiting task, exactly once.
+final class OpenAttempt: Sendable {
+    private struct State {
+        var waiter: CheckedContinuation<MediaSource, any Error>?
+        var abandoned = false
+    }
+    private let state = Mutex(State())
+
+    /// Registers the waiter; false (and the waiter resumed with CancellationError) when already abandoned.
+    func begin(_ waiter: CheckedContinuation<MediaSource, any Error>) -> Bool {
+        let abandoned = state.withLock { s -> Bool in
+            if !s.abandoned { s.waiter = waiter }
+            return s.abandoned
+        }
+        if abandoned { waiter.resume(throwing: CancellationError()) }
+        return !abandoned
+    }
+
+    /// Hands the result to the waiter; false when the open was abandoned.
+    func finish(_ result: Result<MediaSource, any Error>) -> Bool {
+        guard let waiter = state.withLock({ s -> CheckedContinuation<MediaSource, any Error>? in
+            defer { s.waiter = nil }
+            return s.waiter
+        }) else { return false }
+        waiter.resume(with: result)
+        return true
+    }
+
+    func abandon() {
+        let waiter = state.withLock { s -> CheckedContinuation<MediaSource, any Error>? in
+            s.abandoned = true
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        waiter?.resume(throwing: CancellationError())
     }
 }
 

@@ -12,6 +12,7 @@ extension EncoderRegistry {
         .faces,
         .labels,
         .ocr,
+        .clip,
     ], enrichers: [
         .textEmbedding,
     ])

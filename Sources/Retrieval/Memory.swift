@@ -15,6 +15,8 @@ public protocol Memory: Sendable {
     func timeline(stream: String, fromMs: Int64?, toMs: Int64?, limit: Int) async throws -> [TimelineWindow]
     /// Speech evidence of `stream` overlapping [fromMs, toMs), in time order, with words.
     func transcript(stream: String, fromMs: Int64?, toMs: Int64?) async throws -> [Evidence]
+    /// The first `limit` of those (the API asks for one more than it returns, to know whether it cut).
+    func transcript(stream: String, fromMs: Int64?, toMs: Int64?, limit: Int) async throws -> [Evidence]
     /// Events after `afterId`, oldest first.
     func events(afterId: Int64, limit: Int) async throws -> [Event]
     /// Standing queries added through the API.
@@ -27,6 +29,12 @@ public protocol Memory: Sendable {
     func windowCount(stream: String) async throws -> Int
     /// The store's size on disk in bytes (database and WAL).
     func diskBytes() async -> Int64
+}
+
+extension Memory {
+    public func transcript(stream: String, fromMs: Int64?, toMs: Int64?, limit: Int) async throws -> [Evidence] {
+        Array(try await transcript(stream: stream, fromMs: fromMs, toMs: toMs).prefix(max(0, limit)))
+    }
 }
 
 /// The embedded memory: the SQLite store, ranked by `TextRanking`, on the storage executor.
@@ -52,6 +60,10 @@ public struct StoreMemory: Memory {
 
     public func transcript(stream: String, fromMs: Int64?, toMs: Int64?) async throws -> [Evidence] {
         try await executor.run { try store.transcript(stream: stream, fromMs: fromMs, toMs: toMs) }
+    }
+
+    public func transcript(stream: String, fromMs: Int64?, toMs: Int64?, limit: Int) async throws -> [Evidence] {
+        try await executor.run { try store.transcript(stream: stream, fromMs: fromMs, toMs: toMs, limit: limit) }
     }
 
     public func events(afterId: Int64, limit: Int) async throws -> [Event] {

@@ -36,20 +36,29 @@ public struct StandingQueryMatcher: WindowSink {
     }
 
     public func windowCommitted(_ window: CommittedWindow) async throws {
+        for event in try matches(window) { try store.appendEvent(event) }
+    }
+
+    /// The `match` events of `window`, without storing them. Reads the store (subscriptions,
+    /// the window's evidence), so inside the window's own write transaction — where the
+    /// daemon calls it, so that a window and its events are committed together — it sees
+    /// the window being written.
+    public func matches(_ window: CommittedWindow) throws -> [Event] {
         let record = window.record
-        guard record.evidence.contains(where: { $0.text != nil }) else { return }
+        guard record.evidence.contains(where: { $0.text != nil }) else { return [] }
         var all: [(query: StandingQuery, subscription: Int64?)] = queries.map { ($0, nil) }
         all += try store.subscriptions()
             .filter { $0.streams.isEmpty || $0.streams.contains(streamId) }
             .map { (StandingQuery(text: $0.text, minScore: $0.minScore), $0.id) }
+        var events: [Event] = []
         for (q, subscription) in all {
             let hits = (try? ranking.moments(MomentQuery(text: q.text, streams: [streamId], fromMs: record.startMs,
                                                           toMs: record.endMs, limit: 1))) ?? []
             guard let hit = hits.first, hit.startMs == record.startMs, hit.score >= q.minScore else { continue }
             let match = QueryMatch(query: q.text, stream: streamId, startMs: record.startMs, endMs: record.endMs,
                                    score: hit.score, evidence: hit.evidence.map(\.text))
-            try store.appendEvent(Event(streamId: streamId, atMs: window.committedMs, subscriptionId: subscription,
-                                        payload: .match(match)))
+            events.append(Event(streamId: streamId, atMs: window.committedMs, subscriptionId: subscription, payload: .match(match)))
         }
+        return events
     }
 }

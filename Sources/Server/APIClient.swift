@@ -84,7 +84,10 @@ public struct APIClient: Sendable {
         var out = ""
         for m in moments {
             out += String(format: "%@  %@ – %@  score %.3g\n", m.stream, Self.time(m.startMs), Self.time(m.endMs), m.score)
-            for e in m.evidence { out += "    [\(e.modality)] \(e.text)\n" }
+            for e in m.evidence {
+                let box = e.region.map { r in String(format: "  box %.2f,%.2f–%.2f,%.2f", r.x0, r.y0, r.x1, r.y1) } ?? ""
+                out += "    [\(e.modality)] \(e.text)\(box)\n"
+            }
         }
         return out
     }

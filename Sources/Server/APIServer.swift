@@ -1,7 +1,8 @@
 // The API server: HTTP/1.1 over a Unix-domain socket, either bound to a path (mode and
 // group set after bind) or taken from systemd socket activation (an inherited, already
-// listening fd). Enforces the connection limit and hands each connection its peer
-// credentials (SO_PEERCRED) and the access decision.
+// listening fd). Enforces the connection limits (ordinary requests and event followers in
+// separate pools, see ConnectionSlots) and hands each connection its peer credentials
+// (SO_PEERCRED) and the access decision.
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -26,12 +27,20 @@ public final class APIServer: Sendable {
         public var maxConnections: Int
         public var maxRequestBytes: Int
         public var requestTimeoutMs: Int64
-        public init(listen: Listen, access: AccessPolicy, maxConnections: Int, maxRequestBytes: Int, requestTimeoutMs: Int64) {
+        /// Server-Sent Events followers open at once, beside the `maxConnections` ordinary ones.
+        public var maxFollowers: Int
+        /// A follower whose client leaves its events unread this long is closed.
+        public var followerStallTimeoutMs: Int64
+        public init(listen: Listen, access: AccessPolicy, maxConnections: Int, maxRequestBytes: Int, requestTimeoutMs: Int64,
+                    maxFollowers: Int = 16, followerStallTimeoutMs: Int64 = 30_000)
+        {
             self.listen = listen
             self.access = access
             self.maxConnections = maxConnections
             self.maxRequestBytes = maxRequestBytes
             self.requestTimeoutMs = requestTimeoutMs
+            self.maxFollowers = maxFollowers
+            self.followerStallTimeoutMs = followerStallTimeoutMs
         }
     }
 
@@ -40,57 +49,63 @@ public final class APIServer: Sendable {
     let logger: Logger
     let group: MultiThreadedEventLoopGroup
     let channel = NIOLockedValueBox<Channel?>(nil)
-    let connections = NIOLockedValueBox(0)
-    /// Connections refused (limit or access), for /metrics and tests.
-    let refused = NIOLockedValueBox(0)
+    /// Open, refused and follower connections, for /metrics and tests.
+    public let slots: ConnectionSlots
 
     public init(settings: Settings, router: Router, logger: Logger) {
         self.settings = settings
-        self.router = router
         self.logger = logger
         // One event loop is plenty for a local control socket; request work runs off-loop.
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.slots = ConnectionSlots(maxConnections: settings.maxConnections, maxFollowers: settings.maxFollowers)
+        var router = router
+        router.connections = slots
+        self.router = router
     }
 
-    public var openConnections: Int { connections.withLockedValue { $0 } }
-    public var refusedConnections: Int { refused.withLockedValue { $0 } }
+    public var openConnections: Int { slots.snapshot.ordinary + slots.snapshot.followers }
+    public var refusedConnections: Int { slots.snapshot.refused }
 
     /// Binds (or adopts) the socket and starts accepting. Returns once the socket is ready.
     public func start() async throws {
         let limits = HTTPConnectionHandler.Limits(maxRequestBytes: settings.maxRequestBytes,
-                                                  requestTimeout: .milliseconds(settings.requestTimeoutMs))
+                                                  requestTimeout: .milliseconds(settings.requestTimeoutMs),
+                                                  followerStallTimeout: .milliseconds(settings.followerStallTimeoutMs))
         let router = self.router
         let access = settings.access
-        let maxConnections = settings.maxConnections
-        let connections = self.connections
-        let refused = self.refused
+        let slots = self.slots
         let logger = self.logger
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .childChannelInitializer { channel in
-                let count = connections.withLockedValue { n -> Int in n += 1; return n }
-                channel.closeFuture.whenComplete { _ in connections.withLockedValue { $0 -= 1 } }
-                if count > maxConnections {
-                    refused.withLockedValue { $0 += 1 }
-                    logger.info("refusing connection: limit reached", metadata: ["limit": "\(maxConnections)"])
+                guard slots.admit() else {
+                    logger.info("refusing connection: limit reached", metadata: ["limit": "\(slots.maxConnections)"])
                     return channel.close()
                 }
+                let ticket = ConnectionSlots.Ticket()
+                channel.closeFuture.whenComplete { _ in slots.release(ticket) }
                 return Self.peerCredentials(of: channel).flatMap { peer in
                     let allowed = peer.map(access.allows) ?? false
                     if !allowed {
-                        refused.withLockedValue { $0 += 1 }
+                        slots.refuse()
                         logger.info("refusing peer", metadata: ["peer.uid": "\(peer?.uid ?? UInt32.max)", "peer.pid": "\(peer?.pid ?? -1)"])
                     }
                     return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(
-                            HTTPConnectionHandler(router: router, limits: limits, peer: peer, allowed: allowed))
+                            HTTPConnectionHandler(router: router, limits: limits, peer: peer, allowed: allowed,
+                                                  slots: slots, ticket: ticket))
                     }
                 }
             }
         let ch: Channel
         switch settings.listen {
         case let .path(path, mode, groupId):
+            // A socket file may be left over from a crash (nobody answers: replace it) or
+            // belong to a running daemon (it answers: never take its socket away).
+            if (try? UnixHTTPClient(socketPath: path, timeoutMs: 1000).connect()).map({ close($0) }) != nil {
+                throw ServerError.socketInUse(path: path)
+            }
             do {
                 ch = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
             } catch {
@@ -164,8 +179,13 @@ public final class APIServer: Sendable {
 
 public enum ServerError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotBind(path: String, reason: String)
+    case socketInUse(path: String)
     public var description: String {
         switch self {
+        case let .socketInUse(path):
+            return "'\(path)' is the socket of a running daemon (it accepts connections): is another sightline serve running? "
+                + "Stop it, or pass another --socket."
+
         case let .cannotBind(path, reason):
             return "cannot listen on '\(path)': \(reason). Check that the folder exists and is writable (systemd: RuntimeDirectory=sightline), or pass --socket."
         }

@@ -38,16 +38,21 @@ public struct APIResponse: Sendable {
     public enum Body: Sendable {
         case bytes([UInt8])
         /// Server-Sent Events: each element is one complete event ("id: ..\ndata: ..\n\n").
+        /// The connection takes the next element only when the client has read the previous
+        /// ones, so the stream should produce on demand (`AsyncStream(unfolding:)`).
         case eventStream(AsyncStream<String>)
     }
     public var status: Int
     public var contentType: String
     public var body: Body
+    /// Extra response headers (name, value), besides Content-Type, Content-Length and Connection.
+    public var headers: [(String, String)] = []
 
-    public init(status: Int, contentType: String, body: Body) {
+    public init(status: Int, contentType: String, body: Body, headers: [(String, String)] = []) {
         self.status = status
         self.contentType = contentType
         self.body = body
+        self.headers = headers
     }
 
     public static func json<T: Encodable>(_ value: T, status: Int = 200) -> APIResponse {

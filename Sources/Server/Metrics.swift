@@ -31,6 +31,26 @@ public enum Metrics {
         return out
     }
 
+    /// The API's connection pools (ConnectionSlots).
+    public static func render(connections c: ConnectionSlots.Counts) -> String {
+        var out = ""
+        func family(_ name: String, _ type: String, _ help: String, _ samples: [(String, Int)]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for (labels, value) in samples { out += "\(name)\(labels) \(value)\n" }
+        }
+        family("sightline_api_connections", "gauge", "Open API connections by pool (ordinary requests, event followers).",
+               [("{pool=\"ordinary\"}", c.ordinary), ("{pool=\"followers\"}", c.followers)])
+        family("sightline_api_refused_total", "counter", "Connections refused (pool full or peer not allowed).", [("", c.refused)])
+        family("sightline_event_followers_refused_total", "counter", "Event requests answered 503 (follower pool full).",
+               [("", c.followersRefused)])
+        family("sightline_event_followers_closed_total", "counter", "Followers closed for not reading.", [("", c.followersClosed)])
+        family("sightline_event_followers_blocked", "gauge", "Followers whose client is not reading right now.",
+               [("", c.followersBlocked)])
+        family("sightline_event_queued_bytes", "gauge", "Event bytes waiting in the daemon for their followers.",
+               [("", c.queuedEventBytes)])
+        return out
+    }
+
     /// `s` escaped for a label value (backslash, double quote and newline), the one escaper
     /// every metrics line of the process uses.
     public static func escape(_ s: String) -> String {

@@ -7,7 +7,8 @@
 //   GET    /v1/streams                        configured streams with state, lag, errors, counters
 //   POST   /v1/query                          {text, streams?, from?, to?, modalities?, limit?} → {moments}
 //   GET    /v1/streams/{id}/timeline          ?from=&to=&limit= windows with evidence
-//   GET    /v1/streams/{id}/transcript        ?from=&to=&format=json|srt|vtt
+//   GET    /v1/streams/{id}/transcript        ?from=&to=&format=json|srt|vtt&limit= (segments, at most
+//                                             maxTranscriptSegments; a cut answer says so, see transcript())
 //   GET    /v1/events                         Server-Sent Events (?after=ID; ?format=json lists instead)
 //   GET    /v1/subscriptions                  standing queries
 //   POST   /v1/subscriptions                  {text, streams?, min_score?} → {id}
@@ -23,11 +24,20 @@ public struct Router: Sendable {
     public let status: any StatusSource
     /// How often an open event stream looks for new events in the store.
     public let eventPollInterval: Duration
+    /// Most speech segments one transcript answer carries (the `limit` parameter's upper
+    /// bound and default); longer ranges are cut and the answer says where to go on.
+    public let maxTranscriptSegments: Int
+    public static let defaultMaxTranscriptSegments = 10_000
+    /// The server's connection pools, for /metrics (set by APIServer).
+    var connections: ConnectionSlots?
 
-    public init(memory: any Memory, status: any StatusSource, eventPollInterval: Duration = .milliseconds(250)) {
+    public init(memory: any Memory, status: any StatusSource, eventPollInterval: Duration = .milliseconds(250),
+                maxTranscriptSegments: Int = Router.defaultMaxTranscriptSegments)
+    {
         self.memory = memory
         self.status = status
         self.eventPollInterval = eventPollInterval
+        self.maxTranscriptSegments = max(1, maxTranscriptSegments)
     }
 
     /// One endpoint: a method and a path pattern whose `{id}` segments are captured.
@@ -59,7 +69,8 @@ public struct Router: Sendable {
         Route(method: "POST", pattern: "/v1/subscriptions") { r, q, _ in try await r.addSubscription(q) },
         Route(method: "DELETE", pattern: "/v1/subscriptions/{id}") { r, _, c in try await r.removeSubscription(c[0]) },
         Route(method: "GET", pattern: "/metrics") { r, _, _ in
-            .text(Metrics.render(status: r.status, storeBytes: await r.memory.diskBytes()),
+            .text(Metrics.render(status: r.status, storeBytes: await r.memory.diskBytes())
+                      + (r.connections.map { Metrics.render(connections: $0.snapshot) } ?? ""),
                   contentType: "text/plain; version=0.0.4; charset=utf-8")
         },
     ]
@@ -82,7 +93,7 @@ public struct Router: Sendable {
         } catch let e as QueryError {
             return .error(400, e.description)
         } catch {
-            return .error(500, "internal error: \(error)")
+            return .error(500, "internal error: \(Credentials.redact("\(error)"))")
         }
     }
 
@@ -158,26 +169,46 @@ public struct Router: Sendable {
         var words: [W]
     }
 
+    /// Speech of one stream as JSON cues, SRT or WebVTT. At most `limit` segments (default and
+    /// maximum `maxTranscriptSegments`); when the range holds more, the answer is cut after
+    /// `limit` and says so: header `X-Sightline-Truncated: segments=N; next_from=MS` in every
+    /// format, plus `"truncated": true, "next_from": MS` in JSON and a closing NOTE in WebVTT.
+    /// `from=MS` continues (segments overlapping that instant may repeat).
     func transcript(_ id: String, _ request: APIRequest) async throws -> APIResponse {
         let (from, to) = try range(request)
         let format = request.query["format"] ?? "json"
-        let cues = try await memory.transcript(stream: id, fromMs: from, toMs: to)
+        guard ["json", "srt", "vtt"].contains(format) else { throw APIError(400, "format '\(format)' is not one of json, srt, vtt") }
+        let limit = try intParam(request, "limit", default: maxTranscriptSegments, range: 1...maxTranscriptSegments)
+        var cues = try await memory.transcript(stream: id, fromMs: from, toMs: to, limit: limit + 1)
         try await requireKnownStream(id, hasData: !cues.isEmpty)
+        var nextFrom: Int64?
+        if cues.count > limit {
+            nextFrom = cues[limit].startMs
+            cues.removeLast(cues.count - limit)
+        }
+        let headers = nextFrom.map { [("X-Sightline-Truncated", "segments=\(limit); next_from=\($0)")] } ?? []
         // Subtitle times count from the start of the requested range (or of the first cue).
         let origin = from ?? cues.first?.startMs ?? 0
+        var response: APIResponse
         switch format {
         case "json":
-            return .json(["stream": AnyEncodable(id), "cues": AnyEncodable(cues.map {
+            var body: [String: AnyEncodable] = ["stream": AnyEncodable(id), "truncated": AnyEncodable(nextFrom != nil), "cues": AnyEncodable(cues.map {
                 Cue(start_ms: $0.startMs, end_ms: $0.endMs, text: $0.text ?? "",
                     words: $0.words.map { .init(text: $0.text, start_ms: $0.startMs, end_ms: $0.endMs) })
-            })])
+            })]
+            if let nextFrom { body["next_from"] = AnyEncodable(nextFrom) }
+            response = .json(body)
         case "srt":
-            return .text(TranscriptRenderer.srt(cues, originMs: origin), contentType: "application/x-subrip; charset=utf-8")
-        case "vtt":
-            return .text(TranscriptRenderer.vtt(cues, originMs: origin), contentType: "text/vtt; charset=utf-8")
+            response = .text(TranscriptRenderer.srt(cues, originMs: origin), contentType: "application/x-subrip; charset=utf-8")
         default:
-            throw APIError(400, "format '\(format)' is not one of json, srt, vtt")
+            var text = TranscriptRenderer.vtt(cues, originMs: origin)
+            if let nextFrom {
+                text += "NOTE cut after \(limit) segments (the limit of one answer); continue with from=\(nextFrom)\n\n"
+            }
+            response = .text(text, contentType: "text/vtt; charset=utf-8")
         }
+        response.headers = headers
+        return response
     }
 
     func events(_ request: APIRequest) async throws -> APIResponse {
@@ -187,26 +218,10 @@ public struct Router: Sendable {
             let limit = try intParam(request, "limit", default: 100, range: 1...10_000)
             return .json(["events": try await memory.events(afterId: after, limit: limit)])
         }
-        let memory = self.memory
-        let interval = eventPollInterval
-        let stream = AsyncStream<String> { continuation in
-            let task = Task {
-                var last = after
-                // A comment line first, so clients see the stream is open before any event.
-                continuation.yield(": sightline events\n\n")
-                while !Task.isCancelled {
-                    if let batch = try? await memory.events(afterId: last, limit: 500) {
-                        for e in batch {
-                            last = e.id ?? last
-                            continuation.yield(SSE.format(e))
-                        }
-                    }
-                    try? await Task.sleep(for: interval)
-                }
-                continuation.finish()
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
+        // Produced on demand: the connection asks for the next event only when its client
+        // has read the previous ones, so a client that stops reading costs nothing here.
+        let feed = EventFeed(memory: memory, after: after, interval: eventPollInterval)
+        let stream = AsyncStream<String>(unfolding: { await feed.next() })
         return APIResponse(status: 200, contentType: "text/event-stream", body: .eventStream(stream))
     }
 
@@ -296,6 +311,38 @@ struct AnyEncodable: Encodable {
     let encodeTo: (Encoder) throws -> Void
     init<T: Encodable>(_ value: T) { encodeTo = value.encode(to:) }
     func encode(to encoder: Encoder) throws { try encodeTo(encoder) }
+}
+
+/// One follower's events, fetched from the store a batch at a time as they are asked for.
+actor EventFeed {
+    let memory: any Memory
+    let interval: Duration
+    private var last: Int64
+    /// Events read from the store and not yet taken; starts with a comment line, so clients
+    /// see the stream is open before any event.
+    private var pending: [String] = [": sightline events\n\n"]
+    static let batch = 100
+
+    init(memory: any Memory, after: Int64, interval: Duration) {
+        self.memory = memory
+        self.last = after
+        self.interval = interval
+    }
+
+    /// The next SSE record; waits (polling every `interval`) until there is one; nil when cancelled.
+    func next() async -> String? {
+        while pending.isEmpty {
+            if Task.isCancelled { return nil }
+            let batch = (try? await memory.events(afterId: last, limit: Self.batch)) ?? []
+            if batch.isEmpty {
+                do { try await Task.sleep(for: interval) } catch { return nil }
+                continue
+            }
+            for e in batch { last = max(last, e.id ?? last) }
+            pending = batch.map(SSE.format)
+        }
+        return pending.removeFirst()
+    }
 }
 
 /// Server-Sent Events framing.

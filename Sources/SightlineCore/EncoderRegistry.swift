@@ -24,6 +24,9 @@ public struct ModelSetting: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         /// One of these model names ("none" among them where the encoder can run without a model).
         case choice([String])
+        /// One of these names, or the path of a model directory (any value with a "/"): for
+        /// models no package carries, which the user supplies.
+        case choiceOrDirectory([String])
         /// true or false.
         case flag
     }

@@ -56,6 +56,13 @@ public protocol WindowEncoder: Sendable {
     func encode(_ window: MediaWindow) async throws -> [Evidence]
 }
 
+/// An encoder that leaves some frames out (a picture modality behind a motion gate) says how
+/// many, so the stream's metrics count them: frames are never skipped silently.
+public protocol FrameSkipping: WindowEncoder {
+    /// Frames it left out so far (cumulative).
+    var framesSkipped: Int { get }
+}
+
 /// Adds to a window's evidence after every encoder ran: derived evidence or fields (a text
 /// embedding of every speech segment and on-screen text line). Enrichers see the whole
 /// window's evidence, so one model call can serve every modality's text.

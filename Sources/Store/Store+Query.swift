@@ -238,11 +238,15 @@ extension Store {
         }
     }
 
-    /// Time ranges of every window of a stream, oldest first (for recovery checks and tests).
-    public func windowRanges(stream: String) throws -> [ClosedRange<Int64>] {
-        try read("window ranges") { db in
-            try Row.fetchAll(db, sql: "SELECT start_ms, end_ms FROM windows WHERE stream_id = ? ORDER BY start_ms",
-                             arguments: [stream]).map { r in
+    /// The order of `windowRanges`: by start time, or by commit (row id).
+    public enum WindowOrder: Sendable { case start, commit }
+
+    /// Time ranges of every window of a stream, oldest first or in commit order (for
+    /// recovery checks and tests).
+    public func windowRanges(stream: String, order: WindowOrder = .start) throws -> [ClosedRange<Int64>] {
+        let sql = "SELECT start_ms, end_ms FROM windows WHERE stream_id = ? ORDER BY " + (order == .start ? "start_ms" : "id")
+        return try read("window ranges") { db in
+            try Row.fetchAll(db, sql: sql, arguments: [stream]).map { r in
                 let s: Int64 = r["start_ms"]
                 let e: Int64 = r["end_ms"]
                 return s...e

@@ -1,5 +1,5 @@
-// Writing: streams, windows with all their evidence (one transaction per window), events
-// and subscriptions.
+// Writing: streams, windows with all their evidence and the events they raise (one
+// transaction per window), events and subscriptions.
 import Foundation
 import GRDB
 import SightlineCore
@@ -23,6 +23,26 @@ extension Store {
         }
         return try write("append window \(record.streamId)@\(record.startMs)") { db in
             try Self.insert(record, committedMs: committedMs, db)
+        }
+    }
+
+    /// Commits one window, its evidence and the events `events` derives from it (given the
+    /// window's row id, with the window already visible to reads on this thread) in one
+    /// transaction: a crash leaves both or neither. An error thrown by `events` rolls the
+    /// whole window back.
+    @discardableResult
+    public func append(_ record: WindowRecord, committedMs: Int64,
+                       events: @escaping @Sendable (_ windowId: Int64) throws -> [Event]) throws -> Int64
+    {
+        guard record.endMs >= record.startMs else {
+            throw StoreError.invalidRecord("window of stream '\(record.streamId)' ends (\(record.endMs) ms) before it starts (\(record.startMs) ms)")
+        }
+        return try write("append window \(record.streamId)@\(record.startMs) with its events") { db in
+            let windowId = try Self.insert(record, committedMs: committedMs, db)
+            for event in try events(windowId) {
+                _ = try Self.insertEvent(event, payload: try EventCoding.encodePayload(event.payload), db)
+            }
+            return windowId
         }
     }
 
@@ -96,11 +116,13 @@ extension Store {
     @discardableResult
     public func appendEvent(_ event: Event) throws -> Int64 {
         let payload = try EventCoding.encodePayload(event.payload)
-        return try write("append event \(event.kind.rawValue)") { db in
-            try db.execute(sql: "INSERT INTO events(stream_id, kind, at_ms, subscription_id, payload) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [event.streamId, event.kind.rawValue, event.atMs, event.subscriptionId, payload])
-            return db.lastInsertedRowID
-        }
+        return try write("append event \(event.kind.rawValue)") { db in try Self.insertEvent(event, payload: payload, db) }
+    }
+
+    private static func insertEvent(_ event: Event, payload: String, _ db: Database) throws -> Int64 {
+        try db.execute(sql: "INSERT INTO events(stream_id, kind, at_ms, subscription_id, payload) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [event.streamId, event.kind.rawValue, event.atMs, event.subscriptionId, payload])
+        return db.lastInsertedRowID
     }
 
     public func addSubscription(text: String, streams: [String], minScore: Double, nowMs: Int64) throws -> Int64 {

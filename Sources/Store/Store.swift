@@ -25,6 +25,9 @@ import Synchronization
 public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
+    /// Largest write-ahead log kept after a checkpoint (SQLite truncates it to this): without
+    /// it the WAL stays at its largest size ever, e.g. after a big retention purge.
+    public static let walSizeLimit: Int64 = 64 << 20
     /// Document frequency of query words (fts5vocab counts them by walking the word's whole
     /// posting list: ~10 ms for a common word over a million windows), with the evidence
     /// count they were read at; dropped when the store has grown by a quarter since.
@@ -38,6 +41,7 @@ public final class Store: Sendable {
         // last transactions), and it avoids an fsync per window.
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA journal_size_limit = \(Store.walSizeLimit)")
         }
         config.busyMode = .timeout(5)
         do {
@@ -168,20 +172,68 @@ public final class Store: Sendable {
     }
 
     /// Runs a GRDB block and turns its errors into `StoreError.sqlFailed` naming the operation.
+    /// Inside a write of this store on this thread (a window's standing queries run inside
+    /// the window's transaction, see `append(_:committedMs:events:)`) the read goes through
+    /// the writer's connection: it sees the rows being written, and a pool read from inside
+    /// a write would not.
     func read<T: Sendable>(_ operation: String, _ body: @Sendable (Database) throws -> T) throws -> T {
-        do { return try pool.read(body) } catch let e as StoreError { throw e } catch {
+        do {
+            if let db = currentWriter { return try body(db) }
+            return try pool.read(body)
+        } catch let e as StoreError { throw e } catch {
             throw StoreError.sqlFailed(operation: operation, reason: "\(error)")
         }
     }
 
     func write<T: Sendable>(_ operation: String, _ body: @Sendable (Database) throws -> T) throws -> T {
-        do { return try pool.write(body) } catch let e as StoreError { throw e } catch {
+        let key = writerKey
+        do {
+            return try pool.write { db in
+                let locals = Thread.current.threadDictionary
+                locals[key] = db
+                defer { locals.removeObject(forKey: key) }
+                return try body(db)
+            }
+        } catch let e as StoreError { throw e } catch {
             throw StoreError.sqlFailed(operation: operation, reason: "\(error)")
         }
     }
+
+    /// Thread-dictionary key of this store's open write transaction.
+    private var writerKey: String { "sightline.store.writer.\(ObjectIdentifier(self).hashValue)" }
+
+    /// The connection of this store's write transaction running on this thread, if any.
+    private var currentWriter: Database? { Thread.current.threadDictionary[writerKey] as? Database }
 }
 
 extension Store {
+    /// Bytes of the database file holding data: its pages minus the free ones (pages freed by
+    /// deletes stay in the file and are reused by later writes, so this is what the data
+    /// occupies on disk). Size-based retention measures streams against it.
+    public func usedBytes() throws -> Int64 {
+        try read("used bytes") { db in
+            let pages = try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            let free = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+            let size = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 0
+            return max(0, pages - free) * size
+        }
+    }
+
+    /// Copies the write-ahead log into the database and truncates it (to zero when no reader
+    /// is in the middle of it; otherwise it is kept within `walSizeLimit`). Run after
+    /// retention, which can write a large WAL. Returns the WAL frames left uncopied.
+    @discardableResult
+    public func checkpoint() throws -> Int {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                let (log, copied) = try db.checkpoint(.truncate)
+                return max(0, log - copied)
+            }
+        } catch {
+            throw StoreError.sqlFailed(operation: "checkpoint", reason: "\(error)")
+        }
+    }
+
     /// SQLite's `PRAGMA integrity_check`: "ok" when the file is sound.
     public func integrityCheck() throws -> String {
         try read("integrity check") { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }

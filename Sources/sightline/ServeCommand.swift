@@ -38,6 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func run() async throws {
+        // Priority-prefixed lines when stderr is the journal; credentials never logged.
+        LoggingSystem.bootstrap { label in DaemonLogHandler(label: label) }
         var logger = Logger(label: "sightline")
         logger.logLevel = logLevel
         var configuration: Configuration

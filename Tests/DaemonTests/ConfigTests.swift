@@ -78,12 +78,53 @@ final class ConfigTests: XCTestCase {
         check("[threads]\nkernel = \"two\"\n", key: "threads.kernel", line: 2)
     }
 
+    /// Values that used to trap (a uid beyond UInt32, a timeout NIO's nanosecond TimeAmount
+    /// or FFmpeg's microseconds cannot hold) or made no sense (a negative uid, a 1-byte
+    /// request limit) are errors naming the key, its line and the allowed range.
+    func testOutOfRangeValuesNameKeyAndAllowedRange() {
+        func check(_ text: String, stream: Bool = false, key: String, line: Int, message: String,
+                   file: StaticString = #filePath, lineNo: UInt = #line)
+        {
+            let parse = {
+                if stream { _ = try StreamConfig.parse(text, file: "r.toml") } else { _ = try DaemonConfig.parse(text, file: "r.toml") }
+            }
+            XCTAssertThrowsError(try parse(), file: file, line: lineNo) { error in
+                guard case let .badValue(_, l, k, m) = error as? ConfigError else { return XCTFail("\(error)", file: file, line: lineNo) }
+                XCTAssertEqual(k, key, file: file, line: lineNo)
+                XCTAssertEqual(l, line, file: file, line: lineNo)
+                XCTAssertEqual(m, message, file: file, line: lineNo)
+            }
+        }
+        check("[access]\nallowed_uids = [1000, 5000000000]\n", key: "access.allowed_uids", line: 2,
+              message: "5000000000 is outside the allowed range 0...4294967294")
+        check("[access]\nallowed_gids = [-1]\n", key: "access.allowed_gids", line: 2,
+              message: "-1 is outside the allowed range 0...4294967294")
+        check("[limits]\nrequest_timeout = \"400000d\"\n", key: "limits.request_timeout", line: 2,
+              message: "'400000d' is outside the allowed range 100ms...1h")
+        check("[limits]\nmax_request_size = \"1B\"\n", key: "limits.max_request_size", line: 2,
+              message: "'1B' is outside the allowed range 1KiB...64MiB")
+        check("[limits]\nevent_follower_timeout = \"10ms\"\n", key: "limits.event_follower_timeout", line: 2,
+              message: "'10ms' is outside the allowed range 100ms...1d")
+        check("[store]\nretention_max_age = \"100000000d\"\n", key: "store.retention_max_age", line: 2,
+              message: "'100000000d' is outside the allowed range 1m...36500d")
+        check("[store]\nretention_interval = \"90d\"\n", key: "store.retention_interval", line: 2,
+              message: "'90d' is outside the allowed range 1s...30d")
+        check("[watchdog]\nstall_timeout = \"1ms\"\n", key: "watchdog.stall_timeout", line: 2,
+              message: "'1ms' is outside the allowed range 1s...30d")
+        check("id = \"a\"\nsource = \"rtsp://h/x\"\n[live]\nread_timeout = \"3000000000000ms\"\n", stream: true,
+              key: "live.read_timeout", line: 4, message: "'3000000000000ms' is outside the allowed range 100ms...1h")
+        check("id = \"a\"\nsource = \"rtsp://h/x\"\n[retention]\nmax_size = \"10KiB\"\n", stream: true,
+              key: "retention.max_size", line: 4, message: "'10KiB' is outside the allowed range 1MiB...1024TiB")
+        // The bounds themselves are accepted.
+        XCTAssertNoThrow(try DaemonConfig.parse("[limits]\nrequest_timeout = \"1h\"\n[access]\nallowed_uids = [4294967294]\n", file: "r.toml"))
+    }
+
     func testFrameRatesPerPictureModality() throws {
         let c = try StreamConfig.parse("id = \"a\"\nsource = \"x.mp4\"\n[rates]\npeople = 2\nocr = 0.25\n", file: "s.toml")
         XCTAssertEqual(c.frameRates, ["people": 2, "ocr": 0.25])
         XCTAssertEqual(try StreamConfig.parse(c.rendered(defaults: RetentionPolicy(maxAgeMs: nil, maxBytes: nil)), file: "s.toml").frameRates,
                        ["people": 2, "ocr": 0.25, "faces": EncoderDescriptor.facesFps, "labels": EncoderDescriptor.labelsFps,
-                        "motion": 1.0],
+                        "motion": 1.0, "clip": EncoderDescriptor.clipFps],
                        "the rendered file lists every picture modality's rate")
         for (text, key, line) in [("[rates]\npeople = 0\n", "rates.people", 4), ("[rates]\n\nfaces = \"fast\"\n", "rates.faces", 5)] {
             XCTAssertThrowsError(try StreamConfig.parse("id = \"a\"\nsource = \"x\"\n" + text, file: "s.toml")) { error in
@@ -96,6 +137,22 @@ final class ConfigTests: XCTestCase {
         XCTAssertThrowsError(try StreamConfig.parse("id = \"a\"\nsource = \"x\"\n[rates]\nspeech = 1\n", file: "s.toml")) { error in
             guard case let .unknownKey(_, _, key, _) = error as? ConfigError else { return XCTFail("\(error)") }
             XCTAssertEqual(key, "rates.speech")
+        }
+    }
+
+    func testVisionGateDefaultsToMotionOnLiveSourcesOnly() throws {
+        let file = try StreamConfig.parse("id = \"a\"\nsource = \"x.mp4\"\n", file: "s.toml")
+        XCTAssertEqual(file.visionGate, .auto)
+        XCTAssertFalse(file.gatesVision, "a file read as fast as possible analyses every frame its rates allow")
+        XCTAssertTrue(try StreamConfig.parse("id = \"a\"\nsource = \"x.mp4\"\nrealtime = true\n", file: "s.toml").gatesVision)
+        XCTAssertTrue(try StreamConfig.parse("id = \"a\"\nsource = \"rtsp://cam/1\"\n", file: "s.toml").gatesVision)
+        let always = try StreamConfig.parse("id = \"a\"\nsource = \"rtsp://cam/1\"\n[vision]\ngate = \"always\"\nkeep_alive = \"30s\"\n", file: "s.toml")
+        XCTAssertFalse(always.gatesVision)
+        XCTAssertEqual(always.visionKeepAliveMs, 30_000)
+        XCTAssertThrowsError(try StreamConfig.parse("id = \"a\"\nsource = \"x\"\n[vision]\ngate = \"sometimes\"\n", file: "s.toml")) { error in
+            guard case let .badValue(_, line, key, _) = error as? ConfigError else { return XCTFail("\(error)") }
+            XCTAssertEqual(key, "vision.gate")
+            XCTAssertEqual(line, 4)
         }
     }
 

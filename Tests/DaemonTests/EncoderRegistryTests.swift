@@ -49,7 +49,7 @@ final class EncoderRegistryTests: XCTestCase {
         // Without the entry the same file is an error that lists the known modalities.
         XCTAssertThrowsError(try Configuration.loadStreams(directory: dir.path)) { error in
             let text = "\(error)"
-            XCTAssertTrue(text.contains("unknown key 'modalities.brightness'") && text.contains("audio_level, faces, labels, motion, ocr, people, speech"), text)
+            XCTAssertTrue(text.contains("unknown key 'modalities.brightness'") && text.contains("audio_level, clip, faces, labels, motion, ocr, people, speech"), text)
         }
     }
 

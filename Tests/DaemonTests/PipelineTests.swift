@@ -120,13 +120,14 @@ final class PipelineTests: XCTestCase {
             return nil
         }
         XCTAssertEqual(states, [.reconnecting, .running, .finished])
-        // Window 1 changed from grey 10 to 200: motion, and the standing query "motion" fired once.
+        // Window 1 changed from grey 10 to 200: motion, and the standing query "motion" fired;
+        // 2 s later the scene still differs from its background (30 s time constant), so it
+        // fired again for window 2.
         let matches = events.compactMap { e -> QueryMatch? in
             if case let .match(m) = e.payload { return m }
             return nil
         }
-        XCTAssertEqual(matches.count, 1)
-        XCTAssertEqual(matches.first?.startMs, 2000)
+        XCTAssertEqual(matches.map(\.startMs), [2000, 4000])
         let timeline = try store.timeline(stream: "cam", fromMs: nil, toMs: nil, limit: 10)
         let levels = timeline.compactMap { $0.evidence.first { $0.modality == .audioLevel }?.value }
         XCTAssertEqual(levels.count, 3)
@@ -199,6 +200,143 @@ final class PipelineTests: XCTestCase {
     }
 }
 
+/// A clock whose sleeps take an hour of real time unless cancelled (a back-off that only
+/// an interruption can end).
+struct HourLongSleeps: DaemonClock {
+    func nowMs() -> Int64 { 1_700_000_000_000 }
+    func sleep(ms: Int64) async throws { try await Task.sleep(for: .seconds(3600)) }
+}
+
+/// Runs `pipeline` and reports when run() has returned.
+final class RunningPipeline: Sendable {
+    final class Flag: Sendable { let value = Mutex(false) }
+    let ended = Flag()
+    let task: Task<Void, Never>
+    init(_ pipeline: Pipeline) {
+        let ended = self.ended
+        task = Task {
+            await pipeline.run()
+            ended.value.withLock { $0 = true }
+        }
+    }
+    var hasEnded: Bool { ended.value.withLock { $0 } }
+}
+
+final class ShutdownTests: XCTestCase {
+    var store: Store!
+    var path: String!
+
+    override func setUpWithError() throws {
+        path = NSTemporaryDirectory() + "stop-\(UUID().uuidString).sqlite"
+        store = try Store(path: path)
+    }
+
+    override func tearDownWithError() throws {
+        for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) }
+    }
+
+    /// Fails the test unless `condition` holds within `seconds`.
+    func expect(_ what: String, within seconds: Double, _ condition: () -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            if Date() > deadline { return XCTFail("not within \(seconds) s: \(what)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    func testStopInterruptsTheReconnectBackOff() async throws {
+        let f = FlakyFactory(failures: 1000, windows: [])
+        let p = Pipeline(config: StreamConfig(id: "cam", source: "rtsp://cam"), store: store, readers: f, encoders: [],
+                         clock: HourLongSleeps(), logger: quietLogger, queueCapacity: 4, decodeThreads: 1, random: { 0.5 })
+        let running = RunningPipeline(p)
+        try await expect("reconnecting", within: 10) { p.runtime.snapshot.state == .reconnecting }
+        let started = Date()
+        await p.stop()
+        try await expect("run() returned after stop()", within: 5) { running.hasEnded }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+        XCTAssertEqual(p.runtime.snapshot.state, .stopped)
+        XCTAssertEqual(f.opens.withLock { $0 }, 1, "no further attempt after stop()")
+    }
+
+    func testStopInterruptsABlockingOpen() async throws {
+        // A TCP listener that accepts (in the kernel's backlog) and never answers: FFmpeg's
+        // RTSP open waits for a reply until its connect timeout, here an hour.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && listen(fd, 8) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        XCTAssertTrue(bound)
+        let port = UInt16(bigEndian: addr.sin_port)
+        var c = StreamConfig(id: "cam", source: "rtsp://127.0.0.1:\(port)/stream", registry: .standard)
+        c.connectTimeoutMs = 3_600_000
+        c.readTimeoutMs = 3_600_000
+        let p = Pipeline(config: c, store: store, readers: MediaReaderFactory(), encoders: [], clock: ManualClock(),
+                         logger: quietLogger, queueCapacity: 4, decodeThreads: 1)
+        let running = RunningPipeline(p)
+        try await expect("the open under way", within: 10) { p.runtime.snapshot.state == .starting }
+        try await Task.sleep(for: .milliseconds(300)) // let FFmpeg connect and wait for its answer
+        XCTAssertFalse(running.hasEnded, "the open blocks")
+        await p.stop()
+        try await expect("run() returned after stop()", within: 5) { running.hasEnded }
+        XCTAssertEqual(p.runtime.snapshot.state, .stopped)
+    }
+
+    /// An encoder that waits for `gate` on its first window and advances the manual clock
+    /// by one second per window (a slow model).
+    struct SlowEncoder: WindowEncoder {
+        let name = "slow"
+        let input = EncoderInput.audio
+        let clock: ManualClock
+        let gate: Gate
+        final class Gate: Sendable {
+            let open = Mutex(false)
+            let entered = Mutex(false)
+        }
+        func encode(_ window: MediaWindow) async throws -> [Evidence] {
+            gate.entered.withLock { $0 = true }
+            while !gate.open.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+            clock.now.withLock { $0 += 1000 }
+            return [Evidence(modality: .speech, startMs: window.startMs, endMs: window.endMs, text: "window \(window.index)")]
+        }
+    }
+
+    func testStopDrainsQueuedWindowsUntilTheDeadlineAndCountsTheRest() async throws {
+        let clock = ManualClock()
+        let gate = SlowEncoder.Gate()
+        var c = StreamConfig(id: "file", source: "/clip.mp4")
+        c.queries = [StandingQuery(text: "window", minScore: 0)]
+        let p = Pipeline(config: c, store: store, readers: FlakyFactory(failures: 0, windows: (0..<20).map { makeWindow($0) }),
+                         encoders: [SlowEncoder(clock: clock, gate: gate)], clock: clock, logger: quietLogger,
+                         queueCapacity: 4, decodeThreads: 1, random: { 0.5 })
+        let running = RunningPipeline(p)
+        // Window 0 is in the encoder, windows 1-4 are queued, the reader waits (back-pressure).
+        try await expect("window 0 in the encoder and a full queue", within: 10) {
+            gate.entered.withLock { $0 } && p.runtime.snapshot.queueDepth == 4
+        }
+        await p.stop(drainMs: 2500)
+        gate.open.withLock { $0 = true }
+        try await expect("run() returned", within: 10) { running.hasEnded }
+        // Windows 0, 1 and 2 end at +1 s, +2 s and +3 s; the deadline (+2.5 s) has passed
+        // before window 3, so 3 and 4 are left and counted; 5-19 were never read.
+        XCTAssertEqual(try store.windowRanges(stream: "file").map(\.lowerBound), [0, 2000, 4000])
+        XCTAssertEqual(p.runtime.snapshot.windowsProcessed, 3)
+        XCTAssertEqual(p.runtime.snapshot.windowsAbandoned, 2)
+        XCTAssertEqual(p.runtime.snapshot.state, .stopped)
+        // Each committed window came with its standing-query event.
+        let matches = try store.events(afterId: 0, limit: 100).compactMap { e -> Int64? in
+            if case let .match(m) = e.payload { return m.startMs }
+            return nil
+        }
+        XCTAssertEqual(matches, [0, 2000, 4000])
+    }
+}
+
 final class WindowQueueTests: XCTestCase {
     func testThinningDropsFramesFirstThenQuietWindows() async {
         let q = WindowQueue(capacity: 2, mode: .thin)
@@ -238,46 +376,131 @@ final class WindowQueueTests: XCTestCase {
     }
 }
 
+/// A live reader that yields nothing until cancel(), then ends.
+final class CancellableReader: WindowReader, @unchecked Sendable {
+    let isLive = true
+    private let cancelled = Mutex(false)
+    func next() async throws -> MediaWindow? {
+        while !cancelled.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+        return nil
+    }
+    func cancel() { cancelled.withLock { $0 = true } }
+}
+
+/// Opens CancellableReaders and records, for every open, the state of that stream's
+/// previous pipeline (found through `previous`) at that moment.
+final class RecordingFactory: WindowReaderFactory, @unchecked Sendable {
+    let opens = Mutex<[(source: String, previousState: StreamState?)]>([])
+    let previous = Mutex<[String: StreamRuntime]>([:])
+    func open(_ s: StreamConfig, decodeThreads: Int) async throws -> any WindowReader {
+        let before = previous.withLock { $0[s.id]?.snapshot.state }
+        opens.withLock { $0.append((s.source, before)) }
+        return CancellableReader()
+    }
+}
+
 final class ReloadTests: XCTestCase {
-    func testReloadStartsNewStreamsStopsRemovedOnesAndKeepsUnchanged() async throws {
-        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("reload-\(UUID().uuidString.prefix(8))")
+    var dir: URL!
+    var store: Store!
+
+    override func setUpWithError() throws {
+        dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("reload-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        func write(_ id: String) throws {
-            try "id = \"\(id)\"\nsource = \"rtsp://\(id)\"\n".write(to: dir.appendingPathComponent("\(id).toml"), atomically: true, encoding: .utf8)
-        }
-        try write("a")
-        try write("b")
-        let store = try Store(path: dir.appendingPathComponent("s.sqlite").path)
+        store = try Store(path: dir.appendingPathComponent("s.sqlite").path)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func write(_ id: String, source: String? = nil, extra: String = "") throws {
+        try "id = \"\(id)\"\nsource = \"\(source ?? "rtsp://\(id)")\"\n\(extra)"
+            .write(to: dir.appendingPathComponent("\(id).toml"), atomically: true, encoding: .utf8)
+    }
+
+    func supervisor(_ readers: some WindowReaderFactory) throws -> Supervisor {
         var daemon = DaemonConfig()
         daemon.paths.streamsDir = dir.path
-        struct Blocking: WindowReaderFactory {
-            func open(_ s: StreamConfig, decodeThreads: Int) async throws -> any WindowReader { BlockingReader() }
+        return Supervisor(daemon: daemon, streams: try Configuration.loadStreams(directory: dir.path), store: store,
+                          readers: readers, encoders: RegistryEncoders.modelFree(), clock: ManualClock(), logger: quietLogger)
+    }
+
+    func states(_ sup: Supervisor) -> [String: StreamState] {
+        Dictionary(uniqueKeysWithValues: sup.runtimes.map { ($0.id, $0.snapshot.state) })
+    }
+
+    func waitFor(_ what: String, _ condition: () -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(10)
+        while !condition() {
+            if Date() > deadline { throw E("timed out waiting for \(what)") }
+            try await Task.sleep(for: .milliseconds(5))
         }
-        let clock = ManualClock()
-        let sup = Supervisor(daemon: daemon, streams: try Configuration.loadStreams(directory: dir.path), store: store,
-                             readers: Blocking(), encoders: RegistryEncoders.modelFree(), clock: clock, logger: quietLogger)
+    }
+
+    struct E: Error, CustomStringConvertible { var description: String; init(_ d: String) { description = d } }
+
+    func testReloadStartsNewStreamsStopsRemovedOnesAndKeepsUnchanged() async throws {
+        try write("a")
+        try write("b")
+        let sup = try supervisor(RecordingFactory())
         let task = Task { try await sup.run() }
-        func states() -> [String: StreamState] {
-            Dictionary(uniqueKeysWithValues: sup.runtimes.map { ($0.id, $0.snapshot.state) })
-        }
-        func waitFor(_ expected: [String: StreamState]) async throws {
-            for _ in 0..<500 where states() != expected { try await Task.sleep(for: .milliseconds(5)) }
-            XCTAssertEqual(states(), expected)
-        }
-        try await waitFor(["a": .running, "b": .running])
+        try await waitFor("a and b running") { states(sup) == ["a": .running, "b": .running] }
         let bBefore = sup.runtimes.first { $0.id == "b" }
         // Remove a, add c, leave b alone.
         try FileManager.default.removeItem(at: dir.appendingPathComponent("a.toml"))
         try write("c")
         sup.requestReload()
-        try await waitFor(["b": .running, "c": .running])
+        try await waitFor("the first reload applied") { sup.reloadCounts.applied == 1 }
+        try await waitFor("b and c running") { states(sup) == ["b": .running, "c": .running] }
         XCTAssertTrue(sup.runtimes.first { $0.id == "b" } === bBefore, "the unchanged stream kept its pipeline")
-        // A broken file keeps the running set.
+        // A broken file: the reload is refused (counted), the running set is untouched.
         try "id = \"d\"\nsourse = \"x\"\n".write(to: dir.appendingPathComponent("d.toml"), atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("c.toml"))
         sup.requestReload()
-        try await Task.sleep(for: .milliseconds(100))
-        XCTAssertEqual(states(), ["b": .running, "c": .running])
+        try await waitFor("the broken reload refused") { sup.reloadCounts.failed == 1 }
+        XCTAssertEqual(sup.reloadCounts, .init(applied: 1, failed: 1))
+        XCTAssertEqual(states(sup), ["b": .running, "c": .running], "c.toml is gone, but the folder did not load: c runs on")
+        XCTAssertEqual(sup.streamConfigs.map(\.id), ["b", "c"])
+        task.cancel()
+        _ = await task.result
+    }
+
+    func testChangedStreamsOldPipelineHasEndedBeforeTheNewOneOpens() async throws {
+        try write("cam", source: "rtsp://cam/one")
+        let factory = RecordingFactory()
+        let sup = try supervisor(factory)
+        let task = Task { try await sup.run() }
+        try await waitFor("cam running") { states(sup) == ["cam": .running] }
+        let old = try XCTUnwrap(sup.runtimes.first)
+        factory.previous.withLock { $0["cam"] = old }
+        try write("cam", source: "rtsp://cam/two")
+        sup.requestReload()
+        try await waitFor("the new pipeline opened") { factory.opens.withLock { $0.count } == 2 }
+        let opens = factory.opens.withLock { $0 }
+        XCTAssertEqual(opens.map(\.source), ["rtsp://cam/one", "rtsp://cam/two"])
+        XCTAssertEqual(opens[1].previousState, .stopped, "the old pipeline had ended when the new one opened the source")
+        try await waitFor("cam running again") { states(sup) == ["cam": .running] }
+        task.cancel()
+        _ = await task.result
+    }
+
+    func testRetentionSweepsStreamsAddedByReloadWithTheirOwnSettings() async throws {
+        try write("a")
+        let sup = try supervisor(RecordingFactory())
+        let task = Task { try await sup.run() }
+        try await waitFor("a running") { states(sup) == ["a": .running] }
+        // Windows of "late" 1 h and 3 h old; it is added by a reload with a 2 h maximum age.
+        let now = ManualClock().nowMs()
+        for ageH: Int64 in [1, 3] {
+            // Live windows are committed as they end.
+            try store.append(WindowRecord(streamId: "late", startMs: now - ageH * 3_600_000 - 2000, endMs: now - ageH * 3_600_000),
+                             committedMs: now - ageH * 3_600_000)
+        }
+        try write("late", extra: "[retention]\nmax_age = \"2h\"\n")
+        sup.requestReload()
+        try await waitFor("the reload applied") { sup.reloadCounts.applied == 1 }
+        let retention = RetentionService(store: store, defaults: RetentionPolicy(maxAgeMs: 24 * 3_600_000, maxBytes: nil),
+                                         supervisor: sup, intervalMs: 60_000, clock: ManualClock(), logger: quietLogger)
+        XCTAssertEqual(retention.sweep(), ["late": 1], "swept with its own 2 h, not the 24 h default")
+        XCTAssertEqual(try store.windowCount(stream: "late"), 1)
         task.cancel()
         _ = await task.result
     }
@@ -294,9 +517,11 @@ final class RetentionServiceTests: XCTestCase {
         for id in ["short", "default"] {
             for ageH in [1, 3, 30] {
                 let end = now - Int64(ageH) * 3_600_000
-                try store.append(WindowRecord(streamId: id, startMs: end - 2000, endMs: end), committedMs: now)
+                try store.append(WindowRecord(streamId: id, startMs: end - 2000, endMs: end), committedMs: end)
             }
         }
+        // A file read without pacing: media times near 0 (1970 as epoch ms), stored just now.
+        try store.append(WindowRecord(streamId: "file", startMs: 0, endMs: 2000), committedMs: now - 1000)
         try store.appendEvent(Event(streamId: "short", atMs: now - 48 * 3_600_000, payload: .streamState(StreamStateChange(state: .running))))
         try store.appendEvent(Event(streamId: "short", atMs: now - 1000, payload: .streamState(StreamStateChange(state: .running))))
         var shortConfig = StreamConfig(id: "short", source: "rtsp://x")
@@ -304,9 +529,13 @@ final class RetentionServiceTests: XCTestCase {
         let short = shortConfig
         let service = RetentionService(store: store, defaults: RetentionPolicy(maxAgeMs: 24 * 3_600_000, maxBytes: nil),
                                        streams: { [short] }, intervalMs: 60_000, clock: clock, logger: quietLogger)
-        XCTAssertEqual(service.sweep(), ["short": 2, "default": 1])
+        XCTAssertEqual(service.sweep(), ["short": 2, "default": 1], "the file's window is as new as its commit")
+        XCTAssertEqual(try store.windowCount(stream: "file"), 1)
         XCTAssertEqual(try store.windowCount(stream: "short"), 1)
         XCTAssertEqual(try store.windowCount(stream: "default"), 2)
         XCTAssertEqual(try store.events(afterId: 0, limit: 10).count, 1, "the 48 h old event is gone")
+        // The purge was checkpointed: the write-ahead log is truncated.
+        let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber
+        XCTAssertEqual(wal?.int64Value, 0)
     }
 }

@@ -100,6 +100,32 @@ final class VisionModalityTests: XCTestCase {
         XCTAssertLessThanOrEqual(named.count, LabelsAnalyser.topK * window.frames.count)
     }
 
+    func testALargeMovingRegionIsLabelledWhereItIs() async throws {
+        try requireModel("mobilenet-v2", ImageClassifier.weightsFile)
+        let labels = try encoder(.labels)
+        // A still grey scene, then the carphone picture (176x144) appears at (300, 200).
+        let carphone = try MediaSource.frame(input: Fixtures.path("vision/carphone.ppm"), atMs: 0).frame
+        let (w, h) = (640, 480)
+        var scene = [UInt8](repeating: 128, count: w * h * 3)
+        let empty = VideoFrame(ptsMs: 0, width: w, height: h, layout: .rgb8, rgb: scene)
+        for y in 0..<carphone.height {
+            let row = carphone.rgb[(y * carphone.width * 3)..<((y + 1) * carphone.width * 3)]
+            scene.replaceSubrange(((200 + y) * w + 300) * 3..<((200 + y) * w + 300 + carphone.width) * 3, with: row)
+        }
+        let visit = VideoFrame(ptsMs: 2000, width: w, height: h, layout: .rgb8, rgb: scene)
+        let first = try await labels.encode(MediaWindow(index: 0, startMs: 0, endMs: 2000, frames: [empty], audio: []))
+        XCTAssertTrue(first.allSatisfy { $0.region == nil }, "nothing moves in the first frame")
+        let second = try await labels.encode(MediaWindow(index: 1, startMs: 2000, endMs: 4000, frames: [visit], audio: []))
+        let regional = second.filter { $0.modality == .label && $0.region != nil }
+        XCTAssertFalse(regional.isEmpty, "the picture that appeared is labelled on its own: \(second.map { ($0.text, $0.region) })")
+        let pasted = Region(pixels: 300, 200, 476, 344, width: w, height: h)
+        for e in regional { XCTAssertGreaterThan(e.region?.iou(pasted) ?? 0, 0.7, "\(e.region!)") }
+        // Its labels are those of the picture itself (the crop adds at most a cell of grey border).
+        let direct = try ImageClassifier(directory: Fixtures.modelsDirectory + "/mobilenet-v2")
+            .classify(try RGBImage(width: carphone.width, height: carphone.height, pixels: carphone.rgb)).map(\.name)
+        XCTAssertTrue(direct.contains(regional[0].text ?? ""), "\(regional[0].text ?? "") not in \(direct)")
+    }
+
     func testATextLineStillOnScreenIsOneStoredRowWithItsWholeSpan() async throws {
         try requireModel("ppocr-v5-mobile", TextReader.files.rec)
         let ocr = try encoder(.ocr)

@@ -37,12 +37,16 @@ final class ServerTests: XCTestCase {
         try await startServer(access: AccessPolicy(allowedUids: [], allowedGids: [], ownUid: getuid()))
     }
 
-    func startServer(access: AccessPolicy, maxConnections: Int = 8, timeoutMs: Int64 = 2000) async throws {
+    func startServer(access: AccessPolicy, maxConnections: Int = 8, timeoutMs: Int64 = 2000, maxFollowers: Int = 4,
+                     followerStallMs: Int64 = 60_000, maxTranscriptSegments: Int = Router.defaultMaxTranscriptSegments) async throws
+    {
         if let server { await server.shutdown() }
         let path = dir.appendingPathComponent("api.sock").path
         server = APIServer(settings: .init(listen: .path(path, mode: 0o660, groupId: nil), access: access,
-                                           maxConnections: maxConnections, maxRequestBytes: 1024, requestTimeoutMs: timeoutMs),
-                           router: Router(memory: StoreMemory(store: store), status: FixedStatus(), eventPollInterval: .milliseconds(20)),
+                                           maxConnections: maxConnections, maxRequestBytes: 1024, requestTimeoutMs: timeoutMs,
+                                           maxFollowers: maxFollowers, followerStallTimeoutMs: followerStallMs),
+                           router: Router(memory: StoreMemory(store: store), status: FixedStatus(), eventPollInterval: .milliseconds(20),
+                                          maxTranscriptSegments: maxTranscriptSegments),
                            logger: Logger(label: "test"))
         try await server.start()
         client = UnixHTTPClient(socketPath: path, timeoutMs: 5000)
@@ -227,5 +231,161 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual((listed["events"] as? [Any])?.count, 2)
         XCTAssertEqual(try client.request("DELETE", "/v1/subscriptions/1").status, 200)
         XCTAssertEqual(try client.request("DELETE", "/v1/subscriptions/1").status, 404)
+    }
+
+    // MARK: - Event followers: flow control, their own slots, stalled clients closed
+
+    /// `n` match events of about 1 KB each.
+    func appendLargeEvents(_ n: Int) throws {
+        let evidence = String(repeating: "a parcel at the door ", count: 45)
+        for i in 0..<n {
+            try store.appendEvent(Event(streamId: "cam", atMs: Int64(i), payload: .match(QueryMatch(
+                query: "parcel", stream: "cam", startMs: Int64(i) * 2000, endMs: Int64(i) * 2000 + 2000, score: 1, evidence: [evidence]))))
+        }
+    }
+
+    /// Opens a follower that sends its request and then never reads.
+    func openSilentFollower() throws -> Int32 {
+        let fd = try client.connect()
+        let request = Array("GET /v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { write(fd, $0.baseAddress!, request.count) }
+        return fd
+    }
+
+    func waitFor(_ what: String, seconds: Double = 10, _ condition: () -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            guard Date() < deadline else { return XCTFail("timed out after \(seconds) s waiting for \(what): \(server.slots.snapshot)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    func testFollowersThatNeverReadAreBoundedAndLeaveHealthItsSlots() async throws {
+        // 3 MB of events: far more than the kernel's socket buffers take for a client that never reads.
+        try appendLargeEvents(3000)
+        try await startServer(access: AccessPolicy(allowedUids: [], allowedGids: [], ownUid: getuid()), maxConnections: 4, maxFollowers: 6)
+        // More followers than ordinary connection slots: before followers had their own pool,
+        // the fifth connection was refused and /v1/health could not get through.
+        // (A connection holds an ordinary slot until its request is read: they are opened
+        // one after the other, as clients that stay connected for hours would be.)
+        var followers: [Int32] = []
+        defer { followers.forEach { close($0) } }
+        for n in 1...6 {
+            followers.append(try openSilentFollower())
+            try await waitFor("follower \(n) established") { server.slots.snapshot.followers == n }
+        }
+        try await waitFor("6 followers blocked on their clients") { server.slots.snapshot.followersBlocked == 6 }
+        let counts = server.slots.snapshot
+        XCTAssertEqual(counts.followers, 6)
+        XCTAssertEqual(counts.refused, 0)
+        // What waits in the daemon for the six is bounded by the write buffer (64 KiB) plus
+        // one event each, not by the 3 MB each of them is behind.
+        let perFollower = HTTPConnectionHandler.followerWriteBuffer.high + 2048
+        XCTAssertGreaterThan(counts.queuedEventBytes, 0)
+        XCTAssertLessThanOrEqual(counts.queuedEventBytes, 6 * perFollower, "queued \(counts.queuedEventBytes) bytes")
+        // Ordinary requests keep all four of their slots.
+        for _ in 0..<8 {
+            let started = Date()
+            XCTAssertEqual(try client.request("GET", "/v1/health").status, 200)
+            XCTAssertLessThan(Date().timeIntervalSince(started), 1.0, "/v1/health answers promptly beside the followers")
+        }
+        let metrics = try client.request("GET", "/metrics").text
+        for line in ["sightline_api_connections{pool=\"followers\"} 6", "sightline_api_connections{pool=\"ordinary\"} 1",
+                     "sightline_event_followers_blocked 6", "sightline_api_refused_total 0"] {
+            XCTAssertTrue(metrics.contains(line + "\n"), "missing \(line) in\n\(metrics)")
+        }
+        // A seventh follower is refused with a 503 naming the limit.
+        let refused = try client.request("GET", "/v1/events")
+        XCTAssertEqual(refused.status, 503)
+        XCTAssertTrue(refused.text.contains("at most 6 may be open at once (limits.max_event_followers)"), refused.text)
+        XCTAssertEqual(server.slots.snapshot.followersRefused, 1)
+    }
+
+    func testFollowerThatStopsReadingIsClosedAfterTheStallTimeout() async throws {
+        try appendLargeEvents(2000)
+        try await startServer(access: AccessPolicy(allowedUids: [], allowedGids: [], ownUid: getuid()), followerStallMs: 1000)
+        let fd = try openSilentFollower()
+        defer { close(fd) }
+        try await waitFor("the silent follower closed") { server.slots.snapshot.followersClosed == 1 }
+        try await waitFor("its slot released") { server.slots.snapshot.followers == 0 }
+        XCTAssertEqual(server.slots.snapshot.followersBlocked, 0)
+        try await waitFor("its queued bytes released") { server.slots.snapshot.queuedEventBytes == 0 }
+        // A reading follower gets every event, in order, and is not closed.
+        var matches = 0
+        var tail = "" // the end of the text so far, shorter than one marker: markers split across reads are found
+        _ = try client.stream("/v1/events") { text in
+            let window = tail + text
+            matches += window.components(separatedBy: "event: match\n").count - 1
+            let done = window.contains("id: 2000\n")
+            tail = String(window.suffix(12))
+            return !done
+        }
+        XCTAssertEqual(matches, 2000)
+        XCTAssertEqual(server.slots.snapshot.followersClosed, 1)
+    }
+
+    // MARK: - Response-size limits
+
+    func testLongTranscriptIsCutAtTheLimitWithAMarker() async throws {
+        try store.append(contentsOf: (0..<60).map { i in
+            WindowRecord(streamId: "long", startMs: Int64(i) * 2000, endMs: Int64(i) * 2000 + 2000, evidence: [
+                Evidence(modality: .speech, startMs: Int64(i) * 2000, endMs: Int64(i) * 2000 + 1500, text: "segment \(i)"),
+            ])
+        }, committedMs: 1)
+        try await startServer(access: AccessPolicy(allowedUids: [], allowedGids: [], ownUid: getuid()), maxTranscriptSegments: 25)
+        let js = try client.request("GET", "/v1/streams/long/transcript")
+        XCTAssertEqual(js.status, 200)
+        XCTAssertEqual(js.headers["x-sightline-truncated"], "segments=25; next_from=50000")
+        let body = try json(js)
+        XCTAssertEqual((body["cues"] as? [Any])?.count, 25)
+        XCTAssertEqual(body["truncated"] as? Bool, true)
+        XCTAssertEqual(body["next_from"] as? Int, 50_000)
+        // Continuing from next_from gives the following segments.
+        let next = try json(try client.request("GET", "/v1/streams/long/transcript?from=50000&limit=10"))
+        XCTAssertEqual((next["cues"] as? [[String: Any]])?.first?["text"] as? String, "segment 25")
+        XCTAssertEqual(next["next_from"] as? Int, 70_000)
+        let vtt = try client.request("GET", "/v1/streams/long/transcript?format=vtt&limit=3")
+        XCTAssertTrue(vtt.text.hasSuffix("NOTE cut after 3 segments (the limit of one answer); continue with from=6000\n\n"), vtt.text)
+        let srt = try client.request("GET", "/v1/streams/long/transcript?format=srt&limit=3")
+        XCTAssertEqual(srt.headers["x-sightline-truncated"], "segments=3; next_from=6000")
+        // A range that fits is not marked; a limit above the maximum is a 400 naming it.
+        let whole = try client.request("GET", "/v1/streams/long/transcript?to=10000")
+        XCTAssertNil(whole.headers["x-sightline-truncated"])
+        XCTAssertEqual(try json(whole)["truncated"] as? Bool, false)
+        let over = try client.request("GET", "/v1/streams/long/transcript?limit=26")
+        XCTAssertEqual(over.status, 400)
+        XCTAssertTrue(over.text.contains("'limit=26' must be an integer in 1...25"), over.text)
+    }
+
+    // MARK: - One daemon per socket
+
+    func testASecondServerLeavesALiveSocketAloneAndReplacesAStaleOne() async throws {
+        let path = dir.appendingPathComponent("api.sock").path
+        let second = APIServer(settings: .init(listen: .path(path, mode: 0o660, groupId: nil),
+                                               access: AccessPolicy(allowedUids: [], allowedGids: [], ownUid: getuid()),
+                                               maxConnections: 8, maxRequestBytes: 1024, requestTimeoutMs: 2000),
+                               router: Router(memory: StoreMemory(store: store), status: FixedStatus()), logger: Logger(label: "test"))
+        do {
+            try await second.start()
+            XCTFail("the second server took the live socket")
+        } catch let error as ServerError {
+            XCTAssertEqual(error, .socketInUse(path: path))
+            XCTAssertTrue("\(error)".contains("is another sightline serve running?"), "\(error)")
+        }
+        await second.shutdown()
+        XCTAssertEqual(try client.request("GET", "/v1/health").status, 200, "the first server still has its socket")
+        // A socket file nobody answers on (left by a crash) is replaced.
+        await server.shutdown()
+        server = nil
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        unlink(path)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        close(fd) // bound, never listened: a stale socket file
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path))
+        try await startServer(access: AccessPolicy(allowedUids: [], allowedGids: [], ownUid: getuid()))
+        XCTAssertEqual(try client.request("GET", "/v1/health").status, 200)
     }
 }

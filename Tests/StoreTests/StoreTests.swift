@@ -64,15 +64,6 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(orphanEvidence, 0)
     }
 
-    func testRetentionBySizeKeepsNewestWithinBudget() throws {
-        let store = try makeStore()
-        for i in 0..<10 { try store.append(speechWindow("s", Int64(i) * 2000, "some text \(i)"), committedMs: 1) }
-        let perWindow = Store.approximateBytes(speechWindow("s", 0, "some text 0"))
-        try store.enforceRetention(stream: "s", policy: RetentionPolicy(maxBytes: perWindow * 4), nowMs: 0)
-        XCTAssertEqual(try store.windowRanges(stream: "s").map(\.lowerBound), [12000, 14000, 16000, 18000])
-        XCTAssertLessThanOrEqual(try store.totals()["s"]!.bytes, perWindow * 4)
-    }
-
     func testEmbeddingsRoundTripAsFloat16() throws {
         let store = try makeStore()
         let vector: [Float] = [0.5, -1.25, 3.140625, 1e-3, 65504]
@@ -118,5 +109,89 @@ final class StoreTests: XCTestCase {
         XCTAssertThrowsError(try Store(path: "/nonexistent-dir/x/s.sqlite")) { error in
             XCTAssertTrue("\(error)".contains("/nonexistent-dir/x/s.sqlite"), "\(error)")
         }
+    }
+
+    // MARK: - A window and its events in one transaction
+
+    func testWindowAndItsMatchEventsCommitTogetherOrNotAtAll() throws {
+        let store = try makeStore()
+        let matcher = StandingQueryMatcher(streamId: "cam", queries: [StandingQuery(text: "parcel", minScore: 0)], store: store)
+        let record = WindowRecord(streamId: "cam", startMs: 4000, endMs: 6000, evidence: [
+            Evidence(modality: .speech, startMs: 4100, endMs: 5000, text: "a parcel arrived"),
+        ])
+        // The matcher runs inside the transaction and finds the window being written.
+        let id = try store.append(record, committedMs: 7) { windowId in
+            try matcher.matches(CommittedWindow(id: windowId, record: record, committedMs: 7))
+        }
+        XCTAssertEqual(try store.windowCount(stream: "cam"), 1)
+        let events = try store.events(afterId: 0, limit: 10)
+        XCTAssertEqual(events.count, 1)
+        guard case let .match(m)? = events.first?.payload else { return XCTFail("\(events)") }
+        XCTAssertEqual(m.query, "parcel")
+        XCTAssertEqual(m.startMs, 4000)
+        XCTAssertEqual(m.evidence, ["a parcel arrived"])
+        XCTAssertEqual(events.first?.atMs, 7)
+        XCTAssertGreaterThan(id, 0)
+        // When deriving the events fails, neither the window nor any event is stored.
+        struct Broken: Error {}
+        let second = WindowRecord(streamId: "cam", startMs: 6000, endMs: 8000, evidence: [
+            Evidence(modality: .speech, startMs: 6100, endMs: 7000, text: "another parcel"),
+        ])
+        XCTAssertThrowsError(try store.append(second, committedMs: 9) { windowId in
+            _ = try matcher.matches(CommittedWindow(id: windowId, record: second, committedMs: 9))
+            throw Broken()
+        })
+        XCTAssertEqual(try store.windowCount(stream: "cam"), 1)
+        XCTAssertEqual(try store.events(afterId: 0, limit: 10).count, 1)
+        XCTAssertTrue(try moments(store, MomentQuery(text: "another", limit: 5)).isEmpty, "its evidence rolled back with it")
+        XCTAssertEqual(try store.integrityCheck(), "ok")
+    }
+
+    // MARK: - Size on disk and the write-ahead log
+
+    /// `windows` windows of measurements (audio level and motion, as a stream without speech
+    /// stores): rows and index entries take far more on disk than their estimated bytes.
+    func fillMeasurements(_ store: Store, stream: String, windows: Int) throws {
+        var records: [WindowRecord] = []
+        for i in 0..<windows {
+            let start = Int64(i) * 2000
+            let end = start + 2000
+            let level = Evidence(modality: .audioLevel, startMs: start, endMs: end, value: -20 - Double(i % 7))
+            let motion = Evidence(modality: .motion, startMs: start, endMs: end, value: Double(i % 5) / 10)
+            records.append(WindowRecord(streamId: stream, startMs: start, endMs: end, evidence: [level, motion]))
+        }
+        try store.append(contentsOf: records, committedMs: 1)
+    }
+
+    func testSizeRetentionMeasuresTheFileNotTheEstimate() throws {
+        let store = try makeStore()
+        try fillMeasurements(store, stream: "front-door", windows: 12_000)
+        let estimated = try XCTUnwrap(try store.totals()["front-door"]).bytes
+        let used = try store.usedBytes()
+        print("12000 windows: \(used) bytes in use on disk, \(estimated) estimated (x\(String(format: "%.2f", Double(used) / Double(estimated))))")
+        XCTAssertGreaterThan(Double(used), 1.5 * Double(estimated), "the estimate alone misses much of the file")
+        let budget: Int64 = 1 << 20
+        let deleted = try store.enforceRetention(stream: "front-door", policy: RetentionPolicy(maxBytes: budget), nowMs: 0)
+        XCTAssertGreaterThan(deleted, 0)
+        let after = try store.usedBytes()
+        XCTAssertLessThanOrEqual(after, budget, "in use on disk after retention: \(after) bytes")
+        XCTAssertGreaterThan(after, budget * 8 / 10, "not far below the budget either")
+        // The oldest went first.
+        XCTAssertEqual(try store.windowRanges(stream: "front-door").last?.upperBound, 12_000 * 2000)
+        XCTAssertEqual(try store.windowRanges(stream: "front-door").first?.lowerBound, Int64(deleted) * 2000)
+    }
+
+    func testWALIsLimitedAndTruncatedByACheckpoint() throws {
+        let store = try makeStore()
+        let limit = try store.pool.read { db in try Int64.fetchOne(db, sql: "PRAGMA journal_size_limit") }
+        XCTAssertEqual(limit, 64 << 20)
+        try fillMeasurements(store, stream: "cam", windows: 2000)
+        _ = try store.enforceRetention(stream: "cam", policy: RetentionPolicy(maxAgeMs: 1000), nowMs: 2000 * 2000)
+        let wal = { (try? FileManager.default.attributesOfItem(atPath: store.path + "-wal")[.size] as? NSNumber)?.int64Value ?? -1 }
+        XCTAssertGreaterThan(wal(), 0, "the purge went to the WAL")
+        XCTAssertEqual(try store.checkpoint(), 0)
+        XCTAssertEqual(wal(), 0, "truncated")
+        XCTAssertEqual(try store.windowCount(stream: "cam"), 1)
+        XCTAssertEqual(try store.integrityCheck(), "ok")
     }
 }

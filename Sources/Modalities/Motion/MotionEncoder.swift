@@ -1,7 +1,13 @@
-// Motion in a window: the fraction of pixels whose luma changed by more than a threshold
-// between consecutive sampled frames (including the last frame of the previous window), on
-// a 64x36 luma thumbnail so the cost is the same for any resolution. Windows above
-// `reportThreshold` also get the searchable text "motion".
+// Motion in a window, against a slowly updated background: each sampled frame becomes a
+// 64x36 luma thumbnail (the same cost for any resolution); the background is a running
+// average of the thumbnails with a time constant of `backgroundSeconds`, so a car that
+// parks becomes background after a minute while a person walking through stays foreground.
+// A thumbnail pixel more than `pixelThreshold` from the background is changed; the changed
+// fraction is the frame's motion score and the changed pixels' connected groups are its
+// motion boxes. Per window: one `motion` evidence with the largest score of its frames (text
+// "motion" from `reportThreshold` on, as a searchable word), and for every frame at or
+// above that threshold one `motion` evidence per box (its region; value = the fraction of
+// the box's pixels that changed), so later stages can look where something moves.
 import Foundation
 import MediaIO
 import SightlineCore
@@ -14,27 +20,68 @@ public final class MotionEncoder: WindowEncoder {
     static let thumbWidth = 64
     static let thumbHeight = 36
     /// Luma difference (0...255) that counts a thumbnail pixel as changed; above sensor noise.
-    static let pixelThreshold = 24
+    static let pixelThreshold: Float = 24
     /// Changed fraction from which a window is labelled "motion".
     public static let reportThreshold = 0.02
+    /// The background forgets with this time constant (seconds of media time).
+    static let backgroundSeconds = 30.0
+    /// Connected changed pixels fewer than this (of 64x36) are noise, not a moving thing.
+    static let minBoxPixels = 4
 
-    /// (36, 64) luma of the last frame seen; the pipeline calls encode serially, the lock
-    /// only makes that assumption safe.
-    private let previous = Mutex<[UInt8]?>(nil)
+    /// The pipeline calls encode serially; the lock only makes that assumption safe.
+    private let background = Mutex(MotionBackground())
 
     public init() {}
 
     public func encode(_ window: MediaWindow) async throws -> [Evidence] {
         guard !window.frames.isEmpty else { return [] }
-        var thumbs = window.frames.map(Self.thumbnail)
-        let before = previous.withLock { $0 }
-        previous.withLock { $0 = thumbs.last }
-        if let before { thumbs.insert(before, at: 0) }
-        guard thumbs.count >= 2 else { return [] }
-        var maxFraction = 0.0
-        for i in 1..<thumbs.count { maxFraction = max(maxFraction, Self.changedFraction(thumbs[i - 1], thumbs[i])) }
+        var maxFraction: Double? = nil
+        var boxes: [Evidence] = []
+        for (i, frame) in window.frames.enumerated() {
+            guard let changed = background.withLock({ $0.changed(frame) }) else { continue }
+            let fraction = Double(changed.filter { $0 }.count) / Double(changed.count)
+            maxFraction = max(maxFraction ?? 0, fraction)
+            guard fraction >= Self.reportThreshold else { continue }
+            let end = i + 1 < window.frames.count ? window.frames[i + 1].ptsMs : window.endMs
+            boxes += Self.regions(changed).map { region, filled in
+                Evidence(modality: .motion, startMs: frame.ptsMs, endMs: max(end, frame.ptsMs + 1), value: filled, region: region)
+            }
+        }
+        guard let maxFraction else { return [] }
         return [Evidence(modality: .motion, startMs: window.startMs, endMs: window.endMs,
-                         text: maxFraction >= Self.reportThreshold ? "motion" : nil, value: maxFraction)]
+                         text: maxFraction >= Self.reportThreshold ? "motion" : nil, value: maxFraction)] + boxes
+    }
+
+    /// The bounding boxes of the 8-connected groups of changed thumbnail pixels (at least
+    /// `minBoxPixels` each), as fractions of the frame, with the fraction of each box changed.
+    static func regions(_ changed: [Bool]) -> [(Region, Double)] {
+        let w = thumbWidth, h = thumbHeight
+        var label = [Int](repeating: -1, count: w * h)
+        var out: [(Region, Double)] = []
+        var stack: [Int] = []
+        for start in 0..<(w * h) where changed[start] && label[start] < 0 {
+            label[start] = start
+            stack = [start]
+            var count = 0, x0 = w, y0 = h, x1 = -1, y1 = -1
+            while let p = stack.popLast() {
+                count += 1
+                let px = p % w, py = p / w
+                x0 = min(x0, px); x1 = max(x1, px); y0 = min(y0, py); y1 = max(y1, py)
+                for dy in -1...1 {
+                    for dx in -1...1 {
+                        let nx = px + dx, ny = py + dy
+                        guard nx >= 0, ny >= 0, nx < w, ny < h else { continue }
+                        let q = ny * w + nx
+                        if changed[q] && label[q] < 0 { label[q] = start; stack.append(q) }
+                    }
+                }
+            }
+            guard count >= minBoxPixels else { continue }
+            let area = Double((x1 - x0 + 1) * (y1 - y0 + 1))
+            out.append((Region(x0: Double(x0) / Double(w), y0: Double(y0) / Double(h),
+                               x1: Double(x1 + 1) / Double(w), y1: Double(y1 + 1) / Double(h)), Double(count) / area))
+        }
+        return out
     }
 
     /// (36, 64) luma thumbnail by box averaging of an rgb8 or planar f32 frame.
@@ -81,16 +128,44 @@ public final class MotionEncoder: WindowEncoder {
         }
     }
 
+    /// Fraction of thumbnail pixels that differ by more than `pixelThreshold` between two thumbnails.
     static func changedFraction(_ a: [UInt8], _ b: [UInt8]) -> Double {
         var changed = 0
-        for i in 0..<min(a.count, b.count) where abs(Int(a[i]) - Int(b[i])) > pixelThreshold { changed += 1 }
+        for i in 0..<min(a.count, b.count) where Float(abs(Int(a[i]) - Int(b[i]))) > pixelThreshold { changed += 1 }
         return Double(changed) / Double(max(1, min(a.count, b.count)))
     }
 }
 
+/// The slowly updated background of a stream's frames: a running average of their luma
+/// thumbnails with the time constant `MotionEncoder.backgroundSeconds` (of media time).
+struct MotionBackground {
+    /// (36, 64) background luma; nil before the first frame.
+    private var luma: [Float]? = nil
+    private var ptsMs: Int64 = 0
+
+    /// Which (36, 64) thumbnail pixels of `frame` differ from the background by more than
+    /// `MotionEncoder.pixelThreshold`; then `frame` is blended in. nil for the first frame,
+    /// which becomes the background (there is nothing to compare it with). Frames in time order.
+    mutating func changed(_ frame: VideoFrame) -> [Bool]? {
+        let thumb = MotionEncoder.thumbnail(frame).map(Float.init)
+        guard var bg = luma else {
+            luma = thumb
+            ptsMs = frame.ptsMs
+            return nil
+        }
+        let mask = zip(thumb, bg).map { abs($0 - $1) > MotionEncoder.pixelThreshold }
+        let dt = Double(max(0, frame.ptsMs - ptsMs)) / 1000
+        let alpha = Float(1 - exp(-dt / MotionEncoder.backgroundSeconds))
+        for k in bg.indices { bg[k] += alpha * (thumb[k] - bg[k]) }
+        luma = bg
+        ptsMs = frame.ptsMs
+        return mask
+    }
+}
+
 extension EncoderDescriptor {
-    /// `motion`: changed-pixel fraction between sampled frames (no model).
+    /// `motion`: changed fraction against a slowly updated background, and where (no model).
     public static let motion = EncoderDescriptor(
-        name: "motion", summary: "fraction of the picture that changed between sampled frames (no model)",
+        name: "motion", summary: "how much of the picture moves against its background, and where (no model)",
         input: .frames, enabledByDefault: true, prepare: { _ in StatelessEncoder { MotionEncoder() } })
 }

@@ -45,20 +45,11 @@ extension EncoderDescriptor {
     public static let ocrFps = 0.5
 
     /// `ocr`: text on screen, with boxes (PP-OCRv5 mobile).
-    public static let ocr = EncoderDescriptor(
-        name: "ocr", summary: "text on screen, with boxes; a line shown for a while is one row (PP-OCRv5 mobile)",
-        input: EncoderInput(video: FrameRequest(maxFps: ocrFps)), enabledByDefault: true,
-        modelSettings: [
-            ModelSetting(key: "ocr", kind: .choice(["ppocr-v5-mobile", "none"]), defaultValue: .name("ppocr-v5-mobile"),
-                         help: "On-screen text reader: \"ppocr-v5-mobile\" or \"none\"."),
-        ],
-        prepare: { setup in
-            let input = EncoderInput(video: FrameRequest(maxFps: ocrFps))
-            let files = TextReader.files
-            guard let (name, model) = try ModelLoading.load("ocr", setup: setup, requiredFiles: [files.det, files.cls, files.rec, files.keys], { dir in
-                try TextReader(directory: dir.path)
-            }) else { return PreparedFrameModel(name: "ocr", input: input, model: nil, makeAnalyser: nil) }
-            let shared = SharedModel(model)
-            return PreparedFrameModel(name: "ocr", input: input, model: name, makeAnalyser: { ScreenTextAnalyser(reader: shared) })
-        })
+    public static let ocr = picture(
+        name: "ocr", summary: "text on screen, with boxes; a line shown for a while is one row (PP-OCRv5 mobile)", fps: ocrFps,
+        setting: ModelSetting(key: "ocr", kind: .choice(["ppocr-v5-mobile", "none"]), defaultValue: .name("ppocr-v5-mobile"),
+                              help: "On-screen text reader: \"ppocr-v5-mobile\" or \"none\"."),
+        requiredFiles: [TextReader.files.det, TextReader.files.cls, TextReader.files.rec, TextReader.files.keys],
+        load: { try TextReader(directory: $0.path) },
+        analyser: { ScreenTextAnalyser(reader: $0) })
 }

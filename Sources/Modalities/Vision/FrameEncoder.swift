@@ -46,17 +46,23 @@ public struct FrameEncoder: WindowEncoder {
     public let name: String
     public let input: EncoderInput
     let analyser: any FrameAnalyser
+    /// When set, only the frames it admits are analysed (`MotionGate`).
+    let gate: MotionGate?
 
-    public init(name: String, input: EncoderInput, analyser: any FrameAnalyser) {
+    public init(name: String, input: EncoderInput, analyser: any FrameAnalyser, gate: MotionGate? = nil) {
         self.name = name
         self.input = input
         self.analyser = analyser
+        self.gate = gate
     }
 
     public func encode(_ window: MediaWindow) async throws -> [Evidence] {
         var out: [Evidence] = []
-        for (i, frame) in window.frames.enumerated() {
-            let next = i + 1 < window.frames.count ? window.frames[i + 1].ptsMs : window.endMs
+        let frames = gate.map { g in window.frames.filter(g.admits) } ?? window.frames
+        for (i, frame) in frames.enumerated() {
+            // A frame's evidence holds until the next analysed frame: a skipped frame showed
+            // nothing new (that is why it was skipped).
+            let next = i + 1 < frames.count ? frames[i + 1].ptsMs : window.endMs
             let span = FrameSpan(startMs: frame.ptsMs, endMs: max(next, frame.ptsMs + 1))
             out += try analyser.analyse(try Self.picture(frame), span: span)
         }
@@ -130,5 +136,45 @@ extension Region {
     /// A model's pixel box of a `width` × `height` picture, as fractions of the frame.
     init(_ box: Box, width: Int, height: Int) {
         self.init(pixels: Double(box.x0), Double(box.y0), Double(box.x1), Double(box.y1), width: width, height: height)
+    }
+}
+
+/// Things found in a picture (people, faces): one piece of evidence each, with the modality's
+/// word as searchable text, the detector's score, the box, and as value how many were found
+/// in that frame, so "how many" is one row away.
+struct DetectionAnalyser: FrameAnalyser {
+    let modality: Modality
+    let word: String
+    let detect: @Sendable (RGBImage) throws -> [(box: Box, score: Float)]
+
+    func analyse(_ image: RGBImage, span: FrameSpan) throws -> [Evidence] {
+        let found = try detect(image)
+        return found.map {
+            Evidence(modality: modality, startMs: span.startMs, endMs: span.endMs, text: word,
+                     confidence: Double($0.score), value: Double(found.count),
+                     region: Region($0.box, width: image.width, height: image.height))
+        }
+    }
+}
+
+extension EncoderDescriptor {
+    /// A picture modality called `name`, reading frames at `fps` at most, whose model the
+    /// `[models]` key `setting` names: `load` reads it from its directory (which must hold
+    /// `requiredFiles`) once per daemon, and `analyser` makes each stream's analyser over the
+    /// shared model.
+    static func picture<Model>(name: String, summary: String, fps: Double, enabledByDefault: Bool = true,
+                               setting: ModelSetting, requiredFiles: [String],
+                               load: @escaping @Sendable (URL) throws -> Model,
+                               analyser: @escaping @Sendable (SharedModel<Model>) -> any FrameAnalyser) -> EncoderDescriptor
+    {
+        let input = EncoderInput(video: FrameRequest(maxFps: fps))
+        return EncoderDescriptor(name: name, summary: summary, input: input, enabledByDefault: enabledByDefault,
+                                 modelSettings: [setting]) { setup in
+            guard let (model, loaded) = try ModelLoading.load(setting.key, setup: setup, requiredFiles: requiredFiles, load) else {
+                return PreparedFrameModel(name: name, input: input, model: nil, makeAnalyser: nil)
+            }
+            let shared = SharedModel(loaded)
+            return PreparedFrameModel(name: name, input: input, model: model, makeAnalyser: { analyser(shared) })
+        }
     }
 }

@@ -1,7 +1,8 @@
 // PointwiseConv (1×1 convolution, packed weights, fused epilogue) against a plain loop over
 // the unpacked weights, on every ISA path, both layouts, every activation, with and without
 // a residual, at 1 and 2 threads. Shapes cover full tiles and ragged pixel and channel edges
-// (counts that are not multiples of any tile size) and MobileNet's small K/N. Tolerance
+// (counts that are not multiples of any tile size), MobileNet's small K/N, and more pixels than
+// one channels-first chunk. Tolerance
 // abs 1e-4 + rel 1e-5: sums of up to 160 products of magnitude <= 4, accumulated in a
 // different order than the loop.
 import Kernels
@@ -34,7 +35,8 @@ final class PointwiseConvTests: XCTestCase {
     func testMatchesPlainLoopOnEveryPathLayoutAndActivation() throws {
         var rng = SeededRandom(seed: 77)
         // (pixels, in, out)
-        let shapes = [(1, 1, 1), (5, 3, 7), (37, 16, 24), (200, 32, 16), (100, 144, 24), (33, 6, 40), (49, 160, 97), (70, 24, 144)]
+        let shapes = [(1, 1, 1), (5, 3, 7), (37, 16, 24), (200, 32, 16), (100, 144, 24), (33, 6, 40), (49, 160, 97), (70, 24, 144),
+                      (700, 160, 30)] // channels-first copies 192 pixels at a time at K = 160: several chunks and a ragged one
         let pools = [ThreadPool(threads: 1), ThreadPool(threads: 2)]
         for (pixels, inC, outC) in shapes {
             let x = rng.floats(pixels * inC).map { $0 * 4 }, w = rng.floats(outC * inC), b = rng.floats(outC)

@@ -129,6 +129,8 @@ let package = Package(
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Modalities", "SightlineCore", "MediaIO", "Store", "Retrieval",
                                                         "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SightlineCore", "Store", "Server", "TestSupport"]),
+        // Seeded, bounded fuzzing of media and configuration in-process and through the binary.
+        .testTarget(name: "FuzzTests", dependencies: ["MediaIO", "Daemon", "Server", "TestSupport", "sightline"]),
     ],
     swiftLanguageModes: [.v6]
 )

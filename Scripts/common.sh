@@ -5,6 +5,9 @@ APT_PACKAGES=(
     libavformat-dev libavcodec-dev libavdevice-dev libavutil-dev libswscale-dev libswresample-dev
     libsqlite3-dev zlib1g-dev libopenblas-dev
     systemd python3-venv
+    # A real RTSP camera for the end-to-end tests (Scripts/rtsp-serve: GStreamer's RTSP server).
+    gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+    gstreamer1.0-plugins-ugly gstreamer1.0-libav
 )
 # Release builds: numeric code is 10-100x slower in debug. -enable-testing lets the test
 # suite use this same build (`swift test` with identical flags rebuilds nothing).

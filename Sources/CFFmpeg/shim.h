@@ -29,6 +29,11 @@ static inline int sl_averror_exit(void) { return AVERROR_EXIT; }
 static inline int sl_averror_etimedout(void) { return AVERROR(ETIMEDOUT); }
 static inline int sl_averror(int errnum) { return AVERROR(errnum); }
 static inline AVRational sl_av_time_base_q(void) { return AV_TIME_BASE_Q; }
+// Status answers of HTTP and RTSP servers that FFmpeg turns into error codes (a camera
+// answers 401 to a wrong password, 404 to a wrong path).
+static inline int sl_averror_http_unauthorized(void) { return AVERROR_HTTP_UNAUTHORIZED; }
+static inline int sl_averror_http_forbidden(void) { return AVERROR_HTTP_FORBIDDEN; }
+static inline int sl_averror_http_not_found(void) { return AVERROR_HTTP_NOT_FOUND; }
 
 /* libavdevice is loaded only when a capture device is opened: linking it pulls libavfilter
  * and ~80 more libraries (OpenBLAS among them, whose threads start spinning at load) into

@@ -16,6 +16,10 @@ final class TOMLReader {
     init(file: String, text: String) throws {
         self.file = file
         self.source = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if let bad = Self.malformedTableHeader(in: text) {
+            throw ConfigError.syntax(file: file, line: bad.line, column: bad.column,
+                                     message: "a table header needs a name after '[', found \(bad.found)")
+        }
         do {
             self.table = try TOMLTable(string: text)
         } catch let e as TOMLParseError {

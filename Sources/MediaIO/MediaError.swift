@@ -1,6 +1,7 @@
 // Typed errors for everything MediaIO can meet. Each carries the input, the FFmpeg
 // function and return code where there was one, and FFmpeg's own text, and reads as a
 // sentence that says what to do.
+import CFFmpeg
 
 public struct FFmpegFailure: Sendable, Equatable {
     public var function: String
@@ -26,11 +27,23 @@ public enum MediaError: Error, Sendable, Equatable {
 }
 
 extension MediaError: CustomStringConvertible {
+    /// What to do when an input cannot be opened, from the server's answer where there was one.
+    static func openAdvice(code: Int32) -> String {
+        switch code {
+        case sl_averror_http_unauthorized(), sl_averror_http_forbidden():
+            return "The server refused the user name or password: check the credentials in the source URL (scheme://user:password@host/path)."
+        case sl_averror_http_not_found():
+            return "The server has no such path: check the path in the source URL."
+        default:
+            return "Check that the path or URL exists and is an audio or video file or stream FFmpeg can read."
+        }
+    }
+
+
     public var description: String {
         switch self {
         case let .cannotOpen(input, f):
-            return "cannot open '\(input)': \(f.message) (\(f.function) returned \(f.code)). "
-                + "Check that the path or URL exists and is an audio or video file or stream FFmpeg can read."
+            return "cannot open '\(input)': \(f.message) (\(f.function) returned \(f.code)). " + Self.openAdvice(code: f.code)
         case let .noUsableStream(input, wanted):
             return "no \(wanted) stream in '\(input)'. The input opened, but carries nothing to decode for this job."
         case let .unsupportedCodec(input, codec):

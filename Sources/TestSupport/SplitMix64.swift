@@ -1,6 +1,6 @@
 // Deterministic PRNG (SplitMix64) for generated test inputs: the same sequence on every run and
 // platform, so tests on generated audio or transcripts assert exact outcomes.
-public struct SplitMix64: Sendable {
+public struct SplitMix64: Sendable, RandomNumberGenerator {
     public var state: UInt64
 
     public init(seed: UInt64) { state = seed }

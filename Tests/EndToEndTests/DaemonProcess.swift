@@ -69,7 +69,8 @@ final class DaemonProcess {
     /// `vision: false` turns the picture models off ([models] people/faces/labels/ocr = "none"):
     /// the tests that are not about seeing then measure ingest, API and recovery alone, as
     /// they did before the picture modalities existed, within their two-core time budget.
-    init(vision: Bool = false) throws {
+    /// `limits` replaces the body of the config's [limits] table.
+    init(vision: Bool = false, limits: String = "max_request_size = \"4KiB\"") throws {
         // Short path: Unix socket paths are limited to 107 bytes.
         dir = URL(fileURLWithPath: "/tmp/sl-e2e-\(UUID().uuidString.prefix(8))")
         streamsDir = dir.appendingPathComponent("streams")
@@ -90,7 +91,7 @@ final class DaemonProcess {
         allowed_groups = []
         allowed_gids = [\(Self.allowedSupplementaryGid)]
         [limits]
-        max_request_size = "4KiB"
+        \(limits)
         [store]
         retention_interval = "1h"
         \(vision ? "" : "[models]\npeople = \"none\"\nfaces = \"none\"\nlabels = \"none\"\nocr = \"none\"")

@@ -195,8 +195,8 @@ extension ONNXNetwork {
                 try x.data.withUnsafeBufferPointer { xb in
                     try out.data.withUnsafeMutableBufferPointer { ob in
                         for n in 0..<batch {
-                            try pointwise.forward(xb.baseAddress! + n * inPlane, pixels: oh * ow, into: ob.baseAddress! + n * outPlane,
-                                                  pool: pool)
+                            try conv2d(xb.baseAddress! + n * inPlane, shape: s, packed: pointwise, output: ob.baseAddress! + n * outPlane,
+                                       pool: pool)
                         }
                     }
                 }

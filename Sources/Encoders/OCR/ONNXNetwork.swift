@@ -34,7 +34,8 @@ struct Value {
 struct ONNXNetwork: Sendable {
     /// One prepared node: the op and everything read from the file for it.
     enum Op: Sendable {
-        /// `pointwise`: the same weights packed for Kernels' 1×1 kernel, when the conv is one.
+        /// `pointwise`: the same weights (with any fused activation) packed for Kernels' pointwise
+        /// kernel, for every ungrouped conv.
         case conv(Conv2dShapeTemplate, weight: [Float], bias: [Float]?, pointwise: PointwiseConv?)
         case convTranspose(ConvTransposeSpec, weight: [Float], bias: [Float]?)
         case batchNorm(scale: [Float], shift: [Float])
@@ -163,8 +164,8 @@ struct ONNXNetwork: Sendable {
                 // PP-OCRv5's learnable affine blocks follow most convs with Identity, Add(per-channel
                 // or scalar constant), Mul(scalar constant), Add(scalar constant): fold each into the
                 // weights and bias (y·s + t = conv with w·s, b·s + t), as long as the conv's value has
-                // no other reader. A following Relu or HardSwish is fused into a 1×1 conv's store.
-                let pointwiseShape = k == [1, 1] && s == [1, 1] && p.allSatisfy({ $0 == 0 }) && g == 1
+                // no other reader. A following Relu or HardSwish is fused into an ungrouped conv's store.
+                let packable = g == 1
                 var activation = PointwiseConv.Activation.none
                 var value = outputs[0]
                 chain: while let next = graph.nodes.indices.first(where: { $0 > index && !skip.contains($0) && graph.nodes[$0].inputs.contains(value) }) {
@@ -197,11 +198,11 @@ struct ONNXNetwork: Sendable {
                             }
                         }
                         bias = b
-                    case "Relu" where pointwiseShape && activation == .none:
+                    case "Relu" where packable && activation == .none:
                         activation = .relu
-                    case "HardSwish" where pointwiseShape && activation == .none:
+                    case "HardSwish" where packable && activation == .none:
                         activation = .hardSwish
-                    case "HardSigmoid" where pointwiseShape && activation == .none:
+                    case "HardSigmoid" where packable && activation == .none:
                         // x · HardSigmoid(x) with PyTorch's constants (1/6, 0.5) is HardSwish(x).
                         let alpha = m.attributes["alpha"]?.float ?? 0.2, beta = m.attributes["beta"]?.float ?? 0.5
                         guard abs(alpha - 1.0 / 6) < 1e-6, beta == 0.5, consumers[m.outputs[0]] == 1,
@@ -220,15 +221,16 @@ struct ONNXNetwork: Sendable {
                     value = m.outputs[0]
                 }
                 outputs = [value]
-                // A 1×1, stride-1, unpadded, ungrouped conv is a product over pixels: its weights are
-                // packed once here for the pointwise kernel, which reads the NCHW input in place.
+                // An ungrouped conv is a product over pixels (of im2col columns unless it is 1×1,
+                // stride 1, unpadded): its weights are packed once here for the pointwise kernel.
                 var pointwise: PointwiseConv?
-                if pointwiseShape {
+                if packable {
                     do {
-                        pointwise = try PointwiseConv(weight: weight, outChannels: spec.outChannels, inChannels: spec.inChannels, bias: bias,
+                        pointwise = try PointwiseConv(weight: weight, outChannels: spec.outChannels,
+                                                      inChannels: spec.inChannels * k[0] * k[1], bias: bias,
                                                       layout: .channelsFirst, activation: activation)
                     } catch {
-                        throw .unexpectedShape(path: model.path, name: n.inputs[1], expected: "1x1 conv weight", found: wt.shape)
+                        throw .unexpectedShape(path: model.path, name: n.inputs[1], expected: "conv weight", found: wt.shape)
                     }
                 }
                 op = .conv(spec, weight: weight, bias: bias, pointwise: pointwise)

@@ -83,15 +83,12 @@ final class SocketActivationTests: XCTestCase {
         let environment = (service.values["Environment"] ?? []).flatMap { ["-E", $0] }
 
         let log = dir.appendingPathComponent("daemon.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: activate)
-        p.arguments = ["-l", socketPath] + environment + command
-        let handle = try FileHandle(forWritingTo: log)
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
+        // Spawned directly, not with Process: the activator execs the daemon in its own pid,
+        // and Foundation's child bookkeeping then blocks in wait4() on it, so the clients
+        // started with Process below would never be seen to exit.
+        let pid = try Self.spawn([activate, "-l", socketPath] + environment + command, output: log.path)
+        var exited = false
+        defer { if !exited { kill(pid, SIGKILL); var status: Int32 = 0; waitpid(pid, &status, 0) } }
         var daemonLog: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
         // systemd creates the socket with SocketUser/SocketGroup/SocketMode before anyone connects.
@@ -124,8 +121,25 @@ final class SocketActivationTests: XCTestCase {
         let (rootCode, rootOut) = try E2E.run(E2E.binary, ["status", "--socket", socketPath])
         XCTAssertEqual(rootCode, 0, rootOut)
 
-        kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, daemonLog)
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        XCTAssertEqual(waitpid(pid, &status, 0), pid)
+        exited = true
+        XCTAssertEqual(status, 0, "exit status \(status >> 8), signal \(status & 0x7f)\n\(daemonLog)")
+    }
+
+    /// posix_spawn of `argv` with stdout and stderr appended to `output`; the caller reaps it.
+    static func spawn(_ argv: [String], output: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ)
+        guard rc == 0 else { throw E2EFailure(description: "cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
+        return pid
     }
 }

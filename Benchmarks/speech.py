@@ -8,6 +8,10 @@ process (model loaded once, untimed), transcribes the audio --runs times, and re
 seconds per run and the process's peak RSS. Runs alternate between the two, so machine
 noise hits both; figures are medians. Ratio = faster-whisper time / Sightline time (> 1:
 Sightline faster). Last line: one JSON object with every figure.
+
+--file-path: Sightline's whole file path (FileTranscriber, as `sightline transcribe` runs it)
+with words off (plain text, JSON) and on (every SRT/WebVTT output aligns words), against
+faster-whisper with word_timestamps off and on, four processes alternating per round.
 """
 import argparse, json, os, statistics, subprocess, sys
 from benchlib import run
@@ -19,6 +23,7 @@ import json, resource, sys, time
 from faster_whisper import WhisperModel
 from faster_whisper.audio import decode_audio
 model_dir, audio_path, threads, beam, runs, vad = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6] == "on"
+words = len(sys.argv) > 7 and sys.argv[7] == "on"
 audio = decode_audio(audio_path)
 t = time.time()
 m = WhisperModel(model_dir, device="cpu", compute_type="float32", cpu_threads=threads, num_workers=1)
@@ -26,7 +31,7 @@ load = time.time() - t
 times, text = [], ""
 for _ in range(runs):
     t0 = time.time()
-    segs, info = m.transcribe(audio, beam_size=beam, vad_filter=vad)
+    segs, info = m.transcribe(audio, beam_size=beam, vad_filter=vad, word_timestamps=words)
     text = "".join(s.text for s in segs)
     times.append(time.time() - t0)
 print(json.dumps({"impl": "faster-whisper", "load_seconds": load, "run_seconds": times,
@@ -63,9 +68,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=1, help="alternating rounds per case")
     ap.add_argument("--model", action="append", help="default: whisper-base and whisper-tiny.en")
     ap.add_argument("--work", default=str(ROOT / "Benchmarks/.work"))
+    ap.add_argument("--file-path", action="store_true", help="the whole file path, words off and on (VAD on unless --vad off)")
+    ap.add_argument("--vad", choices=["on", "off"], help="only this VAD setting")
     a = ap.parse_args()
     audio = make_input(Path(a.work))
     py = str(Path(a.venv) / "bin/python")
+    if a.file_path:
+        return file_path(a, audio, py)
     results = []
     for model in a.model or ["whisper-base", "whisper-tiny.en"]:
         for vad in ("off", "on"):
@@ -86,6 +95,35 @@ def main():
             print(f"{model:16} vad {vad:3}  sightline {mo:7.2f}s  faster-whisper {mt:7.2f}s  ratio {mt/mo:5.2f}  "
                   f"RSS {rss_o/2**20:6.0f} vs {rss_t/2**20:6.0f} MB  same text: {r['same_text']}", file=sys.stderr)
     print(json.dumps({"benchmark": "speech", "results": results}))
+
+
+def file_path(a, audio, py):
+    results = []
+    for model in a.model or ["whisper-base"]:
+        vad = a.vad or "on"
+        times = {k: [] for k in ("sl-off", "sl-on", "fw-off", "fw-on")}
+        texts = {}
+        for _ in range(a.rounds):
+            for words in ("off", "on"):
+                o = run([a.bench, "--model", model, "--input", str(audio), "--threads", str(a.threads), "--beam", str(a.beam),
+                         "--runs", str(a.runs), "--vad", vad, "--path", "file", "--words", words])
+                t = run([py, "-c", FW_SCRIPT, str(Path(a.models) / model), str(audio), str(a.threads), str(a.beam), str(a.runs),
+                         vad, words])
+                times["sl-" + words] += o["run_seconds"]; times["fw-" + words] += t["run_seconds"]
+                texts["sl-" + words], texts["fw-" + words] = o["text"], t["text"]
+        m = {k: statistics.median(v) for k, v in times.items()}
+        r = {"model": model, "vad": vad, "threads": a.threads, "beam": a.beam, "path": "file",
+             "sightline_words_off_median_s": round(m["sl-off"], 3), "sightline_words_on_median_s": round(m["sl-on"], 3),
+             "faster_whisper_words_off_median_s": round(m["fw-off"], 3), "faster_whisper_words_on_median_s": round(m["fw-on"], 3),
+             "alignment_cost_ratio": round(m["sl-on"] / m["sl-off"], 3),
+             "ratio_words_off": round(m["fw-off"] / m["sl-off"], 3), "ratio_words_on": round(m["fw-on"] / m["sl-on"], 3),
+             "ratio_aligned_vs_fw_plain": round(m["fw-off"] / m["sl-on"], 3),
+             "same_text_words_on_off": " ".join(texts["sl-on"].split()) == " ".join(texts["sl-off"].split())}
+        results.append(r)
+        print(f"{model:16} vad {vad:3} file path  sightline words off {m['sl-off']:6.2f}s on {m['sl-on']:6.2f}s "
+              f"(x{m['sl-on'] / m['sl-off']:.3f})  faster-whisper off {m['fw-off']:6.2f}s on {m['fw-on']:6.2f}s  "
+              f"ratios {m['fw-off'] / m['sl-off']:.2f} / {m['fw-on'] / m['sl-on']:.2f}", file=sys.stderr)
+    print(json.dumps({"benchmark": "speech-file-path", "results": results}))
 
 
 if __name__ == "__main__":

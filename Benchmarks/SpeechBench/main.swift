@@ -2,6 +2,9 @@
 // input audio with MediaIO (untimed), then transcribes it --runs times (VAD gate + Whisper
 // when --vad on) and prints one JSON object: per-run wall seconds, peak RSS, text.
 // Driven by Benchmarks/speech.py, which runs faster-whisper on the same input alternately.
+// --path file: the whole file path instead (FileTranscriber, as `sightline transcribe` runs
+// it: VAD gate, segments put back on the media timeline, speech without text decoded again),
+// with --words on (words aligned, as every SRT/WebVTT output is) or off.
 import Foundation
 import Kernels
 import MediaIO
@@ -11,7 +14,7 @@ import Whisper
 import ModelIO
 
 struct Args {
-    var model = "whisper-base", input = "", threads = 2, beam = 5, runs = 3, vad = false
+    var model = "whisper-base", input = "", threads = 2, beam = 5, runs = 3, vad = false, file = false, words = false
     init() {
         var it = CommandLine.arguments.dropFirst().makeIterator()
         while let a = it.next() {
@@ -23,6 +26,8 @@ struct Args {
             case "--beam": beam = Int(v) ?? 5
             case "--runs": runs = Int(v) ?? 3
             case "--vad": vad = v == "on"
+            case "--path": file = v == "file"
+            case "--words": words = v == "on"
             default: FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8)); exit(2)
             }
         }
@@ -49,10 +54,19 @@ do {
     let loadSeconds = Date().timeIntervalSince(loadStart)
     var options = TranscriptionOptions()
     options.beamSize = args.beam
+    options.wordTimestamps = args.words
+    // Without the gate, Silero still tightens aligned word times (as TranscriptionJob does).
+    let edges = args.file && !args.vad && args.words ? try SileroVADWeights(modelsDirectory: ModelRegistry().root.path) : nil
+    let file = FileTranscriber(recognizer: WhisperRecognizer(transcriber: whisper, options: options), gate: gate, edgeWeights: edges)
     var times: [Double] = []
     var text = ""
     for _ in 0..<args.runs {
         let t0 = Date()
+        if args.file {
+            text = try file.transcribe(samples: samples).segments.map(\.text).joined()
+            times.append(Date().timeIntervalSince(t0))
+            continue
+        }
         let speech = try gate.map { try $0.gate(samples).samples } ?? samples
         let result = speech.isEmpty ? nil : try whisper.transcribe(samples: speech, options: options)
         times.append(Date().timeIntervalSince(t0))
@@ -60,6 +74,7 @@ do {
     }
     let out: [String: Any] = [
         "impl": "sightline", "model": args.model, "threads": args.threads, "beam": args.beam, "vad": args.vad,
+        "path": args.file ? "file" : "whisper", "words": args.words,
         "audio_seconds": Double(samples.count) / 16_000, "load_seconds": loadSeconds, "run_seconds": times,
         "peak_rss_bytes": peakRSSBytes(), "text": text,
     ]

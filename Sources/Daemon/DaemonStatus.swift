@@ -1,5 +1,5 @@
 // The daemon's answer to the API's StatusSource: readiness, models, per-stream status and
-// the daemon-side metrics (encoder latency, thinned frames, encoder errors).
+// the daemon-side metrics (encoder latency, thinned frames, encoder errors, unrecognised speech).
 import Server
 import SightlineCore
 import Synchronization
@@ -45,6 +45,10 @@ public final class DaemonStatus: StatusSource {
             }
             errors += "sightline_encoder_errors_total{stream=\"\(id)\"} \(s.encoderErrors)\n"
         }
-        return out + calls + thinned + skipped + errors
+        var unrecognized = "# HELP sightline_speech_unrecognized_total Speech the voice detector found that gave no text, also when decoded on its own.\n# TYPE sightline_speech_unrecognized_total counter\n"
+        for (stream, count) in supervisor.speechUnrecognized {
+            unrecognized += "sightline_speech_unrecognized_total{stream=\"\(Metrics.escape(stream))\"} \(count)\n"
+        }
+        return out + calls + thinned + skipped + errors + unrecognized
     }
 }

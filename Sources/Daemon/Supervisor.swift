@@ -4,6 +4,7 @@
 // (each drains its queue until its deadline) before returning.
 import Foundation
 import Logging
+import Modalities
 import SightlineCore
 import ServiceLifecycle
 import Store
@@ -52,6 +53,15 @@ public final class Supervisor: Service, Sendable {
                 r.update { $0.state = .disabled }
                 return r
             }()
+        }
+    }
+
+    /// Per running stream, utterances its speech encoder heard but could not put into words
+    /// (SpeechEncoder.unrecognizedCount; starts again at 0 when the stream is restarted).
+    public var speechUnrecognized: [(stream: String, count: Int)] {
+        pipelines.withLock { Array($0.values) }.sorted { $0.config.id < $1.config.id }.compactMap { p in
+            let speech = p.encoders.compactMap { $0 as? SpeechEncoder }
+            return speech.isEmpty ? nil : (p.config.id, speech.reduce(0) { $0 + $1.unrecognizedCount })
         }
     }
 

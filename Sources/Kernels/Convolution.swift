@@ -38,6 +38,29 @@ public func conv2d(_ input: UnsafePointer<Float>, shape s: Conv2dShape, weight: 
     try conv2dLowered(input, shape: s, weight: weight, bias: bias, output: output, scratch: scratch, pool: pool)
 }
 
+/// conv2d on one NCHW image (groups 1) with the weights packed once at load: `packed` is a
+/// channels-first PointwiseConv over inCh · kH · kW inputs (the weight (outCh, inCh, kH, kW)
+/// as stored) carrying the bias and activation. A 1×1, stride-1, unpadded conv reads the input
+/// in place; any other builds im2col columns (inCh · kH · kW, outH · outW) in the calling
+/// thread's reusable scratch first.
+public func conv2d(_ input: UnsafePointer<Float>, shape s: Conv2dShape, packed: PointwiseConv, output: UnsafeMutablePointer<Float>,
+                   pool: ThreadPool = .shared) throws {
+    try s.validate()
+    let kdim = s.inChannels * s.kernelH * s.kernelW, positions = s.outHeight * s.outWidth
+    guard s.groups == 1, packed.layout == .channelsFirst, packed.inChannels == kdim, packed.outChannels == s.outChannels else {
+        throw KernelError.invalidArgument(what: "conv \(s)", reason: "packed weights \(packed.outChannels) x \(packed.inChannels) (\(packed.layout)) do not fit")
+    }
+    if s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 && s.padH == 0 && s.padW == 0 {
+        try packed.forward(input, pixels: positions, into: output, pool: pool)
+        return
+    }
+    guard let cols = sl_thread_scratch(3, max(kdim * positions, 1)) else {
+        throw KernelError.invalidArgument(what: "conv \(s)", reason: "cannot allocate \(kdim * positions) floats of im2col scratch")
+    }
+    im2col(input, channels: s.inChannels, shape: s, cols: cols, pool: pool)
+    try packed.forward(cols, pixels: positions, into: output, pool: pool)
+}
+
 private func conv2dLowered(_ input: UnsafePointer<Float>, shape s: Conv2dShape, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                            output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool) throws {
     let cinG = s.inChannels / s.groups, coutG = s.outChannels / s.groups

@@ -2,7 +2,9 @@
 // cannot order keys other than alphabetically):
 // {"language":..,"model":..,"segments":[{"start_ms":..,"end_ms":..,"text":..,
 //   "words":[{"start_ms":..,"end_ms":..,"word":..,"probability":..}]}]}
-// `words` is always present (empty without word timestamps). Probabilities are rounded to
+// `words` is always present (empty without word timestamps). A last key
+// "unrecognized":[{"start_ms":..,"end_ms":..,"reason":..}] lists speech regions that gave no
+// text; it is written only when there is one, so ordinary output keeps its shape. Probabilities are rounded to
 // 4 decimals; a non-finite probability (never produced by a sane model) is written as 0.
 // The output decodes back into an equal `Transcript` with JSONDecoder (up to that rounding).
 public enum JSONTranscriptRenderer {
@@ -22,8 +24,16 @@ public enum JSONTranscriptRenderer {
             }
             out += "]}"
         }
-        out += transcript.segments.isEmpty ? "]}\n" : "\n]}\n"
-        return out
+        out += transcript.segments.isEmpty ? "]" : "\n]"
+        if !transcript.unrecognized.isEmpty {
+            out += ",\"unrecognized\":["
+            for (i, u) in transcript.unrecognized.enumerated() {
+                if i > 0 { out += "," }
+                out += "\n{\"start_ms\":\(u.startMs),\"end_ms\":\(u.endMs),\"reason\":" + quoted(u.reason) + "}"
+            }
+            out += "\n]"
+        }
+        return out + "}\n"
     }
 
     static func number(_ p: Double) -> String {

@@ -1,9 +1,35 @@
 // Speech recognition on a live stream, window by window. Audio goes through Silero VAD as it
 // arrives; an online version of the speech-region rules (enter at p ≥ threshold, leave after
 // `minSilenceMs` below the exit threshold, cut at `maxSpeechMs`) finds utterances, and each
-// one is recognised as soon as it closes. Only the open utterance (plus padding) is buffered,
-// so memory stays bounded on an endless stream, and silence never reaches the recogniser.
-// Segment times are absolute: the time of the stream's first sample plus sample offsets.
+// one is recognised as soon as it closes. Only the open utterance (plus padding, plus a
+// sentence still being finished) is buffered, so memory stays bounded on an endless stream,
+// and silence never reaches the recogniser. Segment times are absolute: the time of the
+// stream's first sample plus sample offsets.
+//
+// Accuracy as on the file path:
+// - an utterance can be decoded with the stream's previous text as prompt, as the file path
+//   conditions each window on the text before it (`promptCharacters`, off by default);
+// - a slow speaker's sentence is cut into utterances at pauses. An utterance stays open for
+//   `maxJoinGapMs`: when the next one closes within that gap, both are decoded again together
+//   (each pause shortened to padding, as the file path's VAD gate joins regions) and the
+//   result replaces the open one — a bounded "finalise" step (at most `maxJoinedMs` of speech
+//   per decode). Whisper ends a fragment decoded alone with a full stop, so punctuation does
+//   not end the wait (`joinAfterSentenceEnd`); an ellipsis never does. If the joint decode
+//   loses one of its utterances, the open one is kept as it was and the new one decoded alone.
+//   Joining adds no decodes (the new utterance is decoded once, together with the open one),
+//   only longer ones;
+// - an utterance that gives no text with the prompt is decoded again without it; one that
+//   still gives nothing is counted in `unrecognizedCount` and listed in `unrecognized`.
+// Word times are tightened to the VAD's speech and segments split at 1 s pauses (WordEdges).
+//
+// Two ways to read results (use one per transcriber):
+// - `feedUtterances` / `flushUtterances`: every decode as soon as it is made, as a
+//   `LiveUtterance` with a stable `id`; one with a non-empty `replaces` supersedes the
+//   utterances with those ids (already returned), whose stored results the caller must delete
+//   and replace with this one's segments. Latency: the utterance's end + `minSilenceMs` + decode.
+// - `feed` / `flush`: only final segments, never replaced. Latency budget: an utterance is
+//   final `maxJoinGapMs` (3 s) of silence after it ends, or as soon as the speech joined to
+//   it would pass `maxJoinedMs` (12 s), or at once with joining off; plus one decode.
 import Subtitles
 import VAD
 
@@ -19,8 +45,36 @@ public struct LiveSpeechOptions: Sendable, Equatable {
     public var padMs = 200
     /// An utterance is cut here and recognised, so the buffer never exceeds Whisper's 30 s window.
     public var maxSpeechMs = 28_000
+    /// An utterance not ending a sentence is joined with the next one when the pause between
+    /// them is at most this long; 0 turns joining off.
+    public var maxJoinGapMs = 3_000
+    /// Joined speech (the utterances, without the pauses) is at most this long.
+    public var maxJoinedMs = 12_000
+    /// Whether an utterance whose text ends a sentence also waits to be joined. Whisper
+    /// ends a fragment decoded alone with a full stop ("how much there might be."), so the
+    /// text alone cannot tell a finished sentence from a pause mid-sentence.
+    public var joinAfterSentenceEnd = true
+    /// Characters of previous text given to the recogniser as prompt; 0: no prompt. Off by
+    /// default: on the speech-pauses lecture (Whisper base, greedy) a 600-character prompt made
+    /// Whisper repeat earlier sentences in later utterances.
+    public var promptCharacters = 0
 
     public init() {}
+}
+
+/// One decode of the live path: an utterance (or a sentence joined from several) with the
+/// segments recognised in it.
+public struct LiveUtterance: Sendable, Equatable {
+    /// Stable, increasing per transcriber.
+    public var id: Int
+    /// Ids of earlier utterances this one supersedes (their speech is part of this one).
+    public var replaces: [Int]
+    /// Media time (absolute ms) of the speech this decode covers.
+    public var startMs: Int64
+    public var endMs: Int64
+    public var segments: [TranscriptSegment]
+    /// false: it may still be replaced by a later utterance.
+    public var isFinal: Bool
 }
 
 public final class LiveSpeechTranscriber {
@@ -36,12 +90,25 @@ public final class LiveSpeechTranscriber {
     /// (samples,) audio kept from sample index `bufferStart` on.
     private var buffer: [Float] = []
     private var bufferStart = 0
+    /// (chunks,) VAD probability of each chunk from chunk index `bufferStart / chunk` on.
+    private var probabilities: [Float] = []
     /// Samples fed to the VAD so far (a multiple of the chunk size).
     private var vadPosition = 0
     private var speechStart: Int? = nil
     private var silenceStart: Int? = nil
+    /// The last decoded utterance while it may still be joined with the next.
+    /// `pieces`: its utterances (sample ranges), each decoded again with the next one.
+    private var open: (utterance: LiveUtterance, pieces: [(start: Int, end: Int)], speechSamples: Int, prompt: String)? = nil
+    /// Final text of the stream so far (the last `promptCharacters`), the next prompt.
+    private var history = ""
+    private var nextID = 0
     /// Language of the last recognised utterance.
     public private(set) var language = ""
+    /// Utterances the VAD found that gave no text, also decoded alone without a prompt.
+    /// The daemon can report it as a metric.
+    public private(set) var unrecognizedCount = 0
+    /// The most recent of them (at most 100), absolute ms.
+    public private(set) var unrecognized: [UnrecognizedSpeech] = []
 
     public init(vad weights: SileroVADWeights?, recognizer: any SegmentRecognizer, options: LiveSpeechOptions = LiveSpeechOptions()) {
         self.vad = weights.map { SileroVAD(weights: $0) }
@@ -49,40 +116,80 @@ public final class LiveSpeechTranscriber {
         self.options = options
     }
 
+    // MARK: - Final segments only
+
     /// Adds the next stretch of audio (contiguous with the previous one) starting at
-    /// absolute `startMs`, and returns the segments of every utterance that closed in it.
+    /// absolute `startMs`, and returns the segments that became final in it.
     public func feed(_ samples: [Float], startMs: Int64) throws -> [TranscriptSegment] {
+        try advance(samples, startMs: startMs).final.flatMap(\.segments)
+    }
+
+    /// Ends the stream: an utterance still open is recognised now; returns the rest.
+    public func flush() throws -> [TranscriptSegment] {
+        try finish().final.flatMap(\.segments)
+    }
+
+    // MARK: - Every decode, with replacements
+
+    /// As `feed`, but returns every decode as soon as it is made (see the file header).
+    public func feedUtterances(_ samples: [Float], startMs: Int64) throws -> [LiveUtterance] {
+        try advance(samples, startMs: startMs).emitted
+    }
+
+    public func flushUtterances() throws -> [LiveUtterance] {
+        try finish().emitted
+    }
+
+    // MARK: - Stream
+
+    private struct Output { var emitted: [LiveUtterance] = []; var final: [LiveUtterance] = [] }
+
+    private func advance(_ samples: [Float], startMs: Int64) throws -> Output {
         if originMs == nil { originMs = startMs }
         buffer += samples
-        var out: [TranscriptSegment] = []
+        var out = Output()
         let end = bufferStart + buffer.count
         while vadPosition + Self.chunk <= end {
             let from = vadPosition - bufferStart
             let p = vad.map { (try? $0.probability(ofChunk: buffer[from..<from + Self.chunk])) ?? 0 } ?? 1
+            probabilities.append(p)
             let chunkStart = vadPosition
             vadPosition += Self.chunk
-            out += try step(probability: p, chunkStart: chunkStart)
+            try step(probability: p, chunkStart: chunkStart, into: &out)
         }
         trim()
         return out
     }
 
-    /// Ends the stream: an utterance still open is recognised now.
-    public func flush() throws -> [TranscriptSegment] {
-        guard let start = speechStart else { return [] }
-        speechStart = nil
-        silenceStart = nil
-        return try recognize(from: start, to: bufferStart + buffer.count)
+    private func finish() throws -> Output {
+        var out = Output()
+        if let start = speechStart {
+            speechStart = nil
+            silenceStart = nil
+            try utteranceClosed(from: start, to: bufferStart + buffer.count, into: &out)
+        }
+        finalizeOpen(into: &out)
+        return out
     }
 
     // MARK: - Online region rules
 
-    private func step(probability p: Float, chunkStart s: Int) throws -> [TranscriptSegment] {
+    private func step(probability p: Float, chunkStart s: Int, into out: inout Output) throws {
         let minSilence = options.minSilenceMs * Self.perMs
         let maxSpeech = options.maxSpeechMs * Self.perMs
         guard let start = speechStart else {
-            if p >= options.threshold { speechStart = s; silenceStart = nil }
-            return []
+            if p >= options.threshold {
+                speechStart = s
+                silenceStart = nil
+            } else if let o = open, s + Self.chunk - o.pieces.last!.end > options.maxJoinGapMs * Self.perMs {
+                finalizeOpen(into: &out)
+            }
+            return
+        }
+        if let o = open, o.speechSamples + (s + Self.chunk - start) > options.maxJoinedMs * Self.perMs {
+            // The utterance being heard can no longer be joined to the open one: that one is
+            // final now rather than when this one ends (latency bound).
+            finalizeOpen(into: &out)
         }
         if p >= options.threshold {
             silenceStart = nil
@@ -92,50 +199,143 @@ public final class LiveSpeechTranscriber {
             if s + Self.chunk - silence >= minSilence {
                 speechStart = nil
                 silenceStart = nil
-                return try recognize(from: start, to: silence)
+                try utteranceClosed(from: start, to: silence, into: &out)
+                return
             }
         }
         if s + Self.chunk - start >= maxSpeech {
             // Too long: recognise what we have and go on with a fresh utterance.
             speechStart = s + Self.chunk
             silenceStart = nil
-            return try recognize(from: start, to: s + Self.chunk)
+            try utteranceClosed(from: start, to: s + Self.chunk, into: &out)
         }
-        return []
     }
 
-    private func recognize(from start: Int, to end: Int) throws -> [TranscriptSegment] {
-        guard end - start >= options.minSpeechMs * Self.perMs else { return [] }
-        let pad = options.padMs * Self.perMs
-        let lo = max(start - pad, bufferStart)
-        let hi = min(end + pad, bufferStart + buffer.count)
-        let samples = Array(buffer[(lo - bufferStart)..<(hi - bufferStart)])
-        let result = try recognizer.recognize(samples, progress: nil)
-        if !result.language.isEmpty { language = result.language }
-        let offset = originMs! + Int64(lo / Self.perMs)
-        let endLimit = originMs! + Int64(hi / Self.perMs)
-        return result.segments.compactMap { s in
-            guard !s.text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
-            var shifted = s
-            shifted.startMs = min(s.startMs + offset, endLimit)
-            shifted.endMs = min(max(s.endMs + offset, shifted.startMs), endLimit)
-            shifted.words = s.words.map { w in
-                var m = w
-                m.startMs = min(w.startMs + offset, endLimit)
-                m.endMs = min(max(w.endMs + offset, m.startMs), endLimit)
-                return m
+    // MARK: - Decoding
+
+    private func utteranceClosed(from start: Int, to end: Int, into out: inout Output) throws {
+        guard end - start >= options.minSpeechMs * Self.perMs else { return }
+        let speech = end - start
+        if let o = open, start - o.pieces.last!.end <= options.maxJoinGapMs * Self.perMs,
+           o.speechSamples + speech <= options.maxJoinedMs * Self.perMs {
+            // Finish the open sentence: decode its utterances again together with this one,
+            // each pause between them shortened to padding.
+            let pieces = o.pieces + [(start, end)]
+            let joined = try decode(pieces: pieces, prompt: o.prompt)
+            if Self.covers(joined, pieces, sampleToMs: ms) {
+                // The open utterance already stands for every fragment before it.
+                let u = LiveUtterance(id: takeID(), replaces: [o.utterance.id],
+                                      startMs: ms(o.pieces[0].start), endMs: ms(end), segments: joined, isFinal: false)
+                open = (u, pieces, o.speechSamples + speech, o.prompt)
+                out.emitted.append(u)
+                if !mayJoin(after: joined, speechSamples: o.speechSamples + speech) { finalizeOpen(into: &out) }
+                return
             }
-            return shifted
+            // The joint decode lost one of them: keep the fragment, decode this one alone.
+            finalizeOpen(into: &out)
+        } else {
+            finalizeOpen(into: &out)
+        }
+        let prompt = String(history.suffix(options.promptCharacters))
+        var segments = try decode(pieces: [(start, end)], prompt: prompt)
+        if segments.isEmpty && !prompt.isEmpty { segments = try decode(pieces: [(start, end)], prompt: "") }
+        if segments.isEmpty {
+            unrecognizedCount += 1
+            unrecognized.append(UnrecognizedSpeech(startMs: ms(start), endMs: ms(end),
+                reason: "no text, also decoded without the previous text as prompt"))
+            if unrecognized.count > 100 { unrecognized.removeFirst() }
+            return
+        }
+        let u = LiveUtterance(id: takeID(), replaces: [], startMs: ms(start), endMs: ms(end), segments: segments, isFinal: false)
+        open = (u, [(start, end)], speech, prompt)
+        out.emitted.append(u)
+        if !mayJoin(after: segments, speechSamples: speech) { finalizeOpen(into: &out) }
+    }
+
+    /// Whether an utterance with this text and speech may still be joined with the next one.
+    private func mayJoin(after segments: [TranscriptSegment], speechSamples: Int) -> Bool {
+        options.maxJoinGapMs > 0 && speechSamples + options.minSpeechMs * Self.perMs <= options.maxJoinedMs * Self.perMs
+            && (options.joinAfterSentenceEnd || !Self.endsSentence(segments))
+    }
+
+    /// The open utterance can no longer change: it joins the prompt history and is final.
+    private func finalizeOpen(into out: inout Output) {
+        guard var o = open else { return }
+        open = nil
+        o.utterance.isFinal = true
+        out.final.append(o.utterance)
+        let text = o.utterance.segments.map(\.text).joined()
+        history = String((history + text).suffix(max(options.promptCharacters, 0)))
+    }
+
+    /// Decodes the pieces (sample ranges) joined, each padded, and returns their segments on
+    /// the stream's timeline, tightened to the speech and split at pauses.
+    private func decode(pieces: [(start: Int, end: Int)], prompt: String) throws -> [TranscriptSegment] {
+        let pad = options.padMs * Self.perMs
+        var ranges: [(start: Int, end: Int)] = []
+        for p in pieces {
+            let lo = max(p.start - pad, bufferStart), hi = min(p.end + pad, bufferStart + buffer.count)
+            if let last = ranges.last, lo <= last.end { ranges[ranges.count - 1].end = max(last.end, hi) }
+            else { ranges.append((lo, hi)) }
+        }
+        var samples: [Float] = []
+        for r in ranges { samples += buffer[(r.start - bufferStart)..<(r.end - bufferStart)] }
+        let result = try recognizer.recognize(samples, prompt: prompt.isEmpty ? nil : prompt, progress: nil)
+        if !result.language.isEmpty { language = result.language }
+        let map = SpeechTimeMap(regions: ranges.map { ($0.start, $0.end) })
+        let offset = originMs!
+        let restored = map.restore(result.segments).map { $0.shifted(by: offset) }
+            .filter { !$0.text.trimmingCharacters(in: .whitespaces).isEmpty }
+        let firstChunk = bufferStart / Self.chunk
+        let edges = WordEdges(probabilities: Array(probabilities[(firstChunk - probabilityStart)...]),
+                              originMs: offset + Int64(firstChunk * Self.chunk / Self.perMs))
+        return edges.refine(restored)
+    }
+
+    private var probabilityStart: Int { vadPosition / Self.chunk - probabilities.count }
+
+    private func ms(_ sample: Int) -> Int64 { originMs! + Int64(sample / Self.perMs) }
+
+    private func takeID() -> Int {
+        defer { nextID += 1 }
+        return nextID
+    }
+
+    /// Whether every piece holds some recognised word (or segment, without words).
+    static func covers(_ segments: [TranscriptSegment], _ pieces: [(start: Int, end: Int)], sampleToMs: (Int) -> Int64) -> Bool {
+        pieces.allSatisfy { p in
+            let lo = sampleToMs(p.start), hi = sampleToMs(p.end)
+            return segments.contains { s in
+                s.words.isEmpty ? s.startMs < hi && s.endMs > lo : s.words.contains { $0.startMs < hi && $0.endMs > lo }
+            }
         }
     }
 
-    /// Drops audio no utterance can need any more: all but the padding before an open one.
+    /// Whether the text ends with a sentence mark (. ? ! …), not an abbreviation such as "Mr."
+    /// nor an ellipsis (Whisper writes "He was not an..." where the speaker trails off).
+    static func endsSentence(_ segments: [TranscriptSegment]) -> Bool {
+        let text = segments.map(\.text).joined().trimmingCharacters(in: .whitespaces)
+        let core = text.prefix { _ in true }.reversed().drop { "\"')]}”’".contains($0) }
+        guard let last = core.first, ".?!。？！".contains(last) else { return false }
+        if core.starts(with: "..") { return false }
+        let word = text.split(separator: " ").last.map { $0.lowercased() } ?? ""
+        return last != "." || !["mr.", "mrs.", "ms.", "dr.", "st.", "prof."].contains(word)
+    }
+
+    /// Drops audio no utterance can need any more: all but the padding before an open one
+    /// (an utterance being heard, or a sentence that may still be joined).
     private func trim() {
-        let keepFrom = (speechStart ?? vadPosition) - options.padMs * Self.perMs
+        let pad = options.padMs * Self.perMs
+        var keepFrom = (speechStart ?? vadPosition) - pad
+        if let o = open { keepFrom = min(keepFrom, o.pieces[0].start - pad) }
+        // Whole chunks, so the probabilities stay aligned with the buffer.
+        keepFrom = (keepFrom / Self.chunk) * Self.chunk
         let drop = min(max(keepFrom - bufferStart, 0), buffer.count)
         if drop > 0 {
             buffer.removeFirst(drop)
             bufferStart += drop
+            let dropChunks = bufferStart / Self.chunk - probabilityStart
+            if dropChunks > 0 { probabilities.removeFirst(min(dropChunks, probabilities.count)) }
         }
     }
 }

@@ -25,6 +25,8 @@ public struct GatedSpeech: Sendable {
     public var samples: [Float]
     public var map: SpeechTimeMap
     public var regions: [SpeechRegion]
+    /// (chunks,) Silero speech probability of each 32 ms chunk of the input.
+    public var probabilities: [Float]
 }
 
 public struct SpeechGate {
@@ -46,6 +48,6 @@ public struct SpeechGate {
         var joined: [Float] = []
         joined.reserveCapacity(map.joinedSampleCount)
         for r in regions { joined.append(contentsOf: samples[r.startSample..<r.endSample]) }
-        return GatedSpeech(samples: joined, map: map, regions: regions)
+        return GatedSpeech(samples: joined, map: map, regions: regions, probabilities: probabilities)
     }
 }

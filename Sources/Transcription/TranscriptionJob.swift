@@ -2,6 +2,10 @@
 // or a directory), load Silero VAD unless it is off, transcribe the input through
 // FileTranscriber and render the transcript in the chosen format. Every failure is a
 // TranscriptionJobError whose message names the input or model and what to do.
+// Words are always aligned internally, whatever `options.wordTimestamps` says: segment and
+// cue times follow the words (Whisper's segment timestamps can be a second or more off, and
+// a segment can run across a pause), and cues break at pauses. Without word timestamps
+// requested, the words are left out of the JSON output afterwards.
 import Foundation
 import ModelIO
 import Subtitles
@@ -37,6 +41,11 @@ public struct TranscriptionJob {
 
     /// Loads the models, transcribes and returns the rendered output (UTF-8 text, no BOM).
     public func run(progress: (@Sendable (TranscriptionPhase) -> Void)? = nil) throws(TranscriptionJobError) -> String {
+        try render(transcript(progress: progress), as: format)
+    }
+
+    /// Loads the models and transcribes, words always aligned (see the file header).
+    public func transcript(progress: (@Sendable (TranscriptionPhase) -> Void)? = nil) throws(TranscriptionJobError) -> Transcript {
         let whisper: WhisperTranscriber
         do {
             whisper = try WhisperTranscriber(model: model, registry: registry, beamSlots: max(options.beamSize, options.bestOf))
@@ -44,22 +53,37 @@ public struct TranscriptionJob {
             throw .model("\(error)")
         }
         var gate: SpeechGate? = nil
+        var edgeWeights: SileroVADWeights? = nil
         if vad {
             do {
                 gate = SpeechGate(weights: try SileroVADWeights(modelsDirectory: registry.root.path))
             } catch {
                 throw .vad("\(error)")
             }
+        } else {
+            // Without the gate Silero still tightens word times when it is installed.
+            edgeWeights = try? SileroVADWeights(modelsDirectory: registry.root.path)
         }
-        let transcriber = FileTranscriber(recognizer: WhisperRecognizer(transcriber: whisper, options: options), gate: gate)
-        let transcript: Transcript
+        var aligned = options
+        aligned.wordTimestamps = true
+        let transcriber = FileTranscriber(recognizer: WhisperRecognizer(transcriber: whisper, options: aligned), gate: gate,
+                                          edgeWeights: edgeWeights)
         do {
-            transcript = try transcriber.transcribe(input: input, progress: progress)
+            return try transcriber.transcribe(input: input, progress: progress)
         } catch {
             throw .transcription(error)
         }
+    }
+
+    /// Renders a transcript from `transcript()` in `format`: SRT and WebVTT cues from the
+    /// words; JSON and text without the words unless `options.wordTimestamps`.
+    public func render(_ transcript: Transcript, as format: SubtitleFormat) throws(TranscriptionJobError) -> String {
+        var t = transcript
+        if !options.wordTimestamps && format != .srt && format != .vtt {
+            for i in t.segments.indices { t.segments[i].words = [] }
+        }
         do {
-            return try format.render(transcript, rules: rules)
+            return try format.render(t, rules: rules)
         } catch {
             throw .rendering(error.description)
         }

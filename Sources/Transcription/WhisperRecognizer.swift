@@ -14,7 +14,15 @@ public final class WhisperRecognizer: SegmentRecognizer {
     }
 
     public func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
-        let result = try transcriber.transcribe(samples: samples, options: options, progress: progress)
+        try recognize(samples, prompt: nil, progress: progress)
+    }
+
+    /// A prompt replaces `options.initialPrompt` for this call: Whisper sees it as the text
+    /// before the first window, as faster-whisper's `initial_prompt`.
+    public func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+        var o = options
+        if let prompt, !prompt.isEmpty { o.initialPrompt = prompt }
+        let result = try transcriber.transcribe(samples: samples, options: o, progress: progress)
         return RecognizedSpeech(language: result.language, segments: result.segments.map { s in
             TranscriptSegment(startMs: s.startMs, endMs: s.endMs, text: s.text, words: s.words.map {
                 TranscriptWord(startMs: $0.startMs, endMs: $0.endMs, word: $0.word, probability: Double($0.probability))

@@ -27,6 +27,39 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    func testConv2dWithPackedWeightsMatchesReference() throws {
+        // conv2d(packed:) — im2col columns (or the input itself for 1×1) through a channels-first
+        // PointwiseConv — against the direct loop, with bias, every ISA path, 1 and 2 threads.
+        // Tolerance abs 1e-4 + rel 1e-4 as above.
+        var rng = SeededRandom(seed: 23)
+        let shapes = [
+            Conv2dShape(inChannels: 3, outChannels: 16, height: 33, width: 17, kernel: 3, stride: 2, padding: 1),
+            Conv2dShape(inChannels: 16, outChannels: 24, height: 7, width: 11, kernel: 1),
+            Conv2dShape(inChannels: 12, outChannels: 10, height: 20, width: 9, kernel: 3, stride: 1, padding: 1),
+            Conv2dShape(inChannels: 5, outChannels: 7, height: 10, width: 10, kernel: 3, stride: 1, padding: 2, dilation: 2),
+        ]
+        let pools = [ThreadPool(threads: 1), ThreadPool(threads: 2)]
+        for s in shapes {
+            let kdim = s.inChannels * s.kernelH * s.kernelW
+            let x = rng.floats(s.inChannels * s.height * s.width), w = rng.floats(s.outChannels * kdim), b = rng.floats(s.outChannels)
+            let outCount = s.outChannels * s.outHeight * s.outWidth
+            var expected = [Float](repeating: 0, count: outCount)
+            conv2dReference(x, shape: s, weight: w, bias: b, output: &expected)
+            try forEachISA { isa in
+                let packed = try PointwiseConv(weight: w, outChannels: s.outChannels, inChannels: kdim, bias: b, layout: .channelsFirst)
+                for pool in pools {
+                    var y = [Float](repeating: .nan, count: outCount)
+                    try conv2d(x, shape: s, packed: packed, output: &y, pool: pool)
+                    assertClose(y, expected, abs: 1e-4, rel: 1e-4, "conv2d packed \(isa) threads=\(pool.threadCount) \(s)")
+                }
+            }
+        }
+        let s = shapes[0]
+        let wrong = try PointwiseConv(weight: [Float](repeating: 0, count: 16 * 9), outChannels: 16, inChannels: 9, layout: .channelsFirst)
+        var y = [Float](repeating: 0, count: s.outChannels * s.outHeight * s.outWidth)
+        XCTAssertThrowsError(try conv2d([Float](repeating: 0, count: 3 * 33 * 17), shape: s, packed: wrong, output: &y))
+    }
+
     func testConv2dMatchesReferenceIncludingDepthwiseAndGroups() throws {
         var rng = SeededRandom(seed: 21)
         let shapes = [

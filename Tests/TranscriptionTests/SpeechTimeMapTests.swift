@@ -25,19 +25,29 @@ final class SpeechTimeMapTests: XCTestCase {
         ]
         let restored = map.restore([TranscriptSegment(startMs: 1100, endMs: 2700, text: " hello there. Again", words: words)])
         XCTAssertEqual(restored.count, 2)
+        // Each part runs from its first word's start to its last word's end.
         XCTAssertEqual(restored[0].text, " hello there.")
-        XCTAssertEqual([restored[0].startMs, restored[0].endMs], [2100, 2950])
+        XCTAssertEqual([restored[0].startMs, restored[0].endMs], [2200, 2950])
         XCTAssertEqual(restored[0].words.map(\.startMs), [2200, 2600])
         XCTAssertEqual(restored[1].text, " Again")
-        XCTAssertEqual([restored[1].startMs, restored[1].endMs], [10_100, 10_700])
+        XCTAssertEqual([restored[1].startMs, restored[1].endMs], [10_100, 10_600])
         XCTAssertEqual(restored[1].words.first?.endMs, 10_600)
     }
 
-    func testSegmentWithoutWordsIsClippedToItsMainRegion() {
-        // 1.5–2.2 s joined: 0.5 s in the first region, 0.2 s in the second.
+    func testWordAcrossTheSeamGoesWhereMostOfItIs() {
+        // 1.9–2.4 s joined: 0.1 s in the first region, 0.4 s in the second.
+        let w = TranscriptWord(startMs: 1900, endMs: 2400, word: " then", probability: 0.9)
+        let restored = map.restore([TranscriptSegment(startMs: 1900, endMs: 2400, text: " then", words: [w])])
+        XCTAssertEqual(restored.map(\.startMs), [10_000])
+        XCTAssertEqual(restored.map(\.endMs), [10_400])
+    }
+
+    func testSegmentWithoutWordsKeepsItsTrueStartAndEnd() {
+        // 1.5–2.2 s joined: starts in the first region, ends in the second. The start used to
+        // land in the region holding most of the segment, seconds after the speech began.
         let restored = map.restore([TranscriptSegment(startMs: 1500, endMs: 2200, text: " hi")])
         XCTAssertEqual(restored.count, 1)
-        XCTAssertEqual([restored[0].startMs, restored[0].endMs], [2500, 3000])
+        XCTAssertEqual([restored[0].startMs, restored[0].endMs], [2500, 10_200])
     }
 
     func testNoRegionsLeavesSegmentsAlone() {

@@ -101,6 +101,40 @@ void sl_depthwise_conv2d_nhwc(int isa, const float *x, int H, int W, int C, cons
                               int sH, int sW, int padT, int padL, const float *bias, int relu6, float *out,
                               int OW, int oy0, int oy1);
 
+// MARK: - Pointwise (1×1) convolution with packed weights and a fused epilogue
+
+enum { SL_PWC_CHANNELS_LAST = 0, SL_PWC_CHANNELS_FIRST = 1 };
+/// Epilogue activations (applied after the bias, before the residual is added).
+enum { SL_PWC_NONE = 0, SL_PWC_RELU = 1, SL_PWC_RELU6 = 2, SL_PWC_HARDSWISH = 3 };
+
+/// Tile sizes of the pointwise kernel's two-vector tiles: rows (pixels, or channels when
+/// channels-first) and columns (channels, or pixels when channels-first).
+int sl_pointwise_mr(int isa);
+int sl_pointwise_nr(int isa);
+/// Width of the packed weight panels for `n` output channels (channels-last: 2 or 3 vectors).
+int sl_pointwise_panel_width(int isa, int layout, int n);
+/// Pixels per tile for `n` output channels (what callers split work by).
+int sl_pointwise_pixel_tile(int isa, int layout, int n);
+/// Floats of a weight (N x K) packed for `isa` and `layout` (zero-padded panels).
+size_t sl_pointwise_packed_floats(int isa, int layout, int k, int n);
+/// Packs w (N x K, row-major: out, in) for `isa` and `layout` into `packed`.
+void sl_pointwise_pack(int isa, int layout, int k, int n, const float *w, float *packed);
+
+typedef struct {
+    int isa, layout;
+    int k, n;              // input and output channels
+    int act;               // SL_PWC_*
+    const float *x; long ldx;        // (pixels, K) row stride ldx, or (K, pixels) row stride ldx
+    const float *packed;             // from sl_pointwise_pack with the same isa and layout
+    const float *bias;               // (N) or NULL
+    const float *residual; long ldr; // the output's layout, or NULL
+    float *y; long ldy;              // (pixels, N) or (N, pixels)
+} sl_pointwise_args;
+
+/// y = act(x · Wᵀ + bias) + residual over pixels [p0, p1). Safe to call concurrently on
+/// disjoint pixel ranges. Returns 0, or -1 if its scratch could not be allocated.
+int sl_pointwise_conv(const sl_pointwise_args *args, int p0, int p1);
+
 /// Thread-local growable scratch, 64-byte aligned, one buffer per slot (0..3) per thread.
 /// Slot 0 belongs to the GEMM driver; callers that run GEMMs use slots 1..3. NULL if the
 /// allocation failed.

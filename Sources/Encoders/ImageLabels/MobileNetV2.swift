@@ -14,9 +14,9 @@
 // Every BatchNorm (eps 1e-5) is folded into the convolution before it at load time:
 // w' = w · γ / √(σ² + ε), b' = β − μ · γ / √(σ² + ε). Weight names are the checkpoint's.
 // Activations are kept channels-last, (pixels, channels): every 1×1 convolution is then one
-// GEMM against weights packed once at load (PackedLinear, (pixels, in) · (out, in)ᵀ + bias),
-// the depthwise convolutions run over contiguous channel runs with ReLU6 fused, and the stem
-// is a GEMM over its 27-wide 3×3×3 patches.
+// PointwiseConv against weights packed once at load, with bias, ReLU6 and the residual applied
+// as each tile is stored; the depthwise convolutions run over contiguous channel runs with
+// ReLU6 fused, and the stem is a pointwise product over its 27-wide 3×3×3 patches.
 import Kernels
 import ModelIO
 import Synchronization
@@ -40,14 +40,12 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
 
     // MARK: - Weights
 
-    /// A 1×1 convolution with its BatchNorm folded in, as a linear layer over pixels. The
-    /// bias is added in the pass that also clamps (or adds the residual), not by the GEMM,
-    /// so each output is written once by the GEMM and touched once more.
+    /// A 1×1 convolution with its BatchNorm folded in, over channels-last pixels; bias and
+    /// activation (ReLU6, or none for a projection) fused into the kernel's store.
     struct Pointwise {
-        let linear: PackedLinear // weight (out, in), no bias
-        let bias: [Float] // (out)
-        var inChannels: Int { linear.inFeatures }
-        var outChannels: Int { linear.outFeatures }
+        let conv: PointwiseConv // weight (out, in), bias (out)
+        var inChannels: Int { conv.inChannels }
+        var outChannels: Int { conv.outChannels }
     }
 
     /// A 3×3 depthwise convolution with its BatchNorm folded in.
@@ -100,9 +98,17 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
                 throw .unexpectedShape(path: path, name: name, expected: "[\(out), \(`in`)]", found: [f.weight.count])
             }
         }
-        func pointwise(_ convName: String, bn: String, inChannels: Int, outChannels: Int) throws(ModelLoadError) -> Pointwise {
+        func pointwise(_ name: String, _ f: (weight: [Float], bias: [Float]), out: Int, in: Int, relu6: Bool) throws(ModelLoadError) -> Pointwise {
+            do {
+                return Pointwise(conv: try PointwiseConv(weight: f.weight, outChannels: out, inChannels: `in`, bias: f.bias,
+                                                         layout: .channelsLast, activation: relu6 ? .relu6 : .none))
+            } catch {
+                throw .unexpectedShape(path: path, name: name, expected: "[\(out), \(`in`)]", found: [f.weight.count])
+            }
+        }
+        func pointwise(_ convName: String, bn: String, inChannels: Int, outChannels: Int, relu6: Bool) throws(ModelLoadError) -> Pointwise {
             let f = try folded(convName, bn: bn, inChannels: inChannels, outChannels: outChannels, kernel: 1)
-            return Pointwise(linear: try linear(convName + ".weight", f, out: outChannels, in: inChannels, withBias: false), bias: f.bias)
+            return try pointwise(convName + ".weight", f, out: outChannels, in: inChannels, relu6: relu6)
         }
         func depthwise(_ convName: String, bn: String, channels: Int, stride: Int) throws(ModelLoadError) -> Depthwise {
             let f = try folded(convName, bn: bn, inChannels: channels, outChannels: channels, kernel: Self.depthwiseKernel, groups: channels)
@@ -115,8 +121,7 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
         let patch = Self.inputChannels * Self.stemKernel * Self.stemKernel
         let stemFolded = try folded("features.0.0", bn: "features.0.1", inChannels: Self.inputChannels,
                                     outChannels: Self.stemChannels, kernel: Self.stemKernel)
-        stem = Pointwise(linear: try linear("features.0.0.weight", stemFolded, out: Self.stemChannels, in: patch, withBias: false),
-                         bias: stemFolded.bias)
+        stem = try pointwise("features.0.0.weight", stemFolded, out: Self.stemChannels, in: patch, relu6: true)
         var blocks: [Block] = []
         var channels = Self.stemChannels
         var index = 1
@@ -127,18 +132,19 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
                 var expand: Pointwise? = nil
                 var next = 0 // index of the next module inside features.N.conv
                 if stage.t != 1 {
-                    expand = try pointwise("\(p).0.0", bn: "\(p).0.1", inChannels: channels, outChannels: hidden)
+                    expand = try pointwise("\(p).0.0", bn: "\(p).0.1", inChannels: channels, outChannels: hidden, relu6: true)
                     next = 1
                 }
                 let dw = try depthwise("\(p).\(next).0", bn: "\(p).\(next).1", channels: hidden, stride: r == 0 ? stage.s : 1)
-                let project = try pointwise("\(p).\(next + 1)", bn: "\(p).\(next + 2)", inChannels: hidden, outChannels: stage.c)
+                let project = try pointwise("\(p).\(next + 1)", bn: "\(p).\(next + 2)", inChannels: hidden, outChannels: stage.c, relu6: false)
                 blocks.append(Block(expand: expand, depthwise: dw, project: project))
                 channels = stage.c
                 index += 1
             }
         }
         self.blocks = blocks
-        head = try pointwise("features.\(index).0", bn: "features.\(index).1", inChannels: channels, outChannels: Self.embeddingSize)
+        head = try pointwise("features.\(index).0", bn: "features.\(index).1", inChannels: channels, outChannels: Self.embeddingSize,
+                             relu6: true)
         let fc = (weight: try file.floats("classifier.1.weight", shape: [Self.classCount, Self.embeddingSize]),
                   bias: try file.floats("classifier.1.bias", shape: [Self.classCount]))
         classifier = try linear("classifier.1.weight", fc, out: Self.classCount, in: Self.embeddingSize)
@@ -191,11 +197,11 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
         let t2 = scratch.c
         var side = Self.inputSize / Self.stemStride
         stemPatches(x, into: t1, pool: pool) // (112 · 112, 27)
-        run(stem, t1, rows: side * side, into: cur, relu6: true, pool: pool) // (112 · 112, 32)
+        try run(stem, t1, rows: side * side, into: cur, pool: pool) // (112 · 112, 32)
         for block in blocks {
             var h = UnsafePointer(cur)
             if let expand = block.expand {
-                run(expand, cur, rows: side * side, into: t1, relu6: true, pool: pool) // (side², hidden)
+                try run(expand, cur, rows: side * side, into: t1, pool: pool) // (side², hidden)
                 h = UnsafePointer(t1)
             }
             let dw = block.depthwise
@@ -209,40 +215,23 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
                                             relu6: true, output: t2, pool: pool) // (out², hidden)
                 }
             }
-            run(block.project, t2, rows: out * out, into: t1, relu6: false, residual: block.residual ? cur : nil, pool: pool) // (out², c)
+            try run(block.project, t2, rows: out * out, into: t1, residual: block.residual ? cur : nil, pool: pool) // (out², c)
             swap(&cur, &t1)
             side = out
         }
         let positions = side * side
-        run(head, cur, rows: positions, into: t1, relu6: true, pool: pool) // (7 · 7, 1280)
+        try run(head, cur, rows: positions, into: t1, pool: pool) // (7 · 7, 1280)
         embedding.update(repeating: 0, count: Self.embeddingSize)
         for p in 0..<positions { add(embedding, t1 + p * Self.embeddingSize, count: Self.embeddingSize, into: embedding) }
         scale(embedding, count: Self.embeddingSize, by: 1 / Float(positions))
     }
 
-    /// A 1×1 convolution over `rows` pixels: the GEMM, then one pass adding the bias and
-    /// clamping to [0, 6] (ReLU6), or for a projection (no activation in torchvision) adding
-    /// the block's input when there is a residual connection (`residual`, (rows, out)).
-    private func run(_ conv: Pointwise, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
-                     relu6 clamp: Bool, residual: UnsafeMutablePointer<Float>? = nil, pool: ThreadPool) {
-        conv.linear.forward(x, rows: rows, into: y, pool: pool)
-        let cols = conv.outChannels
-        conv.bias.withUnsafeBufferPointer { b in
-            let bias = b.baseAddress!
-            pool.parallelFor(rows, minChunk: max(1, 8192 / cols)) { range in
-                for r in range {
-                    let row = y + r * cols
-                    if let residual {
-                        let skip = residual + r * cols
-                        for j in 0..<cols { row[j] = row[j] + bias[j] + skip[j] }
-                    } else if clamp {
-                        for j in 0..<cols { row[j] = min(max(row[j] + bias[j], 0), 6) }
-                    } else {
-                        for j in 0..<cols { row[j] += bias[j] }
-                    }
-                }
-            }
-        }
+    /// A 1×1 convolution over `rows` pixels: bias, the layer's activation and, for a
+    /// projection with a residual connection, the block's input (`residual`, (rows, out))
+    /// applied as the kernel stores each tile.
+    private func run(_ pw: Pointwise, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
+                     residual: UnsafeMutablePointer<Float>? = nil, pool: ThreadPool) throws {
+        try pw.conv.forward(x, pixels: rows, into: y, residual: residual.map { UnsafePointer($0) }, pool: pool)
     }
 
     /// The stem's 3×3 stride-2 patches (padding 1) of the (3, 224, 224) input: (112 · 112, 27),

@@ -10,7 +10,8 @@ extension ONNXNetwork {
                         pool: ThreadPool) throws(OCRError) -> Value {
         func fail(_ reason: String) -> OCRError { .shape(node: node.name, reason: reason) }
         switch node.op {
-        case let .conv(spec, weight, bias): return try conv(arg(0), spec, weight, bias, node: node.name, pool: pool)
+        case let .conv(spec, weight, bias, pointwise):
+            return try conv(arg(0), spec, weight, bias, pointwise: pointwise, node: node.name, pool: pool)
         case let .convTranspose(spec, weight, bias): return try convTranspose(arg(0), spec, weight, bias, node: node.name, pool: pool)
         case let .batchNorm(scale, shift):
             var x = try arg(0)
@@ -177,8 +178,8 @@ extension ONNXNetwork {
 
     // MARK: - Convolutions
 
-    static func conv(_ x: Value, _ t: Conv2dShapeTemplate, _ weight: [Float], _ bias: [Float]?, node: String,
-                     pool: ThreadPool) throws(OCRError) -> Value {
+    static func conv(_ x: Value, _ t: Conv2dShapeTemplate, _ weight: [Float], _ bias: [Float]?, pointwise: PointwiseConv?,
+                     node: String, pool: ThreadPool) throws(OCRError) -> Value {
         guard x.shape.count == 4, x.shape[1] == t.inChannels else { throw .shape(node: node, reason: "input \(x.shape) for \(t.inChannels) channels") }
         var s = Conv2dShape(inChannels: t.inChannels, outChannels: t.outChannels, height: x.shape[2], width: x.shape[3], kernel: 1, groups: t.groups)
         s.kernelH = t.kernelH; s.kernelW = t.kernelW; s.strideH = t.strideH; s.strideW = t.strideW
@@ -189,6 +190,21 @@ extension ONNXNetwork {
         let batch = x.shape[0], oh = s.outHeight, ow = s.outWidth
         var out = Value(uninitialized: [batch, t.outChannels, oh, ow])
         let inPlane = t.inChannels * s.height * s.width, outPlane = t.outChannels * oh * ow
+        if let pointwise {
+            do {
+                try x.data.withUnsafeBufferPointer { xb in
+                    try out.data.withUnsafeMutableBufferPointer { ob in
+                        for n in 0..<batch {
+                            try conv2d(xb.baseAddress! + n * inPlane, shape: s, packed: pointwise, output: ob.baseAddress! + n * outPlane,
+                                       pool: pool)
+                        }
+                    }
+                }
+            } catch {
+                throw .kernel("\(node): \(error)")
+            }
+            return out
+        }
         do {
             try x.data.withUnsafeBufferPointer { xb in
                 try out.data.withUnsafeMutableBufferPointer { ob in

@@ -34,7 +34,9 @@ struct Value {
 struct ONNXNetwork: Sendable {
     /// One prepared node: the op and everything read from the file for it.
     enum Op: Sendable {
-        case conv(Conv2dShapeTemplate, weight: [Float], bias: [Float]?)
+        /// `pointwise`: the same weights (with any fused activation) packed for Kernels' pointwise
+        /// kernel, for every ungrouped conv.
+        case conv(Conv2dShapeTemplate, weight: [Float], bias: [Float]?, pointwise: PointwiseConv?)
         case convTranspose(ConvTransposeSpec, weight: [Float], bias: [Float]?)
         case batchNorm(scale: [Float], shift: [Float])
         case binary(BinaryOp)
@@ -159,7 +161,79 @@ struct ONNXNetwork: Sendable {
                 guard weight.count == spec.outChannels * (spec.inChannels / g) * k[0] * k[1], bias.map({ $0.count == spec.outChannels }) ?? true else {
                     throw .unexpectedShape(path: model.path, name: n.inputs[1], expected: "conv weight", found: wt.shape)
                 }
-                op = .conv(spec, weight: weight, bias: bias)
+                // PP-OCRv5's learnable affine blocks follow most convs with Identity, Add(per-channel
+                // or scalar constant), Mul(scalar constant), Add(scalar constant): fold each into the
+                // weights and bias (y·s + t = conv with w·s, b·s + t), as long as the conv's value has
+                // no other reader. A following Relu or HardSwish is fused into an ungrouped conv's store.
+                let packable = g == 1
+                var activation = PointwiseConv.Activation.none
+                var value = outputs[0]
+                chain: while let next = graph.nodes.indices.first(where: { $0 > index && !skip.contains($0) && graph.nodes[$0].inputs.contains(value) }) {
+                    let m = graph.nodes[next]
+                    // One reader, or two when they are HardSigmoid(x) and x · HardSigmoid(x).
+                    guard consumers[value] == 1 || (consumers[value] == 2 && m.opType == "HardSigmoid") else { break chain }
+                    func perChannel(_ name: String) throws(ModelLoadError) -> [Float]? {
+                        guard isConstant(name) else { return nil }
+                        let c = try constant(name, node: m.name)
+                        let channels = spec.outChannels
+                        if c.count == 1 { return [Float](repeating: c.data[0], count: channels) }
+                        let wide = c.shape.filter { $0 != 1 }
+                        let axisOK = c.shape.count == 4 ? c.shape[1] == channels : c.shape.count == 3 ? c.shape[0] == channels : c.shape.count == 1
+                        return c.count == channels && wide == [channels] && axisOK ? c.data : nil
+                    }
+                    switch m.opType {
+                    case "Identity" where m.inputs.count == 1:
+                        break
+                    case "Add" where m.inputs.count == 2, "Mul" where m.inputs.count == 2:
+                        let other = m.inputs[0] == value ? m.inputs[1] : m.inputs[0]
+                        guard other != value, activation == .none, let c = try perChannel(other) else { break chain }
+                        var b = bias ?? [Float](repeating: 0, count: spec.outChannels)
+                        if m.opType == "Add" {
+                            for o in 0..<spec.outChannels { b[o] += c[o] }
+                        } else {
+                            let per = weight.count / spec.outChannels
+                            for o in 0..<spec.outChannels {
+                                for i in 0..<per { weight[o * per + i] *= c[o] }
+                                b[o] *= c[o]
+                            }
+                        }
+                        bias = b
+                    case "Relu" where packable && activation == .none:
+                        activation = .relu
+                    case "HardSwish" where packable && activation == .none:
+                        activation = .hardSwish
+                    case "HardSigmoid" where packable && activation == .none:
+                        // x · HardSigmoid(x) with PyTorch's constants (1/6, 0.5) is HardSwish(x).
+                        let alpha = m.attributes["alpha"]?.float ?? 0.2, beta = m.attributes["beta"]?.float ?? 0.5
+                        guard abs(alpha - 1.0 / 6) < 1e-6, beta == 0.5, consumers[m.outputs[0]] == 1,
+                              let mul = graph.nodes.indices.first(where: { $0 > next && graph.nodes[$0].inputs.contains(m.outputs[0]) }),
+                              graph.nodes[mul].opType == "Mul", Set(graph.nodes[mul].inputs) == [value, m.outputs[0]],
+                              consumers[value] == 2 else { break chain }
+                        skip.insert(next)
+                        skip.insert(mul)
+                        activation = .hardSwish
+                        value = graph.nodes[mul].outputs[0]
+                        continue chain
+                    default:
+                        break chain
+                    }
+                    skip.insert(next)
+                    value = m.outputs[0]
+                }
+                outputs = [value]
+                // An ungrouped conv is a product over pixels (of im2col columns unless it is 1×1,
+                // stride 1, unpadded): its weights are packed once here for the pointwise kernel.
+                var pointwise: PointwiseConv?
+                if packable {
+                    do {
+                        pointwise = try PointwiseConv(weight: weight, outChannels: spec.outChannels,
+                                                      inChannels: spec.inChannels * k[0] * k[1], bias: bias,
+                                                      layout: .channelsFirst, activation: activation)
+                    } catch {
+                        throw .unexpectedShape(path: model.path, name: n.inputs[1], expected: "conv weight", found: wt.shape)
+                    }
+                }
+                op = .conv(spec, weight: weight, bias: bias, pointwise: pointwise)
             case "ConvTranspose":
                 let wt = try constant(n.inputs[1], node: n.name)
                 let s = ints("strides", [1, 1]), p = ints("pads", [0, 0, 0, 0])

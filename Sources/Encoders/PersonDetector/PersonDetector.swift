@@ -142,8 +142,8 @@ public final class PersonDetector {
             }
             try block.depthwise.run(dwInput, into: depthwise, columns: columns, pool: pool)
             // The expansion is consumed, so the projection reuses its buffer, then becomes current.
-            try block.project.run(depthwise, into: expanded, columns: columns, pool: pool)
-            if block.residual { add(expanded, current, count: block.project.outputCount, into: expanded) }
+            try block.project.run(depthwise, into: expanded, columns: columns, residual: block.residual ? UnsafePointer(current) : nil,
+                                  pool: pool)
             swap(&current, &expanded)
         }
         try net.lastConv.run(current, into: expanded, columns: columns, pool: pool)

@@ -7,8 +7,8 @@
 // a different graph fails with the node that differs instead of computing garbage.
 //
 // Layout: activations are channels-last like TensorFlow's, (side, side, channels), so a 1×1
-// convolution is one matrix product over pixels with weights packed once at load (Kernels'
-// PackedLinear), depthwise layers run Kernels' channels-last depthwise loop with bias and
+// convolution is one Kernels PointwiseConv over pixels with weights packed once at load and
+// bias, ReLU6 and the block's residual applied as each tile is stored, depthwise layers run Kernels' channels-last depthwise loop with bias and
 // ReLU6 fused, and the heads' outputs are already in TensorFlow's (row, column, anchor) order.
 // TensorFlow's weights (kH, kW, in, out) become (out, kH·kW·in); depthwise filters
 // (kH, kW, channels, 1) are used as stored.
@@ -93,7 +93,7 @@ struct FoldedConv: Sendable {
     /// (out, k·k·in) with columns ordered (ky, kx, in).
     let weight: [Float]
     let bias: [Float] // (out)
-    let linear: PackedLinear? // `weight` packed, for pointwise and full
+    let pointwise: PointwiseConv? // `weight` packed with bias and ReLU6 fused, for pointwise and full (over im2col columns)
 
     var depthwise: Bool { kind == .depthwise }
     var outputCount: Int { outChannels * outSize * outSize }
@@ -107,10 +107,9 @@ struct FoldedConv: Sendable {
         self.weight = weight; self.bias = bias
         outSize = (inSize + stride - 1) / stride
         padBefore = max((outSize - 1) * stride + kernel - inSize, 0) / 2
-        // No bias in the packed product: it is added together with the ReLU6 in one pass
-        // (`finish`), instead of a bias copy before the product plus an activation pass after.
-        linear = kind == .depthwise ? nil
-            : try PackedLinear(weight: weight, outFeatures: outChannels, inFeatures: kernel * kernel * inChannels)
+        pointwise = kind == .depthwise ? nil
+            : try PointwiseConv(weight: weight, outChannels: outChannels, inChannels: kernel * kernel * inChannels, bias: bias,
+                                layout: .channelsLast, activation: relu6 ? .relu6 : .none)
     }
 
     var depthwiseShape: DepthwiseNHWCShape {
@@ -119,9 +118,9 @@ struct FoldedConv: Sendable {
     }
 
     /// input (inSize, inSize, in) → output (outSize, outSize, out); `columns` holds
-    /// `columnsCount` floats.
+    /// `columnsCount` floats. `residual` (output's shape, pointwise only) is added last.
     func run(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>,
-             pool: ThreadPool) throws {
+             residual: UnsafePointer<Float>? = nil, pool: ThreadPool) throws {
         switch kind {
         case .depthwise:
             try weight.withUnsafeBufferPointer { w in
@@ -132,29 +131,10 @@ struct FoldedConv: Sendable {
             }
             return
         case .pointwise:
-            linear?.forward(input, rows: inSize * inSize, into: output, pool: pool)
+            try pointwise?.forward(input, pixels: inSize * inSize, into: output, residual: residual, pool: pool)
         case .full:
             im2col(input, into: columns)
-            linear?.forward(columns, rows: outSize * outSize, into: output, pool: pool)
-        }
-        finish(output, rows: outSize * outSize, pool: pool)
-    }
-
-    /// y (rows, out) += bias, then ReLU6 when the layer has it; rows split over the pool.
-    private func finish(_ y: UnsafeMutablePointer<Float>, rows: Int, pool: ThreadPool) {
-        let cols = outChannels, clamp = relu6
-        bias.withUnsafeBufferPointer { bp in
-            let b = bp.baseAddress!
-            pool.parallelFor(rows, minChunk: max(1, 16384 / max(cols, 1))) { range in
-                for r in range {
-                    let row = y + r * cols
-                    if clamp {
-                        for j in 0..<cols { row[j] = Swift.min(Swift.max(row[j] + b[j], 0), 6) }
-                    } else {
-                        for j in 0..<cols { row[j] += b[j] }
-                    }
-                }
-            }
+            try pointwise?.forward(columns, pixels: outSize * outSize, into: output, pool: pool)
         }
     }
 

@@ -16,4 +16,10 @@ public final class SharedRecognizer: SegmentRecognizer, @unchecked Sendable {
         defer { lock.unlock() }
         return try inner.recognize(samples, progress: progress)
     }
+
+    public func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+        lock.lock()
+        defer { lock.unlock() }
+        return try inner.recognize(samples, prompt: prompt, progress: progress)
+    }
 }

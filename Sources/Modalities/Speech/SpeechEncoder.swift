@@ -4,6 +4,10 @@
 // span windows: the evidence is stored with the window in which the utterance ended, with
 // its own true times. A gap in the audio (reconnect, dropped window) starts a new
 // transcriber after flushing the open utterance, so times never drift across gaps.
+// Only final segments are stored (`feed`): a sentence cut at a pause is joined and decoded
+// again inside the transcriber before it is returned, never replaced afterwards.
+// `unrecognizedCount` counts utterances that gave no text even when decoded on their own,
+// over every transcriber this encoder made; the daemon puts it on /metrics.
 import Foundation
 import MediaIO
 import SightlineCore
@@ -18,7 +22,13 @@ public final class SpeechEncoder: WindowEncoder {
     let makeTranscriber: @Sendable () -> LiveSpeechTranscriber
     /// The transcriber and the end (ms) of the audio it has been fed. Encoders of one stream
     /// are called serially; the lock makes that safe to rely on.
-    private let state = Mutex<(transcriber: TranscriberBox?, endMs: Int64?)>((nil, nil))
+    /// `retired`: unrecognised utterances of the transcribers already replaced after a gap.
+    private let state = Mutex<(transcriber: TranscriberBox?, endMs: Int64?, retired: Int)>((nil, nil, 0))
+    /// Read without taking `state`'s lock, which is held while an utterance is decoded.
+    private let unrecognized = Atomic<Int>(0)
+
+    /// Utterances the voice detector found that gave no text, also when decoded on their own.
+    public var unrecognizedCount: Int { unrecognized.load(ordering: .relaxed) }
 
     public init(makeTranscriber: @escaping @Sendable () -> LiveSpeechTranscriber) {
         self.makeTranscriber = makeTranscriber
@@ -30,12 +40,14 @@ public final class SpeechEncoder: WindowEncoder {
             var out: [TranscriptSegment] = []
             if let end = s.endMs, let t = s.transcriber, window.startMs != end {
                 out += try t.value.flush()
+                s.retired += t.value.unrecognizedCount
                 s.transcriber = nil
             }
             let t = s.transcriber ?? TranscriberBox(makeTranscriber())
             s.transcriber = t
             out += try t.value.feed(window.audio, startMs: window.startMs)
             s.endMs = window.startMs + Int64(window.audio.count / AudioFormat.samplesPerMs)
+            unrecognized.store(s.retired + t.value.unrecognizedCount, ordering: .relaxed)
             return out
         }
         return segments.map { seg in

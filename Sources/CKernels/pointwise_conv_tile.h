@@ -1,0 +1,188 @@
+// Body of the pointwise-convolution micro-kernels, included once per instruction set by
+// pointwise_conv.c with these defined: PWC(name) (suffixes a name with the ISA), PWC_ATTR
+// (target attribute), PWC_VEC (a GCC vector of PWC_VL floats), PWC_VL, PWC_MR (rows of a
+// two-vector tile) and PWC_MR3 (rows of a three-vector tile).
+// A tile is mr rows × nv·VL columns of the output (nv = 2, or 3 for channel counts that are
+// a multiple of 3·VL but not of 2·VL, such as 24 on AVX2), all in registers:
+//   rows-are-pixels (channels-last): A = the activations, row i at a + i·lda, k contiguous;
+//                    B = weights packed (K, NR) per panel; bias per column.
+//   rows-are-channels (channels-first): A = weights packed (K, MR) per panel; B = the
+//                    activations (K, pixels), k at stride ldb; bias per row.
+// Epilogue while the tile is in registers: + bias, activation, then + residual (same layout
+// as the output), one store.
+
+#define PWC_NR (2 * PWC_VL)
+#define PWC_MAXW (3 * PWC_VL)
+
+INLINE PWC_ATTR PWC_VEC PWC(splat)(float s) {
+    PWC_VEC v;
+    for (int l = 0; l < PWC_VL; l++) v[l] = s;
+    return v;
+}
+
+INLINE PWC_ATTR PWC_VEC PWC(act)(const int act, PWC_VEC y) {
+    const PWC_VEC zero = PWC(splat)(0.0f), six = PWC(splat)(6.0f);
+    switch (act) {
+    case SL_PWC_RELU: return __builtin_elementwise_max(y, zero);
+    case SL_PWC_RELU6: return __builtin_elementwise_min(__builtin_elementwise_max(y, zero), six);
+    case SL_PWC_HARDSWISH: {
+        PWC_VEC g = __builtin_elementwise_min(__builtin_elementwise_max(y + PWC(splat)(3.0f), zero), six);
+        return y * g * PWC(splat)(1.0f / 6.0f);
+    }
+    }
+    return y;
+}
+
+// One full-width tile. `channelsFirst` selects how A is addressed (see above); every
+// other difference is in the pointers the driver passes. `aw` is A's panel width when
+// channels-first (MR).
+INLINE PWC_ATTR void PWC(tile_body)(const int mr, const int nv, const int channelsFirst, const int act, int k,
+                                    const float *a, long lda, const float *b, long ldb,
+                                    const float *bias, float *c, long ldc, const float *res, long ldr) {
+    // The tables below instantiate 8 row counts for every ISA; those above MR are never called.
+    const int rows = nv == 3 ? PWC_MR3 : PWC_MR;
+    const int m = mr < rows ? mr : rows;
+    PWC_VEC acc[PWC_MR][3];
+    for (int i = 0; i < m; i++) for (int v = 0; v < nv; v++) acc[i][v] = PWC(splat)(0.0f);
+    for (int p = 0; p < k; p++) {
+        PWC_VEC bv[3];
+        for (int v = 0; v < nv; v++) bv[v] = *(const PWC_VEC *)(b + p * ldb + v * PWC_VL);
+        for (int i = 0; i < m; i++) {
+            const PWC_VEC av = PWC(splat)(channelsFirst ? a[(long)p * PWC_MR + i] : a[(long)i * lda + p]);
+            for (int v = 0; v < nv; v++) acc[i][v] += av * bv[v];
+        }
+    }
+    for (int i = 0; i < m; i++) {
+        for (int v = 0; v < nv; v++) {
+            PWC_VEC y = acc[i][v];
+            if (bias) y += channelsFirst ? PWC(splat)(bias[i]) : *(const PWC_VEC *)(bias + v * PWC_VL);
+            y = PWC(act)(act, y);
+            if (res) y += *(const PWC_VEC *)(res + i * ldr + v * PWC_VL);
+            *(PWC_VEC *)(c + i * ldc + v * PWC_VL) = y;
+        }
+    }
+}
+
+// Specialised per (layout, activation, vectors, row count): the loops and the epilogue's
+// branches fold away. Two-vector tiles for both layouts, three-vector tiles channels-last.
+#define PWC_TILE(CF, ACT, NV, MR) \
+    PWC_ATTR static void PWC(tile_##CF##_##ACT##_##NV##_##MR)(int k, const float *a, long lda, const float *b, long ldb, \
+        const float *bias, float *c, long ldc, const float *res, long ldr) { \
+        PWC(tile_body)(MR, NV, CF, ACT, k, a, lda, b, ldb, bias, c, ldc, res, ldr); }
+#define PWC_TILES_MR(CF, ACT, NV) \
+    PWC_TILE(CF, ACT, NV, 1) PWC_TILE(CF, ACT, NV, 2) PWC_TILE(CF, ACT, NV, 3) PWC_TILE(CF, ACT, NV, 4) \
+    PWC_TILE(CF, ACT, NV, 5) PWC_TILE(CF, ACT, NV, 6) PWC_TILE(CF, ACT, NV, 7) PWC_TILE(CF, ACT, NV, 8)
+#define PWC_TILES_ACT(CF, NV) PWC_TILES_MR(CF, 0, NV) PWC_TILES_MR(CF, 1, NV) PWC_TILES_MR(CF, 2, NV) PWC_TILES_MR(CF, 3, NV)
+PWC_TILES_ACT(0, 2)
+PWC_TILES_ACT(1, 2)
+PWC_TILES_ACT(0, 3)
+#define PWC_ROW(CF, ACT, NV) {NULL, PWC(tile_##CF##_##ACT##_##NV##_1), PWC(tile_##CF##_##ACT##_##NV##_2), \
+    PWC(tile_##CF##_##ACT##_##NV##_3), PWC(tile_##CF##_##ACT##_##NV##_4), PWC(tile_##CF##_##ACT##_##NV##_5), \
+    PWC(tile_##CF##_##ACT##_##NV##_6), PWC(tile_##CF##_##ACT##_##NV##_7), PWC(tile_##CF##_##ACT##_##NV##_8)}
+// [kind][act][mr], kind 0: channels-last two vectors, 1: channels-first two vectors,
+// 2: channels-last three vectors.
+static const pwc_tile_fn PWC(tiles)[3][4][9] = {
+    {PWC_ROW(0, 0, 2), PWC_ROW(0, 1, 2), PWC_ROW(0, 2, 2), PWC_ROW(0, 3, 2)},
+    {PWC_ROW(1, 0, 2), PWC_ROW(1, 1, 2), PWC_ROW(1, 2, 2), PWC_ROW(1, 3, 2)},
+    {PWC_ROW(0, 0, 3), PWC_ROW(0, 1, 3), PWC_ROW(0, 2, 3), PWC_ROW(0, 3, 3)},
+};
+#undef PWC_TILE
+#undef PWC_TILES_MR
+#undef PWC_TILES_ACT
+#undef PWC_ROW
+
+// A tile narrower than its width w (= nv·VL): computed full width into a stack tile (B's
+// missing columns are zero or copied into a zero-padded block by the caller), the valid
+// columns copied out with the residual added.
+PWC_ATTR static void PWC(tile_partial)(int kind, int act, int mr, int w, int nr, int k, const float *a, long lda,
+                                       const float *b, long ldb, const float *bias, float *c, long ldc,
+                                       const float *res, long ldr) {
+    float t[PWC_MR * PWC_MAXW] __attribute__((aligned(64)));
+    float bpad[PWC_MAXW] __attribute__((aligned(64)));
+    const float *bb = bias;
+    if (bias && kind != 1) { // per-column bias: only nr of them exist
+        for (int j = 0; j < w; j++) bpad[j] = j < nr ? bias[j] : 0.0f;
+        bb = bpad;
+    }
+    PWC(tiles)[kind][act][mr](k, a, lda, b, ldb, bb, t, w, NULL, 0);
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) c[i * ldc + j] = t[i * w + j] + (res ? res[i * ldr + j] : 0.0f);
+}
+
+// Channels-last: pixels [p0, p1) × every output channel. The weights are split into column
+// chunks small enough to stay in L2 while the pixel tiles sweep them; each tile's activation
+// rows (mr × K) stay in L1 across the chunk's panels.
+PWC_ATTR static void PWC(drive_last)(const sl_pointwise_args *g, int p0, int p1) {
+    const int k = g->k, n = g->n;
+    const int three = n % (3 * PWC_VL) == 0 && n % (2 * PWC_VL) != 0;
+    const int kind = three ? 2 : 0, w = three ? 3 * PWC_VL : PWC_NR, rows = three ? PWC_MR3 : PWC_MR;
+    const int panels = (n + w - 1) / w;
+    int chunk = (int)(PWC_L2_FLOATS / ((long)k * w));
+    chunk = chunk < 1 ? 1 : chunk;
+    for (int q0 = 0; q0 < panels; q0 += chunk) {
+        const int q1 = q0 + chunk < panels ? q0 + chunk : panels;
+        for (int p = p0; p < p1; p += rows) {
+            const int mr = p1 - p < rows ? p1 - p : rows;
+            const float *a = g->x + (long)p * g->ldx;
+            for (int q = q0; q < q1; q++) {
+                const int j = q * w, nr = n - j < w ? n - j : w;
+                const float *b = g->packed + (long)q * k * w;
+                const float *bias = g->bias ? g->bias + j : NULL;
+                float *c = g->y + (long)p * g->ldy + j;
+                const float *res = g->residual ? g->residual + (long)p * g->ldr + j : NULL;
+                if (nr == w) PWC(tiles)[kind][g->act][mr](k, a, g->ldx, b, w, bias, c, g->ldy, res, g->ldr);
+                else PWC(tile_partial)(kind, g->act, mr, w, nr, k, a, g->ldx, b, w, bias, c, g->ldy, res, g->ldr);
+            }
+        }
+    }
+}
+
+// Channels-first: every output channel × pixels [p0, p1), a chunk of pixels at a time. The
+// chunk's activations (K × its pixels, as NR-wide blocks (K, NR)) are first copied into a
+// contiguous buffer sized for L2; then each channel panel sweeps the chunk's blocks, so its
+// MR output rows are written as MR sequential runs. Read in place, a block's K cache lines
+// sit one plane apart, and plane sizes such as 240 × 184 floats map them onto a few L1 sets
+// (they evicted each other: the kernel ran at a third of its speed); the copy also
+// zero-pads a ragged last block.
+PWC_ATTR static int PWC(drive_first)(const sl_pointwise_args *g, int p0, int p1) {
+    const int k = g->k, n = g->n;
+    int chunk = (int)(PWC_L2_FLOATS / 2 / k) / PWC_NR * PWC_NR;
+    chunk = chunk < PWC_NR ? PWC_NR : chunk;
+    float *blocks = sl_thread_scratch(1, (size_t)k * (size_t)chunk); // (chunk / NR, K, NR)
+    if (!blocks) return -1;
+    for (int p = p0; p < p1; p += chunk) {
+        const int cw = p1 - p < chunk ? p1 - p : chunk;
+        for (int jb = 0; jb * PWC_NR < cw; jb++) {
+            const int j = jb * PWC_NR, nr = cw - j < PWC_NR ? cw - j : PWC_NR;
+            float *block = blocks + (long)jb * k * PWC_NR;
+            if (nr == PWC_NR) {
+                for (int r = 0; r < k; r++) {
+                    const float *src = g->x + (long)r * g->ldx + p + j;
+                    float *dst = block + (long)r * PWC_NR;
+                    *(PWC_VEC *)dst = *(const PWC_VEC *)src;
+                    *(PWC_VEC *)(dst + PWC_VL) = *(const PWC_VEC *)(src + PWC_VL);
+                }
+            } else {
+                for (int r = 0; r < k; r++)
+                    for (int c = 0; c < PWC_NR; c++) block[(long)r * PWC_NR + c] = c < nr ? g->x[(long)r * g->ldx + p + j + c] : 0.0f;
+            }
+        }
+        for (int o = 0; o < n; o += PWC_MR) {
+            const int mr = n - o < PWC_MR ? n - o : PWC_MR;
+            const float *a = g->packed + (long)(o / PWC_MR) * k * PWC_MR;
+            const float *bias = g->bias ? g->bias + o : NULL;
+            for (int jb = 0; jb * PWC_NR < cw; jb++) {
+                const int j = jb * PWC_NR, nr = cw - j < PWC_NR ? cw - j : PWC_NR;
+                const float *b = blocks + (long)jb * k * PWC_NR;
+                float *c = g->y + (long)o * g->ldy + p + j;
+                const float *res = g->residual ? g->residual + (long)o * g->ldr + p + j : NULL;
+                if (nr == PWC_NR) PWC(tiles)[1][g->act][mr](k, a, PWC_MR, b, PWC_NR, bias, c, g->ldy, res, g->ldr);
+                else PWC(tile_partial)(1, g->act, mr, PWC_NR, nr, k, a, PWC_MR, b, PWC_NR, bias, c, g->ldy, res, g->ldr);
+            }
+        }
+    }
+    return 0;
+}
+
+#undef PWC_NR
+#undef PWC_MAXW

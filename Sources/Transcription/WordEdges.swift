@@ -1,0 +1,72 @@
+// Tightens word times to the speech the voice-activity detector heard. Whisper's word
+// alignment (cross-attention + DTW) lets a word absorb a neighbouring silence: the word
+// before a pause ends late, the word after it starts early (JFK's "ask" is aligned to
+// 2.10–3.72 s over a pause at 2.18–3.28 s). Each word keeps one stretch of speech inside it
+// (Silero chunks of 32 ms at p ≥ `threshold`, gaps shorter than `bridgeMs` bridged): the
+// last one when a pause splits it, widened by `marginMs`; a word with no speech chunk keeps
+// its times. Segments are then split where their words leave a pause of `splitPauseMs` or
+// more, and fitted to their words.
+import Subtitles
+import VAD
+
+public struct WordEdges: Sendable {
+    /// (chunks,) Silero speech probabilities, one per 32 ms chunk, the first at `originMs`.
+    public let probabilities: [Float]
+    public let originMs: Int64
+    public var threshold: Float = 0.35
+    public var bridgeMs: Int64 = 200
+    public var marginMs: Int64 = 40
+    public var splitPauseMs: Int64 = 1000
+    /// A last stretch shorter than this is not taken for the word (see `tightened`).
+    public var minLastRunMs: Int64 = 96
+    static let chunkMs = Int64(SileroVAD.chunkSamples / 16)
+
+    public init(probabilities: [Float], originMs: Int64 = 0) {
+        self.probabilities = probabilities
+        self.originMs = originMs
+    }
+
+    public func refine(_ segments: [TranscriptSegment]) -> [TranscriptSegment] {
+        segments.flatMap { s -> [TranscriptSegment] in
+            guard !s.words.isEmpty else { return [s] }
+            var t = s
+            t.words = s.words.map(tightened)
+            return Self.split(t, atPausesOf: splitPauseMs)
+        }
+    }
+
+    func tightened(_ w: TranscriptWord) -> TranscriptWord {
+        let c = Self.chunkMs
+        let s = w.startMs - originMs, e = w.endMs - originMs
+        let first = max(0, Int(s / c)), last = min(probabilities.count, Int((e + c - 1) / c))
+        guard first < last else { return w }
+        var runs: [(start: Int64, end: Int64)] = []
+        for i in first..<last where probabilities[i] >= threshold {
+            let a = originMs + Int64(i) * c, b = a + c
+            if let r = runs.last, a - r.end < bridgeMs { runs[runs.count - 1].end = b } else { runs.append((a, b)) }
+        }
+        // The aligner starts the word after a pause early, at the end of the word before it
+        // (the pause is absorbed into the later word), so the word is its last stretch of
+        // speech — unless that is a sliver (the next word's onset), then its longest.
+        func overlap(_ r: (start: Int64, end: Int64)) -> Int64 { min(r.end, w.endMs) - max(r.start, w.startMs) }
+        guard let lastRun = runs.last else { return w }
+        let best = overlap(lastRun) >= minLastRunMs ? lastRun : runs.max(by: { overlap($0) < overlap($1) })!
+        var out = w
+        out.startMs = max(w.startMs, best.start - marginMs)
+        out.endMs = max(out.startMs, min(w.endMs, best.end + marginMs))
+        return out
+    }
+
+    /// Parts of `s` between word gaps of at least `pauseMs`, each fitted to its words.
+    public static func split(_ s: TranscriptSegment, atPausesOf pauseMs: Int64) -> [TranscriptSegment] {
+        var parts: [[TranscriptWord]] = []
+        for w in s.words {
+            if let last = parts.last?.last, w.startMs - last.endMs >= pauseMs { parts.append([w]) }
+            else if parts.isEmpty { parts.append([w]) } else { parts[parts.count - 1].append(w) }
+        }
+        if parts.count <= 1 { return [s.fittedToWords] }
+        return parts.map { ws in
+            TranscriptSegment(startMs: ws[0].startMs, endMs: ws.last!.endMs, text: ws.map(\.word).joined(), words: ws).fittedToWords
+        }
+    }
+}

@@ -128,6 +128,8 @@ let package = Package(
         .testTarget(name: "ServerTests", dependencies: ["Server", "Retrieval", "Store", "SightlineCore"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Modalities", "SightlineCore", "MediaIO", "Store", "Retrieval",
                                                         "TestSupport"]),
+        // The development set: clips indexed with FileIndex, annotated queries scored against a baseline.
+        .testTarget(name: "DevSetTests", dependencies: ["Daemon", "Modalities", "Retrieval", "Store", "SightlineCore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SightlineCore", "Store", "Server", "TestSupport"]),
         // Seeded, bounded fuzzing of media and configuration in-process and through the binary.
         .testTarget(name: "FuzzTests", dependencies: ["MediaIO", "Daemon", "Server", "TestSupport", "sightline"]),

@@ -125,6 +125,13 @@ public final class Pipeline: Sendable {
     /// Runs until the input ends (files), the pipeline is stopped, or the task is cancelled.
     public func run() async {
         await ingest()
+        // No more windows from this run: sinks settle what they hold (a caption's open segment).
+        for sink in sinks {
+            do { try await BlockingExecutor.storage.run { try await sink.streamEnded() } } catch {
+                runtime.update { $0.encoderErrors += 1 }
+                logger.warning("stage failed at the stream's end", metadata: ["stage": "\(sink.name)", "error": "\(error)"])
+            }
+        }
         let waiters = finished.withLock { f -> [CheckedContinuation<Void, Never>] in
             f.done = true
             defer { f.waiters = [] }

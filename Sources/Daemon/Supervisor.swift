@@ -5,6 +5,7 @@
 import Foundation
 import Logging
 import Modalities
+import Retrieval
 import SightlineCore
 import ServiceLifecycle
 import Store
@@ -107,7 +108,10 @@ public final class Supervisor: Service, Sendable {
             logger.error("cannot load the enrichers; storing evidence without them", metadata: ["stream.id": "\(c.id)", "error": "\(error)"])
             enrichers = []
         }
-        return Pipeline(config: c, store: store, readers: readers, encoders: encs, enrichers: enrichers, clock: clock, logger: logger,
+        // Streams that look at the picture get timeline captions.
+        let sinks: [any WindowSink] = encs.contains { $0.input.video != nil } ? [CaptionSink(streamId: c.id, store: store)] : []
+        return Pipeline(config: c, store: store, readers: readers, encoders: encs, enrichers: enrichers, sinks: sinks,
+                        clock: clock, logger: logger,
                         queueCapacity: daemon.limits.queueWindows, decodeThreads: daemon.threads.decode, backoff: backoff)
     }
 

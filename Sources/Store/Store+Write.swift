@@ -46,6 +46,24 @@ extension Store {
         }
     }
 
+    /// Adds evidence that was only known after its window was committed (a caption when its
+    /// segment closes) to the stored window `windowId` of `streamId`, in one transaction. The
+    /// evidence's own span may reach before the window. Fails when there is no such window.
+    public func addEvidence(_ evidence: [Evidence], toWindow windowId: Int64, streamId: String) throws {
+        if let bad = evidence.first(where: { $0.endMs < $0.startMs }) {
+            throw StoreError.invalidRecord("\(bad.modality) evidence of stream '\(streamId)' ends (\(bad.endMs) ms) before it starts (\(bad.startMs) ms)")
+        }
+        guard !evidence.isEmpty else { return }
+        try write("add evidence to window \(windowId)") { db in
+            guard try Int64.fetchOne(db, sql: "SELECT 1 FROM windows WHERE id = ? AND stream_id = ?", arguments: [windowId, streamId]) != nil else {
+                throw StoreError.invalidRecord("no window \(windowId) of stream '\(streamId)' to add evidence to")
+            }
+            try Self.insertEvidence(evidence, windowId: windowId, streamId: streamId, db)
+            let bytes = evidence.reduce(Int64(0)) { $0 + 48 + Int64($1.text?.utf8.count ?? 0) * 2 + ($1.embedding.map { 24 + Int64($0.vector.count) * 2 } ?? 0) }
+            try db.execute(sql: "UPDATE windows SET bytes = bytes + ? WHERE id = ?", arguments: [bytes, windowId])
+        }
+    }
+
     /// Commits many windows in one transaction (bulk import, benchmarks): all or none.
     public func append(contentsOf records: [WindowRecord], committedMs: Int64) throws {
         if let bad = records.first(where: { $0.endMs < $0.startMs }) {
@@ -67,7 +85,12 @@ extension Store {
             """, arguments: [record.streamId, record.startMs, record.endMs, record.frameCount,
                              record.audioSamples, Self.approximateBytes(record), committedMs])
         let windowId = db.lastInsertedRowID
-        for ev in record.evidence {
+        try insertEvidence(record.evidence, windowId: windowId, streamId: record.streamId, db)
+        return windowId
+    }
+
+    private static func insertEvidence(_ evidence: [Evidence], windowId: Int64, streamId: String, _ db: Database) throws {
+        for ev in evidence {
             if ev.continues, let text = ev.text {
                 // The same observation as a stored row: extend that row instead of adding one.
                 try db.execute(sql: """
@@ -75,14 +98,14 @@ extension Store {
                     WHERE id = (SELECT id FROM evidence
                                 WHERE stream_id = ? AND modality = ? AND text = ? AND end_ms >= ? AND start_ms <= ?
                                 ORDER BY start_ms DESC LIMIT 1)
-                    """, arguments: [ev.endMs, ev.confidence, record.streamId, ev.modality.rawValue, text,
+                    """, arguments: [ev.endMs, ev.confidence, streamId, ev.modality.rawValue, text,
                                      ev.startMs - Evidence.continuationGapMs, ev.startMs])
                 if db.changesCount > 0 { continue }
             }
             try db.execute(sql: """
                 INSERT INTO evidence(window_id, stream_id, modality, start_ms, end_ms, text, confidence, value, x0, y0, x1, y1)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [windowId, record.streamId, ev.modality.rawValue, ev.startMs, ev.endMs,
+                """, arguments: [windowId, streamId, ev.modality.rawValue, ev.startMs, ev.endMs,
                                  ev.text, ev.confidence, ev.value, ev.region?.x0, ev.region?.y0, ev.region?.x1, ev.region?.y1])
             let evidenceId = db.lastInsertedRowID
             for (i, w) in ev.words.enumerated() {
@@ -94,7 +117,6 @@ extension Store {
                                arguments: [evidenceId, emb.model, emb.vector.count, Float16Blob.encode(emb.vector)])
             }
         }
-        return windowId
     }
 
     /// Size a window adds to the database, used by size-based retention. Counts payload

@@ -81,7 +81,7 @@ let package = Package(
             name: "sightline",
             dependencies: [
                 "MediaIO", "Daemon", "Server", "Transcription", "Whisper", "ModelIO", "Subtitles", "Kernels", "Modalities",
-                "SightlineCore", "ImageOps",
+                "SightlineCore", "ImageOps", "Retrieval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

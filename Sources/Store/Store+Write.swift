@@ -59,7 +59,7 @@ extension Store {
                 throw StoreError.invalidRecord("no window \(windowId) of stream '\(streamId)' to add evidence to")
             }
             try Self.insertEvidence(evidence, windowId: windowId, streamId: streamId, db)
-            let bytes = evidence.reduce(Int64(0)) { $0 + 48 + Int64($1.text?.utf8.count ?? 0) * 2 + ($1.embedding.map { 24 + Int64($0.vector.count) * 2 } ?? 0) }
+            let bytes = Self.approximateBytes(WindowRecord(streamId: streamId, startMs: 0, endMs: 0, evidence: evidence)) - Self.windowRowBytes
             try db.execute(sql: "UPDATE windows SET bytes = bytes + ? WHERE id = ?", arguments: [bytes, windowId])
         }
     }
@@ -119,11 +119,14 @@ extension Store {
         }
     }
 
+    /// The window row's own share of `approximateBytes`.
+    static let windowRowBytes: Int64 = 64
+
     /// Size a window adds to the database, used by size-based retention. Counts payload
     /// bytes plus a fixed per-row overhead measured on SQLite's record format (~48 bytes a
     /// row including index entries); it is an estimate, and retention treats it as one.
     static func approximateBytes(_ r: WindowRecord) -> Int64 {
-        var bytes: Int64 = 64
+        var bytes: Int64 = windowRowBytes
         for ev in r.evidence {
             bytes += 48 + Int64(ev.text?.utf8.count ?? 0) * 2 // text and its FTS entry
             if ev.region != nil { bytes += 32 }
@@ -147,11 +150,16 @@ extension Store {
         return db.lastInsertedRowID
     }
 
-    public func addSubscription(text: String, streams: [String], minScore: Double, nowMs: Int64) throws -> Int64 {
+    public func addSubscription(text: String, streams: [String], minScore: Double, nowMs: Int64,
+                                occurrence: OccurrenceOptions = OccurrenceOptions()) throws -> Int64
+    {
         let streamsJSON = String(decoding: try JSONEncoder().encode(streams), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let optionsJSON = String(decoding: try encoder.encode(occurrence), as: UTF8.self)
         return try write("add subscription") { db in
-            try db.execute(sql: "INSERT INTO subscriptions(text, streams, min_score, created_ms) VALUES (?, ?, ?, ?)",
-                           arguments: [text, streamsJSON, minScore, nowMs])
+            try db.execute(sql: "INSERT INTO subscriptions(text, streams, min_score, created_ms, options) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [text, streamsJSON, minScore, nowMs, optionsJSON])
             return db.lastInsertedRowID
         }
     }

@@ -53,7 +53,7 @@ final class SeeingTests: XCTestCase {
         XCTAssertTrue(items.contains { ($0["modality"] as? String) == "image" }, "image embeddings stored")
 
         let events = try daemon.client.call("GET", "/v1/events?format=json&limit=5").text
-        XCTAssertTrue(events.contains("\"kind\":\"match\"") && events.contains("\"query\":\"person\""), events)
+        XCTAssertTrue(events.contains("\"kind\":\"occurrence_start\"") && events.contains("\"query\":\"person\""), events)
         daemon.terminate()
     }
 }

@@ -32,13 +32,13 @@ public final class CaptionSink: WindowSink {
             s.lastWindowId = window.id
             return s.segmenter.push(SegmentWindow(window.record))
         }
-        try store(closed, windowId: window.id)
+        try save(closed, windowId: window.id)
     }
 
     public func streamEnded() async throws {
         let (segment, windowId) = state.withLock { s in (s.segmenter.finish(), s.lastWindowId) }
         guard let segment, let windowId else { return }
-        try store([segment], windowId: windowId)
+        try save([segment], windowId: windowId)
     }
 
     /// The caption evidence of `segments` (those with something to say).
@@ -48,7 +48,7 @@ public final class CaptionSink: WindowSink {
         }
     }
 
-    private func store(_ segments: [Segment], windowId: Int64) throws {
+    private func save(_ segments: [Segment], windowId: Int64) throws {
         let captions = evidence(segments)
         guard !captions.isEmpty else { return }
         try store.addEvidence(captions, toWindow: windowId, streamId: streamId)

@@ -90,7 +90,7 @@ public struct Segmenter: Sendable {
         return max(options.minVisualDistance, median + options.visualSpread * 1.4826 * mad)
     }
 
-    func state(of w: SegmentWindow) -> State {
+    func condition(of w: SegmentWindow) -> State {
         State(people: w.people, speaking: w.speaking, moving: w.motion.map { $0 >= options.motionLevel })
     }
 
@@ -100,7 +100,7 @@ public struct Segmenter: Sendable {
         var closed: [Segment] = []
         guard let last = open.last else {
             open = [window]
-            state = state(of: window)
+            state = condition(of: window)
             return []
         }
         // Visual change between this window and the previous one.
@@ -116,7 +116,7 @@ public struct Segmenter: Sendable {
         if cut == nil, let s = state {
             let n = max(1, options.persistWindows)
             if open.count >= n + 1 {
-                let tail = open.suffix(n).map(state(of:))
+                let tail = open.suffix(n).map(condition(of:))
                 let first = tail[0]
                 if tail.allSatisfy({ $0 == first }) && first != s {
                     let cause: SegmentCause = first.people != s.people ? .people : first.speaking != s.speaking ? .speech : .motion
@@ -129,10 +129,10 @@ public struct Segmenter: Sendable {
             if let f = head.first, let l = head.last, l.endMs - f.startMs >= options.minSegmentMs {
                 closed.append(Segment(windows: head, cause: c.cause))
                 open.removeFirst(c.index)
-                state = state(of: open[0])
+                state = condition(of: open[0])
             } else if c.cause != .visualChange {
                 // Too short to close: the segment goes on in the new state.
-                state = state(of: window)
+                state = condition(of: window)
             }
         }
         if let f = open.first, let l = open.last, l.endMs - f.startMs >= options.maxSegmentMs {

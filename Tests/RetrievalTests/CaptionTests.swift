@@ -76,10 +76,12 @@ final class CaptionTests: XCTestCase {
     func testSpeechAndMotionEdgesAndMinimumLength() {
         var ws = (0..<20).map { Self.window($0, scene: 0, speaking: (8..<16).contains($0)) }
         // Motion in the first 2 windows of speech: it ends 2 windows later, but cutting there
-        // would leave a 4 s segment, under the 6 s minimum, so the segment goes on.
+        // would leave a 4 s segment, under a 6 s minimum, so the segment goes on.
         ws[8].motion = 0.3
         ws[9].motion = 0.3
-        let segs = run(ws)
+        var options = SegmenterOptions()
+        options.minSegmentMs = 6_000
+        let segs = run(ws, options: options)
         XCTAssertEqual(segs.map(\.startMs), [0, 16_000, 32_000])
         XCTAssertEqual(segs.map(\.cause), [.speech, .speech, .end])
     }

@@ -42,7 +42,7 @@ public struct Segment: Sendable, Equatable {
 /// The segmenter's rules (see the file header); the defaults suit 1-4 s windows.
 public struct SegmenterOptions: Sendable, Equatable {
     /// No segment shorter than this is closed by a change.
-    public var minSegmentMs: Int64 = 6_000
+    public var minSegmentMs: Int64 = 4_000
     /// A segment this long is closed whatever happens.
     public var maxSegmentMs: Int64 = 60_000
     /// Windows a new people count, speaking or moving state must hold.

@@ -6,7 +6,7 @@
 //
 // The rules (OccurrenceOptions, documented in core): a window is above when its score is at
 // least the query's `min_score` and more than the stream's own level for the query (median +
-// spread × 1.4826 × MAD of its recent scores outside occurrences); an occurrence begins when
+// spread × 1.4826 × MAD of its recent scores outside occurrences, 0 until 10 are known); an occurrence begins when
 // `enter_hits` of the last `enter_windows` windows are above and ends after `leave_misses`
 // windows in a row are not. Full-text scores are 0 for most windows, so the level is 0 and any
 // match that passes `min_score` is above; a scorer that gives every window a score (fusion)
@@ -99,10 +99,12 @@ public struct OccurrenceTracker: Sendable {
         self.open = resuming
     }
 
-    /// The stream's level for the query: a window must score more than this (−∞ until
-    /// `OccurrenceOptions.minHistory` scores are known).
+    /// The stream's level for the query: a window must score more than this. Until
+    /// `OccurrenceOptions.minHistory` scores are known it is 0 (a full-text query's level
+    /// anyway; a scorer that scores every window may see one occurrence begin while its
+    /// level warms up, which ends once the level is known).
     public var level: Double {
-        guard history.count >= OccurrenceOptions.minHistory else { return -.infinity }
+        guard history.count >= OccurrenceOptions.minHistory else { return 0 }
         let median = Self.median(history)
         let mad = Self.median(history.map { abs($0 - median) })
         return median + options.spread * 1.4826 * mad
@@ -116,6 +118,13 @@ public struct OccurrenceTracker: Sendable {
         let s = score?.score ?? 0
         let level = self.level
         let above = score != nil && s.isFinite && s >= minScore && s > level
+        // Scores outside occurrences make the level; while it warms up, every score does (so
+        // an occurrence open from the start, or from before a restart, cannot hold it back).
+        let warming = history.count < OccurrenceOptions.minHistory
+        if s.isFinite && (open == nil || warming) {
+            history.append(s)
+            if history.count > options.historyWindows { history.removeFirst(history.count - options.historyWindows) }
+        }
         if var o = open {
             if above {
                 misses = 0
@@ -135,10 +144,6 @@ public struct OccurrenceTracker: Sendable {
             recent = []
             o.keyFrame = nil
             return .end(o)
-        }
-        if s.isFinite {
-            history.append(s)
-            if history.count > options.historyWindows { history.removeFirst(history.count - options.historyWindows) }
         }
         recent.append((above, startMs, endMs, s, score?.evidence ?? []))
         if recent.count > max(1, options.enterWindows) { recent.removeFirst(recent.count - max(1, options.enterWindows)) }

@@ -53,7 +53,7 @@ public struct Subscription: Sendable, Equatable, Codable {
 /// events carry. A window is *above* when its score is at least the query's `min_score` and
 /// more than the stream's own level for that query: median + `spread` × 1.4826 × MAD of its
 /// last `history_windows` window scores (a robust "unusually high" that needs no constant
-/// tuned per query or camera; until `minHistory` scores are known only `min_score` counts).
+/// tuned per query or camera; until `minHistory` scores are known the level is 0).
 /// An occurrence begins when `enter_hits` of the last `enter_windows` windows are above, and
 /// ends after `leave_misses` windows in a row are not. In JSON and `[[queries]]` the keys are
 /// `enter_hits`, `enter_windows`, `leave_misses`, `spread`, `history_windows`, `key_frame`.

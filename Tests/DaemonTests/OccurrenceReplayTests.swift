@@ -16,7 +16,10 @@ import XCTest
 
 final class OccurrenceReplayTests: XCTestCase {
     /// The true occurrences in media ms: [40 + 70k, 54 + 70k) s, k = 0...7.
-    static let truth: [Range<Int64>] = (0..<8).map { Int64(40_000 + 70_000 * $0)..<Int64(54_000 + 70_000 * $0) }
+    static let truth: [Range<Int64>] = (0..<8).map { (k: Int) -> Range<Int64> in
+        let start = Int64(40_000) + Int64(70_000) * Int64(k)
+        return start..<(start + 14_000)
+    }
 
     func testEachTrueOccurrenceStartsAndEndsOnceAndANeverQueryNever() async throws {
         let dir = try TemporaryDirectory(prefix: "replay")

@@ -48,7 +48,9 @@ final class CaptionTests: XCTestCase {
     func testThresholdFollowsTheStreamsOwnDistances() {
         // A busy scene whose frames differ by 0.2-0.3 each window must not cut every window;
         // a jump far beyond that must.
-        var s = Segmenter()
+        var options = SegmenterOptions()
+        options.maxSegmentMs = 600_000
+        var s = Segmenter(options: options)
         var segs: [Segment] = []
         for i in 0..<30 {
             // Alternates between two nearby directions: distance ~0.2-0.3.
@@ -211,14 +213,19 @@ final class OccurrenceTrackerTests: XCTestCase {
     }
 
     func testDenseScoresCalibrateOnTheStreamsLevel() {
-        // A scorer that scores every window around 0.3 ± 0.05: none of that is an occurrence
-        // (min_score 0), a run of 0.9 is.
+        // A scorer that scores every window around 0.3 ± 0.05 (min_score 0): while the level
+        // warms up (10 scores) it is 0, so an occurrence begins at once and ends 3 windows
+        // after the level is known; after that only a run of 0.9 is one.
         var scores: [Double?] = (0..<60).map { 0.3 + 0.05 * sin(Double($0)) }
         scores += [0.9, 0.95, 0.9, 0.3, 0.31, 0.29, 0.3]
         let t = track(scores)
-        XCTAssertEqual(t.count, 2)
-        guard case let .start(s) = t[0] else { return XCTFail() }
+        XCTAssertEqual(t.count, 4, "\(t)")
+        guard t.count == 4, case let .start(warm) = t[0], case let .end(warmEnd) = t[1], case let .start(s) = t[2],
+              case let .end(e) = t[3] else { return XCTFail("\(t)") }
+        XCTAssertEqual(warm.startMs, 0)
+        XCTAssertEqual(warmEnd.endMs, 20_000, "ends with the 10th window, the last before the level")
         XCTAssertEqual(s.startMs, 120_000)
+        XCTAssertEqual(e.endMs, 126_000)
         XCTAssertGreaterThan(s.threshold, 0.35)
         XCTAssertLessThan(s.threshold, 0.6)
     }

@@ -1,7 +1,7 @@
 // One stream's pipeline: open the source → windows into a bounded queue → encoders (on the
 // compute executor) → enrichers → one WindowRecord per window committed to the store
-// together with the `match` events of the stream's standing queries (one transaction) →
-// window sinks (fusion).
+// together with the occurrence events of the stream's standing queries (one transaction) →
+// window sinks (captions, fusion), which settle their state when the run ends.
 // Stopping (SIGTERM, or a reload that changed the stream) interrupts the open of the source
 // and the reconnect back-off at once, lets the encoders work through the windows already
 // queued until a drain deadline, and logs how many were left.
@@ -23,7 +23,7 @@ public final class Pipeline: Sendable {
     let readers: any WindowReaderFactory
     let encoders: [any WindowEncoder]
     let enrichers: [any EvidenceEnricher]
-    /// Raises `match` events for the stream's standing queries and the API's subscriptions,
+    /// Raises occurrence events for the stream's standing queries and the API's subscriptions,
     /// inside each window's own transaction.
     let matcher: StandingQueryMatcher
     let sinks: [any WindowSink]
@@ -128,6 +128,13 @@ public final class Pipeline: Sendable {
     /// Runs until the input ends (files), the pipeline is stopped, or the task is cancelled.
     public func run() async {
         await ingest()
+        // No more windows from this run: sinks settle what they hold (a caption's open segment).
+        for sink in sinks {
+            do { try await BlockingExecutor.storage.run { try await sink.streamEnded() } } catch {
+                runtime.update { $0.encoderErrors += 1 }
+                logger.warning("stage failed at the stream's end", metadata: ["stage": "\(sink.name)", "error": "\(error)"])
+            }
+        }
         let waiters = finished.withLock { f -> [CheckedContinuation<Void, Never>] in
             f.done = true
             defer { f.waiters = [] }
@@ -305,13 +312,14 @@ public final class Pipeline: Sendable {
         let now = clock.nowMs()
         let store = self.store
         let matcher = self.matcher
+        let keyFrame: @Sendable () -> KeyFrame? = { Self.keyFrame(of: window) }
         let runtime = self.runtime
         let logger = self.logger
         // The window and its match events in one transaction: a crash keeps both or neither.
         // A failing match is logged and counted; the window is stored without its events.
         let windowId = try await BlockingExecutor.storage.run {
             try store.append(record, committedMs: now) { id in
-                do { return try matcher.matches(CommittedWindow(id: id, record: record, committedMs: now)) } catch {
+                do { return try matcher.matches(CommittedWindow(id: id, record: record, committedMs: now), keyFrame: keyFrame) } catch {
                     runtime.update { $0.encoderErrors += 1 }
                     logger.warning("stage failed", metadata: ["stage": "\(matcher.name)", "window.start_ms": "\(record.startMs)",
                                                               "error": "\(error)"])
@@ -330,6 +338,23 @@ public final class Pipeline: Sendable {
                 try await BlockingExecutor.storage.run { try await sink.windowCommitted(committed) }
             }
         }
+    }
+
+    /// The JPEG of `window`'s middle frame, for an occurrence that begins in it; nil without frames.
+    static func keyFrame(of window: MediaWindow) -> KeyFrame? {
+        guard !window.frames.isEmpty else { return nil }
+        var frame = window.frames[window.frames.count / 2]
+        if frame.layout == .planarF32 {
+            let plane = frame.width * frame.height
+            guard frame.planar.count == plane * 3 else { return nil }
+            var rgb = [UInt8](repeating: 0, count: plane * 3) // (height, width, 3)
+            for i in 0..<plane {
+                for c in 0..<3 { rgb[i * 3 + c] = UInt8(max(0, min(255, (frame.planar[c * plane + i] * 255).rounded()))) }
+            }
+            frame = VideoFrame(ptsMs: frame.ptsMs, width: frame.width, height: frame.height, layout: .rgb8, rgb: rgb)
+        }
+        guard let jpeg = try? JPEGEncoder.encode(frame) else { return nil }
+        return KeyFrame(width: frame.width, height: frame.height, atMs: frame.ptsMs, base64: Data(jpeg).base64EncodedString())
     }
 
     /// Runs one stage (`name`) for `window`, adding its time to the stage's metrics; nil when it failed.

@@ -165,7 +165,18 @@ public struct StreamConfig: Sendable, Equatable {
             guard let text = try q.optionalString("text"), !FTSQuery.tokens(text).isEmpty else {
                 throw ConfigError.missingKey(file: file, key: q.path + ".text")
             }
-            c.queries.append(StandingQuery(text: text, minScore: try q.double("min_score", default: 0, range: 0...1000)))
+            let d = OccurrenceOptions()
+            let hits = OccurrenceOptions.hitsRange
+            let enterHits = try q.int("enter_hits", default: d.enterHits, range: hits)
+            let occurrence = OccurrenceOptions(
+                enterHits: enterHits,
+                enterWindows: try q.int("enter_windows", default: max(d.enterWindows, enterHits), range: enterHits...hits.upperBound),
+                leaveMisses: try q.int("leave_misses", default: d.leaveMisses, range: hits),
+                spread: try q.double("spread", default: d.spread, range: OccurrenceOptions.spreadRange),
+                historyWindows: try q.int("history_windows", default: d.historyWindows, range: OccurrenceOptions.historyRange),
+                keyFrame: try q.bool("key_frame", default: d.keyFrame))
+            c.queries.append(StandingQuery(text: text, minScore: try q.double("min_score", default: 0, range: 0...1000),
+                                           occurrence: occurrence))
             try q.finish()
         }
         try r.finish()
@@ -243,7 +254,10 @@ public struct StreamConfig: Sendable, Equatable {
 
         """
         for query in queries {
+            let o = query.occurrence
             out += "\n[[queries]]\ntext = \(q(query.text))\nmin_score = \(query.minScore)\n"
+            out += "enter_hits = \(o.enterHits)\nenter_windows = \(o.enterWindows)\nleave_misses = \(o.leaveMisses)\n"
+            out += "spread = \(o.spread)\nhistory_windows = \(o.historyWindows)\nkey_frame = \(o.keyFrame)\n"
         }
         return out
     }

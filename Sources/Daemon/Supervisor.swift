@@ -5,6 +5,7 @@
 import Foundation
 import Logging
 import Modalities
+import Retrieval
 import SightlineCore
 import ServiceLifecycle
 import Store
@@ -110,7 +111,10 @@ public final class Supervisor: Service, Sendable {
             logger.error("cannot load the enrichers; storing evidence without them", metadata: ["stream.id": "\(c.id)", "error": "\(error)"])
             enrichers = []
         }
-        return Pipeline(config: c, store: store, readers: readers, encoders: encs, enrichers: enrichers, scheduler: scheduler,
+        // Streams that look at the picture get timeline captions.
+        let sinks: [any WindowSink] = encs.contains { $0.input.video != nil } ? [CaptionSink(streamId: c.id, store: store)] : []
+        return Pipeline(config: c, store: store, readers: readers, encoders: encs, enrichers: enrichers, sinks: sinks,
+                        scheduler: scheduler,
                         clock: clock, logger: logger,
                         queueCapacity: daemon.limits.queueWindows, decodeThreads: daemon.threads.decode, backoff: backoff)
     }

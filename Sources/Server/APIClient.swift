@@ -138,6 +138,12 @@ public struct APIClient: Sendable {
         case let .match(m):
             what = String(format: "'%@' matched %@ – %@ (score %.3g): %@", m.query, time(m.startMs), time(m.endMs), m.score,
                           m.evidence.joined(separator: " | "))
+        case let .occurrenceStart(o):
+            what = String(format: "'%@' began at %@ (score %.3g over %.3g): %@", o.query, time(o.startMs), o.score, o.threshold,
+                          o.evidence.joined(separator: " | ")) + (o.keyFrame == nil ? "" : " [key frame]")
+        case let .occurrenceEnd(o):
+            what = String(format: "'%@' ended: %@ – %@, %d windows (best %.3g)", o.query, time(o.startMs), time(o.endMs),
+                          o.windows, o.score)
         }
         return "\(time(e.atMs))  \(e.streamId ?? "-")  \(e.kind.rawValue)  \(what)"
     }

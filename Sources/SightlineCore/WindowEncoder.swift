@@ -100,4 +100,12 @@ public protocol WindowSink: Sendable {
     var name: String { get }
     /// Reacts to one committed window.
     func windowCommitted(_ window: CommittedWindow) async throws
+    /// The stream's input ended or its pipeline is stopping: no more windows follow from this
+    /// run. A sink that holds state across windows (an open segment) settles it here.
+    func streamEnded() async throws
+}
+
+extension WindowSink {
+    /// Nothing to settle.
+    public func streamEnded() async throws {}
 }

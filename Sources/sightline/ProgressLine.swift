@@ -35,6 +35,15 @@ final class ProgressLine: @unchecked Sendable { // mutated only from one thread 
         FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
     }
 
+    /// The picture pass of `transcribe --tracks`: media time of the frames analysed so far.
+    func reportFrames(doneMs: Int64, totalMs: Int64?) {
+        let now = Date()
+        guard now.timeIntervalSince(lastDraw) > 0.2 else { return }
+        lastDraw = now
+        let line = "looking at frames \(Self.clock(doneMs))" + (totalMs.map { " / \(Self.clock($0))" } ?? "")
+        FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
+    }
+
     func finish() { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
 
     static func clock(_ ms: Int64, tenths: Bool = false) -> String {

@@ -116,7 +116,10 @@ final class StoreTests: XCTestCase {
 
     func testWindowAndItsMatchEventsCommitTogetherOrNotAtAll() throws {
         let store = try makeStore()
-        let matcher = StandingQueryMatcher(streamId: "cam", queries: [StandingQuery(text: "parcel", minScore: 0)], store: store)
+        // One window above the threshold begins an occurrence.
+        let once = OccurrenceOptions(enterHits: 1, enterWindows: 1)
+        let matcher = StandingQueryMatcher(streamId: "cam", queries: [StandingQuery(text: "parcel", minScore: 0, occurrence: once)],
+                                           store: store)
         let record = WindowRecord(streamId: "cam", startMs: 4000, endMs: 6000, evidence: [
             Evidence(modality: .speech, startMs: 4100, endMs: 5000, text: "a parcel arrived"),
         ])
@@ -127,7 +130,7 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try store.windowCount(stream: "cam"), 1)
         let events = try store.events(afterId: 0, limit: 10)
         XCTAssertEqual(events.count, 1)
-        guard case let .match(m)? = events.first?.payload else { return XCTFail("\(events)") }
+        guard case let .occurrenceStart(m)? = events.first?.payload else { return XCTFail("\(events)") }
         XCTAssertEqual(m.query, "parcel")
         XCTAssertEqual(m.startMs, 4000)
         XCTAssertEqual(m.evidence, ["a parcel arrived"])

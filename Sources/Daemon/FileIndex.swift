@@ -13,6 +13,7 @@
 import Foundation
 import Logging
 import MediaIO
+import Retrieval
 import SightlineCore
 import Store
 import Synchronization
@@ -188,9 +189,11 @@ public struct FileIndex: Sendable {
         } catch {
             throw FileIndexError.models(reason: "\(error)")
         }
-        let sink = ProgressSink(totalMs: info.durationMs, report: progress)
+        // The sinks a daemon stream has (timeline captions when it looks at the picture), then progress.
+        var sinks: [any WindowSink] = stageEncoders.contains { $0.input.video != nil } ? [CaptionSink(streamId: streamId, store: store)] : []
+        sinks.append(ProgressSink(totalMs: info.durationMs, report: progress))
         let pipeline = Pipeline(config: config, store: store, readers: readers, encoders: stageEncoders, enrichers: enrichers,
-                                sinks: [sink], clock: WallClock(), logger: logger, queueCapacity: queueWindows,
+                                sinks: sinks, clock: WallClock(), logger: logger, queueCapacity: queueWindows,
                                 decodeThreads: decodeThreads)
         do { try store.upsertStream(id: streamId, source: config.source, nowMs: WallClock().nowMs()) } catch {
             throw FileIndexError.store(path: store.path, reason: "\(error)")
@@ -220,6 +223,13 @@ extension Pipeline {
         setState(.running, error: nil)
         do {
             let committed = try await pump(reader, live: false)
+            // No more windows: sinks settle what they hold (a caption's open segment), as after a stream's run.
+            for sink in sinks {
+                do { try await BlockingExecutor.storage.run { try await sink.streamEnded() } } catch {
+                    runtime.update { $0.encoderErrors += 1 }
+                    logger.warning("stage failed at the file's end", metadata: ["stage": "\(sink.name)", "error": "\(error)"])
+                }
+            }
             setState(.finished, error: nil)
             return committed
         } catch let e as FileIndexError {

@@ -94,6 +94,11 @@ public struct DaemonRunner {
                                                maxFollowers: daemon.limits.maxEventFollowers,
                                                followerStallTimeoutMs: daemon.limits.eventFollowerTimeoutMs),
                                router: Router(memory: StoreMemory(store: store), status: status), logger: logger)
+        // SIGTERM's and SIGINT's default actions end the process at once: trap them before
+        // the socket answers, so a stop that comes as soon as /v1/health does (a test, a
+        // supervisor that polls) is a graceful one. Signals that arrive before the service
+        // group runs wait in the sequence.
+        let terminations = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         try await server.start()
         // SIGHUP's default action ends the process: trap it before READY=1 tells systemd
         // that `systemctl reload` may be used.
@@ -114,9 +119,17 @@ public struct DaemonRunner {
             .init(service: ReloadService(signals: hangups, supervisor: supervisor, notifier: notifier, logger: logger)),
             .init(service: StopNotifierService(notifier: notifier, logger: logger)),
         ]
-        var config = ServiceGroupConfiguration(services: services, logger: logger)
-        config.gracefulShutdownSignals = [.sigterm, .sigint]
-        try await ServiceGroup(configuration: config).run()
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { [logger] in
+                for await signal in terminations {
+                    logger.info("stopping", metadata: ["signal": "\(signal)"])
+                    await group.triggerGracefulShutdown()
+                }
+            }
+            try await group.run()
+            tasks.cancelAll()
+        }
         logger.info("stopped")
     }
 

@@ -18,6 +18,8 @@ public final class Supervisor: Service, Sendable {
     let logger: Logger
     let daemon: DaemonConfig
     let backoff: Backoff
+    /// Run after every committed window of every stream (the fusion index).
+    let sinks: [any WindowSink]
     /// Streams by id with their pipelines; the API reads it for status.
     private let pipelines = Mutex<[String: Pipeline]>([:])
     private let configs = Mutex<[StreamConfig]>([])
@@ -32,8 +34,10 @@ public final class Supervisor: Service, Sendable {
     }
 
     public init(daemon: DaemonConfig, streams: [StreamConfig], store: Store, readers: any WindowReaderFactory,
-                encoders: any EncoderFactory, clock: any DaemonClock, logger: Logger, backoff: Backoff = Backoff())
+                encoders: any EncoderFactory, clock: any DaemonClock, logger: Logger, backoff: Backoff = Backoff(),
+                sinks: [any WindowSink] = [])
     {
+        self.sinks = sinks
         self.daemon = daemon
         self.store = store
         self.readers = readers
@@ -107,7 +111,7 @@ public final class Supervisor: Service, Sendable {
             logger.error("cannot load the enrichers; storing evidence without them", metadata: ["stream.id": "\(c.id)", "error": "\(error)"])
             enrichers = []
         }
-        return Pipeline(config: c, store: store, readers: readers, encoders: encs, enrichers: enrichers, clock: clock, logger: logger,
+        return Pipeline(config: c, store: store, readers: readers, encoders: encs, enrichers: enrichers, sinks: sinks, clock: clock, logger: logger,
                         queueCapacity: daemon.limits.queueWindows, decodeThreads: daemon.threads.decode, backoff: backoff)
     }
 

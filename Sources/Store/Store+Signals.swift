@@ -14,6 +14,13 @@ public struct WindowSignalRow: Sendable {
     public var windowEndMs: Int64
     /// The evidence row, nil for a window that has none of the modalities asked for.
     public var evidence: StoredEvidence?
+
+    public init(windowId: Int64, windowStartMs: Int64, windowEndMs: Int64, evidence: StoredEvidence?) {
+        self.windowId = windowId
+        self.windowStartMs = windowStartMs
+        self.windowEndMs = windowEndMs
+        self.evidence = evidence
+    }
 }
 
 /// An evidence row with its id and, when it has one, its embedding.
@@ -29,6 +36,20 @@ public struct StoredEvidence: Sendable {
     /// The vector's model and its fp16 bytes (decode with `Float16Blob`), when stored.
     public var embeddingModel: String?
     public var embedding: Data?
+
+    public init(id: Int64, modality: Modality, startMs: Int64, endMs: Int64, text: String? = nil, confidence: Double? = nil,
+                value: Double? = nil, embeddingModel: String? = nil, embedding: Data? = nil)
+    {
+        self.id = id
+        self.modality = modality
+        self.startMs = startMs
+        self.endMs = endMs
+        self.text = text
+        self.confidence = confidence
+        self.value = value
+        self.embeddingModel = embeddingModel
+        self.embedding = embedding
+    }
 }
 
 /// The first window of a stream (by start time).

@@ -1,0 +1,296 @@
+// One stream's part of a fused query: similarities, attention, robust normalisation, the
+// fused score and its runs (FusionRanking.swift has the formulas). Runs under the stream's
+// index lock, on one of the query's worker threads.
+import Foundation
+import SightlineCore
+
+struct StreamScorer {
+    let signals: StreamSignals
+    let tables: QueryTables
+    let enabled: [Signal]
+    let query: MomentQuery
+
+    /// Per signal, what a window got: its value after attention and the row or label behind it.
+    struct Contribution {
+        var window: Int32
+        var z: Float
+        /// Text row index (text and full-text signals), label id (labels), count (people, faces).
+        var detail: Int32
+    }
+
+    /// The stream's best runs as moments-to-be, at most `limit`, best first.
+    func candidates(stream: String, limit: Int) -> [Candidate] {
+        let n = signals.count
+        guard n > 0 else { return [] }
+        let lo = query.fromMs.map { signals.firstWindow(endingAfter: $0) } ?? 0
+        let hi = query.toMs.map { signals.firstWindow(startingAtOrAfter: $0) } ?? n
+        guard lo < hi else { return [] }
+        var fused = [Float](repeating: 0, count: n)          // (windows,) Σ_m w_m·(a_i,m − median)/σ for touched windows
+        var touched = [Bool](repeating: false, count: n)     // (windows,) windows with some a_i,m > 0
+        var base = FusionWeights.bias                        // f of an untouched window
+        var contributions: [Signal: [Int32: Contribution]] = [:]
+        var similarity = [Float](repeating: 0, count: n)     // (windows,) s_j, scratch per signal
+        var present = [Bool](repeating: false, count: n)     // (windows,) whether s_j exists
+        var detail = [Int32](repeating: -1, count: n)        // (windows,) the row / label behind s_j
+        for signal in enabled where signal.weight > 0 {
+            for i in 0..<n { present[i] = false; detail[i] = -1 }
+            fill(signal, &similarity, &present, &detail)
+            let values = attend(signal, similarity, present)     // sparse a_i > 0
+            guard !values.isEmpty else { continue }
+            let (median, mad) = Self.robust(values.map(\.value), zeros: n - values.count)
+            let sigma = max(1.4826 * mad, signal.minimumScale)
+            let w = signal.weight
+            base -= w * median / sigma
+            var mine: [Int32: Contribution] = [:]
+            for (i, a) in values {
+                let z = (a - median) / sigma
+                fused[i] += Float(w * z)
+                touched[i] = true
+                mine[Int32(i)] = Contribution(window: Int32(i), z: Float(w * z), detail: detail[i] >= 0 ? detail[i] : nearestDetail(i, signal, detail))
+            }
+            contributions[signal] = mine
+        }
+        // Runs of windows at or above the threshold (every untouched window sits at `base`,
+        // which is below it: the bias is negative and medians are not).
+        var runs: [(first: Int, last: Int, best: Int, score: Double)] = []
+        var i = lo
+        let threshold = FusionRanking.momentThreshold
+        if base >= threshold { return [] } // only a positive bias could make every window a moment
+        while i < hi {
+            guard touched[i], base + Double(fused[i]) >= threshold else { i += 1; continue }
+            var run = (first: i, last: i, best: i, score: base + Double(fused[i]))
+            var j = i + 1
+            while j < hi {
+                let gap = signals.startMs[j].subtractingReportingOverflow(signals.endMs[run.last]).partialValue
+                let length = signals.endMs[run.last].subtractingReportingOverflow(signals.startMs[run.last]).partialValue
+                guard gap <= max(length, 0) else { break }
+                if touched[j], base + Double(fused[j]) >= threshold {
+                    run.last = j
+                    let f = base + Double(fused[j])
+                    if f > run.score { run.score = f; run.best = j }
+                    j += 1
+                } else if j + 1 < hi, touched[j + 1], base + Double(fused[j + 1]) >= threshold,
+                          signals.startMs[j + 1].subtractingReportingOverflow(signals.endMs[run.last]).partialValue <= 2 * max(length, 0)
+                {
+                    j += 1 // one window below the threshold inside a run
+                } else {
+                    break
+                }
+            }
+            runs.append(run)
+            i = run.last + 1
+        }
+        runs.sort { $0.score > $1.score }
+        return runs.prefix(limit).map { r in
+            Candidate(stream: stream, startMs: signals.startMs[r.first], endMs: signals.endMs[r.last], score: r.score,
+                      items: items(r.first...r.last, contributions),
+                      people: Int(signals.people[r.first...r.last].max() ?? 0))
+        }
+    }
+
+    // MARK: - Similarities
+
+    /// s_j for every window that has the signal.
+    func fill(_ signal: Signal, _ s: inout [Float], _ present: inout [Bool], _ detail: inout [Int32]) {
+        let n = signals.count
+        switch signal {
+        case .speech, .ocr, .caption:
+            let kind = signal.textKind!.rawValue
+            let dim = signals.dim
+            guard dim > 0, dim == tables.codes.count || tables.presence else { return }
+            let qs = tables.scale
+            tables.codes.withUnsafeBufferPointer { q in
+                signals.textCodes.withUnsafeBufferPointer { codes in
+                    for k in 0..<signals.textCount where signals.textKind[k] == kind {
+                        let sim = tables.presence ? Float(signal.floor + 0.5)
+                            : Float(Self.dot(q.baseAddress!, codes.baseAddress! + k * dim, dim)) * qs * signals.textScale[k]
+                        spread(sim, row: k, &s, &present, &detail)
+                    }
+                }
+            }
+        case .fullText:
+            guard !tables.fullText.isEmpty else { return }
+            for k in 0..<signals.textCount {
+                guard let score = tables.fullText[signals.textEvidence[k]] else { continue }
+                spread(Float(score), row: k, &s, &present, &detail)
+            }
+        case .label:
+            let sims = tables.labelSim
+            for i in 0..<n {
+                let a = Int(signals.labelOffset[i]), b = Int(signals.labelOffset[i + 1])
+                guard a < b else { continue }
+                var sum: Float = 0, best: Float = -.infinity, bestId: Int32 = -1
+                for k in a..<b {
+                    let id = Int(signals.labelId[k])
+                    let term = Float(signals.labelWeight[k]) * (id < sims.count ? sims[id] : 0)
+                    sum += term
+                    if term > best { best = term; bestId = Int32(id) }
+                }
+                s[i] = sum
+                present[i] = true
+                detail[i] = bestId
+            }
+        case .people, .faces:
+            let counts = signal == .people ? signals.people : signals.faces
+            let sims = signal == .people ? tables.peopleSim : tables.faceSim
+            for i in 0..<n where counts[i] > 0 {
+                s[i] = sims[min(Int(counts[i]), sims.count - 1)]
+                present[i] = true
+                detail[i] = Int32(counts[i])
+            }
+        case .motion:
+            for i in 0..<n where Float(signals.motion[i]) >= motionThreshold {
+                s[i] = tables.motionSim
+                present[i] = true
+                detail[i] = 0
+            }
+        }
+    }
+
+    /// A text row's similarity, given to every window its span overlaps (at least its own).
+    func spread(_ sim: Float, row k: Int, _ s: inout [Float], _ present: inout [Bool], _ detail: inout [Int32]) {
+        let own = Int(signals.textWindow[k])
+        var i = min(own, signals.firstWindow(endingAfter: signals.textStart[k]))
+        let end = signals.textEnd[k]
+        repeat {
+            if !present[i] || sim > s[i] { s[i] = sim; detail[i] = Int32(k) }
+            present[i] = true
+            i += 1
+        } while i < signals.count && (signals.startMs[i] < end || i <= own)
+    }
+
+    /// int8 · int8 over `dim`, accumulated in 32 bits (16 lanes at a time).
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Int8>, _ dim: Int) -> Int32 {
+        var acc = SIMD16<Int32>()
+        var j = 0
+        while j + 16 <= dim {
+            let x = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(a + j).loadUnaligned(as: SIMD16<Int8>.self))
+            let y = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(b + j).loadUnaligned(as: SIMD16<Int8>.self))
+            acc &+= SIMD16<Int32>(truncatingIfNeeded: x &* y) // |x·y| ≤ 127² fits Int16
+            j += 16
+        }
+        var sum = acc.wrappedSum()
+        while j < dim { sum &+= Int32(a[j]) &* Int32(b[j]); j += 1 }
+        return sum
+    }
+
+    // MARK: - Attention
+
+    /// a_i > 0 for the windows near a window whose similarity passes the floor.
+    func attend(_ signal: Signal, _ s: [Float], _ present: [Bool]) -> [(index: Int, value: Double)] {
+        let n = signals.count
+        let floor = signal.floor
+        if signal == .fullText {
+            return (0..<n).compactMap { present[$0] && s[$0] > 0 ? ($0, Double(s[$0])) : nil }
+        }
+        let tau = attentionTemperature, lambda = signal.lambdaMs, reach = attentionReach * signal.lambdaMs
+        var out: [(index: Int, value: Double)] = []
+        var done = -1 // windows up to here already computed
+        for j in 0..<n where present[j] && Double(s[j]) > floor {
+            let cj = centre(j)
+            var first = j
+            while first > 0, cj - centre(first - 1) <= reach { first -= 1 }
+            var i = max(first, done + 1)
+            while i < n, centre(i) - cj <= reach {
+                let ci = centre(i)
+                // Softmax over the null slot and i's neighbours k with |t_i − t_k| ≤ reach.
+                var k = i
+                while k > 0, ci - centre(k - 1) <= reach { k -= 1 }
+                var num = 0.0, den = exp(floor / tau)
+                while k < n, centre(k) - ci <= reach {
+                    if present[k] {
+                        let w = exp(Double(s[k]) / tau - abs(centre(k) - ci) / lambda)
+                        den += w
+                        num += w * max(0, Double(s[k]) - floor)
+                    }
+                    k += 1
+                }
+                if num > 0 { out.append((i, num / den)) }
+                done = i
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// The window's centre in ms (as a Double: no overflow at any Int64 time).
+    @inline(__always)
+    func centre(_ i: Int) -> Double { Double(signals.startMs[i]) / 2 + Double(signals.endMs[i]) / 2 }
+
+    /// The detail of the nearest window with one (a window that got its value by attention).
+    func nearestDetail(_ i: Int, _ signal: Signal, _ detail: [Int32]) -> Int32 {
+        let reach = attentionReach * signal.lambdaMs
+        var best: Int32 = -1, bestDistance = Double.infinity
+        var k = i
+        while k > 0, centre(i) - centre(k - 1) <= reach { k -= 1 }
+        while k < signals.count, centre(k) - centre(i) <= reach {
+            let distance: Double = abs(centre(k) - centre(i))
+            if detail[k] >= 0, distance < bestDistance {
+                best = detail[k]
+                bestDistance = distance
+            }
+            k += 1
+        }
+        return best
+    }
+
+    // MARK: - Normalisation
+
+    /// Median and median absolute deviation of `positives` together with `zeros` zeros.
+    static func robust(_ positives: [Double], zeros: Int) -> (median: Double, mad: Double) {
+        let total = positives.count + zeros
+        guard total > 0 else { return (0, 0) }
+        // More than half the windows at 0: median 0 and (those windows deviating by 0) MAD 0.
+        if zeros * 2 > total { return (0, 0) }
+        let all = (positives + [Double](repeating: 0, count: zeros)).sorted()
+        let median = Self.middle(all)
+        let deviations = all.map { abs($0 - median) }.sorted()
+        return (median, Self.middle(deviations))
+    }
+
+    static func middle(_ sorted: [Double]) -> Double {
+        let c = sorted.count
+        return c % 2 == 1 ? sorted[c / 2] : (sorted[c / 2 - 1] + sorted[c / 2]) / 2
+    }
+
+    // MARK: - Evidence
+
+    /// A run's evidence: per signal (strongest first), its best windows' rows, label or count.
+    func items(_ run: ClosedRange<Int>, _ contributions: [Signal: [Int32: Contribution]]) -> [PendingItem] {
+        var perSignal: [(z: Float, items: [PendingItem])] = []
+        for (signal, byWindow) in contributions {
+            var inRun: [Contribution] = []
+            for i in run {
+                if let c = byWindow[Int32(i)], c.z > 0, c.detail >= 0 { inRun.append(c) }
+            }
+            inRun.sort { (a: Contribution, b: Contribution) -> Bool in a.z > b.z }
+            guard let top = inRun.first else { continue }
+            var items: [PendingItem] = []
+            switch signal {
+            case .speech, .ocr, .caption, .fullText:
+                var rows: [Int32] = []
+                for c in inRun where !rows.contains(c.detail) && rows.count < FusionRanking.itemsPerSignal { rows.append(c.detail) }
+                items = rows.map { PendingItem(evidenceId: signals.textEvidence[Int($0)], direct: nil) }
+            case .label:
+                let names = tableName(Int(top.detail))
+                items = [PendingItem(evidenceId: nil, direct: Moment.Item(modality: .label, text: names,
+                                                                          startMs: signals.startMs[Int(top.window)], endMs: signals.endMs[Int(top.window)]))]
+            case .people, .faces:
+                let count = Int(top.detail)
+                let text = signal == .people ? Facts.people(count) : (count == 1 ? "a face" : "\(count) faces")
+                items = [PendingItem(evidenceId: nil, direct: Moment.Item(modality: signal.modality, text: text,
+                                                                          startMs: signals.startMs[Int(top.window)], endMs: signals.endMs[Int(top.window)]))]
+            case .motion:
+                items = [PendingItem(evidenceId: nil, direct: Moment.Item(modality: .motion, text: "motion",
+                                                                          startMs: signals.startMs[Int(top.window)], endMs: signals.endMs[Int(top.window)]))]
+            }
+            perSignal.append((top.z, items))
+        }
+        return perSignal.sorted { $0.z > $1.z }.flatMap(\.items)
+    }
+
+    func tableName(_ id: Int) -> String { labelNames.indices.contains(id) ? labelNames[id] : "label" }
+
+    var labelNames: [String] { tables.labelNames }
+}

@@ -57,7 +57,7 @@ let package = Package(
 
         // MARK: - Persistence, retrieval, API
         .target(name: "Store", dependencies: ["SightlineCore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Retrieval", dependencies: ["SightlineCore", "Store"]),
+        .target(name: "Retrieval", dependencies: ["SightlineCore", "Store", "Kernels"]),
         .target(name: "Server", dependencies: [
             "SightlineCore", "Retrieval", "Subtitles",
             .product(name: "NIOCore", package: "swift-nio"),

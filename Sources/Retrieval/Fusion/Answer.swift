@@ -96,7 +96,7 @@ extension FusionRanking {
             if s.faces[i] > 0 { parts.append(s.faces[i] == 1 ? "a face" : "\(s.faces[i]) faces") }
             let names = labels(s, window: i)
             if !names.isEmpty { parts.append("labels: " + names.joined(separator: ", ")) }
-            if Float(s.motion[i]) >= motionThreshold { parts.append("motion") }
+            if Float(s.motion[i]) / 255 >= motionThreshold { parts.append("motion") }
             if let k = s.textKind.lastIndex(of: TextKind.speech.rawValue), s.textEnd[k] > s.startMs[i] - 10_000 { speech = s.textEvidence[k] }
         }
         if let speech, let hit = try index.store.evidenceHits([speech], filter: MomentQuery(text: "")).first {

@@ -2,6 +2,7 @@
 // fused score and its runs (FusionRanking.swift has the formulas). Runs under the stream's
 // index lock, on one of the query's worker threads.
 import Foundation
+import Kernels
 import SightlineCore
 
 struct StreamScorer {
@@ -28,27 +29,41 @@ struct StreamScorer {
         var fused = [Float](repeating: 0, count: n)          // (windows,) Σ_m w_m·(a_i,m − median)/σ for touched windows
         var touched = [Bool](repeating: false, count: n)     // (windows,) windows with some a_i,m > 0
         var base = FusionWeights.bias                        // f of an untouched window
-        var contributions: [Signal: [Int32: Contribution]] = [:]
+        var contributions: [(Signal, [Contribution])] = []  // per signal, by window index
         var similarity = [Float](repeating: 0, count: n)     // (windows,) s_j, scratch per signal
         var present = [Bool](repeating: false, count: n)     // (windows,) whether s_j exists
         var detail = [Int32](repeating: -1, count: n)        // (windows,) the row / label behind s_j
+        // (text rows,) the query's int8 dot product with every text row, for all text signals at once.
+        var dots = [Int32](repeating: 0, count: 0)
+        if !tables.presence, signals.dim > 0, signals.dim == tables.codes.count, enabled.contains(where: { $0.textKind != nil }) {
+            dots = [Int32](repeating: 0, count: signals.textCount)
+            tables.codes.withUnsafeBufferPointer { q in
+                signals.textCodes.withUnsafeBufferPointer { rows in
+                    dots.withUnsafeMutableBufferPointer { out in
+                        Int8Dot.dots(query: q.baseAddress!, rows: rows.baseAddress!, count: signals.textCount, dim: signals.dim,
+                                     into: out.baseAddress!)
+                    }
+                }
+            }
+        }
         for signal in enabled where signal.weight > 0 {
             for i in 0..<n { present[i] = false; detail[i] = -1 }
-            fill(signal, &similarity, &present, &detail)
+            fill(signal, dots, &similarity, &present, &detail)
             let values = attend(signal, similarity, present)     // sparse a_i > 0
             guard !values.isEmpty else { continue }
             let (median, mad) = Self.robust(values.map(\.value), zeros: n - values.count)
             let sigma = max(1.4826 * mad, signal.minimumScale)
             let w = signal.weight
             base -= w * median / sigma
-            var mine: [Int32: Contribution] = [:]
+            var mine: [Contribution] = []
+            mine.reserveCapacity(values.count)
             for (i, a) in values {
                 let z = (a - median) / sigma
                 fused[i] += Float(w * z)
                 touched[i] = true
-                mine[Int32(i)] = Contribution(window: Int32(i), z: Float(w * z), detail: detail[i] >= 0 ? detail[i] : nearestDetail(i, signal, detail))
+                mine.append(Contribution(window: Int32(i), z: Float(w * z), detail: detail[i] >= 0 ? detail[i] : nearestDetail(i, signal, detail)))
             }
-            contributions[signal] = mine
+            contributions.append((signal, mine))
         }
         // Runs of windows at or above the threshold (every untouched window sits at `base`,
         // which is below it: the bias is negative and medians are not).
@@ -91,22 +106,16 @@ struct StreamScorer {
     // MARK: - Similarities
 
     /// s_j for every window that has the signal.
-    func fill(_ signal: Signal, _ s: inout [Float], _ present: inout [Bool], _ detail: inout [Int32]) {
+    func fill(_ signal: Signal, _ dots: [Int32], _ s: inout [Float], _ present: inout [Bool], _ detail: inout [Int32]) {
         let n = signals.count
         switch signal {
         case .speech, .ocr, .caption:
             let kind = signal.textKind!.rawValue
-            let dim = signals.dim
-            guard dim > 0, dim == tables.codes.count || tables.presence else { return }
+            guard tables.presence || dots.count == signals.textCount else { return }
             let qs = tables.scale
-            tables.codes.withUnsafeBufferPointer { q in
-                signals.textCodes.withUnsafeBufferPointer { codes in
-                    for k in 0..<signals.textCount where signals.textKind[k] == kind {
-                        let sim = tables.presence ? Float(signal.floor + 0.5)
-                            : Float(Self.dot(q.baseAddress!, codes.baseAddress! + k * dim, dim)) * qs * signals.textScale[k]
-                        spread(sim, row: k, &s, &present, &detail)
-                    }
-                }
+            for k in 0..<signals.textCount where signals.textKind[k] == kind {
+                let sim = tables.presence ? Float(signal.floor + 0.5) : Float(dots[k]) * qs * signals.textScale[k]
+                spread(sim, row: k, &s, &present, &detail)
             }
         case .fullText:
             guard !tables.fullText.isEmpty else { return }
@@ -122,7 +131,7 @@ struct StreamScorer {
                 var sum: Float = 0, best: Float = -.infinity, bestId: Int32 = -1
                 for k in a..<b {
                     let id = Int(signals.labelId[k])
-                    let term = Float(signals.labelWeight[k]) * (id < sims.count ? sims[id] : 0)
+                    let term = Float(signals.labelWeight[k]) * (1 / 255) * (id < sims.count ? sims[id] : 0)
                     sum += term
                     if term > best { best = term; bestId = Int32(id) }
                 }
@@ -139,7 +148,8 @@ struct StreamScorer {
                 detail[i] = Int32(counts[i])
             }
         case .motion:
-            for i in 0..<n where Float(signals.motion[i]) >= motionThreshold {
+            let least = UInt8((motionThreshold * 255).rounded(.up))
+            for i in 0..<n where signals.motion[i] >= least {
                 s[i] = tables.motionSim
                 present[i] = true
                 detail[i] = 0
@@ -157,22 +167,6 @@ struct StreamScorer {
             present[i] = true
             i += 1
         } while i < signals.count && (signals.startMs[i] < end || i <= own)
-    }
-
-    /// int8 · int8 over `dim`, accumulated in 32 bits (16 lanes at a time).
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Int8>, _ dim: Int) -> Int32 {
-        var acc = SIMD16<Int32>()
-        var j = 0
-        while j + 16 <= dim {
-            let x = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(a + j).loadUnaligned(as: SIMD16<Int8>.self))
-            let y = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(b + j).loadUnaligned(as: SIMD16<Int8>.self))
-            acc &+= SIMD16<Int32>(truncatingIfNeeded: x &* y) // |x·y| ≤ 127² fits Int16
-            j += 16
-        }
-        var sum = acc.wrappedSum()
-        while j < dim { sum &+= Int32(a[j]) &* Int32(b[j]); j += 1 }
-        return sum
     }
 
     // MARK: - Attention
@@ -257,12 +251,16 @@ struct StreamScorer {
     // MARK: - Evidence
 
     /// A run's evidence: per signal (strongest first), its best windows' rows, label or count.
-    func items(_ run: ClosedRange<Int>, _ contributions: [Signal: [Int32: Contribution]]) -> [PendingItem] {
+    func items(_ run: ClosedRange<Int>, _ contributions: [(Signal, [Contribution])]) -> [PendingItem] {
         var perSignal: [(z: Float, items: [PendingItem])] = []
         for (signal, byWindow) in contributions {
             var inRun: [Contribution] = []
-            for i in run {
-                if let c = byWindow[Int32(i)], c.z > 0, c.detail >= 0 { inRun.append(c) }
+            var lo = 0, hi = byWindow.count
+            while lo < hi { let mid = (lo + hi) / 2; if Int(byWindow[mid].window) < run.lowerBound { lo = mid + 1 } else { hi = mid } }
+            while lo < byWindow.count, Int(byWindow[lo].window) <= run.upperBound {
+                let c = byWindow[lo]
+                if c.z > 0, c.detail >= 0 { inRun.append(c) }
+                lo += 1
             }
             inRun.sort { (a: Contribution, b: Contribution) -> Bool in a.z > b.z }
             guard let top = inRun.first else { continue }

@@ -2,10 +2,10 @@
 // a query is scored against (docs/FUSION.md):
 //   - the window's span and store id,
 //   - people and face counts (the most seen in one frame of the window),
-//   - the motion value (largest changed fraction),
+//   - the motion value (largest changed fraction, in 1/255ths),
 //   - its labels as (label id, weight), the weight being the label's mean probability over
 //     the window's labelled frames, scaled so the weights sum to at most 1 (so the window's
-//     label vector Σ wᵢ·e(nameᵢ) is a convex combination of label-name embeddings),
+//     label vector Σ wᵢ·e(nameᵢ) is a convex combination of label-name embeddings), in 1/255ths,
 //   - one int8 text vector per speech, on-screen text or caption row (symmetric per-vector
 //     scale, ≤ 0.4 % of the vector's largest component per coordinate), with the row's span,
 //     id and a hash of its text (to follow a text line the store extends).
@@ -47,12 +47,13 @@ struct StreamSignals: Sendable {
     /// (windows,) most people / faces in one frame, saturated at 255.
     var people: [UInt8] = []
     var faces: [UInt8] = []
-    /// (windows,) largest changed fraction, 0 when unmeasured.
-    var motion: [Float16] = []
+    /// (windows,) largest changed fraction in 1/255ths, 0 when unmeasured.
+    var motion: [UInt8] = []
     /// (windows + 1,) offsets into `labelId` / `labelWeight` (CSR).
     var labelOffset: [Int32] = [0]
     var labelId: [UInt16] = []
-    var labelWeight: [Float16] = []
+    /// Label weights in 1/255ths (a byte each: 0.2 % steps, far below the classifier's noise).
+    var labelWeight: [UInt8] = []
     /// (items,) text rows: kind, owning window index, span, evidence id, text hash, scale.
     var textKind: [UInt8] = []
     var textWindow: [Int32] = []
@@ -69,7 +70,7 @@ struct StreamSignals: Sendable {
 
     /// Approximate bytes held.
     var bytes: Int {
-        count * (8 * 3 + 2 + 2) + labelOffset.count * 4 + labelId.count * 4
+        count * (8 * 3 + 3) + labelOffset.count * 4 + labelId.count * 3
             + textCount * (1 + 4 + 8 * 4 + 4) + textCodes.count
     }
 
@@ -126,7 +127,8 @@ struct SignalBuilder {
         signals.endMs.append(end)
         signals.people.append(Self.most(rows.filter { $0.modality == .person }))
         signals.faces.append(Self.most(rows.filter { $0.modality == .face }))
-        signals.motion.append(Float16(rows.filter { $0.modality == .motion }.compactMap(\.value).max().map { min(max($0, 0), 1) } ?? 0))
+        let changed = rows.filter { $0.modality == .motion }.compactMap(\.value).filter(\.isFinite).max() ?? 0
+        signals.motion.append(UInt8((min(max(changed, 0), 1) * 255).rounded()))
         // Labels: mean probability per name over the window's labelled frames, then scaled
         // to sum to at most 1.
         let labelRows = rows.filter { $0.modality == .label && $0.text != nil }
@@ -138,7 +140,8 @@ struct SignalBuilder {
         for (name, sum) in sums.sorted(by: { $0.key < $1.key }) {
             guard let id = labels.id(name) else { continue }
             signals.labelId.append(id)
-            signals.labelWeight.append(Float16(sum / Double(frames) * shrink))
+            let weight = sum / Double(frames) * shrink
+            signals.labelWeight.append(UInt8((min(max(weight, 0), 1) * 255).rounded()))
         }
         signals.labelOffset.append(Int32(signals.labelId.count))
         for r in rows {

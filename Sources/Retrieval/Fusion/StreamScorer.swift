@@ -47,8 +47,15 @@ struct StreamScorer {
             }
         }
         for signal in enabled where signal.weight > 0 {
-            for i in 0..<n { present[i] = false; detail[i] = -1 }
-            fill(signal, dots, &similarity, &present, &detail)
+            similarity.withUnsafeMutableBufferPointer { sp in
+                present.withUnsafeMutableBufferPointer { pp in
+                    detail.withUnsafeMutableBufferPointer { dp in
+                        pp.update(repeating: false)
+                        dp.update(repeating: -1)
+                        fill(signal, dots, sp, pp, dp)
+                    }
+                }
+            }
             let values = attend(signal, similarity, present)     // sparse a_i > 0
             guard !values.isEmpty else { continue }
             let (median, mad) = Self.robust(values.map(\.value), zeros: n - values.count)
@@ -106,7 +113,9 @@ struct StreamScorer {
     // MARK: - Similarities
 
     /// s_j for every window that has the signal.
-    func fill(_ signal: Signal, _ dots: [Int32], _ s: inout [Float], _ present: inout [Bool], _ detail: inout [Int32]) {
+    func fill(_ signal: Signal, _ dots: [Int32], _ s: UnsafeMutableBufferPointer<Float>, _ present: UnsafeMutableBufferPointer<Bool>,
+              _ detail: UnsafeMutableBufferPointer<Int32>)
+    {
         let n = signals.count
         switch signal {
         case .speech, .ocr, .caption:
@@ -115,13 +124,13 @@ struct StreamScorer {
             let qs = tables.scale
             for k in 0..<signals.textCount where signals.textKind[k] == kind {
                 let sim = tables.presence ? Float(signal.floor + 0.5) : Float(dots[k]) * qs * signals.textScale[k]
-                spread(sim, row: k, &s, &present, &detail)
+                spread(sim, row: k, s, present, detail)
             }
         case .fullText:
             guard !tables.fullText.isEmpty else { return }
             for k in 0..<signals.textCount {
                 guard let score = tables.fullText[signals.textEvidence[k]] else { continue }
-                spread(Float(score), row: k, &s, &present, &detail)
+                spread(Float(score), row: k, s, present, detail)
             }
         case .label:
             let sims = tables.labelSim
@@ -158,9 +167,12 @@ struct StreamScorer {
     }
 
     /// A text row's similarity, given to every window its span overlaps (at least its own).
-    func spread(_ sim: Float, row k: Int, _ s: inout [Float], _ present: inout [Bool], _ detail: inout [Int32]) {
+    func spread(_ sim: Float, row k: Int, _ s: UnsafeMutableBufferPointer<Float>, _ present: UnsafeMutableBufferPointer<Bool>,
+                _ detail: UnsafeMutableBufferPointer<Int32>)
+    {
         let own = Int(signals.textWindow[k])
-        var i = min(own, signals.firstWindow(endingAfter: signals.textStart[k]))
+        // Only speech that began before its window reaches back (a binary search).
+        var i = signals.textStart[k] < signals.startMs[own] ? min(own, signals.firstWindow(endingAfter: signals.textStart[k])) : own
         let end = signals.textEnd[k]
         repeat {
             if !present[i] || sim > s[i] { s[i] = sim; detail[i] = Int32(k) }

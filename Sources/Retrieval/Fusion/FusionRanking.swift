@@ -46,7 +46,7 @@ public struct FusionRanking: Sendable {
     public func answer(_ query: MomentQuery) throws -> QueryAnswer {
         let form = QuestionForm(question: query.text)
         let content = QuestionForm.content(of: query.text)
-        guard !query.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw QueryError.emptyQuery(query.text) }
+        guard !MomentQuery.words(in: query.text).isEmpty else { throw QueryError.emptyQuery(query.text) }
         var q = query
         q.limit = max(1, min(query.limit, MomentQuery.maxLimit))
         q.fromMs = query.fromMs.map { min(max($0, MomentQuery.validTimes.lowerBound), MomentQuery.validTimes.upperBound) }

@@ -33,19 +33,7 @@ struct StreamScorer {
         var similarity = [Float](repeating: 0, count: n)     // (windows,) s_j, scratch per signal
         var present = [Bool](repeating: false, count: n)     // (windows,) whether s_j exists
         var detail = [Int32](repeating: -1, count: n)        // (windows,) the row / label behind s_j
-        // (text rows,) the query's int8 dot product with every text row, for all text signals at once.
-        var dots = [Int32](repeating: 0, count: 0)
-        if !tables.presence, signals.dim > 0, signals.dim == tables.codes.count, enabled.contains(where: { $0.textKind != nil }) {
-            dots = [Int32](repeating: 0, count: signals.textCount)
-            tables.codes.withUnsafeBufferPointer { q in
-                signals.textCodes.withUnsafeBufferPointer { rows in
-                    dots.withUnsafeMutableBufferPointer { out in
-                        Int8Dot.dots(query: q.baseAddress!, rows: rows.baseAddress!, count: signals.textCount, dim: signals.dim,
-                                     into: out.baseAddress!)
-                    }
-                }
-            }
-        }
+        let dots = textDots()
         for signal in enabled where signal.weight > 0 {
             similarity.withUnsafeMutableBufferPointer { sp in
                 present.withUnsafeMutableBufferPointer { pp in
@@ -83,16 +71,16 @@ struct StreamScorer {
             var run = (first: i, last: i, best: i, score: base + Double(fused[i]))
             var j = i + 1
             while j < hi {
-                let gap = signals.startMs[j].subtractingReportingOverflow(signals.endMs[run.last]).partialValue
-                let length = signals.endMs[run.last].subtractingReportingOverflow(signals.startMs[run.last]).partialValue
-                guard gap <= max(length, 0) else { break }
+                // In Double: stored times may sit anywhere in Int64.
+                let length = max(0, Double(signals.endMs[run.last]) - Double(signals.startMs[run.last]))
+                guard Double(signals.startMs[j]) - Double(signals.endMs[run.last]) <= length else { break }
                 if touched[j], base + Double(fused[j]) >= threshold {
                     run.last = j
                     let f = base + Double(fused[j])
                     if f > run.score { run.score = f; run.best = j }
                     j += 1
                 } else if j + 1 < hi, touched[j + 1], base + Double(fused[j + 1]) >= threshold,
-                          signals.startMs[j + 1].subtractingReportingOverflow(signals.endMs[run.last]).partialValue <= 2 * max(length, 0)
+                          Double(signals.startMs[j + 1]) - Double(signals.endMs[run.last]) <= 2 * length
                 {
                     j += 1 // one window below the threshold inside a run
                 } else {
@@ -111,6 +99,23 @@ struct StreamScorer {
     }
 
     // MARK: - Similarities
+
+    /// (text rows,) the query's int8 dot product with every text row, for all text signals
+    /// at once; empty when no text signal is enabled or there is no query vector.
+    func textDots() -> [Int32] {
+        guard !tables.presence, signals.dim > 0, signals.dim == tables.codes.count,
+              enabled.contains(where: { $0.textKind != nil }), signals.textCount > 0 else { return [] }
+        var dots = [Int32](repeating: 0, count: signals.textCount)
+        tables.codes.withUnsafeBufferPointer { q in
+            signals.textCodes.withUnsafeBufferPointer { rows in
+                dots.withUnsafeMutableBufferPointer { out in
+                    Int8Dot.dots(query: q.baseAddress!, rows: rows.baseAddress!, count: signals.textCount, dim: signals.dim,
+                                 into: out.baseAddress!)
+                }
+            }
+        }
+        return dots
+    }
 
     /// s_j for every window that has the signal.
     func fill(_ signal: Signal, _ dots: [Int32], _ s: UnsafeMutableBufferPointer<Float>, _ present: UnsafeMutableBufferPointer<Bool>,

@@ -256,9 +256,10 @@ public final class WindowIndex: Sendable {
         let e = StreamEntry()
         let loaded = try load(stream)
         e.signals.withLock { $0 = loaded }
-        // A sink append racing the load is harmless: both read the store, and `append`
-        // skips windows already held.
         streams.withLock { $0[stream] = e }
+        // A window committed after the load's read and before the entry was visible to
+        // the sink: read it now (the sink skipped it).
+        try catchUp(e, stream: stream)
         return e
     }
 
@@ -309,25 +310,33 @@ public final class WindowIndex: Sendable {
             e.stale.store(true, ordering: .relaxed)
             return
         }
-        // Reads outside the lock; the append below skips windows another reader added.
-        var fresh = StreamSignals()
-        fresh.dim = e.signals.withLock { $0.dim }
-        var rows: [WindowSignalRow] = []
-        try store.windowSignals(stream: stream, fromStartMs: lastStart, modalities: Self.modalities) { rows.append($0) }
+        try catchUp(e, stream: stream)
         e.signals.withLock { s in
-            var builder = SignalBuilder(signals: s, labels: labels, model: model)
-            s = StreamSignals() // hand the arrays to the builder without a copy
-            // Windows at the held last start time are already in (the read began there).
-            var held = Set<Int64>()
-            var i = builder.signals.count - 1
-            while i >= 0, builder.signals.startMs[i] == lastStart { held.insert(builder.signals.windowId[i]); i -= 1 }
-            for r in rows where !held.contains(r.windowId) { builder.add(r) }
-            builder.flush()
             // A line still on screen: the store extended its row's span instead of adding one.
             for ev in window.record.evidence where ev.continues {
                 guard let kind = TextKind(ev.modality), let text = ev.text else { continue }
-                builder.signals.extend(kind: kind, hash: SignalBuilder.hash(text), startMs: ev.startMs, endMs: ev.endMs)
+                s.extend(kind: kind, hash: SignalBuilder.hash(text), startMs: ev.startMs, endMs: ev.endMs)
             }
+        }
+    }
+
+    /// Appends the windows the store holds after the entry's last one (from its last start
+    /// time, skipping the windows held at that time). Reads outside the entry's lock.
+    private func catchUp(_ e: StreamEntry, stream: String) throws {
+        let lastStart = e.signals.withLock { $0.startMs.last }
+        var rows: [WindowSignalRow] = []
+        try store.windowSignals(stream: stream, fromStartMs: lastStart, modalities: Self.modalities) { rows.append($0) }
+        guard !rows.isEmpty else { return }
+        e.signals.withLock { s in
+            var builder = SignalBuilder(signals: s, labels: labels, model: model)
+            s = StreamSignals() // hand the arrays to the builder without a copy
+            // Windows at or before the held last start time are already in.
+            var held = Set<Int64>()
+            var i = builder.signals.count - 1
+            while i >= 0, builder.signals.startMs[i] == lastStart { held.insert(builder.signals.windowId[i]); i -= 1 }
+            let last = builder.signals.startMs.last
+            for r in rows where !held.contains(r.windowId) && (last == nil || r.windowStartMs >= last!) { builder.add(r) }
+            builder.flush()
             s = builder.signals
         }
     }

@@ -113,8 +113,10 @@ extension FusionRanking {
             .compactMap { k in names.indices.contains(Int(s.labelId[k])) ? names[Int(s.labelId[k])] : nil }
     }
 
-    /// Media time (h:mm:ss) below 10¹¹ ms (about three years), else UTC date and time.
+    /// Media time (h:mm:ss) below 10¹¹ ms (about three years), else UTC date and time; raw ms outside `MomentQuery.validTimes`.
     static func time(_ ms: Int64) -> String {
+        // Beyond ±31,700 years no calendar is meaningful (and formatters may not cope).
+        guard MomentQuery.validTimes.contains(ms) else { return "\(ms) ms" }
         if ms >= 100_000_000_000 || ms <= -100_000_000_000 {
             let f = DateFormatter()
             f.locale = Locale(identifier: "en_US_POSIX")

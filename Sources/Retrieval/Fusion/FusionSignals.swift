@@ -47,7 +47,8 @@ enum Signal: Int, CaseIterable, Sendable {
         case .speech: 0.25
         case .ocr, .caption: 0.3
         case .label: 0.25
-        case .people, .faces, .motion: 0.35
+        case .people, .faces: 0.3
+        case .motion: 0.35
         case .fullText: 0
         }
     }

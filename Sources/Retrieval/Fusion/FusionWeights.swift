@@ -11,9 +11,9 @@ public enum FusionWeights {
     public static let speech = 1.0
     public static let ocr = 1.0
     public static let caption = 1.0
-    public static let label = 0.5
-    public static let people = 0.6
-    public static let faces = 0.4
+    public static let label = 1.0
+    public static let people = 1.0
+    public static let faces = 0.6
     public static let motion = 0.2
     public static let fullText = 0.3
 }

@@ -127,7 +127,7 @@ final class FusionRankingTests: XCTestCase {
         XCTAssertEqual(answer.form, .written)
         let best = try XCTUnwrap(answer.moments.first)
         XCTAssertEqual(best.evidence.first?.text, "FRESH BREAD TODAY")
-        // Visible from window 10 to 14; attention (λ = 1 s) may reach one window further each way.
+        // Visible from window 10 to 14; attention (λ = 0.7 s, reach 2.1 s) may reach one window further each way.
         XCTAssertTrue((18_000...20_000).contains(best.startMs), "start \(best.startMs)")
         XCTAssertTrue((30_000...32_000).contains(best.endMs), "end \(best.endMs)")
         XCTAssertNotNil(best.evidence.first?.region)
@@ -214,7 +214,7 @@ final class FusionRankingTests: XCTestCase {
         let id = try store.append(late, committedMs: 100)
         try fusion.index.committed(CommittedWindow(id: id, record: late, committedMs: 100))
         XCTAssertEqual(fusion.index.windowCount(stream: "door"), 21)
-        // Attention reaches one window back (λ = 2 s for speech).
+        // Attention reaches one window back (λ = 1 s for speech, reach 3 s).
         let found = try XCTUnwrap(try fusion.moments(MomentQuery(text: "the parcel will be left with the neighbour")).first)
         XCTAssertTrue((38_000...40_000).contains(found.startMs), "\(found)")
         // Retention deletes windows ending before 10 s.
@@ -227,9 +227,12 @@ final class FusionRankingTests: XCTestCase {
 
     func testNothingOverflowsAtExtremeTimes() throws {
         var windows: [WindowRecord] = []
-        for i in 0..<5 { windows.append(try window("far", i, Content(speech: "the dog is barking", people: 1), origin: Int64.max - 20_000)) }
-        for i in 0..<5 { windows.append(try window("early", i, Content(speech: "the dog is barking", people: 1), origin: Int64.min + 10)) }
-        for i in 0..<5 { windows.append(try window("edge", i, Content(speech: "the dog is barking"), origin: MomentQuery.validTimes.upperBound - 10_000)) }
+        // One window in five says it (a signal in every window would be no signal: its
+        // stream's median).
+        func says(_ i: Int) -> String? { i == 2 ? "the dog is barking" : nil }
+        for i in 0..<5 { windows.append(try window("far", i, Content(speech: says(i), people: i % 2), origin: Int64.max - 20_000)) }
+        for i in 0..<5 { windows.append(try window("early", i, Content(speech: says(i), people: i % 2), origin: Int64.min + 10)) }
+        for i in 0..<5 { windows.append(try window("edge", i, Content(speech: says(i)), origin: MomentQuery.validTimes.upperBound - 10_000)) }
         let (_, fusion) = try makeStore(windows)
         for (from, to) in [(nil, nil), (Int64.min, Int64.max), (Int64.max - 1, Int64.max), (Int64.min, Int64.min + 1),
                            (MomentQuery.validTimes.lowerBound, MomentQuery.validTimes.upperBound)] as [(Int64?, Int64?)] {
@@ -264,5 +267,16 @@ final class FusionRankingTests: XCTestCase {
         let r = StreamScorer.robust([1, 2, 3, 4, 5], zeros: 1) // 0 1 2 3 4 5
         XCTAssertEqual(r.median, 2.5)
         XCTAssertEqual(r.mad, 1.5) // deviations 2.5 1.5 0.5 0.5 1.5 2.5
+        // Quickselect against a sort, odd and even counts, with ties.
+        var state: UInt64 = 99
+        for count in [1, 2, 3, 10, 101, 1000] {
+            var values = (0..<count).map { _ -> Double in
+                state = state &* 6_364_136_223_846_793_005 &+ 1
+                return Double((state >> 40) % 50) / 7
+            }
+            let sorted = values.sorted()
+            let expected = count % 2 == 1 ? sorted[count / 2] : (sorted[count / 2 - 1] + sorted[count / 2]) / 2
+            XCTAssertEqual(StreamScorer.middle(&values), expected, "count \(count)")
+        }
     }
 }

@@ -81,10 +81,10 @@ extension StreamScorer {
                 }
             }
             let values = attend(signal, similarity, present)
-            let (median, mad) = Self.robust(values.map(\.value), zeros: n - values.count)
+            let (median, mad) = Self.robust(values.map(\.value), zeros: max(n, Self.minimumHistory) - values.count)
             let sigma = max(1.4826 * mad, signal.minimumScale)
             for i in lo..<hi { z[i - lo][signal.rawValue] = -median / sigma }
-            for (i, a) in values where (lo..<hi).contains(i) { z[i - lo][signal.rawValue] = (a - median) / sigma }
+            for (i, a, _) in values where (lo..<hi).contains(i) { z[i - lo][signal.rawValue] = (a - median) / sigma }
         }
         return (lo..<hi).map { i in
             WindowFeatures(stream: stream, startMs: signals.startMs[i], endMs: signals.endMs[i],

@@ -53,12 +53,15 @@ enum Signal: Int, CaseIterable, Sendable {
         }
     }
 
-    /// λ_m in ms: how fast attention to a neighbour decays with its distance (speech is
-    /// stored with the window where a segment ended, so it reaches further back).
+    /// λ_m in ms: how fast attention to a neighbour decays with its distance. With the
+    /// reach of 3λ, 1 s for speech and captions and 0.7 s for pictures reach the adjacent
+    /// 2 s window only: a strong signal carries over to it (a detection missed in a frame,
+    /// a sentence across a window edge), a weak one mostly does not (at 2 s a neighbour's
+    /// logit drops by 2 or 2.9, about a cosine step of 0.2-0.3 at τ = 0.1).
     var lambdaMs: Double {
         switch self {
-        case .speech, .caption: 2000
-        case .ocr, .label, .people, .faces, .motion: 1000
+        case .speech, .caption: 1000
+        case .ocr, .label, .people, .faces, .motion: 700
         case .fullText: 0
         }
     }

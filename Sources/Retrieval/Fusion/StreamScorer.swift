@@ -46,17 +46,17 @@ struct StreamScorer {
             }
             let values = attend(signal, similarity, present)     // sparse a_i > 0
             guard !values.isEmpty else { continue }
-            let (median, mad) = Self.robust(values.map(\.value), zeros: n - values.count)
+            let (median, mad) = Self.robust(values.map(\.value), zeros: max(n, Self.minimumHistory) - values.count)
             let sigma = max(1.4826 * mad, signal.minimumScale)
             let w = signal.weight
             base -= w * median / sigma
             var mine: [Contribution] = []
             mine.reserveCapacity(values.count)
-            for (i, a) in values {
+            for (i, a, source) in values {
                 let z = (a - median) / sigma
                 fused[i] += Float(w * z)
                 touched[i] = true
-                mine.append(Contribution(window: Int32(i), z: Float(w * z), detail: detail[i] >= 0 ? detail[i] : nearestDetail(i, signal, detail)))
+                mine.append(Contribution(window: Int32(i), z: Float(w * z), detail: detail[source]))
             }
             contributions.append((signal, mine))
         }
@@ -189,14 +189,14 @@ struct StreamScorer {
     // MARK: - Attention
 
     /// a_i > 0 for the windows near a window whose similarity passes the floor.
-    func attend(_ signal: Signal, _ s: [Float], _ present: [Bool]) -> [(index: Int, value: Double)] {
+    func attend(_ signal: Signal, _ s: [Float], _ present: [Bool]) -> [(index: Int, value: Double, source: Int)] {
         let n = signals.count
         let floor = signal.floor
         if signal == .fullText {
-            return (0..<n).compactMap { present[$0] && s[$0] > 0 ? ($0, Double(s[$0])) : nil }
+            return (0..<n).compactMap { present[$0] && s[$0] > 0 ? ($0, Double(s[$0]), $0) : nil }
         }
         let tau = attentionTemperature, lambda = signal.lambdaMs, reach = attentionReach * signal.lambdaMs
-        var out: [(index: Int, value: Double)] = []
+        var out: [(index: Int, value: Double, source: Int)] = []
         var done = -1 // windows up to here already computed
         for j in 0..<n where present[j] && Double(s[j]) > floor {
             let cj = centre(j)
@@ -209,15 +209,18 @@ struct StreamScorer {
                 var k = i
                 while k > 0, ci - centre(k - 1) <= reach { k -= 1 }
                 var num = 0.0, den = exp(floor / tau)
+                var source = i, strongest = 0.0 // the neighbour contributing most: its evidence is shown
                 while k < n, centre(k) - ci <= reach {
                     if present[k] {
                         let w = exp(Double(s[k]) / tau - abs(centre(k) - ci) / lambda)
                         den += w
-                        num += w * max(0, Double(s[k]) - floor)
+                        let part = w * max(0, Double(s[k]) - floor)
+                        num += part
+                        if part > strongest { strongest = part; source = k }
                     }
                     k += 1
                 }
-                if num > 0 { out.append((i, num / den)) }
+                if num > 0 { out.append((i, num / den, source)) }
                 done = i
                 i += 1
             }
@@ -229,40 +232,57 @@ struct StreamScorer {
     @inline(__always)
     func centre(_ i: Int) -> Double { Double(signals.startMs[i]) / 2 + Double(signals.endMs[i]) / 2 }
 
-    /// The detail of the nearest window with one (a window that got its value by attention).
-    func nearestDetail(_ i: Int, _ signal: Signal, _ detail: [Int32]) -> Int32 {
-        let reach = attentionReach * signal.lambdaMs
-        var best: Int32 = -1, bestDistance = Double.infinity
-        var k = i
-        while k > 0, centre(i) - centre(k - 1) <= reach { k -= 1 }
-        while k < signals.count, centre(k) - centre(i) <= reach {
-            let distance: Double = abs(centre(k) - centre(i))
-            if detail[k] >= 0, distance < bestDistance {
-                best = detail[k]
-                bestDistance = distance
-            }
-            k += 1
-        }
-        return best
-    }
-
     // MARK: - Normalisation
+
+    /// A stream with fewer windows is normalised as if the rest of this many were empty: in a
+    /// young stream one event (spread over three windows) would otherwise be its median.
+    static let minimumHistory = 100
 
     /// Median and median absolute deviation of `positives` together with `zeros` zeros.
     static func robust(_ positives: [Double], zeros: Int) -> (median: Double, mad: Double) {
-        let total = positives.count + zeros
+        let total = positives.count + max(0, zeros)
         guard total > 0 else { return (0, 0) }
         // More than half the windows at 0: median 0 and (those windows deviating by 0) MAD 0.
         if zeros * 2 > total { return (0, 0) }
-        let all = (positives + [Double](repeating: 0, count: zeros)).sorted()
-        let median = Self.middle(all)
-        let deviations = all.map { abs($0 - median) }.sorted()
-        return (median, Self.middle(deviations))
+        var all = positives + [Double](repeating: 0, count: max(0, zeros))
+        let median = middle(&all)
+        for i in all.indices { all[i] = abs(all[i] - median) }
+        return (median, middle(&all))
     }
 
-    static func middle(_ sorted: [Double]) -> Double {
-        let c = sorted.count
-        return c % 2 == 1 ? sorted[c / 2] : (sorted[c / 2 - 1] + sorted[c / 2]) / 2
+    /// The median of `values` (reordering them): quickselect, linear on average, where a
+    /// sort of a busy stream's million values would dominate the query.
+    static func middle(_ values: inout [Double]) -> Double {
+        let c = values.count
+        guard c > 0 else { return 0 }
+        let upper = select(&values, c / 2)
+        guard c % 2 == 0 else { return upper }
+        // The lower middle is the largest value left of the upper one after the select.
+        var lower = -Double.infinity
+        for i in 0..<(c / 2) { lower = max(lower, values[i]) }
+        return (lower + upper) / 2
+    }
+
+    /// The k-th smallest of `values`, leaving smaller ones before index k (Hoare quickselect, median-of-three pivot).
+    static func select(_ values: inout [Double], _ k: Int) -> Double {
+        var lo = 0, hi = values.count - 1
+        values.withUnsafeMutableBufferPointer { v in
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2
+                if v[mid] < v[lo] { v.swapAt(mid, lo) }
+                if v[hi] < v[lo] { v.swapAt(hi, lo) }
+                if v[hi] < v[mid] { v.swapAt(hi, mid) }
+                let pivot = v[mid]
+                var i = lo, j = hi
+                while i <= j {
+                    while v[i] < pivot { i += 1 }
+                    while v[j] > pivot { j -= 1 }
+                    if i <= j { v.swapAt(i, j); i += 1; j -= 1 }
+                }
+                if k <= j { hi = j } else if k >= i { lo = i } else { break }
+            }
+        }
+        return values[k]
     }
 
     // MARK: - Evidence

@@ -27,6 +27,8 @@ public final class Pipeline: Sendable {
     /// inside each window's own transaction.
     let matcher: StandingQueryMatcher
     let sinks: [any WindowSink]
+    /// Thins picture modalities while some live stream is late.
+    let scheduler: ComputeScheduler
     let inputs = WindowInputs()
     let clock: any DaemonClock
     let logger: Logger
@@ -51,7 +53,7 @@ public final class Pipeline: Sendable {
     /// `sinks` run after the commit.
     public init(config: StreamConfig, store: Store, readers: any WindowReaderFactory, encoders: [any WindowEncoder],
                 enrichers: [any EvidenceEnricher] = [], sinks: [any WindowSink] = [],
-                clock: any DaemonClock, logger: Logger, queueCapacity: Int, decodeThreads: Int,
+                scheduler: ComputeScheduler = ComputeScheduler(), clock: any DaemonClock, logger: Logger, queueCapacity: Int, decodeThreads: Int,
                 backoff: Backoff = Backoff(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) })
     {
         self.config = config
@@ -61,6 +63,7 @@ public final class Pipeline: Sendable {
         self.enrichers = enrichers
         self.matcher = StandingQueryMatcher(streamId: config.id, queries: config.queries, store: store)
         self.sinks = sinks
+        self.scheduler = scheduler
         self.clock = clock
         var l = logger
         l[metadataKey: "stream.id"] = "\(config.id)"
@@ -262,18 +265,31 @@ public final class Pipeline: Sendable {
         }
     }
 
-    /// Encodes one window with every encoder, enriches and commits it, then hands it to the
+    /// Encodes one window with every encoder (costly picture modalities only as the scheduler
+    /// admits them while a live stream is late), enriches and commits it, then hands it to the
     /// sinks. Encoders, enrichers and sinks that fail are logged and counted; the window is
     /// stored with the evidence the others produced. Model work and store writes run on
     /// their executors, never on Swift's cooperative pool.
     func process(_ window: MediaWindow) async throws {
         let prepared = inputs.prepare(window, for: encoders.map(\.input))
+        let startedMs = clock.nowMs()
+        let live = runtime.snapshot.epochTimes
+        if live { scheduler.reportLag(stream: config.id, lagMs: max(0, startedMs - window.endMs), nowMs: startedMs) }
         var evidence: [Evidence] = []
         for encoder in encoders {
+            if live, encoder is any FrameSkipping {
+                let last = runtime.snapshot.encodedEndMs[encoder.name]
+                guard scheduler.admitsPicture(windowStartMs: window.startMs, lastAnalysedEndMs: last,
+                                              keepAliveMs: config.visionKeepAliveMs, nowMs: startedMs) else {
+                    runtime.update { $0.windowsShed[encoder.name, default: 0] += 1 }
+                    continue
+                }
+            }
             let input = prepared[encoder.input] ?? window
             evidence += await timed(encoder.name, window: window) {
                 try await BlockingExecutor.compute.run { try await encoder.encode(input) }
             } ?? []
+            runtime.update { $0.encodedEndMs[encoder.name] = window.endMs }
             if let skipping = encoder as? any FrameSkipping {
                 runtime.update { $0.framesSkipped[encoder.name] = skipping.framesSkipped }
             }

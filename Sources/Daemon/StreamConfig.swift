@@ -17,6 +17,14 @@ public struct StreamConfig: Sendable, Equatable {
     /// Files only: pace reading at media speed (like a camera) and start over at the end.
     public var realtime = false
     public var loop = false
+    /// `pace`: how a file is read. `realtime` is `realtime = true`; `fast` reads it once at
+    /// full CPU speed, the decoder ahead of the encoders (what `sightline ask` and FileIndex
+    /// do), and cannot be combined with `realtime = true` or `loop = true`.
+    public enum Pace: String, Sendable, Equatable, CaseIterable { case realtime, fast }
+    public var pace: Pace {
+        get { realtime ? .realtime : .fast }
+        set { realtime = newValue == .realtime }
+    }
     public var samplingMode = SamplingMode.fps
     public var fps = 1.0
     /// 0 keeps the source size.
@@ -92,6 +100,15 @@ public struct StreamConfig: Sendable, Equatable {
         c.enabled = try r.bool("enabled", default: c.enabled)
         c.realtime = try r.bool("realtime", default: c.realtime)
         c.loop = try r.bool("loop", default: c.loop)
+        if let text = try r.optionalString("pace") {
+            guard let pace = Pace(rawValue: text) else {
+                throw r.bad("pace", "'\(text)' is not one of \(Pace.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if pace == .fast, c.realtime || c.loop {
+                throw r.bad("pace", "\"fast\" reads the file once at full speed; remove realtime = true and loop = true, or the pace")
+            }
+            c.pace = pace
+        }
         if let t = try r.table("sampling") {
             let mode = try t.string("mode", default: c.samplingMode.rawValue)
             guard let m = SamplingMode(rawValue: mode) else {

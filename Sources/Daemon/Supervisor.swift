@@ -18,6 +18,8 @@ public final class Supervisor: Service, Sendable {
     let logger: Logger
     let daemon: DaemonConfig
     let backoff: Backoff
+    /// Shared by every pipeline: thins picture modalities while a live stream is late.
+    let scheduler: ComputeScheduler
     /// Run after every committed window of every stream (the fusion index).
     let sinks: [any WindowSink]
     /// Streams by id with their pipelines; the API reads it for status.
@@ -45,6 +47,7 @@ public final class Supervisor: Service, Sendable {
         self.clock = clock
         self.logger = logger
         self.backoff = backoff
+        self.scheduler = ComputeScheduler(lagBudgetMs: daemon.scheduler.lagBudgetMs)
         self.configs.withLock { $0 = streams }
         (reloadRequests, reloadContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -111,7 +114,8 @@ public final class Supervisor: Service, Sendable {
             logger.error("cannot load the enrichers; storing evidence without them", metadata: ["stream.id": "\(c.id)", "error": "\(error)"])
             enrichers = []
         }
-        return Pipeline(config: c, store: store, readers: readers, encoders: encs, enrichers: enrichers, sinks: sinks, clock: clock, logger: logger,
+        return Pipeline(config: c, store: store, readers: readers, encoders: encs, enrichers: enrichers, sinks: sinks, scheduler: scheduler,
+                        clock: clock, logger: logger,
                         queueCapacity: daemon.limits.queueWindows, decodeThreads: daemon.threads.decode, backoff: backoff)
     }
 
@@ -135,6 +139,7 @@ public final class Supervisor: Service, Sendable {
                         await p.stop()
                         await p.waitUntilFinished()
                     }
+                    scheduler.remove(stream: id)
                     logger.info("stream stopped by reload", metadata: ["stream.id": "\(c.id)"])
                 }
                 configs.withLock { $0 = fresh }

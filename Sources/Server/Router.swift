@@ -194,7 +194,7 @@ public struct Router: Sendable {
         case "json":
             var body: [String: AnyEncodable] = ["stream": AnyEncodable(id), "truncated": AnyEncodable(nextFrom != nil), "cues": AnyEncodable(cues.map {
                 Cue(start_ms: $0.startMs, end_ms: $0.endMs, text: $0.text ?? "",
-                    words: $0.words.map { .init(text: $0.text, start_ms: $0.startMs, end_ms: $0.endMs) })
+                    words: $0.words.map { .init(text: $0.word, start_ms: $0.startMs, end_ms: $0.endMs) })
             })]
             if let nextFrom { body["next_from"] = AnyEncodable(nextFrom) }
             response = .json(body)

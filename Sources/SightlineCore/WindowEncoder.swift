@@ -56,8 +56,10 @@ public protocol WindowEncoder: Sendable {
     func encode(_ window: MediaWindow) async throws -> [Evidence]
 }
 
-/// An encoder that leaves some frames out (a picture modality behind a motion gate) says how
-/// many, so the stream's metrics count them: frames are never skipped silently.
+/// A costly picture modality (people, faces, labels, on-screen text, CLIP): it may leave
+/// frames out behind a motion gate and says how many, so the stream's metrics count them
+/// (frames are never skipped silently), and the daemon's scheduler thins it while a live
+/// stream is late.
 public protocol FrameSkipping: WindowEncoder {
     /// Frames it left out so far (cumulative).
     var framesSkipped: Int { get }

@@ -1,5 +1,6 @@
 // Reading: the full-text primitives ranking is built from (Retrieval ranks; the store only
 // finds and counts), timelines, transcripts, events and per-stream counts.
+import SpokenWords
 import Foundation
 import GRDB
 import SightlineCore
@@ -168,7 +169,7 @@ extension Store {
                 let id: Int64 = r["id"]
                 let words = try Row.fetchAll(db, sql: "SELECT text, start_ms, end_ms, probability FROM words WHERE evidence_id = ? ORDER BY idx",
                                              arguments: [id]).map { w in
-                    Word(text: w["text"], startMs: w["start_ms"], endMs: w["end_ms"], probability: w["probability"])
+                    TranscriptWord(startMs: w["start_ms"], endMs: w["end_ms"], word: w["text"], probability: w["probability"])
                 }
                 return Evidence(modality: Modality(rawValue: r["modality"]), startMs: r["start_ms"], endMs: r["end_ms"],
                                 text: r["text"], confidence: r["confidence"], words: words)

@@ -87,7 +87,7 @@ extension Store {
             let evidenceId = db.lastInsertedRowID
             for (i, w) in ev.words.enumerated() {
                 try db.execute(sql: "INSERT INTO words(evidence_id, idx, text, start_ms, end_ms, probability) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [evidenceId, i, w.text, w.startMs, w.endMs, w.probability])
+                               arguments: [evidenceId, i, w.word, w.startMs, w.endMs, w.probability])
             }
             if let emb = ev.embedding {
                 try db.execute(sql: "INSERT INTO embeddings(evidence_id, model, dim, vector) VALUES (?, ?, ?, ?)",
@@ -105,7 +105,7 @@ extension Store {
         for ev in r.evidence {
             bytes += 48 + Int64(ev.text?.utf8.count ?? 0) * 2 // text and its FTS entry
             if ev.region != nil { bytes += 32 }
-            bytes += Int64(ev.words.count) * 40 + ev.words.reduce(0) { $0 + Int64($1.text.utf8.count) }
+            bytes += Int64(ev.words.count) * 40 + ev.words.reduce(0) { $0 + Int64($1.word.utf8.count) }
             if let e = ev.embedding { bytes += 24 + Int64(e.vector.count) * 2 }
         }
         return bytes

@@ -1,5 +1,6 @@
 // Store: migrations, window commits, FTS5 ranking and filters, transcripts, retention and
 // fp16 embeddings, all on a real SQLite file in a temporary directory.
+import SpokenWords
 import Foundation
 import Retrieval
 import SightlineCore
@@ -34,7 +35,7 @@ final class StoreTests: XCTestCase {
         try store.append(speechWindow("s", 0, "first line"), committedMs: 2)
         let cues = try store.transcript(stream: "s", fromMs: nil, toMs: nil)
         XCTAssertEqual(cues.map(\.text), ["first line", "second line"])
-        XCTAssertEqual(cues[0].words, [Word(text: "first", startMs: 100, endMs: 400)])
+        XCTAssertEqual(cues[0].words, [TranscriptWord(startMs: 100, endMs: 400, word: "first")])
         XCTAssertEqual(try store.transcript(stream: "s", fromMs: 2500, toMs: nil).map(\.text), ["second line"])
     }
 

@@ -8,6 +8,7 @@
 // again inside the transcriber before it is returned, never replaced afterwards.
 // `unrecognizedCount` counts utterances that gave no text even when decoded on their own,
 // over every transcriber this encoder made; the daemon puts it on /metrics.
+import SpokenWords
 import Foundation
 import MediaIO
 import SightlineCore
@@ -52,10 +53,10 @@ public final class SpeechEncoder: WindowEncoder {
         }
         return segments.map { seg in
             // Words keep the recogniser's spacing (" country"): the cue builder joins them as they are.
-            let words = seg.words.map { Word(text: $0.word, startMs: $0.startMs, endMs: $0.endMs, probability: $0.probability) }
-            let confidence = seg.words.isEmpty ? nil : seg.words.map(\.probability).reduce(0, +) / Double(seg.words.count)
+            let probabilities = seg.words.compactMap(\.probability)
+            let confidence = probabilities.isEmpty ? nil : probabilities.reduce(0, +) / Double(probabilities.count)
             return Evidence(modality: .speech, startMs: seg.startMs, endMs: seg.endMs,
-                            text: seg.text.trimmingCharacters(in: .whitespaces), confidence: confidence, words: words)
+                            text: seg.text.trimmingCharacters(in: .whitespaces), confidence: confidence, words: seg.words)
         }
     }
 }

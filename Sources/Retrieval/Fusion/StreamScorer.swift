@@ -198,6 +198,13 @@ struct StreamScorer {
         let tau = attentionTemperature, lambda = signal.lambdaMs, reach = attentionReach * signal.lambdaMs
         var out: [(index: Int, value: Double, source: Int)] = []
         var done = -1 // windows up to here already computed
+        let nullWeight = exp(floor / tau)
+        // exp(−d/λ) for the last distances seen (a stream's windows sit at a few: 0, one
+        // stride, two), and exp(s/τ) per window, computed once on first use.
+        var decays: [(distance: Double, decay: Double)] = [(0, 1)]
+        let cache = UnsafeMutableBufferPointer<Double>.allocate(capacity: n) // (windows,)
+        cache.initialize(repeating: .nan)
+        defer { cache.deallocate() }
         for j in 0..<n where present[j] && Double(s[j]) > floor {
             let cj = centre(j)
             var first = j
@@ -208,11 +215,20 @@ struct StreamScorer {
                 // Softmax over the null slot and i's neighbours k with |t_i − t_k| ≤ reach.
                 var k = i
                 while k > 0, ci - centre(k - 1) <= reach { k -= 1 }
-                var num = 0.0, den = exp(floor / tau)
+                var num = 0.0, den = nullWeight
                 var source = i, strongest = 0.0 // the neighbour contributing most: its evidence is shown
                 while k < n, centre(k) - ci <= reach {
                     if present[k] {
-                        let w = exp(Double(s[k]) / tau - abs(centre(k) - ci) / lambda)
+                        // exp(s/τ − d/λ) = exp(s/τ)·exp(−d/λ)
+                        let d = abs(centre(k) - ci)
+                        var decay = 0.0
+                        if let hit = decays.first(where: { $0.distance == d }) { decay = hit.decay } else {
+                            decay = exp(-d / lambda)
+                            if decays.count >= 4 { decays.removeFirst() }
+                            decays.append((d, decay))
+                        }
+                        if cache[k].isNaN { cache[k] = exp(Double(s[k]) / tau) }
+                        let w = cache[k] * decay
                         den += w
                         let part = w * max(0, Double(s[k]) - floor)
                         num += part

@@ -1,12 +1,14 @@
 // Dumps the fused ranking's per-window features with relevance labels, for Scripts/fit-fusion.
 //
-//   FusionFeatures --store DEVSET.sqlite --queries Tests/Fixtures/devset/queries.json [--models DIR] > features.jsonl
+//   FusionFeatures --store DEVSET.sqlite --queries Tests/Fixtures/devset/queries.json [--clips Tests/Fixtures/devset] [--models DIR] > features.jsonl
 //
-// The store is the dev set's clips indexed with every modality on (each clip a stream named
-// after it: FileIndex / `sightline ask`). For every query of queries.json (version 1: id,
+// The store is the dev set's clips indexed with every modality on (`sightline ask CLIP …
+// --index DEVSET.sqlite` for each clip, or FileIndex); a clip's stream is the id FileIndex
+// gives its file (`FileIndex.streamId`). For every query of queries.json (version 1: id,
 // clip, kind, text, ranges in ms), every window of the query's clip is one JSON line:
 //   {"query": id, "kind": kind, "stream": clip, "start_ms": s, "end_ms": e, "relevant": 0|1, "features": {signal: z}}
 // A window is relevant when it overlaps a true range by at least half its length.
+import Daemon
 import Foundation
 import Retrieval
 import SightlineCore
@@ -27,7 +29,9 @@ struct QueryFile: Decodable {
         var text: String
         var ranges: [[Int64]]
     }
+    struct Clip: Decodable { var file: String }
     var version: Int
+    var clips: [String: Clip]
     var queries: [Query]
 }
 
@@ -54,6 +58,11 @@ let models = option("--models") ?? ProcessInfo.processInfo.environment["SIGHTLIN
 let modelName = option("--model-name") ?? "minilm-l6-v2"
 let file = try JSONDecoder().decode(QueryFile.self, from: Data(contentsOf: URL(fileURLWithPath: queriesPath)))
 guard file.version == 1 else { FileHandle.standardError.write(Data("queries.json version \(file.version) is not 1\n".utf8)); exit(2) }
+let clipsDir = option("--clips") ?? ((queriesPath as NSString).deletingLastPathComponent)
+var streamOf: [String: String] = [:]
+for (name, clip) in file.clips {
+    streamOf[name] = try FileIndex.streamId(path: (clipsDir as NSString).appendingPathComponent(clip.file))
+}
 let store = try Store(path: storePath)
 let vectorizer = Vectorizer(model: modelName, embedder: try TextEmbedder(directory: URL(fileURLWithPath: models).appendingPathComponent("minilm-l6-v2")))
 let fusion = FusionRanking(index: WindowIndex(store: store, model: modelName), vectorizer: vectorizer)
@@ -61,7 +70,8 @@ let encoder = JSONEncoder()
 encoder.outputFormatting = [.sortedKeys]
 var lines = 0, relevant = 0
 for q in file.queries {
-    for w in try fusion.features(MomentQuery(text: q.text, streams: [q.clip])) {
+    guard let stream = streamOf[q.clip] else { continue }
+    for w in try fusion.features(MomentQuery(text: q.text, streams: [stream])) {
         let half = (w.endMs - w.startMs) / 2
         let hit = q.ranges.contains { r in r.count == 2 && min(r[1], w.endMs) - max(r[0], w.startMs) >= max(half, 1) }
         let line = Line(query: q.id, kind: q.kind, stream: w.stream, start_ms: w.startMs, end_ms: w.endMs,

@@ -1,6 +1,6 @@
 // Dumps the fused ranking's per-window features with relevance labels, for Scripts/fit-fusion.
 //
-//   FusionFeatures --store DEVSET.sqlite --queries Tests/Fixtures/devset/queries.json [--clips Tests/Fixtures/devset] [--models DIR] > features.jsonl
+//   FusionFeaturesBench --store DEVSET.sqlite --queries Tests/Fixtures/devset/queries.json [--clips Tests/Fixtures/devset] [--models DIR] > features.jsonl
 //
 // The store is the dev set's clips indexed with every modality on (`sightline ask CLIP …
 // --index DEVSET.sqlite` for each clip, or FileIndex); a clip's stream is the id FileIndex
@@ -51,7 +51,7 @@ func option(_ name: String) -> String? {
     return nil
 }
 guard let storePath = option("--store"), let queriesPath = option("--queries") else {
-    FileHandle.standardError.write(Data("usage: FusionFeatures --store PATH --queries queries.json [--models DIR] [--model-name NAME]\n".utf8))
+    FileHandle.standardError.write(Data("usage: FusionFeaturesBench --store PATH --queries queries.json [--models DIR] [--model-name NAME]\n".utf8))
     exit(2)
 }
 let models = option("--models") ?? ProcessInfo.processInfo.environment["SIGHTLINE_MODELS"] ?? (NSHomeDirectory() + "/.cache/sightline/models")

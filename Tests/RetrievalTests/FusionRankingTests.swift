@@ -244,6 +244,27 @@ final class FusionRankingTests: XCTestCase {
         XCTAssertEqual(Set(all.map(\.stream)), ["far", "early", "edge"])
     }
 
+    // MARK: - Through the memory the API reads
+
+    func testStoreMemoryAnswersWithFusionAndEncodesTheAnswer() async throws {
+        var windows: [WindowRecord] = []
+        for i in 0..<30 { windows.append(try window("door", i, Content(speech: i == 7 ? "the parcel will be left with the neighbour" : nil))) }
+        let (store, fusion) = try makeStore(windows)
+        let memory = StoreMemory(store: store, fusion: fusion)
+        let answer = try await memory.answer(MomentQuery(text: "when was the parcel left with the neighbour?"))
+        XCTAssertEqual(answer.form, .when)
+        XCTAssertEqual(answer.moments.first?.evidence.first?.text, "the parcel will be left with the neighbour")
+        XCTAssertEqual(answer.answer, "At \(FusionRanking.time(answer.moments[0].startMs)).")
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(answer)) as? [String: Any]
+        XCTAssertEqual(json?["form"] as? String, "when")
+        XCTAssertNotNil(json?["answer"] as? String)
+        XCTAssertEqual((json?["moments"] as? [Any])?.count, answer.moments.count)
+        // Without the text model: full text, and no answer for a count.
+        let plain = try await StoreMemory(store: store).answer(MomentQuery(text: "how many parcels?"))
+        XCTAssertEqual(plain.form, .howMany)
+        XCTAssertNil(plain.answer)
+    }
+
     // MARK: - Question forms
 
     func testQuestionForms() {

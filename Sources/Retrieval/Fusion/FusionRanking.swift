@@ -77,7 +77,19 @@ public struct FusionRanking: Sendable {
             if kept.contains(where: { $0.stream == c.stream && Self.iou(($0.startMs, $0.endMs), (c.startMs, c.endMs)) >= Self.nmsOverlap }) { continue }
             kept.append(c)
         }
-        let moments = try resolve(kept)
+        var moments = try resolve(kept)
+        // Nothing stands out (a word on every window of a stream is that stream's median,
+        // "motion" on a busy street): the exact words still answer.
+        if moments.isEmpty, !MomentQuery.words(in: content.isEmpty ? query.text : content).isEmpty {
+            var words = query
+            words.text = content.isEmpty ? query.text : content
+            // Only rows holding every word: full text's any-word fallback would answer a
+            // phrase nobody said with the windows that share its "the".
+            let wanted = Set(MomentQuery.words(in: words.text))
+            moments = ((try? text.moments(words)) ?? []).filter { m in
+                m.evidence.contains { wanted.isSubset(of: Set(MomentQuery.words(in: $0.text))) }
+            }
+        }
         return QueryAnswer(moments: moments, form: form,
                            answer: try answerLine(form: form, moments: moments, candidates: kept, entries: entries, query: q))
     }
@@ -121,6 +133,21 @@ public struct FusionRanking: Sendable {
 
     // MARK: - Evidence items and moments
 
+    /// A count item with where the people (faces) were: the window's detections from the
+    /// store, largest first (at most three), the first carrying the count.
+    func boxes(for item: Moment.Item, stream: String) -> [Moment.Item] {
+        guard item.modality == .person || item.modality == .face,
+              let window = try? index.store.timeline(stream: stream, fromMs: item.startMs, toMs: item.endMs, limit: 1).first
+        else { return [item] }
+        let found = window.evidence.filter { $0.modality == item.modality && $0.region != nil }
+            .sorted { ($0.region?.area ?? 0) > ($1.region?.area ?? 0) }.prefix(3)
+        guard !found.isEmpty else { return [item] }
+        return found.enumerated().map { k, e in
+            Moment.Item(modality: item.modality, text: k == 0 ? item.text : (e.text ?? item.modality.rawValue),
+                        startMs: e.startMs, endMs: e.endMs, region: e.region)
+        }
+    }
+
     /// Candidates → moments: evidence rows read back from the store by id (text, box, span).
     func resolve(_ candidates: [Candidate]) throws -> [Moment] {
         let ids = Array(Set(candidates.flatMap { $0.items.compactMap(\.evidenceId) }))
@@ -139,7 +166,7 @@ public struct FusionRanking: Sendable {
                         m.endMs = max(m.endMs, h.item.endMs)
                     }
                 } else if let direct = item.direct {
-                    m.evidence.append(direct)
+                    m.evidence += boxes(for: direct, stream: c.stream)
                 }
             }
             return m

@@ -58,7 +58,7 @@ let package = Package(
 
         // MARK: - Persistence, retrieval, API
         .target(name: "Store", dependencies: ["SightlineCore", "SpokenWords", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Retrieval", dependencies: ["SightlineCore", "Store"]),
+        .target(name: "Retrieval", dependencies: ["SightlineCore", "Store", "Kernels"]),
         .target(name: "Server", dependencies: [
             "SightlineCore", "Retrieval", "SpokenWords", "Subtitles",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -96,6 +96,11 @@ let package = Package(
         .executableTarget(name: "PauseBench", dependencies: ["Transcription", "Whisper", "VAD", "ModelIO", "SpokenWords", "Subtitles", "Kernels", "TestSupport"],
                           path: "Benchmarks/PauseBench"),
         .executableTarget(name: "QueryBench", dependencies: ["SightlineCore", "Store", "Retrieval"], path: "Benchmarks/QueryBench"),
+        .executableTarget(name: "FusionBench", dependencies: ["SightlineCore", "Store", "Retrieval", "TextEmbedder"], path: "Benchmarks/FusionBench"),
+        // Not a benchmark: dumps the fused ranking's per-window dev-set features for
+        // Scripts/fit-fusion (named like the benchmarks, which the layer check exempts).
+        .executableTarget(name: "FusionFeaturesBench", dependencies: ["SightlineCore", "Store", "Retrieval", "TextEmbedder", "Daemon"],
+                          path: "Benchmarks/FusionFeatures"),
         .executableTarget(name: "PersonBench", dependencies: ["PersonDetector", "ImageOps", "Kernels"], path: "Benchmarks/PersonBench"),
         .executableTarget(name: "OCRBench", dependencies: ["OCR", "ImageOps", "Kernels"], path: "Benchmarks/OCRBench"),
         .executableTarget(name: "TextBench", dependencies: ["TextEmbedder", "Kernels"], path: "Benchmarks/TextBench"),
@@ -125,7 +130,7 @@ let package = Package(
                                                             "PersonDetector", "FaceDetector", "ImageLabels", "OCR", "ImageOps", "TextEmbedder",
                                                             "CLIP", "Retrieval", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "SightlineCore", "SpokenWords", "Retrieval", "TestSupport"]),
-        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Store", "SightlineCore", "TestSupport"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Store", "SightlineCore", "TestSupport", "TextEmbedder"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Retrieval", "Store", "SightlineCore"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Modalities", "SightlineCore", "MediaIO", "Store", "Retrieval",
                                                         "TestSupport"]),

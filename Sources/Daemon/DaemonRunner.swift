@@ -6,6 +6,7 @@
 //   last. SIGHUP reloads Streams/ (RELOADING=1 … READY=1).
 import Foundation
 import Logging
+import Modalities
 import Retrieval
 import Server
 import SightlineCore
@@ -71,8 +72,14 @@ public struct DaemonRunner {
         let store = try Store(path: daemon.storePath)
         logger.info("store open", metadata: ["store.path": "\(daemon.storePath)", "store.windows": "\((try? store.windowCount()) ?? 0)"])
 
+        // Fused ranking compares queries with stored text vectors through the text-embedding
+        // enricher's model (the same weights in memory); without it queries are full-text only.
+        let vectorizer = (try? encoders.makeEnrichers())?.lazy.compactMap { ($0 as? TextEmbeddingEnricher)?.vectorizer }.first
+        let index = vectorizer.map { WindowIndex(store: store, model: $0.model) }
+        let fusion: FusionRanking? = if let index, let vectorizer { FusionRanking(index: index, vectorizer: vectorizer) } else { nil }
         let supervisor = Supervisor(daemon: daemon, streams: configuration.streams, store: store, readers: readers,
-                                    encoders: encoders, clock: clock, logger: logger)
+                                    encoders: encoders, clock: clock, logger: logger,
+                                    sinks: index.map { [FusionSink(index: $0)] } ?? [])
         let status = DaemonStatus(version: version, modelsLoaded: encoders.modelsLoaded, supervisor: supervisor, clock: clock)
 
         let listen: APIServer.Listen
@@ -93,7 +100,7 @@ public struct DaemonRunner {
                                                requestTimeoutMs: daemon.limits.requestTimeoutMs,
                                                maxFollowers: daemon.limits.maxEventFollowers,
                                                followerStallTimeoutMs: daemon.limits.eventFollowerTimeoutMs),
-                               router: Router(memory: StoreMemory(store: store), status: status), logger: logger)
+                               router: Router(memory: StoreMemory(store: store, fusion: fusion), status: status), logger: logger)
         // SIGTERM's and SIGINT's default actions end the process at once: trap them before
         // the socket answers, so a stop that comes as soon as /v1/health does (a test, a
         // supervisor that polls) is a graceful one. Signals that arrive before the service

@@ -21,6 +21,8 @@ public final class Supervisor: Service, Sendable {
     let backoff: Backoff
     /// Shared by every pipeline: thins picture modalities while a live stream is late.
     let scheduler: ComputeScheduler
+    /// Run after every committed window of every stream (the fusion index).
+    let sinks: [any WindowSink]
     /// Streams by id with their pipelines; the API reads it for status.
     private let pipelines = Mutex<[String: Pipeline]>([:])
     private let configs = Mutex<[StreamConfig]>([])
@@ -35,8 +37,10 @@ public final class Supervisor: Service, Sendable {
     }
 
     public init(daemon: DaemonConfig, streams: [StreamConfig], store: Store, readers: any WindowReaderFactory,
-                encoders: any EncoderFactory, clock: any DaemonClock, logger: Logger, backoff: Backoff = Backoff())
+                encoders: any EncoderFactory, clock: any DaemonClock, logger: Logger, backoff: Backoff = Backoff(),
+                sinks: [any WindowSink] = [])
     {
+        self.sinks = sinks
         self.daemon = daemon
         self.store = store
         self.readers = readers
@@ -111,9 +115,9 @@ public final class Supervisor: Service, Sendable {
             logger.error("cannot load the enrichers; storing evidence without them", metadata: ["stream.id": "\(c.id)", "error": "\(error)"])
             enrichers = []
         }
-        // Streams that look at the picture get timeline captions.
-        let sinks: [any WindowSink] = encs.contains { $0.input.video != nil } ? [CaptionSink(streamId: c.id, store: store)] : []
-        return Pipeline(config: c, store: store, readers: readers, encoders: encs, enrichers: enrichers, sinks: sinks,
+        // Streams that look at the picture get timeline captions, then the daemon-wide sinks (fusion).
+        let captions: [any WindowSink] = encs.contains { $0.input.video != nil } ? [CaptionSink(streamId: c.id, store: store)] : []
+        return Pipeline(config: c, store: store, readers: readers, encoders: encs, enrichers: enrichers, sinks: captions + sinks,
                         scheduler: scheduler,
                         clock: clock, logger: logger,
                         queueCapacity: daemon.limits.queueWindows, decodeThreads: daemon.threads.decode, backoff: backoff)

@@ -11,6 +11,8 @@ import Store
 public protocol Memory: Sendable {
     /// The best moments for a query.
     func moments(_ query: MomentQuery) async throws -> [Moment]
+    /// The best moments with the question's form and a one-line answer (`POST /v1/query`).
+    func answer(_ query: MomentQuery) async throws -> QueryAnswer
     /// Windows of `stream` overlapping [fromMs, toMs), oldest first, with evidence.
     func timeline(stream: String, fromMs: Int64?, toMs: Int64?, limit: Int) async throws -> [TimelineWindow]
     /// Speech evidence of `stream` overlapping [fromMs, toMs), in time order, with words.
@@ -42,26 +44,45 @@ extension Memory {
         try await addSubscription(text: text, streams: streams, minScore: minScore, nowMs: nowMs)
     }
 
+    public func answer(_ query: MomentQuery) async throws -> QueryAnswer {
+        let moments = try await moments(query)
+        let form = QuestionForm(question: query.text)
+        return QueryAnswer(moments: moments, form: form, answer: FusionRanking.answerLine(form: form, moments: moments))
+    }
+
     public func transcript(stream: String, fromMs: Int64?, toMs: Int64?, limit: Int) async throws -> [Evidence] {
         Array(try await transcript(stream: stream, fromMs: fromMs, toMs: toMs).prefix(max(0, limit)))
     }
 }
 
-/// The embedded memory: the SQLite store, ranked by `TextRanking`, on the storage executor.
+/// The embedded memory: the SQLite store, ranked by `FusionRanking` when a text vectorizer
+/// is loaded and by `TextRanking` (full text only) when not, on the storage executor.
 public struct StoreMemory: Memory {
     public let store: Store
     let ranking: TextRanking
+    let fusion: FusionRanking?
     let executor: BlockingExecutor
 
-    /// Memory over `store`, running its calls on `executor`.
-    public init(store: Store, executor: BlockingExecutor = .storage) {
+    /// Memory over `store`, running its calls on `executor`; fused ranking over `fusion`'s
+    /// index when given.
+    public init(store: Store, fusion: FusionRanking? = nil, executor: BlockingExecutor = .storage) {
         self.store = store
         self.ranking = TextRanking(store: store)
+        self.fusion = fusion
         self.executor = executor
     }
 
     public func moments(_ query: MomentQuery) async throws -> [Moment] {
-        try await executor.run { try ranking.moments(query) }
+        try await executor.run { try fusion?.moments(query) ?? ranking.moments(query) }
+    }
+
+    public func answer(_ query: MomentQuery) async throws -> QueryAnswer {
+        guard let fusion else {
+            let moments = try await moments(query)
+            let form = QuestionForm(question: query.text)
+            return QueryAnswer(moments: moments, form: form, answer: FusionRanking.answerLine(form: form, moments: moments))
+        }
+        return try await executor.run { try fusion.answer(query) }
     }
 
     public func timeline(stream: String, fromMs: Int64?, toMs: Int64?, limit: Int) async throws -> [TimelineWindow] {

@@ -156,7 +156,7 @@ public struct APIClient: Sendable {
     }
 
     func pad(_ cols: [String]) -> String {
-        let widths = [16, 13, 8, 8, 11, 8, 0]
+        let widths = [16, 13, 8, 8, 11, 8, 16, 0]
         return zip(cols, widths).map { c, w in w == 0 ? c : c.padding(toLength: max(w, c.count + 1), withPad: " ", startingAt: 0) }
             .joined() + "\n"
     }

@@ -5,7 +5,7 @@
 //
 //   GET    /v1/health                         ready, version, models, per-stream state
 //   GET    /v1/streams                        configured streams with state, lag, errors, counters
-//   POST   /v1/query                          {text, streams?, from?, to?, modalities?, limit?} → {moments}
+//   POST   /v1/query                          {text, streams?, from?, to?, modalities?, limit?} → {moments, form, answer?}
 //   GET    /v1/streams/{id}/timeline          ?from=&to=&limit= windows with evidence
 //   GET    /v1/streams/{id}/transcript        ?from=&to=&format=json|srt|vtt&limit= (segments, at most
 //                                             maxTranscriptSegments; a cut answer says so, see transcript())
@@ -129,7 +129,7 @@ public struct Router: Sendable {
         }
         let q = MomentQuery(text: body.text, streams: body.streams ?? [], fromMs: body.from, toMs: body.to,
                             modalities: body.modalities ?? [], limit: body.limit ?? 10)
-        return .json(["moments": try await memory.moments(q)])
+        return .json(try await memory.answer(q))
     }
 
     struct TimelineItem: Encodable {

@@ -140,6 +140,12 @@ int sl_pointwise_conv(const sl_pointwise_args *args, int p0, int p1);
 /// allocation failed.
 float *sl_thread_scratch(int slot, size_t floats);
 
+// MARK: - int8 dot products (retrieval's quantised vectors)
+
+/// out[r] = Σ_j q[j]·rows[r·dim + j] for r in [0, n), in int32. Codes must lie in
+/// [-127, 127] (the AVX2 path multiplies |q| by ±rows in 16-bit pairs: 2·127² fits).
+void sl_dot_i8(int isa, const int8_t *q, const int8_t *rows, long n, int dim, int32_t *out);
+
 // MARK: - Thread pool support
 
 /// Nesting depth of ThreadPool.run on the calling thread (re-entrant calls run serially).

@@ -48,3 +48,9 @@ extension EnricherDescriptor {
             return TextEmbeddingEnricher(model: SharedModel(embedder), modelName: name)
         })
 }
+
+extension TextEmbeddingEnricher {
+    /// The query side of the same model: a `TextVectorizer` over the enricher's loaded
+    /// weights (one copy in memory, shared under the model's lock).
+    public var vectorizer: MiniLMVectorizer { MiniLMVectorizer(model: self.model, name: modelName) }
+}

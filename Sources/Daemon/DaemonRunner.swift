@@ -74,12 +74,10 @@ public struct DaemonRunner {
 
         // Fused ranking compares queries with stored text vectors through the text-embedding
         // enricher's model (the same weights in memory); without it queries are full-text only.
-        let vectorizer = (try? encoders.makeEnrichers())?.lazy.compactMap { ($0 as? TextEmbeddingEnricher)?.vectorizer }.first
-        let index = vectorizer.map { WindowIndex(store: store, model: $0.model) }
-        let fusion: FusionRanking? = if let index, let vectorizer { FusionRanking(index: index, vectorizer: vectorizer) } else { nil }
+        let fusion = encoders.fusionRanking(over: store)
         let supervisor = Supervisor(daemon: daemon, streams: configuration.streams, store: store, readers: readers,
                                     encoders: encoders, clock: clock, logger: logger,
-                                    sinks: index.map { [FusionSink(index: $0)] } ?? [])
+                                    sinks: fusion.map { [FusionSink(index: $0.index)] } ?? [])
         let status = DaemonStatus(version: version, modelsLoaded: encoders.modelsLoaded, supervisor: supervisor, clock: clock)
 
         let listen: APIServer.Listen

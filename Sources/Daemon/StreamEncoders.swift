@@ -7,7 +7,9 @@ import Kernels
 import Logging
 import MediaIO
 import Modalities
+import Retrieval
 import SightlineCore
+import Store
 import Synchronization
 
 /// Builds one stream's encoders from its configuration (models are shared; per-stream state is not).
@@ -21,6 +23,16 @@ public protocol EncoderFactory: Sendable {
 
 extension EncoderFactory {
     public func makeEnrichers() throws -> [any EvidenceEnricher] { [] }
+
+    /// Fused ranking over `store`, comparing queries with the stored text vectors through the
+    /// text-embedding enricher's model (the same weights in memory); nil when no text model
+    /// is loaded, and queries are full-text only. The daemon, `sightline ask` and the
+    /// development-set evaluation all rank through this.
+    public func fusionRanking(over store: Store) -> FusionRanking? {
+        guard let vectorizer = (try? makeEnrichers())?.lazy.compactMap({ ($0 as? TextEmbeddingEnricher)?.vectorizer }).first
+        else { return nil }
+        return FusionRanking(index: WindowIndex(store: store, model: vectorizer.model), vectorizer: vectorizer)
+    }
 }
 
 /// The registry's encoders, prepared on first use and kept.

@@ -80,7 +80,8 @@ struct AskCommand: AsyncParsableCommand {
         let store: Store
         do { store = try Store(path: storePath) } catch { throw CLIFailure(message: "\(error)") }
         let models = modelsDir ?? ModelRegistry().root.path
-        let indexer = FileIndex(encoders: RegistryEncoders(setup: EncoderSetup.defaults(modelsDirectory: models)), logger: logger)
+        let encoders = RegistryEncoders(setup: EncoderSetup.defaults(modelsDirectory: models))
+        let indexer = FileIndex(encoders: encoders, logger: logger)
         let reporter = ProgressLine.forStandardError()
         let result: FileIndexResult
         do {
@@ -93,19 +94,21 @@ struct AskCommand: AsyncParsableCommand {
         if result.stageErrors > 0 {
             FileHandle.standardError.write(Data("sightline: warning: \(result.stageErrors) analysis step(s) failed; the answer may miss what they would have found\n".utf8))
         }
-        let moments: [Moment]
+        let answer: QueryAnswer
         do {
-            moments = try await StoreMemory(store: store).moments(MomentQuery(text: question, streams: [result.streamId], limit: limit))
+            answer = try await StoreMemory(store: store, fusion: encoders.fusionRanking(over: store))
+                .answer(MomentQuery(text: question, streams: [result.streamId], limit: limit))
         } catch {
             throw CLIFailure(message: "\(error)")
         }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: (try? encoder.encode(["moments": moments])) ?? Data(), as: UTF8.self))
+            print(String(decoding: (try? encoder.encode(answer)) ?? Data(), as: UTF8.self))
             return
         }
-        print(Self.text(moments, question: question, input: input), terminator: "")
+        if let line = answer.answer { print(line) }
+        print(Self.text(answer.moments, question: question, input: input), terminator: "")
     }
 
     static func text(_ moments: [Moment], question: String, input: String) -> String {

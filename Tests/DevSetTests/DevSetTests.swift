@@ -31,8 +31,8 @@ final class DevSetTests: XCTestCase {
         let store = try Store(path: dir.path("devset.sqlite"))
         var logger = Logger(label: "devset")
         logger.logLevel = .warning
-        let index = FileIndex(encoders: RegistryEncoders(setup: EncoderSetup.defaults(modelsDirectory: Fixtures.modelsDirectory)),
-                              logger: logger)
+        let encoders = RegistryEncoders(setup: EncoderSetup.defaults(modelsDirectory: Fixtures.modelsDirectory))
+        let index = FileIndex(encoders: encoders, logger: logger)
         var streams: [String: String] = [:]
         for clip in set.clips.keys.sorted() {
             let path = try XCTUnwrap(set.path(clip: clip))
@@ -44,7 +44,7 @@ final class DevSetTests: XCTestCase {
             streams[clip] = result.streamId
         }
 
-        let memory = StoreMemory(store: store)
+        let memory = StoreMemory(store: store, fusion: encoders.fusionRanking(over: store))
         var outcomes: [DevSetOutcome] = []
         for q in set.queries {
             let stream = try XCTUnwrap(streams[q.clip], "\(q.id): unknown clip \(q.clip)")

@@ -94,6 +94,8 @@ let package = Package(
                           path: "Benchmarks/SpeechBench"),
         .executableTarget(name: "PauseBench", dependencies: ["Transcription", "Whisper", "VAD", "ModelIO", "Subtitles", "Kernels", "TestSupport"],
                           path: "Benchmarks/PauseBench"),
+        .executableTarget(name: "PackBench", dependencies: ["Transcription", "Whisper", "VAD", "Subtitles", "Kernels", "TestSupport"],
+                          path: "Benchmarks/PackBench"),
         .executableTarget(name: "QueryBench", dependencies: ["SightlineCore", "Store", "Retrieval"], path: "Benchmarks/QueryBench"),
         .executableTarget(name: "PersonBench", dependencies: ["PersonDetector", "ImageOps", "Kernels"], path: "Benchmarks/PersonBench"),
         .executableTarget(name: "OCRBench", dependencies: ["OCR", "ImageOps", "Kernels"], path: "Benchmarks/OCRBench"),

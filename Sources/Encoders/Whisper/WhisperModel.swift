@@ -204,15 +204,17 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
 
     // MARK: - Decoder
 
-    /// Computes every layer's cross-attention keys/values from the encoder output (1500, d).
-    public func prepareCross(encoded: UnsafePointer<Float>, state: WhisperDecoderState) {
+    /// Computes every layer's cross-attention keys/values from the encoder output (rows, d):
+    /// a whole window (1500 rows) or a slice of one (an utterance packed with others).
+    public func prepareCross(encoded: UnsafePointer<Float>, rows: Int? = nil, state: WhisperDecoderState) {
         let n = config.encoderPositions, d = config.dModel, hd = d / config.decoderHeads
+        let rows = min(max(rows ?? n, 1), n)
         for (l, block) in decoderBlocks.enumerated() {
             let kv = state.crossKV + l * n * 2 * d
-            block.crossKV!.forward(encoded, rows: n, into: kv, pool: pool)
+            block.crossKV!.forward(encoded, rows: rows, into: kv, pool: pool)
             // Token-major [key | value] rows, packed per head for the decoder steps.
             let layout = HeadLayout(headStride: hd, rowStride: 2 * d)
-            state.cross[l].pack(k: kv, kLayout: layout, v: kv + d, vLayout: layout, pool: pool)
+            state.cross[l].pack(k: kv, kLayout: layout, v: kv + d, vLayout: layout, count: rows, pool: pool)
         }
     }
 

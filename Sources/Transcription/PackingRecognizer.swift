@@ -111,7 +111,7 @@ public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
     }
 
     /// A view of this packer for one stream that never waits for others (low latency).
-    public var immediate: any SegmentRecognizer { ImmediateRecognizer(packer: self) }
+    public var immediate: ImmediateRecognizer { ImmediateRecognizer(packer: self) }
 }
 
 public struct PackingStatistics: Sendable, Equatable {
@@ -132,14 +132,14 @@ enum PackingError: Error, CustomStringConvertible {
 }
 
 /// Asks its packer for each utterance with `immediate`.
-final class ImmediateRecognizer: SegmentRecognizer {
+public final class ImmediateRecognizer: SegmentRecognizer, Sendable {
     let packer: PackingRecognizer
-    var modelName: String { packer.modelName }
+    public var modelName: String { packer.modelName }
     init(packer: PackingRecognizer) { self.packer = packer }
-    func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+    public func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
         try packer.recognize(samples, prompt: nil, immediate: true)
     }
-    func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+    public func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
         try packer.recognize(samples, prompt: prompt, immediate: true)
     }
 }

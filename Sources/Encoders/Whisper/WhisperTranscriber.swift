@@ -29,8 +29,8 @@ public final class WhisperTranscriber: @unchecked Sendable {
 
     /// Loads a Whisper directory: config.json, tokenizer.json and the weights, either
     /// CTranslate2's model.bin or Hugging Face's model.safetensors (see WhisperCheckpoint).
-    public init(directory: URL, pool: ThreadPool = .shared, beamSlots: Int = 5) throws {
-        model = try WhisperModel(directory: directory, pool: pool)
+    public init(directory: URL, pool: ThreadPool = .shared, beamSlots: Int = 5, precision: WhisperPrecision = .fp32) throws {
+        model = try WhisperModel(directory: directory, pool: pool, precision: precision)
         tokenizer = try WhisperTokenizer(path: directory.appendingPathComponent("tokenizer.json").path,
                                          vocabularySize: model.config.vocabularySize)
         guard tokenizer.vocabularySize == model.config.vocabularySize else {
@@ -46,14 +46,15 @@ public final class WhisperTranscriber: @unchecked Sendable {
     }
 
     /// Resolves a model name (`whisper-base`) or directory through the registry.
-    public convenience init(model nameOrPath: String, registry: ModelRegistry = ModelRegistry(), pool: ThreadPool = .shared, beamSlots: Int = 5) throws {
+    public convenience init(model nameOrPath: String, registry: ModelRegistry = ModelRegistry(), pool: ThreadPool = .shared, beamSlots: Int = 5,
+                            precision: WhisperPrecision = .fp32) throws {
         let dir: URL
         do {
             dir = try registry.resolve(nameOrPath, requiredFiles: ["config.json", "tokenizer.json"])
         } catch {
             throw WhisperError.model(error)
         }
-        try self.init(directory: dir, pool: pool, beamSlots: beamSlots)
+        try self.init(directory: dir, pool: pool, beamSlots: beamSlots, precision: precision)
     }
 
     deinit {

@@ -15,9 +15,10 @@ import Transcription
 import VAD
 import Whisper
 
+
 struct Args {
     var threads = 2, runs = 3, gap = WhisperTranscriber.defaultPackGapFrames, latencyMs = 5000
-    var model = "whisper-base"
+    var model = "whisper-base", live = true, only = ""
     init() {
         var it = CommandLine.arguments.dropFirst().makeIterator()
         while let a = it.next() {
@@ -28,6 +29,8 @@ struct Args {
             case "--gap-frames": gap = Int(v) ?? gap
             case "--latency-ms": latencyMs = Int(v) ?? latencyMs
             case "--model": model = v
+            case "--live": live = v != "off"
+            case "--only": only = v
             default: FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8)); exit(2)
             }
         }
@@ -88,11 +91,12 @@ recognizer.packGapFrames = args.gap
 
 var inputs: [(name: String, samples: [Float], reference: String)] = []
 let lecture = try PauseCase.named("lecture")
-inputs.append(("lecture", try lecture.samples(), lecture.reference))
+if args.only.isEmpty || args.only.contains("lecture") { inputs.append(("lecture", try lecture.samples(), lecture.reference)) }
 let refs = try String(contentsOfFile: Fixtures.path("media/speech/REFERENCES.tsv"), encoding: .utf8)
 for line in refs.split(whereSeparator: \.isNewline).dropFirst() {
     let f = line.split(separator: "\t", maxSplits: 2).map(String.init)
     guard f.count == 3, f[0].hasSuffix(".wav") || f[0].hasSuffix(".flac") else { continue }
+    if !args.only.isEmpty && !args.only.split(separator: ",").contains(where: { f[0].hasPrefix($0) }) { continue }
     inputs.append((f[0], try AudioFixture.samples(Fixtures.path("media/speech/\(f[0])")), f[2]))
 }
 
@@ -144,6 +148,7 @@ for d in differing { print("  differs: \(d)") }
 print(String(format: "recogniser: alone %.2f s, packed %.2f s (median of %d), packed/alone %.3f",
              median(aloneTimes), median(packedTimes), args.runs, median(packedTimes) / median(aloneTimes)))
 
+if !args.live { exit(0) }
 // 2. Every stream live at once through the packer.
 let packer = PackingRecognizer(recognizer, latencyMs: args.latencyMs)
 for _ in inputs { packer.addStream() }

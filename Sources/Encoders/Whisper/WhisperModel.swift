@@ -178,8 +178,11 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
 
     // MARK: - Encoder
 
-    /// Encodes one window: mel (80, 3000) → (1500, d) written into `output`.
-    public func encode(mel: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) throws {
+    /// Encodes one window: mel (80, 3000) → (1500, d) written into `output`. `attentionMask`
+    /// (1500, 1500), added to the self-attention scores of every layer, keeps positions from
+    /// seeing each other (utterances packed into one window).
+    public func encode(mel: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                       attentionMask: UnsafePointer<Float>? = nil) throws {
         let c = config, d = c.dModel, frames = Self.framesPerWindow, n = c.encoderPositions
         do {
             try conv1Weight.withUnsafeBufferPointer { w in
@@ -211,7 +214,7 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
             block.qkv.forward(encH, rows: n, into: encQKV, pool: pool)
             let layout = HeadLayout(headStride: hd, rowStride: 3 * d)
             attention(q: encQKV, qLayout: layout, k: encQKV + d, kLayout: layout, v: encQKV + 2 * d, vLayout: layout,
-                      heads: c.encoderHeads, tq: n, tk: n, headDim: hd, output: encH,
+                      heads: c.encoderHeads, tq: n, tk: n, headDim: hd, mask: attentionMask, output: encH,
                       outputLayout: .tokenMajor(heads: c.encoderHeads, headDim: hd), pool: pool)
             block.attnOut.forward(encH, rows: n, into: encQKV, pool: pool)
             add(encX, encQKV, count: n * d, into: encX)

@@ -7,27 +7,33 @@
 //     | utterance 0 | gap | utterance 1 | gap | utterance 2 | padding to 3000 frames |
 //
 // The window is encoded once. Each utterance is then decoded on its own, with its own
-// prompt, against the slice of the encoder output from its first frame to the next
-// utterance's first frame (the last one: to the window's end), so its text and word times
-// come only from its own audio. The decoder's timestamps start at the slice's offset
+// prompt, against its own encoder rows plus every row of silence (gaps and padding) but none
+// of the other utterances' rows, so its text and word times come only from its own audio,
+// and the decoder still sees about as much silence as after a lone utterance (a decoder
+// given only the utterance and its gap, a few hundred rows instead of 1500, repeated
+// itself and invented words on the speech set). The decoder's timestamps start at the slice's offset
 // (Whisper's positions are absolute), so the first timestamp is looked for there and the
 // result is shifted back: times are relative to the utterance's first sample, as alone.
 // Anything past the first window (an utterance longer than one window, or a decode that
 // stopped early) continues on the ordinary path.
 //
-// What packing cannot keep identical: the encoder attends over the whole window, so the
-// neighbours' audio and the utterance's position change its encoder output a little.
+// The encoder's self-attention is masked so that an utterance's positions attend to their
+// own and to the silence only, and the silence only to itself: no neighbour's speech
+// reaches an utterance through the encoder either. What packing cannot keep identical: the
+// utterance's position in the window (Whisper's positions are absolute) and the silence
+// it sees (padding after a lone utterance also attends to that utterance's speech).
 // Tests compare packed against lone transcripts and word times on real speech.
 import Foundation
 
-/// A slice of an encoder output that holds one packed utterance (rows from `firstRow`).
+/// The encoder rows one packed utterance is decoded against: its own rows first, then every
+/// row of the window that belongs to no utterance (gaps and padding), gathered from the
+/// packed window's encoder output.
 struct PackedSlice {
-    /// (1500, d) the packed window's encoder output.
+    /// (rows, d) gathered encoder output.
     let encoded: UnsafePointer<Float>
-    /// Encoder position of the utterance's first frame (frames / 2).
-    let firstRow: Int
-    /// Positions the decoder sees: the utterance and the gap after it.
     let rows: Int
+    /// Encoder position of the utterance's first frame (frames / 2): its timestamps start there.
+    let timestampOffset: Int
 }
 
 extension WhisperTranscriber {
@@ -75,12 +81,32 @@ extension WhisperTranscriber {
                 }
             }
         }
-        try model.encode(mel: windowMel, output: packedEncoded)
-        let positions = model.config.encoderPositions
+        let positions = model.config.encoderPositions, d = model.config.dModel
+        // Encoder rows of each utterance: [first, end) positions.
+        let spans = items.indices.map { i in
+            (offsets[i] / Self.inputStride, min((offsets[i] + Self.melFrames(samples: items[i].samples.count) + 1) / Self.inputStride, positions))
+        }
+        // (positions,) the utterance each position belongs to, -1 for silence.
+        var owner = [Int](repeating: -1, count: positions)
+        for (i, s) in spans.enumerated() { for p in s.0..<s.1 { owner[p] = i } }
+        let silentRows = (0..<positions).filter { owner[$0] < 0 }
+        // The encoder's self-attention: an utterance's positions see their own and the
+        // silence, never another utterance; silence sees only silence, so what a decoder
+        // reads in it carries no one's speech.
+        var mask = [Float](repeating: 0, count: positions * positions) // (query, key) added to the scores
+        for q in 0..<positions {
+            for k in 0..<positions where owner[k] >= 0 && owner[k] != owner[q] { mask[q * positions + k] = -.infinity }
+        }
+        try mask.withUnsafeBufferPointer { m in
+            try model.encode(mel: windowMel, output: packedEncoded, attentionMask: m.baseAddress!)
+        }
         return try items.enumerated().map { i, item in
-            let first = offsets[i] / Self.inputStride
-            let next = i + 1 < offsets.count ? offsets[i + 1] / Self.inputStride : positions
-            let slice = PackedSlice(encoded: UnsafePointer(packedEncoded), firstRow: first, rows: next - first)
+            // The decoder never sees the other utterances: this one's rows, then the silence.
+            // Cross-attention has no positions of its own, so the order of rows does not
+            // matter to it; word alignment reads the utterance's frames from row 0 on.
+            let rows = Array(spans[i].0..<spans[i].1) + silentRows
+            for (k, r) in rows.enumerated() { (packedGathered + k * d).update(from: packedEncoded + r * d, count: d) }
+            let slice = PackedSlice(encoded: UnsafePointer(packedGathered), rows: rows.count, timestampOffset: spans[i].0)
             let f = features[i]
             return try transcribe(features: f.mel, frames: f.frames, durationMs: Int64(item.samples.count) * 1000 / 16_000,
                                   options: item.options, packed: slice)

@@ -26,6 +26,8 @@ public final class WhisperTranscriber: @unchecked Sendable {
     /// (1500, d) the encoder output of a window of packed utterances (WhisperPacking); kept
     /// apart from `encoded`, which a long utterance's later windows reuse.
     let packedEncoded: UnsafeMutablePointer<Float>
+    /// (1500, d) the rows of `packedEncoded` one packed utterance is decoded against.
+    let packedGathered: UnsafeMutablePointer<Float>
 
     /// Loads a Whisper directory: config.json, tokenizer.json and the weights, either
     /// CTranslate2's model.bin or Hugging Face's model.safetensors (see WhisperCheckpoint).
@@ -43,6 +45,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
         windowMel = .allocate(capacity: model.config.melCount * WhisperModel.framesPerWindow)
         encoded = .allocate(capacity: model.config.encoderPositions * model.config.dModel)
         packedEncoded = .allocate(capacity: model.config.encoderPositions * model.config.dModel)
+        packedGathered = .allocate(capacity: model.config.encoderPositions * model.config.dModel)
     }
 
     /// Resolves a model name (`whisper-base`) or directory through the registry.
@@ -61,6 +64,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
         windowMel.deallocate()
         encoded.deallocate()
         packedEncoded.deallocate()
+        packedGathered.deallocate()
     }
 
     // MARK: - Transcription
@@ -95,8 +99,8 @@ public final class WhisperTranscriber: @unchecked Sendable {
         var timestampOffset = 0
         func useWindow(seek: Int, size: Int) throws {
             if seek == 0, let packed {
-                generator.setEncoderOutput(packed.encoded + packed.firstRow * model.config.dModel, rows: packed.rows)
-                timestampOffset = packed.firstRow
+                generator.setEncoderOutput(packed.encoded, rows: packed.rows)
+                timestampOffset = packed.timestampOffset
                 return
             }
             if encodedSeek != seek {

@@ -6,6 +6,9 @@
 //    within 20 ms? and the recogniser time alone vs packed (medians of --runs, interleaved).
 // 2. The streams replayed live at once through a PackingRecognizer (each stream on its own
 //    thread) against the same streams unpacked: final transcripts and word times per stream.
+// --precision-check: instead, every clip of the set transcribed whole (greedy) with the
+// encoder in fp32 and in bf16 (emulated where the CPU lacks AVX-512 BF16): WER against the
+// references for each, and how many clips give identical tokens.
 // Prints a table and, as its last line, one JSON object.
 import Foundation
 import Kernels
@@ -18,7 +21,7 @@ import Whisper
 
 struct Args {
     var threads = 2, runs = 3, gap = WhisperTranscriber.defaultPackGapFrames, latencyMs = 5000
-    var model = "whisper-base", live = true, only = ""
+    var model = "whisper-base", live = true, only = "", precisionCheck = false
     init() {
         var it = CommandLine.arguments.dropFirst().makeIterator()
         while let a = it.next() {
@@ -31,6 +34,7 @@ struct Args {
             case "--model": model = v
             case "--live": live = v != "off"
             case "--only": only = v
+            case "--precision-check": precisionCheck = v != "off"
             default: FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8)); exit(2)
             }
         }
@@ -98,6 +102,28 @@ for line in refs.split(whereSeparator: \.isNewline).dropFirst() {
     guard f.count == 3, f[0].hasSuffix(".wav") || f[0].hasSuffix(".flac") else { continue }
     if !args.only.isEmpty && !args.only.split(separator: ",").contains(where: { f[0].hasPrefix($0) }) { continue }
     inputs.append((f[0], try AudioFixture.samples(Fixtures.path("media/speech/\(f[0])")), f[2]))
+}
+
+if args.precisionCheck {
+    let bf16 = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent(args.model),
+                                      beamSlots: 1, precision: .bf16)
+    var o = TranscriptionOptions.greedy
+    o.language = "en"
+    var w32 = WordErrors(), w16 = WordErrors(), sameTokens = 0
+    for input in inputs {
+        let a = try whisper.transcribe(samples: input.samples, options: o)
+        let b = try bf16.transcribe(samples: input.samples, options: o)
+        w32.add(reference: input.reference, hypothesis: a.text)
+        w16.add(reference: input.reference, hypothesis: b.text)
+        let same = a.segments.flatMap(\.tokens) == b.segments.flatMap(\.tokens)
+        if same { sameTokens += 1 } else { print("  \(input.name): fp32 \"\(a.text)\" | bf16 \"\(b.text)\"") }
+    }
+    print("precision: fp32 WER \(w32.errors)/\(w32.words), bf16 WER \(w16.errors)/\(w16.words) (\(bf16.model.precision), emulated \(!KernelConfig.cpuHasBF16)); identical tokens on \(sameTokens)/\(inputs.count) clips")
+    let json: [String: Any] = ["benchmark": "precision", "model": args.model, "wer_fp32": w32.rate, "wer_bf16": w16.rate,
+                               "errors_fp32": w32.errors, "errors_bf16": w16.errors, "words": w32.words,
+                               "same_tokens": sameTokens, "clips": inputs.count, "emulated": !KernelConfig.cpuHasBF16]
+    print(String(data: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), encoding: .utf8)!)
+    exit(0)
 }
 
 // 1. Unpacked live run, recording the utterances.

@@ -63,8 +63,10 @@ public struct DaemonConfig: Sendable, Equatable {
     /// `[speech]`: how live speech shares the recogniser.
     public struct Speech: Sendable, Equatable {
         /// How long an ended utterance may wait for other streams' utterances to share its
-        /// 30 s Whisper window; 0 turns packing off. Adds up to this much to speech latency.
-        public var packLatencyMs: Int64 = 5000
+        /// 30 s Whisper window; 0 (the default) turns packing off. Adds up to this much to
+        /// speech latency. Off by default: packed utterances do not yet transcribe exactly as
+        /// lone ones (README, "Speech across streams").
+        public var packLatencyMs: Int64 = 0
         /// "fp32", "bf16" or "auto" (bf16 only where the CPU has AVX-512 BF16).
         public var precision = "auto"
     }

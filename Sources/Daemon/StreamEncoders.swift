@@ -99,10 +99,11 @@ public final class RegistryEncoders: EncoderFactory, Sendable {
     public func makeEncoders(for stream: StreamConfig) throws -> [any WindowEncoder] {
         try registry.descriptors.filter { stream.encoders.contains($0.name) }.compactMap { d in
             let prepared = try prepare(d)
-            let made = if let speech = prepared as? PreparedSpeech {
-                try speech.makeEncoder(streamId: stream.id, lowLatency: stream.speechLowLatency)
+            let made: (any WindowEncoder)?
+            if let speech = prepared as? PreparedSpeech {
+                made = try speech.makeEncoder(streamId: stream.id, lowLatency: stream.speechLowLatency)
             } else {
-                try prepared.makeEncoder(streamId: stream.id)
+                made = try prepared.makeEncoder(streamId: stream.id)
             }
             guard var encoder = made else { return nil }
             if stream.gatesVision, let picture = encoder as? FrameEncoder {

@@ -78,7 +78,7 @@ public final class SpeechEncoder: WindowEncoder {
         guard let worker else { return Self.evidence(try process(window)) }
         if let error = finished.withLock({ f -> (any Error)? in defer { f.error = nil }; return f.error }) { throw error }
         if !window.audio.isEmpty {
-            worker.slots.wait()
+            Self.waitForSlot(worker.slots)
             let ms = window.audio.count / AudioFormat.samplesPerMs
             queued.add(1, ordering: .relaxed)
             queuedMs.add(ms, ordering: .relaxed)
@@ -99,6 +99,9 @@ public final class SpeechEncoder: WindowEncoder {
         }
         return Self.evidence(finished.withLock { f in defer { f.segments = [] }; return f.segments })
     }
+
+    /// Blocks this compute thread until the queue has room (back-pressure on the stream).
+    private static func waitForSlot(_ slots: DispatchSemaphore) { slots.wait() }
 
     /// Feeds one window's audio to the stream's transcriber; the segments that became final.
     private func process(_ window: MediaWindow) throws -> [TranscriptSegment] {

@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "ModelIO", dependencies: ["Kernels"]),
 
         // MARK: - Models: pure compute, no store, no server
-        .target(name: "Whisper", dependencies: ["Kernels", "ModelIO", "CZlib"], path: "Sources/Encoders/Whisper"),
+        .target(name: "Whisper", dependencies: ["Kernels", "ModelIO", "CZlib", "SpokenWords"], path: "Sources/Encoders/Whisper"),
         .target(name: "VAD", dependencies: ["ModelIO", "Kernels"]),
         .target(name: "ImageOps", path: "Sources/Encoders/ImageOps"),
         .target(name: "PersonDetector", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/PersonDetector"),
@@ -45,21 +45,22 @@ let package = Package(
         .target(name: "CLIP", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/CLIP"),
 
         // MARK: - Speech to text and subtitles
-        .target(name: "Subtitles"),
-        .target(name: "Transcription", dependencies: ["MediaIO", "VAD", "Subtitles", "Whisper"]),
+        .target(name: "SpokenWords"),
+        .target(name: "Subtitles", dependencies: ["SpokenWords"]),
+        .target(name: "Transcription", dependencies: ["MediaIO", "VAD", "SpokenWords", "Subtitles", "Whisper"]),
 
         // MARK: - The evidence vocabulary and the pipeline's seams
-        .target(name: "SightlineCore", dependencies: ["MediaIO"]),
+        .target(name: "SightlineCore", dependencies: ["MediaIO", "SpokenWords"]),
 
         // MARK: - Modalities: adapters from windows to evidence, and the encoder registry
-        .target(name: "Modalities", dependencies: ["SightlineCore", "MediaIO", "Transcription", "VAD", "Whisper", "ModelIO",
+        .target(name: "Modalities", dependencies: ["SightlineCore", "MediaIO", "SpokenWords", "Transcription", "VAD", "Whisper", "ModelIO",
                                                   "ImageOps", "PersonDetector", "FaceDetector", "ImageLabels", "OCR", "TextEmbedder", "CLIP"]),
 
         // MARK: - Persistence, retrieval, API
-        .target(name: "Store", dependencies: ["SightlineCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Store", dependencies: ["SightlineCore", "SpokenWords", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Retrieval", dependencies: ["SightlineCore", "Store"]),
         .target(name: "Server", dependencies: [
-            "SightlineCore", "Retrieval", "Subtitles",
+            "SightlineCore", "Retrieval", "SpokenWords", "Subtitles",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -81,7 +82,7 @@ let package = Package(
             name: "sightline",
             dependencies: [
                 "MediaIO", "Daemon", "Server", "Transcription", "Whisper", "ModelIO", "Subtitles", "Kernels", "Modalities",
-                "SightlineCore", "ImageOps",
+                "SightlineCore", "ImageOps", "Store", "Retrieval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -92,7 +93,7 @@ let package = Package(
         .executableTarget(name: "VADBench", dependencies: ["VAD"], path: "Benchmarks/VADBench"),
         .executableTarget(name: "SpeechBench", dependencies: ["Whisper", "Transcription", "VAD", "MediaIO", "ModelIO", "Kernels"],
                           path: "Benchmarks/SpeechBench"),
-        .executableTarget(name: "PauseBench", dependencies: ["Transcription", "Whisper", "VAD", "ModelIO", "Subtitles", "Kernels", "TestSupport"],
+        .executableTarget(name: "PauseBench", dependencies: ["Transcription", "Whisper", "VAD", "ModelIO", "SpokenWords", "Subtitles", "Kernels", "TestSupport"],
                           path: "Benchmarks/PauseBench"),
         .executableTarget(name: "PackBench", dependencies: ["Transcription", "Whisper", "VAD", "Subtitles", "Kernels", "TestSupport"],
                           path: "Benchmarks/PackBench"),
@@ -105,7 +106,7 @@ let package = Package(
         .executableTarget(name: "CLIPBench", dependencies: ["CLIP", "ImageOps", "Kernels"], path: "Benchmarks/CLIPBench"),
 
         // MARK: - Tests (one test target per library target; shared helpers in TestSupport)
-        .target(name: "TestSupport", dependencies: ["Transcription", "Subtitles", "SightlineCore"], path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Transcription", "SpokenWords", "Subtitles", "SightlineCore"], path: "Sources/TestSupport"),
         // MediaIOTests run the built `sightline probe`, so the executable is built first.
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport", "sightline"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
@@ -119,17 +120,19 @@ let package = Package(
         .testTarget(name: "FaceDetectorTests", dependencies: ["FaceDetector", "ImageOps", "ModelIO", "Kernels", "TestSupport"]),
         .testTarget(name: "ImageLabelsTests", dependencies: ["ImageLabels", "ImageOps", "ModelIO", "Kernels", "TestSupport"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "ImageOps", "ModelIO", "Kernels", "TestSupport"]),
-        .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "TestSupport"]),
-        .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "VAD", "Subtitles", "Whisper", "TestSupport"]),
+        .testTarget(name: "SubtitlesTests", dependencies: ["Subtitles", "SpokenWords", "TestSupport"]),
+        .testTarget(name: "TranscriptionTests", dependencies: ["Transcription", "VAD", "SpokenWords", "Subtitles", "Whisper", "TestSupport"]),
         .testTarget(name: "SightlineCoreTests", dependencies: ["SightlineCore"]),
         .testTarget(name: "ModalitiesTests", dependencies: ["Modalities", "SightlineCore", "MediaIO", "Transcription", "Store", "sightline",
                                                             "PersonDetector", "FaceDetector", "ImageLabels", "OCR", "ImageOps", "TextEmbedder",
                                                             "CLIP", "Retrieval", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "SightlineCore", "Retrieval", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "SightlineCore", "SpokenWords", "Retrieval", "TestSupport"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Store", "SightlineCore", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Retrieval", "Store", "SightlineCore"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Modalities", "SightlineCore", "MediaIO", "Store", "Retrieval",
                                                         "TestSupport"]),
+        // The development set: clips indexed with FileIndex, annotated queries scored against a baseline.
+        .testTarget(name: "DevSetTests", dependencies: ["Daemon", "Modalities", "Retrieval", "Store", "SightlineCore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SightlineCore", "Store", "Server", "TestSupport"]),
         // Seeded, bounded fuzzing of media and configuration in-process and through the binary.
         .testTarget(name: "FuzzTests", dependencies: ["MediaIO", "Daemon", "Server", "TestSupport", "sightline"]),

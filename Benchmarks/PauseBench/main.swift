@@ -8,6 +8,7 @@
 //     [--prompt CHARS] [--join-sentences on|off] [--join-gap MS] [--max-joined MS]
 //     (--clips on: also the bundled speech clips, as the live WER test does; the others set
 //     LiveSpeechOptions)
+import SpokenWords
 import Foundation
 import Kernels
 import ModelIO

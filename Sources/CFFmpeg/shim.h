@@ -78,6 +78,15 @@ static inline int sl_sws_scale_to_rgb(struct SwsContext *sws, const AVFrame *src
                      dst_planes, dst_strides);
 }
 
+/// Converts one packed RGB24 picture (`src_height` rows of `src_stride` bytes) into the planes
+/// of `dst` (its format and size set, its buffers allocated).
+static inline int sl_sws_scale_rgb_to_frame(struct SwsContext *sws, const uint8_t *src, int src_stride, int src_height,
+                                            AVFrame *dst) {
+    const uint8_t *src_planes[4] = { src, NULL, NULL, NULL };
+    int src_strides[4] = { src_stride, 0, 0, 0 };
+    return sws_scale(sws, src_planes, src_strides, 0, src_height, dst->data, dst->linesize);
+}
+
 /// Scales one packed RGB24 picture (`src_height` rows of `src_stride` bytes) into another.
 static inline int sl_sws_scale_rgb(struct SwsContext *sws, const uint8_t *src, int src_stride, int src_height,
                                    uint8_t *dst, int dst_stride) {

@@ -71,6 +71,13 @@ public struct DaemonConfig: Sendable, Equatable {
         public var precision = "auto"
     }
 
+    public struct Scheduler: Sendable, Equatable {
+        /// While a live stream is this far behind the wall clock, the costly picture
+        /// modalities of every stream analyse a window only at their `[vision] keep_alive`
+        /// (ComputeScheduler); speech, motion and audio level always run.
+        public var lagBudgetMs: Int64 = 5_000
+    }
+
     public var paths = Paths()
     public var speech = Speech()
     /// The `[models]` table: every key the encoder registry declares, defaults filled in
@@ -82,6 +89,7 @@ public struct DaemonConfig: Sendable, Equatable {
     public var access = Access()
     public var limits = Limits()
     public var watchdog = Watchdog()
+    public var scheduler = Scheduler()
     /// The file this was loaded from, if any.
     public var file: String?
 
@@ -126,6 +134,7 @@ public struct DaemonConfig: Sendable, Equatable {
     static let requestTimeoutRange: ClosedRange<Int64> = 100...3_600_000
     static let followerTimeoutRange: ClosedRange<Int64> = 100...86_400_000
     static let stallTimeoutRange: ClosedRange<Int64> = 1000...30 * 86_400_000
+    static let lagBudgetRange: ClosedRange<Int64> = 500...3_600_000
 
     public static func load(file: String, registry: EncoderRegistry = .standard) throws -> DaemonConfig {
         let text: String
@@ -224,6 +233,10 @@ public struct DaemonConfig: Sendable, Equatable {
             c.watchdog.stallTimeoutMs = try t.duration("stall_timeout", default: c.watchdog.stallTimeoutMs, range: stallTimeoutRange)!
             try t.finish()
         }
+        if let t = try r.table("scheduler") {
+            c.scheduler.lagBudgetMs = try t.duration("lag_budget", default: c.scheduler.lagBudgetMs, range: lagBudgetRange)!
+            try t.finish()
+        }
         try r.finish()
         return c
     }
@@ -274,6 +287,9 @@ public struct DaemonConfig: Sendable, Equatable {
 
         [watchdog]
         stall_timeout = \(q(Units.formatDuration(watchdog.stallTimeoutMs)))
+
+        [scheduler]
+        lag_budget = \(q(Units.formatDuration(scheduler.lagBudgetMs)))
 
         """
     }

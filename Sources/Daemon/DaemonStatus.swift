@@ -1,5 +1,6 @@
 // The daemon's answer to the API's StatusSource: readiness, models, per-stream status and
-// the daemon-side metrics (encoder latency, thinned frames, encoder errors, unrecognised speech).
+// the daemon-side metrics (encoder latency, thinned frames, windows shed under load, lag per
+// modality, encoder errors, unrecognised speech).
 import Server
 import SightlineCore
 import Synchronization
@@ -31,6 +32,9 @@ public final class DaemonStatus: StatusSource {
         var calls = "# HELP sightline_encoder_windows_total Windows each encoder processed.\n# TYPE sightline_encoder_windows_total counter\n"
         var thinned = "# HELP sightline_frames_thinned_total Video frames dropped from queued windows (audio kept).\n# TYPE sightline_frames_thinned_total counter\n"
         var skipped = "# HELP sightline_frames_skipped_total Sampled frames a picture modality left out because nothing moved (motion gate).\n# TYPE sightline_frames_skipped_total counter\n"
+        var shed = "# HELP sightline_windows_shed_total Windows a picture modality left out because a live stream was late (scheduler).\n# TYPE sightline_windows_shed_total counter\n"
+        var lag = "# HELP sightline_modality_lag_seconds Wall clock minus the end of the last window each encoder analysed (live streams).\n# TYPE sightline_modality_lag_seconds gauge\n"
+        let now = clock.nowMs()
         var errors = "# HELP sightline_encoder_errors_total Encoder failures (window stored without that evidence).\n# TYPE sightline_encoder_errors_total counter\n"
         for r in supervisor.runtimes {
             let s = r.snapshot
@@ -43,12 +47,20 @@ public final class DaemonStatus: StatusSource {
             for (name, n) in s.framesSkipped.sorted(by: { $0.key < $1.key }) {
                 skipped += "sightline_frames_skipped_total{stream=\"\(id)\",encoder=\"\(name)\"} \(n)\n"
             }
+            for (name, n) in s.windowsShed.sorted(by: { $0.key < $1.key }) {
+                shed += "sightline_windows_shed_total{stream=\"\(id)\",encoder=\"\(name)\"} \(n)\n"
+            }
+            if s.epochTimes {
+                for (name, end) in s.encodedEndMs.sorted(by: { $0.key < $1.key }) {
+                    lag += "sightline_modality_lag_seconds{stream=\"\(id)\",encoder=\"\(name)\"} \(Double(max(0, now - end)) / 1000)\n"
+                }
+            }
             errors += "sightline_encoder_errors_total{stream=\"\(id)\"} \(s.encoderErrors)\n"
         }
         var unrecognized = "# HELP sightline_speech_unrecognized_total Speech the voice detector found that gave no text, also when decoded on its own.\n# TYPE sightline_speech_unrecognized_total counter\n"
         for (stream, count) in supervisor.speechUnrecognized {
             unrecognized += "sightline_speech_unrecognized_total{stream=\"\(Metrics.escape(stream))\"} \(count)\n"
         }
-        return out + calls + thinned + skipped + errors + unrecognized
+        return out + calls + thinned + skipped + shed + lag + errors + unrecognized
     }
 }

@@ -1,7 +1,7 @@
 // One stream's pipeline: open the source → windows into a bounded queue → encoders (on the
 // compute executor) → enrichers → one WindowRecord per window committed to the store
-// together with the `match` events of the stream's standing queries (one transaction) →
-// window sinks (fusion).
+// together with the occurrence events of the stream's standing queries (one transaction) →
+// window sinks (captions, fusion), which settle their state when the run ends.
 // Stopping (SIGTERM, or a reload that changed the stream) interrupts the open of the source
 // and the reconnect back-off at once, lets the encoders work through the windows already
 // queued until a drain deadline, and logs how many were left.
@@ -23,10 +23,12 @@ public final class Pipeline: Sendable {
     let readers: any WindowReaderFactory
     let encoders: [any WindowEncoder]
     let enrichers: [any EvidenceEnricher]
-    /// Raises `match` events for the stream's standing queries and the API's subscriptions,
+    /// Raises occurrence events for the stream's standing queries and the API's subscriptions,
     /// inside each window's own transaction.
     let matcher: StandingQueryMatcher
     let sinks: [any WindowSink]
+    /// Thins picture modalities while some live stream is late.
+    let scheduler: ComputeScheduler
     let inputs = WindowInputs()
     let clock: any DaemonClock
     let logger: Logger
@@ -51,7 +53,7 @@ public final class Pipeline: Sendable {
     /// `sinks` run after the commit.
     public init(config: StreamConfig, store: Store, readers: any WindowReaderFactory, encoders: [any WindowEncoder],
                 enrichers: [any EvidenceEnricher] = [], sinks: [any WindowSink] = [],
-                clock: any DaemonClock, logger: Logger, queueCapacity: Int, decodeThreads: Int,
+                scheduler: ComputeScheduler = ComputeScheduler(), clock: any DaemonClock, logger: Logger, queueCapacity: Int, decodeThreads: Int,
                 backoff: Backoff = Backoff(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) })
     {
         self.config = config
@@ -61,6 +63,7 @@ public final class Pipeline: Sendable {
         self.enrichers = enrichers
         self.matcher = StandingQueryMatcher(streamId: config.id, queries: config.queries, store: store)
         self.sinks = sinks
+        self.scheduler = scheduler
         self.clock = clock
         var l = logger
         l[metadataKey: "stream.id"] = "\(config.id)"
@@ -125,6 +128,13 @@ public final class Pipeline: Sendable {
     /// Runs until the input ends (files), the pipeline is stopped, or the task is cancelled.
     public func run() async {
         await ingest()
+        // No more windows from this run: sinks settle what they hold (a caption's open segment).
+        for sink in sinks {
+            do { try await BlockingExecutor.storage.run { try await sink.streamEnded() } } catch {
+                runtime.update { $0.encoderErrors += 1 }
+                logger.warning("stage failed at the stream's end", metadata: ["stage": "\(sink.name)", "error": "\(error)"])
+            }
+        }
         let waiters = finished.withLock { f -> [CheckedContinuation<Void, Never>] in
             f.done = true
             defer { f.waiters = [] }
@@ -262,18 +272,31 @@ public final class Pipeline: Sendable {
         }
     }
 
-    /// Encodes one window with every encoder, enriches and commits it, then hands it to the
+    /// Encodes one window with every encoder (costly picture modalities only as the scheduler
+    /// admits them while a live stream is late), enriches and commits it, then hands it to the
     /// sinks. Encoders, enrichers and sinks that fail are logged and counted; the window is
     /// stored with the evidence the others produced. Model work and store writes run on
     /// their executors, never on Swift's cooperative pool.
     func process(_ window: MediaWindow) async throws {
         let prepared = inputs.prepare(window, for: encoders.map(\.input))
+        let startedMs = clock.nowMs()
+        let live = runtime.snapshot.epochTimes
+        if live { scheduler.reportLag(stream: config.id, lagMs: max(0, startedMs - window.endMs), nowMs: startedMs) }
         var evidence: [Evidence] = []
         for encoder in encoders {
+            if live, encoder is any FrameSkipping {
+                let last = runtime.snapshot.encodedEndMs[encoder.name]
+                guard scheduler.admitsPicture(windowStartMs: window.startMs, lastAnalysedEndMs: last,
+                                              keepAliveMs: config.visionKeepAliveMs, nowMs: startedMs) else {
+                    runtime.update { $0.windowsShed[encoder.name, default: 0] += 1 }
+                    continue
+                }
+            }
             let input = prepared[encoder.input] ?? window
             evidence += await timed(encoder.name, window: window) {
                 try await BlockingExecutor.compute.run { try await encoder.encode(input) }
             } ?? []
+            runtime.update { $0.encodedEndMs[encoder.name] = window.endMs }
             if let skipping = encoder as? any FrameSkipping {
                 runtime.update { $0.framesSkipped[encoder.name] = skipping.framesSkipped }
             }
@@ -289,13 +312,14 @@ public final class Pipeline: Sendable {
         let now = clock.nowMs()
         let store = self.store
         let matcher = self.matcher
+        let keyFrame: @Sendable () -> KeyFrame? = { Self.keyFrame(of: window) }
         let runtime = self.runtime
         let logger = self.logger
         // The window and its match events in one transaction: a crash keeps both or neither.
         // A failing match is logged and counted; the window is stored without its events.
         let windowId = try await BlockingExecutor.storage.run {
             try store.append(record, committedMs: now) { id in
-                do { return try matcher.matches(CommittedWindow(id: id, record: record, committedMs: now)) } catch {
+                do { return try matcher.matches(CommittedWindow(id: id, record: record, committedMs: now), keyFrame: keyFrame) } catch {
                     runtime.update { $0.encoderErrors += 1 }
                     logger.warning("stage failed", metadata: ["stage": "\(matcher.name)", "window.start_ms": "\(record.startMs)",
                                                               "error": "\(error)"])
@@ -314,6 +338,23 @@ public final class Pipeline: Sendable {
                 try await BlockingExecutor.storage.run { try await sink.windowCommitted(committed) }
             }
         }
+    }
+
+    /// The JPEG of `window`'s middle frame, for an occurrence that begins in it; nil without frames.
+    static func keyFrame(of window: MediaWindow) -> KeyFrame? {
+        guard !window.frames.isEmpty else { return nil }
+        var frame = window.frames[window.frames.count / 2]
+        if frame.layout == .planarF32 {
+            let plane = frame.width * frame.height
+            guard frame.planar.count == plane * 3 else { return nil }
+            var rgb = [UInt8](repeating: 0, count: plane * 3) // (height, width, 3)
+            for i in 0..<plane {
+                for c in 0..<3 { rgb[i * 3 + c] = UInt8(max(0, min(255, (frame.planar[c * plane + i] * 255).rounded()))) }
+            }
+            frame = VideoFrame(ptsMs: frame.ptsMs, width: frame.width, height: frame.height, layout: .rgb8, rgb: rgb)
+        }
+        guard let jpeg = try? JPEGEncoder.encode(frame) else { return nil }
+        return KeyFrame(width: frame.width, height: frame.height, atMs: frame.ptsMs, base64: Data(jpeg).base64EncodedString())
     }
 
     /// Runs one stage (`name`) for `window`, adding its time to the stage's metrics; nil when it failed.

@@ -17,6 +17,14 @@ public struct StreamConfig: Sendable, Equatable {
     /// Files only: pace reading at media speed (like a camera) and start over at the end.
     public var realtime = false
     public var loop = false
+    /// `pace`: how a file is read. `realtime` is `realtime = true`; `fast` reads it once at
+    /// full CPU speed, the decoder ahead of the encoders (what `sightline ask` and FileIndex
+    /// do), and cannot be combined with `realtime = true` or `loop = true`.
+    public enum Pace: String, Sendable, Equatable, CaseIterable { case realtime, fast }
+    public var pace: Pace {
+        get { realtime ? .realtime : .fast }
+        set { realtime = newValue == .realtime }
+    }
     public var samplingMode = SamplingMode.fps
     public var fps = 1.0
     /// 0 keeps the source size.
@@ -96,6 +104,15 @@ public struct StreamConfig: Sendable, Equatable {
         c.enabled = try r.bool("enabled", default: c.enabled)
         c.realtime = try r.bool("realtime", default: c.realtime)
         c.loop = try r.bool("loop", default: c.loop)
+        if let text = try r.optionalString("pace") {
+            guard let pace = Pace(rawValue: text) else {
+                throw r.bad("pace", "'\(text)' is not one of \(Pace.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if pace == .fast, c.realtime || c.loop {
+                throw r.bad("pace", "\"fast\" reads the file once at full speed; remove realtime = true and loop = true, or the pace")
+            }
+            c.pace = pace
+        }
         if let t = try r.table("sampling") {
             let mode = try t.string("mode", default: c.samplingMode.rawValue)
             guard let m = SamplingMode(rawValue: mode) else {
@@ -158,7 +175,18 @@ public struct StreamConfig: Sendable, Equatable {
             guard let text = try q.optionalString("text"), !FTSQuery.tokens(text).isEmpty else {
                 throw ConfigError.missingKey(file: file, key: q.path + ".text")
             }
-            c.queries.append(StandingQuery(text: text, minScore: try q.double("min_score", default: 0, range: 0...1000)))
+            let d = OccurrenceOptions()
+            let hits = OccurrenceOptions.hitsRange
+            let enterHits = try q.int("enter_hits", default: d.enterHits, range: hits)
+            let occurrence = OccurrenceOptions(
+                enterHits: enterHits,
+                enterWindows: try q.int("enter_windows", default: max(d.enterWindows, enterHits), range: enterHits...hits.upperBound),
+                leaveMisses: try q.int("leave_misses", default: d.leaveMisses, range: hits),
+                spread: try q.double("spread", default: d.spread, range: OccurrenceOptions.spreadRange),
+                historyWindows: try q.int("history_windows", default: d.historyWindows, range: OccurrenceOptions.historyRange),
+                keyFrame: try q.bool("key_frame", default: d.keyFrame))
+            c.queries.append(StandingQuery(text: text, minScore: try q.double("min_score", default: 0, range: 0...1000),
+                                           occurrence: occurrence))
             try q.finish()
         }
         try r.finish()
@@ -239,7 +267,10 @@ public struct StreamConfig: Sendable, Equatable {
 
         """
         for query in queries {
+            let o = query.occurrence
             out += "\n[[queries]]\ntext = \(q(query.text))\nmin_score = \(query.minScore)\n"
+            out += "enter_hits = \(o.enterHits)\nenter_windows = \(o.enterWindows)\nleave_misses = \(o.leaveMisses)\n"
+            out += "spread = \(o.spread)\nhistory_windows = \(o.historyWindows)\nkey_frame = \(o.keyFrame)\n"
         }
         return out
     }

@@ -26,6 +26,10 @@ public final class StreamRuntime: Sendable {
         public var encodeCalls: [String: Int] = [:]
         /// Frames each gated picture modality left out (nothing moved), cumulative.
         public var framesSkipped: [String: Int] = [:]
+        /// Windows each picture modality left out because a stream was late (ComputeScheduler), cumulative.
+        public var windowsShed: [String: Int] = [:]
+        /// End of the last window each encoder analysed, on the stream's timeline.
+        public var encodedEndMs: [String: Int64] = [:]
     }
 
     public let id: String
@@ -45,10 +49,12 @@ public final class StreamRuntime: Sendable {
 
     public func update(_ body: (inout Snapshot) -> Void) { state.withLock { body(&$0) } }
 
+    /// What the API shows: lags only where window times are wall-clock times.
     public func status(nowMs: Int64) -> StreamStatus {
         let s = snapshot
         return StreamStatus(id: id, source: source, state: s.state, lastError: s.lastError,
                             lagMs: s.epochTimes ? s.lastWindowEndMs.map { max(0, nowMs - $0) } : nil,
+                            modalityLagMs: s.epochTimes ? s.encodedEndMs.mapValues { max(0, nowMs - $0) } : nil,
                             windowsProcessed: s.windowsProcessed, windowsDropped: s.windowsDropped,
                             reconnects: s.reconnects, queueDepth: s.queueDepth)
     }

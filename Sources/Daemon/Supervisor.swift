@@ -5,6 +5,7 @@
 import Foundation
 import Logging
 import Modalities
+import Retrieval
 import SightlineCore
 import ServiceLifecycle
 import Store
@@ -18,6 +19,8 @@ public final class Supervisor: Service, Sendable {
     let logger: Logger
     let daemon: DaemonConfig
     let backoff: Backoff
+    /// Shared by every pipeline: thins picture modalities while a live stream is late.
+    let scheduler: ComputeScheduler
     /// Streams by id with their pipelines; the API reads it for status.
     private let pipelines = Mutex<[String: Pipeline]>([:])
     private let configs = Mutex<[StreamConfig]>([])
@@ -41,6 +44,7 @@ public final class Supervisor: Service, Sendable {
         self.clock = clock
         self.logger = logger
         self.backoff = backoff
+        self.scheduler = ComputeScheduler(lagBudgetMs: daemon.scheduler.lagBudgetMs)
         self.configs.withLock { $0 = streams }
         (reloadRequests, reloadContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -107,7 +111,11 @@ public final class Supervisor: Service, Sendable {
             logger.error("cannot load the enrichers; storing evidence without them", metadata: ["stream.id": "\(c.id)", "error": "\(error)"])
             enrichers = []
         }
-        return Pipeline(config: c, store: store, readers: readers, encoders: encs, enrichers: enrichers, clock: clock, logger: logger,
+        // Streams that look at the picture get timeline captions.
+        let sinks: [any WindowSink] = encs.contains { $0.input.video != nil } ? [CaptionSink(streamId: c.id, store: store)] : []
+        return Pipeline(config: c, store: store, readers: readers, encoders: encs, enrichers: enrichers, sinks: sinks,
+                        scheduler: scheduler,
+                        clock: clock, logger: logger,
                         queueCapacity: daemon.limits.queueWindows, decodeThreads: daemon.threads.decode, backoff: backoff)
     }
 
@@ -131,6 +139,7 @@ public final class Supervisor: Service, Sendable {
                         await p.stop()
                         await p.waitUntilFinished()
                     }
+                    scheduler.remove(stream: id)
                     logger.info("stream stopped by reload", metadata: ["stream.id": "\(c.id)"])
                 }
                 configs.withLock { $0 = fresh }

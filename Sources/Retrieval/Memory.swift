@@ -23,6 +23,9 @@ public protocol Memory: Sendable {
     func subscriptions() async throws -> [Subscription]
     /// Adds a standing query; returns its id.
     func addSubscription(text: String, streams: [String], minScore: Double, nowMs: Int64) async throws -> Int64
+    /// Adds a standing query with its occurrence options; returns its id.
+    func addSubscription(text: String, streams: [String], minScore: Double, occurrence: OccurrenceOptions,
+                         nowMs: Int64) async throws -> Int64
     /// Removes a standing query; false when there was none with that id.
     func removeSubscription(id: Int64) async throws -> Bool
     /// Windows stored for `stream`.
@@ -32,6 +35,13 @@ public protocol Memory: Sendable {
 }
 
 extension Memory {
+    /// A memory that keeps no occurrence options stores the subscription with the defaults.
+    public func addSubscription(text: String, streams: [String], minScore: Double, occurrence: OccurrenceOptions,
+                                nowMs: Int64) async throws -> Int64
+    {
+        try await addSubscription(text: text, streams: streams, minScore: minScore, nowMs: nowMs)
+    }
+
     public func transcript(stream: String, fromMs: Int64?, toMs: Int64?, limit: Int) async throws -> [Evidence] {
         Array(try await transcript(stream: stream, fromMs: fromMs, toMs: toMs).prefix(max(0, limit)))
     }
@@ -76,6 +86,14 @@ public struct StoreMemory: Memory {
 
     public func addSubscription(text: String, streams: [String], minScore: Double, nowMs: Int64) async throws -> Int64 {
         try await executor.run { try store.addSubscription(text: text, streams: streams, minScore: minScore, nowMs: nowMs) }
+    }
+
+    public func addSubscription(text: String, streams: [String], minScore: Double, occurrence: OccurrenceOptions,
+                                nowMs: Int64) async throws -> Int64
+    {
+        try await executor.run {
+            try store.addSubscription(text: text, streams: streams, minScore: minScore, nowMs: nowMs, occurrence: occurrence)
+        }
     }
 
     public func removeSubscription(id: Int64) async throws -> Bool {

@@ -63,10 +63,14 @@ public struct APIClient: Sendable {
         if json { return reply.text }
         let list = try decode(StreamList.self, reply).streams
         if list.isEmpty { return "no streams configured\n" }
-        var out = pad(["STREAM", "STATE", "WINDOWS", "DROPPED", "RECONNECTS", "LAG", "LAST ERROR"])
+        var out = pad(["STREAM", "STATE", "WINDOWS", "DROPPED", "RECONNECTS", "LAG", "MOST BEHIND", "LAST ERROR"])
+        func seconds(_ ms: Int64) -> String { String(format: "%.1fs", Double(ms) / 1000) }
         for s in list {
-            let lag = s.lagMs.map { String(format: "%.1fs", Double($0) / 1000) } ?? "-"
-            out += pad([s.id, s.state.rawValue, "\(s.windowsProcessed)", "\(s.windowsDropped)", "\(s.reconnects)", lag,
+            let lag = s.lagMs.map(seconds) ?? "-"
+            // The modality furthest behind (a picture modality thinned under load lags the stream).
+            let behind = s.modalityLagMs?.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }
+                .map { "\($0.key) \(seconds($0.value))" } ?? "-"
+            out += pad([s.id, s.state.rawValue, "\(s.windowsProcessed)", "\(s.windowsDropped)", "\(s.reconnects)", lag, behind,
                         s.lastError ?? ""])
         }
         return out
@@ -134,6 +138,12 @@ public struct APIClient: Sendable {
         case let .match(m):
             what = String(format: "'%@' matched %@ – %@ (score %.3g): %@", m.query, time(m.startMs), time(m.endMs), m.score,
                           m.evidence.joined(separator: " | "))
+        case let .occurrenceStart(o):
+            what = String(format: "'%@' began at %@ (score %.3g over %.3g): %@", o.query, time(o.startMs), o.score, o.threshold,
+                          o.evidence.joined(separator: " | ")) + (o.keyFrame == nil ? "" : " [key frame]")
+        case let .occurrenceEnd(o):
+            what = String(format: "'%@' ended: %@ – %@, %d windows (best %.3g)", o.query, time(o.startMs), time(o.endMs),
+                          o.windows, o.score)
         }
         return "\(time(e.atMs))  \(e.streamId ?? "-")  \(e.kind.rawValue)  \(what)"
     }

@@ -11,7 +11,8 @@
 //                                             maxTranscriptSegments; a cut answer says so, see transcript())
 //   GET    /v1/events                         Server-Sent Events (?after=ID; ?format=json lists instead)
 //   GET    /v1/subscriptions                  standing queries
-//   POST   /v1/subscriptions                  {text, streams?, min_score?} → {id}
+//   POST   /v1/subscriptions                  {text, streams?, min_score?, enter_hits?, enter_windows?,
+//                                              leave_misses?, spread?, history_windows?, key_frame?} → {id}
 //   DELETE /v1/subscriptions/{id}
 //   GET    /metrics                           Prometheus text format
 // Times in query strings and bodies are Int64 milliseconds (epoch ms for live streams).
@@ -194,7 +195,7 @@ public struct Router: Sendable {
         case "json":
             var body: [String: AnyEncodable] = ["stream": AnyEncodable(id), "truncated": AnyEncodable(nextFrom != nil), "cues": AnyEncodable(cues.map {
                 Cue(start_ms: $0.startMs, end_ms: $0.endMs, text: $0.text ?? "",
-                    words: $0.words.map { .init(text: $0.text, start_ms: $0.startMs, end_ms: $0.endMs) })
+                    words: $0.words.map { .init(text: $0.word, start_ms: $0.startMs, end_ms: $0.endMs) })
             })]
             if let nextFrom { body["next_from"] = AnyEncodable(nextFrom) }
             response = .json(body)
@@ -229,13 +230,26 @@ public struct Router: Sendable {
         var text: String
         var streams: [String]?
         var min_score: Double?
+        /// enter_hits, enter_windows, leave_misses, spread, history_windows, key_frame beside the others.
+        var occurrence: OccurrenceOptions
+
+        enum CodingKeys: String, CodingKey { case text, streams, min_score }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            text = try c.decode(String.self, forKey: .text)
+            streams = try c.decodeIfPresent([String].self, forKey: .streams)
+            min_score = try c.decodeIfPresent(Double.self, forKey: .min_score)
+            occurrence = try OccurrenceOptions(from: decoder)
+        }
     }
 
     func addSubscription(_ request: APIRequest) async throws -> APIResponse {
         let body: SubscriptionBody = try decodeBody(request, example: #"{"text": "car in the driveway", "streams": ["drive"]}"#)
         guard !MomentQuery.words(in: body.text).isEmpty else { throw APIError(400, "subscription text '\(body.text)' has no word to match") }
+        if let problem = body.occurrence.validationError { throw APIError(400, "subscription: \(problem)") }
         let id = try await memory.addSubscription(text: body.text, streams: body.streams ?? [], minScore: body.min_score ?? 0,
-                                                  nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+                                                  occurrence: body.occurrence, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
         return .json(["id": id], status: 201)
     }
 

@@ -2,6 +2,7 @@
 // through the Subtitles module's broadcast cue rules (line length, durations, splits).
 // Times are shown relative to `originMs` (the start of the requested range, or the first
 // cue), because live streams carry epoch milliseconds and players expect time from zero.
+import SpokenWords
 import SightlineCore
 import Subtitles
 
@@ -31,7 +32,7 @@ public enum TranscriptRenderer {
             return TranscriptSegment(startMs: offset(e.startMs, from: originMs), endMs: offset(e.endMs, from: originMs), text: text,
                               words: e.words.map {
                                   TranscriptWord(startMs: offset($0.startMs, from: originMs), endMs: offset($0.endMs, from: originMs),
-                                                 word: $0.text, probability: $0.probability ?? 1)
+                                                 word: $0.word, probability: $0.probability)
                               })
         }
         // The broadcast rules are valid by construction; fall back to one cue per segment if not.

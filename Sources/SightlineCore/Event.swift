@@ -8,8 +8,15 @@ import Foundation
 public enum EventKind: String, Sendable, Equatable, Codable, CaseIterable {
     /// A stream's pipeline changed state (`StreamStateChange`).
     case streamState = "stream_state"
-    /// A standing query matched a committed window (`QueryMatch`).
+    /// A standing query matched a committed window (`QueryMatch`). Written by earlier versions
+    /// (one per matching window); still read from stores that hold them.
     case match
+    /// A standing query's occurrence began: enough recent windows scored above its threshold
+    /// (`Occurrence`). Exactly one per occurrence.
+    case occurrenceStart = "occurrence_start"
+    /// That occurrence ended: enough windows in a row scored below (`Occurrence`). Exactly one
+    /// per occurrence, after its start.
+    case occurrenceEnd = "occurrence_end"
 }
 
 /// A stream entered `state`; `error` says why when the state is a failure or a reconnect.
@@ -55,16 +62,89 @@ public struct QueryMatch: Sendable, Equatable, Codable {
     }
 }
 
+/// A JPEG picture of an occurrence's key frame, carried in the event.
+public struct KeyFrame: Sendable, Equatable, Codable {
+    /// Always "image/jpeg".
+    public var mime: String
+    public var width: Int
+    public var height: Int
+    /// When the frame was shown (ms on the stream's timeline).
+    public var atMs: Int64
+    /// The JPEG file, base64 (RFC 4648, no line breaks).
+    public var base64: String
+
+    /// A key frame of `width` × `height` pixels shown at `atMs`, as base64 JPEG bytes.
+    public init(width: Int, height: Int, atMs: Int64, base64: String, mime: String = "image/jpeg") {
+        self.mime = mime
+        self.width = width
+        self.height = height
+        self.atMs = atMs
+        self.base64 = base64
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case mime, width, height, base64
+        case atMs = "at_ms"
+    }
+}
+
+/// One occurrence of a standing query on a stream: the run of windows where it held. The
+/// `occurrence_start` event carries it as known when it began (`endMs` the end of the window
+/// that confirmed it), the `occurrence_end` event as it ended (`endMs` the end of its last
+/// window above the threshold).
+public struct Occurrence: Sendable, Equatable, Codable {
+    /// The standing query's text.
+    public var query: String
+    /// The stream it occurred on.
+    public var stream: String
+    /// The span: from the start of its first window above the threshold.
+    public var startMs: Int64
+    public var endMs: Int64
+    /// The best window score so far, and the threshold windows had to pass when it began.
+    public var score: Double
+    public var threshold: Double
+    /// How many windows scored above the threshold so far.
+    public var windows: Int
+    /// The evidence text of its best window.
+    public var evidence: [String]
+    /// The key frame, on `occurrence_start` when the query asks for one (`key_frame`).
+    public var keyFrame: KeyFrame?
+
+    /// An occurrence of `query` on `stream` over [startMs, endMs).
+    public init(query: String, stream: String, startMs: Int64, endMs: Int64, score: Double, threshold: Double,
+                windows: Int, evidence: [String], keyFrame: KeyFrame? = nil)
+    {
+        self.query = query
+        self.stream = stream
+        self.startMs = startMs
+        self.endMs = endMs
+        self.score = score
+        self.threshold = threshold
+        self.windows = windows
+        self.evidence = evidence
+        self.keyFrame = keyFrame
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case query, stream, score, threshold, windows, evidence
+        case startMs = "start_ms", endMs = "end_ms", keyFrame = "key_frame"
+    }
+}
+
 /// An event's details, one typed value per kind.
 public enum EventPayload: Sendable, Equatable {
     case streamState(StreamStateChange)
     case match(QueryMatch)
+    case occurrenceStart(Occurrence)
+    case occurrenceEnd(Occurrence)
 
     /// The kind this payload belongs to.
     public var kind: EventKind {
         switch self {
         case .streamState: return .streamState
         case .match: return .match
+        case .occurrenceStart: return .occurrenceStart
+        case .occurrenceEnd: return .occurrenceEnd
         }
     }
 }
@@ -109,6 +189,8 @@ public struct Event: Sendable, Equatable, Codable {
         switch try c.decode(EventKind.self, forKey: .kind) {
         case .streamState: payload = .streamState(try c.decode(StreamStateChange.self, forKey: .payload))
         case .match: payload = .match(try c.decode(QueryMatch.self, forKey: .payload))
+        case .occurrenceStart: payload = .occurrenceStart(try c.decode(Occurrence.self, forKey: .payload))
+        case .occurrenceEnd: payload = .occurrenceEnd(try c.decode(Occurrence.self, forKey: .payload))
         }
     }
 
@@ -123,6 +205,7 @@ public struct Event: Sendable, Equatable, Codable {
         switch payload {
         case let .streamState(p): try c.encode(p, forKey: .payload)
         case let .match(p): try c.encode(p, forKey: .payload)
+        case let .occurrenceStart(p), let .occurrenceEnd(p): try c.encode(p, forKey: .payload)
         }
     }
 }
@@ -138,6 +221,7 @@ public enum EventCoding {
         switch payload {
         case let .streamState(p): data = try encoder.encode(p)
         case let .match(p): data = try encoder.encode(p)
+        case let .occurrenceStart(p), let .occurrenceEnd(p): data = try encoder.encode(p)
         }
         return String(decoding: data, as: UTF8.self)
     }
@@ -148,6 +232,8 @@ public enum EventCoding {
         switch kind {
         case .streamState: return .streamState(try JSONDecoder().decode(StreamStateChange.self, from: data))
         case .match: return .match(try JSONDecoder().decode(QueryMatch.self, from: data))
+        case .occurrenceStart: return .occurrenceStart(try JSONDecoder().decode(Occurrence.self, from: data))
+        case .occurrenceEnd: return .occurrenceEnd(try JSONDecoder().decode(Occurrence.self, from: data))
         }
     }
 

@@ -3,7 +3,9 @@
 // captions and embeddings as their encoders land) is expressed with this one type, so adding
 // a modality adds rows, never columns or tables. Times are Int64 milliseconds on the
 // stream's timeline: media time for files, Unix epoch milliseconds for live streams
-// (docs/ARCHITECTURE.md, "Time").
+// (docs/ARCHITECTURE.md, "Time"). Speech words are `TranscriptWord`s, the one word type from
+// Whisper to the subtitles and the store.
+import SpokenWords
 
 /// The kind of evidence. Open set: a new encoder picks a new raw value.
 public struct Modality: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible,
@@ -86,24 +88,6 @@ public struct Region: Sendable, Codable, Equatable {
     }
 }
 
-/// One recognised word with its time span.
-public struct Word: Sendable, Codable, Equatable {
-    /// The word as the recogniser wrote it, with its leading space (" country").
-    public var text: String
-    /// When the word starts and ends (ms on the stream's timeline).
-    public var startMs: Int64
-    public var endMs: Int64
-    /// The recogniser's probability for the word, where it gives one.
-    public var probability: Double?
-    /// A word spoken over [startMs, endMs).
-    public init(text: String, startMs: Int64, endMs: Int64, probability: Double? = nil) {
-        self.text = text
-        self.startMs = startMs
-        self.endMs = endMs
-        self.probability = probability
-    }
-}
-
 /// A vector from some embedding model, stored as fp16 (half the bytes of f32; the
 /// cosine error this adds is below 1e-3, far under retrieval noise).
 public struct Embedding: Sendable, Equatable {
@@ -132,7 +116,7 @@ public struct Evidence: Sendable, Equatable {
     /// A measurement (dBFS for audio level, changed-pixel fraction for motion).
     public var value: Double?
     /// Word times of speech evidence, in spoken order; empty for other modalities.
-    public var words: [Word]
+    public var words: [TranscriptWord]
     /// A vector describing the evidence (image or text embedding), when an encoder or enricher made one.
     public var embedding: Embedding?
     /// Where in the picture it was seen (people, faces, text lines, labels of a region); nil
@@ -149,7 +133,7 @@ public struct Evidence: Sendable, Equatable {
 
     /// Evidence of `modality` over [startMs, endMs); every other field is optional.
     public init(modality: Modality, startMs: Int64, endMs: Int64, text: String? = nil,
-                confidence: Double? = nil, value: Double? = nil, words: [Word] = [],
+                confidence: Double? = nil, value: Double? = nil, words: [TranscriptWord] = [],
                 embedding: Embedding? = nil, region: Region? = nil, continues: Bool = false)
     {
         self.modality = modality

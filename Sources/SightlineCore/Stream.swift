@@ -32,6 +32,9 @@ public struct StreamStatus: Sendable, Equatable, Codable {
     public var lastError: String?
     /// Wall-clock ms minus the end of the last committed window (live streams), or nil.
     public var lagMs: Int64?
+    /// Per encoder ("speech", "people"): wall-clock ms minus the end of the last window it
+    /// analysed (live streams), or nil. A picture modality thinned under load lags the stream.
+    public var modalityLagMs: [String: Int64]?
     /// Windows committed to the store.
     public var windowsProcessed: Int
     /// Windows dropped because the encoders fell behind a live source.
@@ -43,13 +46,15 @@ public struct StreamStatus: Sendable, Equatable, Codable {
 
     /// A status with the given counters.
     public init(id: String, source: String, state: StreamState, lastError: String? = nil, lagMs: Int64? = nil,
-                windowsProcessed: Int = 0, windowsDropped: Int = 0, reconnects: Int = 0, queueDepth: Int = 0)
+                modalityLagMs: [String: Int64]? = nil, windowsProcessed: Int = 0, windowsDropped: Int = 0,
+                reconnects: Int = 0, queueDepth: Int = 0)
     {
         self.id = id
         self.source = source
         self.state = state
         self.lastError = lastError
         self.lagMs = lagMs
+        self.modalityLagMs = modalityLagMs
         self.windowsProcessed = windowsProcessed
         self.windowsDropped = windowsDropped
         self.reconnects = reconnects
@@ -58,7 +63,7 @@ public struct StreamStatus: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case id, source, state, reconnects
-        case lastError = "last_error", lagMs = "lag_ms", windowsProcessed = "windows_processed"
+        case lastError = "last_error", lagMs = "lag_ms", modalityLagMs = "modality_lag_ms", windowsProcessed = "windows_processed"
         case windowsDropped = "windows_dropped", queueDepth = "queue_depth"
     }
 }

@@ -56,8 +56,10 @@ public protocol WindowEncoder: Sendable {
     func encode(_ window: MediaWindow) async throws -> [Evidence]
 }
 
-/// An encoder that leaves some frames out (a picture modality behind a motion gate) says how
-/// many, so the stream's metrics count them: frames are never skipped silently.
+/// A costly picture modality (people, faces, labels, on-screen text, CLIP): it may leave
+/// frames out behind a motion gate and says how many, so the stream's metrics count them
+/// (frames are never skipped silently), and the daemon's scheduler thins it while a live
+/// stream is late.
 public protocol FrameSkipping: WindowEncoder {
     /// Frames it left out so far (cumulative).
     var framesSkipped: Int { get }
@@ -98,4 +100,12 @@ public protocol WindowSink: Sendable {
     var name: String { get }
     /// Reacts to one committed window.
     func windowCommitted(_ window: CommittedWindow) async throws
+    /// The stream's input ended or its pipeline is stopping: no more windows follow from this
+    /// run. A sink that holds state across windows (an open segment) settles it here.
+    func streamEnded() async throws
+}
+
+extension WindowSink {
+    /// Nothing to settle.
+    public func streamEnded() async throws {}
 }

@@ -1,5 +1,6 @@
 // Reading: the full-text primitives ranking is built from (Retrieval ranks; the store only
 // finds and counts), timelines, transcripts, events and per-stream counts.
+import SpokenWords
 import Foundation
 import GRDB
 import SightlineCore
@@ -168,7 +169,7 @@ extension Store {
                 let id: Int64 = r["id"]
                 let words = try Row.fetchAll(db, sql: "SELECT text, start_ms, end_ms, probability FROM words WHERE evidence_id = ? ORDER BY idx",
                                              arguments: [id]).map { w in
-                    Word(text: w["text"], startMs: w["start_ms"], endMs: w["end_ms"], probability: w["probability"])
+                    TranscriptWord(startMs: w["start_ms"], endMs: w["end_ms"], word: w["text"], probability: w["probability"])
                 }
                 return Evidence(modality: Modality(rawValue: r["modality"]), startMs: r["start_ms"], endMs: r["end_ms"],
                                 text: r["text"], confidence: r["confidence"], words: words)
@@ -208,9 +209,28 @@ extension Store {
             try Row.fetchAll(db, sql: "SELECT * FROM subscriptions ORDER BY id").map { r in
                 let json: String = r["streams"]
                 let streams = (try? JSONDecoder().decode([String].self, from: Data(json.utf8))) ?? []
+                let options: String = r["options"]
+                let occurrence = (try? JSONDecoder().decode(OccurrenceOptions.self, from: Data(options.utf8))) ?? OccurrenceOptions()
                 return Subscription(id: r["id"], text: r["text"], streams: streams,
-                                    minScore: r["min_score"], createdMs: r["created_ms"])
+                                    minScore: r["min_score"], createdMs: r["created_ms"], occurrence: occurrence)
             }
+        }
+    }
+
+    /// The newest `occurrence_start` or `occurrence_end` event of `query` on `stream` (of the
+    /// API subscription `subscriptionId`, or of the stream file's query when nil): whether an
+    /// occurrence is still open, after a restart.
+    public func latestOccurrenceEvent(stream: String, query: String, subscriptionId: Int64?) throws -> Event? {
+        try read("latest occurrence event") { db in
+            let r = try Row.fetchOne(db, sql: """
+                SELECT * FROM events
+                WHERE stream_id = ? AND kind IN (?, ?) AND subscription_id IS ? AND json_extract(payload, '$.query') = ?
+                ORDER BY id DESC LIMIT 1
+                """, arguments: [stream, EventKind.occurrenceStart.rawValue, EventKind.occurrenceEnd.rawValue,
+                                  subscriptionId, query])
+            guard let r, let kind = EventKind(rawValue: r["kind"]),
+                  let payload = try? EventCoding.decodePayload(kind: kind, json: r["payload"]) else { return nil }
+            return Event(id: r["id"], streamId: r["stream_id"], atMs: r["at_ms"], subscriptionId: r["subscription_id"], payload: payload)
         }
     }
 

@@ -46,6 +46,24 @@ extension Store {
         }
     }
 
+    /// Adds evidence that was only known after its window was committed (a caption when its
+    /// segment closes) to the stored window `windowId` of `streamId`, in one transaction. The
+    /// evidence's own span may reach before the window. Fails when there is no such window.
+    public func addEvidence(_ evidence: [Evidence], toWindow windowId: Int64, streamId: String) throws {
+        if let bad = evidence.first(where: { $0.endMs < $0.startMs }) {
+            throw StoreError.invalidRecord("\(bad.modality) evidence of stream '\(streamId)' ends (\(bad.endMs) ms) before it starts (\(bad.startMs) ms)")
+        }
+        guard !evidence.isEmpty else { return }
+        try write("add evidence to window \(windowId)") { db in
+            guard try Int64.fetchOne(db, sql: "SELECT 1 FROM windows WHERE id = ? AND stream_id = ?", arguments: [windowId, streamId]) != nil else {
+                throw StoreError.invalidRecord("no window \(windowId) of stream '\(streamId)' to add evidence to")
+            }
+            try Self.insertEvidence(evidence, windowId: windowId, streamId: streamId, db)
+            let bytes = Self.approximateBytes(WindowRecord(streamId: streamId, startMs: 0, endMs: 0, evidence: evidence)) - Self.windowRowBytes
+            try db.execute(sql: "UPDATE windows SET bytes = bytes + ? WHERE id = ?", arguments: [bytes, windowId])
+        }
+    }
+
     /// Commits many windows in one transaction (bulk import, benchmarks): all or none.
     public func append(contentsOf records: [WindowRecord], committedMs: Int64) throws {
         if let bad = records.first(where: { $0.endMs < $0.startMs }) {
@@ -67,7 +85,12 @@ extension Store {
             """, arguments: [record.streamId, record.startMs, record.endMs, record.frameCount,
                              record.audioSamples, Self.approximateBytes(record), committedMs])
         let windowId = db.lastInsertedRowID
-        for ev in record.evidence {
+        try insertEvidence(record.evidence, windowId: windowId, streamId: record.streamId, db)
+        return windowId
+    }
+
+    private static func insertEvidence(_ evidence: [Evidence], windowId: Int64, streamId: String, _ db: Database) throws {
+        for ev in evidence {
             if ev.continues, let text = ev.text {
                 // The same observation as a stored row: extend that row instead of adding one.
                 try db.execute(sql: """
@@ -75,37 +98,39 @@ extension Store {
                     WHERE id = (SELECT id FROM evidence
                                 WHERE stream_id = ? AND modality = ? AND text = ? AND end_ms >= ? AND start_ms <= ?
                                 ORDER BY start_ms DESC LIMIT 1)
-                    """, arguments: [ev.endMs, ev.confidence, record.streamId, ev.modality.rawValue, text,
+                    """, arguments: [ev.endMs, ev.confidence, streamId, ev.modality.rawValue, text,
                                      ev.startMs - Evidence.continuationGapMs, ev.startMs])
                 if db.changesCount > 0 { continue }
             }
             try db.execute(sql: """
                 INSERT INTO evidence(window_id, stream_id, modality, start_ms, end_ms, text, confidence, value, x0, y0, x1, y1)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [windowId, record.streamId, ev.modality.rawValue, ev.startMs, ev.endMs,
+                """, arguments: [windowId, streamId, ev.modality.rawValue, ev.startMs, ev.endMs,
                                  ev.text, ev.confidence, ev.value, ev.region?.x0, ev.region?.y0, ev.region?.x1, ev.region?.y1])
             let evidenceId = db.lastInsertedRowID
             for (i, w) in ev.words.enumerated() {
                 try db.execute(sql: "INSERT INTO words(evidence_id, idx, text, start_ms, end_ms, probability) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [evidenceId, i, w.text, w.startMs, w.endMs, w.probability])
+                               arguments: [evidenceId, i, w.word, w.startMs, w.endMs, w.probability])
             }
             if let emb = ev.embedding {
                 try db.execute(sql: "INSERT INTO embeddings(evidence_id, model, dim, vector) VALUES (?, ?, ?, ?)",
                                arguments: [evidenceId, emb.model, emb.vector.count, Float16Blob.encode(emb.vector)])
             }
         }
-        return windowId
     }
+
+    /// The window row's own share of `approximateBytes`.
+    static let windowRowBytes: Int64 = 64
 
     /// Size a window adds to the database, used by size-based retention. Counts payload
     /// bytes plus a fixed per-row overhead measured on SQLite's record format (~48 bytes a
     /// row including index entries); it is an estimate, and retention treats it as one.
     static func approximateBytes(_ r: WindowRecord) -> Int64 {
-        var bytes: Int64 = 64
+        var bytes: Int64 = windowRowBytes
         for ev in r.evidence {
             bytes += 48 + Int64(ev.text?.utf8.count ?? 0) * 2 // text and its FTS entry
             if ev.region != nil { bytes += 32 }
-            bytes += Int64(ev.words.count) * 40 + ev.words.reduce(0) { $0 + Int64($1.text.utf8.count) }
+            bytes += Int64(ev.words.count) * 40 + ev.words.reduce(0) { $0 + Int64($1.word.utf8.count) }
             if let e = ev.embedding { bytes += 24 + Int64(e.vector.count) * 2 }
         }
         return bytes
@@ -125,11 +150,16 @@ extension Store {
         return db.lastInsertedRowID
     }
 
-    public func addSubscription(text: String, streams: [String], minScore: Double, nowMs: Int64) throws -> Int64 {
+    public func addSubscription(text: String, streams: [String], minScore: Double, nowMs: Int64,
+                                occurrence: OccurrenceOptions = OccurrenceOptions()) throws -> Int64
+    {
         let streamsJSON = String(decoding: try JSONEncoder().encode(streams), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let optionsJSON = String(decoding: try encoder.encode(occurrence), as: UTF8.self)
         return try write("add subscription") { db in
-            try db.execute(sql: "INSERT INTO subscriptions(text, streams, min_score, created_ms) VALUES (?, ?, ?, ?)",
-                           arguments: [text, streamsJSON, minScore, nowMs])
+            try db.execute(sql: "INSERT INTO subscriptions(text, streams, min_score, created_ms, options) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [text, streamsJSON, minScore, nowMs, optionsJSON])
             return db.lastInsertedRowID
         }
     }

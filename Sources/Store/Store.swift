@@ -154,6 +154,10 @@ public final class Store: Sendable {
                 ALTER TABLE evidence ADD COLUMN y1 REAL;
                 """)
         }
+        m.registerMigration("v4: occurrence options of subscriptions") { db in
+            // OccurrenceOptions as JSON (hysteresis and key frames of standing queries).
+            try db.execute(sql: "ALTER TABLE subscriptions ADD COLUMN options TEXT NOT NULL DEFAULT '{}'")
+        }
         return m
     }
 

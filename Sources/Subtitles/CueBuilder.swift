@@ -13,6 +13,8 @@
 //    gap, never over a neighbour. Dense speech can leave a cue shorter than the minimum rather
 //    than overlapping.
 // Guarantees: no empty cue, cues in time order, start < end, no overlap.
+import SpokenWords
+
 public struct CueBuilder: Sendable {
     public var rules: CueRules
 

@@ -1,6 +1,8 @@
 // The unit the cue builder lays out: one word (or, without word timestamps, one
 // whitespace-separated piece of a segment's text) with its time span. `text` keeps its leading
 // space so that joining tokens reproduces the transcript's spacing (none between CJK words).
+import SpokenWords
+
 struct CueToken: Sendable, Hashable {
     var text: String
     var startMs: Int64

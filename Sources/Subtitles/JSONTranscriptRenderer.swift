@@ -5,7 +5,7 @@
 // `words` is always present (empty without word timestamps). A last key
 // "unrecognized":[{"start_ms":..,"end_ms":..,"reason":..}] lists speech regions that gave no
 // text; it is written only when there is one, so ordinary output keeps its shape. Probabilities are rounded to
-// 4 decimals; a non-finite probability (never produced by a sane model) is written as 0.
+// 4 decimals (a word with none recorded has no "probability" key); a non-finite probability (never produced by a sane model) is written as 0.
 // The output decodes back into an equal `Transcript` with JSONDecoder (up to that rounding).
 public enum JSONTranscriptRenderer {
     public static func render(_ transcript: Transcript) -> String {
@@ -20,7 +20,8 @@ public enum JSONTranscriptRenderer {
                 if j > 0 { out += "," }
                 out += "{\"start_ms\":\(word.startMs),\"end_ms\":\(word.endMs)"
                 out += ",\"word\":" + quoted(word.word)
-                out += ",\"probability\":" + number(word.probability) + "}"
+                if let p = word.probability { out += ",\"probability\":" + number(p) }
+                out += "}"
             }
             out += "]}"
         }

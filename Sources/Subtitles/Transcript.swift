@@ -4,6 +4,8 @@
 // Its Codable form is the `--format json` output:
 // {"language","model","segments":[{"start_ms","end_ms","text","words":[{"start_ms","end_ms","word","probability"}]}],
 //  "unrecognized":[{"start_ms","end_ms","reason"}]}   ("unrecognized" only when there is any)
+import SpokenWords
+
 public struct Transcript: Sendable, Hashable, Codable {
     /// ISO 639-1 code such as "en", as Whisper reports it.
     public var language: String

@@ -1,6 +1,7 @@
 // A fake speech recogniser for pipeline tests: it records how many samples each call got and
 // answers with one segment spanning the given audio, with a fixed text. The real one is
 // Whisper; this lets segmentation, storage and time mapping be tested exactly.
+import SpokenWords
 import Subtitles
 import Synchronization
 import Transcription

@@ -2,6 +2,7 @@
 // URL), keep only the speech (VAD gate, on by default), recognise it, and put every segment
 // and word back on the media timeline. A truncated input is transcribed up to where it
 // breaks; an input with no audio stream is a clear error.
+import SpokenWords
 import Foundation
 import MediaIO
 import Subtitles

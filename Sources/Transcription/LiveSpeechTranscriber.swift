@@ -30,6 +30,7 @@
 // - `feed` / `flush`: only final segments, never replaced. Latency budget: an utterance is
 //   final `maxJoinGapMs` (3 s) of silence after it ends, or as soon as the speech joined to
 //   it would pass `maxJoinedMs` (12 s), or at once with joining off; plus one decode.
+import SpokenWords
 import Subtitles
 import VAD
 

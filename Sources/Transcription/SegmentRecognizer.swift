@@ -1,6 +1,7 @@
 // The seam between the transcription pipelines and a speech recogniser: 16 kHz mono samples
 // in, timestamped segments out (times in ms from the first given sample). Whisper is the real
 // implementation (see WhisperRecognizer.swift); the pipelines know only this.
+import SpokenWords
 import Subtitles
 
 public struct RecognizedSpeech: Sendable, Equatable {

@@ -5,6 +5,7 @@
 // with word times, a segment that crosses a seam is split there (each part keeps its own
 // words and text) and every part runs from its first word's start to its last word's end;
 // without them it cannot be split, and runs from its mapped start to its mapped end.
+import SpokenWords
 import Subtitles
 
 extension SpeechTimeMap {

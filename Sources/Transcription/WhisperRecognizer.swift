@@ -1,5 +1,6 @@
 // The real SegmentRecognizer: Whisper (CTranslate2 or Hugging Face checkpoints) with the
-// chosen decoding options, its output converted to the Subtitles transcript types.
+// chosen decoding options; its segments are already the shared `TranscriptSegment`s.
+import SpokenWords
 import Subtitles
 import Whisper
 
@@ -57,10 +58,6 @@ public final class WhisperRecognizer: BatchRecognizer {
     }
 
     private static func converted(_ result: SpeechTranscript) -> RecognizedSpeech {
-        RecognizedSpeech(language: result.language, segments: result.segments.map { s in
-            TranscriptSegment(startMs: s.startMs, endMs: s.endMs, text: s.text, words: s.words.map {
-                TranscriptWord(startMs: $0.startMs, endMs: $0.endMs, word: $0.word, probability: Double($0.probability))
-            })
-        })
+        RecognizedSpeech(language: result.language, segments: result.segments.map(\.transcript))
     }
 }

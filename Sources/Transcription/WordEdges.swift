@@ -6,6 +6,7 @@
 // last one when a pause splits it, widened by `marginMs`; a word with no speech chunk keeps
 // its times. Segments are then split where their words leave a pause of `splitPauseMs` or
 // more, and fitted to their words.
+import SpokenWords
 import Subtitles
 import VAD
 

@@ -13,9 +13,10 @@ struct Sightline: AsyncParsableCommand {
           sightline probe talk.mp4 --windows        show streams and the window timeline
           sightline transcribe talk.mp4 -o talk.srt  subtitles of what is said
           sightline look camera.mp4 --at 12        people, faces, labels and text in one frame
+          sightline ask door.mp4 "who came in"       index a file and find the moments that answer
           sightline models list                      which models are installed
         """,
-        subcommands: [ProbeCommand.self, TranscribeCommand.self, LookCommand.self, ModelsCommand.self,
+        subcommands: [ProbeCommand.self, TranscribeCommand.self, LookCommand.self, AskCommand.self, ModelsCommand.self,
                       ServeCommand.self, StatusCommand.self, StreamsCommand.self, QueryCommand.self,
                       TranscriptCommand.self, EventsCommand.self, ConfigCommand.self]
     )

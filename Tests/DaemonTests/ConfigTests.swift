@@ -111,10 +111,13 @@ final class ConfigTests: XCTestCase {
               message: "'90d' is outside the allowed range 1s...30d")
         check("[watchdog]\nstall_timeout = \"1ms\"\n", key: "watchdog.stall_timeout", line: 2,
               message: "'1ms' is outside the allowed range 1s...30d")
+        check("[scheduler]\nlag_budget = \"100ms\"\n", key: "scheduler.lag_budget", line: 2,
+              message: "'100ms' is outside the allowed range 500ms...1h")
         check("id = \"a\"\nsource = \"rtsp://h/x\"\n[live]\nread_timeout = \"3000000000000ms\"\n", stream: true,
               key: "live.read_timeout", line: 4, message: "'3000000000000ms' is outside the allowed range 100ms...1h")
         check("id = \"a\"\nsource = \"rtsp://h/x\"\n[retention]\nmax_size = \"10KiB\"\n", stream: true,
               key: "retention.max_size", line: 4, message: "'10KiB' is outside the allowed range 1MiB...1024TiB")
+        XCTAssertEqual(try DaemonConfig.parse("[scheduler]\nlag_budget = \"8s\"\n", file: "r.toml").scheduler.lagBudgetMs, 8_000)
         // The bounds themselves are accepted.
         XCTAssertNoThrow(try DaemonConfig.parse("[limits]\nrequest_timeout = \"1h\"\n[access]\nallowed_uids = [4294967294]\n", file: "r.toml"))
     }

@@ -120,14 +120,15 @@ final class PipelineTests: XCTestCase {
             return nil
         }
         XCTAssertEqual(states, [.reconnecting, .running, .finished])
-        // Window 1 changed from grey 10 to 200: motion, and the standing query "motion" fired;
-        // 2 s later the scene still differs from its background (30 s time constant), so it
-        // fired again for window 2.
-        let matches = events.compactMap { e -> QueryMatch? in
-            if case let .match(m) = e.payload { return m }
+        // Window 1 changed from grey 10 to 200: motion; 2 s later the scene still differs
+        // from its background (30 s time constant): 2 of 3 windows matched "motion", so one
+        // occurrence began, from window 1, confirmed by window 2.
+        let starts = events.compactMap { e -> Occurrence? in
+            if case let .occurrenceStart(o) = e.payload { return o }
             return nil
         }
-        XCTAssertEqual(matches.map(\.startMs), [2000, 4000])
+        XCTAssertEqual(starts.map(\.startMs), [2000])
+        XCTAssertEqual(starts.map(\.endMs), [6000])
         let timeline = try store.timeline(stream: "cam", fromMs: nil, toMs: nil, limit: 10)
         let levels = timeline.compactMap { $0.evidence.first { $0.modality == .audioLevel }?.value }
         XCTAssertEqual(levels.count, 3)
@@ -328,12 +329,13 @@ final class ShutdownTests: XCTestCase {
         XCTAssertEqual(p.runtime.snapshot.windowsProcessed, 3)
         XCTAssertEqual(p.runtime.snapshot.windowsAbandoned, 2)
         XCTAssertEqual(p.runtime.snapshot.state, .stopped)
-        // Each committed window came with its standing-query event.
-        let matches = try store.events(afterId: 0, limit: 100).compactMap { e -> Int64? in
-            if case let .match(m) = e.payload { return m.startMs }
+        // The committed windows came with their standing-query event: every one matched
+        // "window", so the occurrence began with window 1 (2 of 3 above) from window 0.
+        let starts = try store.events(afterId: 0, limit: 100).compactMap { e -> Int64? in
+            if case let .occurrenceStart(o) = e.payload { return o.startMs }
             return nil
         }
-        XCTAssertEqual(matches, [0, 2000, 4000])
+        XCTAssertEqual(starts, [0])
     }
 }
 

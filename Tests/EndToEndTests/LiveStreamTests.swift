@@ -73,9 +73,9 @@ final class LiveStreamTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(try daemon.stream("cam")["reconnects"] as? Int ?? 0, 1)
 
-        // The standing query fired and the state changes are on the event stream.
+        // The standing query began an occurrence and the state changes are on the event stream.
         let events = try daemon.client.call("GET", "/v1/events?format=json&limit=1000").text
-        XCTAssertTrue(events.contains("\"kind\":\"match\""), events)
+        XCTAssertTrue(events.contains("\"kind\":\"occurrence_start\""), events)
         XCTAssertTrue(events.contains("reconnecting"), events)
 
         // Graceful stop: SIGTERM ends the process with status 0.

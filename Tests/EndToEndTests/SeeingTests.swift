@@ -52,8 +52,13 @@ final class SeeingTests: XCTestCase {
         XCTAssertTrue(items.contains { ($0["modality"] as? String) == "label" && $0["text"] is String }, "labels stored")
         XCTAssertTrue(items.contains { ($0["modality"] as? String) == "image" }, "image embeddings stored")
 
-        let events = try daemon.client.call("GET", "/v1/events?format=json&limit=5").text
-        XCTAssertTrue(events.contains("\"kind\":\"match\"") && events.contains("\"query\":\"person\""), events)
+        // The standing query's occurrence begins once 2 of 3 windows showed a person.
+        var events = ""
+        try E2E.waitUntil("an occurrence of 'person'\n\(daemon.log)", seconds: 30) {
+            events = try daemon.client.call("GET", "/v1/events?format=json&limit=20").text
+            return events.contains("\"kind\":\"occurrence_start\"")
+        }
+        XCTAssertTrue(events.contains("\"query\":\"person\""), events)
         daemon.terminate()
     }
 }

@@ -1,5 +1,6 @@
 // Store: migrations, window commits, FTS5 ranking and filters, transcripts, retention and
 // fp16 embeddings, all on a real SQLite file in a temporary directory.
+import SpokenWords
 import Foundation
 import Retrieval
 import SightlineCore
@@ -34,7 +35,7 @@ final class StoreTests: XCTestCase {
         try store.append(speechWindow("s", 0, "first line"), committedMs: 2)
         let cues = try store.transcript(stream: "s", fromMs: nil, toMs: nil)
         XCTAssertEqual(cues.map(\.text), ["first line", "second line"])
-        XCTAssertEqual(cues[0].words, [Word(text: "first", startMs: 100, endMs: 400)])
+        XCTAssertEqual(cues[0].words, [TranscriptWord(startMs: 100, endMs: 400, word: "first")])
         XCTAssertEqual(try store.transcript(stream: "s", fromMs: 2500, toMs: nil).map(\.text), ["second line"])
     }
 
@@ -115,7 +116,10 @@ final class StoreTests: XCTestCase {
 
     func testWindowAndItsMatchEventsCommitTogetherOrNotAtAll() throws {
         let store = try makeStore()
-        let matcher = StandingQueryMatcher(streamId: "cam", queries: [StandingQuery(text: "parcel", minScore: 0)], store: store)
+        // One window above the threshold begins an occurrence.
+        let once = OccurrenceOptions(enterHits: 1, enterWindows: 1)
+        let matcher = StandingQueryMatcher(streamId: "cam", queries: [StandingQuery(text: "parcel", minScore: 0, occurrence: once)],
+                                           store: store)
         let record = WindowRecord(streamId: "cam", startMs: 4000, endMs: 6000, evidence: [
             Evidence(modality: .speech, startMs: 4100, endMs: 5000, text: "a parcel arrived"),
         ])
@@ -126,7 +130,7 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try store.windowCount(stream: "cam"), 1)
         let events = try store.events(afterId: 0, limit: 10)
         XCTAssertEqual(events.count, 1)
-        guard case let .match(m)? = events.first?.payload else { return XCTFail("\(events)") }
+        guard case let .occurrenceStart(m)? = events.first?.payload else { return XCTFail("\(events)") }
         XCTAssertEqual(m.query, "parcel")
         XCTAssertEqual(m.startMs, 4000)
         XCTAssertEqual(m.evidence, ["a parcel arrived"])

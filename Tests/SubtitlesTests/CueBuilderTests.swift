@@ -1,5 +1,6 @@
 // The cue builder on realistic inputs, with exact expected cues, plus the layout invariants on
 // many generated transcripts.
+import SpokenWords
 import Subtitles
 import TestSupport
 import XCTest

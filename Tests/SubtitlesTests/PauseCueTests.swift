@@ -1,5 +1,6 @@
 // Cues and pauses: a pause over 1 s between words always ends a cue, whatever the segments
 // say; speech that gave no text is listed in the JSON output and read back.
+import SpokenWords
 import Foundation
 import Subtitles
 import XCTest

@@ -1,6 +1,7 @@
 // The cue builder on real recogniser output: faster-whisper's word timestamps (whisper-base)
 // for the 14 speech clips (Tests/Fixtures/subtitles/faster-whisper-base-words.json, taken from
 // the speech golden file). Exact cues for two clips, the layout invariants for all.
+import SpokenWords
 import Foundation
 import Subtitles
 import TestSupport

@@ -1,5 +1,6 @@
 // Exact SRT / WebVTT / JSON / TXT output for a small transcript, escaping, and the round trip
 // of our WebVTT output through WebVTTParser.
+import SpokenWords
 import Foundation
 import Subtitles
 import TestSupport

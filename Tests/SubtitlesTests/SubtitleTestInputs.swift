@@ -1,5 +1,6 @@
 // Realistic transcript inputs shared by the cue-builder and renderer tests: word lists with
 // times the way Whisper's word alignment reports them (leading spaces, punctuation attached).
+import SpokenWords
 import Subtitles
 
 enum SubtitleTestInputs {

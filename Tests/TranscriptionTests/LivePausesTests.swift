@@ -3,6 +3,7 @@
 // 0.5–3 s pause inside most sentences) fed 2 s window by window as the daemon does must have
 // a word error rate within 0.5 points of the file path on the same audio with the same
 // greedy decoding. With a fake recogniser: the replacement protocol and the prompt.
+import SpokenWords
 import Foundation
 import Subtitles
 import TestSupport

@@ -1,6 +1,7 @@
 // Live segmentation with real Silero weights on real speech, fed in 2 s windows as the
 // daemon feeds it; the recogniser is a recording fake so the utterance boundaries can be
 // checked exactly.
+import SpokenWords
 import XCTest
 import TestSupport
 import Subtitles

@@ -7,6 +7,7 @@
 // the 0.7 s minimum may end later), no cue or segment spans an inserted pause, and no
 // sentence is missing. Words are always aligned internally, so one transcription per case
 // and VAD setting gives all four outputs.
+import SpokenWords
 import Foundation
 import Subtitles
 import TestSupport

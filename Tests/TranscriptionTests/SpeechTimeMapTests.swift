@@ -1,3 +1,4 @@
+import SpokenWords
 import XCTest
 import Subtitles
 @testable import Transcription

@@ -21,7 +21,7 @@ final class WordTimestampTests: XCTestCase {
             for (w, g) in zip(words, clip.words) {
                 XCTAssertEqual(Double(w.startMs), g.start * 1000, accuracy: 20, "\(name) \(w.word) start")
                 XCTAssertEqual(Double(w.endMs), g.end * 1000, accuracy: 20, "\(name) \(w.word) end")
-                XCTAssertEqual(Double(w.probability), g.probability, accuracy: 0.01, "\(name) \(w.word) probability")
+                XCTAssertEqual(try XCTUnwrap(w.probability), g.probability, accuracy: 0.01, "\(name) \(w.word) probability")
                 compared += 1
             }
         }

@@ -1,27 +1,24 @@
 // What Whisper returns and takes: timestamped segments and words of 16 kHz mono Float32
 // audio, and the decoding options. All times are Int64 milliseconds from the start of the
 // given samples. (Transcription's `SegmentRecognizer` is the one recogniser seam.)
-public struct SpeechWord: Sendable, Codable, Equatable {
-    public var startMs: Int64
-    public var endMs: Int64
-    public var word: String
-    public var probability: Float
+import SpokenWords
 
-    public init(startMs: Int64, endMs: Int64, word: String, probability: Float) {
-        self.startMs = startMs; self.endMs = endMs; self.word = word; self.probability = probability
-    }
-}
-
+/// One decoded segment: what was said (the `TranscriptSegment` that Transcription, Subtitles
+/// and the store share, read through directly: `segment.text`, `segment.words`) and how the
+/// decoder got there (its tokens and the statistics of faster-whisper's `Segment`).
+@dynamicMemberLookup
 public struct SpeechSegment: Sendable, Codable, Equatable {
-    public var startMs: Int64
-    public var endMs: Int64
-    public var text: String
+    /// Text, span (ms from the start of the samples) and words, when word timestamps were asked for.
+    public var transcript: TranscriptSegment
+    /// The text's token ids, timestamps removed.
     public var tokens: [Int]
-    public var words: [SpeechWord]
     public var avgLogprob: Float
     public var noSpeechProb: Float
     public var compressionRatio: Float
+    /// The sampling temperature of the decode that passed the thresholds.
     public var temperature: Float
+
+    public subscript<T>(dynamicMember path: KeyPath<TranscriptSegment, T>) -> T { transcript[keyPath: path] }
 }
 
 public struct SpeechTranscript: Sendable, Codable, Equatable {

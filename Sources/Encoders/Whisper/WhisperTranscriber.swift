@@ -8,6 +8,7 @@
 // time per instance (the scratch buffers are shared).
 import Foundation
 import Kernels
+import SpokenWords
 import ModelIO
 
 public final class WhisperTranscriber: @unchecked Sendable {
@@ -156,7 +157,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
                 tokens: result.tokens, timeOffset: timeOffset, segmentSize: segmentSize,
                 segmentDuration: segmentDuration, seek: seek)
             seek = newSeek
-            var words: [[SpeechWord]] = Array(repeating: [], count: pieces.count)
+            var words: [[TranscriptWord]] = Array(repeating: [], count: pieces.count)
             if o.wordTimestamps {
                 var lastSpeech = Double(lastSpeechTimestamp)
                 words = WordAligner(transcriber: self).align(
@@ -173,8 +174,8 @@ public final class WhisperTranscriber: @unchecked Sendable {
                 if piece.start == piece.end || text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { continue }
                 allTokens += piece.tokens
                 segments.append(SpeechSegment(
-                    startMs: Self.ms(piece.start), endMs: Self.ms(piece.end), text: text, tokens: piece.tokens, words: words[i],
-                    avgLogprob: result.avgLogprob, noSpeechProb: result.noSpeechProb, compressionRatio: compression,
+                    transcript: TranscriptSegment(startMs: Self.ms(piece.start), endMs: Self.ms(piece.end), text: text, words: words[i]),
+                    tokens: piece.tokens, avgLogprob: result.avgLogprob, noSpeechProb: result.noSpeechProb, compressionRatio: compression,
                     temperature: temperature))
             }
             if !o.conditionOnPreviousText || temperature > o.promptResetOnTemperature {

@@ -8,6 +8,7 @@
 // heuristics applied. Word probability = mean probability of its tokens.
 import Foundation
 import Kernels
+import SpokenWords
 
 struct WordAligner {
     let transcriber: WhisperTranscriber
@@ -19,11 +20,11 @@ struct WordAligner {
     /// Words per piece; updates the pieces' start/end as the reference does and returns
     /// the new last-speech timestamp.
     func align(pieces: inout [WhisperTranscriber.Piece], seekFrames: Int, numFrames: Int, sotSequence: [Int], language: String,
-               options o: TranscriptionOptions, lastSpeechTimestamp: inout Double) -> [[SpeechWord]] {
+               options o: TranscriptionOptions, lastSpeechTimestamp: inout Double) -> [[TranscriptWord]] {
         let tok = transcriber.tokenizer
         let perPiece = pieces.map { $0.tokens.filter { $0 < tok.eot } }
         let text = perPiece.flatMap { $0 }
-        var result = [[SpeechWord]](repeating: [], count: pieces.count)
+        var result = [[TranscriptWord]](repeating: [], count: pieces.count)
         guard !text.isEmpty else { return result }
         var alignment = findAlignment(text: text, sotSequence: sotSequence, numFrames: numFrames, language: language)
         let durations = alignment.map { $0.end - $0.start }.filter { $0 != 0 }.sorted()
@@ -84,8 +85,8 @@ struct WordAligner {
             }
             pieces[pi].start = Float(start); pieces[pi].end = Float(end)
             result[pi] = words.map {
-                SpeechWord(startMs: WhisperTranscriber.ms(Float($0.start)), endMs: WhisperTranscriber.ms(Float($0.end)),
-                           word: $0.word, probability: Float($0.probability))
+                TranscriptWord(startMs: WhisperTranscriber.ms(Float($0.start)), endMs: WhisperTranscriber.ms(Float($0.end)),
+                               word: $0.word, probability: $0.probability)
             }
         }
         return result

@@ -16,6 +16,7 @@
 // call (with their true times: the evidence of one utterance comes with a later window).
 // At most `maxQueuedWindows` windows wait on the queue; past that `encode` waits too, so a
 // recogniser that cannot keep up shows as the stream's lag, never as unbounded memory.
+import SpokenWords
 import Foundation
 import MediaIO
 import SightlineCore
@@ -125,10 +126,10 @@ public final class SpeechEncoder: WindowEncoder {
     private static func evidence(_ segments: [TranscriptSegment]) -> [Evidence] {
         segments.map { seg in
             // Words keep the recogniser's spacing (" country"): the cue builder joins them as they are.
-            let words = seg.words.map { Word(text: $0.word, startMs: $0.startMs, endMs: $0.endMs, probability: $0.probability) }
-            let confidence = seg.words.isEmpty ? nil : seg.words.map(\.probability).reduce(0, +) / Double(seg.words.count)
+            let probabilities = seg.words.compactMap(\.probability)
+            let confidence = probabilities.isEmpty ? nil : probabilities.reduce(0, +) / Double(probabilities.count)
             return Evidence(modality: .speech, startMs: seg.startMs, endMs: seg.endMs,
-                            text: seg.text.trimmingCharacters(in: .whitespaces), confidence: confidence, words: words)
+                            text: seg.text.trimmingCharacters(in: .whitespaces), confidence: confidence, words: seg.words)
         }
     }
 }

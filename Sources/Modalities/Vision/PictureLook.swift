@@ -55,6 +55,15 @@ public struct PictureLook: Sendable {
         modelsLoaded = loaded
     }
 
+    /// Every analyser's evidence for the rgb8 `frame` shown over `span` (boxes as fractions),
+    /// as a stream stores it: people, faces, labels with the image embedding, text lines.
+    public func evidence(_ frame: VideoFrame, span: FrameSpan) throws -> [Evidence] {
+        let picture = try FrameEncoder.picture(frame)
+        var out: [Evidence] = []
+        for (_, analyser) in analysers { out += try analyser.analyse(picture, span: span) }
+        return out
+    }
+
     /// What the models see in the rgb8 `frame` (boxes in its pixels, whatever size it is
     /// analysed at); `earlier` (any size) gives the motion figure.
     public func report(_ frame: VideoFrame, earlier: VideoFrame? = nil) throws -> PictureReport {

@@ -1,6 +1,6 @@
-// One decoded speech segment (a Whisper segment between two timestamp tokens): its time span in
-// Int64 milliseconds, its text, and its words when word timestamps were requested (empty
-// otherwise).
+// One recognised speech segment (a Whisper segment between two timestamp tokens): its time span
+// in Int64 milliseconds, its text, and its words when word timestamps were requested (empty
+// otherwise). The one segment type of transcription, subtitles and the daemon's speech encoder.
 public struct TranscriptSegment: Sendable, Hashable, Codable {
     public var startMs: Int64
     public var endMs: Int64

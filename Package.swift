@@ -95,7 +95,7 @@ let package = Package(
                           path: "Benchmarks/SpeechBench"),
         .executableTarget(name: "PauseBench", dependencies: ["Transcription", "Whisper", "VAD", "ModelIO", "SpokenWords", "Subtitles", "Kernels", "TestSupport"],
                           path: "Benchmarks/PauseBench"),
-        .executableTarget(name: "PackBench", dependencies: ["Transcription", "Whisper", "VAD", "Subtitles", "Kernels", "TestSupport"],
+        .executableTarget(name: "PackBench", dependencies: ["Transcription", "Whisper", "VAD", "SpokenWords", "Subtitles", "Kernels", "TestSupport"],
                           path: "Benchmarks/PackBench"),
         .executableTarget(name: "QueryBench", dependencies: ["SightlineCore", "Store", "Retrieval"], path: "Benchmarks/QueryBench"),
         .executableTarget(name: "PersonBench", dependencies: ["PersonDetector", "ImageOps", "Kernels"], path: "Benchmarks/PersonBench"),

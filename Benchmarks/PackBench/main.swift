@@ -12,6 +12,7 @@
 // Prints a table and, as its last line, one JSON object.
 import Foundation
 import Kernels
+import SpokenWords
 import Subtitles
 import TestSupport
 import Transcription

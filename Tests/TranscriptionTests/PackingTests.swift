@@ -9,6 +9,7 @@
 // worse unnoticed; tighten both when it improves. With a fake batch recogniser: when the
 // packer starts a batch.
 import Foundation
+import SpokenWords
 import Subtitles
 import TestSupport
 import VAD

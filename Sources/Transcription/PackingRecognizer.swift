@@ -2,7 +2,8 @@
 // one utterance at a time from its own thread and waits; the waiting utterances are handed
 // to the recogniser as one batch, which packs those that fit into shared 30 s encoder
 // windows (WhisperRecognizer.recognize(batch:)). A batch starts when
-// - every stream using the packer is waiting (no one else can add an utterance), or
+// - every stream using the packer is waiting or has its utterance in the batch being
+//   recognised (no one else can add an utterance), or
 // - the waiting utterances no longer fit one window, or
 // - the oldest has waited `latencyMs` (the latency packing may add; 0 turns packing off),
 // and at once for a stream that asked for low latency (`immediate`), whose utterance is
@@ -20,6 +21,8 @@ public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
         let request: RecognitionRequest
         let immediate: Bool
         let since: Date
+        /// It was due with a batch it did not fit into: it goes in the next one at once.
+        var overflowed = false
         var result: Result<RecognizedSpeech, Error>? = nil
         init(_ request: RecognitionRequest, immediate: Bool) {
             self.request = request
@@ -32,6 +35,8 @@ public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
     private let condition = NSCondition()
     private var waiting: [Request] = []
     private var running = false
+    /// Utterances in the batch being recognised: their streams cannot add another meanwhile.
+    private var inFlight = 0
     private var streams = 0
     private var statistics = PackingStatistics()
 
@@ -64,6 +69,7 @@ public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
         while mine.result == nil {
             if !running, let batch = takeDueBatch() {
                 running = true
+                inFlight = batch.count
                 condition.unlock()
                 let results: Result<[RecognizedSpeech], Error> = Result { try inner.recognize(batch: batch.map(\.request)) }
                 condition.lock()
@@ -79,6 +85,7 @@ public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
                 statistics.utterances += batch.count
                 statistics.shared += batch.count > 1 ? batch.count : 0
                 running = false
+                inFlight = 0
                 condition.broadcast()
                 continue
             }
@@ -98,7 +105,8 @@ public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
     private func takeDueBatch() -> [Request]? {
         guard let first = waiting.first else { return nil }
         if let i = waiting.firstIndex(where: \.immediate) { return [waiting.remove(at: i)] }
-        let due = waiting.count >= streams
+        // Streams whose utterance is being recognised cannot add one before it returns.
+        let due = waiting.count + inFlight >= streams || first.overflowed
             || Date() >= first.since.addingTimeInterval(Double(latencyMs) / 1000)
             || !inner.fitOneWindow(sampleCounts: waiting.map(\.request.samples.count))
         guard due else { return nil }
@@ -107,6 +115,7 @@ public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
         while n < waiting.count && inner.fitOneWindow(sampleCounts: waiting[0...n].map(\.request.samples.count)) { n += 1 }
         let batch = Array(waiting[0..<n])
         waiting.removeFirst(n)
+        for r in waiting { r.overflowed = true }
         return batch
     }
 

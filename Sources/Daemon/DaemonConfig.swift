@@ -60,6 +60,17 @@ public struct DaemonConfig: Sendable, Equatable {
         public var stallTimeoutMs: Int64 = 120_000
     }
 
+    /// `[speech]`: how live speech shares the recogniser.
+    public struct Speech: Sendable, Equatable {
+        /// How long an ended utterance may wait for other streams' utterances to share its
+        /// 30 s Whisper window; 0 (the default) turns packing off. Adds up to this much to
+        /// speech latency. Off by default: packed utterances do not yet transcribe exactly as
+        /// lone ones (README, "Speech across streams").
+        public var packLatencyMs: Int64 = 0
+        /// "fp32", "bf16" or "auto" (bf16 only where the CPU has AVX-512 BF16).
+        public var precision = "auto"
+    }
+
     public struct Scheduler: Sendable, Equatable {
         /// While a live stream is this far behind the wall clock, the costly picture
         /// modalities of every stream analyse a window only at their `[vision] keep_alive`
@@ -68,6 +79,7 @@ public struct DaemonConfig: Sendable, Equatable {
     }
 
     public var paths = Paths()
+    public var speech = Speech()
     /// The `[models]` table: every key the encoder registry declares, defaults filled in
     /// (`speech = "whisper-base"`, `vad = true`, ...).
     public var models: [String: ModelSettingValue]
@@ -87,7 +99,15 @@ public struct DaemonConfig: Sendable, Equatable {
     }
 
     /// What encoders need to load their models.
-    public var encoderSetup: EncoderSetup { EncoderSetup(modelsDirectory: paths.modelsDir, models: models) }
+    public var encoderSetup: EncoderSetup {
+        var setup = EncoderSetup(modelsDirectory: paths.modelsDir, models: models)
+        setup.speechPackLatencyMs = Int(speech.packLatencyMs)
+        setup.speechPrecision = speech.precision
+        return setup
+    }
+
+    static let packLatencyRange: ClosedRange<Int64> = 100...60_000
+    static let speechPrecisions = ["fp32", "bf16", "auto"]
 
     /// The database path with `state_dir` applied.
     public var storePath: String {
@@ -199,6 +219,16 @@ public struct DaemonConfig: Sendable, Equatable {
             c.limits.queueWindows = try t.int("queue_windows", default: c.limits.queueWindows, range: 1...1024)
             try t.finish()
         }
+        if let t = try r.table("speech") {
+            c.speech.packLatencyMs = try t.duration("pack_latency", default: c.speech.packLatencyMs, range: packLatencyRange,
+                                                    allowOff: true) ?? 0
+            let precision = try t.string("precision", default: c.speech.precision)
+            guard speechPrecisions.contains(precision) else {
+                throw t.bad("precision", "'\(precision)' is not one of \(speechPrecisions.joined(separator: ", "))")
+            }
+            c.speech.precision = precision
+            try t.finish()
+        }
         if let t = try r.table("watchdog") {
             c.watchdog.stallTimeoutMs = try t.duration("stall_timeout", default: c.watchdog.stallTimeoutMs, range: stallTimeoutRange)!
             try t.finish()
@@ -250,6 +280,10 @@ public struct DaemonConfig: Sendable, Equatable {
         max_event_followers = \(limits.maxEventFollowers)
         event_follower_timeout = \(q(Units.formatDuration(limits.eventFollowerTimeoutMs)))
         queue_windows = \(limits.queueWindows)
+
+        [speech]
+        pack_latency = \(q(speech.packLatencyMs == 0 ? "off" : Units.formatDuration(speech.packLatencyMs)))
+        precision = \(q(speech.precision))
 
         [watchdog]
         stall_timeout = \(q(Units.formatDuration(watchdog.stallTimeoutMs)))

@@ -57,6 +57,10 @@ public struct StreamConfig: Sendable, Equatable {
     /// `[rates]`: at most this many frames a second for a picture modality, by registry name,
     /// overriding the modality's own rate (people 1, faces 1, labels 0.5, ocr 0.5).
     public var frameRates: [String: Double] = [:]
+    /// `[speech] latency = "low"`: this stream's utterances are recognised as soon as they
+    /// end, never held to share a Whisper window with other streams' (`[speech] pack_latency`
+    /// of the daemon); "normal" (the default) lets them wait.
+    public var speechLowLatency = false
     public var connectTimeoutMs: Int64 = 10_000
     public var readTimeoutMs: Int64 = 10_000
     public var rtspTransport = MediaOptions.RTSPTransport.tcp
@@ -144,6 +148,12 @@ public struct StreamConfig: Sendable, Equatable {
                 // Off is said in [modalities]; a rate is above 0.
                 c.frameRates[d.name] = try t.optionalDouble(d.name, range: 0.01...120)
             }
+            try t.finish()
+        }
+        if let t = try r.table("speech") {
+            let latency = try t.string("latency", default: c.speechLowLatency ? "low" : "normal")
+            guard latency == "low" || latency == "normal" else { throw t.bad("latency", "'\(latency)' is not low or normal") }
+            c.speechLowLatency = latency == "low"
             try t.finish()
         }
         if let t = try r.table("live") {
@@ -242,6 +252,9 @@ public struct StreamConfig: Sendable, Equatable {
 
         [rates]
         \(registry.descriptors.compactMap { d in d.input.video.map { "\(d.name) = \(frameRates[d.name] ?? $0.maxFps ?? fps)" } }.joined(separator: "\n"))
+
+        [speech]
+        latency = \(q(speechLowLatency ? "low" : "normal"))
 
         [live]
         connect_timeout = \(q(Units.formatDuration(connectTimeoutMs)))

@@ -110,7 +110,14 @@ public final class RegistryEncoders: EncoderFactory, Sendable {
 
     public func makeEncoders(for stream: StreamConfig) throws -> [any WindowEncoder] {
         try registry.descriptors.filter { stream.encoders.contains($0.name) }.compactMap { d in
-            guard var encoder = try prepare(d).makeEncoder(streamId: stream.id) else { return nil }
+            let prepared = try prepare(d)
+            let made: (any WindowEncoder)?
+            if let speech = prepared as? PreparedSpeech {
+                made = try speech.makeEncoder(streamId: stream.id, lowLatency: stream.speechLowLatency)
+            } else {
+                made = try prepared.makeEncoder(streamId: stream.id)
+            }
+            guard var encoder = made else { return nil }
             if stream.gatesVision, let picture = encoder as? FrameEncoder {
                 encoder = picture.gated(by: MotionGate(keepAliveMs: stream.visionKeepAliveMs))
             }

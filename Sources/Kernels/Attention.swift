@@ -72,9 +72,12 @@ public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePoi
 /// encoder output, every step of every hypothesis). Each step's q·kᵀ and p·v then read
 /// each head's panels as one contiguous run, where reading the keys and values in place
 /// takes 64-float pieces at a 4–6 KiB stride and left the kernel at a third of the memory
-/// bandwidth. Allocated once (for `tokens` keys), refilled by `pack` per sequence.
+/// bandwidth. Allocated once (for up to `maxTokens` keys), refilled by `pack` per sequence,
+/// which may hold fewer keys (a slice of an encoder output).
 public final class PackedKeysValues: @unchecked Sendable {
-    public let heads: Int, tokens: Int, headDim: Int
+    public let heads: Int, maxTokens: Int, headDim: Int
+    /// Keys and values of the sequence last packed (`maxTokens` until then).
+    public private(set) var tokens: Int
     /// The ISA whose panel width the contents were packed with (set by `pack`).
     private(set) var isa: Int32
     private let capacity: Int
@@ -82,7 +85,7 @@ public final class PackedKeysValues: @unchecked Sendable {
 
     public init(heads: Int, tokens: Int, headDim: Int) {
         precondition(heads > 0 && tokens > 0 && headDim > 0, "PackedKeysValues: empty shape")
-        self.heads = heads; self.tokens = tokens; self.headDim = headDim
+        self.heads = heads; self.maxTokens = tokens; self.tokens = tokens; self.headDim = headDim
         // Sized for the widest panels of any ISA, so a later ISA switch (tests) still fits.
         capacity = KernelConfig.ISA.allCases.map { isa in
             Int(sl_packed_b_floats(Int32(isa.rawValue), Int32(headDim), Int32(tokens))) +
@@ -94,9 +97,13 @@ public final class PackedKeysValues: @unchecked Sendable {
 
     deinit { storage.deallocate() }
 
-    /// Packs keys and values (heads, tokens, headDim) given in any layout.
+    /// Packs keys and values (heads, count, headDim) given in any layout; `count` (at most
+    /// `maxTokens`, which it defaults to) becomes `tokens`.
     public func pack(k: UnsafePointer<Float>, kLayout: HeadLayout, v: UnsafePointer<Float>, vLayout: HeadLayout,
-                     pool: ThreadPool = .shared) {
+                     count: Int? = nil, pool: ThreadPool = .shared) {
+        let count = count ?? maxTokens
+        precondition(count > 0 && count <= maxTokens, "PackedKeysValues: \(count) tokens, room for \(maxTokens)")
+        tokens = count
         isa = Int32(KernelConfig.isa.rawValue)
         let (isa, t, d) = (isa, Int32(tokens), Int32(headDim))
         pool.parallelFor(heads, minChunk: 1) { range in

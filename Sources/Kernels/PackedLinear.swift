@@ -4,7 +4,10 @@
 // `storage: .bfloat16` on a CPU with AVX-512 BF16 the panels stay bf16 (half the memory
 // traffic); `bf16Compute` picks between widening them in registers (exact fp32 activations)
 // and vdpbf16ps on bf16-rounded activations (twice the multiply rate, ~3 significant digits
-// per product). Elsewhere bf16 weights are widened to fp32 at load. The panels are laid out
+// per product). Elsewhere bf16 weights are widened to fp32 at load, or, with
+// `bf16Fallback: .emulate`, rounded to bf16 and kept in fp32 panels with the activations
+// rounded as vdpbf16ps would see them: the numbers of the bf16 path on any CPU (to check
+// accuracy), at fp32 speed plus a rounding pass (slower, not faster). The panels are laid out
 // for the KernelConfig.isa current at init; a layer keeps using that path afterwards.
 import CKernels
 
@@ -22,11 +25,21 @@ public final class PackedLinear: @unchecked Sendable {
         case auto
     }
 
+    /// What bf16 storage becomes on a CPU without AVX-512 BF16.
+    public enum BF16Fallback: Sendable {
+        /// Exact fp32 weights and activations.
+        case widen
+        /// bf16-rounded weights in fp32 panels; activations rounded as `bf16Compute` says.
+        case emulate
+    }
+
     public let inFeatures: Int
     public let outFeatures: Int
     /// Storage actually used (bfloat16 only where the CPU has AVX-512 BF16).
     public let storage: Storage
     public let bf16Compute: BF16Compute
+    /// bf16 storage emulated in fp32 panels (`BF16Fallback.emulate` without BF16 kernels).
+    public let emulatesBF16: Bool
     private let isa: KernelConfig.ISA
     private let nr: Int
     private let packed: UnsafeMutableRawPointer // fp32 (panels, in, NR) or bf16 (panels, in/2, 32, 2)
@@ -34,7 +47,7 @@ public final class PackedLinear: @unchecked Sendable {
 
     /// From a Float32 weight (out, in) row-major and an optional bias (out).
     public init(weight: [Float], outFeatures: Int, inFeatures: Int, bias: [Float]? = nil,
-                storage: Storage = .float32, bf16Compute: BF16Compute = .auto) throws {
+                storage: Storage = .float32, bf16Compute: BF16Compute = .auto, bf16Fallback: BF16Fallback = .widen) throws {
         try PackedLinear.check(count: weight.count, out: outFeatures, in: inFeatures, bias: bias)
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
@@ -43,13 +56,25 @@ public final class PackedLinear: @unchecked Sendable {
         isa = KernelConfig.isa
         if storage == .bfloat16 && KernelConfig.bf16Kernels {
             self.storage = .bfloat16
+            emulatesBF16 = false
             nr = 32
             let bits = weight.map(HalfPrecision.floatToBFloat16)
             packed = PackedLinear.packBF16(bits, out: outFeatures, in: inFeatures)
         } else {
             self.storage = .float32
+            emulatesBF16 = storage == .bfloat16 && bf16Fallback == .emulate
             nr = Int(sl_gemm_nr(Int32(isa.rawValue)))
-            packed = PackedLinear.packF32(weight, isa: isa, out: outFeatures, in: inFeatures)
+            let w = emulatesBF16 ? weight.map { HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBFloat16($0)) } : weight
+            packed = PackedLinear.packF32(w, isa: isa, out: outFeatures, in: inFeatures)
+        }
+    }
+
+    /// Whether the activations are rounded to bf16 for `rows` rows (the dot-product kernel).
+    private func roundsActivations(rows: Int) -> Bool {
+        switch bf16Compute {
+        case .exact: false
+        case .dotProduct: true
+        case .auto: rows >= 16
         }
     }
 
@@ -70,13 +95,13 @@ public final class PackedLinear: @unchecked Sendable {
 
     /// From a checkpoint tensor (out, in) of any element type.
     public convenience init(weight: WeightTensor, bias: [Float]? = nil, storage: Storage? = nil,
-                            bf16Compute: BF16Compute = .auto) throws {
+                            bf16Compute: BF16Compute = .auto, bf16Fallback: BF16Fallback = .widen) throws {
         guard weight.shape.count == 2 else {
             throw KernelError.invalidArgument(what: "PackedLinear weight", reason: "expected rank 2 (out, in), got shape \(weight.shape)")
         }
         let defaultStorage: Storage = weight.elementType == .bfloat16 ? .bfloat16 : .float32
         try self.init(weight: weight.floats(), outFeatures: weight.shape[0], inFeatures: weight.shape[1], bias: bias,
-                      storage: storage ?? defaultStorage, bf16Compute: bf16Compute)
+                      storage: storage ?? defaultStorage, bf16Compute: bf16Compute, bf16Fallback: bf16Fallback)
     }
 
     deinit { packed.deallocate() }
@@ -96,6 +121,22 @@ public final class PackedLinear: @unchecked Sendable {
             forwardReference(x, rows: rows, into: y, beta: beta)
             return
         }
+        if emulatesBF16 && roundsActivations(rows: rows) {
+            // (rows, in) the activations as the bf16 dot-product kernel would read them.
+            let rounded = UnsafeMutablePointer<Float>.allocate(capacity: rows * inFeatures)
+            defer { rounded.deallocate() }
+            let n = rows * inFeatures
+            pool.parallelFor(n, minChunk: 1 << 16) { range in
+                for i in range { rounded[i] = HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBFloat16(x[i])) }
+            }
+            gemm(UnsafePointer(rounded), rows: rows, into: y, beta: beta, pool: pool)
+            return
+        }
+        gemm(x, rows: rows, into: y, beta: beta, pool: pool)
+    }
+
+    private func gemm(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, beta: Float, pool: ThreadPool) {
+        let out = outFeatures
         var args = sl_gemm_args()
         args.isa = Int32(isa.rawValue)
         args.m = Int32(rows); args.n = Int32(out); args.k = Int32(inFeatures)
@@ -130,7 +171,7 @@ public final class PackedLinear: @unchecked Sendable {
 
     /// Plain loops over the packed weights (y already holds the bias when beta == 1).
     private func forwardReference(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, beta: Float) {
-        let dot = storage == .bfloat16 && (bf16Compute == .dotProduct || (bf16Compute == .auto && rows >= 16))
+        let dot = (storage == .bfloat16 || emulatesBF16) && roundsActivations(rows: rows)
         for r in 0..<rows {
             for o in 0..<outFeatures {
                 var s: Float = 0

@@ -55,6 +55,11 @@ public struct EncoderSetup: Sendable {
     public var modelsDirectory: String
     /// Every `[models]` key of the registry, defaults filled in.
     public var models: [String: ModelSettingValue]
+    /// `[speech] pack_latency`: how long an ended utterance may wait for other streams'
+    /// utterances to share its recogniser window (0: never).
+    public var speechPackLatencyMs = 0
+    /// `[speech] precision`: "fp32", "bf16" or "auto" (bf16 where the CPU has AVX-512 BF16).
+    public var speechPrecision = "auto"
 
     /// The setup for `modelsDirectory` with `models`.
     public init(modelsDirectory: String, models: [String: ModelSettingValue]) {

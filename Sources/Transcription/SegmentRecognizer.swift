@@ -25,6 +25,27 @@ public protocol SegmentRecognizer: AnyObject {
     func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech
 }
 
+/// One utterance of a batch: its samples and the text said before it (nil: no prompt).
+public struct RecognitionRequest: Sendable {
+    public var samples: [Float]
+    public var prompt: String?
+
+    public init(samples: [Float], prompt: String?) {
+        self.samples = samples
+        self.prompt = prompt
+    }
+}
+
+/// A recogniser that can share one model window between several utterances (Whisper's
+/// encoder costs the same for 3 s of speech as for 30 s), each still recognised on its own.
+public protocol BatchRecognizer: SegmentRecognizer {
+    /// Whether utterances of these sample counts share one window.
+    func fitOneWindow(sampleCounts: [Int]) -> Bool
+    /// Each request as `recognize(_:prompt:progress:)` would give it, in order; requests that
+    /// fit one window share it.
+    func recognize(batch: [RecognitionRequest]) throws -> [RecognizedSpeech]
+}
+
 extension SegmentRecognizer {
     public func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
         try recognize(samples, progress: progress)

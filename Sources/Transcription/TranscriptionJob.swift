@@ -35,6 +35,8 @@ public struct TranscriptionJob {
     public var rules: CueRules = .broadcast
     public var vad = true
     public var options = TranscriptionOptions()
+    /// Arithmetic of Whisper's encoder (`auto`: bf16 only where the CPU has AVX-512 BF16).
+    public var precision = WhisperPrecision.auto
     public var registry = ModelRegistry()
 
     public init(input: String) { self.input = input }
@@ -48,7 +50,8 @@ public struct TranscriptionJob {
     public func transcript(progress: (@Sendable (TranscriptionPhase) -> Void)? = nil) throws(TranscriptionJobError) -> Transcript {
         let whisper: WhisperTranscriber
         do {
-            whisper = try WhisperTranscriber(model: model, registry: registry, beamSlots: max(options.beamSize, options.bestOf))
+            whisper = try WhisperTranscriber(model: model, registry: registry, beamSlots: max(options.beamSize, options.bestOf),
+                                         precision: precision)
         } catch {
             throw .model("\(error)")
         }

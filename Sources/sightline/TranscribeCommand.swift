@@ -55,6 +55,9 @@ struct TranscribeCommand: ParsableCommand {
     @Option(help: "Compute threads (0 = one per core).")
     var threads: Int = 0
 
+    @Option(help: "Encoder arithmetic: fp32, bf16, or auto (bf16 only on CPUs with AVX-512 BF16; elsewhere bf16 is emulated and slower).")
+    var precision: String = "auto"
+
     @Flag(help: "Add per-word times and probabilities (JSON output, finer cue splits).")
     var wordTimestamps = false
 
@@ -80,6 +83,7 @@ struct TranscribeCommand: ParsableCommand {
     func validate() throws {
         guard (1...16).contains(beam) else { throw ValidationError("--beam must be 1...16") }
         guard threads >= 0 else { throw ValidationError("--threads must be 0 (auto) or more") }
+        guard WhisperPrecision(rawValue: precision) != nil else { throw ValidationError("--precision must be fp32, bf16 or auto") }
         _ = try parsedTracks()
     }
 
@@ -92,6 +96,7 @@ struct TranscribeCommand: ParsableCommand {
         job.options.language = language == "auto" ? nil : language
         job.options.task = task
         job.options.beamSize = beam
+        job.precision = WhisperPrecision(rawValue: precision) ?? .auto
         job.options.wordTimestamps = wordTimestamps
         let reporter = ProgressLine.forStandardError()
         let chosen = try parsedTracks()

@@ -118,6 +118,17 @@ final class GEMMTests: XCTestCase {
                         assertClose(y, expected, abs: 2e-4, rel: 1e-4, "bf16 \(mode) \(isa) \(rows)x\(inF)->\(outF) threads \(pool.threadCount)")
                     }
                 }
+                // Emulated where the CPU has no BF16 kernels: the same numbers from fp32 panels.
+                try forEachISA { isa in
+                    let layer = try PackedLinear(weight: w, outFeatures: outF, inFeatures: inF, bias: bias, storage: .bfloat16,
+                                                 bf16Compute: mode, bf16Fallback: .emulate)
+                    XCTAssertEqual(layer.emulatesBF16, layer.storage == .float32)
+                    for pool in pools {
+                        var y = [Float](repeating: .nan, count: rows * outF)
+                        layer.forward(x, rows: rows, into: &y, pool: pool)
+                        assertClose(y, expected, abs: 2e-4, rel: 1e-4, "bf16 emulated \(mode) \(isa) \(rows)x\(inF)->\(outF)")
+                    }
+                }
             }
         }
     }

@@ -19,6 +19,11 @@ struct DecodeOptions {
     var withoutTimestamps = false
     var maxInitialTimestampIndex = 50
     var maxLength = 448
+    /// Timestamp index of the decoded audio's start inside the encoder window: 0 for a window
+    /// of its own; an utterance packed at 10 s has 500. The first timestamp must lie within
+    /// `maxInitialTimestampIndex` of it, and the result's timestamps are shifted back by it,
+    /// so they read as if the audio had started the window.
+    var timestampOffsetIndex = 0
 }
 
 struct DecodeResult {
@@ -48,9 +53,10 @@ final class WhisperGenerator {
 
     deinit { logits.deallocate() }
 
-    /// Sets up the cross-attention for a window's encoder output (1500, d).
-    func setEncoderOutput(_ encoded: UnsafePointer<Float>) {
-        model.prepareCross(encoded: encoded, state: state)
+    /// Sets up the cross-attention for a window's encoder output (1500, d), or for `rows`
+    /// rows of it.
+    func setEncoderOutput(_ encoded: UnsafePointer<Float>, rows: Int? = nil) {
+        model.prepareCross(encoded: encoded, rows: rows, state: state)
     }
 
     /// Language probabilities from the logits after <|startoftranscript|>, softmax over the
@@ -67,6 +73,15 @@ final class WhisperGenerator {
     }
 
     func generate(prompt: [Int], options o: DecodeOptions) -> DecodeResult {
+        var r = generateInWindow(prompt: prompt, options: o)
+        if o.timestampOffsetIndex > 0 {
+            let tb = tokenizer.timestampBegin
+            r.tokens = r.tokens.map { $0 > tb ? max($0 - o.timestampOffsetIndex, tb) : $0 }
+        }
+        return r
+    }
+
+    private func generateInWindow(prompt: [Int], options o: DecodeOptions) -> DecodeResult {
         let sotIndex = prompt.lastIndex(of: tokenizer.sot) ?? 0
         state.reset()
         // Prefill the prompt on slot 0; logits for the sot row (no-speech) and the last row.
@@ -218,7 +233,9 @@ final class WhisperGenerator {
         var checkTimestampProbability = false
         if step == 0 {
             for t in 0..<tb { row[t] = ninf }
-            let maxInitial = tb + o.maxInitialTimestampIndex
+            let first = min(tb + o.timestampOffsetIndex, end + 1)
+            if first > tb { for t in tb..<first { row[t] = ninf } }
+            let maxInitial = first + o.maxInitialTimestampIndex
             if maxInitial + 1 <= end { for t in (maxInitial + 1)...end { row[t] = ninf } }
         } else if let last = generated.last {
             if last >= tb {

@@ -8,11 +8,27 @@
 // Decoder: token embedding + learned positions → pre-norm blocks [causal self-attention
 //   with a per-hypothesis KV cache, cross-attention over the encoder output (keys/values
 //   computed once per window), FFN] → LN → logits against the tied embedding matrix.
-// All activations are Float32; fp16 checkpoint weights are widened once at load (the
-// reference, faster-whisper with compute_type=float32, does the same).
+// Activations are Float32; fp16 checkpoint weights are widened once at load (the
+// reference, faster-whisper with compute_type=float32, does the same). With precision bf16
+// the encoder's linear layers (the window's big GEMMs) keep bf16 weights and multiply
+// bf16-rounded activations with fp32 accumulation on CPUs with AVX-512 BF16; elsewhere the
+// same rounding is emulated in fp32 (same numbers, slower).
 import Foundation
 import Kernels
 import ModelIO
+
+/// Arithmetic of the encoder's linear layers.
+public enum WhisperPrecision: String, Sendable, CaseIterable {
+    case fp32, bf16
+    /// bf16 where the CPU has AVX-512 BF16 (vdpbf16ps), fp32 elsewhere.
+    case auto
+
+    /// `auto` decided for this CPU.
+    public var resolved: WhisperPrecision {
+        guard self == .auto else { return self }
+        return KernelConfig.cpuHasBF16 && KernelConfig.detectedISA == .avx512 ? .bf16 : .fp32
+    }
+}
 
 /// The blueprint: sizes and the decoding metadata from config.json.
 public struct WhisperConfig: Sendable {
@@ -47,12 +63,13 @@ final class WhisperBlock: @unchecked Sendable {
     let ffnNormGamma: [Float], ffnNormBeta: [Float]
     let ffnIn: PackedLinear, ffnOut: PackedLinear
 
-    init(checkpoint: WhisperCheckpoint, prefix p: String, d: Int, cross: Bool) throws {
+    init(checkpoint: WhisperCheckpoint, prefix p: String, d: Int, cross: Bool, precision: WhisperPrecision = .fp32) throws {
+        let storage: PackedLinear.Storage = precision.resolved == .bf16 ? .bfloat16 : .float32
         func vec(_ n: String) throws -> [Float] { try checkpoint.floats("\(p)/\(n)", shape: [d]) }
         func lin(_ n: String, out: Int, in i: Int) throws -> PackedLinear {
             let w = try checkpoint.weight("\(p)/\(n)/weight", shape: [out, i])
             let b = try checkpoint.floats("\(p)/\(n)/bias", shape: [out])
-            return try PackedLinear(weight: w, bias: b, storage: .float32)
+            return try PackedLinear(weight: w, bias: b, storage: storage, bf16Fallback: .emulate)
         }
         attnNormGamma = try vec("self_attention/layer_norm/gamma")
         attnNormBeta = try vec("self_attention/layer_norm/beta")
@@ -107,8 +124,12 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
     private let encFFN: UnsafeMutablePointer<Float>      // (1500, 4d)
 
     /// Loads a Whisper directory: CTranslate2 (model.bin) or Hugging Face (model.safetensors).
-    public init(directory: URL, pool: ThreadPool = .shared) throws {
+    /// Arithmetic of the encoder's linear layers (`auto` resolved).
+    public let precision: WhisperPrecision
+
+    public init(directory: URL, pool: ThreadPool = .shared, precision: WhisperPrecision = .fp32) throws {
         self.directory = directory
+        self.precision = precision.resolved
         self.pool = pool
         let checkpoint = try WhisperCheckpoint(directory: directory)
         config = checkpoint.config
@@ -125,7 +146,8 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
         conv2Weight = try checkpoint.floats("encoder/conv2/weight", shape: [d, d, 3])
         conv2Bias = try checkpoint.floats("encoder/conv2/bias", shape: [d])
         encoderPositions = try checkpoint.floats("encoder/position_encodings/encodings", shape: [c.encoderPositions, d])
-        encoderBlocks = try (0..<c.encoderLayers).map { try WhisperBlock(checkpoint: checkpoint, prefix: "encoder/layer_\($0)", d: d, cross: false) }
+        encoderBlocks = try (0..<c.encoderLayers).map { try WhisperBlock(checkpoint: checkpoint, prefix: "encoder/layer_\($0)", d: d, cross: false,
+                                                                          precision: precision) }
         encoderNormGamma = try checkpoint.floats("encoder/layer_norm/gamma", shape: [d])
         encoderNormBeta = try checkpoint.floats("encoder/layer_norm/beta", shape: [d])
         decoderPositions = try checkpoint.floats("decoder/position_encodings/encodings", shape: [c.decoderPositions, d])
@@ -156,8 +178,11 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
 
     // MARK: - Encoder
 
-    /// Encodes one window: mel (80, 3000) → (1500, d) written into `output`.
-    public func encode(mel: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) throws {
+    /// Encodes one window: mel (80, 3000) → (1500, d) written into `output`. `attentionMask`
+    /// (1500, 1500), added to the self-attention scores of every layer, keeps positions from
+    /// seeing each other (utterances packed into one window).
+    public func encode(mel: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                       attentionMask: UnsafePointer<Float>? = nil) throws {
         let c = config, d = c.dModel, frames = Self.framesPerWindow, n = c.encoderPositions
         do {
             try conv1Weight.withUnsafeBufferPointer { w in
@@ -189,7 +214,7 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
             block.qkv.forward(encH, rows: n, into: encQKV, pool: pool)
             let layout = HeadLayout(headStride: hd, rowStride: 3 * d)
             attention(q: encQKV, qLayout: layout, k: encQKV + d, kLayout: layout, v: encQKV + 2 * d, vLayout: layout,
-                      heads: c.encoderHeads, tq: n, tk: n, headDim: hd, output: encH,
+                      heads: c.encoderHeads, tq: n, tk: n, headDim: hd, mask: attentionMask, output: encH,
                       outputLayout: .tokenMajor(heads: c.encoderHeads, headDim: hd), pool: pool)
             block.attnOut.forward(encH, rows: n, into: encQKV, pool: pool)
             add(encX, encQKV, count: n * d, into: encX)
@@ -204,15 +229,17 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
 
     // MARK: - Decoder
 
-    /// Computes every layer's cross-attention keys/values from the encoder output (1500, d).
-    public func prepareCross(encoded: UnsafePointer<Float>, state: WhisperDecoderState) {
+    /// Computes every layer's cross-attention keys/values from the encoder output (rows, d):
+    /// a whole window (1500 rows) or a slice of one (an utterance packed with others).
+    public func prepareCross(encoded: UnsafePointer<Float>, rows: Int? = nil, state: WhisperDecoderState) {
         let n = config.encoderPositions, d = config.dModel, hd = d / config.decoderHeads
+        let rows = min(max(rows ?? n, 1), n)
         for (l, block) in decoderBlocks.enumerated() {
             let kv = state.crossKV + l * n * 2 * d
-            block.crossKV!.forward(encoded, rows: n, into: kv, pool: pool)
+            block.crossKV!.forward(encoded, rows: rows, into: kv, pool: pool)
             // Token-major [key | value] rows, packed per head for the decoder steps.
             let layout = HeadLayout(headStride: hd, rowStride: 2 * d)
-            state.cross[l].pack(k: kv, kLayout: layout, v: kv + d, vLayout: layout, pool: pool)
+            state.cross[l].pack(k: kv, kLayout: layout, v: kv + d, vLayout: layout, count: rows, pool: pool)
         }
     }
 

@@ -22,13 +22,18 @@ public final class WhisperTranscriber: @unchecked Sendable {
     public let name: String
     let mel: LogMelSpectrogram
     private let generator: WhisperGenerator
-    private let windowMel: UnsafeMutablePointer<Float>  // (80, 3000)
+    let windowMel: UnsafeMutablePointer<Float>          // (80, 3000)
     private let encoded: UnsafeMutablePointer<Float>    // (1500, d)
+    /// (1500, d) the encoder output of a window of packed utterances (WhisperPacking); kept
+    /// apart from `encoded`, which a long utterance's later windows reuse.
+    let packedEncoded: UnsafeMutablePointer<Float>
+    /// (1500, d) the rows of `packedEncoded` one packed utterance is decoded against.
+    let packedGathered: UnsafeMutablePointer<Float>
 
     /// Loads a Whisper directory: config.json, tokenizer.json and the weights, either
     /// CTranslate2's model.bin or Hugging Face's model.safetensors (see WhisperCheckpoint).
-    public init(directory: URL, pool: ThreadPool = .shared, beamSlots: Int = 5) throws {
-        model = try WhisperModel(directory: directory, pool: pool)
+    public init(directory: URL, pool: ThreadPool = .shared, beamSlots: Int = 5, precision: WhisperPrecision = .fp32) throws {
+        model = try WhisperModel(directory: directory, pool: pool, precision: precision)
         tokenizer = try WhisperTokenizer(path: directory.appendingPathComponent("tokenizer.json").path,
                                          vocabularySize: model.config.vocabularySize)
         guard tokenizer.vocabularySize == model.config.vocabularySize else {
@@ -40,22 +45,27 @@ public final class WhisperTranscriber: @unchecked Sendable {
         generator = WhisperGenerator(model: model, tokenizer: tokenizer, slots: max(beamSlots, 1))
         windowMel = .allocate(capacity: model.config.melCount * WhisperModel.framesPerWindow)
         encoded = .allocate(capacity: model.config.encoderPositions * model.config.dModel)
+        packedEncoded = .allocate(capacity: model.config.encoderPositions * model.config.dModel)
+        packedGathered = .allocate(capacity: model.config.encoderPositions * model.config.dModel)
     }
 
     /// Resolves a model name (`whisper-base`) or directory through the registry.
-    public convenience init(model nameOrPath: String, registry: ModelRegistry = ModelRegistry(), pool: ThreadPool = .shared, beamSlots: Int = 5) throws {
+    public convenience init(model nameOrPath: String, registry: ModelRegistry = ModelRegistry(), pool: ThreadPool = .shared, beamSlots: Int = 5,
+                            precision: WhisperPrecision = .fp32) throws {
         let dir: URL
         do {
             dir = try registry.resolve(nameOrPath, requiredFiles: ["config.json", "tokenizer.json"])
         } catch {
             throw WhisperError.model(error)
         }
-        try self.init(directory: dir, pool: pool, beamSlots: beamSlots)
+        try self.init(directory: dir, pool: pool, beamSlots: beamSlots, precision: precision)
     }
 
     deinit {
         windowMel.deallocate()
         encoded.deallocate()
+        packedEncoded.deallocate()
+        packedGathered.deallocate()
     }
 
     // MARK: - Transcription
@@ -70,6 +80,13 @@ public final class WhisperTranscriber: @unchecked Sendable {
     /// Transcribes a log-mel (80, frames) computed with `LogMelSpectrogram` (padding 160).
     public func transcribe(features: [Float], frames: Int, durationMs: Int64, options o: TranscriptionOptions,
                            progress: TranscriptionProgress? = nil) throws -> SpeechTranscript {
+        try transcribe(features: features, frames: frames, durationMs: durationMs, options: o, packed: nil, progress: progress)
+    }
+
+    /// As above; with `packed`, the first window (seek 0) is not encoded but read from the
+    /// slice of a shared encoder window where these features were packed (WhisperPacking).
+    func transcribe(features: [Float], frames: Int, durationMs: Int64, options o: TranscriptionOptions,
+                    packed: PackedSlice?, progress: TranscriptionProgress? = nil) throws -> SpeechTranscript {
         guard o.beamSize >= 1, o.beamSize <= generator.state.slots, o.bestOf >= 1, !o.temperatures.isEmpty else {
             throw WhisperError.invalidOption("beam size must be 1...\(generator.state.slots), best_of >= 1, and at least one temperature")
         }
@@ -79,15 +96,28 @@ public final class WhisperTranscriber: @unchecked Sendable {
         var language = "en"
         var languageProbability: Float = 1
         var encodedSeek = -1
+        /// Timestamp index of the current window's audio start inside its encoder window.
+        var timestampOffset = 0
+        func useWindow(seek: Int, size: Int) throws {
+            if seek == 0, let packed {
+                generator.setEncoderOutput(packed.encoded, rows: packed.rows)
+                timestampOffset = packed.timestampOffset
+                return
+            }
+            if encodedSeek != seek {
+                try encodeWindow(features: features, frames: frames, seek: seek, size: size)
+                encodedSeek = seek
+            }
+            generator.setEncoderOutput(encoded)
+            timestampOffset = 0
+        }
         if let requested = o.language, requested != "auto" {
             if tokenizer.isMultilingual {
                 guard tokenizer.languageTokens[requested] != nil else { throw WhisperError.unknownLanguage(requested) }
                 language = requested
             }
         } else if tokenizer.isMultilingual {
-            try encodeWindow(features: features, frames: frames, seek: 0, size: min(windowFrames, contentFrames))
-            encodedSeek = 0
-            generator.setEncoderOutput(encoded)
+            try useWindow(seek: 0, size: min(windowFrames, contentFrames))
             if let top = generator.detectLanguage().first, let code = tokenizer.languageCode(of: top.id) {
                 language = code
                 languageProbability = top.probability
@@ -107,14 +137,11 @@ public final class WhisperTranscriber: @unchecked Sendable {
             let timeOffset = Float(seek) / Float(Self.framesPerSecond)
             let segmentSize = min(windowFrames, contentFrames - seek)
             let segmentDuration = Float(segmentSize) / Float(Self.framesPerSecond)
-            if encodedSeek != seek {
-                try encodeWindow(features: features, frames: frames, seek: seek, size: segmentSize)
-                encodedSeek = seek
-            }
-            generator.setEncoderOutput(encoded)
+            try useWindow(seek: seek, size: segmentSize)
             let previous = Array(allTokens[promptResetSince...])
             let prompt = buildPrompt(previous: previous, sotSequence: sotSequence, withoutTimestamps: o.withoutTimestamps)
-            let (result, temperature, compression) = decodeWithFallback(prompt: prompt, suppress: suppress, options: o)
+            let (result, temperature, compression) = decodeWithFallback(prompt: prompt, suppress: suppress, options: o,
+                                                                           timestampOffset: timestampOffset)
 
             if let ns = o.noSpeechThreshold {
                 var skip = result.noSpeechProb > ns
@@ -195,7 +222,8 @@ public final class WhisperTranscriber: @unchecked Sendable {
     }
 
     /// faster-whisper's generate_with_fallback.
-    func decodeWithFallback(prompt: [Int], suppress: [Int], options o: TranscriptionOptions) -> (DecodeResult, Float, Float) {
+    func decodeWithFallback(prompt: [Int], suppress: [Int], options o: TranscriptionOptions,
+                            timestampOffset: Int = 0) -> (DecodeResult, Float, Float) {
         var all: [(DecodeResult, Float, Float)] = []
         var belowCR: [(DecodeResult, Float, Float)] = []
         var d = DecodeOptions()
@@ -206,6 +234,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
         d.maxLength = Self.maxLength
         d.lengthPenalty = o.lengthPenalty
         d.patience = o.patience
+        d.timestampOffsetIndex = timestampOffset
         for t in o.temperatures {
             d.temperature = t
             d.beamSize = t > 0 ? 1 : o.beamSize

@@ -8,6 +8,14 @@
 // again inside the transcriber before it is returned, never replaced afterwards.
 // `unrecognizedCount` counts utterances that gave no text even when decoded on their own,
 // over every transcriber this encoder made; the daemon puts it on /metrics.
+//
+// With a packer (utterances of all streams share Whisper windows, PackingRecognizer), an
+// utterance may wait for others, up to the packer's latency budget. The stream must not
+// stall meanwhile, so the transcriber runs on this encoder's own serial queue: `encode`
+// hands the window over and returns the evidence of the utterances finished since the last
+// call (with their true times: the evidence of one utterance comes with a later window).
+// At most `maxQueuedWindows` windows wait on the queue; past that `encode` waits too, so a
+// recogniser that cannot keep up shows as the stream's lag, never as unbounded memory.
 import SpokenWords
 import Foundation
 import MediaIO
@@ -31,13 +39,75 @@ public final class SpeechEncoder: WindowEncoder {
     /// Utterances the voice detector found that gave no text, also when decoded on their own.
     public var unrecognizedCount: Int { unrecognized.load(ordering: .relaxed) }
 
+    /// Packed mode: the queue the transcriber runs on, the packer it registered with.
+    private let worker: (queue: DispatchQueue, slots: DispatchSemaphore, packer: PackingRecognizer)?
+    /// Packed mode: segments finished on the queue and not yet returned, and the first
+    /// error the queue met (thrown by the next `encode`).
+    private let finished = Mutex<(segments: [TranscriptSegment], error: (any Error)?)>(([], nil))
+    /// Windows waiting on the queue, and their audio (ms): how far speech is behind.
+    private let queued = Atomic<Int>(0)
+    private let queuedMs = Atomic<Int>(0)
+    /// Windows that may wait on the queue before `encode` waits as well.
+    public static let maxQueuedWindows = 8
+
+    /// Audio (ms) handed to the transcriber and not yet processed (packed mode; 0 otherwise).
+    public var backlogMs: Int { queuedMs.load(ordering: .relaxed) }
+
+    /// Each utterance is recognised before `encode` returns (the recogniser does not wait for others).
     public init(makeTranscriber: @escaping @Sendable () -> LiveSpeechTranscriber) {
         self.makeTranscriber = makeTranscriber
+        worker = nil
+    }
+
+    /// Utterances go through `packer`, which may hold them for its latency budget; the
+    /// transcribers `makeTranscriber` builds must use `packer` as their recogniser.
+    public init(packer: PackingRecognizer, makeTranscriber: @escaping @Sendable () -> LiveSpeechTranscriber) {
+        self.makeTranscriber = makeTranscriber
+        worker = (DispatchQueue(label: "sightline-speech"), DispatchSemaphore(value: Self.maxQueuedWindows), packer)
+        packer.addStream()
+    }
+
+    deinit {
+        if let worker {
+            // Let the queue finish what it holds (it may be waiting in the packer), then
+            // stop counting this stream as one that can add utterances.
+            worker.queue.async { worker.packer.removeStream() }
+        }
     }
 
     public func encode(_ window: MediaWindow) async throws -> [Evidence] {
+        guard let worker else { return Self.evidence(try process(window)) }
+        if let error = finished.withLock({ f -> (any Error)? in defer { f.error = nil }; return f.error }) { throw error }
+        if !window.audio.isEmpty {
+            Self.waitForSlot(worker.slots)
+            let ms = window.audio.count / AudioFormat.samplesPerMs
+            queued.add(1, ordering: .relaxed)
+            queuedMs.add(ms, ordering: .relaxed)
+            let box = WindowBox(window)
+            worker.queue.async { [self] in
+                defer {
+                    queued.subtract(1, ordering: .relaxed)
+                    queuedMs.subtract(ms, ordering: .relaxed)
+                    worker.slots.signal()
+                }
+                do {
+                    let segments = try process(box.window)
+                    finished.withLock { $0.segments += segments }
+                } catch {
+                    finished.withLock { if $0.error == nil { $0.error = error } }
+                }
+            }
+        }
+        return Self.evidence(finished.withLock { f in defer { f.segments = [] }; return f.segments })
+    }
+
+    /// Blocks this compute thread until the queue has room (back-pressure on the stream).
+    private static func waitForSlot(_ slots: DispatchSemaphore) { slots.wait() }
+
+    /// Feeds one window's audio to the stream's transcriber; the segments that became final.
+    private func process(_ window: MediaWindow) throws -> [TranscriptSegment] {
         guard !window.audio.isEmpty else { return [] }
-        let segments: [TranscriptSegment] = try state.withLock { s in
+        return try state.withLock { s in
             var out: [TranscriptSegment] = []
             if let end = s.endMs, let t = s.transcriber, window.startMs != end {
                 out += try t.value.flush()
@@ -51,7 +121,10 @@ public final class SpeechEncoder: WindowEncoder {
             unrecognized.store(s.retired + t.value.unrecognizedCount, ordering: .relaxed)
             return out
         }
-        return segments.map { seg in
+    }
+
+    private static func evidence(_ segments: [TranscriptSegment]) -> [Evidence] {
+        segments.map { seg in
             // Words keep the recogniser's spacing (" country"): the cue builder joins them as they are.
             let probabilities = seg.words.compactMap(\.probability)
             let confidence = probabilities.isEmpty ? nil : probabilities.reduce(0, +) / Double(probabilities.count)
@@ -59,6 +132,13 @@ public final class SpeechEncoder: WindowEncoder {
                             text: seg.text.trimmingCharacters(in: .whitespaces), confidence: confidence, words: seg.words)
         }
     }
+}
+
+/// A window handed to the encoder's queue (MediaWindow's frames are not Sendable; speech
+/// reads only the audio).
+final class WindowBox: @unchecked Sendable {
+    let window: MediaWindow
+    init(_ window: MediaWindow) { self.window = window }
 }
 
 /// LiveSpeechTranscriber is a non-Sendable class; it is only used under SpeechEncoder's lock.

@@ -2,6 +2,9 @@
 // Its models load once at start-up (from the models directory, per the `[models]` settings
 // `speech` and `vad`) and every stream's encoder shares them; a missing or broken model
 // stops start-up with a message naming the file and the command that fetches it.
+// Utterances of all streams go through one PackingRecognizer: an ended utterance waits up to
+// `[speech] pack_latency` (default 5 s) for utterances of other streams to share its 30 s
+// Whisper window; a stream with `[speech] latency = "low"` never waits.
 import Foundation
 import ModelIO
 import SightlineCore
@@ -11,7 +14,7 @@ import Whisper
 
 /// The speech models, loaded; makes one `SpeechEncoder` per stream over them.
 public struct PreparedSpeech: PreparedEncoder {
-    let recognizer: SharedRecognizer?
+    let recognizer: PackingRecognizer?
     let vad: SileroVADWeights?
     public let modelsLoaded: [String]
 
@@ -40,8 +43,10 @@ public struct PreparedSpeech: PreparedEncoder {
         var loaded: [String] = []
         let registry = ModelRegistry(root: dir)
         do {
-            let whisper = try WhisperTranscriber(model: speech, registry: registry, beamSlots: 1)
-            recognizer = SharedRecognizer(WhisperRecognizer(transcriber: whisper, options: Self.liveOptions))
+            let precision = WhisperPrecision(rawValue: setup.speechPrecision) ?? .auto
+            let whisper = try WhisperTranscriber(model: speech, registry: registry, beamSlots: 1, precision: precision)
+            recognizer = PackingRecognizer(WhisperRecognizer(transcriber: whisper, options: Self.liveOptions),
+                                           latencyMs: setup.speechPackLatencyMs)
         } catch {
             throw ModelLoadFailure(description: "cannot load speech model '\(speech)' from \(dir): \(error). "
                 + "Fetch it with `SIGHTLINE_MODELS=\(dir) sightline models fetch \(speech)`, "
@@ -63,9 +68,18 @@ public struct PreparedSpeech: PreparedEncoder {
     }
 
     public func makeEncoder(streamId: String) throws -> (any WindowEncoder)? {
+        try makeEncoder(streamId: streamId, lowLatency: false)
+    }
+
+    /// `lowLatency`: the stream's utterances never wait to share a window.
+    public func makeEncoder(streamId: String, lowLatency: Bool) throws -> (any WindowEncoder)? {
         guard let recognizer else { return nil }
         let vad = self.vad
-        return SpeechEncoder { LiveSpeechTranscriber(vad: vad, recognizer: recognizer) }
+        if lowLatency || recognizer.latencyMs == 0 {
+            let alone = recognizer.immediate
+            return SpeechEncoder { LiveSpeechTranscriber(vad: vad, recognizer: alone) }
+        }
+        return SpeechEncoder(packer: recognizer) { LiveSpeechTranscriber(vad: vad, recognizer: recognizer) }
     }
 }
 

@@ -1,0 +1,229 @@
+// Utterance packing, measured and checked on the shared speech set (the clips of
+// Tests/Fixtures/media/speech/REFERENCES.tsv and the 92 s lecture), each as one live stream.
+// 1. The utterances the live path sends to Whisper (Silero VAD online, 2 s windows) are
+//    recorded, then recognised alone and packed several to a 30 s window (taken from
+//    different streams in turn, as the packer would); per utterance: same text? word times
+//    within 20 ms? and the recogniser time alone vs packed (medians of --runs, interleaved).
+// 2. The streams replayed live at once through a PackingRecognizer (each stream on its own
+//    thread) against the same streams unpacked: final transcripts and word times per stream.
+// --precision-check: instead, every clip of the set transcribed whole (greedy) with the
+// encoder in fp32 and in bf16 (emulated where the CPU lacks AVX-512 BF16): WER against the
+// references for each, and how many clips give identical tokens.
+// Prints a table and, as its last line, one JSON object.
+import Foundation
+import Kernels
+import SpokenWords
+import Subtitles
+import TestSupport
+import Transcription
+import VAD
+import Whisper
+
+
+struct Args {
+    var threads = 2, runs = 3, gap = WhisperTranscriber.defaultPackGapFrames, latencyMs = 5000
+    var model = "whisper-base", live = true, only = "", precisionCheck = false
+    init() {
+        var it = CommandLine.arguments.dropFirst().makeIterator()
+        while let a = it.next() {
+            let v = it.next() ?? ""
+            switch a {
+            case "--threads": threads = Int(v) ?? 2
+            case "--runs": runs = Int(v) ?? 3
+            case "--gap-frames": gap = Int(v) ?? gap
+            case "--latency-ms": latencyMs = Int(v) ?? latencyMs
+            case "--model": model = v
+            case "--live": live = v != "off"
+            case "--only": only = v
+            case "--precision-check": precisionCheck = v != "off"
+            default: FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8)); exit(2)
+            }
+        }
+    }
+}
+
+/// Records every request a live transcriber makes (and answers it with the inner recogniser).
+final class Recording: SegmentRecognizer {
+    let inner: any SegmentRecognizer
+    var requests: [RecognitionRequest] = []
+    var modelName: String { inner.modelName }
+    init(_ inner: any SegmentRecognizer) { self.inner = inner }
+    func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+        try recognize(samples, prompt: nil, progress: progress)
+    }
+    func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+        requests.append(RecognitionRequest(samples: samples, prompt: prompt))
+        return try inner.recognize(samples, prompt: prompt, progress: progress)
+    }
+}
+
+var liveOptions: TranscriptionOptions {
+    var o = TranscriptionOptions()
+    o.beamSize = 1
+    o.bestOf = 1
+    o.wordTimestamps = true
+    o.conditionOnPreviousText = false
+    return o
+}
+
+func live(_ samples: [Float], _ t: LiveSpeechTranscriber) throws -> [TranscriptSegment] {
+    var out: [TranscriptSegment] = []
+    var at = 0
+    while at < samples.count {
+        let end = min(at + 2000 * 16, samples.count)
+        out += try t.feed(Array(samples[at..<end]), startMs: Int64(at / 16))
+        at = end
+    }
+    return out + (try t.flush())
+}
+
+/// Largest word-time difference (ms) between two transcripts with the same words; nil when the words differ.
+func wordTimeDelta(_ a: [TranscriptSegment], _ b: [TranscriptSegment]) -> Int64? {
+    let wa = a.flatMap(\.words), wb = b.flatMap(\.words)
+    guard wa.map(\.word) == wb.map(\.word) else { return nil }
+    return zip(wa, wb).map { max(abs($0.startMs - $1.startMs), abs($0.endMs - $1.endMs)) }.max() ?? 0
+}
+
+func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
+
+let args = Args()
+try ThreadPool.configureShared(threads: args.threads)
+let whisper = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent(args.model),
+                                     beamSlots: 1)
+let vad = try SileroVADWeights(modelsDirectory: Fixtures.modelsDirectory)
+let recognizer = WhisperRecognizer(transcriber: whisper, options: liveOptions)
+recognizer.packGapFrames = args.gap
+
+var inputs: [(name: String, samples: [Float], reference: String)] = []
+let lecture = try PauseCase.named("lecture")
+if args.only.isEmpty || args.only.contains("lecture") { inputs.append(("lecture", try lecture.samples(), lecture.reference)) }
+let refs = try String(contentsOfFile: Fixtures.path("media/speech/REFERENCES.tsv"), encoding: .utf8)
+for line in refs.split(whereSeparator: \.isNewline).dropFirst() {
+    let f = line.split(separator: "\t", maxSplits: 2).map(String.init)
+    guard f.count == 3, f[0].hasSuffix(".wav") || f[0].hasSuffix(".flac") else { continue }
+    if !args.only.isEmpty && !args.only.split(separator: ",").contains(where: { f[0].hasPrefix($0) }) { continue }
+    inputs.append((f[0], try AudioFixture.samples(Fixtures.path("media/speech/\(f[0])")), f[2]))
+}
+
+if args.precisionCheck {
+    let bf16 = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent(args.model),
+                                      beamSlots: 1, precision: .bf16)
+    var o = TranscriptionOptions.greedy
+    o.language = "en"
+    var w32 = WordErrors(), w16 = WordErrors(), sameTokens = 0
+    for input in inputs {
+        let a = try whisper.transcribe(samples: input.samples, options: o)
+        let b = try bf16.transcribe(samples: input.samples, options: o)
+        w32.add(reference: input.reference, hypothesis: a.text)
+        w16.add(reference: input.reference, hypothesis: b.text)
+        let same = a.segments.flatMap(\.tokens) == b.segments.flatMap(\.tokens)
+        if same { sameTokens += 1 } else { print("  \(input.name): fp32 \"\(a.text)\" | bf16 \"\(b.text)\"") }
+    }
+    print("precision: fp32 WER \(w32.errors)/\(w32.words), bf16 WER \(w16.errors)/\(w16.words) (\(bf16.model.precision), emulated \(!KernelConfig.cpuHasBF16)); identical tokens on \(sameTokens)/\(inputs.count) clips")
+    let json: [String: Any] = ["benchmark": "precision", "model": args.model, "wer_fp32": w32.rate, "wer_bf16": w16.rate,
+                               "errors_fp32": w32.errors, "errors_bf16": w16.errors, "words": w32.words,
+                               "same_tokens": sameTokens, "clips": inputs.count, "emulated": !KernelConfig.cpuHasBF16]
+    print(String(data: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), encoding: .utf8)!)
+    exit(0)
+}
+
+// 1. Unpacked live run, recording the utterances.
+var unpacked: [[TranscriptSegment]] = []
+var perStream: [[RecognitionRequest]] = []
+for input in inputs {
+    let rec = Recording(recognizer)
+    unpacked.append(try live(input.samples, LiveSpeechTranscriber(vad: vad, recognizer: rec)))
+    perStream.append(rec.requests)
+}
+// Round-robin over streams: the order utterances of simultaneous speakers arrive in.
+var order: [(stream: Int, index: Int)] = []
+for k in 0..<(perStream.map(\.count).max() ?? 0) {
+    for s in perStream.indices where k < perStream[s].count { order.append((s, k)) }
+}
+let requests = order.map { perStream[$0.stream][$0.index] }
+var alone: [RecognizedSpeech] = [], packed: [RecognizedSpeech] = []
+var aloneTimes: [Double] = [], packedTimes: [Double] = []
+for _ in 0..<args.runs {
+    var t0 = Date()
+    alone = try requests.map { try recognizer.recognize($0.samples, prompt: $0.prompt, progress: nil) }
+    aloneTimes.append(Date().timeIntervalSince(t0))
+    t0 = Date()
+    packed = try recognizer.recognize(batch: requests)
+    packedTimes.append(Date().timeIntervalSince(t0))
+}
+var windows = 0
+do {
+    var group: [Int] = []
+    for r in requests {
+        if !group.isEmpty && !recognizer.fitOneWindow(sampleCounts: group + [r.samples.count]) { windows += 1; group = [] }
+        group.append(r.samples.count)
+    }
+    if !group.isEmpty { windows += 1 }
+}
+var sameText = 0, maxDelta: Int64 = 0, differing: [String] = []
+for (i, (a, p)) in zip(alone, packed).enumerated() {
+    let ta = a.segments.map(\.text).joined(), tp = p.segments.map(\.text).joined()
+    if ta == tp {
+        sameText += 1
+        maxDelta = max(maxDelta, wordTimeDelta(a.segments, p.segments) ?? 0)
+    } else {
+        differing.append("\(inputs[order[i].stream].name)#\(order[i].index): alone \"\(ta)\" | packed \"\(tp)\"")
+    }
+}
+print("utterances \(requests.count) in \(windows) packed windows (gap \(args.gap) frames); same text \(sameText)/\(requests.count), max word-time difference \(maxDelta) ms")
+for d in differing { print("  differs: \(d)") }
+print(String(format: "recogniser: alone %.2f s, packed %.2f s (median of %d), packed/alone %.3f",
+             median(aloneTimes), median(packedTimes), args.runs, median(packedTimes) / median(aloneTimes)))
+
+if !args.live { exit(0) }
+// 2. Every stream live at once through the packer.
+let packer = PackingRecognizer(recognizer, latencyMs: args.latencyMs)
+for _ in inputs { packer.addStream() }
+final class Results: @unchecked Sendable {
+    let lock = NSLock()
+    var segments: [[TranscriptSegment]]
+    init(_ n: Int) { segments = Array(repeating: [], count: n) }
+}
+func replay(_ streams: [[Float]], vad: SileroVADWeights, packer: PackingRecognizer) -> [[TranscriptSegment]] {
+    let results = Results(streams.count)
+    // A thread per stream (GCD's concurrentPerform would run only one per core at a time).
+    let done = DispatchGroup()
+    for i in streams.indices {
+        done.enter()
+        Thread {
+            let segments = (try? live(streams[i], LiveSpeechTranscriber(vad: vad, recognizer: packer))) ?? []
+            packer.removeStream()
+            results.lock.withLock { results.segments[i] = segments }
+            done.leave()
+        }.start()
+    }
+    done.wait()
+    return results.segments
+}
+let t0 = Date()
+let packedLive = replay(inputs.map(\.samples), vad: vad, packer: packer)
+let liveSeconds = Date().timeIntervalSince(t0)
+var werUnpacked = WordErrors(), werPacked = WordErrors()
+var streamsSame = 0, liveMaxDelta: Int64 = 0
+for (i, input) in inputs.enumerated() {
+    let u = unpacked[i].map(\.text).joined(separator: " "), p = packedLive[i].map(\.text).joined(separator: " ")
+    werUnpacked.add(reference: input.reference, hypothesis: u)
+    werPacked.add(reference: input.reference, hypothesis: p)
+    if u == p {
+        streamsSame += 1
+        liveMaxDelta = max(liveMaxDelta, wordTimeDelta(unpacked[i], packedLive[i]) ?? 0)
+    } else {
+        print("  stream \(input.name): unpacked \"\(u)\" | packed \"\(p)\"")
+    }
+}
+let c = packer.counts
+print("live: \(inputs.count) streams at once, \(c.utterances) utterances in \(c.batches) batches (\(c.shared) shared); same transcript \(streamsSame)/\(inputs.count), max word-time difference \(liveMaxDelta) ms; WER unpacked \(werUnpacked.errors)/\(werUnpacked.words), packed \(werPacked.errors)/\(werPacked.words); \(String(format: "%.1f", liveSeconds)) s")
+let json: [String: Any] = [
+    "benchmark": "pack", "model": args.model, "threads": args.threads, "gap_frames": args.gap, "runs": args.runs,
+    "utterances": requests.count, "packed_windows": windows, "same_text": sameText, "max_word_delta_ms": maxDelta,
+    "alone_s": median(aloneTimes), "packed_s": median(packedTimes), "packed_over_alone": median(packedTimes) / median(aloneTimes),
+    "live_streams": inputs.count, "live_same": streamsSame, "live_max_word_delta_ms": liveMaxDelta,
+    "live_batches": c.batches, "live_shared": c.shared,
+    "wer_unpacked": werUnpacked.rate, "wer_packed": werPacked.rate,
+]
+print(String(data: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), encoding: .utf8)!)

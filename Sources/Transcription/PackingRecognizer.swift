@@ -1,0 +1,154 @@
+// Utterances of many live streams recognised together: each stream's transcriber asks for
+// one utterance at a time from its own thread and waits; the waiting utterances are handed
+// to the recogniser as one batch, which packs those that fit into shared 30 s encoder
+// windows (WhisperRecognizer.recognize(batch:)). A batch starts when
+// - every stream using the packer is waiting or has its utterance in the batch being
+//   recognised (no one else can add an utterance), or
+// - the waiting utterances no longer fit one window, or
+// - the oldest has waited `latencyMs` (the latency packing may add; 0 turns packing off),
+// and at once for a stream that asked for low latency (`immediate`), whose utterance is
+// recognised alone. One batch runs at a time (the recogniser is not reentrant); a caller
+// whose utterance is due runs the batch on its own thread, so the packer has no thread.
+import Foundation
+
+public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
+    public let inner: any BatchRecognizer
+    /// How long an utterance may wait for others to share its window.
+    public let latencyMs: Int
+    public var modelName: String { inner.modelName }
+
+    private final class Request {
+        let request: RecognitionRequest
+        let immediate: Bool
+        let since: Date
+        /// It was due with a batch it did not fit into: it goes in the next one at once.
+        var overflowed = false
+        var result: Result<RecognizedSpeech, Error>? = nil
+        init(_ request: RecognitionRequest, immediate: Bool) {
+            self.request = request
+            self.immediate = immediate
+            since = Date()
+        }
+    }
+
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var waiting: [Request] = []
+    private var running = false
+    /// Utterances in the batch being recognised: their streams cannot add another meanwhile.
+    private var inFlight = 0
+    private var streams = 0
+    private var statistics = PackingStatistics()
+
+    public init(_ inner: any BatchRecognizer, latencyMs: Int) {
+        self.inner = inner
+        self.latencyMs = max(latencyMs, 0)
+    }
+
+    /// A stream that will ask for utterances (a batch may start once all of them wait).
+    public func addStream() { condition.withLock { streams += 1; condition.broadcast() } }
+    public func removeStream() { condition.withLock { streams = max(streams - 1, 0); condition.broadcast() } }
+
+    /// Batches run and utterances recognised so far.
+    public var counts: PackingStatistics { condition.withLock { statistics } }
+
+    public func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+        try recognize(samples, prompt: nil, immediate: false)
+    }
+
+    public func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+        try recognize(samples, prompt: prompt, immediate: false)
+    }
+
+    /// Waits until the utterance is recognised (in a batch, or alone when `immediate`).
+    public func recognize(_ samples: [Float], prompt: String?, immediate: Bool) throws -> RecognizedSpeech {
+        let mine = Request(RecognitionRequest(samples: samples, prompt: prompt), immediate: immediate || latencyMs == 0)
+        condition.lock()
+        waiting.append(mine)
+        condition.broadcast()
+        while mine.result == nil {
+            if !running, let batch = takeDueBatch() {
+                running = true
+                inFlight = batch.count
+                condition.unlock()
+                let results: Result<[RecognizedSpeech], Error> = Result { try inner.recognize(batch: batch.map(\.request)) }
+                condition.lock()
+                switch results {
+                case let .success(list) where list.count == batch.count:
+                    for (r, s) in zip(batch, list) { r.result = .success(s) }
+                case let .success(list):
+                    for r in batch { r.result = .failure(PackingError.wrongCount(asked: batch.count, got: list.count)) }
+                case let .failure(error):
+                    for r in batch { r.result = .failure(error) }
+                }
+                statistics.batches += 1
+                statistics.utterances += batch.count
+                statistics.shared += batch.count > 1 ? batch.count : 0
+                running = false
+                inFlight = 0
+                condition.broadcast()
+                continue
+            }
+            if running {
+                condition.wait()
+            } else if let first = waiting.first {
+                condition.wait(until: first.since.addingTimeInterval(Double(latencyMs) / 1000))
+            } else {
+                condition.wait()
+            }
+        }
+        condition.unlock()
+        return try mine.result!.get()
+    }
+
+    /// The utterances to recognise now, taken from `waiting`; nil while waiting is better.
+    private func takeDueBatch() -> [Request]? {
+        guard let first = waiting.first else { return nil }
+        if let i = waiting.firstIndex(where: \.immediate) { return [waiting.remove(at: i)] }
+        // Streams whose utterance is being recognised cannot add one before it returns.
+        let due = waiting.count + inFlight >= streams || first.overflowed
+            || Date() >= first.since.addingTimeInterval(Double(latencyMs) / 1000)
+            || !inner.fitOneWindow(sampleCounts: waiting.map(\.request.samples.count))
+        guard due else { return nil }
+        // The longest prefix that fits one window; the rest waits for the next batch.
+        var n = 1
+        while n < waiting.count && inner.fitOneWindow(sampleCounts: waiting[0...n].map(\.request.samples.count)) { n += 1 }
+        let batch = Array(waiting[0..<n])
+        waiting.removeFirst(n)
+        for r in waiting { r.overflowed = true }
+        return batch
+    }
+
+    /// A view of this packer for one stream that never waits for others (low latency).
+    public var immediate: ImmediateRecognizer { ImmediateRecognizer(packer: self) }
+}
+
+public struct PackingStatistics: Sendable, Equatable {
+    /// Recogniser calls (one window each, or more for a batch that does not fit one).
+    public var batches = 0
+    public var utterances = 0
+    /// Utterances that shared their batch with others.
+    public var shared = 0
+}
+
+enum PackingError: Error, CustomStringConvertible {
+    case wrongCount(asked: Int, got: Int)
+    var description: String {
+        switch self {
+        case let .wrongCount(asked, got): "the recogniser returned \(got) results for \(asked) utterances"
+        }
+    }
+}
+
+/// Asks its packer for each utterance with `immediate`.
+public final class ImmediateRecognizer: SegmentRecognizer, Sendable {
+    let packer: PackingRecognizer
+    public var modelName: String { packer.modelName }
+    init(packer: PackingRecognizer) { self.packer = packer }
+    public func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+        try packer.recognize(samples, prompt: nil, immediate: true)
+    }
+    public func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+        try packer.recognize(samples, prompt: prompt, immediate: true)
+    }
+}

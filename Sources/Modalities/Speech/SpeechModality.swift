@@ -18,17 +18,8 @@ public struct PreparedSpeech: PreparedEncoder {
     let vad: SileroVADWeights?
     public let modelsLoaded: [String]
 
-    /// Decoding for live speech: greedy with the temperature fallback (beam search costs
-    /// about 3x the decoder time, which two cores need for keeping up with live streams),
-    /// word timestamps on so every word is searchable with its own time.
-    public static var liveOptions: TranscriptionOptions {
-        var o = TranscriptionOptions()
-        o.beamSize = 1
-        o.bestOf = 1
-        o.wordTimestamps = true
-        o.conditionOnPreviousText = false
-        return o
-    }
+    /// The daemon's decoding of live speech (`TranscriptionOptions.live`).
+    public static var liveOptions: TranscriptionOptions { .live }
 
     /// Loads the models `setup` names (`speech`, `vad`); nothing when speech is "none".
     public init(setup: EncoderSetup) throws {

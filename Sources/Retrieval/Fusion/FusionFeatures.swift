@@ -71,18 +71,8 @@ extension StreamScorer {
         var detail = [Int32](repeating: -1, count: n)
         let dots = textDots()
         for signal in enabled {
-            similarity.withUnsafeMutableBufferPointer { sp in
-                present.withUnsafeMutableBufferPointer { pp in
-                    detail.withUnsafeMutableBufferPointer { dp in
-                        pp.update(repeating: false)
-                        dp.update(repeating: -1)
-                        fill(signal, dots, sp, pp, dp)
-                    }
-                }
-            }
-            let values = attend(signal, similarity, present)
-            let (median, mad) = Self.robust(values.map(\.value), zeros: max(n, Self.minimumHistory) - values.count)
-            let sigma = max(1.4826 * mad, signal.minimumScale)
+            // A signal no window has is 0 everywhere (the median of all-zero history).
+            guard let (values, median, sigma) = normalised(signal, dots, &similarity, &present, &detail) else { continue }
             for i in lo..<hi { z[i - lo][signal.rawValue] = -median / sigma }
             for (i, a, _) in values where (lo..<hi).contains(i) { z[i - lo][signal.rawValue] = (a - median) / sigma }
         }

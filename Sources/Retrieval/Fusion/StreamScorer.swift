@@ -35,19 +35,7 @@ struct StreamScorer {
         var detail = [Int32](repeating: -1, count: n)        // (windows,) the row / label behind s_j
         let dots = textDots()
         for signal in enabled where signal.weight > 0 {
-            similarity.withUnsafeMutableBufferPointer { sp in
-                present.withUnsafeMutableBufferPointer { pp in
-                    detail.withUnsafeMutableBufferPointer { dp in
-                        pp.update(repeating: false)
-                        dp.update(repeating: -1)
-                        fill(signal, dots, sp, pp, dp)
-                    }
-                }
-            }
-            let values = attend(signal, similarity, present)     // sparse a_i > 0
-            guard !values.isEmpty else { continue }
-            let (median, mad) = Self.robust(values.map(\.value), zeros: max(n, Self.minimumHistory) - values.count)
-            let sigma = max(1.4826 * mad, signal.minimumScale)
+            guard let (values, median, sigma) = normalised(signal, dots, &similarity, &present, &detail) else { continue }
             let w = signal.weight
             base -= w * median / sigma
             var mine: [Contribution] = []
@@ -102,6 +90,28 @@ struct StreamScorer {
 
     /// (text rows,) the query's int8 dot product with every text row, for all text signals
     /// at once; empty when no text signal is enabled or there is no query vector.
+    /// One signal over the stream: its similarities (`similarity`, `present` and the row or
+    /// label behind each, `detail`: scratch of one slot per window), attended (sparse a_i > 0),
+    /// and the robust centre and scale of those against the stream's history; nil when no
+    /// window has the signal.
+    func normalised(_ signal: Signal, _ dots: [Int32], _ similarity: inout [Float], _ present: inout [Bool],
+                    _ detail: inout [Int32]) -> (values: [(index: Int, value: Double, source: Int)], median: Double, sigma: Double)?
+    {
+        similarity.withUnsafeMutableBufferPointer { sp in
+            present.withUnsafeMutableBufferPointer { pp in
+                detail.withUnsafeMutableBufferPointer { dp in
+                    pp.update(repeating: false)
+                    dp.update(repeating: -1)
+                    fill(signal, dots, sp, pp, dp)
+                }
+            }
+        }
+        let values = attend(signal, similarity, present)
+        guard !values.isEmpty else { return nil }
+        let (median, mad) = Self.robust(values.map(\.value), zeros: max(signals.count, Self.minimumHistory) - values.count)
+        return (values, median, max(1.4826 * mad, signal.minimumScale))
+    }
+
     func textDots() -> [Int32] {
         guard !tables.presence, signals.dim > 0, signals.dim == tables.codes.count,
               enabled.contains(where: { $0.textKind != nil }), signals.textCount > 0 else { return [] }

@@ -22,7 +22,7 @@ import Whisper
 
 struct Args {
     var threads = 2, runs = 3, gap = WhisperTranscriber.defaultPackGapFrames, latencyMs = 5000
-    var model = "whisper-base", live = true, only = "", precisionCheck = false
+    var model = "whisper-base", live = true, only = "", precisionCheck = false, weightGap = true, deviation = false, deviationOnly = false
     init() {
         var it = CommandLine.arguments.dropFirst().makeIterator()
         while let a = it.next() {
@@ -36,6 +36,9 @@ struct Args {
             case "--live": live = v != "off"
             case "--only": only = v
             case "--precision-check": precisionCheck = v != "off"
+            case "--weight-gap": weightGap = v != "off"
+            case "--deviation": deviation = v != "off"
+            case "--deviation-only": deviationOnly = v != "off"
             default: FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8)); exit(2)
             }
         }
@@ -69,6 +72,7 @@ let whisper = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.mo
 let vad = try SileroVADWeights(modelsDirectory: Fixtures.modelsDirectory)
 let recognizer = WhisperRecognizer(transcriber: whisper, options: .live)
 recognizer.packGapFrames = args.gap
+recognizer.packWeightGap = args.weightGap
 
 var inputs: [(name: String, samples: [Float], reference: String)] = []
 let lecture = try PauseCase.named("lecture")
@@ -117,6 +121,18 @@ for k in 0..<(perStream.map(\.count).max() ?? 0) {
     for s in perStream.indices where k < perStream[s].count { order.append((s, k)) }
 }
 let requests = order.map { perStream[$0.stream][$0.index] }
+if args.deviationOnly {
+    // Encoder rows only, no decoding: pairs of utterances, and each utterance packed alone (a check: 0).
+    for (gap, weight) in [(args.gap, true), (args.gap, false)] {
+        var line = "gap \(gap) weight \(weight):"
+        for i in stride(from: 0, to: min(requests.count, 8) - 1, by: 2) {
+            let d = try whisper.packedEncoderDeviation([requests[i].samples, requests[i + 1].samples], gapFrames: gap, weightGap: weight)
+            line += d.map { String(format: " %.2f/%.3f/%.3f", $0.own, $0.ownRMS, $0.padRMS) }.joined()
+        }
+        print(line)
+    }
+    exit(0)
+}
 var alone: [RecognizedSpeech] = [], packed: [RecognizedSpeech] = []
 var aloneTimes: [Double] = [], packedTimes: [Double] = []
 for _ in 0..<args.runs {
@@ -127,23 +143,39 @@ for _ in 0..<args.runs {
     packed = try recognizer.recognize(batch: requests)
     packedTimes.append(Date().timeIntervalSince(t0))
 }
-var windows = 0
+// The windows the recogniser packs: consecutive requests that fit one.
+var groups: [[Int]] = []
 do {
     var group: [Int] = []
-    for r in requests {
-        if !group.isEmpty && !recognizer.fitOneWindow(sampleCounts: group + [r.samples.count]) { windows += 1; group = [] }
-        group.append(r.samples.count)
+    for i in requests.indices {
+        if !group.isEmpty && !recognizer.fitOneWindow(sampleCounts: (group + [i]).map { requests[$0].samples.count }) { groups.append(group); group = [] }
+        group.append(i)
     }
-    if !group.isEmpty { windows += 1 }
+    if !group.isEmpty { groups.append(group) }
+}
+let windows = groups.count
+// --deviation: how far each packed utterance's encoder rows are from its lone ones.
+var deviation = [(own: Float, ownRMS: Float, decoderRows: Float, padRMS: Float)](repeating: (0, 0, 0, 0), count: requests.count)
+if args.deviation {
+    for g in groups where g.count > 1 {
+        let d = try whisper.packedEncoderDeviation(g.map { requests[$0].samples }, gapFrames: args.gap, weightGap: args.weightGap)
+        for (k, i) in g.enumerated() { deviation[i] = d[k] }
+    }
 }
 var sameText = 0, maxDelta: Int64 = 0, differing: [String] = []
 for (i, (a, p)) in zip(alone, packed).enumerated() {
     let ta = a.segments.map(\.text).joined(), tp = p.segments.map(\.text).joined()
+    let name = "\(inputs[order[i].stream].name)#\(order[i].index)"
+    let dev = args.deviation ? String(format: " encoder |Δ| own %.3f (rel. RMS %.4f), decoder rows %.3f (padding rel. RMS %.4f)",
+                                      deviation[i].own, deviation[i].ownRMS, deviation[i].decoderRows, deviation[i].padRMS) : ""
     if ta == tp {
         sameText += 1
-        maxDelta = max(maxDelta, wordTimeDelta(a.segments, p.segments) ?? 0)
+        let delta = wordTimeDelta(a.segments, p.segments) ?? 0
+        maxDelta = max(maxDelta, delta)
+        print("  same: \(name) (\(requests[i].samples.count / 16) ms) word-time Δ \(delta) ms\(dev)")
     } else {
-        differing.append("\(inputs[order[i].stream].name)#\(order[i].index): alone \"\(ta)\" | packed \"\(tp)\"")
+        print("  DIFF: \(name) (\(requests[i].samples.count / 16) ms)\(dev)")
+        differing.append("\(name): alone \"\(ta)\" | packed \"\(tp)\"")
     }
 }
 print("utterances \(requests.count) in \(windows) packed windows (gap \(args.gap) frames); same text \(sameText)/\(requests.count), max word-time difference \(maxDelta) ms")

@@ -26,6 +26,8 @@ public final class WhisperRecognizer: BatchRecognizer {
 
     /// Silence between utterances sharing a window, in 10 ms frames.
     public var packGapFrames = WhisperTranscriber.defaultPackGapFrames
+    /// Whether a packed utterance's gap gets the attention weight of a lone window's padding.
+    public var packWeightGap = true
 
     public func fitOneWindow(sampleCounts: [Int]) -> Bool {
         WhisperTranscriber.packLayout(sampleCounts: sampleCounts, gapFrames: packGapFrames) != nil
@@ -39,7 +41,7 @@ public final class WhisperRecognizer: BatchRecognizer {
         func run() throws {
             guard !group.isEmpty else { return }
             let results = try transcriber.transcribePacked(group.map { ($0.samples, options(prompt: $0.prompt)) },
-                                                           gapFrames: packGapFrames)
+                                                           gapFrames: packGapFrames, weightGap: packWeightGap)
             out += results.map(Self.converted)
             group = []
         }

@@ -178,12 +178,22 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
 
     // MARK: - Encoder
 
-    /// Encodes one window: mel (80, 3000) → (1500, d) written into `output`. `attentionMask`
-    /// (1500, 1500), added to the self-attention scores of every layer, keeps positions from
-    /// seeing each other (utterances packed into one window).
+    /// Encodes one window: mel (80, 3000) → (1500, d) written into `output`.
+    /// For utterances packed into one window (WhisperPacking):
+    /// - `attentionMask` (1500, 1500), added to the self-attention scores of every layer,
+    ///   keeps positions from seeing each other;
+    /// - `positionIndices` (1500) gives the sinusoidal position added to each row (default:
+    ///   the row itself), so each utterance can start at position 0 as alone;
+    /// - `conv2LeftEdges` lists mel frames (even) where an utterance starts: conv1's output
+    ///   just before each is zeroed, the zero padding conv2 sees left of a lone window's
+    ///   first frame.
     public func encode(mel: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-                       attentionMask: UnsafePointer<Float>? = nil) throws {
+                       attentionMask: UnsafePointer<Float>? = nil, positionIndices: [Int]? = nil,
+                       conv2LeftEdges: [Int] = []) throws {
         let c = config, d = c.dModel, frames = Self.framesPerWindow, n = c.encoderPositions
+        if let positionIndices, positionIndices.count != n {
+            throw WhisperError.invalidOption("\(positionIndices.count) encoder position indices for \(n) positions")
+        }
         do {
             try conv1Weight.withUnsafeBufferPointer { w in
                 try conv1Bias.withUnsafeBufferPointer { b in
@@ -192,6 +202,9 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
                 }
             }
             gelu(conv1Out, count: d * frames, pool: pool)
+        for edge in conv2LeftEdges where edge > 0 && edge <= frames {
+            for ch in 0..<d { conv1Out[ch * frames + edge - 1] = 0 }
+        }
             try conv2Weight.withUnsafeBufferPointer { w in
                 try conv2Bias.withUnsafeBufferPointer { b in
                     try conv1d(conv1Out, shape: conv2Shape,
@@ -205,7 +218,8 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
         // (d, 1500) → (1500, d) plus positions.
         encoderPositions.withUnsafeBufferPointer { pos in
             for t in 0..<n {
-                for ch in 0..<d { encX[t * d + ch] = conv2Out[ch * n + t] + pos[t * d + ch] }
+                let p = positionIndices.map { min(max($0[t], 0), n - 1) } ?? t
+                for ch in 0..<d { encX[t * d + ch] = conv2Out[ch * n + t] + pos[p * d + ch] }
             }
         }
         let hd = d / c.encoderHeads

@@ -5,35 +5,34 @@
 // zero log-mel frames, the value a lone utterance's padding has:
 //
 //     | utterance 0 | gap | utterance 1 | gap | utterance 2 | padding to 3000 frames |
+//     |<-------- block 0 -->|<------ block 1 -->|<------------ block 2 ------------->|
 //
-// The window is encoded once. Each utterance is then decoded on its own, with its own
-// prompt, against its own encoder rows plus every row of silence (gaps and padding) but none
-// of the other utterances' rows, so its text and word times come only from its own audio,
-// and the decoder still sees about as much silence as after a lone utterance (a decoder
-// given only the utterance and its gap, a few hundred rows instead of 1500, repeated
-// itself and invented words on the speech set). The decoder's timestamps start at the slice's offset
-// (Whisper's positions are absolute), so the first timestamp is looked for there and the
-// result is shifted back: times are relative to the utterance's first sample, as alone.
-// Anything past the first window (an utterance longer than one window, or a decode that
-// stopped early) continues on the ordinary path.
-//
-// The encoder's self-attention is masked so that an utterance's positions attend to their
-// own and to the silence only, and the silence only to itself: no neighbour's speech
-// reaches an utterance through the encoder either. What packing cannot keep identical: the
-// utterance's position in the window (Whisper's positions are absolute) and the silence
-// it sees (padding after a lone utterance also attends to that utterance's speech).
-// Tests compare packed against lone transcripts and word times on real speech.
+// Everything is arranged so that each utterance is encoded and decoded as nearly as it
+// would be alone (at the start of a window of its own, followed by padding):
+// - Positions restart at 0 in each block: the sinusoidal position added to an utterance's
+//   first frame is position 0, its gap continues from its end, as a lone window's padding.
+// - The encoder's self-attention is block-diagonal: an utterance and its gap see only their
+//   own block, never a neighbour's speech. The gap is shorter than a lone window's padding,
+//   so its keys get the weight of the padding they stand for (`weightGap`): log(padding rows
+//   / gap rows) added to their scores, as if each gap row were repeated that many times.
+// - conv2 (kernel 3, stride 2) reads one conv1 frame left of an utterance's first frame;
+//   alone that is zero padding, packed it is conv1's answer to the gap, so it is zeroed.
+// - Each utterance is decoded on its own, with its own prompt, against 1500 rows as alone:
+//   its own encoder rows (positions 0 ..< own), then the rows own ..< 1500 of one window of
+//   pure silence encoded once per transcriber. Cross-attention and timestamps therefore
+//   start at 0, and word alignment reads the utterance's frames from row 0 on.
+// What stays different from lone decoding: the padding rows a lone decoder reads also
+// attended to that utterance's speech (the silence window's did not), and the gap is a
+// weighted stand-in for 28 s of padding. Anything past the first window (an utterance
+// longer than one window, or a decode that stopped early) continues on the ordinary path.
+// PackingTests and PackBench compare packed against lone transcripts and word times.
 import Foundation
 
-/// The encoder rows one packed utterance is decoded against: its own rows first, then every
-/// row of the window that belongs to no utterance (gaps and padding), gathered from the
-/// packed window's encoder output.
+/// The encoder rows one packed utterance is decoded against (1500 rows, as alone).
 struct PackedSlice {
-    /// (rows, d) gathered encoder output.
+    /// (rows, d) its own encoder rows, then silence rows.
     let encoded: UnsafePointer<Float>
     let rows: Int
-    /// Encoder position of the utterance's first frame (frames / 2): its timestamps start there.
-    let timestampOffset: Int
 }
 
 extension WhisperTranscriber {
@@ -60,18 +59,36 @@ extension WhisperTranscriber {
         return offsets
     }
 
+    /// One packed utterance's encoder positions in the window.
+    struct PackedBlock {
+        /// Its first position; its own rows are start ..< end, its gap end ..< blockEnd.
+        let start: Int, end: Int, blockEnd: Int
+        var own: Int { end - start }
+    }
+
     /// Transcribes several utterances sharing one encoder window (see the file header).
     /// Each element gets what `transcribe(samples:options:)` would give for it alone, up to
-    /// the encoder's view of its neighbours. Throws `invalidOption` if they do not fit.
+    /// the differences the header lists. Throws `invalidOption` if they do not fit.
     public func transcribePacked(_ items: [(samples: [Float], options: TranscriptionOptions)],
-                                 gapFrames: Int = defaultPackGapFrames) throws -> [SpeechTranscript] {
+                                 gapFrames: Int = defaultPackGapFrames, weightGap: Bool = true) throws -> [SpeechTranscript] {
         if items.count == 1 { return [try transcribe(samples: items[0].samples, options: items[0].options)] }
         guard !items.isEmpty else { return [] }
-        guard let offsets = Self.packLayout(sampleCounts: items.map(\.samples.count), gapFrames: gapFrames) else {
-            throw WhisperError.invalidOption("\(items.count) utterances of \(items.map(\.samples.count)) samples do not fit one 30 s window")
+        let (features, blocks) = try encodePacked(items.map(\.samples), gapFrames: gapFrames, weightGap: weightGap)
+        return try items.enumerated().map { i, item in
+            let f = features[i]
+            return try transcribe(features: f.mel, frames: f.frames, durationMs: Int64(item.samples.count) * 1000 / 16_000,
+                                  options: item.options, packed: gatherLoneLike(blocks[i]))
         }
-        let mels = model.config.melCount, w = WhisperModel.framesPerWindow
-        let features = items.map { mel.compute($0.samples, pool: model.pool) } // each (80, frames), own clamp
+    }
+
+    /// Encodes the utterances packed into one window (`packedEncoded`); returns each one's
+    /// log-mel (80, frames) and its block.
+    func encodePacked(_ samples: [[Float]], gapFrames: Int, weightGap: Bool) throws -> ([(mel: [Float], frames: Int)], [PackedBlock]) {
+        guard let offsets = Self.packLayout(sampleCounts: samples.map(\.count), gapFrames: gapFrames) else {
+            throw WhisperError.invalidOption("\(samples.count) utterances of \(samples.map(\.count)) samples do not fit one 30 s window")
+        }
+        let mels = model.config.melCount, w = WhisperModel.framesPerWindow, n = model.config.encoderPositions
+        let features = samples.map { mel.compute($0, pool: model.pool) } // each (80, frames), own clamp
         windowMel.update(repeating: 0, count: mels * w)
         for (i, f) in features.enumerated() {
             let size = min(max(f.frames - 1, 0), w - offsets[i])
@@ -81,35 +98,81 @@ extension WhisperTranscriber {
                 }
             }
         }
-        let positions = model.config.encoderPositions, d = model.config.dModel
-        // Encoder rows of each utterance: [first, end) positions.
-        let spans = items.indices.map { i in
-            (offsets[i] / Self.inputStride, min((offsets[i] + Self.melFrames(samples: items[i].samples.count) + 1) / Self.inputStride, positions))
+        let blocks = samples.indices.map { i in
+            let start = offsets[i] / Self.inputStride
+            return PackedBlock(start: start,
+                               end: min((offsets[i] + Self.melFrames(samples: samples[i].count) + 1) / Self.inputStride, n),
+                               blockEnd: i + 1 < offsets.count ? offsets[i + 1] / Self.inputStride : n)
         }
-        // (positions,) the utterance each position belongs to, -1 for silence.
-        var owner = [Int](repeating: -1, count: positions)
-        for (i, s) in spans.enumerated() { for p in s.0..<s.1 { owner[p] = i } }
-        let silentRows = (0..<positions).filter { owner[$0] < 0 }
-        // The encoder's self-attention: an utterance's positions see their own and the
-        // silence, never another utterance; silence sees only silence, so what a decoder
-        // reads in it carries no one's speech.
-        var mask = [Float](repeating: 0, count: positions * positions) // (query, key) added to the scores
-        for q in 0..<positions {
-            for k in 0..<positions where owner[k] >= 0 && owner[k] != owner[q] { mask[q * positions + k] = -.infinity }
+        var positionIndices = [Int](repeating: 0, count: n) // (1500) position added to each row
+        // (query, key) added to the scores: 0 inside a block, -inf across blocks, and the gap's
+        // keys weighted as the lone padding they stand for.
+        var mask = [Float](repeating: -.infinity, count: n * n)
+        for b in blocks {
+            let gap = b.blockEnd - b.end
+            let gapBias: Float = weightGap && gap > 0 ? Float(Foundation.log(Double(n - b.own) / Double(gap))) : 0
+            for p in b.start..<b.end { positionIndices[p] = p - b.start }
+            for p in b.end..<b.blockEnd {
+                positionIndices[p] = b.own + (p - b.end) * (n - b.own) / gap
+            }
+            for q in b.start..<b.blockEnd {
+                for k in b.start..<b.end { mask[q * n + k] = 0 }
+                for k in b.end..<b.blockEnd { mask[q * n + k] = gapBias }
+            }
         }
         try mask.withUnsafeBufferPointer { m in
-            try model.encode(mel: windowMel, output: packedEncoded, attentionMask: m.baseAddress!)
+            try model.encode(mel: windowMel, output: packedEncoded, attentionMask: m.baseAddress!,
+                             positionIndices: positionIndices, conv2LeftEdges: offsets)
         }
-        return try items.enumerated().map { i, item in
-            // The decoder never sees the other utterances: this one's rows, then the silence.
-            // Cross-attention has no positions of its own, so the order of rows does not
-            // matter to it; word alignment reads the utterance's frames from row 0 on.
-            let rows = Array(spans[i].0..<spans[i].1) + silentRows
-            for (k, r) in rows.enumerated() { (packedGathered + k * d).update(from: packedEncoded + r * d, count: d) }
-            let slice = PackedSlice(encoded: UnsafePointer(packedGathered), rows: rows.count, timestampOffset: spans[i].0)
-            let f = features[i]
-            return try transcribe(features: f.mel, frames: f.frames, durationMs: Int64(item.samples.count) * 1000 / 16_000,
-                                  options: item.options, packed: slice)
+        return (features, blocks)
+    }
+
+    /// Fills `packedGathered` with the block's own rows of `packedEncoded`, then the silence
+    /// window's rows from the same position on: 1500 rows at the positions they have alone.
+    func gatherLoneLike(_ b: PackedBlock) throws -> PackedSlice {
+        let n = model.config.encoderPositions, d = model.config.dModel
+        packedGathered.update(from: packedEncoded + b.start * d, count: b.own * d)
+        if b.blockEnd > b.end {
+            // The block's own gap rows (they attended to this utterance, as lone padding does), repeated.
+            let gap = b.blockEnd - b.end
+            for r in b.own..<n {
+                let g = b.end + min((r - b.own) * gap / (n - b.own), gap - 1)
+                (packedGathered + r * d).update(from: packedEncoded + g * d, count: d)
+            }
+        } else {
+            let silence = try silenceEncoded()
+            (packedGathered + b.own * d).update(from: silence + b.own * d, count: (n - b.own) * d)
+        }
+        return PackedSlice(encoded: UnsafePointer(packedGathered), rows: n)
+    }
+
+    /// For measuring packing: per utterance, the largest |packed − lone| over its own encoder
+    /// rows and over all 1500 rows its decoder reads, the lone rows being those of the
+    /// utterance encoded alone in a window of its own.
+    public func packedEncoderDeviation(_ samples: [[Float]], gapFrames: Int = defaultPackGapFrames,
+                                       weightGap: Bool = true) throws -> [(own: Float, ownRMS: Float, decoderRows: Float, padRMS: Float)] {
+        let (features, blocks) = try encodePacked(samples, gapFrames: gapFrames, weightGap: weightGap)
+        let n = model.config.encoderPositions, d = model.config.dModel
+        var packedRows: [[Float]] = []
+        for b in blocks {
+            let slice = try gatherLoneLike(b)
+            packedRows.append(Array(UnsafeBufferPointer(start: slice.encoded, count: n * d)))
+        }
+        return try features.enumerated().map { i, f in
+            let lone = try encodeAlone(features: f.mel, frames: f.frames)
+            var own: Float = 0, all: Float = 0
+            var ownSq = 0.0, ownRef = 0.0, padSq = 0.0, padRef = 0.0
+            for r in 0..<n {
+                var m: Float = 0, sq = 0.0, ref = 0.0
+                for c in 0..<d {
+                    let x = packedRows[i][r * d + c] - lone[r * d + c]
+                    m = max(m, abs(x)); sq += Double(x * x); ref += Double(lone[r * d + c] * lone[r * d + c])
+                }
+                if r < blocks[i].own { own = max(own, m); ownSq += sq; ownRef += ref } else { padSq += sq; padRef += ref }
+                all = max(all, m)
+            }
+            // RMS of the difference relative to the RMS of the lone rows.
+            return (own, Float((ownSq / max(ownRef, 1e-30)).squareRoot()), all, Float((padSq / max(padRef, 1e-30)).squareRoot()))
         }
     }
 }

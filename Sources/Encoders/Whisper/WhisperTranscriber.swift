@@ -27,8 +27,11 @@ public final class WhisperTranscriber: @unchecked Sendable {
     /// (1500, d) the encoder output of a window of packed utterances (WhisperPacking); kept
     /// apart from `encoded`, which a long utterance's later windows reuse.
     let packedEncoded: UnsafeMutablePointer<Float>
-    /// (1500, d) the rows of `packedEncoded` one packed utterance is decoded against.
+    /// (1500, d) the rows one packed utterance is decoded against.
     let packedGathered: UnsafeMutablePointer<Float>
+    /// (1500, d) a window of pure silence (zero log-mel) encoded, on first use by packing.
+    private let silence: UnsafeMutablePointer<Float>
+    private var silenceReady = false
 
     /// Loads a Whisper directory: config.json, tokenizer.json and the weights, either
     /// CTranslate2's model.bin or Hugging Face's model.safetensors (see WhisperCheckpoint).
@@ -47,6 +50,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
         encoded = .allocate(capacity: model.config.encoderPositions * model.config.dModel)
         packedEncoded = .allocate(capacity: model.config.encoderPositions * model.config.dModel)
         packedGathered = .allocate(capacity: model.config.encoderPositions * model.config.dModel)
+        silence = .allocate(capacity: model.config.encoderPositions * model.config.dModel)
     }
 
     /// Resolves a model name (`whisper-base`) or directory through the registry.
@@ -66,6 +70,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
         encoded.deallocate()
         packedEncoded.deallocate()
         packedGathered.deallocate()
+        silence.deallocate()
     }
 
     // MARK: - Transcription
@@ -101,7 +106,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
         func useWindow(seek: Int, size: Int) throws {
             if seek == 0, let packed {
                 generator.setEncoderOutput(packed.encoded, rows: packed.rows)
-                timestampOffset = packed.timestampOffset
+                timestampOffset = 0
                 return
             }
             if encodedSeek != seek {
@@ -199,6 +204,22 @@ public final class WhisperTranscriber: @unchecked Sendable {
             }
         }
         try model.encode(mel: windowMel, output: encoded)
+    }
+
+    /// The encoder output of a window of pure silence (1500, d), encoded once.
+    func silenceEncoded() throws -> UnsafePointer<Float> {
+        if !silenceReady {
+            windowMel.update(repeating: 0, count: model.config.melCount * WhisperModel.framesPerWindow)
+            try model.encode(mel: windowMel, output: silence)
+            silenceReady = true
+        }
+        return UnsafePointer(silence)
+    }
+
+    /// The first window of these features encoded alone, as `transcribe` does (1500 · d).
+    func encodeAlone(features: [Float], frames: Int) throws -> [Float] {
+        try encodeWindow(features: features, frames: frames, seek: 0, size: min(WhisperModel.framesPerWindow, max(frames - 1, 0)))
+        return Array(UnsafeBufferPointer(start: encoded, count: model.config.encoderPositions * model.config.dModel))
     }
 
     var generatorState: WhisperDecoderState { generator.state }

@@ -163,8 +163,10 @@ if args.deviation {
     }
 }
 var sameText = 0, maxDelta: Int64 = 0, differing: [String] = []
+var changed = WordErrors() // packed against lone transcripts, as PackingTests counts
 for (i, (a, p)) in zip(alone, packed).enumerated() {
     let ta = a.segments.map(\.text).joined(), tp = p.segments.map(\.text).joined()
+    changed.add(reference: ta, hypothesis: tp)
     let name = "\(inputs[order[i].stream].name)#\(order[i].index)"
     let dev = args.deviation ? String(format: " encoder |Δ| own %.3f (rel. RMS %.4f), decoder rows %.3f (padding rel. RMS %.4f)",
                                       deviation[i].own, deviation[i].ownRMS, deviation[i].decoderRows, deviation[i].padRMS) : ""
@@ -178,7 +180,7 @@ for (i, (a, p)) in zip(alone, packed).enumerated() {
         differing.append("\(name): alone \"\(ta)\" | packed \"\(tp)\"")
     }
 }
-print("utterances \(requests.count) in \(windows) packed windows (gap \(args.gap) frames); same text \(sameText)/\(requests.count), max word-time difference \(maxDelta) ms")
+print("utterances \(requests.count) in \(windows) packed windows (gap \(args.gap) frames); same text \(sameText)/\(requests.count), max word-time difference \(maxDelta) ms; words changed against lone \(changed.errors)/\(changed.words)")
 for d in differing { print("  differs: \(d)") }
 print(String(format: "recogniser: alone %.2f s, packed %.2f s (median of %d), packed/alone %.3f",
              median(aloneTimes), median(packedTimes), args.runs, median(packedTimes) / median(aloneTimes)))
@@ -229,6 +231,7 @@ print("live: \(inputs.count) streams at once, \(c.utterances) utterances in \(c.
 let json: [String: Any] = [
     "benchmark": "pack", "model": args.model, "threads": args.threads, "gap_frames": args.gap, "runs": args.runs,
     "utterances": requests.count, "packed_windows": windows, "same_text": sameText, "max_word_delta_ms": maxDelta,
+    "words_changed": changed.errors, "words_alone": changed.words,
     "alone_s": median(aloneTimes), "packed_s": median(packedTimes), "packed_over_alone": median(packedTimes) / median(aloneTimes),
     "live_streams": inputs.count, "live_same": streamsSame, "live_max_word_delta_ms": liveMaxDelta,
     "live_batches": c.batches, "live_shared": c.shared,

@@ -8,24 +8,27 @@
 //     |<-------- block 0 -->|<------ block 1 -->|<------------ block 2 ------------->|
 //
 // Everything is arranged so that each utterance is encoded and decoded as nearly as it
-// would be alone (at the start of a window of its own, followed by padding):
-// - Positions restart at 0 in each block: the sinusoidal position added to an utterance's
-//   first frame is position 0, its gap continues from its end, as a lone window's padding.
+// would be alone, at the start of a window of its own followed by padding:
+// - Positions restart at 0 in each block: an utterance's first frame gets sinusoidal
+//   position 0. Its gap stands for the lone padding (positions own ..< 1500): the gap's rows
+//   take positions spread evenly over that range.
 // - The encoder's self-attention is block-diagonal: an utterance and its gap see only their
-//   own block, never a neighbour's speech. The gap is shorter than a lone window's padding,
-//   so its keys get the weight of the padding they stand for (`weightGap`): log(padding rows
-//   / gap rows) added to their scores, as if each gap row were repeated that many times.
+//   own block, never a neighbour's speech. Each gap row stands for (1500 − own) / gap
+//   padding rows, so its keys get log of that added to their scores (`weightGap`), as if
+//   each were repeated that many times.
 // - conv2 (kernel 3, stride 2) reads one conv1 frame left of an utterance's first frame;
 //   alone that is zero padding, packed it is conv1's answer to the gap, so it is zeroed.
 // - Each utterance is decoded on its own, with its own prompt, against 1500 rows as alone:
-//   its own encoder rows (positions 0 ..< own), then the rows own ..< 1500 of one window of
-//   pure silence encoded once per transcriber. Cross-attention and timestamps therefore
-//   start at 0, and word alignment reads the utterance's frames from row 0 on.
-// What stays different from lone decoding: the padding rows a lone decoder reads also
-// attended to that utterance's speech (the silence window's did not), and the gap is a
-// weighted stand-in for 28 s of padding. Anything past the first window (an utterance
-// longer than one window, or a decode that stopped early) continues on the ordinary path.
-// PackingTests and PackBench compare packed against lone transcripts and word times.
+//   its own encoder rows (positions 0 ..< own), then for each padding position the gap row
+//   standing for it. Cross-attention has no positions of its own; timestamps start at 0,
+//   and word alignment reads the utterance's frames from row 0 on.
+// What stays different from lone decoding: a lone window's padding rows each have their own
+// position (here neighbouring positions share a gap row), and whatever the lone encoder
+// carries through 28 s of padding the gap carries through a few hundred rows; greedy
+// decoding amplifies small differences (PackBench --deviation measures the rows). Anything
+// past the first window (an utterance longer than one window, or a decode that stopped
+// early) continues on the ordinary path. PackingTests and PackBench compare packed against
+// lone transcripts and word times.
 import Foundation
 
 /// The encoder rows one packed utterance is decoded against (1500 rows, as alone).
@@ -127,8 +130,8 @@ extension WhisperTranscriber {
         return (features, blocks)
     }
 
-    /// Fills `packedGathered` with the block's own rows of `packedEncoded`, then the silence
-    /// window's rows from the same position on: 1500 rows at the positions they have alone.
+    /// Fills `packedGathered` with the block's own rows of `packedEncoded`, then, for each
+    /// padding position own ..< 1500, the gap row standing for it: 1500 rows as alone.
     func gatherLoneLike(_ b: PackedBlock) throws -> PackedSlice {
         let n = model.config.encoderPositions, d = model.config.dModel
         packedGathered.update(from: packedEncoded + b.start * d, count: b.own * d)

@@ -2,9 +2,9 @@
 // shared speech set: the utterances the live path sends to the recogniser (Silero VAD
 // online, 2 s windows), recognised alone and packed several to a 30 s window. The goal is
 // the same words (within 0.5 points of WER against the lone transcripts) and word times
-// within 20 ms; packing does not reach it yet (on these clips, measured with PackBench's
-// same procedure: 7 of about 80 words change, e.g. "ask not" → "asked not", and word times
-// move up to 80 ms), which is why `[speech] pack_latency` is off by default. The test holds
+// within 20 ms; packing does not reach it yet (on these clips one utterance, LDC93S1,
+// changes 4 of 86 words: "and greasy wash for her" → "in greasy washwater"; word
+// times move up to 40 ms), which is why `[speech] pack_latency` is off by default. The test holds
 // packing to what it does today (`allowedWordChange`, `allowedWordTimeMs`) so it cannot get
 // worse unnoticed; tighten both when it improves. With a fake batch recogniser: when the
 // packer starts a batch.
@@ -19,9 +19,9 @@ import XCTest
 
 final class PackingTests: XCTestCase {
 
-    /// What packing changes today (the goal: 0.005 and 20 ms).
-    static let allowedWordChange = 0.10
-    static let allowedWordTimeMs: Int64 = 100
+    /// What packing changes today, 4 of 86 words and 40 ms (the goal: 0.005 and 20 ms).
+    static let allowedWordChange = 0.06
+    static let allowedWordTimeMs: Int64 = 60
 
     func testPackedUtterancesKeepTheirWordsAndWordTimes() throws {
         let whisper = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent("whisper-base"),
@@ -93,6 +93,9 @@ final class PackingTests: XCTestCase {
             group.enter()
             Thread {
                 let r = try? packer.recognize([Float](repeating: 0, count: n), prompt: nil, immediate: immediate.contains(i))
+                // A stream that has said its one utterance is done, as a live stream that ends:
+                // the others need not wait for it.
+                packer.removeStream()
                 results.update { $0[i] = r?.segments.first?.text ?? "error" }
                 group.leave()
             }.start()

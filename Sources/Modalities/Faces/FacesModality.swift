@@ -5,7 +5,7 @@
 //
 // Where the stream also runs the person detector, faces are searched only where it saw
 // people: every face belongs to a person, and MTCNN's image pyramid over a whole 720p frame
-// costs ten times SSDLite's 300² pass, mostly over walls and roads. Each person box, widened
+// costs about four times SSDLite's 300² pass, mostly over walls and roads. Each person box, widened
 // by `PeopleSightings.margin` on every side (SSDLite boxes can cut off a head), is cropped and
 // searched; areas that overlap are searched as one; when the areas together cover more than
 // `wholeFrameShare` of the frame, the whole frame is searched as before. A frame without

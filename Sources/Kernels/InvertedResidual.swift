@@ -30,12 +30,14 @@ public final class InvertedResidual: @unchecked Sendable { // immutable after in
 
     /// Floats of ring plus depthwise band one thread keeps (a quarter of a 1 MB L2 leaves room
     /// for the input rows, the output rows and the weights).
-    public nonisolated(unsafe) static var bandBudget = 1 << 16
+    public nonisolated(unsafe) static var defaultBandBudget = 1 << 16
+    /// This block's budget: `defaultBandBudget` unless given at init (tests force small bands).
+    public let bandBudget: Int
 
     /// depthwiseWeight (kernel, kernel, hidden) tap-major, depthwiseBias (hidden); the depthwise
     /// output always goes through ReLU6.
     public init(expand: PointwiseConv?, depthwiseWeight: [Float], depthwiseBias: [Float], kernel: Int, stride: Int,
-                project: PointwiseConv, residual: Bool) throws {
+                project: PointwiseConv, residual: Bool, bandBudget: Int = InvertedResidual.defaultBandBudget) throws {
         let hidden = project.inChannels
         let input = expand?.inChannels ?? hidden
         guard kernel > 0, stride > 0 else {
@@ -62,6 +64,7 @@ public final class InvertedResidual: @unchecked Sendable { // immutable after in
         }
         self.expand = expand; self.project = project; self.hidden = hidden
         self.kernel = kernel; self.stride = stride; self.residual = residual
+        self.bandBudget = max(bandBudget, 1)
         self.depthwiseWeight = .allocate(capacity: depthwiseWeight.count)
         self.depthwiseWeight.initialize(from: depthwiseWeight, count: depthwiseWeight.count)
         self.depthwiseBias = .allocate(capacity: hidden)
@@ -89,7 +92,7 @@ public final class InvertedResidual: @unchecked Sendable { // immutable after in
     func bandRows(_ s: DepthwiseNHWCShape) -> Int {
         let row = s.width * hidden, outRow = s.outWidth * hidden
         var r = 1
-        while r < s.outHeight && ringRows(s, band: r + 1) * (expand == nil ? 0 : row) + (r + 1) * outRow <= Self.bandBudget { r += 1 }
+        while r < s.outHeight && ringRows(s, band: r + 1) * (expand == nil ? 0 : row) + (r + 1) * outRow <= bandBudget { r += 1 }
         return r
     }
 

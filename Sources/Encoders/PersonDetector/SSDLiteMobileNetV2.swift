@@ -168,6 +168,9 @@ struct InvertedResidual {
     let depthwise: FoldedConv
     let project: FoldedConv
     let residual: Bool
+    /// The three layers as one Kernels.InvertedResidual (nil for the block whose expansion is
+    /// feature map 0: that tensor is needed whole).
+    let fused: Kernels.InvertedResidual?
 }
 
 /// One feature map's two heads.
@@ -222,7 +225,18 @@ struct SSDLiteMobileNetV2: Sendable {
             if residual {
                 producer = try loader.checkAdd("\(scope)/add", inputs: [producer, blockInput])
             }
-            blocks.append(InvertedResidual(expand: expand, depthwise: dw, project: project, residual: residual))
+            // One fused block (row bands that keep the expansion in L2), except the block whose
+            // expansion output is a feature map in full.
+            var fused: Kernels.InvertedResidual?
+            if i != b.firstMapBlock, dw.relu6, let p = project.pointwise {
+                do {
+                    fused = try Kernels.InvertedResidual(expand: expand?.pointwise, depthwiseWeight: dw.weight, depthwiseBias: dw.bias,
+                                                         kernel: dw.kernel, stride: dw.stride, project: p, residual: residual)
+                } catch {
+                    throw .kernel("\(scope): \(error)")
+                }
+            }
+            blocks.append(InvertedResidual(expand: expand, depthwise: dw, project: project, residual: residual, fused: fused))
             channels = spec.out
             side = dw.outSize
         }

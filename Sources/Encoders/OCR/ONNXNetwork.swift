@@ -331,7 +331,7 @@ struct ONNXNetwork: Sendable {
                 constants[n.outputs[0]] = v
                 op = .constant(v)
             case "MatMul":
-                op = .matMul
+                var matMul = Op.matMul
                 if n.inputs.count == 2, isConstant(n.inputs[1]) {
                     let b = try constant(n.inputs[1], node: n.name)
                     if b.shape.count == 2, !b.isInteger, b.shape[0] > 0, b.shape[1] > 0 {
@@ -339,12 +339,13 @@ struct ONNXNetwork: Sendable {
                         var t = [Float](repeating: 0, count: k * cols) // Bᵀ (n, k), PackedLinear's (out, in)
                         for i in 0..<k { for j in 0..<cols { t[j * k + i] = b.data[i * cols + j] } }
                         do {
-                            op = .matMulPacked(try PackedLinear(weight: t, outFeatures: cols, inFeatures: k))
+                            matMul = .matMulPacked(try PackedLinear(weight: t, outFeatures: cols, inFeatures: k))
                         } catch {
                             throw .unexpectedShape(path: model.path, name: n.inputs[1], expected: "MatMul weight (k, n)", found: b.shape)
                         }
                     }
                 }
+                op = matMul
             case "Softmax":
                 // Opset < 13 flattens [axis, rank) into one softmax row; 13+ is one axis.
                 op = .softmax(axis: attr("axis")?.int ?? (model.opset < 13 ? 1 : -1), coerce2D: model.opset < 13)

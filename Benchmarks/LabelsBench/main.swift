@@ -43,7 +43,6 @@ func readPPM(_ path: String) throws -> RGBImage {
 }
 
 let args = Array(CommandLine.arguments.dropFirst())
-if let b = ProcessInfo.processInfo.environment["SL_BAND_BUDGET"].flatMap(Int.init) { InvertedResidual.defaultBandBudget = b } // TUNING
 do {
     switch args.first {
     case "inspect" where args.count == 2:

@@ -30,7 +30,7 @@ public final class InvertedResidual: @unchecked Sendable { // immutable after in
 
     /// Floats of ring plus depthwise band one thread keeps (a quarter of a 1 MB L2 leaves room
     /// for the input rows, the output rows and the weights).
-    public nonisolated(unsafe) static var defaultBandBudget = 1 << 16
+    public static let defaultBandBudget = 1 << 16
     /// This block's budget: `defaultBandBudget` unless given at init (tests force small bands).
     public let bandBudget: Int
 

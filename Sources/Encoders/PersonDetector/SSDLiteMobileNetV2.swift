@@ -8,8 +8,11 @@
 //
 // Layout: activations are channels-last like TensorFlow's, (side, side, channels), so a 1×1
 // convolution is one Kernels PointwiseConv over pixels with weights packed once at load and
-// bias, ReLU6 and the block's residual applied as each tile is stored, depthwise layers run Kernels' channels-last depthwise loop with bias and
-// ReLU6 fused, and the heads' outputs are already in TensorFlow's (row, column, anchor) order.
+// bias, ReLU6 and the block's residual applied as each tile is stored, depthwise layers run
+// Kernels' channels-last depthwise loop with bias and ReLU6 fused, every inverted residual
+// block but block 13 runs as one Kernels.InvertedResidual (expansion, depthwise and
+// projection in row bands that keep the expanded tensor in L2), and the heads' outputs are
+// already in TensorFlow's (row, column, anchor) order.
 // TensorFlow's weights (kH, kW, in, out) become (out, kH·kW·in); depthwise filters
 // (kH, kW, channels, 1) are used as stored.
 //

@@ -88,17 +88,7 @@ public final class PointwiseConv: @unchecked Sendable { // immutable after init
             forwardReference(x, pixels: pixels, into: y, residual: residual)
             return
         }
-        let first = layout == .channelsFirst
-        var args = sl_pointwise_args()
-        args.isa = Int32(isa.rawValue)
-        args.layout = first ? Int32(SL_PWC_CHANNELS_FIRST) : Int32(SL_PWC_CHANNELS_LAST)
-        args.k = Int32(inChannels); args.n = Int32(outChannels)
-        args.act = activation.rawValue
-        args.x = x; args.ldx = first ? pixels : inChannels
-        args.packed = UnsafePointer(packed)
-        args.bias = UnsafePointer(bias)
-        args.residual = residual; args.ldr = first ? pixels : outChannels
-        args.y = y; args.ldy = first ? pixels : outChannels
+        let args = arguments(x, pixels: pixels, into: y, residual: residual)
         // Split the pixels over the pool in whole tiles (MR rows, or NR columns channels-first),
         // one chunk per thread once there is enough work to pay for waking one.
         let tile = Int(sl_pointwise_pixel_tile(args.isa, args.layout, args.n))
@@ -126,6 +116,13 @@ public final class PointwiseConv: @unchecked Sendable { // immutable after init
     func forwardSerial(_ x: UnsafePointer<Float>, pixels: Int, into y: UnsafeMutablePointer<Float>,
                        residual: UnsafePointer<Float>? = nil) -> Bool {
         guard pixels > 0 else { return true }
+        let args = arguments(x, pixels: pixels, into: y, residual: residual)
+        return withUnsafePointer(to: args) { sl_pointwise_conv($0, 0, Int32(pixels)) == 0 }
+    }
+
+    /// The C kernel's arguments for one call over `pixels` positions.
+    private func arguments(_ x: UnsafePointer<Float>, pixels: Int, into y: UnsafeMutablePointer<Float>,
+                           residual: UnsafePointer<Float>?) -> sl_pointwise_args {
         let first = layout == .channelsFirst
         var args = sl_pointwise_args()
         args.isa = Int32(isa.rawValue)
@@ -137,7 +134,7 @@ public final class PointwiseConv: @unchecked Sendable { // immutable after init
         args.bias = UnsafePointer(bias)
         args.residual = residual; args.ldr = first ? pixels : outChannels
         args.y = y; args.ldy = first ? pixels : outChannels
-        return withUnsafePointer(to: args) { sl_pointwise_conv($0, 0, Int32(pixels)) == 0 }
+        return args
     }
 
     /// Below this many multiply-adds a call runs on the calling thread.

@@ -1,6 +1,20 @@
 // One stream's part of a fused query: similarities, attention, robust normalisation, the
-// fused score and its runs (FusionRanking.swift has the formulas). Runs under the stream's
-// index lock, on one of the query's worker threads.
+// fused score and its runs (docs/FUSION.md steps 3-7; FusionRanking.swift has the formulas).
+// Runs under the stream's index lock, on one of the query's worker threads.
+//
+// This is the fast path; StreamScorer+Reference.swift is the same computation as written.
+// Both perform the same floating-point operations in the same order wherever a value is
+// computed, so they agree bit for bit; what differs is how much is computed and allocated:
+//   - buffers of one slot per window live in the stream's `ScorerScratch` (no per-query
+//     allocation proportional to the stream; exp(s/τ) is marked valid per signal by a
+//     generation stamp instead of being reset);
+//   - window centres come from the index (`StreamSignals.centreMs`), exp(−d/λ) from a
+//     four-slot cache of the distances seen;
+//   - the median and MAD are taken over the attended values only, the zeros counted, and
+//     over a histogram of distinct values when there are few (a count signal's a_i depends
+//     only on its neighbours' counts, so a people question's 400,000 attended windows hold a
+//     few hundred distinct values);
+//   - only the best `limit` runs are kept (a stable top-k instead of sorting every run).
 import Foundation
 import Kernels
 import SightlineCore
@@ -19,99 +33,112 @@ struct StreamScorer {
         var detail: Int32
     }
 
+    /// A run of windows at or above the moment threshold.
+    struct Run {
+        var first: Int
+        var last: Int
+        var best: Int
+        var score: Double
+    }
+
     /// The stream's best runs as moments-to-be, at most `limit`, best first.
-    func candidates(stream: String, limit: Int) -> [Candidate] {
+    func candidates(stream: String, limit: Int, scratch: inout ScorerScratch) -> [Candidate] {
+        if FusionRanking.forceReference || KernelConfig.forceReference { return referenceCandidates(stream: stream, limit: limit) }
         let n = signals.count
-        guard n > 0 else { return [] }
+        guard n > 0, limit > 0 else { return [] }
         let lo = query.fromMs.map { signals.firstWindow(endingAfter: $0) } ?? 0
         let hi = query.toMs.map { signals.firstWindow(startingAtOrAfter: $0) } ?? n
         guard lo < hi else { return [] }
-        var fused = [Float](repeating: 0, count: n)          // (windows,) Σ_m w_m·(a_i,m − median)/σ for touched windows
-        var touched = [Bool](repeating: false, count: n)     // (windows,) windows with some a_i,m > 0
-        var base = FusionWeights.bias                        // f of an untouched window
-        var contributions: [(Signal, [Contribution])] = []  // per signal, by window index
-        var similarity = [Float](repeating: 0, count: n)     // (windows,) s_j, scratch per signal
-        var present = [Bool](repeating: false, count: n)     // (windows,) whether s_j exists
-        var detail = [Int32](repeating: -1, count: n)        // (windows,) the row / label behind s_j
+        scratch.prepare(windows: n)
+        var base = FusionWeights.bias // f of an untouched window
+        var contributions: [(Signal, [Contribution])] = []
         let dots = textDots()
         for signal in enabled where signal.weight > 0 {
-            guard let (values, median, sigma) = normalised(signal, dots, &similarity, &present, &detail) else { continue }
+            guard let (median, sigma) = normalisedFast(signal, dots, &scratch) else { continue }
             let w = signal.weight
             base -= w * median / sigma
-            var mine: [Contribution] = []
-            mine.reserveCapacity(values.count)
-            for (i, a, source) in values {
-                let z = (a - median) / sigma
-                fused[i] += Float(w * z)
-                touched[i] = true
-                mine.append(Contribution(window: Int32(i), z: Float(w * z), detail: detail[source]))
+            var mine = scratch.takeContributions(signal)
+            let count = scratch.attended.count
+            scratch.fused.withUnsafeMutableBufferPointer { fused in
+                scratch.touched.withUnsafeMutableBufferPointer { touched in
+                    scratch.attended.index.withUnsafeBufferPointer { index in
+                        scratch.attended.value.withUnsafeBufferPointer { value in
+                            scratch.attended.detail.withUnsafeBufferPointer { detail in
+                                for k in 0..<count {
+                                    let i = Int(index[k])
+                                    let z = (value[k] - median) / sigma
+                                    fused[i] += Float(w * z)
+                                    touched[i] = true
+                                    mine.append(Contribution(window: Int32(i), z: Float(w * z), detail: detail[k]))
+                                }
+                            }
+                        }
+                    }
+                }
             }
             contributions.append((signal, mine))
         }
         // Runs of windows at or above the threshold (every untouched window sits at `base`,
         // which is below it: the bias is negative and medians are not).
-        var runs: [(first: Int, last: Int, best: Int, score: Double)] = []
-        var i = lo
         let threshold = FusionRanking.momentThreshold
         if base >= threshold { return [] } // only a positive bias could make every window a moment
-        while i < hi {
-            guard touched[i], base + Double(fused[i]) >= threshold else { i += 1; continue }
-            var run = (first: i, last: i, best: i, score: base + Double(fused[i]))
-            var j = i + 1
-            while j < hi {
-                // In Double: stored times may sit anywhere in Int64.
-                let length = max(0, Double(signals.endMs[run.last]) - Double(signals.startMs[run.last]))
-                guard Double(signals.startMs[j]) - Double(signals.endMs[run.last]) <= length else { break }
-                if touched[j], base + Double(fused[j]) >= threshold {
-                    run.last = j
-                    let f = base + Double(fused[j])
-                    if f > run.score { run.score = f; run.best = j }
-                    j += 1
-                } else if j + 1 < hi, touched[j + 1], base + Double(fused[j + 1]) >= threshold,
-                          Double(signals.startMs[j + 1]) - Double(signals.endMs[run.last]) <= 2 * length
-                {
-                    j += 1 // one window below the threshold inside a run
-                } else {
-                    break
+        var best: [Run] = [] // the best `limit` runs, best first; among equal scores the earlier run first
+        best.reserveCapacity(limit + 1)
+        scratch.fused.withUnsafeBufferPointer { fused in
+            scratch.touched.withUnsafeBufferPointer { touched in
+                signals.startMs.withUnsafeBufferPointer { startMs in
+                    signals.endMs.withUnsafeBufferPointer { endMs in
+                        @inline(__always) func passes(_ j: Int) -> Bool { touched[j] && base + Double(fused[j]) >= threshold }
+                        var i = lo
+                        while i < hi {
+                            guard passes(i) else { i += 1; continue }
+                            var run = Run(first: i, last: i, best: i, score: base + Double(fused[i]))
+                            var j = i + 1
+                            while j < hi {
+                                // In Double: stored times may sit anywhere in Int64.
+                                let length = max(0, Double(endMs[run.last]) - Double(startMs[run.last]))
+                                guard Double(startMs[j]) - Double(endMs[run.last]) <= length else { break }
+                                if passes(j) {
+                                    run.last = j
+                                    let f = base + Double(fused[j])
+                                    if f > run.score { run.score = f; run.best = j }
+                                    j += 1
+                                } else if j + 1 < hi, passes(j + 1), Double(startMs[j + 1]) - Double(endMs[run.last]) <= 2 * length {
+                                    j += 1 // one window below the threshold inside a run
+                                } else {
+                                    break
+                                }
+                            }
+                            Self.keep(run, in: &best, limit: limit)
+                            i = run.last + 1
+                        }
+                    }
                 }
             }
-            runs.append(run)
-            i = run.last + 1
         }
-        runs.sort { $0.score > $1.score }
-        return runs.prefix(limit).map { r in
+        let found = best.map { r in
             Candidate(stream: stream, startMs: signals.startMs[r.first], endMs: signals.endMs[r.last], score: r.score,
                       items: items(r.first...r.last, contributions),
                       people: Int(signals.people[r.first...r.last].max() ?? 0))
         }
+        for (signal, mine) in contributions { scratch.giveBack(mine, signal) }
+        return found
+    }
+
+    /// Inserts `run` (later than every run in `best`) into the best-first list of at most
+    /// `limit`: after every run scoring at least as high, as a stable sort would place it.
+    static func keep(_ run: Run, in best: inout [Run], limit: Int) {
+        if best.count == limit, let last = best.last, !(run.score > last.score) { return }
+        var at = best.count
+        while at > 0, run.score > best[at - 1].score { at -= 1 }
+        best.insert(run, at: at)
+        if best.count > limit { best.removeLast() }
     }
 
     // MARK: - Similarities
 
     /// (text rows,) the query's int8 dot product with every text row, for all text signals
     /// at once; empty when no text signal is enabled or there is no query vector.
-    /// One signal over the stream: its similarities (`similarity`, `present` and the row or
-    /// label behind each, `detail`: scratch of one slot per window), attended (sparse a_i > 0),
-    /// and the robust centre and scale of those against the stream's history; nil when no
-    /// window has the signal.
-    func normalised(_ signal: Signal, _ dots: [Int32], _ similarity: inout [Float], _ present: inout [Bool],
-                    _ detail: inout [Int32]) -> (values: [(index: Int, value: Double, source: Int)], median: Double, sigma: Double)?
-    {
-        similarity.withUnsafeMutableBufferPointer { sp in
-            present.withUnsafeMutableBufferPointer { pp in
-                detail.withUnsafeMutableBufferPointer { dp in
-                    pp.update(repeating: false)
-                    dp.update(repeating: -1)
-                    fill(signal, dots, sp, pp, dp)
-                }
-            }
-        }
-        let values = attend(signal, similarity, present)
-        guard !values.isEmpty else { return nil }
-        let (median, mad) = Self.robust(values.map(\.value), zeros: max(signals.count, Self.minimumHistory) - values.count)
-        return (values, median, max(1.4826 * mad, signal.minimumScale))
-    }
-
     func textDots() -> [Int32] {
         guard !tables.presence, signals.dim > 0, signals.dim == tables.codes.count,
               enabled.contains(where: { $0.textKind != nil }), signals.textCount > 0 else { return [] }
@@ -127,7 +154,8 @@ struct StreamScorer {
         return dots
     }
 
-    /// s_j for every window that has the signal.
+    /// s_j for every window that has the signal (`present` must be all false and `detail`
+    /// all −1 on entry; windows without the signal are left so).
     func fill(_ signal: Signal, _ dots: [Int32], _ s: UnsafeMutableBufferPointer<Float>, _ present: UnsafeMutableBufferPointer<Bool>,
               _ detail: UnsafeMutableBufferPointer<Int32>)
     {
@@ -196,49 +224,111 @@ struct StreamScorer {
         } while i < signals.count && (signals.startMs[i] < end || i <= own)
     }
 
-    // MARK: - Attention
+    // MARK: - Attention and normalisation (fast path)
 
-    /// a_i > 0 for the windows near a window whose similarity passes the floor.
-    func attend(_ signal: Signal, _ s: [Float], _ present: [Bool]) -> [(index: Int, value: Double, source: Int)] {
-        let n = signals.count
-        let floor = signal.floor
-        if signal == .fullText {
-            return (0..<n).compactMap { present[$0] && s[$0] > 0 ? ($0, Double(s[$0]), $0) : nil }
+    /// One signal: fills the scratch's similarities, attends (`scratch.attended`: a_i > 0 in
+    /// window order, with the detail of the neighbour contributing most) and returns the
+    /// robust centre and scale against the stream's history; nil when no a_i > 0.
+    func normalisedFast(_ signal: Signal, _ dots: [Int32], _ scratch: inout ScorerScratch) -> (median: Double, sigma: Double)? {
+        scratch.similarity.withUnsafeMutableBufferPointer { sp in
+            scratch.present.withUnsafeMutableBufferPointer { pp in
+                scratch.detail.withUnsafeMutableBufferPointer { dp in
+                    let n = signals.count
+                    UnsafeMutableBufferPointer(rebasing: pp[0..<n]).update(repeating: false)
+                    UnsafeMutableBufferPointer(rebasing: dp[0..<n]).update(repeating: -1)
+                    fill(signal, dots, sp, pp, dp)
+                }
+            }
         }
+        scratch.attended.removeAll()
+        attendFast(signal, &scratch)
+        let count = scratch.attended.count
+        guard count > 0 else { return nil }
+        let zeros = max(signals.count, Self.minimumHistory) - count
+        let (median, mad) = scratch.attended.value.withUnsafeBufferPointer { values in
+            Self.robustFast(values, zeros: zeros, work: &scratch.work)
+        }
+        return (median, max(1.4826 * mad, signal.minimumScale))
+    }
+
+    /// a_i > 0 near the windows whose similarity passes the floor, appended to
+    /// `scratch.attended`. The same neighbourhoods, order of sums and operations as `attend`.
+    func attendFast(_ signal: Signal, _ scratch: inout ScorerScratch) {
+        let n = signals.count
+        let generation = scratch.nextGeneration()
+        var out = scratch.attended
+        scratch.attended = AttendedValues() // hand the arrays over without a copy
+        defer { scratch.attended = out }
+        scratch.similarity.withUnsafeBufferPointer { s in
+            scratch.present.withUnsafeBufferPointer { present in
+                scratch.detail.withUnsafeBufferPointer { detail in
+                    if signal == .fullText {
+                        for i in 0..<n where present[i] && s[i] > 0 { out.append(i, Double(s[i]), detail[i]) }
+                        return
+                    }
+                    scratch.expS.withUnsafeMutableBufferPointer { expS in
+                        scratch.stamp.withUnsafeMutableBufferPointer { stamp in
+                            signals.centreMs.withUnsafeBufferPointer { centre in
+                                attendWindows(signal, n: n, s: s, present: present, detail: detail, centre: centre,
+                                              expS: expS, stamp: stamp, generation: generation, out: &out)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func attendWindows(_ signal: Signal, n: Int, s: UnsafeBufferPointer<Float>, present: UnsafeBufferPointer<Bool>,
+                               detail: UnsafeBufferPointer<Int32>, centre: UnsafeBufferPointer<Double>,
+                               expS: UnsafeMutableBufferPointer<Double>, stamp: UnsafeMutableBufferPointer<UInt32>,
+                               generation: UInt32, out: inout AttendedValues)
+    {
+        let floor = signal.floor
         let tau = attentionTemperature, lambda = signal.lambdaMs, reach = attentionReach * signal.lambdaMs
-        var out: [(index: Int, value: Double, source: Int)] = []
-        var done = -1 // windows up to here already computed
         let nullWeight = exp(floor / tau)
-        // exp(−d/λ) for the last distances seen (a stream's windows sit at a few: 0, one
-        // stride, two), and exp(s/τ) per window, computed once on first use.
-        var decays: [(distance: Double, decay: Double)] = [(0, 1)]
-        let cache = UnsafeMutableBufferPointer<Double>.allocate(capacity: n) // (windows,)
-        cache.initialize(repeating: .nan)
-        defer { cache.deallocate() }
+        // exp(−d/λ) of the last four distances seen (a stream's windows sit at a few: 0, one
+        // stride, two); a miss computes it as `attend` does.
+        var decayDistance: (Double, Double, Double, Double) = (0, .nan, .nan, .nan)
+        var decayValue: (Double, Double, Double, Double) = (1, 0, 0, 0)
+        var nextSlot = 1
+        @inline(__always) func decay(_ d: Double) -> Double {
+            if d == decayDistance.0 { return decayValue.0 }
+            if d == decayDistance.1 { return decayValue.1 }
+            if d == decayDistance.2 { return decayValue.2 }
+            if d == decayDistance.3 { return decayValue.3 }
+            let v = exp(-d / lambda)
+            switch nextSlot {
+            case 0: decayDistance.0 = d; decayValue.0 = v
+            case 1: decayDistance.1 = d; decayValue.1 = v
+            case 2: decayDistance.2 = d; decayValue.2 = v
+            default: decayDistance.3 = d; decayValue.3 = v
+            }
+            nextSlot = (nextSlot + 1) & 3
+            return v
+        }
+        var done = -1 // windows up to here already computed
         for j in 0..<n where present[j] && Double(s[j]) > floor {
-            let cj = centre(j)
+            let cj = centre[j]
             var first = j
-            while first > 0, cj - centre(first - 1) <= reach { first -= 1 }
+            while first > 0, cj - centre[first - 1] <= reach { first -= 1 }
             var i = max(first, done + 1)
-            while i < n, centre(i) - cj <= reach {
-                let ci = centre(i)
+            while i < n, centre[i] - cj <= reach {
+                let ci = centre[i]
                 // Softmax over the null slot and i's neighbours k with |t_i − t_k| ≤ reach.
                 var k = i
-                while k > 0, ci - centre(k - 1) <= reach { k -= 1 }
+                while k > 0, ci - centre[k - 1] <= reach { k -= 1 }
                 var num = 0.0, den = nullWeight
                 var source = i, strongest = 0.0 // the neighbour contributing most: its evidence is shown
-                while k < n, centre(k) - ci <= reach {
+                while k < n, centre[k] - ci <= reach {
                     if present[k] {
                         // exp(s/τ − d/λ) = exp(s/τ)·exp(−d/λ)
-                        let d = abs(centre(k) - ci)
-                        var decay = 0.0
-                        if let hit = decays.first(where: { $0.distance == d }) { decay = hit.decay } else {
-                            decay = exp(-d / lambda)
-                            if decays.count >= 4 { decays.removeFirst() }
-                            decays.append((d, decay))
+                        let d = abs(centre[k] - ci)
+                        if stamp[k] != generation {
+                            expS[k] = exp(Double(s[k]) / tau)
+                            stamp[k] = generation
                         }
-                        if cache[k].isNaN { cache[k] = exp(Double(s[k]) / tau) }
-                        let w = cache[k] * decay
+                        let w = expS[k] * decay(d)
                         den += w
                         let part = w * max(0, Double(s[k]) - floor)
                         num += part
@@ -246,69 +336,75 @@ struct StreamScorer {
                     }
                     k += 1
                 }
-                if num > 0 { out.append((i, num / den, source)) }
+                if num > 0 { out.append(i, num / den, detail[source]) }
                 done = i
                 i += 1
             }
         }
-        return out
     }
 
-    /// The window's centre in ms (as a Double: no overflow at any Int64 time).
-    @inline(__always)
-    func centre(_ i: Int) -> Double { Double(signals.startMs[i]) / 2 + Double(signals.endMs[i]) / 2 }
-
-    // MARK: - Normalisation
-
-    /// A stream with fewer windows is normalised as if the rest of this many were empty: in a
-    /// young stream one event (spread over three windows) would otherwise be its median.
-    static let minimumHistory = 100
-
-    /// Median and median absolute deviation of `positives` together with `zeros` zeros.
-    static func robust(_ positives: [Double], zeros: Int) -> (median: Double, mad: Double) {
-        let total = positives.count + max(0, zeros)
+    /// Median and MAD of `positives` (all > 0) together with `zeros` zeros, as `robust`
+    /// computes them, without materialising the zeros: the zeros sort first, and for the MAD
+    /// their deviation is the median itself. Over a histogram when the values take at most
+    /// `histogramLevels` distinct values, else by quickselect in `work`.
+    static func robustFast(_ positives: UnsafeBufferPointer<Double>, zeros: Int, work: inout [Double]) -> (median: Double, mad: Double) {
+        let zeros = max(0, zeros)
+        let total = positives.count + zeros
         guard total > 0 else { return (0, 0) }
         // More than half the windows at 0: median 0 and (those windows deviating by 0) MAD 0.
         if zeros * 2 > total { return (0, 0) }
-        var all = positives + [Double](repeating: 0, count: max(0, zeros))
-        let median = middle(&all)
-        for i in all.indices { all[i] = abs(all[i] - median) }
-        return (median, middle(&all))
-    }
-
-    /// The median of `values` (reordering them): quickselect, linear on average, where a
-    /// sort of a busy stream's million values would dominate the query.
-    static func middle(_ values: inout [Double]) -> Double {
-        let c = values.count
-        guard c > 0 else { return 0 }
-        let upper = select(&values, c / 2)
-        guard c % 2 == 0 else { return upper }
-        // The lower middle is the largest value left of the upper one after the select.
-        var lower = -Double.infinity
-        for i in 0..<(c / 2) { lower = max(lower, values[i]) }
-        return (lower + upper) / 2
-    }
-
-    /// The k-th smallest of `values`, leaving smaller ones before index k (Hoare quickselect, median-of-three pivot).
-    static func select(_ values: inout [Double], _ k: Int) -> Double {
-        var lo = 0, hi = values.count - 1
-        values.withUnsafeMutableBufferPointer { v in
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2
-                if v[mid] < v[lo] { v.swapAt(mid, lo) }
-                if v[hi] < v[lo] { v.swapAt(hi, lo) }
-                if v[hi] < v[mid] { v.swapAt(hi, mid) }
-                let pivot = v[mid]
-                var i = lo, j = hi
-                while i <= j {
-                    while v[i] < pivot { i += 1 }
-                    while v[j] > pivot { j -= 1 }
-                    if i <= j { v.swapAt(i, j); i += 1; j -= 1 }
-                }
-                if k <= j { hi = j } else if k >= i { lo = i } else { break }
-            }
+        if var levels = Histogram(positives, capacity: histogramLevels) {
+            let median = levels.middle(extra: 0, count: zeros)
+            levels.deviations(from: median)
+            return (median, levels.middle(extra: median, count: zeros))
         }
-        return values[k]
+        if work.count < positives.count { work = [Double](repeating: 0, count: positives.count) }
+        return work.withUnsafeMutableBufferPointer { w in
+            let v = UnsafeMutableBufferPointer(rebasing: w[0..<positives.count])
+            _ = v.update(fromContentsOf: positives)
+            let median = middle(v, extra: 0, count: zeros)
+            for i in v.indices { v[i] = abs(v[i] - median) }
+            return (median, middle(v, extra: median, count: zeros))
+        }
+    }
+
+    /// Distinct values beyond which the median falls back from a histogram to quickselect.
+    static let histogramLevels = 1024
+
+    /// The median of `values` ∪ {`extra` × `count`} (reordering `values`). The extra copies
+    /// sit, in sorted order, right after the values below `extra`.
+    static func middle(_ values: UnsafeMutableBufferPointer<Double>, extra: Double, count: Int) -> Double {
+        var below = 0
+        for v in values where v < extra { below += 1 }
+        let c = values.count + count
+        func kth(_ k: Int) -> Double {
+            if k < below { return selectFast(values, k) }
+            if k < below + count { return extra }
+            return selectFast(values, k - count)
+        }
+        let upper = kth(c / 2)
+        guard c % 2 == 0 else { return upper }
+        return (kth(c / 2 - 1) + upper) / 2
+    }
+
+    /// The k-th smallest of `values`, reordering them (Hoare quickselect, median-of-three pivot).
+    static func selectFast(_ v: UnsafeMutableBufferPointer<Double>, _ k: Int) -> Double {
+        var lo = 0, hi = v.count - 1
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2
+            if v[mid] < v[lo] { v.swapAt(mid, lo) }
+            if v[hi] < v[lo] { v.swapAt(hi, lo) }
+            if v[hi] < v[mid] { v.swapAt(hi, mid) }
+            let pivot = v[mid]
+            var i = lo, j = hi
+            while i <= j {
+                while v[i] < pivot { i += 1 }
+                while v[j] > pivot { j -= 1 }
+                if i <= j { v.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if k <= j { hi = j } else if k >= i { lo = i } else { break }
+        }
+        return v[k]
     }
 
     // MARK: - Evidence
@@ -354,4 +450,165 @@ struct StreamScorer {
     func tableName(_ id: Int) -> String { labelNames.indices.contains(id) ? labelNames[id] : "label" }
 
     var labelNames: [String] { tables.labelNames }
+}
+
+// MARK: - Scratch
+
+/// One signal's attended windows: a_i > 0 in window order, with the row / label / count of
+/// the neighbour that contributed most.
+struct AttendedValues {
+    var index: [Int32] = []   // (attended,)
+    var value: [Double] = []  // (attended,)
+    var detail: [Int32] = []  // (attended,)
+
+    var count: Int { index.count }
+
+    mutating func removeAll() {
+        index.removeAll(keepingCapacity: true)
+        value.removeAll(keepingCapacity: true)
+        detail.removeAll(keepingCapacity: true)
+    }
+
+    @inline(__always)
+    mutating func append(_ i: Int, _ a: Double, _ d: Int32) {
+        index.append(Int32(i))
+        value.append(a)
+        detail.append(d)
+    }
+}
+
+/// A stream's reusable buffers for `StreamScorer.candidates`, grown with the stream and
+/// kept beside its signals (`WindowIndex.StreamEntry`), so a query allocates nothing of the
+/// stream's size. About 22 bytes per window plus the attended values of the busiest signal.
+struct ScorerScratch {
+    var fused: [Float] = []       // (windows,) Σ_m Float(w_m·z_i,m) over touched windows
+    var touched: [Bool] = []      // (windows,) windows with some a_i,m > 0
+    var similarity: [Float] = []  // (windows,) s_j of the signal being scored
+    var present: [Bool] = []      // (windows,) whether s_j exists
+    var detail: [Int32] = []      // (windows,) the row / label / count behind s_j
+    var expS: [Double] = []       // (windows,) exp(s_k/τ), valid where stamp == generation
+    var stamp: [UInt32] = []      // (windows,)
+    var generation: UInt32 = 0
+    var attended = AttendedValues()
+    var work: [Double] = []       // (attended,) selection scratch
+    /// Per signal, the contribution list of the last query (kept for its capacity).
+    private var spare: [[StreamScorer.Contribution]] = Array(repeating: [], count: Signal.allCases.count)
+
+    /// Sizes the buffers for at least `n` windows (with room for a live stream to grow) and
+    /// clears the fused sums of the first `n`.
+    mutating func prepare(windows n: Int) {
+        if fused.count < n {
+            let size = n + n / 8
+            fused = [Float](repeating: 0, count: size)
+            touched = [Bool](repeating: false, count: size)
+            similarity = [Float](repeating: 0, count: size)
+            present = [Bool](repeating: false, count: size)
+            detail = [Int32](repeating: -1, count: size)
+            expS = [Double](repeating: 0, count: size)
+            stamp = [UInt32](repeating: 0, count: size)
+            generation = 0
+        } else {
+            fused.withUnsafeMutableBufferPointer { UnsafeMutableBufferPointer(rebasing: $0[0..<n]).update(repeating: 0) }
+            touched.withUnsafeMutableBufferPointer { UnsafeMutableBufferPointer(rebasing: $0[0..<n]).update(repeating: false) }
+        }
+    }
+
+    /// A generation no stamp holds yet (every stamp is cleared when the counter wraps).
+    mutating func nextGeneration() -> UInt32 {
+        if generation == .max {
+            stamp.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            generation = 0
+        }
+        generation += 1
+        return generation
+    }
+
+    mutating func takeContributions(_ signal: Signal) -> [StreamScorer.Contribution] {
+        var list = spare[signal.rawValue]
+        spare[signal.rawValue] = []
+        list.removeAll(keepingCapacity: true)
+        list.reserveCapacity(attended.count)
+        return list
+    }
+
+    mutating func giveBack(_ list: [StreamScorer.Contribution], _ signal: Signal) { spare[signal.rawValue] = list }
+}
+
+/// Distinct values with their counts (open addressing on the value's bits), for medians of
+/// values that take few levels. Nil when there are more than `capacity` distinct values.
+struct Histogram {
+    /// (levels,) distinct values, sorted ascending after init, and how often each occurs.
+    private(set) var values: [Double] = []
+    private(set) var counts: [Int] = []
+
+    init?(_ data: UnsafeBufferPointer<Double>, capacity: Int) {
+        var size = 16
+        while size < capacity * 2 { size *= 2 }
+        let mask = size - 1
+        var keys = [UInt64](repeating: 0, count: size)
+        var slots = [Int32](repeating: -1, count: size) // index into values / counts
+        var levels: [Double] = []
+        var tally: [Int] = []
+        let ok = keys.withUnsafeMutableBufferPointer { keys in
+            slots.withUnsafeMutableBufferPointer { slots in
+                var lastBits: UInt64 = 0, lastLevel = -1 // runs of one value are common
+                for v in data {
+                    let bits = v.bitPattern
+                    if lastLevel >= 0, bits == lastBits { tally[lastLevel] += 1; continue }
+                    var h = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+                    while true {
+                        let slot = Int(slots[h])
+                        if slot < 0 {
+                            guard levels.count < capacity else { return false }
+                            keys[h] = bits
+                            slots[h] = Int32(levels.count)
+                            lastLevel = levels.count
+                            levels.append(v)
+                            tally.append(1)
+                            break
+                        }
+                        if keys[h] == bits { tally[slot] += 1; lastLevel = slot; break }
+                        h = (h + 1) & mask
+                    }
+                    lastBits = bits
+                }
+                return true
+            }
+        }
+        guard ok else { return nil }
+        let order = levels.indices.sorted { levels[$0] < levels[$1] }
+        values = order.map { levels[$0] }
+        counts = order.map { tally[$0] }
+    }
+
+    /// Replaces every value v by |v − centre| (counts kept), sorted again.
+    mutating func deviations(from centre: Double) {
+        let d = values.map { abs($0 - centre) }
+        let order = d.indices.sorted { d[$0] < d[$1] }
+        values = order.map { d[$0] }
+        counts = order.map { counts[$0] }
+    }
+
+    /// The median of the values ∪ {`extra` × `count`}.
+    func middle(extra: Double, count: Int) -> Double {
+        let c = counts.reduce(0, +) + count
+        func kth(_ k: Int) -> Double {
+            var seen = 0
+            var placed = false
+            for (v, n) in zip(values, counts) {
+                if !placed, extra <= v {
+                    // The extra copies sort before the first value not below them.
+                    if k < seen + count { return extra }
+                    seen += count
+                    placed = true
+                }
+                if k < seen + n { return v }
+                seen += n
+            }
+            return extra // k falls in the extra copies after every value
+        }
+        let upper = kth(c / 2)
+        guard c % 2 == 0 else { return upper }
+        return (kth(c / 2 - 1) + upper) / 2
+    }
 }

@@ -44,6 +44,9 @@ struct StreamSignals: Sendable {
     var windowId: [Int64] = []
     var startMs: [Int64] = []
     var endMs: [Int64] = []
+    /// (windows,) start/2 + end/2 in ms, in Double (no overflow at any Int64 time): the
+    /// window's time t in the attention (kept, not recomputed per query and signal).
+    var centreMs: [Double] = []
     /// (windows,) most people / faces in one frame, saturated at 255.
     var people: [UInt8] = []
     var faces: [UInt8] = []
@@ -70,7 +73,7 @@ struct StreamSignals: Sendable {
 
     /// Approximate bytes held.
     var bytes: Int {
-        count * (8 * 3 + 3) + labelOffset.count * 4 + labelId.count * 3
+        count * (8 * 4 + 3) + labelOffset.count * 4 + labelId.count * 3
             + textCount * (1 + 4 + 8 * 4 + 4) + textCodes.count
     }
 
@@ -125,6 +128,7 @@ struct SignalBuilder {
         signals.windowId.append(id)
         signals.startMs.append(start)
         signals.endMs.append(end)
+        signals.centreMs.append(Double(start) / 2 + Double(end) / 2)
         signals.people.append(Self.most(rows.filter { $0.modality == .person }))
         signals.faces.append(Self.most(rows.filter { $0.modality == .face }))
         let changed = rows.filter { $0.modality == .motion }.compactMap(\.value).filter(\.isFinite).max() ?? 0
@@ -221,6 +225,8 @@ public final class WindowIndex: Sendable {
 
     final class StreamEntry: Sendable {
         let signals = Mutex(StreamSignals())
+        /// The scorer's buffers for this stream, reused by every query (taken before `signals`).
+        let scratch = Mutex(ScorerScratch())
         /// Set when the store and the index disagree in a way a trim cannot fix (a window
         /// committed out of order): the next query reloads the stream.
         let stale = Atomic<Bool>(false)
@@ -350,6 +356,7 @@ extension StreamSignals {
         windowId.removeFirst(k)
         startMs.removeFirst(k)
         endMs.removeFirst(k)
+        centreMs.removeFirst(k)
         people.removeFirst(k)
         faces.removeFirst(k)
         motion.removeFirst(k)

@@ -163,12 +163,23 @@ let warmSeconds = Date().timeIntervalSince(warm)
 // (`FusionRanking.forceReference`), alternating which goes first. Every answer of the two
 // must agree (moments' streams, times, evidence; scores to 1e-6 relative).
 func milliseconds(_ d: Duration) -> Double { Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000 }
+/// CPU time of the whole process (every thread) in ms: unlike wall time, barely affected by
+/// other processes sharing the cores.
+func cpuMilliseconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000 + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000
+}
+nonisolated(unsafe) var cpuTimes: (fast: [Double], reference: [Double]) = ([], [])
 func timed(reference: Bool, _ q: MomentQuery) throws -> (QueryAnswer, Double) {
     FusionRanking.forceReference = reference
     defer { FusionRanking.forceReference = false }
+    let c = cpuMilliseconds()
     let t = ContinuousClock.now
     let a = try fusion.answer(q)
-    return (a, milliseconds(ContinuousClock.now - t))
+    let wall = milliseconds(ContinuousClock.now - t)
+    if reference { cpuTimes.reference.append(cpuMilliseconds() - c) } else { cpuTimes.fast.append(cpuMilliseconds() - c) }
+    return (a, wall)
 }
 func same(_ a: QueryAnswer, _ b: QueryAnswer) -> Bool {
     guard a.answer == b.answer, a.moments.count == b.moments.count else { return false }
@@ -236,6 +247,13 @@ if compare {
                  mismatches, queries))
 }
 row("of which: query embedding (100)", embedTimes)
+let cpuFast = cpuTimes.fast.sorted(), cpuReference = cpuTimes.reference.sorted()
+row("CPU time (all threads), fast", cpuFast)
+if compare {
+    row("CPU time (all threads), reference", cpuReference)
+    print(String(format: "CPU ratio reference / fast: median %.1fx, p99 %.1fx", percentile(cpuReference, 0.5) / percentile(cpuFast, 0.5),
+                 percentile(cpuReference, 0.99) / percentile(cpuFast, 0.99)))
+}
 print("per question (median ms, fast / reference):")
 for (text, t) in byQuestion.sorted(by: { $0.key < $1.key }) {
     let f = t.fast.sorted(), r = t.reference.sorted()
@@ -247,11 +265,12 @@ var json: [String: Any] = ["benchmark": "query-fused", "windows": windows, "quer
                            "p50_ms": percentile(times, 0.5), "p95_ms": percentile(times, 0.95), "p99_ms": percentile(times, 0.99),
                            "max_ms": times.last!, "embed_p50_ms": percentile(embedTimes, 0.5),
                            "index_mib": mib(index.bytes), "rss_delta_mib": mib(rssAfter - rssBefore), "goal_p99_ms": 50,
-                           "load_before": loadBefore, "load_after": loadAfter]
+                           "load_before": loadBefore, "load_after": loadAfter, "cpu_p50_ms": percentile(cpuFast, 0.5)]
 if compare {
     json["reference_p50_ms"] = percentile(referenceTimes, 0.5)
     json["reference_p99_ms"] = percentile(referenceTimes, 0.99)
     json["mismatches"] = mismatches
+    json["reference_cpu_p50_ms"] = percentile(cpuReference, 0.5)
 }
 print(String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))
 if mismatches > 0 { exit(1) }

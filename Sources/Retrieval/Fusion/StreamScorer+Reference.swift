@@ -101,6 +101,78 @@ extension StreamScorer {
         return (values, median, max(1.4826 * mad, signal.minimumScale))
     }
 
+    // MARK: - Reference similarities
+
+    /// s_j for every window that has the signal (`present` must be all false and `detail`
+    /// all −1 on entry; windows without the signal are left so).
+    func fill(_ signal: Signal, _ dots: [Int32], _ s: UnsafeMutableBufferPointer<Float>, _ present: UnsafeMutableBufferPointer<Bool>,
+              _ detail: UnsafeMutableBufferPointer<Int32>)
+    {
+        let n = signals.count
+        switch signal {
+        case .speech, .ocr, .caption:
+            let kind = signal.textKind!.rawValue
+            guard tables.presence || dots.count == signals.textCount else { return }
+            let qs = tables.scale
+            for k in 0..<signals.textCount where signals.textKind[k] == kind {
+                let sim = tables.presence ? Float(signal.floor + 0.5) : Float(dots[k]) * qs * signals.textScale[k]
+                spread(sim, row: k, s, present, detail)
+            }
+        case .fullText:
+            guard !tables.fullText.isEmpty else { return }
+            for k in 0..<signals.textCount {
+                guard let score = tables.fullText[signals.textEvidence[k]] else { continue }
+                spread(Float(score), row: k, s, present, detail)
+            }
+        case .label:
+            let sims = tables.labelSim
+            for i in 0..<n {
+                let a = Int(signals.labelOffset[i]), b = Int(signals.labelOffset[i + 1])
+                guard a < b else { continue }
+                var sum: Float = 0, best: Float = -.infinity, bestId: Int32 = -1
+                for k in a..<b {
+                    let id = Int(signals.labelId[k])
+                    let term = Float(signals.labelWeight[k]) * (1 / 255) * (id < sims.count ? sims[id] : 0)
+                    sum += term
+                    if term > best { best = term; bestId = Int32(id) }
+                }
+                s[i] = sum
+                present[i] = true
+                detail[i] = bestId
+            }
+        case .people, .faces:
+            let counts = signal == .people ? signals.people : signals.faces
+            let sims = signal == .people ? tables.peopleSim : tables.faceSim
+            for i in 0..<n where counts[i] > 0 {
+                s[i] = sims[min(Int(counts[i]), sims.count - 1)]
+                present[i] = true
+                detail[i] = Int32(counts[i])
+            }
+        case .motion:
+            let least = UInt8((motionThreshold * 255).rounded(.up))
+            for i in 0..<n where signals.motion[i] >= least {
+                s[i] = tables.motionSim
+                present[i] = true
+                detail[i] = 0
+            }
+        }
+    }
+
+    /// A text row's similarity, given to every window its span overlaps (at least its own).
+    func spread(_ sim: Float, row k: Int, _ s: UnsafeMutableBufferPointer<Float>, _ present: UnsafeMutableBufferPointer<Bool>,
+                _ detail: UnsafeMutableBufferPointer<Int32>)
+    {
+        let own = Int(signals.textWindow[k])
+        // Only speech that began before its window reaches back (a binary search).
+        var i = signals.textStart[k] < signals.startMs[own] ? min(own, signals.firstWindow(endingAfter: signals.textStart[k])) : own
+        let end = signals.textEnd[k]
+        repeat {
+            if !present[i] || sim > s[i] { s[i] = sim; detail[i] = Int32(k) }
+            present[i] = true
+            i += 1
+        } while i < signals.count && (signals.startMs[i] < end || i <= own)
+    }
+
     // MARK: - Attention
 
     /// a_i > 0 for the windows near a window whose similarity passes the floor.

@@ -53,6 +53,7 @@ struct StreamScorer {
         var base = FusionWeights.bias // f of an untouched window
         var contributions: [(Signal, [Contribution])] = []
         let dots = textDots()
+        let words = (n + 63) / 64
         for signal in enabled where signal.weight > 0 {
             guard let (median, sigma) = normalisedFast(signal, dots, &scratch) else { continue }
             let w = signal.weight
@@ -67,8 +68,8 @@ struct StreamScorer {
                                 for k in 0..<count {
                                     let i = Int(index[k])
                                     let z = (value[k] - median) / sigma
-                                    fused[i] += Float(w * z)
-                                    touched[i] = true
+                                    // The first signal to touch a window starts its sum (at 0, as a cleared buffer would).
+                                    if Bits.test(touched, i) { fused[i] += Float(w * z) } else { fused[i] = 0 + Float(w * z); Bits.set(touched, i) }
                                     mine.append(Contribution(window: Int32(i), z: Float(w * z), detail: detail[k]))
                                 }
                             }
@@ -85,12 +86,14 @@ struct StreamScorer {
         var best: [Run] = [] // the best `limit` runs, best first; among equal scores the earlier run first
         best.reserveCapacity(limit + 1)
         scratch.fused.withUnsafeBufferPointer { fused in
-            scratch.touched.withUnsafeBufferPointer { touched in
+            scratch.touched.withUnsafeMutableBufferPointer { touched in
+                let touched = UnsafeMutableBufferPointer(rebasing: touched[0..<words])
                 signals.startMs.withUnsafeBufferPointer { startMs in
                     signals.endMs.withUnsafeBufferPointer { endMs in
-                        @inline(__always) func passes(_ j: Int) -> Bool { touched[j] && base + Double(fused[j]) >= threshold }
+                        @inline(__always) func passes(_ j: Int) -> Bool { Bits.test(touched, j) && base + Double(fused[j]) >= threshold }
                         var i = lo
-                        while i < hi {
+                        while let next = Bits.next(touched, from: i, below: hi) {
+                            i = next
                             guard passes(i) else { i += 1; continue }
                             var run = Run(first: i, last: i, best: i, score: base + Double(fused[i]))
                             var j = i + 1
@@ -154,94 +157,14 @@ struct StreamScorer {
         return dots
     }
 
-    /// s_j for every window that has the signal (`present` must be all false and `detail`
-    /// all −1 on entry; windows without the signal are left so).
-    func fill(_ signal: Signal, _ dots: [Int32], _ s: UnsafeMutableBufferPointer<Float>, _ present: UnsafeMutableBufferPointer<Bool>,
-              _ detail: UnsafeMutableBufferPointer<Int32>)
-    {
-        let n = signals.count
-        switch signal {
-        case .speech, .ocr, .caption:
-            let kind = signal.textKind!.rawValue
-            guard tables.presence || dots.count == signals.textCount else { return }
-            let qs = tables.scale
-            for k in 0..<signals.textCount where signals.textKind[k] == kind {
-                let sim = tables.presence ? Float(signal.floor + 0.5) : Float(dots[k]) * qs * signals.textScale[k]
-                spread(sim, row: k, s, present, detail)
-            }
-        case .fullText:
-            guard !tables.fullText.isEmpty else { return }
-            for k in 0..<signals.textCount {
-                guard let score = tables.fullText[signals.textEvidence[k]] else { continue }
-                spread(Float(score), row: k, s, present, detail)
-            }
-        case .label:
-            let sims = tables.labelSim
-            for i in 0..<n {
-                let a = Int(signals.labelOffset[i]), b = Int(signals.labelOffset[i + 1])
-                guard a < b else { continue }
-                var sum: Float = 0, best: Float = -.infinity, bestId: Int32 = -1
-                for k in a..<b {
-                    let id = Int(signals.labelId[k])
-                    let term = Float(signals.labelWeight[k]) * (1 / 255) * (id < sims.count ? sims[id] : 0)
-                    sum += term
-                    if term > best { best = term; bestId = Int32(id) }
-                }
-                s[i] = sum
-                present[i] = true
-                detail[i] = bestId
-            }
-        case .people, .faces:
-            let counts = signal == .people ? signals.people : signals.faces
-            let sims = signal == .people ? tables.peopleSim : tables.faceSim
-            for i in 0..<n where counts[i] > 0 {
-                s[i] = sims[min(Int(counts[i]), sims.count - 1)]
-                present[i] = true
-                detail[i] = Int32(counts[i])
-            }
-        case .motion:
-            let least = UInt8((motionThreshold * 255).rounded(.up))
-            for i in 0..<n where signals.motion[i] >= least {
-                s[i] = tables.motionSim
-                present[i] = true
-                detail[i] = 0
-            }
-        }
-    }
-
-    /// A text row's similarity, given to every window its span overlaps (at least its own).
-    func spread(_ sim: Float, row k: Int, _ s: UnsafeMutableBufferPointer<Float>, _ present: UnsafeMutableBufferPointer<Bool>,
-                _ detail: UnsafeMutableBufferPointer<Int32>)
-    {
-        let own = Int(signals.textWindow[k])
-        // Only speech that began before its window reaches back (a binary search).
-        var i = signals.textStart[k] < signals.startMs[own] ? min(own, signals.firstWindow(endingAfter: signals.textStart[k])) : own
-        let end = signals.textEnd[k]
-        repeat {
-            if !present[i] || sim > s[i] { s[i] = sim; detail[i] = Int32(k) }
-            present[i] = true
-            i += 1
-        } while i < signals.count && (signals.startMs[i] < end || i <= own)
-    }
-
     // MARK: - Attention and normalisation (fast path)
 
-    /// One signal: fills the scratch's similarities, attends (`scratch.attended`: a_i > 0 in
-    /// window order, with the detail of the neighbour contributing most) and returns the
-    /// robust centre and scale against the stream's history; nil when no a_i > 0.
+    /// One signal: attends (`scratch.attended`: a_i > 0 in window order, with the detail of
+    /// the neighbour contributing most) and returns the robust centre and scale against the
+    /// stream's history; nil when no a_i > 0.
     func normalisedFast(_ signal: Signal, _ dots: [Int32], _ scratch: inout ScorerScratch) -> (median: Double, sigma: Double)? {
-        scratch.similarity.withUnsafeMutableBufferPointer { sp in
-            scratch.present.withUnsafeMutableBufferPointer { pp in
-                scratch.detail.withUnsafeMutableBufferPointer { dp in
-                    let n = signals.count
-                    UnsafeMutableBufferPointer(rebasing: pp[0..<n]).update(repeating: false)
-                    UnsafeMutableBufferPointer(rebasing: dp[0..<n]).update(repeating: -1)
-                    fill(signal, dots, sp, pp, dp)
-                }
-            }
-        }
         scratch.attended.removeAll()
-        attendFast(signal, &scratch)
+        attendFast(signal, dots, &scratch)
         let count = scratch.attended.count
         guard count > 0 else { return nil }
         let zeros = max(signals.count, Self.minimumHistory) - count
@@ -252,25 +175,88 @@ struct StreamScorer {
     }
 
     /// a_i > 0 near the windows whose similarity passes the floor, appended to
-    /// `scratch.attended`. The same neighbourhoods, order of sums and operations as `attend`.
-    func attendFast(_ signal: Signal, _ scratch: inout ScorerScratch) {
+    /// `scratch.attended`: the same windows, neighbourhoods, order of sums and operations as
+    /// `attend`, but a window's similarity is computed only when it is a candidate for passing
+    /// the floor or a neighbour of one that does (text rows are spread eagerly: a window's
+    /// value is the largest of the rows overlapping it).
+    func attendFast(_ signal: Signal, _ dots: [Int32], _ scratch: inout ScorerScratch) {
         let n = signals.count
         let generation = scratch.nextGeneration()
         var out = scratch.attended
         scratch.attended = AttendedValues() // hand the arrays over without a copy
         defer { scratch.attended = out }
-        scratch.similarity.withUnsafeBufferPointer { s in
-            scratch.present.withUnsafeBufferPointer { present in
-                scratch.detail.withUnsafeBufferPointer { detail in
-                    if signal == .fullText {
-                        for i in 0..<n where present[i] && s[i] > 0 { out.append(i, Double(s[i]), detail[i]) }
-                        return
-                    }
+        var strong = scratch.strong
+        scratch.strong = []
+        strong.removeAll(keepingCapacity: true)
+        defer { scratch.strong = strong }
+        let floor = signal.floor
+        scratch.value.withUnsafeMutableBufferPointer { value in
+            scratch.detail.withUnsafeMutableBufferPointer { detail in
+                scratch.stamp.withUnsafeMutableBufferPointer { stamp in
                     scratch.expS.withUnsafeMutableBufferPointer { expS in
-                        scratch.stamp.withUnsafeMutableBufferPointer { stamp in
-                            signals.centreMs.withUnsafeBufferPointer { centre in
-                                attendWindows(signal, n: n, s: s, present: present, detail: detail, centre: centre,
-                                              expS: expS, stamp: stamp, generation: generation, out: &out)
+                        scratch.expStamp.withUnsafeMutableBufferPointer { expStamp in
+                            scratch.marks.withUnsafeMutableBufferPointer { marks in
+                                signals.centreMs.withUnsafeBufferPointer { centre in
+                                    let cache = WindowCache(value: value.baseAddress!, detail: detail.baseAddress!, stamp: stamp.baseAddress!,
+                                                            expS: expS.baseAddress!, expStamp: expStamp.baseAddress!, generation: generation)
+                                    let words = (n + 63) / 64
+                                    let marks = UnsafeMutableBufferPointer(rebasing: marks[0..<words])
+                                    switch signal {
+                                    case .speech, .ocr, .caption, .fullText:
+                                        marks.update(repeating: 0)
+                                        spreadRows(signal, dots, cache, marks)
+                                        let source = EagerSource()
+                                        Bits.forEach(marks) { j in
+                                            if cache.look(j, source), Double(cache.value[j]) > floor { strong.append(Int32(j)) }
+                                        }
+                                        if signal == .fullText {
+                                            for j in strong { out.append(Int(j), Double(cache.value[Int(j)]), cache.detail[Int(j)]) }
+                                            return
+                                        }
+                                        attendWindows(signal, source, cache, strong, centre, &out)
+                                    case .people, .faces:
+                                        let counts = signal == .people ? signals.people : signals.faces
+                                        let sims = signal == .people ? tables.peopleSim : tables.faceSim
+                                        guard !sims.isEmpty else { return }
+                                        // Which counts pass the floor (a count's similarity is its fact's).
+                                        var passes = [Bool](repeating: false, count: 256)
+                                        for c in 1..<256 { passes[c] = Double(sims[min(c, sims.count - 1)]) > floor }
+                                        guard passes.contains(true) else { return }
+                                        counts.withUnsafeBufferPointer { counts in
+                                            sims.withUnsafeBufferPointer { sims in
+                                                passes.withUnsafeBufferPointer { passes in
+                                                    for j in 0..<n where passes[Int(counts[j])] { strong.append(Int32(j)) }
+                                                }
+                                                let source = CountSource(counts: counts.baseAddress!, sims: sims)
+                                                attendWindows(signal, source, cache, strong, centre, &out)
+                                            }
+                                        }
+                                    case .motion:
+                                        guard Double(tables.motionSim) > floor else { return }
+                                        let least = UInt8((motionThreshold * 255).rounded(.up))
+                                        signals.motion.withUnsafeBufferPointer { motion in
+                                            for j in 0..<n where motion[j] >= least { strong.append(Int32(j)) }
+                                            let source = MotionSource(motion: motion.baseAddress!, least: least, sim: tables.motionSim)
+                                            attendWindows(signal, source, cache, strong, centre, &out)
+                                        }
+                                    case .label:
+                                        labelCandidates(marks)
+                                        signals.labelOffset.withUnsafeBufferPointer { offset in
+                                            signals.labelId.withUnsafeBufferPointer { ids in
+                                                signals.labelWeight.withUnsafeBufferPointer { weights in
+                                                    tables.labelSim.withUnsafeBufferPointer { sims in
+                                                        let source = LabelSource(offset: offset.baseAddress!, ids: ids.baseAddress!,
+                                                                                 weights: weights.baseAddress!, sims: sims)
+                                                        Bits.forEach(marks) { j in
+                                                            if cache.look(j, source), Double(cache.value[j]) > floor { strong.append(Int32(j)) }
+                                                        }
+                                                        attendWindows(signal, source, cache, strong, centre, &out)
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -279,11 +265,62 @@ struct StreamScorer {
         }
     }
 
-    private func attendWindows(_ signal: Signal, n: Int, s: UnsafeBufferPointer<Float>, present: UnsafeBufferPointer<Bool>,
-                               detail: UnsafeBufferPointer<Int32>, centre: UnsafeBufferPointer<Double>,
-                               expS: UnsafeMutableBufferPointer<Double>, stamp: UnsafeMutableBufferPointer<UInt32>,
-                               generation: UInt32, out: inout AttendedValues)
+    /// Text rows of the signal's kind (or with an exact-word score), spread to the windows
+    /// they overlap as `spread` does (a window keeps its largest row); marks the windows a row
+    /// above the floor reaches.
+    func spreadRows(_ signal: Signal, _ dots: [Int32], _ cache: WindowCache, _ marks: UnsafeMutableBufferPointer<UInt64>) {
+        let floor = signal.floor
+        func spread(_ sim: Float, row k: Int) {
+            let own = Int(signals.textWindow[k])
+            // Only speech that began before its window reaches back (a binary search).
+            var i = signals.textStart[k] < signals.startMs[own] ? min(own, signals.firstWindow(endingAfter: signals.textStart[k])) : own
+            let end = signals.textEnd[k]
+            let above = Double(sim) > floor
+            repeat {
+                if cache.stamp[i] != cache.generation || sim > cache.value[i] { cache.value[i] = sim; cache.detail[i] = Int32(k) }
+                cache.stamp[i] = cache.generation
+                if above { Bits.set(marks, i) }
+                i += 1
+            } while i < signals.count && (signals.startMs[i] < end || i <= own)
+        }
+        switch signal {
+        case .fullText:
+            guard !tables.fullText.isEmpty else { return }
+            for k in 0..<signals.textCount {
+                guard let score = tables.fullText[signals.textEvidence[k]] else { continue }
+                spread(Float(score), row: k)
+            }
+        default:
+            guard let kind = signal.textKind?.rawValue, tables.presence || dots.count == signals.textCount else { return }
+            let qs = tables.scale
+            signals.textKind.withUnsafeBufferPointer { kinds in
+                for k in 0..<signals.textCount where kinds[k] == kind {
+                    let sim = tables.presence ? Float(signal.floor + 0.5) : Float(dots[k]) * qs * signals.textScale[k]
+                    spread(sim, row: k)
+                }
+            }
+        }
+    }
+
+    /// Marks every window holding a label whose similarity could lift it above the floor.
+    /// A window's label similarity is Σ wᵢ·simᵢ with Σ wᵢ ≤ `labelMassMax`, so one whose
+    /// labels are all at or below floor / labelMassMax stays at or below the floor (the margin
+    /// covers the Float sum's rounding, a few units in the 7th digit).
+    func labelCandidates(_ marks: UnsafeMutableBufferPointer<UInt64>) {
+        marks.update(repeating: 0)
+        guard signals.labelMassMax > 0 else { return }
+        let least = Signal.label.floor / (signals.labelMassMax * (1 + 1e-4))
+        for (id, sim) in tables.labelSim.enumerated() where Double(sim) > least && id < signals.labelWindows.count {
+            for j in signals.labelWindows[id] { Bits.set(marks, Int(j)) }
+        }
+    }
+
+    /// The attention of `attend` from the windows in `strong` (ascending), reading
+    /// similarities through `cache` (computed by `source` on first use).
+    private func attendWindows<S: SimilaritySource>(_ signal: Signal, _ values: S, _ cache: WindowCache, _ strong: [Int32],
+                                                    _ centre: UnsafeBufferPointer<Double>, _ out: inout AttendedValues)
     {
+        let n = signals.count
         let floor = signal.floor
         let tau = attentionTemperature, lambda = signal.lambdaMs, reach = attentionReach * signal.lambdaMs
         let nullWeight = exp(floor / tau)
@@ -308,7 +345,8 @@ struct StreamScorer {
             return v
         }
         var done = -1 // windows up to here already computed
-        for j in 0..<n where present[j] && Double(s[j]) > floor {
+        for j32 in strong {
+            let j = Int(j32)
             let cj = centre[j]
             var first = j
             while first > 0, cj - centre[first - 1] <= reach { first -= 1 }
@@ -321,22 +359,18 @@ struct StreamScorer {
                 var num = 0.0, den = nullWeight
                 var source = i, strongest = 0.0 // the neighbour contributing most: its evidence is shown
                 while k < n, centre[k] - ci <= reach {
-                    if present[k] {
+                    if cache.look(k, values) {
                         // exp(s/τ − d/λ) = exp(s/τ)·exp(−d/λ)
                         let d = abs(centre[k] - ci)
-                        if stamp[k] != generation {
-                            expS[k] = exp(Double(s[k]) / tau)
-                            stamp[k] = generation
-                        }
-                        let w = expS[k] * decay(d)
+                        let w = cache.expOfValue(k, tau) * decay(d)
                         den += w
-                        let part = w * max(0, Double(s[k]) - floor)
+                        let part = w * max(0, Double(cache.value[k]) - floor)
                         num += part
                         if part > strongest { strongest = part; source = k }
                     }
                     k += 1
                 }
-                if num > 0 { out.append(i, num / den, detail[source]) }
+                if num > 0 { out.append(i, num / den, cache.detail[source]) }
                 done = i
                 i += 1
             }
@@ -478,38 +512,42 @@ struct AttendedValues {
 }
 
 /// A stream's reusable buffers for `StreamScorer.candidates`, grown with the stream and
-/// kept beside its signals (`WindowIndex.StreamEntry`), so a query allocates nothing of the
-/// stream's size. About 22 bytes per window plus the attended values of the busiest signal.
+/// kept beside its signals (`WindowIndex.StreamEntry`), so a query allocates and clears
+/// nothing of the stream's size but bit sets. About 30 bytes per window plus the attended
+/// values of the busiest signal.
 struct ScorerScratch {
-    var fused: [Float] = []       // (windows,) Σ_m Float(w_m·z_i,m) over touched windows
-    var touched: [Bool] = []      // (windows,) windows with some a_i,m > 0
-    var similarity: [Float] = []  // (windows,) s_j of the signal being scored
-    var present: [Bool] = []      // (windows,) whether s_j exists
-    var detail: [Int32] = []      // (windows,) the row / label / count behind s_j
-    var expS: [Double] = []       // (windows,) exp(s_k/τ), valid where stamp == generation
+    var fused: [Float] = []       // (windows,) Σ_m Float(w_m·z_i,m), valid where `touched` is set
+    var touched: [UInt64] = []    // (windows / 64,) bit set of windows with some a_i,m > 0
+    var value: [Float] = []       // (windows,) s_j of the signal being scored, valid where stamp == generation
+    var detail: [Int32] = []      // (windows,) the row / label / count behind s_j; `WindowCache.absent` without the signal
     var stamp: [UInt32] = []      // (windows,)
+    var expS: [Double] = []       // (windows,) exp(s_j/τ), valid where expStamp == generation
+    var expStamp: [UInt32] = []   // (windows,)
+    var marks: [UInt64] = []      // (windows / 64,) candidate windows of the signal being scored
     var generation: UInt32 = 0
+    var strong: [Int32] = []      // windows whose similarity passes the floor, ascending
     var attended = AttendedValues()
     var work: [Double] = []       // (attended,) selection scratch
     /// Per signal, the contribution list of the last query (kept for its capacity).
     private var spare: [[StreamScorer.Contribution]] = Array(repeating: [], count: Signal.allCases.count)
 
     /// Sizes the buffers for at least `n` windows (with room for a live stream to grow) and
-    /// clears the fused sums of the first `n`.
+    /// clears the touched set.
     mutating func prepare(windows n: Int) {
-        if fused.count < n {
+        let words = (n + 63) / 64
+        if value.count < n {
             let size = n + n / 8
             fused = [Float](repeating: 0, count: size)
-            touched = [Bool](repeating: false, count: size)
-            similarity = [Float](repeating: 0, count: size)
-            present = [Bool](repeating: false, count: size)
-            detail = [Int32](repeating: -1, count: size)
-            expS = [Double](repeating: 0, count: size)
+            touched = [UInt64](repeating: 0, count: (size + 63) / 64)
+            value = [Float](repeating: 0, count: size)
+            detail = [Int32](repeating: WindowCache.absent, count: size)
             stamp = [UInt32](repeating: 0, count: size)
+            expS = [Double](repeating: 0, count: size)
+            expStamp = [UInt32](repeating: 0, count: size)
+            marks = [UInt64](repeating: 0, count: (size + 63) / 64)
             generation = 0
         } else {
-            fused.withUnsafeMutableBufferPointer { UnsafeMutableBufferPointer(rebasing: $0[0..<n]).update(repeating: 0) }
-            touched.withUnsafeMutableBufferPointer { UnsafeMutableBufferPointer(rebasing: $0[0..<n]).update(repeating: false) }
+            touched.withUnsafeMutableBufferPointer { UnsafeMutableBufferPointer(rebasing: $0[0..<words]).update(repeating: 0) }
         }
     }
 
@@ -517,6 +555,7 @@ struct ScorerScratch {
     mutating func nextGeneration() -> UInt32 {
         if generation == .max {
             stamp.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            expStamp.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
             generation = 0
         }
         generation += 1
@@ -532,6 +571,125 @@ struct ScorerScratch {
     }
 
     mutating func giveBack(_ list: [StreamScorer.Contribution], _ signal: Signal) { spare[signal.rawValue] = list }
+}
+
+/// One signal's similarities in the scratch, computed per window on first use.
+struct WindowCache {
+    /// `detail` of a window without the signal.
+    static let absent = Int32.min
+    let value: UnsafeMutablePointer<Float>
+    let detail: UnsafeMutablePointer<Int32>
+    let stamp: UnsafeMutablePointer<UInt32>
+    let expS: UnsafeMutablePointer<Double>
+    let expStamp: UnsafeMutablePointer<UInt32>
+    let generation: UInt32
+
+    /// Whether window k has the signal (its similarity then in value[k], detail[k]).
+    @inline(__always)
+    func look<S: SimilaritySource>(_ k: Int, _ source: S) -> Bool {
+        if stamp[k] != generation {
+            let (v, d) = source.similarity(k)
+            value[k] = v
+            detail[k] = d
+            stamp[k] = generation
+        }
+        return detail[k] != Self.absent
+    }
+
+    /// exp(s_k/τ) of a window that has the signal.
+    @inline(__always)
+    func expOfValue(_ k: Int, _ tau: Double) -> Double {
+        if expStamp[k] != generation {
+            expS[k] = exp(Double(value[k]) / tau)
+            expStamp[k] = generation
+        }
+        return expS[k]
+    }
+}
+
+/// A signal's similarity of one window, (s, detail) or (0, `WindowCache.absent`): the
+/// formulas of `fill` for one window.
+protocol SimilaritySource {
+    func similarity(_ k: Int) -> (Float, Int32)
+}
+
+/// Text rows are spread before the attention: a window they did not reach has no value.
+struct EagerSource: SimilaritySource {
+    @inline(__always) func similarity(_ k: Int) -> (Float, Int32) { (0, WindowCache.absent) }
+}
+
+/// People or faces: the query's similarity to the count's fact.
+struct CountSource: SimilaritySource {
+    let counts: UnsafePointer<UInt8>        // (windows,)
+    let sims: UnsafeBufferPointer<Float>    // (facts,)
+    @inline(__always) func similarity(_ k: Int) -> (Float, Int32) {
+        let c = counts[k]
+        guard c > 0 else { return (0, WindowCache.absent) }
+        return (sims[min(Int(c), sims.count - 1)], Int32(c))
+    }
+}
+
+/// Motion: the query's similarity to "something moving" from the threshold on.
+struct MotionSource: SimilaritySource {
+    let motion: UnsafePointer<UInt8>        // (windows,)
+    let least: UInt8
+    let sim: Float
+    @inline(__always) func similarity(_ k: Int) -> (Float, Int32) { motion[k] >= least ? (sim, 0) : (0, WindowCache.absent) }
+}
+
+/// Labels: Σ wᵢ·(q·e(nameᵢ)) in the order stored, with the label of the largest term.
+struct LabelSource: SimilaritySource {
+    let offset: UnsafePointer<Int32>        // (windows + 1,)
+    let ids: UnsafePointer<UInt16>          // (labels,)
+    let weights: UnsafePointer<UInt8>       // (labels,)
+    let sims: UnsafeBufferPointer<Float>    // (label ids,)
+    @inline(__always) func similarity(_ i: Int) -> (Float, Int32) {
+        let a = Int(offset[i]), b = Int(offset[i + 1])
+        guard a < b else { return (0, WindowCache.absent) }
+        var sum: Float = 0, best: Float = -.infinity, bestId: Int32 = -1
+        for k in a..<b {
+            let id = Int(ids[k])
+            let term = Float(weights[k]) * (1 / 255) * (id < sims.count ? sims[id] : 0)
+            sum += term
+            if term > best { best = term; bestId = Int32(id) }
+        }
+        return (sum, bestId)
+    }
+}
+
+/// Bit sets over windows, 64 to a word.
+enum Bits {
+    @inline(__always) static func set(_ w: UnsafeMutableBufferPointer<UInt64>, _ i: Int) { w[i >> 6] |= 1 << UInt64(i & 63) }
+    @inline(__always) static func test(_ w: UnsafeMutableBufferPointer<UInt64>, _ i: Int) -> Bool { w[i >> 6] & (1 << UInt64(i & 63)) != 0 }
+
+    /// Calls `body` with every set bit, ascending.
+    @inline(__always)
+    static func forEach(_ w: UnsafeMutableBufferPointer<UInt64>, _ body: (Int) -> Void) {
+        for k in w.indices {
+            var x = w[k]
+            while x != 0 {
+                body(k << 6 | x.trailingZeroBitCount)
+                x &= x - 1
+            }
+        }
+    }
+
+    /// The first set bit in [from, below), nil when none.
+    @inline(__always)
+    static func next(_ w: UnsafeMutableBufferPointer<UInt64>, from: Int, below: Int) -> Int? {
+        guard from < below else { return nil }
+        var k = from >> 6
+        var x = w[k] & (~0 << UInt64(from & 63))
+        while true {
+            if x != 0 {
+                let i = k << 6 | x.trailingZeroBitCount
+                return i < below ? i : nil
+            }
+            k += 1
+            guard k << 6 < below else { return nil }
+            x = w[k]
+        }
+    }
 }
 
 /// Distinct values with their counts (open addressing on the value's bits), for medians of

@@ -57,6 +57,12 @@ struct StreamSignals: Sendable {
     var labelId: [UInt16] = []
     /// Label weights in 1/255ths (a byte each: 0.2 % steps, far below the classifier's noise).
     var labelWeight: [UInt8] = []
+    /// (label ids,) per label id, the windows holding it, ascending: a query finds the windows
+    /// a label similar to it can lift above the floor without reading every window.
+    var labelWindows: [[Int32]] = []
+    /// The largest Σ weight/255 of one window's labels (≤ 1 up to the byte rounding; never
+    /// lowered when windows are dropped, so always an upper bound).
+    var labelMassMax = 0.0
     /// (items,) text rows: kind, owning window index, span, evidence id, text hash, scale.
     var textKind: [UInt8] = []
     var textWindow: [Int32] = []
@@ -73,7 +79,7 @@ struct StreamSignals: Sendable {
 
     /// Approximate bytes held.
     var bytes: Int {
-        count * (8 * 4 + 3) + labelOffset.count * 4 + labelId.count * 3
+        count * (8 * 4 + 3) + labelOffset.count * 4 + labelId.count * 7
             + textCount * (1 + 4 + 8 * 4 + 4) + textCodes.count
     }
 
@@ -146,7 +152,12 @@ struct SignalBuilder {
             signals.labelId.append(id)
             let weight = sum / Double(frames) * shrink
             signals.labelWeight.append(UInt8((min(max(weight, 0), 1) * 255).rounded()))
+            if signals.labelWindows.count <= Int(id) { signals.labelWindows += Array(repeating: [], count: Int(id) + 1 - signals.labelWindows.count) }
+            signals.labelWindows[Int(id)].append(index)
         }
+        let first = Int(signals.labelOffset[signals.labelOffset.count - 1])
+        let mass = signals.labelWeight[first...].reduce(0.0) { $0 + Double($1) / 255 }
+        signals.labelMassMax = max(signals.labelMassMax, mass)
         signals.labelOffset.append(Int32(signals.labelId.count))
         for r in rows {
             guard let kind = TextKind(r.modality), let blob = r.embedding, model == nil || r.embeddingModel == model,
@@ -364,6 +375,10 @@ extension StreamSignals {
         labelId.removeFirst(cut)
         labelWeight.removeFirst(cut)
         labelOffset = labelOffset[k...].map { $0 - Int32(cut) }
+        for id in labelWindows.indices {
+            let kept = labelWindows[id].firstIndex { $0 >= Int32(k) } ?? labelWindows[id].count
+            labelWindows[id] = labelWindows[id][kept...].map { $0 - Int32(k) }
+        }
         let items = textWindow.firstIndex { $0 >= Int32(k) } ?? textCount
         textKind.removeFirst(items)
         textWindow = textWindow[items...].map { $0 - Int32(k) }

@@ -9,9 +9,14 @@
 // embedded by the model at the first query. Then times `FusionRanking.answer` (the code
 // behind POST /v1/query, including the query's own embedding) for 1,000 queries — template
 // sentences, paraphrases, label and people questions, a third with a stream filter, a third
-// with a 6 h time range — and reports p50/p95/p99/max and the index's size. The full-text
-// signal reads the SQLite store and is measured by the full-text benchmark before this one
-// (an empty store here). Run it on the two cores the daemon gets.
+// with a 6 h time range — and reports p50/p95/p99/max and the index's size. Each query runs
+// twice, side by side: through the fast stream scorer and through its plain reference
+// (`FusionRanking.forceReference`), alternating which goes first; the two answers must agree
+// (exit status 1 otherwise), and the wall and CPU times (all threads; CPU time is what other
+// processes on the cores disturb least) are reported for both with their ratio.
+// `--fast-only` skips the reference. The full-text signal reads the SQLite store and is
+// measured by the full-text benchmark before this one (an empty store here). Run it on the
+// two cores the daemon gets.
 import Foundation
 import Retrieval
 import SightlineCore

@@ -169,7 +169,7 @@ struct StreamScorer {
         guard count > 0 else { return nil }
         let zeros = max(signals.count, Self.minimumHistory) - count
         let (median, mad) = scratch.attended.value.withUnsafeBufferPointer { values in
-            Self.robustFast(values, zeros: zeros, work: &scratch.work)
+            Self.robustFast(UnsafeBufferPointer(rebasing: values[0..<count]), zeros: zeros, work: &scratch.work)
         }
         return (median, max(1.4826 * mad, signal.minimumScale))
     }
@@ -181,6 +181,7 @@ struct StreamScorer {
     /// value is the largest of the rows overlapping it).
     func attendFast(_ signal: Signal, _ dots: [Int32], _ scratch: inout ScorerScratch) {
         let n = signals.count
+        scratch.reserve(windows: n) // writes below go through pointers
         let generation = scratch.nextGeneration()
         var out = scratch.attended
         scratch.attended = AttendedValues() // hand the arrays over without a copy
@@ -210,7 +211,7 @@ struct StreamScorer {
                                             if cache.look(j, source), Double(cache.value[j]) > floor { strong.append(Int32(j)) }
                                         }
                                         if signal == .fullText {
-                                            for j in strong { out.append(Int(j), Double(cache.value[Int(j)]), cache.detail[Int(j)]) }
+                                            out.write { w in for j in strong { w.append(Int(j), Double(cache.value[Int(j)]), cache.detail[Int(j)]) } }
                                             return
                                         }
                                         attendWindows(signal, source, cache, strong, centre, &out)
@@ -345,34 +346,36 @@ struct StreamScorer {
             return v
         }
         var done = -1 // windows up to here already computed
-        for j32 in strong {
-            let j = Int(j32)
-            let cj = centre[j]
-            var first = j
-            while first > 0, cj - centre[first - 1] <= reach { first -= 1 }
-            var i = max(first, done + 1)
-            while i < n, centre[i] - cj <= reach {
-                let ci = centre[i]
-                // Softmax over the null slot and i's neighbours k with |t_i − t_k| ≤ reach.
-                var k = i
-                while k > 0, ci - centre[k - 1] <= reach { k -= 1 }
-                var num = 0.0, den = nullWeight
-                var source = i, strongest = 0.0 // the neighbour contributing most: its evidence is shown
-                while k < n, centre[k] - ci <= reach {
-                    if cache.look(k, values) {
-                        // exp(s/τ − d/λ) = exp(s/τ)·exp(−d/λ)
-                        let d = abs(centre[k] - ci)
-                        let w = cache.expOfValue(k, tau) * decay(d)
-                        den += w
-                        let part = w * max(0, Double(cache.value[k]) - floor)
-                        num += part
-                        if part > strongest { strongest = part; source = k }
+        out.write { out in
+            for j32 in strong {
+                let j = Int(j32)
+                let cj = centre[j]
+                var first = j
+                while first > 0, cj - centre[first - 1] <= reach { first -= 1 }
+                var i = max(first, done + 1)
+                while i < n, centre[i] - cj <= reach {
+                    let ci = centre[i]
+                    // Softmax over the null slot and i's neighbours k with |t_i − t_k| ≤ reach.
+                    var k = i
+                    while k > 0, ci - centre[k - 1] <= reach { k -= 1 }
+                    var num = 0.0, den = nullWeight
+                    var source = i, strongest = 0.0 // the neighbour contributing most: its evidence is shown
+                    while k < n, centre[k] - ci <= reach {
+                        if cache.look(k, values) {
+                            // exp(s/τ − d/λ) = exp(s/τ)·exp(−d/λ)
+                            let d = abs(centre[k] - ci)
+                            let w = cache.expOfValue(k, tau) * decay(d)
+                            den += w
+                            let part = w * max(0, Double(cache.value[k]) - floor)
+                            num += part
+                            if part > strongest { strongest = part; source = k }
+                        }
+                        k += 1
                     }
-                    k += 1
+                    if num > 0 { out.append(i, num / den, cache.detail[source]) }
+                    done = i
+                    i += 1
                 }
-                if num > 0 { out.append(i, num / den, cache.detail[source]) }
-                done = i
-                i += 1
             }
         }
     }
@@ -489,25 +492,54 @@ struct StreamScorer {
 // MARK: - Scratch
 
 /// One signal's attended windows: a_i > 0 in window order, with the row / label / count of
-/// the neighbour that contributed most.
+/// the neighbour that contributed most. Sized for one entry per window (a window is attended
+/// at most once), so entries are written through pointers without growth checks.
 struct AttendedValues {
-    var index: [Int32] = []   // (attended,)
-    var value: [Double] = []  // (attended,)
-    var detail: [Int32] = []  // (attended,)
+    private(set) var index: [Int32] = []   // (capacity,) the first `count` are set
+    private(set) var value: [Double] = []  // (capacity,)
+    private(set) var detail: [Int32] = []  // (capacity,)
+    private(set) var count = 0
 
-    var count: Int { index.count }
-
-    mutating func removeAll() {
-        index.removeAll(keepingCapacity: true)
-        value.removeAll(keepingCapacity: true)
-        detail.removeAll(keepingCapacity: true)
+    /// Room for `n` entries.
+    mutating func reserve(_ n: Int) {
+        guard index.count < n else { return }
+        let size = n + n / 8
+        index = [Int32](repeating: 0, count: size)
+        value = [Double](repeating: 0, count: size)
+        detail = [Int32](repeating: 0, count: size)
+        count = 0
     }
 
-    @inline(__always)
-    mutating func append(_ i: Int, _ a: Double, _ d: Int32) {
-        index.append(Int32(i))
-        value.append(a)
-        detail.append(d)
+    mutating func removeAll() { count = 0 }
+
+    /// Appends through `body`'s writer (at most `reserve`d entries in all).
+    mutating func write<R>(_ body: (inout Writer) -> R) -> R {
+        let start = count
+        return index.withUnsafeMutableBufferPointer { i in
+            value.withUnsafeMutableBufferPointer { v in
+                detail.withUnsafeMutableBufferPointer { d in
+                    var writer = Writer(index: i, value: v, detail: d, count: start)
+                    let r = body(&writer)
+                    count = writer.count
+                    return r
+                }
+            }
+        }
+    }
+
+    struct Writer {
+        let index: UnsafeMutableBufferPointer<Int32>
+        let value: UnsafeMutableBufferPointer<Double>
+        let detail: UnsafeMutableBufferPointer<Int32>
+        var count: Int
+
+        @inline(__always)
+        mutating func append(_ i: Int, _ a: Double, _ d: Int32) {
+            index[count] = Int32(i)
+            value[count] = a
+            detail[count] = d
+            count += 1
+        }
     }
 }
 
@@ -531,24 +563,30 @@ struct ScorerScratch {
     /// Per signal, the contribution list of the last query (kept for its capacity).
     private var spare: [[StreamScorer.Contribution]] = Array(repeating: [], count: Signal.allCases.count)
 
-    /// Sizes the buffers for at least `n` windows (with room for a live stream to grow) and
-    /// clears the touched set.
+    /// Sizes the buffers for at least `n` windows and clears the touched set.
     mutating func prepare(windows n: Int) {
-        let words = (n + 63) / 64
-        if value.count < n {
-            let size = n + n / 8
-            fused = [Float](repeating: 0, count: size)
-            touched = [UInt64](repeating: 0, count: (size + 63) / 64)
-            value = [Float](repeating: 0, count: size)
-            detail = [Int32](repeating: WindowCache.absent, count: size)
-            stamp = [UInt32](repeating: 0, count: size)
-            expS = [Double](repeating: 0, count: size)
-            expStamp = [UInt32](repeating: 0, count: size)
-            marks = [UInt64](repeating: 0, count: (size + 63) / 64)
-            generation = 0
-        } else {
-            touched.withUnsafeMutableBufferPointer { UnsafeMutableBufferPointer(rebasing: $0[0..<words]).update(repeating: 0) }
+        if !reserve(windows: n) {
+            touched.withUnsafeMutableBufferPointer { UnsafeMutableBufferPointer(rebasing: $0[0..<(n + 63) / 64]).update(repeating: 0) }
         }
+    }
+
+    /// Sizes the buffers for at least `n` windows (with room for a live stream to grow);
+    /// true when they were allocated anew (all clear).
+    @discardableResult
+    mutating func reserve(windows n: Int) -> Bool {
+        guard value.count < n else { return false }
+        let size = n + n / 8
+        fused = [Float](repeating: 0, count: size)
+        touched = [UInt64](repeating: 0, count: (size + 63) / 64)
+        value = [Float](repeating: 0, count: size)
+        detail = [Int32](repeating: WindowCache.absent, count: size)
+        stamp = [UInt32](repeating: 0, count: size)
+        expS = [Double](repeating: 0, count: size)
+        expStamp = [UInt32](repeating: 0, count: size)
+        marks = [UInt64](repeating: 0, count: (size + 63) / 64)
+        attended.reserve(size)
+        generation = 0
+        return true
     }
 
     /// A generation no stamp holds yet (every stamp is cleared when the counter wraps).

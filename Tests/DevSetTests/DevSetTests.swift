@@ -28,7 +28,10 @@ final class DevSetTests: XCTestCase {
         let set = try DevSet.load()
         XCTAssertGreaterThanOrEqual(set.queries.count, 60)
         let dir = try TemporaryDirectory(prefix: "devset")
-        let store = try Store(path: dir.path("devset.sqlite"))
+        // SIGHTLINE_DEVSET_STORE keeps the index between runs (a complete index of an unchanged
+        // clip is reused), so ranking changes can be scored without indexing again.
+        let kept = ProcessInfo.processInfo.environment["SIGHTLINE_DEVSET_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+        let store = try Store(path: kept ?? dir.path("devset.sqlite"))
         var logger = Logger(label: "devset")
         logger.logLevel = .warning
         let encoders = RegistryEncoders(setup: EncoderSetup.defaults(modelsDirectory: Fixtures.modelsDirectory))

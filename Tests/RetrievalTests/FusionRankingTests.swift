@@ -214,9 +214,10 @@ final class FusionRankingTests: XCTestCase {
         let id = try store.append(late, committedMs: 100)
         try fusion.index.committed(CommittedWindow(id: id, record: late, committedMs: 100))
         XCTAssertEqual(fusion.index.windowCount(stream: "door"), 21)
-        // Attention reaches one window back (λ = 1 s for speech, reach 3 s).
+        // The moment is where it was said (the row's span), not the windows attention reached.
         let found = try XCTUnwrap(try fusion.moments(MomentQuery(text: "the parcel will be left with the neighbour")).first)
-        XCTAssertTrue((38_000...40_000).contains(found.startMs), "\(found)")
+        XCTAssertEqual(found.startMs, 40_100, "\(found)")
+        XCTAssertEqual(found.endMs, 41_900, "\(found)")
         // Retention deletes windows ending before 10 s.
         XCTAssertEqual(try store.enforceRetention(stream: "door", policy: RetentionPolicy(maxAgeMs: 1000), nowMs: 11_000), 5)
         _ = try fusion.moments(MomentQuery(text: "weather"))

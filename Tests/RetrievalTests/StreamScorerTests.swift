@@ -150,6 +150,7 @@ final class StreamScorerTests: XCTestCase {
             XCTAssertEqual(a.people, b.people, what, file: file, line: line)
             XCTAssertEqual(a.items.map(\.evidenceId), b.items.map(\.evidenceId), "\(what): evidence ids", file: file, line: line)
             XCTAssertEqual(a.items.map(\.direct), b.items.map(\.direct), "\(what): evidence items", file: file, line: line)
+            XCTAssertEqual(a.items.map(\.leading), b.items.map(\.leading), "\(what): leading items", file: file, line: line)
         }
     }
 

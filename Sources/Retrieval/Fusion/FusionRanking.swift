@@ -25,6 +25,9 @@ public struct FusionRanking: Sendable {
     let text: TextRanking
     /// A window belongs to a moment when its fused score is at least this.
     public static let momentThreshold = 0.0
+    /// When fewer than `limit` moments pass it, runs of the other windows at or above this
+    /// (a fitted relevance probability of 0.12) follow, ranked by their lower scores.
+    public static let weakMomentThreshold = -2.0
     /// Two moments of one stream overlapping by this much (IoU) or more: the lower one goes.
     public static let nmsOverlap = 0.5
     /// Evidence items listed per signal and moment.
@@ -90,19 +93,32 @@ public struct FusionRanking: Sendable {
         }
         var moments = try resolve(kept)
         // Nothing stands out (a word on every window of a stream is that stream's median,
-        // "motion" on a busy street): the exact words still answer.
-        if moments.isEmpty, !MomentQuery.words(in: content.isEmpty ? query.text : content).isEmpty {
+        // "motion" on a busy street): the exact words still answer, before the weaker runs.
+        if !kept.contains(where: { $0.score >= Self.momentThreshold }),
+           !MomentQuery.words(in: content.isEmpty ? query.text : content).isEmpty
+        {
             var words = query
             words.text = content.isEmpty ? query.text : content
             // Only rows holding every word: full text's any-word fallback would answer a
             // phrase nobody said with the windows that share its "the".
             let wanted = Set(MomentQuery.words(in: words.text))
-            moments = ((try? text.moments(words)) ?? []).filter { m in
+            let exact = ((try? text.moments(words)) ?? []).filter { m in
                 m.evidence.contains { wanted.isSubset(of: Set(MomentQuery.words(in: $0.text))) }
             }
+            moments = exact + moments
         }
+        // Spans may have moved to their words (and full text joined): suppress again.
+        var distinct: [Moment] = []
+        for m in moments where distinct.count < q.limit {
+            if distinct.contains(where: { $0.stream == m.stream && Self.iou(($0.startMs, $0.endMs), (m.startMs, m.endMs)) >= Self.nmsOverlap }) { continue }
+            distinct.append(m)
+        }
+        moments = distinct
+        // The answer line speaks of the moments that stand out when some do.
+        let standsOut = kept.contains { $0.score >= Self.momentThreshold }
+        let answered = standsOut ? moments.filter { $0.score >= Self.momentThreshold } : moments
         return QueryAnswer(moments: moments, form: form,
-                           answer: try answerLine(form: form, moments: moments, candidates: kept, entries: entries, query: q))
+                           answer: try answerLine(form: form, moments: answered, candidates: kept, entries: entries, query: q))
     }
 
     /// Temporal intersection over union of two spans (0 when either is empty).
@@ -167,19 +183,21 @@ public struct FusionRanking: Sendable {
         return candidates.map { c in
             var m = Moment(stream: c.stream, startMs: c.startMs, endMs: c.endMs, score: c.score, evidence: [])
             var seen = Set<Int64>()
+            var said: (start: Int64, end: Int64)? // the leading text rows' span
             for item in c.items {
                 if let id = item.evidenceId {
                     guard seen.insert(id).inserted, let h = hits[id] else { continue }
                     m.evidence.append(h.item)
-                    // Speech stored with a later window began before it: the moment covers it.
-                    if h.item.modality == .speech || h.item.modality == .caption {
-                        m.startMs = min(m.startMs, h.item.startMs)
-                        m.endMs = max(m.endMs, h.item.endMs)
+                    if item.leading, h.item.endMs >= h.item.startMs {
+                        said = (min(said?.start ?? h.item.startMs, h.item.startMs), max(said?.end ?? h.item.endMs, h.item.endMs))
                     }
                 } else if let direct = item.direct {
                     m.evidence += boxes(for: direct, stream: c.stream)
                 }
             }
+            // A moment led by what was said or written spans those words, not the windows
+            // their similarity reached (a sentence of 2.9 s is not the 8 s of windows around it).
+            if let said, said.end > said.start { (m.startMs, m.endMs) = (said.start, said.end) }
             return m
         }
     }
@@ -201,6 +219,8 @@ struct Candidate: Sendable {
 struct PendingItem: Sendable {
     var evidenceId: Int64?
     var direct: Moment.Item?
+    /// Belongs to the moment's strongest signal.
+    var leading = false
 }
 
 /// Per-stream results written from concurrent workers, one slot each.

@@ -40,25 +40,52 @@ extension StreamScorer {
             contributions.append((signal, mine))
         }
         // Runs of windows at or above the threshold (every untouched window sits at `base`,
-        // which is below it: the bias is negative and medians are not).
+        // which is below it: the bias is negative and medians are not); then, so that a
+        // query still gets up to `limit` ranked answers, weaker runs among the other windows.
+        if base >= FusionRanking.momentThreshold { return [] } // only a positive bias could make every window a moment
+        var runs = self.runs(lo..<hi, threshold: FusionRanking.momentThreshold) { i in touched[i] ? base + Double(fused[i]) : nil }
+        if runs.count < limit, base < FusionRanking.weakMomentThreshold {
+            // Between the strong runs, one window clear of each: a strong moment's fringe
+            // (its evidence spread by attention) is part of it, not a moment of its own.
+            var from = lo
+            for r in runs.sorted(by: { $0.first < $1.first }) + [(first: hi + 1, last: hi, best: hi, score: 0)] {
+                let upTo = min(hi, r.first - 1)
+                if from < upTo {
+                    runs += self.runs(from..<upTo, threshold: FusionRanking.weakMomentThreshold) { i in
+                        touched[i] ? base + Double(fused[i]) : nil
+                    }
+                }
+                from = max(from, r.last + 2)
+            }
+        }
+        runs.sort { $0.score > $1.score }
+        return runs.prefix(limit).map { r in
+            Candidate(stream: stream, startMs: signals.startMs[r.first], endMs: signals.endMs[r.last], score: r.score,
+                      items: items(r.first...r.last, contributions),
+                      people: Int(signals.people[r.first...r.last].max() ?? 0))
+        }
+    }
+
+    /// Runs of windows whose score (nil: not a candidate) is at least `threshold`, where
+    /// consecutive windows are at most one window length apart and one window below the
+    /// threshold inside a run is bridged; each scored by its best window.
+    func runs(_ range: Range<Int>, threshold: Double, score: (Int) -> Double?) -> [(first: Int, last: Int, best: Int, score: Double)] {
         var runs: [(first: Int, last: Int, best: Int, score: Double)] = []
-        var i = lo
-        let threshold = FusionRanking.momentThreshold
-        if base >= threshold { return [] } // only a positive bias could make every window a moment
+        var i = range.lowerBound
+        let hi = range.upperBound
         while i < hi {
-            guard touched[i], base + Double(fused[i]) >= threshold else { i += 1; continue }
-            var run = (first: i, last: i, best: i, score: base + Double(fused[i]))
+            guard let f0 = score(i), f0 >= threshold else { i += 1; continue }
+            var run = (first: i, last: i, best: i, score: f0)
             var j = i + 1
             while j < hi {
                 // In Double: stored times may sit anywhere in Int64.
                 let length = max(0, Double(signals.endMs[run.last]) - Double(signals.startMs[run.last]))
                 guard Double(signals.startMs[j]) - Double(signals.endMs[run.last]) <= length else { break }
-                if touched[j], base + Double(fused[j]) >= threshold {
+                if let f = score(j), f >= threshold {
                     run.last = j
-                    let f = base + Double(fused[j])
                     if f > run.score { run.score = f; run.best = j }
                     j += 1
-                } else if j + 1 < hi, touched[j + 1], base + Double(fused[j + 1]) >= threshold,
+                } else if j + 1 < hi, let f = score(j + 1), f >= threshold,
                           Double(signals.startMs[j + 1]) - Double(signals.endMs[run.last]) <= 2 * length
                 {
                     j += 1 // one window below the threshold inside a run
@@ -69,12 +96,7 @@ extension StreamScorer {
             runs.append(run)
             i = run.last + 1
         }
-        runs.sort { $0.score > $1.score }
-        return runs.prefix(limit).map { r in
-            Candidate(stream: stream, startMs: signals.startMs[r.first], endMs: signals.endMs[r.last], score: r.score,
-                      items: items(r.first...r.last, contributions),
-                      people: Int(signals.people[r.first...r.last].max() ?? 0))
-        }
+        return runs
     }
 
     // MARK: - Reference normalisation
@@ -158,19 +180,20 @@ extension StreamScorer {
         }
     }
 
-    /// A text row's similarity, given to every window its span overlaps (at least its own).
+    /// A text row's similarity, given to the windows its span overlaps — where it was said
+    /// or seen, not the later window speech is committed with after its pause — or to its
+    /// own window when its span overlaps none.
     func spread(_ sim: Float, row k: Int, _ s: UnsafeMutableBufferPointer<Float>, _ present: UnsafeMutableBufferPointer<Bool>,
                 _ detail: UnsafeMutableBufferPointer<Int32>)
     {
-        let own = Int(signals.textWindow[k])
-        // Only speech that began before its window reaches back (a binary search).
-        var i = signals.textStart[k] < signals.startMs[own] ? min(own, signals.firstWindow(endingAfter: signals.textStart[k])) : own
-        let end = signals.textEnd[k]
-        repeat {
+        let start = signals.textStart[k], end = signals.textEnd[k]
+        var first = signals.firstWindow(endingAfter: start), last = first
+        while last < signals.count, signals.startMs[last] < end || (last == first && signals.startMs[last] <= start) { last += 1 }
+        if first == last { first = Int(signals.textWindow[k]); last = first + 1 }
+        for i in first..<last {
             if !present[i] || sim > s[i] { s[i] = sim; detail[i] = Int32(k) }
             present[i] = true
-            i += 1
-        } while i < signals.count && (signals.startMs[i] < end || i <= own)
+        }
     }
 
     // MARK: - Attention

@@ -80,42 +80,34 @@ struct StreamScorer {
             contributions.append((signal, mine))
         }
         // Runs of windows at or above the threshold (every untouched window sits at `base`,
-        // which is below it: the bias is negative and medians are not).
-        let threshold = FusionRanking.momentThreshold
-        if base >= threshold { return [] } // only a positive bias could make every window a moment
-        var best: [Run] = [] // the best `limit` runs, best first; among equal scores the earlier run first
+        // which is below it: the bias is negative and medians are not); then, so that a
+        // query still gets up to `limit` ranked answers, weaker runs among the other windows.
+        if base >= FusionRanking.momentThreshold { return [] } // only a positive bias could make every window a moment
+        // The best `limit` runs, best first; among equal scores the one found first (strong
+        // runs in window order, then weak ones), as a stable sort of every run would give.
+        var best: [Run] = []
         best.reserveCapacity(limit + 1)
         scratch.fused.withUnsafeBufferPointer { fused in
             scratch.touched.withUnsafeMutableBufferPointer { touched in
                 let touched = UnsafeMutableBufferPointer(rebasing: touched[0..<words])
-                signals.startMs.withUnsafeBufferPointer { startMs in
-                    signals.endMs.withUnsafeBufferPointer { endMs in
-                        @inline(__always) func passes(_ j: Int) -> Bool { Bits.test(touched, j) && base + Double(fused[j]) >= threshold }
-                        var i = lo
-                        while let next = Bits.next(touched, from: i, below: hi) {
-                            i = next
-                            guard passes(i) else { i += 1; continue }
-                            var run = Run(first: i, last: i, best: i, score: base + Double(fused[i]))
-                            var j = i + 1
-                            while j < hi {
-                                // In Double: stored times may sit anywhere in Int64.
-                                let length = max(0, Double(endMs[run.last]) - Double(startMs[run.last]))
-                                guard Double(startMs[j]) - Double(endMs[run.last]) <= length else { break }
-                                if passes(j) {
-                                    run.last = j
-                                    let f = base + Double(fused[j])
-                                    if f > run.score { run.score = f; run.best = j }
-                                    j += 1
-                                } else if j + 1 < hi, passes(j + 1), Double(startMs[j + 1]) - Double(endMs[run.last]) <= 2 * length {
-                                    j += 1 // one window below the threshold inside a run
-                                } else {
-                                    break
-                                }
-                            }
+                var strong = 0
+                runs(lo..<hi, threshold: FusionRanking.momentThreshold, base: base, fused: fused, touched: touched) { run in
+                    strong += 1
+                    Self.keep(run, in: &best, limit: limit)
+                }
+                // Fewer strong runs than the limit: `best` holds them all.
+                guard strong < limit, base < FusionRanking.weakMomentThreshold else { return }
+                // Between the strong runs, one window clear of each: a strong moment's fringe
+                // (its evidence spread by attention) is part of it, not a moment of its own.
+                var from = lo
+                for r in best.sorted(by: { $0.first < $1.first }) + [Run(first: hi + 1, last: hi, best: hi, score: 0)] {
+                    let upTo = min(hi, r.first - 1)
+                    if from < upTo {
+                        runs(from..<upTo, threshold: FusionRanking.weakMomentThreshold, base: base, fused: fused, touched: touched) { run in
                             Self.keep(run, in: &best, limit: limit)
-                            i = run.last + 1
                         }
                     }
+                    from = max(from, r.last + 2)
                 }
             }
         }
@@ -126,6 +118,44 @@ struct StreamScorer {
         }
         for (signal, mine) in contributions { scratch.giveBack(mine, signal) }
         return found
+    }
+
+    /// Runs of windows in `range` at or above `threshold` (the reference's `runs`, a window
+    /// scoring base + fused[i] where touched and nothing elsewhere), in window order, found
+    /// from the touched bit set.
+    func runs(_ range: Range<Int>, threshold: Double, base: Double, fused: UnsafeBufferPointer<Float>,
+              touched: UnsafeMutableBufferPointer<UInt64>, _ found: (Run) -> Void)
+    {
+        let hi = range.upperBound
+        signals.startMs.withUnsafeBufferPointer { startMs in
+            signals.endMs.withUnsafeBufferPointer { endMs in
+                @inline(__always) func passes(_ j: Int) -> Bool { Bits.test(touched, j) && base + Double(fused[j]) >= threshold }
+                var i = range.lowerBound
+                while let next = Bits.next(touched, from: i, below: hi) {
+                    i = next
+                    guard passes(i) else { i += 1; continue }
+                    var run = Run(first: i, last: i, best: i, score: base + Double(fused[i]))
+                    var j = i + 1
+                    while j < hi {
+                        // In Double: stored times may sit anywhere in Int64.
+                        let length = max(0, Double(endMs[run.last]) - Double(startMs[run.last]))
+                        guard Double(startMs[j]) - Double(endMs[run.last]) <= length else { break }
+                        if passes(j) {
+                            run.last = j
+                            let f = base + Double(fused[j])
+                            if f > run.score { run.score = f; run.best = j }
+                            j += 1
+                        } else if j + 1 < hi, passes(j + 1), Double(startMs[j + 1]) - Double(endMs[run.last]) <= 2 * length {
+                            j += 1 // one window below the threshold inside a run
+                        } else {
+                            break
+                        }
+                    }
+                    found(run)
+                    i = run.last + 1
+                }
+            }
+        }
     }
 
     /// Inserts `run` (later than every run in `best`) into the best-first list of at most
@@ -272,17 +302,17 @@ struct StreamScorer {
     func spreadRows(_ signal: Signal, _ dots: [Int32], _ cache: WindowCache, _ marks: UnsafeMutableBufferPointer<UInt64>) {
         let floor = signal.floor
         func spread(_ sim: Float, row k: Int) {
-            let own = Int(signals.textWindow[k])
-            // Only speech that began before its window reaches back (a binary search).
-            var i = signals.textStart[k] < signals.startMs[own] ? min(own, signals.firstWindow(endingAfter: signals.textStart[k])) : own
-            let end = signals.textEnd[k]
+            // The windows the row's span overlaps, or its own window when it overlaps none.
+            let start = signals.textStart[k], end = signals.textEnd[k]
+            var first = signals.firstWindow(endingAfter: start), last = first
+            while last < signals.count, signals.startMs[last] < end || (last == first && signals.startMs[last] <= start) { last += 1 }
+            if first == last { first = Int(signals.textWindow[k]); last = first + 1 }
             let above = Double(sim) > floor
-            repeat {
+            for i in first..<last {
                 if cache.stamp[i] != cache.generation || sim > cache.value[i] { cache.value[i] = sim; cache.detail[i] = Int32(k) }
                 cache.stamp[i] = cache.generation
                 if above { Bits.set(marks, i) }
-                i += 1
-            } while i < signals.count && (signals.startMs[i] < end || i <= own)
+            }
         }
         switch signal {
         case .fullText:
@@ -481,7 +511,10 @@ struct StreamScorer {
             }
             perSignal.append((top.z, items))
         }
-        return perSignal.sorted { $0.z > $1.z }.flatMap(\.items)
+        // The strongest signal's items lead: when they are text rows, the moment is where they were said or seen.
+        var ordered = perSignal.sorted { $0.z > $1.z }
+        if !ordered.isEmpty { for k in ordered[0].items.indices { ordered[0].items[k].leading = true } }
+        return ordered.flatMap(\.items)
     }
 
     func tableName(_ id: Int) -> String { labelNames.indices.contains(id) ? labelNames[id] : "label" }

@@ -304,7 +304,7 @@ struct StreamScorer {
         func spread(_ sim: Float, row k: Int) {
             // The windows the row's span overlaps, or its own window when it overlaps none.
             let start = signals.textStart[k], end = signals.textEnd[k]
-            var first = signals.firstWindow(endingAfter: start), last = first
+            var first = firstWindow(endingAfter: start, near: Int(signals.textWindow[k])), last = first
             while last < signals.count, signals.startMs[last] < end || (last == first && signals.startMs[last] <= start) { last += 1 }
             if first == last { first = Int(signals.textWindow[k]); last = first + 1 }
             let above = Double(sim) > floor
@@ -333,6 +333,26 @@ struct StreamScorer {
         }
     }
 
+    /// `signals.firstWindow(endingAfter:)`, searched from the row's own window (a row starts in
+    /// or a few windows before it) when the windows' ends are in order — the one answer a
+    /// binary search can give then — else by that binary search itself.
+    @inline(__always)
+    func firstWindow(endingAfter ms: Int64, near hint: Int) -> Int {
+        let n = signals.count
+        guard signals.endsOrdered, hint >= 0, hint < n else { return signals.firstWindow(endingAfter: ms) }
+        var i = hint
+        if signals.endMs[i] > ms {
+            var steps = 0
+            while i > 0, signals.endMs[i - 1] > ms {
+                i -= 1
+                steps += 1
+                if steps > 8 { return signals.firstWindow(endingAfter: ms) }
+            }
+            return i
+        }
+        return signals.firstWindow(endingAfter: ms)
+    }
+
     /// Marks every window holding a label whose similarity could lift it above the floor.
     /// A window's label similarity is Σ wᵢ·simᵢ with Σ wᵢ ≤ `labelMassMax`, so one whose
     /// labels are all at or below floor / labelMassMax stays at or below the floor (the margin
@@ -355,28 +375,11 @@ struct StreamScorer {
         let floor = signal.floor
         let tau = attentionTemperature, lambda = signal.lambdaMs, reach = attentionReach * signal.lambdaMs
         let nullWeight = exp(floor / tau)
-        // exp(−d/λ) of the last four distances seen (a stream's windows sit at a few: 0, one
-        // stride, two); a miss computes it as `attend` does.
-        var decayDistance: (Double, Double, Double, Double) = (0, .nan, .nan, .nan)
-        var decayValue: (Double, Double, Double, Double) = (1, 0, 0, 0)
-        var nextSlot = 1
-        @inline(__always) func decay(_ d: Double) -> Double {
-            if d == decayDistance.0 { return decayValue.0 }
-            if d == decayDistance.1 { return decayValue.1 }
-            if d == decayDistance.2 { return decayValue.2 }
-            if d == decayDistance.3 { return decayValue.3 }
-            let v = exp(-d / lambda)
-            switch nextSlot {
-            case 0: decayDistance.0 = d; decayValue.0 = v
-            case 1: decayDistance.1 = d; decayValue.1 = v
-            case 2: decayDistance.2 = d; decayValue.2 = v
-            default: decayDistance.3 = d; decayValue.3 = v
-            }
-            nextSlot = (nextSlot + 1) & 3
-            return v
-        }
-        var done = -1 // windows up to here already computed
         out.write { out in
+            // Every mutable state of the loop lives in this closure: state captured from
+            // outside it would be checked for exclusive access at run time on every use.
+            var decays = DecayCache(lambda: lambda)
+            var done = -1 // windows up to here already computed
             for j32 in strong {
                 let j = Int(j32)
                 let cj = centre[j]
@@ -394,7 +397,7 @@ struct StreamScorer {
                         if cache.look(k, values) {
                             // exp(s/τ − d/λ) = exp(s/τ)·exp(−d/λ)
                             let d = abs(centre[k] - ci)
-                            let w = cache.expOfValue(k, tau) * decay(d)
+                            let w = cache.expOfValue(k, tau) * decays.value(d)
                             den += w
                             let part = w * max(0, Double(cache.value[k]) - floor)
                             num += part
@@ -725,6 +728,34 @@ struct LabelSource: SimilaritySource {
             if term > best { best = term; bestId = Int32(id) }
         }
         return (sum, bestId)
+    }
+}
+
+/// exp(−d/λ) of the last four distances seen (a stream's windows sit at a few: 0, one
+/// stride, two); a miss computes it as `attend` does.
+struct DecayCache {
+    let lambda: Double
+    var distance: (Double, Double, Double, Double) = (0, .nan, .nan, .nan)
+    var decay: (Double, Double, Double, Double) = (1, 0, 0, 0)
+    var next = 1
+
+    init(lambda: Double) { self.lambda = lambda }
+
+    @inline(__always)
+    mutating func value(_ d: Double) -> Double {
+        if d == distance.0 { return decay.0 }
+        if d == distance.1 { return decay.1 }
+        if d == distance.2 { return decay.2 }
+        if d == distance.3 { return decay.3 }
+        let v = exp(-d / lambda)
+        switch next {
+        case 0: distance.0 = d; decay.0 = v
+        case 1: distance.1 = d; decay.1 = v
+        case 2: distance.2 = d; decay.2 = v
+        default: distance.3 = d; decay.3 = v
+        }
+        next = (next + 1) & 3
+        return v
     }
 }
 

@@ -47,6 +47,9 @@ struct StreamSignals: Sendable {
     /// (windows,) start/2 + end/2 in ms, in Double (no overflow at any Int64 time): the
     /// window's time t in the attention (kept, not recomputed per query and signal).
     var centreMs: [Double] = []
+    /// Whether every window ends no earlier than the one before it (a stream's fixed-stride
+    /// windows do); once false it stays false.
+    var endsOrdered = true
     /// (windows,) most people / faces in one frame, saturated at 255.
     var people: [UInt8] = []
     var faces: [UInt8] = []
@@ -133,6 +136,7 @@ struct SignalBuilder {
         let index = Int32(signals.count)
         signals.windowId.append(id)
         signals.startMs.append(start)
+        if let last = signals.endMs.last, end < last { signals.endsOrdered = false }
         signals.endMs.append(end)
         signals.centreMs.append(Double(start) / 2 + Double(end) / 2)
         signals.people.append(Self.most(rows.filter { $0.modality == .person }))

@@ -10,7 +10,10 @@ Whisper base; people, faces, labels, on-screen text, motion, audio level; pictur
 frame a second, no motion gate) and answers one query, pinned to --cpus with taskset.
 Reported: wall time, real-time factor (media seconds per wall second), windows, index size,
 the CPU time and media / (CPU time / cores) (what the wall time gives on cores of its own,
-at best), and the load averages before and after (the machine is shared: a load over 1.5
+at best), the load averages before and after, and per stage (`sightline ask --timings`: each
+encoder and enricher, the window sinks; "other" is the rest of the process's CPU time:
+decoding, scaling, the store, start-up and model loading) its wall and CPU seconds and CPU
+seconds per media second (the machine is shared: a load over 1.5
 before the run means the wall figure is pessimistic). The goal is one hour in at most four minutes
 (real-time factor 15). The last line is one JSON object.
 """
@@ -71,7 +74,7 @@ with tempfile.TemporaryDirectory() as tmp:
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     r = subprocess.run(["taskset", "-c", args.cpus, args.sightline, "ask", source, "the quick brown dog", "--index", index,
-                        "--json", "--limit", "3"], capture_output=True, text=True)
+                        "--json", "--limit", "3", "--timings"], capture_output=True, text=True)
     wall = time.monotonic() - started
     cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
@@ -79,6 +82,7 @@ with tempfile.TemporaryDirectory() as tmp:
     if r.returncode != 0:
         sys.exit(f"sightline ask failed:\n{r.stderr[-3000:]}")
     moments = json.loads(r.stdout)["moments"]
+    timings = next((json.loads(l) for l in r.stderr.splitlines() if l.startswith('{"stages"')), {"stages": {}})
     size = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp))
 
 rtf = media_s / wall
@@ -90,7 +94,14 @@ rtf_cpu = media_s / (cpu / ncpu)
 print(f"{'input':<28}{'media':>10}{'wall':>10}{'RTF':>8}{'CPU':>10}{'RTF(CPU)':>10}{'index MB':>10}  load before / after")
 print(f"{os.path.basename(source):<28}{media_s:>9.0f}s{wall:>9.1f}s{rtf:>8.2f}{cpu:>9.1f}s{rtf_cpu:>10.2f}{size / 1e6:>10.1f}  "
       f"{before[0]:.2f} / {after[0]:.2f}")
+stages = timings["stages"]
+other = cpu - sum(v["cpu_s"] for v in stages.values())
+print(f"\n{'stage':<18}{'wall s':>10}{'CPU s':>10}{'CPU s / media s':>18}")
+for name, v in sorted(stages.items(), key=lambda kv: -kv[1]["cpu_s"]):
+    print(f"{name:<18}{v['wall_s']:>10.1f}{v['cpu_s']:>10.1f}{v['cpu_s'] / media_s:>18.3f}")
+print(f"{'other':<18}{'':>10}{other:>10.1f}{other / media_s:>18.3f}")
+print(f"{'total':<18}{wall:>10.1f}{cpu:>10.1f}{cpu / media_s:>18.3f}\n")
 print(f"goal: {args.minutes} min in at most {args.minutes * 4 / 60:.1f} min (RTF 15): {'met' if rtf >= 15 else 'not met'}")
 print(json.dumps({"bench": "index", "media_s": round(media_s, 1), "wall_s": round(wall, 1), "rtf": round(rtf, 2),
                   "cpu_s": round(cpu, 1), "rtf_cpu": round(rtf_cpu, 2),
-                  "index_bytes": size, "moments": len(moments), "cpus": args.cpus, "load_before": before, "load_after": after}))
+                  "index_bytes": size, "stages": stages, "other_cpu_s": round(other, 1), "moments": len(moments), "cpus": args.cpus, "load_before": before, "load_after": after}))

@@ -1,13 +1,13 @@
 // Depthwise conv2d (one filter per channel, MobileNetV2). Per channel the zero-padded input is
 // rearranged once into stride phases -- Q[ry][rx][y'][x'] = padded[y'*sH + ry][x'*sW + rx] --
-// so that every tap (ky, kx) becomes ONE contiguous multiply-add over the whole output plane,
-// computed at the phase planes' row pitch QW (>= the output width; the extra columns are
-// scratch and dropped at the end): wide[oy*QW + ox] += w * Q[ry][rx][(oy + ay)*QW + ox + ax].
-// Long contiguous loops vectorise at every ISA width, where row-by-row loops over ~28 outputs
-// were dominated by loop overhead. Compiled per ISA like the pointwise kernels.
+// so that every tap (ky, kx) reads a contiguous run: out[oy][ox] = Σ w · Q[ry][rx][oy + ay][ox + ax].
+// Each output row is computed four vectors at a time with the taps accumulated in registers.
+// Compiled per ISA like the pointwise kernels.
 #include "CKernels.h"
 
 #define INLINE static inline __attribute__((always_inline))
+
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
 #if defined(__x86_64__)
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx2")))
 #define T256 __attribute__((target("avx2,fma")))
@@ -20,7 +20,8 @@ INLINE void dw_body(const float *x, int H, int W, const float *w, int kH, int kW
     const int QH = (PH + sH - 1) / sH, QW = (PW + sW - 1) / sW;
     const long planeQ = (long)QH * QW;
     float *q = scratch;                              // (sH, sW, QH, QW) + QW slack
-    float *wide = scratch + (long)sH * sW * planeQ + QW; // (OH, QW)
+    const int taps = kH * kW;
+    long toff[taps]; // tap (ky, kx) -> its phase plane + row / column shift within q
     for (int c = c0; c < c1; c++) {
         const float *plane = x + (long)c * H * W;
         const float *wc = w + (long)c * kH * kW;
@@ -32,28 +33,70 @@ INLINE void dw_body(const float *x, int H, int W, const float *w, int kH, int kW
                     float *dst = qp + (long)yq * QW;
                     if (iy < 0 || iy >= H) { for (int t = 0; t < QW; t++) dst[t] = 0; continue; }
                     const float *src = plane + (long)iy * W;
-                    for (int t = 0; t < QW; t++) {
-                        int ix = t * sW + rx - pW;
-                        dst[t] = (ix >= 0 && ix < W) ? src[ix] : 0.0f;
+                    // Columns t with 0 <= t·sW + rx − pW < W are [tLo, tHi); zeros either side.
+                    int tLo = pW - rx > 0 ? (pW - rx + sW - 1) / sW : 0;
+                    int tHi = (W + pW - rx + sW - 1) / sW;
+                    if (tHi > QW) tHi = QW;
+                    if (tLo > tHi) tLo = tHi;
+                    for (int t = 0; t < tLo; t++) dst[t] = 0.0f;
+                    if (sW == 1) {
+                        __builtin_memcpy(dst + tLo, src + tLo + rx - pW, (size_t)(tHi - tLo) * sizeof(float));
+                    } else {
+                        for (int t = tLo; t < tHi; t++) dst[t] = src[t * sW + rx - pW];
                     }
+                    for (int t = tHi; t < QW; t++) dst[t] = 0.0f;
                 }
             }
         for (int t = 0; t < QW; t++) q[(long)sH * sW * planeQ + t] = 0; // slack read by the last taps
-        const long n = (long)OH * QW;
-        for (long i = 0; i < n; i++) wide[i] = 0;
+        // Each output row is a run of vectors kept in registers across all taps (one store per
+        // output, where a pass per tap over the whole plane loaded and stored it kH·kW times):
+        // tap t reads phase plane row oy + ay at column ox + ax, contiguous in ox. Summed in
+        // the same order as a pass per tap, the bias added last.
         for (int ky = 0; ky < kH; ky++) {
             const int ry = (ky * dH) % sH, ay = (ky * dH) / sH;
             for (int kx = 0; kx < kW; kx++) {
                 const int rx = (kx * dW) % sW, ax = (kx * dW) / sW;
-                const float wv = wc[ky * kW + kx];
-                const float *src = q + ((long)ry * sW + rx) * planeQ + (long)ay * QW + ax;
-                for (long i = 0; i < n; i++) wide[i] += wv * src[i];
+                toff[ky * kW + kx] = ((long)ry * sW + rx) * planeQ + (long)ay * QW + ax;
             }
         }
         float *o = out + (long)c * OH * OW;
         const float b = bias ? bias[c] : 0.0f;
-        for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++) o[(long)oy * OW + ox] = wide[(long)oy * QW + ox] + b;
+        const v8 bv = {b, b, b, b, b, b, b, b};
+        for (int oy = 0; oy < OH; oy++) {
+            const float *qrow = q + (long)oy * QW;
+            float *orow = o + (long)oy * OW;
+            int ox = 0;
+            for (; ox + 32 <= OW; ox += 32) {
+                v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+                for (int t = 0; t < taps; t++) {
+                    const float wt = wc[t];
+                    const v8 wv = {wt, wt, wt, wt, wt, wt, wt, wt};
+                    const float *src = qrow + toff[t] + ox;
+                    a0 += wv * *(const v8 *)src;
+                    a1 += wv * *(const v8 *)(src + 8);
+                    a2 += wv * *(const v8 *)(src + 16);
+                    a3 += wv * *(const v8 *)(src + 24);
+                }
+                *(v8 *)(orow + ox) = a0 + bv;
+                *(v8 *)(orow + ox + 8) = a1 + bv;
+                *(v8 *)(orow + ox + 16) = a2 + bv;
+                *(v8 *)(orow + ox + 24) = a3 + bv;
+            }
+            for (; ox + 8 <= OW; ox += 8) {
+                v8 a0 = {0};
+                for (int t = 0; t < taps; t++) {
+                    const float wt = wc[t];
+                    const v8 wv = {wt, wt, wt, wt, wt, wt, wt, wt};
+                    a0 += wv * *(const v8 *)(qrow + toff[t] + ox);
+                }
+                *(v8 *)(orow + ox) = a0 + bv;
+            }
+            for (; ox < OW; ox++) {
+                float a = 0.0f;
+                for (int t = 0; t < taps; t++) a += wc[t] * qrow[toff[t] + ox];
+                orow[ox] = a + b;
+            }
+        }
     }
 }
 
@@ -73,7 +116,7 @@ int sl_depthwise_conv2d(int isa, const float *x, int H, int W, const float *w, i
                         int OH, int OW, int c0, int c1) {
     const long PH = H + 2 * pH, PW = W + 2 * pW;
     const long QH = (PH + sH - 1) / sH, QW = (PW + sW - 1) / sW;
-    float *ph = sl_thread_scratch(2, (size_t)(sH * sW * QH * QW + QW + (long)OH * QW));
+    float *ph = sl_thread_scratch(2, (size_t)(sH * sW * QH * QW + QW));
     if (!ph) return -1;
 #if defined(__x86_64__)
     if (isa == SL_ISA_AVX512) { avx512_dw(x, H, W, w, kH, kW, sH, sW, pH, pW, dH, dW, bias, out, OH, OW, c0, c1, ph); return 0; }

@@ -5,7 +5,9 @@
 // is given as the rows / columns before the data (TensorFlow's SAME puts the odd one after),
 // and taps outside the input are skipped, so no padded copy is made. Compiled per ISA like
 // the other kernels; the output rows [oy0, oy1) let the caller split the work. 3×3 (every
-// MobileNet depthwise) gets its own copy with the tap loops unrolled.
+// MobileNet depthwise) gets its own copy with the tap loops unrolled. The input may also be a
+// ring of `ring` rows (input row iy in slot iy % ring) and the output a band starting at row
+// oyBase: the fused inverted-residual block keeps only the rows a band needs in L2.
 #include "CKernels.h"
 
 #define INLINE static inline __attribute__((always_inline))
@@ -16,14 +18,17 @@
 
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
 
-INLINE void dwn_body(const float *x, int H, int W, int C, const float *w, int kH, int kW, int sH, int sW,
-                     int padT, int padL, const float *bias, int relu6, float *out, int OW, int oy0, int oy1) {
+INLINE void dwn_body(const float *xs, int ring, int H, int W, int C, const float *w, int kH, int kW, int sH, int sW,
+                     int padT, int padL, const float *bias, int relu6, float *outs, int oyBase, int OW, int oy0, int oy1) {
     const v8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
     const v8 six = {6, 6, 6, 6, 6, 6, 6, 6};
     const int C8 = C - C % 8;
     for (int oy = oy0; oy < oy1; oy++) {
         const int iy0 = oy * sH - padT;
         const int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = iy0 + kH > H ? H - iy0 : kH;
+        // Input row iy0 + ky sits in slot (iy0 + ky) % ring; its offset is computed once per output row.
+        long roff[kH];
+        for (int ky = ky0; ky < ky1; ky++) roff[ky] = (long)((iy0 + ky) % ring) * W * C;
         // Output columns whose taps all lie inside the row, four at a time: each weight vector
         // is loaded once for four outputs (1.25 loads per multiply-add instead of 2).
         int oxA = (padL + sW - 1) / sW; // first ox with ix0 >= 0
@@ -35,7 +40,7 @@ INLINE void dwn_body(const float *x, int H, int W, int C, const float *w, int kH
             if (ox == oxA) {
                 for (; ox + 4 <= oxB; ox += 4) {
                     const int ix0 = ox * sW - padL;
-                    float *o = out + ((long)oy * OW + ox) * C;
+                    float *o = outs + ((long)(oy - oyBase) * OW + ox) * C;
                     const long step = (long)sW * C, ostep = C;
                     int c = 0;
                     // Two channel vectors at once: eight independent accumulators cover the
@@ -44,7 +49,7 @@ INLINE void dwn_body(const float *x, int H, int W, int C, const float *w, int kH
                         v8 a0 = bias ? *(const v8 *)(bias + c) : zero, a1 = a0, a2 = a0, a3 = a0;
                         v8 b0 = bias ? *(const v8 *)(bias + c + 8) : zero, b1 = b0, b2 = b0, b3 = b0;
                         for (int ky = ky0; ky < ky1; ky++) {
-                            const float *xr = x + ((long)(iy0 + ky) * W + ix0) * C + c;
+                            const float *xr = xs + roff[ky] + (long)ix0 * C + c;
                             const float *wr = w + (long)ky * kW * C + c;
                             for (int kx = 0; kx < kW; kx++) {
                                 const v8 wv = *(const v8 *)(wr + (long)kx * C), wu = *(const v8 *)(wr + (long)kx * C + 8);
@@ -77,7 +82,7 @@ INLINE void dwn_body(const float *x, int H, int W, int C, const float *w, int kH
                     for (; c < C8; c += 8) {
                         v8 a0 = bias ? *(const v8 *)(bias + c) : zero, a1 = a0, a2 = a0, a3 = a0;
                         for (int ky = ky0; ky < ky1; ky++) {
-                            const float *xr = x + ((long)(iy0 + ky) * W + ix0) * C + c;
+                            const float *xr = xs + roff[ky] + (long)ix0 * C + c;
                             const float *wr = w + (long)ky * kW * C + c;
                             for (int kx = 0; kx < kW; kx++) {
                                 const v8 wv = *(const v8 *)(wr + (long)kx * C);
@@ -104,7 +109,7 @@ INLINE void dwn_body(const float *x, int H, int W, int C, const float *w, int kH
                             float acc = bias ? bias[c] : 0.0f;
                             for (int ky = ky0; ky < ky1; ky++)
                                 for (int kx = 0; kx < kW; kx++)
-                                    acc += x[((long)(iy0 + ky) * W + ix0 + j * sW + kx) * C + c] * w[((long)ky * kW + kx) * C + c];
+                                    acc += xs[roff[ky] + ((long)ix0 + j * sW + kx) * C + c] * w[((long)ky * kW + kx) * C + c];
                             if (relu6) acc = acc < 0 ? 0 : (acc > 6 ? 6 : acc);
                             o[j * ostep + c] = acc;
                         }
@@ -114,11 +119,11 @@ INLINE void dwn_body(const float *x, int H, int W, int C, const float *w, int kH
             }
             const int ix0 = ox * sW - padL;
             const int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + kW > W ? W - ix0 : kW;
-            float *o = out + ((long)oy * OW + ox) * C;
+            float *o = outs + ((long)(oy - oyBase) * OW + ox) * C;
             for (int c = 0; c < C8; c += 8) {
                 v8 acc = bias ? *(const v8 *)(bias + c) : zero;
                 for (int ky = ky0; ky < ky1; ky++) {
-                    const float *xr = x + ((long)(iy0 + ky) * W + ix0) * C + c;
+                    const float *xr = xs + roff[ky] + (long)ix0 * C + c;
                     const float *wr = w + (long)ky * kW * C + c;
                     for (int kx = kx0; kx < kx1; kx++) acc += *(const v8 *)(xr + (long)kx * C) * *(const v8 *)(wr + (long)kx * C);
                 }
@@ -129,7 +134,7 @@ INLINE void dwn_body(const float *x, int H, int W, int C, const float *w, int kH
                 float acc = bias ? bias[c] : 0.0f;
                 for (int ky = ky0; ky < ky1; ky++)
                     for (int kx = kx0; kx < kx1; kx++)
-                        acc += x[((long)(iy0 + ky) * W + ix0 + kx) * C + c] * w[((long)ky * kW + kx) * C + c];
+                        acc += xs[roff[ky] + ((long)ix0 + kx) * C + c] * w[((long)ky * kW + kx) * C + c];
                 if (relu6) acc = acc < 0 ? 0 : (acc > 6 ? 6 : acc);
                 o[c] = acc;
             }
@@ -138,10 +143,10 @@ INLINE void dwn_body(const float *x, int H, int W, int C, const float *w, int kH
 }
 
 #define DWN_ALL(PREFIX, ATTR) \
-    ATTR static void PREFIX##_dwn(const float *x, int H, int W, int C, const float *w, int kH, int kW, int sH, int sW, \
-        int padT, int padL, const float *bias, int relu6, float *out, int OW, int oy0, int oy1) { \
-        if (kH == 3 && kW == 3) dwn_body(x, H, W, C, w, 3, 3, sH, sW, padT, padL, bias, relu6, out, OW, oy0, oy1); \
-        else dwn_body(x, H, W, C, w, kH, kW, sH, sW, padT, padL, bias, relu6, out, OW, oy0, oy1); }
+    ATTR static void PREFIX##_dwn(const float *x, int ring, int H, int W, int C, const float *w, int kH, int kW, int sH, int sW, \
+        int padT, int padL, const float *bias, int relu6, float *out, int oyBase, int OW, int oy0, int oy1) { \
+        if (kH == 3 && kW == 3) dwn_body(x, ring, H, W, C, w, 3, 3, sH, sW, padT, padL, bias, relu6, out, oyBase, OW, oy0, oy1); \
+        else dwn_body(x, ring, H, W, C, w, kH, kW, sH, sW, padT, padL, bias, relu6, out, oyBase, OW, oy0, oy1); }
 
 DWN_ALL(base, )
 #if defined(__x86_64__)
@@ -149,13 +154,22 @@ DWN_ALL(avx2, T256)
 DWN_ALL(avx512, T512)
 #endif
 
+void sl_depthwise_conv2d_nhwc_ring(int isa, const float *x, int ring, int H, int W, int C, const float *w, int kH, int kW,
+                                   int sH, int sW, int padT, int padL, const float *bias, int relu6, float *out,
+                                   int OW, int oy0, int oy1) {
+    if (oy1 <= oy0) return;
+#if defined(__x86_64__)
+    if (isa == SL_ISA_AVX512) { avx512_dwn(x, ring, H, W, C, w, kH, kW, sH, sW, padT, padL, bias, relu6, out, oy0, OW, oy0, oy1); return; }
+    if (isa == SL_ISA_AVX2) { avx2_dwn(x, ring, H, W, C, w, kH, kW, sH, sW, padT, padL, bias, relu6, out, oy0, OW, oy0, oy1); return; }
+#endif
+    (void)isa;
+    base_dwn(x, ring, H, W, C, w, kH, kW, sH, sW, padT, padL, bias, relu6, out, oy0, OW, oy0, oy1);
+}
+
 void sl_depthwise_conv2d_nhwc(int isa, const float *x, int H, int W, int C, const float *w, int kH, int kW,
                               int sH, int sW, int padT, int padL, const float *bias, int relu6, float *out,
                               int OW, int oy0, int oy1) {
-#if defined(__x86_64__)
-    if (isa == SL_ISA_AVX512) { avx512_dwn(x, H, W, C, w, kH, kW, sH, sW, padT, padL, bias, relu6, out, OW, oy0, oy1); return; }
-    if (isa == SL_ISA_AVX2) { avx2_dwn(x, H, W, C, w, kH, kW, sH, sW, padT, padL, bias, relu6, out, OW, oy0, oy1); return; }
-#endif
-    (void)isa;
-    base_dwn(x, H, W, C, w, kH, kW, sH, sW, padT, padL, bias, relu6, out, OW, oy0, oy1);
+    if (oy1 <= oy0) return;
+    sl_depthwise_conv2d_nhwc_ring(isa, x, H, H, W, C, w, kH, kW, sH, sW, padT, padL, bias, relu6,
+                                  out + (long)oy0 * OW * C, OW, oy0, oy1);
 }

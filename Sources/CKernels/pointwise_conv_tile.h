@@ -152,20 +152,24 @@ PWC_ATTR static int PWC(drive_first)(const sl_pointwise_args *g, int p0, int p1)
     if (!blocks) return -1;
     for (int p = p0; p < p1; p += chunk) {
         const int cw = p1 - p < chunk ? p1 - p : chunk;
-        for (int jb = 0; jb * PWC_NR < cw; jb++) {
-            const int j = jb * PWC_NR, nr = cw - j < PWC_NR ? cw - j : PWC_NR;
-            float *block = blocks + (long)jb * k * PWC_NR;
-            if (nr == PWC_NR) {
-                for (int r = 0; r < k; r++) {
-                    const float *src = g->x + (long)r * g->ldx + p + j;
-                    float *dst = block + (long)r * PWC_NR;
-                    *(PWC_VEC *)dst = *(const PWC_VEC *)src;
-                    *(PWC_VEC *)(dst + PWC_VL) = *(const PWC_VEC *)(src + PWC_VL);
-                }
-            } else {
-                for (int r = 0; r < k; r++)
-                    for (int c = 0; c < PWC_NR; c++) block[(long)r * PWC_NR + c] = c < nr ? g->x[(long)r * g->ldx + p + j + c] : 0.0f;
+        // Full blocks plane by plane: each input row's run of the chunk is read front to back
+        // (a block at a time, K planes apart, the loads missed the cache at every row).
+        const int full = cw / PWC_NR;
+        for (int r = 0; r < k; r++) {
+            const float *src = g->x + (long)r * g->ldx + p;
+            float *dst = blocks + (long)r * PWC_NR;
+            for (int jb = 0; jb < full; jb++) {
+                const float *s = src + (long)jb * PWC_NR;
+                float *d = dst + (long)jb * k * PWC_NR;
+                *(PWC_VEC *)d = *(const PWC_VEC *)s;
+                *(PWC_VEC *)(d + PWC_VL) = *(const PWC_VEC *)(s + PWC_VL);
             }
+        }
+        if (full * PWC_NR < cw) { // the ragged last block, zero-padded
+            const int j = full * PWC_NR, nr = cw - j;
+            float *block = blocks + (long)full * k * PWC_NR;
+            for (int r = 0; r < k; r++)
+                for (int c = 0; c < PWC_NR; c++) block[(long)r * PWC_NR + c] = c < nr ? g->x[(long)r * g->ldx + p + j + c] : 0.0f;
         }
         for (int o = 0; o < n; o += PWC_MR) {
             const int mr = n - o < PWC_MR ? n - o : PWC_MR;

@@ -43,6 +43,9 @@ public struct FileIndexResult: Sendable, Equatable {
     public var stageErrors: Int
     /// Time spent per stage over the run, ms, by encoder or enricher name.
     public var stageMs: [String: Double]
+    /// CPU time of the process while each stage ran, ms (every pool thread's share of the
+    /// stage, and the decoder's work that overlapped it).
+    public var stageCpuMs: [String: Double] = [:]
 }
 
 /// Why a file could not be indexed.
@@ -201,7 +204,7 @@ public struct FileIndex: Sendable {
         let committed = try await pipeline.indexOnce(path: path)
         let s = pipeline.runtime.snapshot
         return FileIndexResult(streamId: streamId, reused: false, windows: committed, mediaMs: s.lastWindowEndMs ?? 0,
-                               stageErrors: s.encoderErrors, stageMs: s.encodeMs)
+                               stageErrors: s.encoderErrors, stageMs: s.encodeMs, stageCpuMs: s.encodeCpuMs)
     }
 }
 

@@ -360,6 +360,7 @@ public final class Pipeline: Sendable {
     /// Runs one stage (`name`) for `window`, adding its time to the stage's metrics; nil when it failed.
     private func timed<T: Sendable>(_ name: String, window: MediaWindow, _ body: () async throws -> T) async -> T? {
         let started = ContinuousClock.now
+        let cpuStarted = Self.processCPUms()
         var result: T?
         do {
             result = try await body()
@@ -370,11 +371,20 @@ public final class Pipeline: Sendable {
         }
         let elapsed = ContinuousClock.now - started
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let cpuMs = Self.processCPUms() - cpuStarted
         runtime.update {
             $0.encodeMs[name, default: 0] += ms
+            $0.encodeCpuMs[name, default: 0] += cpuMs
             $0.encodeCalls[name, default: 0] += 1
         }
         return result
+    }
+
+    /// CPU time of the whole process (every thread), ms.
+    static func processCPUms() -> Double {
+        var t = timespec()
+        guard clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t) == 0 else { return 0 }
+        return Double(t.tv_sec) * 1000 + Double(t.tv_nsec) / 1e6
     }
 
     func setState(_ state: StreamState, error raw: String?) {

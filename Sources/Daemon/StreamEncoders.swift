@@ -109,19 +109,25 @@ public final class RegistryEncoders: EncoderFactory, Sendable {
     }
 
     public func makeEncoders(for stream: StreamConfig) throws -> [any WindowEncoder] {
-        try registry.descriptors.filter { stream.encoders.contains($0.name) }.compactMap { d in
-            let prepared = try prepare(d)
-            let made: (any WindowEncoder)?
-            if let speech = prepared as? PreparedSpeech {
-                made = try speech.makeEncoder(streamId: stream.id, lowLatency: stream.speechLowLatency)
-            } else {
-                made = try prepared.makeEncoder(streamId: stream.id)
+        let made: [(name: String, encoder: any WindowEncoder)] = try registry.descriptors.filter { stream.encoders.contains($0.name) }
+            .compactMap { d in
+                let prepared = try prepare(d)
+                let made: (any WindowEncoder)?
+                if let speech = prepared as? PreparedSpeech {
+                    made = try speech.makeEncoder(streamId: stream.id, lowLatency: stream.speechLowLatency)
+                } else {
+                    made = try prepared.makeEncoder(streamId: stream.id)
+                }
+                return made.map { (d.name, $0) }
             }
-            guard var encoder = made else { return nil }
+        // Faces are searched where the stream's person detector saw people (FacesModality).
+        let linked = FrameEncoder.facesWithinPeople(made.map(\.encoder))
+        return zip(made.map(\.name), linked).map { name, made in
+            var encoder = made
             if stream.gatesVision, let picture = encoder as? FrameEncoder {
                 encoder = picture.gated(by: MotionGate(keepAliveMs: stream.visionKeepAliveMs))
             }
-            guard let rate = stream.frameRates[d.name], var video = encoder.input.video else { return encoder }
+            guard let rate = stream.frameRates[name], var video = encoder.input.video else { return encoder }
             video.maxFps = rate
             return FrameRateOverride(encoder: encoder, input: EncoderInput(audio: encoder.input.audio, video: video))
         }

@@ -24,6 +24,9 @@ public final class StreamRuntime: Sendable {
         /// Cumulative encode time per encoder name (ms) and calls, for /metrics.
         public var encodeMs: [String: Double] = [:]
         public var encodeCalls: [String: Int] = [:]
+        /// Cumulative CPU time of the whole process while each stage ran (ms): the stage's
+        /// kernels on every pool thread, plus whatever else ran meanwhile (the decoder ahead).
+        public var encodeCpuMs: [String: Double] = [:]
         /// Frames each gated picture modality left out (nothing moved), cumulative.
         public var framesSkipped: [String: Int] = [:]
         /// Windows each picture modality left out because a stream was late (ComputeScheduler), cumulative.

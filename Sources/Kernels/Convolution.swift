@@ -108,10 +108,19 @@ private func im2col(_ x: UnsafePointer<Float>, channels: Int, shape s: Conv2dSha
                 let d = dst + oy * ow
                 if iy < 0 || iy >= s.height { d.update(repeating: 0, count: ow); continue }
                 let src = plane + iy * s.width
-                for ox in 0..<ow {
-                    let ix = ox * s.strideW - s.padW + kx * s.dilationW
-                    d[ox] = (ix >= 0 && ix < s.width) ? src[ix] : 0
+                // Columns ox with 0 <= ix = ox · stride + shift < width are [lo, hi): zeros either
+                // side, one run (a copy at stride 1) between them.
+                let shift = kx * s.dilationW - s.padW, sw = s.strideW
+                let lo = min(ow, shift >= 0 ? 0 : (-shift + sw - 1) / sw)
+                let hi = max(lo, min(ow, s.width - shift > 0 ? (s.width - shift + sw - 1) / sw : 0))
+                if lo > 0 { d.update(repeating: 0, count: lo) }
+                if sw == 1 {
+                    if hi > lo { (d + lo).update(from: src + lo + shift, count: hi - lo) }
+                } else {
+                    var ox = lo
+                    while ox < hi { d[ox] = src[ox &* sw &+ shift]; ox &+= 1 }
                 }
+                if hi < ow { (d + hi).update(repeating: 0, count: ow - hi) }
             }
         }
     }

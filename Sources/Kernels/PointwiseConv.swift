@@ -120,6 +120,26 @@ public final class PointwiseConv: @unchecked Sendable { // immutable after init
         }
     }
 
+    /// The optimised kernel over `pixels` positions on the calling thread (no pool): what a
+    /// caller that already split the work, such as InvertedResidual's row bands, runs.
+    /// Returns false if the kernel's tile scratch could not be allocated.
+    func forwardSerial(_ x: UnsafePointer<Float>, pixels: Int, into y: UnsafeMutablePointer<Float>,
+                       residual: UnsafePointer<Float>? = nil) -> Bool {
+        guard pixels > 0 else { return true }
+        let first = layout == .channelsFirst
+        var args = sl_pointwise_args()
+        args.isa = Int32(isa.rawValue)
+        args.layout = first ? Int32(SL_PWC_CHANNELS_FIRST) : Int32(SL_PWC_CHANNELS_LAST)
+        args.k = Int32(inChannels); args.n = Int32(outChannels)
+        args.act = activation.rawValue
+        args.x = x; args.ldx = first ? pixels : inChannels
+        args.packed = UnsafePointer(packed)
+        args.bias = UnsafePointer(bias)
+        args.residual = residual; args.ldr = first ? pixels : outChannels
+        args.y = y; args.ldy = first ? pixels : outChannels
+        return withUnsafePointer(to: args) { sl_pointwise_conv($0, 0, Int32(pixels)) == 0 }
+    }
+
     /// Below this many multiply-adds a call runs on the calling thread.
     static let serialWork = 1 << 18
 

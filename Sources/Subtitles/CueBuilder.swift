@@ -5,7 +5,8 @@
 //    the hard boundaries: a silence longer than `maxPauseInCueMs` and a sentence end.
 // 2. Each run is cut into cues by a shortest-path search over the word boundaries: every cue
 //    must fit (`maxLines` lines of `maxCharactersPerLine`, at most `maxDurationMs`), and the
-//    cost prefers fewer, evenly filled cues that end at clause marks or pauses. A greedy fill
+//    cost prefers fewer, evenly filled cues that end at clause marks or pauses, else before a
+//    word that opens a clause ("and", "which", "how": English subtitle practice). A greedy fill
 //    was rejected: it strands one- or two-word stubs ("you,") at the start of the next cue.
 // 3. Timing: cues longer than `maxDurationMs` (a single very long word) are cut, cues never
 //    overlap (a cue starts no earlier than the previous one ends), and cues shorter than
@@ -71,6 +72,7 @@ public struct CueBuilder: Sendable {
         static let breakAtClauseEndWithPause = 1.0
         static let breakAtClauseEnd = 3.0
         static let breakAtPause = 5.0
+        static let breakBeforeClause = 15.0
         static let breakMidPhrase = 25.0  // dearer than one more cue
         static let emptyRoom = 8.0  // × (unused fraction of the cue's characters)²
     }
@@ -108,7 +110,8 @@ public struct CueBuilder: Sendable {
         let pause = right.startMs - left.endMs >= rules.preferredPauseMs
         if left.endsSentence { return Cost.breakAtSentenceEnd }
         if left.endsClause { return pause ? Cost.breakAtClauseEndWithPause : Cost.breakAtClauseEnd }
-        return pause ? Cost.breakAtPause : Cost.breakMidPhrase
+        if pause { return Cost.breakAtPause }
+        return right.opensClause ? Cost.breakBeforeClause : Cost.breakMidPhrase
     }
 
     private func fits(_ tokens: ArraySlice<CueToken>) -> Bool {

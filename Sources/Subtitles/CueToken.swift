@@ -37,6 +37,23 @@ struct CueToken: Sendable, Hashable {
         return !(letters.count == 1 || (word.dropLast().contains(".") && letters.count <= 4))
     }
     var endsClause: Bool { finalMark.map { Self.clauseEnders.contains($0) } ?? false }
+
+    /// English words that open a clause: conjunctions and relative or question words.
+    /// Subtitle practice breaks a line or cue before them rather than inside the clause they
+    /// open ("to consider | how much", not "to consider how | much"). Prepositions are left
+    /// out: "can do | for you" is no better a break than any other inside a clause. Other
+    /// languages break as before: at marks and pauses first, else where the text fits.
+    private static let clauseOpeners: Set<String> = [
+        "and", "but", "or", "nor", "so", "yet", "because", "although", "though", "while", "whereas", "if", "unless",
+        "until", "when", "whenever", "where", "wherever", "whether", "since", "that", "which", "who", "whom",
+        "whose", "what", "how", "why",
+    ]
+
+    /// Whether a break before this word falls between clauses.
+    var opensClause: Bool {
+        let word = text.trimmingWhitespace.lowercased().drop { !$0.isLetter }
+        return Self.clauseOpeners.contains(String(word))
+    }
 }
 
 extension CueToken {

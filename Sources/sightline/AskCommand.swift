@@ -49,6 +49,9 @@ struct AskCommand: AsyncParsableCommand {
     @Option(help: "Maximum number of moments (1-1000).")
     var limit = 5
 
+    @Flag(help: "After indexing, print on stderr one JSON line with the time each analysis stage took: {\"stages\":{NAME:{\"wall_s\",\"cpu_s\"}},\"media_s\"} (0 when the index was reused).")
+    var timings = false
+
     @Option(help: "Folder with the downloaded models (default: $SIGHTLINE_MODELS or ~/.cache/sightline/models).")
     var modelsDir: String?
 
@@ -91,6 +94,7 @@ struct AskCommand: AsyncParsableCommand {
             throw CLIFailure(message: "\(error)")
         }
         reporter?.finish()
+        if timings { FileHandle.standardError.write(Data((Self.timingsLine(result) + "\n").utf8)) }
         if result.stageErrors > 0 {
             FileHandle.standardError.write(Data("sightline: warning: \(result.stageErrors) analysis step(s) failed; the answer may miss what they would have found\n".utf8))
         }
@@ -109,6 +113,15 @@ struct AskCommand: AsyncParsableCommand {
         }
         if let line = answer.answer { print(line) }
         print(Self.text(answer.moments, question: question, input: input), terminator: "")
+    }
+
+    /// `--timings`: the stages' wall and CPU seconds as one JSON object.
+    static func timingsLine(_ r: FileIndexResult) -> String {
+        func seconds(_ ms: Double?) -> String { String(format: "%.3f", (ms ?? 0) / 1000) }
+        let stages = r.stageMs.keys.sorted().map { name in
+            "\"\(name)\":{\"wall_s\":\(seconds(r.stageMs[name])),\"cpu_s\":\(seconds(r.stageCpuMs[name]))}"
+        }
+        return "{\"stages\":{\(stages.joined(separator: ","))},\"media_s\":\(seconds(Double(r.mediaMs))),\"windows\":\(r.windows)}"
     }
 
     static func text(_ moments: [Moment], question: String, input: String) -> String {

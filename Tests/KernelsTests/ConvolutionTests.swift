@@ -72,6 +72,10 @@ final class ConvolutionTests: XCTestCase {
             Conv2dShape(inChannels: 6, outChannels: 6, height: 17, width: 33, kernel: 5, stride: 3, padding: 2, groups: 6),
             Conv2dShape(inChannels: 4, outChannels: 4, height: 12, width: 31, kernel: 3, stride: 2, padding: 2, dilation: 2, groups: 4),
             Conv2dShape(inChannels: 3, outChannels: 3, height: 8, width: 8, kernel: 3, stride: 2, padding: 0, groups: 3),
+            // Output rows wide enough for the depthwise kernel's four-vector run, its single
+            // vectors and a scalar tail; at stride 2 the phase planes' strided rows.
+            Conv2dShape(inChannels: 3, outChannels: 3, height: 6, width: 45, kernel: 5, stride: 1, padding: 2, groups: 3),
+            Conv2dShape(inChannels: 2, outChannels: 2, height: 7, width: 83, kernel: 3, stride: 2, padding: 1, groups: 2),
         ]
         for s in shapes {
             let x = rng.floats(s.inChannels * s.height * s.width)

@@ -205,4 +205,85 @@ final class VisionModalityTests: XCTestCase {
         let small = VideoFrame(ptsMs: 0, width: 3, height: 2, layout: .rgb8, rgb: [UInt8](repeating: 1, count: 18))
         XCTAssertEqual(try FrameEncoder.picture(small).width, 3)
     }
+
+    /// `frame` (rgb8) pasted at (`x`, `y`) into a `width` × `height` grey scene.
+    private func scene(_ frame: VideoFrame?, at x: Int, _ y: Int, width w: Int, height h: Int, ptsMs: Int64) -> VideoFrame {
+        var rgb = [UInt8](repeating: 128, count: w * h * 3)
+        if let f = frame {
+            for row in 0..<f.height {
+                let src = f.rgb[(row * f.width * 3)..<((row + 1) * f.width * 3)]
+                rgb.replaceSubrange(((y + row) * w + x) * 3..<((y + row) * w + x + f.width) * 3, with: src)
+            }
+        }
+        return VideoFrame(ptsMs: ptsMs, width: w, height: h, layout: .rgb8, rgb: rgb)
+    }
+
+    func testFacesAreSearchedWhereThePersonDetectorSawPeople() async throws {
+        try requireModel("mtcnn", "onet.pt")
+        try requireModel("ssdlite-person", "frozen_inference_graph.pb")
+        let linked = FrameEncoder.facesWithinPeople([try encoder(.people), try encoder(.faces)])
+        // The man of carphone (176x144) in a 640x480 grey scene: his person box and its margin
+        // are a small part of the frame, so only that part is searched for faces.
+        let carphone = try MediaSource.frame(input: Fixtures.path("vision/carphone.ppm"), atMs: 0).frame
+        let visit = MediaWindow(index: 0, startMs: 0, endMs: 2000,
+                                frames: [scene(carphone, at: 300, 200, width: 640, height: 480, ptsMs: 0)], audio: [])
+        var evidence: [Evidence] = []
+        for e in linked { evidence += try await e.encode(visit) }
+        let people = evidence.filter { $0.modality == .person }, faces = evidence.filter { $0.modality == .face }
+        XCTAssertEqual(people.count, 1, "\(people.map(\.region))")
+        XCTAssertLessThan(FacesAnalyser.searchAreas(people.compactMap(\.region)).reduce(0) { $0 + $1.area }, FacesAnalyser.wholeFrameShare)
+        // The same face the whole-frame search finds.
+        let whole = try await encoder(.faces).encode(visit)
+        XCTAssertEqual(faces.count, 1)
+        XCTAssertEqual(whole.count, 1)
+        XCTAssertGreaterThan(faces[0].region?.iou(whole[0].region!) ?? 0, 0.9, "\(faces[0].region!) vs \(whole[0].region!)")
+        XCTAssertEqual(faces[0].confidence ?? 0, whole[0].confidence ?? 1, accuracy: 0.05)
+        // No one in the next frame: no face is searched for, none found.
+        let empty = MediaWindow(index: 1, startMs: 2000, endMs: 4000,
+                                frames: [scene(nil, at: 0, 0, width: 640, height: 480, ptsMs: 2000)], audio: [])
+        var next: [Evidence] = []
+        for e in linked { next += try await e.encode(empty) }
+        XCTAssertTrue(next.isEmpty, "\(next)")
+    }
+
+    func testPersonBoxesWidenAndOverlappingAreasJoin() {
+        let areas = FacesAnalyser.searchAreas([Region(x0: 0.1, y0: 0.1, x1: 0.2, y1: 0.3), Region(x0: 0.22, y0: 0.1, x1: 0.3, y1: 0.3),
+                                               Region(x0: 0.8, y0: 0.8, x1: 0.9, y1: 1.0)])
+        XCTAssertEqual(areas.count, 2)
+        // The first two widened by a fifth of their size overlap and are searched as one.
+        XCTAssertEqual(areas[0].x0, 0.08, accuracy: 1e-9)
+        XCTAssertEqual(areas[0].x1, 0.316, accuracy: 1e-9)
+        XCTAssertEqual(areas[0].y0, 0.06, accuracy: 1e-9)
+        XCTAssertEqual(areas[0].y1, 0.34, accuracy: 1e-9)
+        XCTAssertEqual(areas[1].x0, 0.78, accuracy: 1e-9)
+        XCTAssertEqual(areas[1].y1, 1.0, accuracy: 1e-9, "clipped to the frame")
+    }
+
+    func testTextIsReadAgainOnlyWhereThePictureChanged() async throws {
+        try requireModel("ppocr-v5-mobile", TextReader.files.rec)
+        let ocr = try encoder(.ocr)
+        let page = try MediaSource.frame(input: Fixtures.path("ocr/phototest.pgm"), atMs: 0).frame
+        // The page on the left of a wider grey picture; then a dark block appears in the grey
+        // margin on the right, away from every line; then the page is gone.
+        let first = scene(page, at: 0, 0, width: 960, height: 480, ptsMs: 0)
+        var changed = first
+        changed.ptsMs = 2000
+        for y in 100..<300 { for x in 760..<900 { for c in 0..<3 { changed.rgb[(y * 960 + x) * 3 + c] = 20 } } }
+        func window(_ i: Int, _ f: VideoFrame) -> MediaWindow {
+            MediaWindow(index: i, startMs: Int64(i) * 2000, endMs: Int64(i + 1) * 2000, frames: [f], audio: [])
+        }
+        let a = try await ocr.encode(window(0, first))
+        let b = try await ocr.encode(window(1, changed))
+        let c = try await ocr.encode(window(2, scene(nil, at: 0, 0, width: 960, height: 480, ptsMs: 4000)))
+        XCTAssertGreaterThanOrEqual(a.count, 6, "phototest has 8 lines of text")
+        XCTAssertEqual(b.map(\.text), a.map(\.text), "the lines away from the change are given again")
+        XCTAssertEqual(b.map(\.region), a.map(\.region))
+        XCTAssertTrue(b.allSatisfy(\.continues))
+        XCTAssertEqual(b.first?.startMs, 2000)
+        XCTAssertTrue(c.isEmpty, "the page is gone: \(c.map(\.text))")
+        let area = try XCTUnwrap(ScreenTextAnalyser.changedArea(MotionEncoder.thumbnail(first), MotionEncoder.thumbnail(changed)))
+        XCTAssertGreaterThan(area.x0, 0.7)
+        XCTAssertLessThan(area.area, 0.2)
+        XCTAssertNil(ScreenTextAnalyser.changedArea(MotionEncoder.thumbnail(first), MotionEncoder.thumbnail(first)))
+    }
 }

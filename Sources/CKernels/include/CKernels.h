@@ -100,6 +100,12 @@ int sl_depthwise_conv2d(int isa, const float *x, int H, int W, const float *w, i
 void sl_depthwise_conv2d_nhwc(int isa, const float *x, int H, int W, int C, const float *w, int kH, int kW,
                               int sH, int sW, int padT, int padL, const float *bias, int relu6, float *out,
                               int OW, int oy0, int oy1);
+/// The same over a ring of input rows and into a band of output rows: input row iy is
+/// x + (iy % ring) · W · C (rows outside [0, H) read zeros as before; every row the outputs
+/// [oy0, oy1) read must be in the ring), and output row oy is out + (oy − oy0) · OW · C.
+void sl_depthwise_conv2d_nhwc_ring(int isa, const float *x, int ring, int H, int W, int C, const float *w, int kH, int kW,
+                                   int sH, int sW, int padT, int padL, const float *bias, int relu6, float *out,
+                                   int OW, int oy0, int oy1);
 
 // MARK: - Pointwise (1×1) convolution with packed weights and a fused epilogue
 

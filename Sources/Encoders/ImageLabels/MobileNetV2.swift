@@ -15,8 +15,9 @@
 // w' = w · γ / √(σ² + ε), b' = β − μ · γ / √(σ² + ε). Weight names are the checkpoint's.
 // Activations are kept channels-last, (pixels, channels): every 1×1 convolution is then one
 // PointwiseConv against weights packed once at load, with bias, ReLU6 and the residual applied
-// as each tile is stored; the depthwise convolutions run over contiguous channel runs with
-// ReLU6 fused, and the stem is a pointwise product over its 27-wide 3×3×3 patches.
+// as each tile is stored; each inverted residual block runs as one Kernels.InvertedResidual
+// (expansion, depthwise with ReLU6 and projection in row bands that stay in L2), and the stem
+// is a pointwise product over its 27-wide 3×3×3 patches.
 import Kernels
 import ModelIO
 import Synchronization
@@ -56,16 +57,10 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
         let bias: [Float] // (channels)
     }
 
-    struct Block {
-        let expand: Pointwise? // features.N.conv.0 (absent for expansion 1)
-        let depthwise: Depthwise // features.N.conv.0 or .1
-        let project: Pointwise // features.N.conv.(1|2) + features.N.conv.(2|3) (BN)
-        /// The input is added back when the block keeps the resolution and the channel count.
-        var residual: Bool { depthwise.stride == 1 && (expand?.inChannels ?? depthwise.channels) == project.outChannels }
-    }
-
     let stem: Pointwise // features.0.0 + features.0.1: (32, 3·3·3) over patches (ci, ky, kx)
-    let blocks: [Block] // features.1 ... features.17
+    /// features.1 ... features.17, each expansion (absent for expansion 1), depthwise and
+    /// projection run as one fused block (Kernels.InvertedResidual).
+    let blocks: [InvertedResidual]
     let head: Pointwise // features.18.0 + features.18.1
     let classifier: PackedLinear // classifier.1.weight (1000, 1280), classifier.1.bias (1000)
 
@@ -122,7 +117,7 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
         let stemFolded = try folded("features.0.0", bn: "features.0.1", inChannels: Self.inputChannels,
                                     outChannels: Self.stemChannels, kernel: Self.stemKernel)
         stem = try pointwise("features.0.0.weight", stemFolded, out: Self.stemChannels, in: patch, relu6: true)
-        var blocks: [Block] = []
+        var blocks: [InvertedResidual] = []
         var channels = Self.stemChannels
         var index = 1
         for stage in Self.stages {
@@ -137,7 +132,15 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
                 }
                 let dw = try depthwise("\(p).\(next).0", bn: "\(p).\(next).1", channels: hidden, stride: r == 0 ? stage.s : 1)
                 let project = try pointwise("\(p).\(next + 1)", bn: "\(p).\(next + 2)", inChannels: hidden, outChannels: stage.c, relu6: false)
-                blocks.append(Block(expand: expand, depthwise: dw, project: project))
+                do {
+                    // The input is added back when the block keeps the resolution and the channel count.
+                    blocks.append(try InvertedResidual(expand: expand?.conv, depthwiseWeight: dw.weight, depthwiseBias: dw.bias,
+                                                       kernel: Self.depthwiseKernel, stride: dw.stride, project: project.conv,
+                                                       residual: dw.stride == 1 && channels == stage.c))
+                } catch {
+                    throw .unexpectedShape(path: path, name: "features.\(index)", expected: "an inverted residual \(channels) -> \(hidden) -> \(stage.c)",
+                                           found: [dw.weight.count])
+                }
                 channels = stage.c
                 index += 1
             }
@@ -153,24 +156,25 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
 
     // MARK: - Scratch
 
-    /// Three activation buffers the layers rotate through, each as large as the largest
-    /// activation (the expanded 112 × 112 × 96 of features.2), allocated once.
+    /// Two activation buffers the layers alternate between, each as large as the largest block
+    /// input or output (the stem's patches); the blocks keep their expanded tensors in their
+    /// own per-thread bands.
     final class Scratch {
         let count: Int
-        let a, b, c: UnsafeMutablePointer<Float>
+        let a, b: UnsafeMutablePointer<Float>
 
-        init(blocks: [Block]) {
+        init(blocks: [InvertedResidual]) {
             var side = MobileNetV2.inputSize / MobileNetV2.stemStride
             var largest = side * side * max(MobileNetV2.stemChannels, MobileNetV2.inputChannels * 9) // stem output / patches
             for block in blocks {
-                largest = max(largest, side * side * block.depthwise.channels)
-                side = (side + block.depthwise.stride - 1) / block.depthwise.stride
+                largest = max(largest, side * side * max(block.inChannels, block.outChannels))
+                side = (side + block.stride - 1) / block.stride
             }
             count = largest
-            a = .allocate(capacity: count); b = .allocate(capacity: count); c = .allocate(capacity: count)
+            a = .allocate(capacity: count); b = .allocate(capacity: count)
         }
 
-        deinit { a.deallocate(); b.deallocate(); c.deallocate() }
+        deinit { a.deallocate(); b.deallocate() }
     }
 
     private let scratch: Scratch
@@ -194,28 +198,14 @@ public final class MobileNetV2: @unchecked Sendable { // weights immutable; scra
     /// One picture through features.0-18 and the pool.
     private func features(_ x: UnsafePointer<Float>, embedding: UnsafeMutablePointer<Float>, pool: ThreadPool) throws {
         var cur = scratch.a, t1 = scratch.b
-        let t2 = scratch.c
         var side = Self.inputSize / Self.stemStride
         stemPatches(x, into: t1, pool: pool) // (112 · 112, 27)
         try run(stem, t1, rows: side * side, into: cur, pool: pool) // (112 · 112, 32)
         for block in blocks {
-            var h = UnsafePointer(cur)
-            if let expand = block.expand {
-                try run(expand, cur, rows: side * side, into: t1, pool: pool) // (side², hidden)
-                h = UnsafePointer(t1)
-            }
-            let dw = block.depthwise
             // torchvision pads 1 on every side (the 3×3 depthwise of every block).
-            let out = (side + 2 - Self.depthwiseKernel) / dw.stride + 1
-            let shape = DepthwiseNHWCShape(channels: dw.channels, height: side, width: side, kernel: Self.depthwiseKernel,
-                                           stride: dw.stride, padTop: 1, padLeft: 1, outHeight: out, outWidth: out)
-            try dw.weight.withUnsafeBufferPointer { w in
-                try dw.bias.withUnsafeBufferPointer { b in
-                    try depthwiseConv2dNHWC(h, shape: shape, weight: w.baseAddress!, bias: b.baseAddress!,
-                                            relu6: true, output: t2, pool: pool) // (out², hidden)
-                }
-            }
-            try run(block.project, t2, rows: out * out, into: t1, residual: block.residual ? cur : nil, pool: pool) // (out², c)
+            let out = (side + 2 - Self.depthwiseKernel) / block.stride + 1
+            let shape = block.shape(height: side, width: side, padTop: 1, padLeft: 1, outHeight: out, outWidth: out)
+            try block.forward(cur, shape: shape, into: t1, pool: pool) // (side², in) -> (out², c)
             swap(&cur, &t1)
             side = out
         }

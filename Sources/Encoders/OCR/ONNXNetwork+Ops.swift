@@ -10,8 +10,24 @@ extension ONNXNetwork {
                         pool: ThreadPool) throws(OCRError) -> Value {
         func fail(_ reason: String) -> OCRError { .shape(node: node.name, reason: reason) }
         switch node.op {
-        case let .conv(spec, weight, bias, pointwise):
-            return try conv(arg(0), spec, weight, bias, pointwise: pointwise, node: node.name, pool: pool)
+        case let .conv(spec, weight, bias, pointwise, after):
+            var y = try conv(arg(0), spec, weight, bias, pointwise: pointwise, node: node.name, pool: pool)
+            if after.activation != .none || after.hasAffine {
+                y.data.withUnsafeMutableBufferPointer { b in
+                    guard let p = b.baseAddress else { return }
+                    switch after.activation {
+                    case .none: break
+                    case .relu: relu(p, count: b.count, pool: pool)
+                    case .relu6: relu6(p, count: b.count, pool: pool)
+                    case .hardSwish: hardSwish(p, count: b.count, pool: pool)
+                    }
+                    if after.hasAffine {
+                        let s = after.scale, t = after.shift
+                        for i in 0..<b.count { p[i] = p[i] * s + t }
+                    }
+                }
+            }
+            return y
         case let .convTranspose(spec, weight, bias): return try convTranspose(arg(0), spec, weight, bias, node: node.name, pool: pool)
         case let .batchNorm(scale, shift):
             var x = try arg(0)
@@ -149,6 +165,19 @@ extension ONNXNetwork {
         case .slice: return try slice(arg(0), starts: arg(1), ends: arg(2), axes: optionalArg(3), steps: optionalArg(4), node: node.name)
         case let .constant(v): return v
         case .matMul: return try matMul(arg(0), arg(1), node: node.name, pool: pool)
+        case let .matMulPacked(w):
+            let a = try arg(0)
+            guard a.shape.count >= 2, a.shape[a.shape.count - 1] == w.inFeatures else {
+                throw fail("MatMul of \(a.shape) and [\(w.inFeatures), \(w.outFeatures)]")
+            }
+            let rows = a.count / w.inFeatures
+            var out = Value(uninitialized: Array(a.shape.dropLast()) + [w.outFeatures])
+            a.data.withUnsafeBufferPointer { ab in
+                out.data.withUnsafeMutableBufferPointer { ob in
+                    if let x = ab.baseAddress, let y = ob.baseAddress { w.forward(x, rows: rows, into: y, pool: pool) }
+                }
+            }
+            return out
         case let .softmax(axis, coerce2D):
             var x = try arg(0)
             let rank = x.shape.count

@@ -36,7 +36,9 @@ struct ONNXNetwork: Sendable {
     enum Op: Sendable {
         /// `pointwise`: the same weights (with any fused activation) packed for Kernels' pointwise
         /// kernel, for every ungrouped conv.
-        case conv(Conv2dShapeTemplate, weight: [Float], bias: [Float]?, pointwise: PointwiseConv?)
+        /// `after`: what the conv's output goes through before anything reads it (an activation
+        /// the pointwise kernel did not fuse, then y · scale + shift), applied in place.
+        case conv(Conv2dShapeTemplate, weight: [Float], bias: [Float]?, pointwise: PointwiseConv?, after: ConvEpilogue)
         case convTranspose(ConvTransposeSpec, weight: [Float], bias: [Float]?)
         case batchNorm(scale: [Float], shift: [Float])
         case binary(BinaryOp)
@@ -55,12 +57,23 @@ struct ONNXNetwork: Sendable {
         case slice
         case constant(Value)
         case matMul
+        /// MatMul whose B is a constant (k, n): packed once at load as a PackedLinear over Bᵀ.
+        case matMulPacked(PackedLinear)
         case softmax(axis: Int, coerce2D: Bool)
         case reduceMean(axes: [Int], keepDims: Bool)
     }
 
     enum BinaryOp: Sendable { case add, sub, mul, div, pow }
     enum UnaryOp: Sendable { case relu, sigmoid, hardSwish, sqrt }
+
+    /// A grouped conv's activation (ungrouped ones fuse it into the pointwise kernel's store)
+    /// and the learnable affine block after the activation, y · scale + shift.
+    struct ConvEpilogue: Sendable {
+        var activation: PointwiseConv.Activation = .none
+        var scale: Float = 1
+        var shift: Float = 0
+        var hasAffine: Bool { scale != 1 || shift != 0 }
+    }
 
     /// Conv attributes; the spatial size comes from the input at run time.
     struct Conv2dShapeTemplate: Sendable {
@@ -164,9 +177,12 @@ struct ONNXNetwork: Sendable {
                 // PP-OCRv5's learnable affine blocks follow most convs with Identity, Add(per-channel
                 // or scalar constant), Mul(scalar constant), Add(scalar constant): fold each into the
                 // weights and bias (y·s + t = conv with w·s, b·s + t), as long as the conv's value has
-                // no other reader. A following Relu or HardSwish is fused into an ungrouped conv's store.
+                // no other reader. A following Relu or HardSwish is fused into an ungrouped conv's store
+                // (a grouped conv applies it in place), and the affine block after it, Mul(scalar
+                // constant) then Add(scalar constant), is one in-place y · s + t on the output.
                 let packable = g == 1
                 var activation = PointwiseConv.Activation.none
+                var after = ConvEpilogue()
                 var value = outputs[0]
                 chain: while let next = graph.nodes.indices.first(where: { $0 > index && !skip.contains($0) && graph.nodes[$0].inputs.contains(value) }) {
                     let m = graph.nodes[next]
@@ -184,6 +200,14 @@ struct ONNXNetwork: Sendable {
                     switch m.opType {
                     case "Identity" where m.inputs.count == 1:
                         break
+                    case "Mul" where m.inputs.count == 2 && activation != .none && !after.hasAffine,
+                         "Add" where m.inputs.count == 2 && activation != .none && after.shift == 0:
+                        // After the activation only a scalar: y · s, then + t (computed as the graph does).
+                        let other = m.inputs[0] == value ? m.inputs[1] : m.inputs[0]
+                        guard other != value, isConstant(other) else { break chain }
+                        let c = try constant(other, node: m.name)
+                        guard c.count == 1 else { break chain }
+                        if m.opType == "Mul" { after.scale = c.data[0] } else { after.shift = c.data[0] }
                     case "Add" where m.inputs.count == 2, "Mul" where m.inputs.count == 2:
                         let other = m.inputs[0] == value ? m.inputs[1] : m.inputs[0]
                         guard other != value, activation == .none, let c = try perChannel(other) else { break chain }
@@ -198,11 +222,11 @@ struct ONNXNetwork: Sendable {
                             }
                         }
                         bias = b
-                    case "Relu" where packable && activation == .none:
+                    case "Relu" where activation == .none:
                         activation = .relu
-                    case "HardSwish" where packable && activation == .none:
+                    case "HardSwish" where activation == .none:
                         activation = .hardSwish
-                    case "HardSigmoid" where packable && activation == .none:
+                    case "HardSigmoid" where activation == .none:
                         // x · HardSigmoid(x) with PyTorch's constants (1/6, 0.5) is HardSwish(x).
                         let alpha = m.attributes["alpha"]?.float ?? 0.2, beta = m.attributes["beta"]?.float ?? 0.5
                         guard abs(alpha - 1.0 / 6) < 1e-6, beta == 0.5, consumers[m.outputs[0]] == 1,
@@ -233,7 +257,8 @@ struct ONNXNetwork: Sendable {
                         throw .unexpectedShape(path: model.path, name: n.inputs[1], expected: "conv weight", found: wt.shape)
                     }
                 }
-                op = .conv(spec, weight: weight, bias: bias, pointwise: pointwise)
+                if !packable { after.activation = activation }
+                op = .conv(spec, weight: weight, bias: bias, pointwise: pointwise, after: after)
             case "ConvTranspose":
                 let wt = try constant(n.inputs[1], node: n.name)
                 let s = ints("strides", [1, 1]), p = ints("pads", [0, 0, 0, 0])
@@ -305,7 +330,22 @@ struct ONNXNetwork: Sendable {
                 let v = Value(shape: t.shape, data: try t.floats(), isInteger: !t.elementType.isFloatingPoint)
                 constants[n.outputs[0]] = v
                 op = .constant(v)
-            case "MatMul": op = .matMul
+            case "MatMul":
+                var matMul = Op.matMul
+                if n.inputs.count == 2, isConstant(n.inputs[1]) {
+                    let b = try constant(n.inputs[1], node: n.name)
+                    if b.shape.count == 2, !b.isInteger, b.shape[0] > 0, b.shape[1] > 0 {
+                        let (k, cols) = (b.shape[0], b.shape[1])
+                        var t = [Float](repeating: 0, count: k * cols) // Bᵀ (n, k), PackedLinear's (out, in)
+                        for i in 0..<k { for j in 0..<cols { t[j * k + i] = b.data[i * cols + j] } }
+                        do {
+                            matMul = .matMulPacked(try PackedLinear(weight: t, outFeatures: cols, inFeatures: k))
+                        } catch {
+                            throw .unexpectedShape(path: model.path, name: n.inputs[1], expected: "MatMul weight (k, n)", found: b.shape)
+                        }
+                    }
+                }
+                op = matMul
             case "Softmax":
                 // Opset < 13 flattens [axis, rank) into one softmax row; 13+ is one axis.
                 op = .softmax(axis: attr("axis")?.int ?? (model.opset < 13 ? 1 : -1), coerce2D: model.opset < 13)

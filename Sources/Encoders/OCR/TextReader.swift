@@ -81,14 +81,17 @@ public final class TextReader: Sendable {
     }
 
     /// The text lines in `image`, top to bottom; empty for a picture without text.
-    public func read(_ image: RGBImage) throws -> [TextLine] {
+    /// `detectionMaxSide` caps the detector's input on its longer side (PaddleOCR's
+    /// `limit_type="max"`, e.g. 960, its older default) instead of PP-OCRv5's 4000; lines
+    /// are still read from the full-size picture.
+    public func read(_ image: RGBImage, detectionMaxSide: Int? = nil) throws -> [TextLine] {
         var bgr = [UInt8](repeating: 0, count: image.pixels.count)
         for i in stride(from: 0, to: bgr.count, by: 3) {
             bgr[i] = image.pixels[i + 2]; bgr[i + 1] = image.pixels[i + 1]; bgr[i + 2] = image.pixels[i]
         }
         let picture = Pixels(width: image.width, height: image.height, data: bgr)
         var lines: [TextLine] = []
-        for quad in try detect(picture) {
+        for quad in try detect(picture, maxSide: detectionMaxSide ?? Self.detMaxSide) {
             guard var crop = Self.crop(picture, quad) else { continue }
             let probs = try classify(crop)
             let turned = probs.count == 2 && probs[1] > probs[0]
@@ -103,11 +106,11 @@ public final class TextReader: Sendable {
 
     // MARK: - Detection
 
-    static func detectionSize(width w: Int, height h: Int) -> (width: Int, height: Int) {
+    static func detectionSize(width w: Int, height h: Int, maxSide: Int = detMaxSide) -> (width: Int, height: Int) {
         let ratio = min(w, h) < detLimitSide ? Double(detLimitSide) / Double(min(w, h)) : 1
         var rh = Int(Double(h) * ratio), rw = Int(Double(w) * ratio)
-        if max(rh, rw) > detMaxSide {
-            let r = Double(detMaxSide) / Double(max(rh, rw))
+        if max(rh, rw) > maxSide {
+            let r = Double(maxSide) / Double(max(rh, rw))
             rh = Int(Double(rh) * r); rw = Int(Double(rw) * r)
         }
         func round32(_ v: Int) -> Int { max(Int((Double(v) / 32).rounded(.toNearestOrEven)) * 32, 32) }
@@ -115,16 +118,16 @@ public final class TextReader: Sendable {
     }
 
     /// The probability map for the picture: (height, width) of the resized detector input.
-    func probabilityMap(_ picture: Pixels) throws -> Value {
-        let size = Self.detectionSize(width: picture.width, height: picture.height)
+    func probabilityMap(_ picture: Pixels, maxSide: Int = detMaxSide) throws -> Value {
+        let size = Self.detectionSize(width: picture.width, height: picture.height, maxSide: maxSide)
         let input = PixelOps.normalized(PixelOps.resizeLinear(picture, width: size.width, height: size.height),
                                         mean: Self.detMean, std: Self.detStd)
         return try det.run(input, pool: pool)
     }
 
     /// Text quads in picture pixels, filtered and in reading order.
-    func detect(_ picture: Pixels) throws -> [[Point]] {
-        let map = try probabilityMap(picture)
+    func detect(_ picture: Pixels, maxSide: Int = detMaxSide) throws -> [[Point]] {
+        let map = try probabilityMap(picture, maxSide: maxSide)
         guard map.shape.count == 4, map.shape[0] == 1, map.shape[1] == 1 else {
             throw OCRError.shape(node: "detector output", reason: "expected (1, 1, H, W), got \(map.shape)")
         }

@@ -131,6 +131,11 @@ public final class PersonDetector {
         try net.stem.run(input, into: current, columns: columns, pool: pool)
         var map = 0
         for (i, block) in net.blocks.enumerated() {
+            if let fused = block.fused {
+                try fused.forward(current, shape: block.depthwise.depthwiseShape, into: expanded, pool: pool)
+                swap(&current, &expanded)
+                continue
+            }
             var dwInput = UnsafePointer(current)
             if let e = block.expand {
                 try e.run(current, into: expanded, columns: columns, pool: pool)

@@ -8,8 +8,11 @@
 //
 // Layout: activations are channels-last like TensorFlow's, (side, side, channels), so a 1×1
 // convolution is one Kernels PointwiseConv over pixels with weights packed once at load and
-// bias, ReLU6 and the block's residual applied as each tile is stored, depthwise layers run Kernels' channels-last depthwise loop with bias and
-// ReLU6 fused, and the heads' outputs are already in TensorFlow's (row, column, anchor) order.
+// bias, ReLU6 and the block's residual applied as each tile is stored, depthwise layers run
+// Kernels' channels-last depthwise loop with bias and ReLU6 fused, every inverted residual
+// block but block 13 runs as one Kernels.InvertedResidual (expansion, depthwise and
+// projection in row bands that keep the expanded tensor in L2), and the heads' outputs are
+// already in TensorFlow's (row, column, anchor) order.
 // TensorFlow's weights (kH, kW, in, out) become (out, kH·kW·in); depthwise filters
 // (kH, kW, channels, 1) are used as stored.
 //
@@ -168,6 +171,9 @@ struct InvertedResidual {
     let depthwise: FoldedConv
     let project: FoldedConv
     let residual: Bool
+    /// The three layers as one Kernels.InvertedResidual (nil for the block whose expansion is
+    /// feature map 0: that tensor is needed whole).
+    let fused: Kernels.InvertedResidual?
 }
 
 /// One feature map's two heads.
@@ -222,7 +228,18 @@ struct SSDLiteMobileNetV2: Sendable {
             if residual {
                 producer = try loader.checkAdd("\(scope)/add", inputs: [producer, blockInput])
             }
-            blocks.append(InvertedResidual(expand: expand, depthwise: dw, project: project, residual: residual))
+            // One fused block (row bands that keep the expansion in L2), except the block whose
+            // expansion output is a feature map in full.
+            var fused: Kernels.InvertedResidual?
+            if i != b.firstMapBlock, dw.relu6, let p = project.pointwise {
+                do {
+                    fused = try Kernels.InvertedResidual(expand: expand?.pointwise, depthwiseWeight: dw.weight, depthwiseBias: dw.bias,
+                                                         kernel: dw.kernel, stride: dw.stride, project: p, residual: residual)
+                } catch {
+                    throw .kernel("\(scope): \(error)")
+                }
+            }
+            blocks.append(InvertedResidual(expand: expand, depthwise: dw, project: project, residual: residual, fused: fused))
             channels = spec.out
             side = dw.outSize
         }

@@ -2,9 +2,146 @@
 // evidence with the searchable text "face", O-Net's probability, its box (clipped to the
 // frame), and as value the number of faces in that frame. Faces are found, not recognised:
 // nothing identifies whose face it is.
+//
+// Where the stream also runs the person detector, faces are searched only where it saw
+// people: every face belongs to a person, and MTCNN's image pyramid over a whole 720p frame
+// costs about four times SSDLite's 300² pass, mostly over walls and roads. Each person box, widened
+// by `PeopleSightings.margin` on every side (SSDLite boxes can cut off a head), is cropped and
+// searched; areas that overlap are searched as one; when the areas together cover more than
+// `wholeFrameShare` of the frame, the whole frame is searched as before. A frame without
+// people has no faces. The person detector runs first in a window (registry order) and leaves
+// its boxes on the stream's `PeopleSightings`; a frame it did not look at (another rate, a
+// gate, shedding) is searched whole. Without the people modality every frame is searched whole.
 import FaceDetector
 import Foundation
+import ImageOps
 import SightlineCore
+import Synchronization
+
+/// The person boxes one stream's person detector found in its latest analysed frames.
+final class PeopleSightings: Sendable {
+    /// Frames remembered: a window's frames at any rate the two modalities share.
+    static let kept = 16
+    /// A person box is widened by this fraction of its width and height on each side.
+    static let margin = 0.2
+    private let frames = Mutex<[(ptsMs: Int64, boxes: [Region])]>([])
+
+    func record(ptsMs: Int64, boxes: [Region]) {
+        frames.withLock { f in
+            f.removeAll { $0.ptsMs == ptsMs }
+            f.append((ptsMs, boxes))
+            if f.count > Self.kept { f.removeFirst(f.count - Self.kept) }
+        }
+    }
+
+    /// The person boxes of the frame at `ptsMs`; nil when the person detector did not look at it.
+    func boxes(atMs ptsMs: Int64) -> [Region]? {
+        frames.withLock { f in f.last { $0.ptsMs == ptsMs }?.boxes }
+    }
+}
+
+/// Passes the person detector's evidence through and leaves its boxes on `sightings`.
+struct RecordingPeople: FrameAnalyser {
+    let inner: any FrameAnalyser
+    let sightings: PeopleSightings
+
+    func analyse(_ image: RGBImage, span: FrameSpan) throws -> [Evidence] {
+        let found = try inner.analyse(image, span: span)
+        sightings.record(ptsMs: span.startMs, boxes: found.filter { $0.modality == .person }.compactMap(\.region))
+        return found
+    }
+}
+
+/// Faces in a frame: inside the person boxes when `sightings` knows the frame, else everywhere.
+struct FacesAnalyser: FrameAnalyser {
+    /// Above this share of the frame, searching the areas costs about what the whole frame does.
+    static let wholeFrameShare = 0.5
+    /// Faces found in two overlapping areas are one face when their boxes overlap this much.
+    static let sameFaceIoU: Float = 0.5
+
+    let detector: SharedModel<FaceDetector>
+    let sightings: PeopleSightings?
+
+    func analyse(_ image: RGBImage, span: FrameSpan) throws -> [Evidence] {
+        let faces: [(box: Box, score: Float)]
+        if let people = sightings?.boxes(atMs: span.startMs) {
+            let areas = Self.searchAreas(people)
+            if areas.reduce(0, { $0 + $1.area }) > Self.wholeFrameShare {
+                faces = try detect(image)
+            } else {
+                var found: [(box: Box, score: Float)] = []
+                for area in areas {
+                    let crop = try image.cropped(to: area)
+                    let dx = Float(crop.region.x0 * Double(image.width)), dy = Float(crop.region.y0 * Double(image.height))
+                    found += try detect(crop.image).map {
+                        (Box(x0: $0.box.x0 + dx, y0: $0.box.y0 + dy, x1: $0.box.x1 + dx, y1: $0.box.y1 + dy), $0.score)
+                    }
+                }
+                faces = Self.distinct(found)
+            }
+        } else {
+            faces = try detect(image)
+        }
+        return faces.map {
+            Evidence(modality: .face, startMs: span.startMs, endMs: span.endMs, text: "face",
+                     confidence: Double($0.score), value: Double(faces.count),
+                     region: Region($0.box, width: image.width, height: image.height))
+        }
+    }
+
+    private func detect(_ image: RGBImage) throws -> [(box: Box, score: Float)] {
+        try detector.run { detector throws in try detector.detect(image) }.map { ($0.box, $0.score) }
+    }
+
+    /// The person boxes widened by `PeopleSightings.margin`, clipped to the frame, with
+    /// overlapping areas joined into their bounding box until none overlap.
+    static func searchAreas(_ people: [Region]) -> [Region] {
+        var areas = people.map { p -> Region in
+            let mx = (p.x1 - p.x0) * PeopleSightings.margin, my = (p.y1 - p.y0) * PeopleSightings.margin
+            return Region(x0: max(0, p.x0 - mx), y0: max(0, p.y0 - my), x1: min(1, p.x1 + mx), y1: min(1, p.y1 + my))
+        }.filter { $0.area > 0 }
+        var joined = true
+        while joined {
+            joined = false
+            outer: for i in areas.indices {
+                for j in areas.indices where j > i {
+                    let a = areas[i], b = areas[j]
+                    guard a.x0 < b.x1, b.x0 < a.x1, a.y0 < b.y1, b.y0 < a.y1 else { continue }
+                    areas[i] = Region(x0: min(a.x0, b.x0), y0: min(a.y0, b.y0), x1: max(a.x1, b.x1), y1: max(a.y1, b.y1))
+                    areas.remove(at: j)
+                    joined = true
+                    break outer
+                }
+            }
+        }
+        return areas
+    }
+
+    /// Best first, without a face found again in a neighbouring area.
+    static func distinct(_ faces: [(box: Box, score: Float)]) -> [(box: Box, score: Float)] {
+        let order = nonMaximumSuppression(boxes: faces.map(\.box), scores: faces.map(\.score), iouThreshold: sameFaceIoU)
+        return order.map { faces[$0] }
+    }
+}
+
+extension FrameEncoder {
+    /// `encoders` (one stream's) with its face detector searching only where its person
+    /// detector saw people, when the stream runs both; otherwise unchanged.
+    public static func facesWithinPeople(_ encoders: [any WindowEncoder]) -> [any WindowEncoder] {
+        guard let p = encoders.firstIndex(where: { ($0 as? FrameEncoder)?.name == "people" }),
+              let f = encoders.firstIndex(where: { ($0 as? FrameEncoder)?.analyser is FacesAnalyser }), p < f,
+              let people = encoders[p] as? FrameEncoder, let faces = encoders[f] as? FrameEncoder,
+              let analyser = faces.analyser as? FacesAnalyser
+        else { return encoders }
+        let sightings = PeopleSightings()
+        var out = encoders
+        out[p] = FrameEncoder(name: people.name, input: people.input, analyser: RecordingPeople(inner: people.analyser, sightings: sightings),
+                              gate: people.gate)
+        out[f] = FrameEncoder(name: faces.name, input: faces.input,
+                              analyser: FacesAnalyser(detector: analyser.detector, sightings: sightings), gate: faces.gate)
+        return out
+    }
+}
 
 extension EncoderDescriptor {
     /// At most this many frames a second are searched for faces unless the stream says otherwise.
@@ -17,9 +154,5 @@ extension EncoderDescriptor {
                               help: "Face detector: \"mtcnn\" or \"none\"."),
         requiredFiles: ["pnet.pt", "rnet.pt", "onet.pt"],
         load: { try FaceDetector(directory: $0) },
-        analyser: { detector in
-            DetectionAnalyser(modality: .face, word: "face") { image in
-                try detector.run { detector throws in try detector.detect(image) }.map { ($0.box, $0.score) }
-            }
-        })
+        analyser: { FacesAnalyser(detector: $0, sightings: nil) })
 }

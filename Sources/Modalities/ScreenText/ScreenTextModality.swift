@@ -3,8 +3,18 @@
 // confidence and its box. A line still on screen in the next analysed frame (same text,
 // overlapping box) is marked as continuing, and the store extends the stored row instead
 // of adding one, so a caption or a sign shown for a minute is one row with its time span.
+//
+// Text is read again only where the picture changed since the last frame read: each frame's
+// 64×36 luma thumbnail (the motion modality's) is compared with the last read frame's, cell by
+// cell, with the motion modality's pixel threshold. No cell changed: the lines of that frame
+// are given again (continuing). Some changed: only the changed cells' bounding box, widened
+// by a cell and by every earlier line it touches, is read, and the earlier lines outside it
+// are given again — unless that box covers more than `wholeFrameShare` of the frame, which is
+// then read whole. The detector's input is capped at `detectionMaxSide` on its longer side
+// (PaddleOCR's `limit_type="max"` default); lines are recognised from the full-size picture.
 import Foundation
 import ImageOps
+import MediaIO
 import OCR
 import SightlineCore
 import Synchronization
@@ -16,27 +26,107 @@ final class ScreenTextAnalyser: FrameAnalyser {
     /// Boxes of one line in consecutive frames overlap at least this much (the line may shift
     /// a little as the camera moves or the text scrolls).
     static let sameLineIoU = 0.3
+    /// The text detector's input is at most this many pixels on its longer side (PaddleOCR's
+    /// `det_limit_side_len` with `limit_type="max"`): a 720p frame is detected at 960×544.
+    static let detectionMaxSide = 960
+    /// A changed area larger than this share of the frame costs about what the frame does: read it whole.
+    static let wholeFrameShare = 0.5
+
+    struct Line {
+        var text: String
+        var score: Float
+        var region: Region
+    }
+
+    /// What the last read frame showed: its thumbnail and its lines.
+    struct Read {
+        var thumbnail: [UInt8]
+        var lines: [Line]
+    }
 
     let reader: SharedModel<TextReader>
-    /// (text, box) of the lines of the previous analysed frame; one stream's frames arrive in order.
-    private let previous = Mutex<[(text: String, region: Region)]>([])
+    /// The last read frame; one stream's frames arrive in order.
+    private let previous = Mutex<Read?>(nil)
 
     init(reader: SharedModel<TextReader>) { self.reader = reader }
 
     func analyse(_ image: RGBImage, span: FrameSpan) throws -> [Evidence] {
-        let lines = try reader.run { try $0.read(image) }.filter {
-            $0.score >= Self.minConfidence && !$0.text.trimmingCharacters(in: .whitespaces).isEmpty
+        let thumbnail = MotionEncoder.thumbnail(VideoFrame(ptsMs: span.startMs, width: image.width, height: image.height,
+                                                           layout: .rgb8, rgb: image.pixels))
+        let before = previous.withLock { $0 }
+        let lines: [Line]
+        if let before, let changed = Self.changedArea(before.thumbnail, thumbnail) {
+            let area = Self.widened(changed, by: before.lines.map(\.region))
+            if area.area > Self.wholeFrameShare {
+                lines = try read(image)
+            } else {
+                let kept = before.lines.filter { !$0.region.intersects(area) }
+                let crop = try image.cropped(to: area)
+                let found = try read(crop.image).map { l -> Line in
+                    var l = l
+                    let r = l.region, a = crop.region
+                    l.region = Region(x0: a.x0 + r.x0 * (a.x1 - a.x0), y0: a.y0 + r.y0 * (a.y1 - a.y0),
+                                      x1: a.x0 + r.x1 * (a.x1 - a.x0), y1: a.y0 + r.y1 * (a.y1 - a.y0))
+                    return l
+                }
+                lines = (kept + found).sorted { ($0.region.y0, $0.region.x0) < ($1.region.y0, $1.region.x0) }
+            }
+        } else if let before {
+            lines = before.lines // nothing changed since the last read frame
+        } else {
+            lines = try read(image)
         }
-        let seen = lines.map { (text: $0.text, region: Region($0.box, width: image.width, height: image.height)) }
-        let before = previous.withLock { p in
-            defer { p = seen }
-            return p
-        }
-        return zip(lines, seen).map { line, now in
-            let continues = before.contains { $0.text == now.text && $0.region.iou(now.region) >= Self.sameLineIoU }
+        previous.withLock { $0 = Read(thumbnail: thumbnail, lines: lines) }
+        let earlier = before?.lines ?? []
+        return lines.map { line in
+            let continues = earlier.contains { $0.text == line.text && $0.region.iou(line.region) >= Self.sameLineIoU }
             return Evidence(modality: .ocr, startMs: span.startMs, endMs: span.endMs, text: line.text,
-                            confidence: Double(line.score), region: now.region, continues: continues)
+                            confidence: Double(line.score), region: line.region, continues: continues)
         }
+    }
+
+    /// The confident lines of `image`, boxes as fractions of it.
+    private func read(_ image: RGBImage) throws -> [Line] {
+        try reader.run { try $0.read(image, detectionMaxSide: Self.detectionMaxSide) }.filter {
+            $0.score >= Self.minConfidence && !$0.text.trimmingCharacters(in: .whitespaces).isEmpty
+        }.map { Line(text: $0.text, score: $0.score, region: Region($0.box, width: image.width, height: image.height)) }
+    }
+
+    /// The bounding box (fractions of the frame, widened by one cell) of the thumbnail cells
+    /// that differ by more than the motion modality's pixel threshold; nil when none does.
+    static func changedArea(_ a: [UInt8], _ b: [UInt8]) -> Region? {
+        let w = MotionEncoder.thumbWidth, h = MotionEncoder.thumbHeight
+        guard a.count == w * h, b.count == w * h else { return Region(x0: 0, y0: 0, x1: 1, y1: 1) }
+        var x0 = w, y0 = h, x1 = -1, y1 = -1
+        for y in 0..<h {
+            for x in 0..<w where Float(abs(Int(a[y * w + x]) - Int(b[y * w + x]))) > MotionEncoder.pixelThreshold {
+                x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
+            }
+        }
+        guard x1 >= 0 else { return nil }
+        return Region(x0: Double(max(0, x0 - 1)) / Double(w), y0: Double(max(0, y0 - 1)) / Double(h),
+                      x1: Double(min(w, x1 + 2)) / Double(w), y1: Double(min(h, y1 + 2)) / Double(h))
+    }
+
+    /// `area` grown until no line of `lines` straddles its edge: a line it touches is read again whole.
+    static func widened(_ area: Region, by lines: [Region]) -> Region {
+        var a = area
+        var grew = true
+        while grew {
+            grew = false
+            for l in lines where l.intersects(a) && !(l.x0 >= a.x0 && l.y0 >= a.y0 && l.x1 <= a.x1 && l.y1 <= a.y1) {
+                a = Region(x0: min(a.x0, l.x0), y0: min(a.y0, l.y0), x1: max(a.x1, l.x1), y1: max(a.y1, l.y1))
+                grew = true
+            }
+        }
+        return a
+    }
+}
+
+extension Region {
+    /// Whether the two boxes share some area.
+    func intersects(_ other: Region) -> Bool {
+        x0 < other.x1 && other.x0 < x1 && y0 < other.y1 && other.y0 < y1
     }
 }
 

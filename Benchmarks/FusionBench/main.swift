@@ -9,9 +9,14 @@
 // embedded by the model at the first query. Then times `FusionRanking.answer` (the code
 // behind POST /v1/query, including the query's own embedding) for 1,000 queries — template
 // sentences, paraphrases, label and people questions, a third with a stream filter, a third
-// with a 6 h time range — and reports p50/p95/p99/max and the index's size. The full-text
-// signal reads the SQLite store and is measured by the full-text benchmark before this one
-// (an empty store here). Run it on the two cores the daemon gets.
+// with a 6 h time range — and reports p50/p95/p99/max and the index's size. Each query runs
+// twice, side by side: through the fast stream scorer and through its plain reference
+// (`FusionRanking.forceReference`), alternating which goes first; the two answers must agree
+// (exit status 1 otherwise), and the wall and CPU times (all threads; CPU time is what other
+// processes on the cores disturb least) are reported for both with their ratio.
+// `--fast-only` skips the reference. The full-text signal reads the SQLite store and is
+// measured by the full-text benchmark before this one (an empty store here). Run it on the
+// two cores the daemon gets.
 import Foundation
 import Retrieval
 import SightlineCore
@@ -159,15 +164,68 @@ let warm = Date()
 _ = try fusion.answer(MomentQuery(text: "warm up"))
 let warmSeconds = Date().timeIntervalSince(warm)
 
-var times: [Double] = []
-var moments = 0
-for q in qs {
+// Side by side, query by query: the fast scorer and the plain reference
+// (`FusionRanking.forceReference`), alternating which goes first. Every answer of the two
+// must agree (moments' streams, times, evidence; scores to 1e-6 relative).
+func milliseconds(_ d: Duration) -> Double { Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000 }
+/// CPU time of the whole process (every thread) in ms: unlike wall time, barely affected by
+/// other processes sharing the cores.
+func cpuMilliseconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000 + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000
+}
+nonisolated(unsafe) var cpuTimes: (fast: [Double], reference: [Double]) = ([], [])
+func timed(reference: Bool, _ q: MomentQuery) throws -> (QueryAnswer, Double) {
+    FusionRanking.forceReference = reference
+    defer { FusionRanking.forceReference = false }
+    let c = cpuMilliseconds()
     let t = ContinuousClock.now
     let a = try fusion.answer(q)
-    let d = ContinuousClock.now - t
-    times.append(Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000)
-    moments += a.moments.count
+    let wall = milliseconds(ContinuousClock.now - t)
+    if reference { cpuTimes.reference.append(cpuMilliseconds() - c) } else { cpuTimes.fast.append(cpuMilliseconds() - c) }
+    return (a, wall)
 }
+func same(_ a: QueryAnswer, _ b: QueryAnswer) -> Bool {
+    guard a.answer == b.answer, a.moments.count == b.moments.count else { return false }
+    return zip(a.moments, b.moments).allSatisfy { x, y in
+        x.stream == y.stream && x.startMs == y.startMs && x.endMs == y.endMs
+            && abs(x.score - y.score) <= 1e-6 * max(1, abs(y.score))
+            && x.evidence.map { "\($0.modality) \($0.text) \($0.startMs)" } == y.evidence.map { "\($0.modality) \($0.text) \($0.startMs)" }
+    }
+}
+let compare = !args.contains("--fast-only")
+var times: [Double] = []
+var referenceTimes: [Double] = []
+var byQuestion: [String: (fast: [Double], reference: [Double])] = [:]
+var moments = 0
+var mismatches = 0
+let loadBefore = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+for (k, q) in qs.enumerated() {
+    var fast: (QueryAnswer, Double)
+    if compare {
+        var reference: (QueryAnswer, Double)
+        if k % 2 == 0 {
+            fast = try timed(reference: false, q)
+            reference = try timed(reference: true, q)
+        } else {
+            reference = try timed(reference: true, q)
+            fast = try timed(reference: false, q)
+        }
+        referenceTimes.append(reference.1)
+        byQuestion[q.text, default: ([], [])].reference.append(reference.1)
+        if !same(fast.0, reference.0) {
+            mismatches += 1
+            if mismatches <= 3 { print("MISMATCH for \(q): fast \(fast.0.moments.map { ($0.startMs, $0.score) }) reference \(reference.0.moments.map { ($0.startMs, $0.score) })") }
+        }
+    } else {
+        fast = try timed(reference: false, q)
+    }
+    times.append(fast.1)
+    byQuestion[q.text, default: ([], [])].fast.append(fast.1)
+    moments += fast.0.moments.count
+}
+let loadAfter = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
 var embedTimes: [Double] = []
 for q in qs.prefix(100) {
     let t = ContinuousClock.now
@@ -176,16 +234,48 @@ for q in qs.prefix(100) {
     embedTimes.append(Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000)
 }
 times.sort()
+referenceTimes.sort()
 embedTimes.sort()
 let mib = { (b: Int) in Double(b) / 1_048_576 }
 print(String(format: "index: %d windows, %d streams, built in %.1f s; index %.0f MiB counted, RSS +%.0f MiB; label names and facts embedded in %.1f s",
              windows, streams.count, buildSeconds, mib(index.bytes), mib(rssAfter - rssBefore), warmSeconds))
-print(String(format: "%-40@ %9@ %9@ %9@ %9@", "POST /v1/query (FusionRanking.answer)" as NSString, "p50 ms" as NSString, "p95 ms" as NSString, "p99 ms" as NSString, "max ms" as NSString))
-print(String(format: "%-40@ %9.2f %9.2f %9.2f %9.2f", "fused, \(queries) mixed queries" as NSString, percentile(times, 0.5), percentile(times, 0.95), percentile(times, 0.99), times.last!))
-print(String(format: "%-40@ %9.2f %9.2f %9.2f %9.2f", "of which: query embedding (100)" as NSString, percentile(embedTimes, 0.5), percentile(embedTimes, 0.95), percentile(embedTimes, 0.99), embedTimes.last!))
+print("load average (1, 5, 15 min) before: \(loadBefore); after: \(loadAfter)")
+func row(_ name: String, _ t: [Double]) {
+    print(String(format: "%-44@ %9.2f %9.2f %9.2f %9.2f", name as NSString, percentile(t, 0.5), percentile(t, 0.95), percentile(t, 0.99), t.last!))
+}
+print(String(format: "%-44@ %9@ %9@ %9@ %9@", "POST /v1/query (FusionRanking.answer)" as NSString, "p50 ms" as NSString, "p95 ms" as NSString, "p99 ms" as NSString, "max ms" as NSString))
+row("fused, \(queries) mixed queries", times)
+if compare {
+    row("  reference scorer, the same queries", referenceTimes)
+    print(String(format: "ratio reference / fast: p50 %.1fx, p99 %.1fx; answers differing: %d of %d",
+                 percentile(referenceTimes, 0.5) / percentile(times, 0.5), percentile(referenceTimes, 0.99) / percentile(times, 0.99),
+                 mismatches, queries))
+}
+row("of which: query embedding (100)", embedTimes)
+let cpuFast = cpuTimes.fast.sorted(), cpuReference = cpuTimes.reference.sorted()
+row("CPU time (all threads), fast", cpuFast)
+if compare {
+    row("CPU time (all threads), reference", cpuReference)
+    print(String(format: "CPU ratio reference / fast: median %.1fx, p99 %.1fx", percentile(cpuReference, 0.5) / percentile(cpuFast, 0.5),
+                 percentile(cpuReference, 0.99) / percentile(cpuFast, 0.99)))
+}
+print("per question (median ms, fast / reference):")
+for (text, t) in byQuestion.sorted(by: { $0.key < $1.key }) {
+    let f = t.fast.sorted(), r = t.reference.sorted()
+    print(String(format: "  %-42@ %7.2f %@", "\"\(text)\"" as NSString, percentile(f, 0.5),
+                 r.isEmpty ? "" : String(format: "/ %7.2f", percentile(r, 0.5))))
+}
 print(String(format: "%d moments returned; goal p99 <= 50 ms: %@", moments, percentile(times, 0.99) <= 50 ? "met" : "NOT met"))
-let json: [String: Any] = ["benchmark": "query-fused", "windows": windows, "queries": queries,
+var json: [String: Any] = ["benchmark": "query-fused", "windows": windows, "queries": queries,
                            "p50_ms": percentile(times, 0.5), "p95_ms": percentile(times, 0.95), "p99_ms": percentile(times, 0.99),
                            "max_ms": times.last!, "embed_p50_ms": percentile(embedTimes, 0.5),
-                           "index_mib": mib(index.bytes), "rss_delta_mib": mib(rssAfter - rssBefore), "goal_p99_ms": 50]
+                           "index_mib": mib(index.bytes), "rss_delta_mib": mib(rssAfter - rssBefore), "goal_p99_ms": 50,
+                           "load_before": loadBefore, "load_after": loadAfter, "cpu_p50_ms": percentile(cpuFast, 0.5)]
+if compare {
+    json["reference_p50_ms"] = percentile(referenceTimes, 0.5)
+    json["reference_p99_ms"] = percentile(referenceTimes, 0.99)
+    json["mismatches"] = mismatches
+    json["reference_cpu_p50_ms"] = percentile(cpuReference, 0.5)
+}
 print(String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))
+if mismatches > 0 { exit(1) }

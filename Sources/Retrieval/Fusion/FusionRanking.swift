@@ -33,6 +33,14 @@ public struct FusionRanking: Sendable {
     /// Evidence items listed per signal and moment.
     static let itemsPerSignal = 3
 
+    private static let referenceStorage = Atomic<Bool>(false)
+    /// When true every stream is scored by the plain reference (`StreamScorer.referenceCandidates`)
+    /// instead of the fast path; the two give the same moments (tests and `FusionBench` compare them).
+    public static var forceReference: Bool {
+        get { referenceStorage.load(ordering: .relaxed) }
+        set { referenceStorage.store(newValue, ordering: .relaxed) }
+    }
+
     /// Ranking over `index`, comparing with `vectorizer`'s vectors.
     public init(index: WindowIndex, vectorizer: any TextVectorizer) {
         self.index = index
@@ -68,8 +76,11 @@ public struct FusionRanking: Sendable {
         let perStream = StreamResults(count: entries.count)
         DispatchQueue.concurrentPerform(iterations: entries.count) { k in
             let (stream, entry) = entries[k]
-            let found = entry.signals.withLock { s in
-                StreamScorer(signals: s, tables: tables, enabled: signals, query: query).candidates(stream: stream, limit: query.limit * 2)
+            let found = entry.scratch.withLock { scratch in
+                entry.signals.withLock { s in
+                    StreamScorer(signals: s, tables: tables, enabled: signals, query: query)
+                        .candidates(stream: stream, limit: query.limit * 2, scratch: &scratch)
+                }
             }
             perStream.set(k, found)
         }

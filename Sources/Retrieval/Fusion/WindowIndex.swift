@@ -44,6 +44,12 @@ struct StreamSignals: Sendable {
     var windowId: [Int64] = []
     var startMs: [Int64] = []
     var endMs: [Int64] = []
+    /// (windows,) start/2 + end/2 in ms, in Double (no overflow at any Int64 time): the
+    /// window's time t in the attention (kept, not recomputed per query and signal).
+    var centreMs: [Double] = []
+    /// Whether every window ends no earlier than the one before it (a stream's fixed-stride
+    /// windows do); once false it stays false.
+    var endsOrdered = true
     /// (windows,) most people / faces in one frame, saturated at 255.
     var people: [UInt8] = []
     var faces: [UInt8] = []
@@ -54,6 +60,12 @@ struct StreamSignals: Sendable {
     var labelId: [UInt16] = []
     /// Label weights in 1/255ths (a byte each: 0.2 % steps, far below the classifier's noise).
     var labelWeight: [UInt8] = []
+    /// (label ids,) per label id, the windows holding it, ascending: a query finds the windows
+    /// a label similar to it can lift above the floor without reading every window.
+    var labelWindows: [[Int32]] = []
+    /// The largest Σ weight/255 of one window's labels (≤ 1 up to the byte rounding; never
+    /// lowered when windows are dropped, so always an upper bound).
+    var labelMassMax = 0.0
     /// (items,) text rows: kind, owning window index, span, evidence id, text hash, scale.
     var textKind: [UInt8] = []
     var textWindow: [Int32] = []
@@ -70,7 +82,7 @@ struct StreamSignals: Sendable {
 
     /// Approximate bytes held.
     var bytes: Int {
-        count * (8 * 3 + 3) + labelOffset.count * 4 + labelId.count * 3
+        count * (8 * 4 + 3) + labelOffset.count * 4 + labelId.count * 7
             + textCount * (1 + 4 + 8 * 4 + 4) + textCodes.count
     }
 
@@ -124,7 +136,9 @@ struct SignalBuilder {
         let index = Int32(signals.count)
         signals.windowId.append(id)
         signals.startMs.append(start)
+        if let last = signals.endMs.last, end < last { signals.endsOrdered = false }
         signals.endMs.append(end)
+        signals.centreMs.append(Double(start) / 2 + Double(end) / 2)
         signals.people.append(Self.most(rows.filter { $0.modality == .person }))
         signals.faces.append(Self.most(rows.filter { $0.modality == .face }))
         let changed = rows.filter { $0.modality == .motion }.compactMap(\.value).filter(\.isFinite).max() ?? 0
@@ -142,7 +156,12 @@ struct SignalBuilder {
             signals.labelId.append(id)
             let weight = sum / Double(frames) * shrink
             signals.labelWeight.append(UInt8((min(max(weight, 0), 1) * 255).rounded()))
+            if signals.labelWindows.count <= Int(id) { signals.labelWindows += Array(repeating: [], count: Int(id) + 1 - signals.labelWindows.count) }
+            signals.labelWindows[Int(id)].append(index)
         }
+        let first = Int(signals.labelOffset[signals.labelOffset.count - 1])
+        let mass = signals.labelWeight[first...].reduce(0.0) { $0 + Double($1) / 255 }
+        signals.labelMassMax = max(signals.labelMassMax, mass)
         signals.labelOffset.append(Int32(signals.labelId.count))
         for r in rows {
             guard let kind = TextKind(r.modality), let blob = r.embedding, model == nil || r.embeddingModel == model,
@@ -221,6 +240,8 @@ public final class WindowIndex: Sendable {
 
     final class StreamEntry: Sendable {
         let signals = Mutex(StreamSignals())
+        /// The scorer's buffers for this stream, reused by every query (taken before `signals`).
+        let scratch = Mutex(ScorerScratch())
         /// Set when the store and the index disagree in a way a trim cannot fix (a window
         /// committed out of order): the next query reloads the stream.
         let stale = Atomic<Bool>(false)
@@ -350,6 +371,7 @@ extension StreamSignals {
         windowId.removeFirst(k)
         startMs.removeFirst(k)
         endMs.removeFirst(k)
+        centreMs.removeFirst(k)
         people.removeFirst(k)
         faces.removeFirst(k)
         motion.removeFirst(k)
@@ -357,6 +379,10 @@ extension StreamSignals {
         labelId.removeFirst(cut)
         labelWeight.removeFirst(cut)
         labelOffset = labelOffset[k...].map { $0 - Int32(cut) }
+        for id in labelWindows.indices {
+            let kept = labelWindows[id].firstIndex { $0 >= Int32(k) } ?? labelWindows[id].count
+            labelWindows[id] = labelWindows[id][kept...].map { $0 - Int32(k) }
+        }
         let items = textWindow.firstIndex { $0 >= Int32(k) } ?? textCount
         textKind.removeFirst(items)
         textWindow = textWindow[items...].map { $0 - Int32(k) }

@@ -289,25 +289,8 @@ extension StreamScorer {
         return (lower + upper) / 2
     }
 
-    /// The k-th smallest of `values`, leaving smaller ones before index k (Hoare quickselect, median-of-three pivot).
+    /// The k-th smallest of `values`, leaving smaller ones before index k (the same quickselect as the fast path).
     static func select(_ values: inout [Double], _ k: Int) -> Double {
-        var lo = 0, hi = values.count - 1
-        values.withUnsafeMutableBufferPointer { v in
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2
-                if v[mid] < v[lo] { v.swapAt(mid, lo) }
-                if v[hi] < v[lo] { v.swapAt(hi, lo) }
-                if v[hi] < v[mid] { v.swapAt(hi, mid) }
-                let pivot = v[mid]
-                var i = lo, j = hi
-                while i <= j {
-                    while v[i] < pivot { i += 1 }
-                    while v[j] > pivot { j -= 1 }
-                    if i <= j { v.swapAt(i, j); i += 1; j -= 1 }
-                }
-                if k <= j { hi = j } else if k >= i { lo = i } else { break }
-            }
-        }
-        return values[k]
+        values.withUnsafeMutableBufferPointer { selectFast($0, k) }
     }
 }

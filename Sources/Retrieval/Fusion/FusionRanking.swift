@@ -86,17 +86,12 @@ public struct FusionRanking: Sendable {
         }
         var all = perStream.all.flatMap { $0 }
         all.sort { $0.score != $1.score ? $0.score > $1.score : $0.startMs > $1.startMs }
-        var kept: [Candidate] = []
-        for c in all where kept.count < q.limit {
-            if kept.contains(where: { $0.stream == c.stream && Self.iou(($0.startMs, $0.endMs), (c.startMs, c.endMs)) >= Self.nmsOverlap }) { continue }
-            kept.append(c)
-        }
+        let kept = Self.suppressed(all, limit: q.limit, stream: \.stream) { ($0.startMs, $0.endMs) }
         var moments = try resolve(kept)
+        let standsOut = kept.contains { $0.score >= Self.momentThreshold }
         // Nothing stands out (a word on every window of a stream is that stream's median,
         // "motion" on a busy street): the exact words still answer, before the weaker runs.
-        if !kept.contains(where: { $0.score >= Self.momentThreshold }),
-           !MomentQuery.words(in: content.isEmpty ? query.text : content).isEmpty
-        {
+        if !standsOut, !MomentQuery.words(in: content.isEmpty ? query.text : content).isEmpty {
             var words = query
             words.text = content.isEmpty ? query.text : content
             // Only rows holding every word: full text's any-word fallback would answer a
@@ -108,17 +103,22 @@ public struct FusionRanking: Sendable {
             moments = exact + moments
         }
         // Spans may have moved to their words (and full text joined): suppress again.
-        var distinct: [Moment] = []
-        for m in moments where distinct.count < q.limit {
-            if distinct.contains(where: { $0.stream == m.stream && Self.iou(($0.startMs, $0.endMs), (m.startMs, m.endMs)) >= Self.nmsOverlap }) { continue }
-            distinct.append(m)
-        }
-        moments = distinct
+        moments = Self.suppressed(moments, limit: q.limit, stream: \.stream) { ($0.startMs, $0.endMs) }
         // The answer line speaks of the moments that stand out when some do.
-        let standsOut = kept.contains { $0.score >= Self.momentThreshold }
         let answered = standsOut ? moments.filter { $0.score >= Self.momentThreshold } : moments
         return QueryAnswer(moments: moments, form: form,
                            answer: try answerLine(form: form, moments: answered, candidates: kept, entries: entries, query: q))
+    }
+
+    /// Temporal non-maximum suppression: `items` (best first) without those overlapping a
+    /// kept one of the same stream by `nmsOverlap` or more, at most `limit`.
+    static func suppressed<T>(_ items: [T], limit: Int, stream: (T) -> String, span: (T) -> (Int64, Int64)) -> [T] {
+        var kept: [T] = []
+        for item in items where kept.count < limit {
+            if kept.contains(where: { stream($0) == stream(item) && iou(span($0), span(item)) >= nmsOverlap }) { continue }
+            kept.append(item)
+        }
+        return kept
     }
 
     /// Temporal intersection over union of two spans (0 when either is empty).

@@ -19,6 +19,14 @@ struct MiniLMTestVectorizer: TextVectorizer {
         let dir = URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent("minilm-l6-v2")
         return (try? TextEmbedder(directory: dir)).map { MiniLMTestVectorizer(embedder: $0) }
     }()
+
+    /// The shared vectorizer, or a skip that names the missing model.
+    static func required() throws -> MiniLMTestVectorizer {
+        guard let v = shared else {
+            throw XCTSkip("all-MiniLM-L6-v2 not found in \(Fixtures.modelsDirectory); run Scripts/fetch-models minilm-l6-v2")
+        }
+        return v
+    }
 }
 
 final class FusionRankingTests: XCTestCase {
@@ -27,10 +35,7 @@ final class FusionRankingTests: XCTestCase {
 
     override func setUpWithError() throws {
         temporary = try TemporaryDirectory(prefix: "fusion")
-        guard let v = MiniLMTestVectorizer.shared else {
-            throw XCTSkip("all-MiniLM-L6-v2 not found in \(Fixtures.modelsDirectory); run Scripts/fetch-models minilm-l6-v2")
-        }
-        vectorizer = v
+        vectorizer = try MiniLMTestVectorizer.required()
     }
 
     override func tearDownWithError() throws { temporary = nil }

@@ -19,10 +19,7 @@ final class StreamScorerTests: XCTestCase {
 
     override func setUpWithError() throws {
         temporary = try TemporaryDirectory(prefix: "scorer")
-        guard let v = MiniLMTestVectorizer.shared else {
-            throw XCTSkip("all-MiniLM-L6-v2 not found in \(Fixtures.modelsDirectory); run Scripts/fetch-models minilm-l6-v2")
-        }
-        vectorizer = v
+        vectorizer = try MiniLMTestVectorizer.required()
     }
 
     override func tearDownWithError() throws {

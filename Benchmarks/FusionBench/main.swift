@@ -30,25 +30,16 @@ struct Vectorizer: TextVectorizer {
     func vectors(_ texts: [String]) throws -> [[Float]] { texts.isEmpty ? [] : embedder.embed(texts) }
 }
 
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
-}
-
 func residentBytes() -> Int {
     guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
     let parts = s.split(separator: " ")
     return parts.count > 1 ? (Int(parts[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
 }
 
-let args = CommandLine.arguments
-func option(_ name: String, _ d: String) -> String {
-    if let i = args.firstIndex(of: name), i + 1 < args.count { return args[i + 1] }
-    return d
-}
-let windows = Int(option("--windows", "1000000"))!
-let queries = Int(option("--queries", "1000"))!
-let work = option("--work", "Benchmarks/.work")
-let models = option("--models", ProcessInfo.processInfo.environment["SIGHTLINE_MODELS"]
+let windows = Int(BenchArguments.option("--windows", "1000000"))!
+let queries = Int(BenchArguments.option("--queries", "1000"))!
+let work = BenchArguments.option("--work", "Benchmarks/.work")
+let models = BenchArguments.option("--models", ProcessInfo.processInfo.environment["SIGHTLINE_MODELS"]
     ?? (NSHomeDirectory() + "/.cache/sightline/models"))
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
 
@@ -194,7 +185,7 @@ func same(_ a: QueryAnswer, _ b: QueryAnswer) -> Bool {
             && x.evidence.map { "\($0.modality) \($0.text) \($0.startMs)" } == y.evidence.map { "\($0.modality) \($0.text) \($0.startMs)" }
     }
 }
-let compare = !args.contains("--fast-only")
+let compare = !CommandLine.arguments.contains("--fast-only")
 var times: [Double] = []
 var referenceTimes: [Double] = []
 var byQuestion: [String: (fast: [Double], reference: [Double])] = [:]
@@ -241,14 +232,14 @@ print(String(format: "index: %d windows, %d streams, built in %.1f s; index %.0f
              windows, streams.count, buildSeconds, mib(index.bytes), mib(rssAfter - rssBefore), warmSeconds))
 print("load average (1, 5, 15 min) before: \(loadBefore); after: \(loadAfter)")
 func row(_ name: String, _ t: [Double]) {
-    print(String(format: "%-44@ %9.2f %9.2f %9.2f %9.2f", name as NSString, percentile(t, 0.5), percentile(t, 0.95), percentile(t, 0.99), t.last!))
+    print(String(format: "%-44@ %9.2f %9.2f %9.2f %9.2f", name as NSString, BenchArguments.percentile(t, 0.5), BenchArguments.percentile(t, 0.95), BenchArguments.percentile(t, 0.99), t.last!))
 }
 print(String(format: "%-44@ %9@ %9@ %9@ %9@", "POST /v1/query (FusionRanking.answer)" as NSString, "p50 ms" as NSString, "p95 ms" as NSString, "p99 ms" as NSString, "max ms" as NSString))
 row("fused, \(queries) mixed queries", times)
 if compare {
     row("  reference scorer, the same queries", referenceTimes)
     print(String(format: "ratio reference / fast: p50 %.1fx, p99 %.1fx; answers differing: %d of %d",
-                 percentile(referenceTimes, 0.5) / percentile(times, 0.5), percentile(referenceTimes, 0.99) / percentile(times, 0.99),
+                 BenchArguments.percentile(referenceTimes, 0.5) / BenchArguments.percentile(times, 0.5), BenchArguments.percentile(referenceTimes, 0.99) / BenchArguments.percentile(times, 0.99),
                  mismatches, queries))
 }
 row("of which: query embedding (100)", embedTimes)
@@ -256,26 +247,26 @@ let cpuFast = cpuTimes.fast.sorted(), cpuReference = cpuTimes.reference.sorted()
 row("CPU time (all threads), fast", cpuFast)
 if compare {
     row("CPU time (all threads), reference", cpuReference)
-    print(String(format: "CPU ratio reference / fast: median %.1fx, p99 %.1fx", percentile(cpuReference, 0.5) / percentile(cpuFast, 0.5),
-                 percentile(cpuReference, 0.99) / percentile(cpuFast, 0.99)))
+    print(String(format: "CPU ratio reference / fast: median %.1fx, p99 %.1fx", BenchArguments.percentile(cpuReference, 0.5) / BenchArguments.percentile(cpuFast, 0.5),
+                 BenchArguments.percentile(cpuReference, 0.99) / BenchArguments.percentile(cpuFast, 0.99)))
 }
 print("per question (median ms, fast / reference):")
 for (text, t) in byQuestion.sorted(by: { $0.key < $1.key }) {
     let f = t.fast.sorted(), r = t.reference.sorted()
-    print(String(format: "  %-42@ %7.2f %@", "\"\(text)\"" as NSString, percentile(f, 0.5),
-                 r.isEmpty ? "" : String(format: "/ %7.2f", percentile(r, 0.5))))
+    print(String(format: "  %-42@ %7.2f %@", "\"\(text)\"" as NSString, BenchArguments.percentile(f, 0.5),
+                 r.isEmpty ? "" : String(format: "/ %7.2f", BenchArguments.percentile(r, 0.5))))
 }
-print(String(format: "%d moments returned; goal p99 <= 50 ms: %@", moments, percentile(times, 0.99) <= 50 ? "met" : "NOT met"))
+print(String(format: "%d moments returned; goal p99 <= 50 ms: %@", moments, BenchArguments.percentile(times, 0.99) <= 50 ? "met" : "NOT met"))
 var json: [String: Any] = ["benchmark": "query-fused", "windows": windows, "queries": queries,
-                           "p50_ms": percentile(times, 0.5), "p95_ms": percentile(times, 0.95), "p99_ms": percentile(times, 0.99),
-                           "max_ms": times.last!, "embed_p50_ms": percentile(embedTimes, 0.5),
+                           "p50_ms": BenchArguments.percentile(times, 0.5), "p95_ms": BenchArguments.percentile(times, 0.95), "p99_ms": BenchArguments.percentile(times, 0.99),
+                           "max_ms": times.last!, "embed_p50_ms": BenchArguments.percentile(embedTimes, 0.5),
                            "index_mib": mib(index.bytes), "rss_delta_mib": mib(rssAfter - rssBefore), "goal_p99_ms": 50,
-                           "load_before": loadBefore, "load_after": loadAfter, "cpu_p50_ms": percentile(cpuFast, 0.5)]
+                           "load_before": loadBefore, "load_after": loadAfter, "cpu_p50_ms": BenchArguments.percentile(cpuFast, 0.5)]
 if compare {
-    json["reference_p50_ms"] = percentile(referenceTimes, 0.5)
-    json["reference_p99_ms"] = percentile(referenceTimes, 0.99)
+    json["reference_p50_ms"] = BenchArguments.percentile(referenceTimes, 0.5)
+    json["reference_p99_ms"] = BenchArguments.percentile(referenceTimes, 0.99)
     json["mismatches"] = mismatches
-    json["reference_cpu_p50_ms"] = percentile(cpuReference, 0.5)
+    json["reference_cpu_p50_ms"] = BenchArguments.percentile(cpuReference, 0.5)
 }
 print(String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))
 if mismatches > 0 { exit(1) }

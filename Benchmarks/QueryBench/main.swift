@@ -43,19 +43,10 @@ struct Zipf {
     }
 }
 
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
-}
-
-let args = CommandLine.arguments
-func option(_ name: String, _ d: String) -> String {
-    if let i = args.firstIndex(of: name), i + 1 < args.count { return args[i + 1] }
-    return d
-}
-let windows = Int(option("--windows", "1000000"))!
-let queries = Int(option("--queries", "1000"))!
-let likeQueries = Int(option("--like-queries", "20"))!
-let work = option("--work", "Benchmarks/.work")
+let windows = Int(BenchArguments.option("--windows", "1000000"))!
+let queries = Int(BenchArguments.option("--queries", "1000"))!
+let likeQueries = Int(BenchArguments.option("--like-queries", "20"))!
+let work = BenchArguments.option("--work", "Benchmarks/.work")
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
 let path = "\(work)/query-\(windows).sqlite"
 
@@ -149,13 +140,13 @@ ftsSame.sort()
 
 print("store: \(total) windows, \(store.diskBytes() / 1_048_576) MiB; \(queries) queries, \(hits) moments returned")
 print(String(format: "%-34@ %9@ %9@ %9@ %9@", "POST /v1/query (Store.moments)" as NSString, "p50 ms" as NSString, "p95 ms" as NSString, "p99 ms" as NSString, "max ms" as NSString))
-print(String(format: "%-34@ %9.2f %9.2f %9.2f %9.2f", "FTS5, 1000 mixed queries" as NSString, percentile(fts, 0.5), percentile(fts, 0.95), percentile(fts, 0.99), fts.last!))
-print(String(format: "%-34@ %9.2f %9@ %9@ %9.2f", "LIKE scan, \(likeQueries) one-word queries" as NSString, percentile(like, 0.5), "" as NSString, "" as NSString, like.last!))
-print(String(format: "%-34@ %9.2f %9@ %9@ %9.2f", "FTS5, the same \(likeQueries) queries" as NSString, percentile(ftsSame, 0.5), "" as NSString, "" as NSString, ftsSame.last!))
-let ratio = percentile(like, 0.5) / percentile(ftsSame, 0.5)
-print(String(format: "median ratio LIKE / FTS5 = %.1f; goal p99 <= 50 ms: %@", ratio, percentile(fts, 0.99) <= 50 ? "met" : "NOT met"))
+print(String(format: "%-34@ %9.2f %9.2f %9.2f %9.2f", "FTS5, 1000 mixed queries" as NSString, BenchArguments.percentile(fts, 0.5), BenchArguments.percentile(fts, 0.95), BenchArguments.percentile(fts, 0.99), fts.last!))
+print(String(format: "%-34@ %9.2f %9@ %9@ %9.2f", "LIKE scan, \(likeQueries) one-word queries" as NSString, BenchArguments.percentile(like, 0.5), "" as NSString, "" as NSString, like.last!))
+print(String(format: "%-34@ %9.2f %9@ %9@ %9.2f", "FTS5, the same \(likeQueries) queries" as NSString, BenchArguments.percentile(ftsSame, 0.5), "" as NSString, "" as NSString, ftsSame.last!))
+let ratio = BenchArguments.percentile(like, 0.5) / BenchArguments.percentile(ftsSame, 0.5)
+print(String(format: "median ratio LIKE / FTS5 = %.1f; goal p99 <= 50 ms: %@", ratio, BenchArguments.percentile(fts, 0.99) <= 50 ? "met" : "NOT met"))
 let json: [String: Any] = ["benchmark": "query", "windows": total, "queries": queries,
-                           "p50_ms": percentile(fts, 0.5), "p95_ms": percentile(fts, 0.95), "p99_ms": percentile(fts, 0.99),
-                           "max_ms": fts.last!, "like_p50_ms": percentile(like, 0.5), "fts_same_p50_ms": percentile(ftsSame, 0.5),
+                           "p50_ms": BenchArguments.percentile(fts, 0.5), "p95_ms": BenchArguments.percentile(fts, 0.95), "p99_ms": BenchArguments.percentile(fts, 0.99),
+                           "max_ms": fts.last!, "like_p50_ms": BenchArguments.percentile(like, 0.5), "fts_same_p50_ms": BenchArguments.percentile(ftsSame, 0.5),
                            "ratio_like_over_fts": ratio, "goal_p99_ms": 50]
 print(String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))

@@ -67,8 +67,7 @@ func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.isEmpty ? 0 
 
 let args = Args()
 try ThreadPool.configureShared(threads: args.threads)
-let whisper = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent(args.model),
-                                     beamSlots: 1)
+let whisper = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent(args.model))
 let vad = try SileroVADWeights(modelsDirectory: Fixtures.modelsDirectory)
 let recognizer = WhisperRecognizer(transcriber: whisper, options: .live)
 recognizer.packGapFrames = args.gap

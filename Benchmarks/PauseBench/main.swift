@@ -70,7 +70,7 @@ case "file":
     print("largest error next to silence: starts \(worstStart) ms, JSON segment ends \(worstEnd) ms; inside continuous speech \(worstInSpeech) ms")
     print("TOTAL problems \(total); WER \(wer.errors)/\(wer.words) = \(String(format: "%.2f", wer.rate * 100)) %; \(String(format: "%.1f", seconds)) s")
 case "live":
-    let whisper = try WhisperTranscriber(model: model, beamSlots: 1)
+    let whisper = try WhisperTranscriber(model: model)
     let vad = try SileroVADWeights(modelsDirectory: ModelRegistry().root.path)
     var liveWER = WordErrors(), fileWER = WordErrors()
     var liveSeconds = 0.0, fileSeconds = 0.0

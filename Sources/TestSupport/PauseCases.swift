@@ -217,10 +217,10 @@ public struct TimedText: Sendable {
         return out
     }
 
-    /// Segments of `--format json` output.
-    public static func segments(ofJSON json: String) throws -> [TimedText] {
+    /// Segments of `--format json` output (`key`: "cues" for the daemon's transcript endpoint).
+    public static func segments(ofJSON json: String, key: String = "segments") throws -> [TimedText] {
         let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
-        return (object?["segments"] as? [[String: Any]] ?? []).map {
+        return (object?[key] as? [[String: Any]] ?? []).map {
             TimedText(startMs: Int64($0["start_ms"] as? Int ?? -1), endMs: Int64($0["end_ms"] as? Int ?? -1),
                       text: $0["text"] as? String ?? "")
         }

@@ -1,35 +1,37 @@
 // Speech recognition on a live stream, window by window. Audio goes through Silero VAD as it
 // arrives; an online version of the speech-region rules (enter at p ≥ threshold, leave after
-// `minSilenceMs` below the exit threshold, cut at `maxSpeechMs`) finds utterances, and each
-// one is recognised as soon as it closes. Only the open utterance (plus padding, plus a
-// sentence still being finished) is buffered, so memory stays bounded on an endless stream,
-// and silence never reaches the recogniser. Segment times are absolute: the time of the
-// stream's first sample plus sample offsets.
+// `minSilenceMs` below the exit threshold, cut at `maxSpeechMs`) finds utterances. Only the
+// open utterance (plus padding, plus a sentence still being finished) is buffered, so memory
+// stays bounded on an endless stream, and silence never reaches the recogniser. Segment times
+// are absolute: the time of the stream's first sample plus sample offsets.
 //
 // Accuracy as on the file path:
-// - an utterance can be decoded with the stream's previous text as prompt, as the file path
-//   conditions each window on the text before it (`promptCharacters`, off by default);
 // - a slow speaker's sentence is cut into utterances at pauses. An utterance stays open for
-//   `maxJoinGapMs`: when the next one closes within that gap, both are decoded again together
-//   (each pause shortened to padding, as the file path's VAD gate joins regions) and the
-//   result replaces the open one — a bounded "finalise" step (at most `maxJoinedMs` of speech
-//   per decode). Whisper ends a fragment decoded alone with a full stop, so punctuation does
-//   not end the wait (`joinAfterSentenceEnd`); an ellipsis never does. If the joint decode
-//   loses one of its utterances, the open one is kept as it was and the new one decoded alone.
-//   Joining adds no decodes (the new utterance is decoded once, together with the open one),
-//   only longer ones;
-// - an utterance that gives no text with the prompt is decoded again without it; one that
-//   still gives nothing is counted in `unrecognizedCount` and listed in `unrecognized`.
+//   `maxJoinGapMs`: the next one that closes within that gap joins it, up to `maxJoinedMs` of
+//   speech. Joined utterances are decoded together, a pause under 2 s kept as heard (as the
+//   file path's VAD gate joins regions) and a longer one shortened to 2 s (Whisper's word
+//   alignment needs the pause: shortened to padding, the word after it is put before it).
+//   Whisper ends a fragment decoded alone with a full stop, so punctuation does not end the
+//   wait (`joinAfterSentenceEnd`);
+// - an utterance the joint decode gives no words is decoded again on its own; one that gives
+//   no text with the prompt is decoded again without it; one that still gives nothing is
+//   counted in `unrecognizedCount` and listed in `unrecognized`;
+// - an utterance can be decoded with the stream's previous text as prompt, as the file path
+//   conditions each window on the text before it (`promptCharacters`, off by default).
 // Word times are tightened to the VAD's speech and segments split at 1 s pauses (WordEdges).
 //
 // Two ways to read results (use one per transcriber):
+// - `feed` / `flush`: only final segments, never replaced. A sentence is decoded once, when
+//   it is final: `maxJoinGapMs` (8 s) of silence after it ends, or as soon as the speech
+//   joined to it would pass `maxJoinedMs` (12 s), or at once with joining off. Latency budget:
+//   that, plus one decode. The daemon reads this way.
 // - `feedUtterances` / `flushUtterances`: every decode as soon as it is made, as a
-//   `LiveUtterance` with a stable `id`; one with a non-empty `replaces` supersedes the
-//   utterances with those ids (already returned), whose stored results the caller must delete
-//   and replace with this one's segments. Latency: the utterance's end + `minSilenceMs` + decode.
-// - `feed` / `flush`: only final segments, never replaced. Latency budget: an utterance is
-//   final `maxJoinGapMs` (3 s) of silence after it ends, or as soon as the speech joined to
-//   it would pass `maxJoinedMs` (12 s), or at once with joining off; plus one decode.
+//   `LiveUtterance` with a stable `id`: each utterance is decoded when it closes, and again
+//   together with the open one when it joins it; one with a non-empty `replaces` supersedes
+//   the utterances with those ids (already returned), whose stored results the caller must
+//   delete and replace with this one's segments. If the joint decode loses one of its
+//   utterances, the open one is kept as it was and the new one decoded alone. Latency: the
+//   utterance's end + `minSilenceMs` + decode; more decodes than `feed`.
 import SpokenWords
 import Subtitles
 import VAD
@@ -42,18 +44,27 @@ public struct LiveSpeechOptions: Sendable, Equatable {
     public var minSilenceMs = 700
     /// Utterances shorter than this are dropped (clicks, coughs).
     public var minSpeechMs = 250
-    /// Audio kept on each side of an utterance.
-    public var padMs = 200
+    /// Audio kept on each side of an utterance (the file path's VAD gate pads regions by 400 ms
+    /// too; with 200 ms, Whisper misheard a sentence's first word after a pause more often).
+    public var padMs = 400
     /// An utterance is cut here and recognised, so the buffer never exceeds Whisper's 30 s window.
     public var maxSpeechMs = 28_000
-    /// An utterance not ending a sentence is joined with the next one when the pause between
-    /// them is at most this long; 0 turns joining off.
-    public var maxJoinGapMs = 3_000
+    /// An utterance is joined with the next one when the pause between them is at most this
+    /// long (a speaker may stop for several seconds mid-sentence; decoded alone, the rest of
+    /// the sentence comes out garbled); 0 turns joining off.
+    public var maxJoinGapMs = 8_000
     /// Joined speech (the utterances, without the pauses) is at most this long.
     public var maxJoinedMs = 12_000
+    /// A pause between joined utterances shorter than this is decoded as it was heard; a
+    /// longer one is shortened to this. The file path's VAD gate keeps silences under 2 s
+    /// inside a region, and Whisper's word alignment needs the pause: shortened to padding,
+    /// the first word after it is aligned into the padding before the pause and restored
+    /// there (JFK's "ask not — what" put "what" 1 s early).
+    public var keepPauseMs = 2_000
     /// Whether an utterance whose text ends a sentence also waits to be joined. Whisper
     /// ends a fragment decoded alone with a full stop ("how much there might be."), so the
-    /// text alone cannot tell a finished sentence from a pause mid-sentence.
+    /// text alone cannot tell a finished sentence from a pause mid-sentence. Only when every
+    /// decode is read (`feedUtterances`): with `feed` an utterance is not decoded until final.
     public var joinAfterSentenceEnd = true
     /// Characters of previous text given to the recogniser as prompt; 0: no prompt. Off by
     /// default: on the speech-pauses lecture (Whisper base, greedy) a 600-character prompt made
@@ -97,9 +108,14 @@ public final class LiveSpeechTranscriber {
     private var vadPosition = 0
     private var speechStart: Int? = nil
     private var silenceStart: Int? = nil
-    /// The last decoded utterance while it may still be joined with the next.
-    /// `pieces`: its utterances (sample ranges), each decoded again with the next one.
-    private var open: (utterance: LiveUtterance, pieces: [(start: Int, end: Int)], speechSamples: Int, prompt: String)? = nil
+    /// The last utterance (or sentence joined from several) while it may still be joined
+    /// with the next. `pieces`: its utterances (sample ranges). `utterance`: its latest decode
+    /// when every decode is read; nil when only final segments are (decoded when final).
+    private var open: (utterance: LiveUtterance?, pieces: [(start: Int, end: Int)], speechSamples: Int, prompt: String)? = nil
+    /// Whether every decode is read (`feedUtterances`), so utterances are decoded as they
+    /// close and again when joined, or only final segments (`feed`), so a sentence is decoded
+    /// once, when it is final.
+    private var decodesEveryUtterance = false
     /// Final text of the stream so far (the last `promptCharacters`), the next prompt.
     private var history = ""
     private var nextID = 0
@@ -122,7 +138,8 @@ public final class LiveSpeechTranscriber {
     /// Adds the next stretch of audio (contiguous with the previous one) starting at
     /// absolute `startMs`, and returns the segments that became final in it.
     public func feed(_ samples: [Float], startMs: Int64) throws -> [TranscriptSegment] {
-        try advance(samples, startMs: startMs).final.flatMap(\.segments)
+        decodesEveryUtterance = false
+        return try advance(samples, startMs: startMs).final.flatMap(\.segments)
     }
 
     /// Ends the stream: an utterance still open is recognised now; returns the rest.
@@ -134,7 +151,8 @@ public final class LiveSpeechTranscriber {
 
     /// As `feed`, but returns every decode as soon as it is made (see the file header).
     public func feedUtterances(_ samples: [Float], startMs: Int64) throws -> [LiveUtterance] {
-        try advance(samples, startMs: startMs).emitted
+        decodesEveryUtterance = true
+        return try advance(samples, startMs: startMs).emitted
     }
 
     public func flushUtterances() throws -> [LiveUtterance] {
@@ -169,7 +187,7 @@ public final class LiveSpeechTranscriber {
             silenceStart = nil
             try utteranceClosed(from: start, to: bufferStart + buffer.count, into: &out)
         }
-        finalizeOpen(into: &out)
+        try finalizeOpen(into: &out)
         return out
     }
 
@@ -183,14 +201,14 @@ public final class LiveSpeechTranscriber {
                 speechStart = s
                 silenceStart = nil
             } else if let o = open, s + Self.chunk - o.pieces.last!.end > options.maxJoinGapMs * Self.perMs {
-                finalizeOpen(into: &out)
+                try finalizeOpen(into: &out)
             }
             return
         }
         if let o = open, o.speechSamples + (s + Self.chunk - start) > options.maxJoinedMs * Self.perMs {
             // The utterance being heard can no longer be joined to the open one: that one is
             // final now rather than when this one ends (latency bound).
-            finalizeOpen(into: &out)
+            try finalizeOpen(into: &out)
         }
         if p >= options.threshold {
             silenceStart = nil
@@ -219,53 +237,95 @@ public final class LiveSpeechTranscriber {
         let speech = end - start
         if let o = open, start - o.pieces.last!.end <= options.maxJoinGapMs * Self.perMs,
            o.speechSamples + speech <= options.maxJoinedMs * Self.perMs {
-            // Finish the open sentence: decode its utterances again together with this one,
-            // each pause between them shortened to padding.
             let pieces = o.pieces + [(start, end)]
+            guard decodesEveryUtterance, let previous = o.utterance else {
+                // Only final segments are read: the sentence is decoded once, when final.
+                open = (nil, pieces, o.speechSamples + speech, o.prompt)
+                if !mayJoin(after: nil, speechSamples: o.speechSamples + speech) { try finalizeOpen(into: &out) }
+                return
+            }
+            // Finish the open sentence: decode its utterances again together with this one
+            // (pauses as `keepPauseMs` says).
             let joined = try decode(pieces: pieces, prompt: o.prompt)
             if Self.covers(joined, pieces, sampleToMs: ms) {
                 // The open utterance already stands for every fragment before it.
-                let u = LiveUtterance(id: takeID(), replaces: [o.utterance.id],
+                let u = LiveUtterance(id: takeID(), replaces: [previous.id],
                                       startMs: ms(o.pieces[0].start), endMs: ms(end), segments: joined, isFinal: false)
                 open = (u, pieces, o.speechSamples + speech, o.prompt)
                 out.emitted.append(u)
-                if !mayJoin(after: joined, speechSamples: o.speechSamples + speech) { finalizeOpen(into: &out) }
+                if !mayJoin(after: joined, speechSamples: o.speechSamples + speech) { try finalizeOpen(into: &out) }
                 return
             }
             // The joint decode lost one of them: keep the fragment, decode this one alone.
-            finalizeOpen(into: &out)
-        } else {
-            finalizeOpen(into: &out)
         }
+        try finalizeOpen(into: &out)
         let prompt = String(history.suffix(options.promptCharacters))
-        var segments = try decode(pieces: [(start, end)], prompt: prompt)
-        if segments.isEmpty && !prompt.isEmpty { segments = try decode(pieces: [(start, end)], prompt: "") }
-        if segments.isEmpty {
-            unrecognizedCount += 1
-            unrecognized.append(UnrecognizedSpeech(startMs: ms(start), endMs: ms(end),
-                reason: "no text, also decoded without the previous text as prompt"))
-            if unrecognized.count > 100 { unrecognized.removeFirst() }
+        guard decodesEveryUtterance else {
+            open = (nil, [(start, end)], speech, prompt)
+            if !mayJoin(after: nil, speechSamples: speech) { try finalizeOpen(into: &out) }
             return
         }
+        guard let segments = try decodeAlone((start, end), prompt: prompt) else { return }
         let u = LiveUtterance(id: takeID(), replaces: [], startMs: ms(start), endMs: ms(end), segments: segments, isFinal: false)
         open = (u, [(start, end)], speech, prompt)
         out.emitted.append(u)
-        if !mayJoin(after: segments, speechSamples: speech) { finalizeOpen(into: &out) }
+        if !mayJoin(after: segments, speechSamples: speech) { try finalizeOpen(into: &out) }
     }
 
-    /// Whether an utterance with this text and speech may still be joined with the next one.
-    private func mayJoin(after segments: [TranscriptSegment], speechSamples: Int) -> Bool {
+    /// One utterance decoded on its own: with the prompt, again without it if that gives no
+    /// text; nil (and reported in `unrecognized`) if it still gives none.
+    private func decodeAlone(_ piece: (start: Int, end: Int), prompt: String) throws -> [TranscriptSegment]? {
+        var segments = try decode(pieces: [piece], prompt: prompt)
+        if segments.isEmpty && !prompt.isEmpty { segments = try decode(pieces: [piece], prompt: "") }
+        guard segments.isEmpty else { return segments }
+        unrecognizedCount += 1
+        unrecognized.append(UnrecognizedSpeech(startMs: ms(piece.start), endMs: ms(piece.end),
+            reason: "no text, also decoded without the previous text as prompt"))
+        if unrecognized.count > 100 { unrecognized.removeFirst() }
+        return nil
+    }
+
+    /// A sentence's utterances decoded together once; an utterance the joint decode gave no
+    /// words is decoded again on its own (as the file path does with a speech region).
+    /// nil when none of them gave text.
+    private func decodeFinal(_ pieces: [(start: Int, end: Int)], prompt: String) throws -> LiveUtterance? {
+        var segments = try decode(pieces: pieces, prompt: prompt)
+        if pieces.count == 1 && segments.isEmpty {
+            guard let alone = try decodeAlone(pieces[0], prompt: prompt) else { return nil }
+            segments = alone
+        } else {
+            for p in pieces where !Self.covers(segments, [p], sampleToMs: ms) {
+                segments += try decodeAlone(p, prompt: "") ?? []
+            }
+            segments.sort { $0.startMs < $1.startMs }
+        }
+        guard !segments.isEmpty else { return nil }
+        return LiveUtterance(id: takeID(), replaces: [], startMs: ms(pieces[0].start), endMs: ms(pieces.last!.end),
+                             segments: segments, isFinal: true)
+    }
+
+    /// Whether an utterance with this text (nil: not decoded yet) and speech may still be
+    /// joined with the next one.
+    private func mayJoin(after segments: [TranscriptSegment]?, speechSamples: Int) -> Bool {
         options.maxJoinGapMs > 0 && speechSamples + options.minSpeechMs * Self.perMs <= options.maxJoinedMs * Self.perMs
-            && (options.joinAfterSentenceEnd || !Self.endsSentence(segments))
+            && (options.joinAfterSentenceEnd || segments.map { !Self.endsSentence($0) } ?? true)
     }
 
     /// The open utterance can no longer change: it joins the prompt history and is final.
-    private func finalizeOpen(into out: inout Output) {
-        guard var o = open else { return }
+    private func finalizeOpen(into out: inout Output) throws {
+        guard let o = open else { return }
         open = nil
-        o.utterance.isFinal = true
-        out.final.append(o.utterance)
-        let text = o.utterance.segments.map(\.text).joined()
+        var u: LiveUtterance
+        if let decoded = o.utterance {
+            u = decoded
+            u.isFinal = true
+        } else {
+            guard let decoded = try decodeFinal(o.pieces, prompt: o.prompt) else { return }
+            u = decoded
+            out.emitted.append(u)
+        }
+        out.final.append(u)
+        let text = u.segments.map(\.text).joined()
         history = String((history + text).suffix(max(options.promptCharacters, 0)))
     }
 
@@ -274,9 +334,16 @@ public final class LiveSpeechTranscriber {
     private func decode(pieces: [(start: Int, end: Int)], prompt: String) throws -> [TranscriptSegment] {
         let pad = options.padMs * Self.perMs
         var ranges: [(start: Int, end: Int)] = []
-        for p in pieces {
-            let lo = max(p.start - pad, bufferStart), hi = min(p.end + pad, bufferStart + buffer.count)
-            if let last = ranges.last, lo <= last.end { ranges[ranges.count - 1].end = max(last.end, hi) }
+        let keep = options.keepPauseMs * Self.perMs
+        // A longer pause keeps half of `keepPauseMs` on each side: the aligner starts the word
+        // after a pause early, and with only the padding left it put the whole word before
+        // the pause ("man unless" 3.7 s early, between two sentences 3 s apart).
+        let innerPad = max(pad, keep / 2)
+        for (i, p) in pieces.enumerated() {
+            let lo = max(p.start - (i > 0 ? innerPad : pad), bufferStart)
+            let hi = min(p.end + (i < pieces.count - 1 ? innerPad : pad), bufferStart + buffer.count)
+            let pauseKept = i > 0 && p.start - pieces[i - 1].end < keep
+            if let last = ranges.last, lo <= last.end || pauseKept { ranges[ranges.count - 1].end = max(last.end, hi) }
             else { ranges.append((lo, hi)) }
         }
         var samples: [Float] = []

@@ -4,7 +4,8 @@
 // 2.10–3.72 s over a pause at 2.18–3.28 s). Each word keeps one stretch of speech inside it
 // (Silero chunks of 32 ms at p ≥ `threshold`, gaps shorter than `bridgeMs` bridged): the
 // last one when a pause splits it, widened by `marginMs`; a word with no speech chunk keeps
-// its times. Segments are then split where their words leave a pause of `splitPauseMs` or
+// its times; a word with no speech in it at all, before a pause, moves to where speech
+// resumes. Segments are then split where their words leave a pause of `splitPauseMs` or
 // more, and fitted to their words.
 import SpokenWords
 import Subtitles
@@ -31,7 +32,7 @@ public struct WordEdges: Sendable {
         segments.flatMap { s -> [TranscriptSegment] in
             guard !s.words.isEmpty else { return [s] }
             var t = s
-            t.words = s.words.map(tightened)
+            t.words = movedToTheirSpeech(s.words.map(tightened))
             return Self.split(t, atPausesOf: splitPauseMs)
         }
     }
@@ -55,6 +56,34 @@ public struct WordEdges: Sendable {
         var out = w
         out.startMs = max(w.startMs, best.start - marginMs)
         out.endMs = max(out.startMs, min(w.endMs, best.end + marginMs))
+        return out
+    }
+
+    /// Where a long pause was shortened to padding before decoding (the VAD gate, the live
+    /// transcriber), the aligner can put the first word after it wholly inside the padding
+    /// before it, so its restored times lie in silence (between sentences 3 s apart,
+    /// "unless" ended up 3.7 s early). A word with no speech chunk in it whose next word
+    /// starts after speech resumes is moved to where it resumes, keeping its length (at
+    /// most up to the next word's end).
+    func movedToTheirSpeech(_ words: [TranscriptWord]) -> [TranscriptWord] {
+        let c = Self.chunkMs
+        func chunk(_ t: Int64) -> Int { Int((t - originMs) / c) }
+        func hasSpeech(_ from: Int64, _ to: Int64) -> Bool {
+            let a = max(0, chunk(from)), b = min(probabilities.count, chunk(to + c - 1))
+            return a < b && probabilities[a..<b].contains { $0 >= threshold }
+        }
+        var out = words
+        for i in out.indices.dropLast() where !hasSpeech(out[i].startMs, out[i].endMs) {
+            let next = out[i + 1]
+            // The first speech chunk after the word, if it comes before the next word ends.
+            let a = max(0, chunk(out[i].endMs)), b = min(probabilities.count, chunk(next.endMs + c - 1))
+            guard a < b, let k = (a..<b).first(where: { probabilities[$0] >= threshold }) else { continue }
+            let resumes = originMs + Int64(k) * c
+            guard resumes - out[i].endMs >= bridgeMs else { continue }
+            let length = out[i].endMs - out[i].startMs
+            out[i].startMs = max(out[i].startMs, resumes - marginMs)
+            out[i].endMs = max(out[i].startMs, min(out[i].startMs + length, max(next.endMs, out[i].startMs)))
+        }
         return out
     }
 

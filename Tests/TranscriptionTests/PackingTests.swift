@@ -24,8 +24,7 @@ final class PackingTests: XCTestCase {
     static let allowedWordTimeMs: Int64 = 60
 
     func testPackedUtterancesKeepTheirWordsAndWordTimes() throws {
-        let whisper = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent("whisper-base"),
-                                             beamSlots: 1)
+        let whisper = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent("whisper-base"))
         let recognizer = WhisperRecognizer(transcriber: whisper, options: LivePausesTests.liveOptions)
         let vad = try SpeechGateTests.weights()
         // Short clips of the speech set, each one live stream (the lecture is left to the

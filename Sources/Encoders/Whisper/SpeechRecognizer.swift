@@ -71,15 +71,13 @@ public struct TranscriptionOptions: Sendable {
         return o
     }
 
-    /// Decoding for live speech: greedy with the temperature fallback (beam search costs
-    /// about 3x the decoder time, which two cores need for keeping up with live streams),
-    /// word timestamps on so every word is searchable with its own time, no conditioning
-    /// across 30 s windows (an utterance is one window; the live transcriber gives the
-    /// stream's previous text as the initial prompt instead).
+    /// Decoding for live speech: beam search as on the file path (the live transcriber
+    /// decodes a sentence once, when it is final, so the daemon stores what `transcribe`
+    /// would write), word timestamps on so every word is searchable with its own time, no
+    /// conditioning across 30 s windows (an utterance is one window; the live transcriber
+    /// gives the stream's previous text as the initial prompt instead).
     public static var live: TranscriptionOptions {
         var o = TranscriptionOptions()
-        o.beamSize = 1
-        o.bestOf = 1
         o.wordTimestamps = true
         o.conditionOnPreviousText = false
         return o

@@ -2,9 +2,9 @@
 // Its models load once at start-up (from the models directory, per the `[models]` settings
 // `speech` and `vad`) and every stream's encoder shares them; a missing or broken model
 // stops start-up with a message naming the file and the command that fetches it.
-// Utterances of all streams go through one PackingRecognizer: an ended utterance waits up to
-// `[speech] pack_latency` (default 5 s) for utterances of other streams to share its 30 s
-// Whisper window; a stream with `[speech] latency = "low"` never waits.
+// Utterances of all streams go through one PackingRecognizer: with `[speech] pack_latency`
+// set (off by default), an ended utterance waits up to that long for utterances of other
+// streams to share its 30 s Whisper window; a stream with `[speech] latency = "low"` never waits.
 import Foundation
 import ModelIO
 import SightlineCore
@@ -35,7 +35,7 @@ public struct PreparedSpeech: PreparedEncoder {
         let registry = ModelRegistry(root: dir)
         do {
             let precision = WhisperPrecision(rawValue: setup.speechPrecision) ?? .auto
-            let whisper = try WhisperTranscriber(model: speech, registry: registry, beamSlots: 1, precision: precision)
+            let whisper = try WhisperTranscriber(model: speech, registry: registry, beamSlots: TranscriptionOptions.live.beamSize, precision: precision)
             recognizer = PackingRecognizer(WhisperRecognizer(transcriber: whisper, options: Self.liveOptions),
                                            latencyMs: setup.speechPackLatencyMs)
         } catch {

@@ -13,6 +13,7 @@
 
 #define PWC_NR (2 * PWC_VL)
 #define PWC_MAXW (3 * PWC_VL)
+#define PWC_UNROLL _Pragma("clang loop unroll(full)")
 
 INLINE PWC_ATTR PWC_VEC PWC(splat)(float s) {
     PWC_VEC v;
@@ -34,29 +35,59 @@ INLINE PWC_ATTR PWC_VEC PWC(act)(const int act, PWC_VEC y) {
 }
 
 // One full-width tile. `channelsFirst` selects how A is addressed (see above); every
-// other difference is in the pointers the driver passes. `aw` is A's panel width when
-// channels-first (MR).
+// other difference is in the pointers the driver passes. B's rows are nv·VL floats apart
+// in both layouts (a packed weight panel, or a block of the copied activations), and A's
+// channels-first panel rows MR floats apart, so both strides are constants here.
+// The accumulators start from the bias, so the epilogue is activation, residual, store.
+// Channels-last, the k loop runs four steps per iteration off fixed row pointers: the row
+// addresses become constant displacements, which keeps the loop's bookkeeping below what
+// the front end can issue alongside the multiply-adds.
 INLINE PWC_ATTR void PWC(tile_body)(const int mr, const int nv, const int channelsFirst, const int act, int k,
-                                    const float *a, long lda, const float *b, long ldb,
-                                    const float *bias, float *c, long ldc, const float *res, long ldr) {
+                                    const float *a, long lda, const float *b, const float *bias, float *c, long ldc,
+                                    const float *res, long ldr) {
     // The tables below instantiate 8 row counts for every ISA; those above MR are never called.
     const int rows = nv == 3 ? PWC_MR3 : PWC_MR;
     const int m = mr < rows ? mr : rows;
+    const long ldb = (long)nv * PWC_VL;
     PWC_VEC acc[PWC_MR][3];
-    for (int i = 0; i < m; i++) for (int v = 0; v < nv; v++) acc[i][v] = PWC(splat)(0.0f);
-    for (int p = 0; p < k; p++) {
-        PWC_VEC bv[3];
-        for (int v = 0; v < nv; v++) bv[v] = *(const PWC_VEC *)(b + p * ldb + v * PWC_VL);
-        for (int i = 0; i < m; i++) {
-            const PWC_VEC av = PWC(splat)(channelsFirst ? a[(long)p * PWC_MR + i] : a[(long)i * lda + p]);
-            for (int v = 0; v < nv; v++) acc[i][v] += av * bv[v];
+    PWC_UNROLL for (int i = 0; i < m; i++)
+        PWC_UNROLL for (int v = 0; v < nv; v++)
+            acc[i][v] = !bias ? PWC(splat)(0.0f) : channelsFirst ? PWC(splat)(bias[i]) : *(const PWC_VEC *)(bias + v * PWC_VL);
+    if (channelsFirst) {
+        for (int p = 0; p < k; p++) {
+            PWC_VEC bv[3];
+            PWC_UNROLL for (int v = 0; v < nv; v++) bv[v] = *(const PWC_VEC *)(b + p * ldb + v * PWC_VL);
+            PWC_UNROLL for (int i = 0; i < m; i++) {
+                const PWC_VEC av = PWC(splat)(a[(long)p * PWC_MR + i]);
+                PWC_UNROLL for (int v = 0; v < nv; v++) acc[i][v] += av * bv[v];
+            }
+        }
+    } else {
+        const float *row[PWC_MR];
+        PWC_UNROLL for (int i = 0; i < m; i++) row[i] = a + (long)i * lda;
+        int p = 0;
+        for (; p + 4 <= k; p += 4, b += 4 * ldb) {
+            PWC_UNROLL for (int u = 0; u < 4; u++) {
+                PWC_VEC bv[3];
+                PWC_UNROLL for (int v = 0; v < nv; v++) bv[v] = *(const PWC_VEC *)(b + u * ldb + v * PWC_VL);
+                PWC_UNROLL for (int i = 0; i < m; i++) {
+                    const PWC_VEC av = PWC(splat)(row[i][p + u]);
+                    PWC_UNROLL for (int v = 0; v < nv; v++) acc[i][v] += av * bv[v];
+                }
+            }
+        }
+        for (; p < k; p++, b += ldb) {
+            PWC_VEC bv[3];
+            PWC_UNROLL for (int v = 0; v < nv; v++) bv[v] = *(const PWC_VEC *)(b + v * PWC_VL);
+            PWC_UNROLL for (int i = 0; i < m; i++) {
+                const PWC_VEC av = PWC(splat)(row[i][p]);
+                PWC_UNROLL for (int v = 0; v < nv; v++) acc[i][v] += av * bv[v];
+            }
         }
     }
-    for (int i = 0; i < m; i++) {
-        for (int v = 0; v < nv; v++) {
-            PWC_VEC y = acc[i][v];
-            if (bias) y += channelsFirst ? PWC(splat)(bias[i]) : *(const PWC_VEC *)(bias + v * PWC_VL);
-            y = PWC(act)(act, y);
+    PWC_UNROLL for (int i = 0; i < m; i++) {
+        PWC_UNROLL for (int v = 0; v < nv; v++) {
+            PWC_VEC y = PWC(act)(act, acc[i][v]);
             if (res) y += *(const PWC_VEC *)(res + i * ldr + v * PWC_VL);
             *(PWC_VEC *)(c + i * ldc + v * PWC_VL) = y;
         }
@@ -66,9 +97,9 @@ INLINE PWC_ATTR void PWC(tile_body)(const int mr, const int nv, const int channe
 // Specialised per (layout, activation, vectors, row count): the loops and the epilogue's
 // branches fold away. Two-vector tiles for both layouts, three-vector tiles channels-last.
 #define PWC_TILE(CF, ACT, NV, MR) \
-    PWC_ATTR static void PWC(tile_##CF##_##ACT##_##NV##_##MR)(int k, const float *a, long lda, const float *b, long ldb, \
+    PWC_ATTR static void PWC(tile_##CF##_##ACT##_##NV##_##MR)(int k, const float *a, long lda, const float *b, \
         const float *bias, float *c, long ldc, const float *res, long ldr) { \
-        PWC(tile_body)(MR, NV, CF, ACT, k, a, lda, b, ldb, bias, c, ldc, res, ldr); }
+        PWC(tile_body)(MR, NV, CF, ACT, k, a, lda, b, bias, c, ldc, res, ldr); }
 #define PWC_TILES_MR(CF, ACT, NV) \
     PWC_TILE(CF, ACT, NV, 1) PWC_TILE(CF, ACT, NV, 2) PWC_TILE(CF, ACT, NV, 3) PWC_TILE(CF, ACT, NV, 4) \
     PWC_TILE(CF, ACT, NV, 5) PWC_TILE(CF, ACT, NV, 6) PWC_TILE(CF, ACT, NV, 7) PWC_TILE(CF, ACT, NV, 8)
@@ -95,7 +126,7 @@ static const pwc_tile_fn PWC(tiles)[3][4][9] = {
 // missing columns are zero or copied into a zero-padded block by the caller), the valid
 // columns copied out with the residual added.
 PWC_ATTR static void PWC(tile_partial)(int kind, int act, int mr, int w, int nr, int k, const float *a, long lda,
-                                       const float *b, long ldb, const float *bias, float *c, long ldc,
+                                       const float *b, const float *bias, float *c, long ldc,
                                        const float *res, long ldr) {
     float t[PWC_MR * PWC_MAXW] __attribute__((aligned(64)));
     float bpad[PWC_MAXW] __attribute__((aligned(64)));
@@ -104,7 +135,7 @@ PWC_ATTR static void PWC(tile_partial)(int kind, int act, int mr, int w, int nr,
         for (int j = 0; j < w; j++) bpad[j] = j < nr ? bias[j] : 0.0f;
         bb = bpad;
     }
-    PWC(tiles)[kind][act][mr](k, a, lda, b, ldb, bb, t, w, NULL, 0);
+    PWC(tiles)[kind][act][mr](k, a, lda, b, bb, t, w, NULL, 0);
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) c[i * ldc + j] = t[i * w + j] + (res ? res[i * ldr + j] : 0.0f);
 }
@@ -130,8 +161,8 @@ PWC_ATTR static void PWC(drive_last)(const sl_pointwise_args *g, int p0, int p1)
                 const float *bias = g->bias ? g->bias + j : NULL;
                 float *c = g->y + (long)p * g->ldy + j;
                 const float *res = g->residual ? g->residual + (long)p * g->ldr + j : NULL;
-                if (nr == w) PWC(tiles)[kind][g->act][mr](k, a, g->ldx, b, w, bias, c, g->ldy, res, g->ldr);
-                else PWC(tile_partial)(kind, g->act, mr, w, nr, k, a, g->ldx, b, w, bias, c, g->ldy, res, g->ldr);
+                if (nr == w) PWC(tiles)[kind][g->act][mr](k, a, g->ldx, b, bias, c, g->ldy, res, g->ldr);
+                else PWC(tile_partial)(kind, g->act, mr, w, nr, k, a, g->ldx, b, bias, c, g->ldy, res, g->ldr);
             }
         }
     }
@@ -180,8 +211,8 @@ PWC_ATTR static int PWC(drive_first)(const sl_pointwise_args *g, int p0, int p1)
                 const float *b = blocks + (long)jb * k * PWC_NR;
                 float *c = g->y + (long)o * g->ldy + p + j;
                 const float *res = g->residual ? g->residual + (long)o * g->ldr + p + j : NULL;
-                if (nr == PWC_NR) PWC(tiles)[1][g->act][mr](k, a, PWC_MR, b, PWC_NR, bias, c, g->ldy, res, g->ldr);
-                else PWC(tile_partial)(1, g->act, mr, PWC_NR, nr, k, a, PWC_MR, b, PWC_NR, bias, c, g->ldy, res, g->ldr);
+                if (nr == PWC_NR) PWC(tiles)[1][g->act][mr](k, a, PWC_MR, b, bias, c, g->ldy, res, g->ldr);
+                else PWC(tile_partial)(1, g->act, mr, PWC_NR, nr, k, a, PWC_MR, b, bias, c, g->ldy, res, g->ldr);
             }
         }
     }
@@ -190,3 +221,4 @@ PWC_ATTR static int PWC(drive_first)(const sl_pointwise_args *g, int p0, int p1)
 
 #undef PWC_NR
 #undef PWC_MAXW
+#undef PWC_UNROLL

@@ -120,7 +120,33 @@ INLINE void dwn_body(const float *xs, int ring, int H, int W, int C, const float
             const int ix0 = ox * sW - padL;
             const int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + kW > W ? W - ix0 : kW;
             float *o = outs + ((long)(oy - oyBase) * OW + ox) * C;
-            for (int c = 0; c < C8; c += 8) {
+            // One column (the edges, and interior columns left over from the groups of four):
+            // four channel vectors at a time, so four independent chains hide the multiply-add
+            // latency that one chain of up to nine dependent taps waits on.
+            int c = 0;
+            for (; c + 32 <= C8; c += 32) {
+                v8 a0 = bias ? *(const v8 *)(bias + c) : zero, a1 = bias ? *(const v8 *)(bias + c + 8) : zero;
+                v8 a2 = bias ? *(const v8 *)(bias + c + 16) : zero, a3 = bias ? *(const v8 *)(bias + c + 24) : zero;
+                for (int ky = ky0; ky < ky1; ky++) {
+                    const float *xr = xs + roff[ky] + (long)ix0 * C + c;
+                    const float *wr = w + (long)ky * kW * C + c;
+                    for (int kx = kx0; kx < kx1; kx++) {
+                        const float *xp = xr + (long)kx * C, *wp = wr + (long)kx * C;
+                        a0 += *(const v8 *)xp * *(const v8 *)wp;
+                        a1 += *(const v8 *)(xp + 8) * *(const v8 *)(wp + 8);
+                        a2 += *(const v8 *)(xp + 16) * *(const v8 *)(wp + 16);
+                        a3 += *(const v8 *)(xp + 24) * *(const v8 *)(wp + 24);
+                    }
+                }
+                if (relu6) {
+                    a0 = __builtin_elementwise_min(__builtin_elementwise_max(a0, zero), six);
+                    a1 = __builtin_elementwise_min(__builtin_elementwise_max(a1, zero), six);
+                    a2 = __builtin_elementwise_min(__builtin_elementwise_max(a2, zero), six);
+                    a3 = __builtin_elementwise_min(__builtin_elementwise_max(a3, zero), six);
+                }
+                *(v8 *)(o + c) = a0; *(v8 *)(o + c + 8) = a1; *(v8 *)(o + c + 16) = a2; *(v8 *)(o + c + 24) = a3;
+            }
+            for (; c < C8; c += 8) {
                 v8 acc = bias ? *(const v8 *)(bias + c) : zero;
                 for (int ky = ky0; ky < ky1; ky++) {
                     const float *xr = xs + roff[ky] + (long)ix0 * C + c;
@@ -130,7 +156,7 @@ INLINE void dwn_body(const float *xs, int ring, int H, int W, int C, const float
                 if (relu6) acc = __builtin_elementwise_min(__builtin_elementwise_max(acc, zero), six);
                 *(v8 *)(o + c) = acc;
             }
-            for (int c = C8; c < C; c++) {
+            for (c = C8; c < C; c++) {
                 float acc = bias ? bias[c] : 0.0f;
                 for (int ky = ky0; ky < ky1; ky++)
                     for (int kx = kx0; kx < kx1; kx++)

@@ -142,23 +142,34 @@ struct FoldedConv: Sendable {
     }
 
     /// columns (outSize², k·k·in), ordered (ky, kx, in); zeros where a tap reads padding.
+    /// Channels-last, a kernel row whose taps all lie inside the input is one run of k·in
+    /// floats of the input row, copied as such; only the edge columns test each tap.
     private func im2col(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>) {
-        let row = kernel * kernel * inChannels, cin = inChannels
+        let cin = inChannels, run = kernel * cin, row = kernel * run
         for oy in 0..<outSize {
             for ox in 0..<outSize {
+                let ix0 = ox * stride - padBefore
+                let inside = ix0 >= 0 && ix0 + kernel <= inSize
                 var d = cols + (oy * outSize + ox) * row
                 for ky in 0..<kernel {
                     let iy = oy * stride - padBefore + ky
-                    for kx in 0..<kernel {
-                        let ix = ox * stride - padBefore + kx
-                        if iy < 0 || iy >= inSize || ix < 0 || ix >= inSize {
-                            for c in 0..<cin { d[c] = 0 }
-                        } else {
-                            let src = x + (iy * inSize + ix) * cin
-                            for c in 0..<cin { d[c] = src[c] }
+                    if iy < 0 || iy >= inSize {
+                        for j in 0..<run { d[j] = 0 }
+                    } else if inside {
+                        let src = x + (iy * inSize + ix0) * cin
+                        for j in 0..<run { d[j] = src[j] }
+                    } else {
+                        for kx in 0..<kernel {
+                            let ix = ix0 + kx, tap = d + kx * cin
+                            if ix < 0 || ix >= inSize {
+                                for c in 0..<cin { tap[c] = 0 }
+                            } else {
+                                let src = x + (iy * inSize + ix) * cin
+                                for c in 0..<cin { tap[c] = src[c] }
+                            }
                         }
-                        d += cin
                     }
+                    d += run
                 }
             }
         }

@@ -17,7 +17,8 @@ final class DepthwiseNHWCTests: XCTestCase {
             DepthwiseNHWCShape.same(channels: 8, height: 1, width: 1, kernel: 3, stride: 1),
             DepthwiseNHWCShape.same(channels: 20, height: 11, width: 7, kernel: 5, stride: 3),
             // A single column takes four channel vectors at a time, then one, then scalars
-            // (45 = 32 + 8 + 5); width 11 leaves one interior column after the groups of four.
+            // (45 = 32 + 8 + 5); width 11 at stride 1 is one group of eight interior columns
+            // (one vector at a time, then the scalar channels) and one column left over.
             DepthwiseNHWCShape.same(channels: 45, height: 6, width: 11, kernel: 3, stride: 1),
         ]
         XCTAssertEqual(shapes[1].padTop, 0)

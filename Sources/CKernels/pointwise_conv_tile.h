@@ -7,9 +7,9 @@
 //   rows-are-pixels (channels-last): A = the activations, row i at a + i·lda, k contiguous;
 //                    B = weights packed (K, NR) per panel; bias per column.
 //   rows-are-channels (channels-first): A = weights packed (K, MR) per panel; B = the
-//                    activations (K, pixels), k at stride ldb; bias per row.
-// Epilogue while the tile is in registers: + bias, activation, then + residual (same layout
-// as the output), one store.
+//                    activations copied as (K, NR) blocks; bias per row.
+// The accumulators start from the bias; the epilogue, while the tile is in registers, is the
+// activation, then + residual (same layout as the output), one store.
 
 #define PWC_NR (2 * PWC_VL)
 #define PWC_MAXW (3 * PWC_VL)

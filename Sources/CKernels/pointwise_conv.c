@@ -19,7 +19,7 @@
 // per core here) while the pixel tiles sweep them.
 #define PWC_L2_FLOATS (64L * 1024)
 
-typedef void (*pwc_tile_fn)(int k, const float *a, long lda, const float *b, long ldb, const float *bias,
+typedef void (*pwc_tile_fn)(int k, const float *a, long lda, const float *b, int panels, const float *bias,
                             float *c, long ldc, const float *res, long ldr);
 
 typedef float pwc_v4 __attribute__((vector_size(16), aligned(4)));

@@ -7,12 +7,13 @@
 //   rows-are-pixels (channels-last): A = the activations, row i at a + i·lda, k contiguous;
 //                    B = weights packed (K, NR) per panel; bias per column.
 //   rows-are-channels (channels-first): A = weights packed (K, MR) per panel; B = the
-//                    activations (K, pixels), k at stride ldb; bias per row.
-// Epilogue while the tile is in registers: + bias, activation, then + residual (same layout
-// as the output), one store.
+//                    activations copied as (K, NR) blocks; bias per row.
+// The accumulators start from the bias; the epilogue, while the tile is in registers, is the
+// activation, then + residual (same layout as the output), one store.
 
 #define PWC_NR (2 * PWC_VL)
 #define PWC_MAXW (3 * PWC_VL)
+#define PWC_UNROLL _Pragma("clang loop unroll(full)")
 
 INLINE PWC_ATTR PWC_VEC PWC(splat)(float s) {
     PWC_VEC v;
@@ -34,29 +35,59 @@ INLINE PWC_ATTR PWC_VEC PWC(act)(const int act, PWC_VEC y) {
 }
 
 // One full-width tile. `channelsFirst` selects how A is addressed (see above); every
-// other difference is in the pointers the driver passes. `aw` is A's panel width when
-// channels-first (MR).
+// other difference is in the pointers the driver passes. B's rows are nv·VL floats apart
+// in both layouts (a packed weight panel, or a block of the copied activations), and A's
+// channels-first panel rows MR floats apart, so both strides are constants here.
+// The accumulators start from the bias, so the epilogue is activation, residual, store.
+// Channels-last, the k loop runs four steps per iteration off fixed row pointers: the row
+// addresses become constant displacements, which keeps the loop's bookkeeping below what
+// the front end can issue alongside the multiply-adds.
 INLINE PWC_ATTR void PWC(tile_body)(const int mr, const int nv, const int channelsFirst, const int act, int k,
-                                    const float *a, long lda, const float *b, long ldb,
-                                    const float *bias, float *c, long ldc, const float *res, long ldr) {
+                                    const float *a, long lda, const float *b, const float *bias, float *c, long ldc,
+                                    const float *res, long ldr) {
     // The tables below instantiate 8 row counts for every ISA; those above MR are never called.
     const int rows = nv == 3 ? PWC_MR3 : PWC_MR;
     const int m = mr < rows ? mr : rows;
+    const long ldb = (long)nv * PWC_VL;
     PWC_VEC acc[PWC_MR][3];
-    for (int i = 0; i < m; i++) for (int v = 0; v < nv; v++) acc[i][v] = PWC(splat)(0.0f);
-    for (int p = 0; p < k; p++) {
-        PWC_VEC bv[3];
-        for (int v = 0; v < nv; v++) bv[v] = *(const PWC_VEC *)(b + p * ldb + v * PWC_VL);
-        for (int i = 0; i < m; i++) {
-            const PWC_VEC av = PWC(splat)(channelsFirst ? a[(long)p * PWC_MR + i] : a[(long)i * lda + p]);
-            for (int v = 0; v < nv; v++) acc[i][v] += av * bv[v];
+    PWC_UNROLL for (int i = 0; i < m; i++)
+        PWC_UNROLL for (int v = 0; v < nv; v++)
+            acc[i][v] = !bias ? PWC(splat)(0.0f) : channelsFirst ? PWC(splat)(bias[i]) : *(const PWC_VEC *)(bias + v * PWC_VL);
+    if (channelsFirst) {
+        for (int p = 0; p < k; p++) {
+            PWC_VEC bv[3];
+            PWC_UNROLL for (int v = 0; v < nv; v++) bv[v] = *(const PWC_VEC *)(b + p * ldb + v * PWC_VL);
+            PWC_UNROLL for (int i = 0; i < m; i++) {
+                const PWC_VEC av = PWC(splat)(a[(long)p * PWC_MR + i]);
+                PWC_UNROLL for (int v = 0; v < nv; v++) acc[i][v] += av * bv[v];
+            }
+        }
+    } else {
+        const float *row[PWC_MR];
+        PWC_UNROLL for (int i = 0; i < m; i++) row[i] = a + (long)i * lda;
+        int p = 0;
+        for (; p + 4 <= k; p += 4, b += 4 * ldb) {
+            PWC_UNROLL for (int u = 0; u < 4; u++) {
+                PWC_VEC bv[3];
+                PWC_UNROLL for (int v = 0; v < nv; v++) bv[v] = *(const PWC_VEC *)(b + u * ldb + v * PWC_VL);
+                PWC_UNROLL for (int i = 0; i < m; i++) {
+                    const PWC_VEC av = PWC(splat)(row[i][p + u]);
+                    PWC_UNROLL for (int v = 0; v < nv; v++) acc[i][v] += av * bv[v];
+                }
+            }
+        }
+        for (; p < k; p++, b += ldb) {
+            PWC_VEC bv[3];
+            PWC_UNROLL for (int v = 0; v < nv; v++) bv[v] = *(const PWC_VEC *)(b + v * PWC_VL);
+            PWC_UNROLL for (int i = 0; i < m; i++) {
+                const PWC_VEC av = PWC(splat)(row[i][p]);
+                PWC_UNROLL for (int v = 0; v < nv; v++) acc[i][v] += av * bv[v];
+            }
         }
     }
-    for (int i = 0; i < m; i++) {
-        for (int v = 0; v < nv; v++) {
-            PWC_VEC y = acc[i][v];
-            if (bias) y += channelsFirst ? PWC(splat)(bias[i]) : *(const PWC_VEC *)(bias + v * PWC_VL);
-            y = PWC(act)(act, y);
+    PWC_UNROLL for (int i = 0; i < m; i++) {
+        PWC_UNROLL for (int v = 0; v < nv; v++) {
+            PWC_VEC y = PWC(act)(act, acc[i][v]);
             if (res) y += *(const PWC_VEC *)(res + i * ldr + v * PWC_VL);
             *(PWC_VEC *)(c + i * ldc + v * PWC_VL) = y;
         }
@@ -65,10 +96,18 @@ INLINE PWC_ATTR void PWC(tile_body)(const int mr, const int nv, const int channe
 
 // Specialised per (layout, activation, vectors, row count): the loops and the epilogue's
 // branches fold away. Two-vector tiles for both layouts, three-vector tiles channels-last.
+// One call computes `panels` tiles side by side: the same rows of A against consecutive
+// packed panels of B (k·w floats apart), each w columns further along the output, bias and
+// residual. Channels-last sweeps a whole row of panels per call, so the dispatch and the
+// register saves are paid once per pixel tile rather than per panel (a tenth of the time
+// of a K = 16 tile); channels-first passes one panel (its bias runs along the rows).
 #define PWC_TILE(CF, ACT, NV, MR) \
-    PWC_ATTR static void PWC(tile_##CF##_##ACT##_##NV##_##MR)(int k, const float *a, long lda, const float *b, long ldb, \
+    PWC_ATTR static void PWC(tile_##CF##_##ACT##_##NV##_##MR)(int k, const float *a, long lda, const float *b, int panels, \
         const float *bias, float *c, long ldc, const float *res, long ldr) { \
-        PWC(tile_body)(MR, NV, CF, ACT, k, a, lda, b, ldb, bias, c, ldc, res, ldr); }
+        const long w = (long)NV * PWC_VL; \
+        for (int q = 0; q < panels; q++) \
+            PWC(tile_body)(MR, NV, CF, ACT, k, a, lda, b + q * k * w, bias ? bias + q * w : NULL, c + q * w, ldc, \
+                           res ? res + q * w : NULL, ldr); }
 #define PWC_TILES_MR(CF, ACT, NV) \
     PWC_TILE(CF, ACT, NV, 1) PWC_TILE(CF, ACT, NV, 2) PWC_TILE(CF, ACT, NV, 3) PWC_TILE(CF, ACT, NV, 4) \
     PWC_TILE(CF, ACT, NV, 5) PWC_TILE(CF, ACT, NV, 6) PWC_TILE(CF, ACT, NV, 7) PWC_TILE(CF, ACT, NV, 8)
@@ -95,7 +134,7 @@ static const pwc_tile_fn PWC(tiles)[3][4][9] = {
 // missing columns are zero or copied into a zero-padded block by the caller), the valid
 // columns copied out with the residual added.
 PWC_ATTR static void PWC(tile_partial)(int kind, int act, int mr, int w, int nr, int k, const float *a, long lda,
-                                       const float *b, long ldb, const float *bias, float *c, long ldc,
+                                       const float *b, const float *bias, float *c, long ldc,
                                        const float *res, long ldr) {
     float t[PWC_MR * PWC_MAXW] __attribute__((aligned(64)));
     float bpad[PWC_MAXW] __attribute__((aligned(64)));
@@ -104,7 +143,7 @@ PWC_ATTR static void PWC(tile_partial)(int kind, int act, int mr, int w, int nr,
         for (int j = 0; j < w; j++) bpad[j] = j < nr ? bias[j] : 0.0f;
         bb = bpad;
     }
-    PWC(tiles)[kind][act][mr](k, a, lda, b, ldb, bb, t, w, NULL, 0);
+    PWC(tiles)[kind][act][mr](k, a, lda, b, 1, bb, t, w, NULL, 0);
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) c[i * ldc + j] = t[i * w + j] + (res ? res[i * ldr + j] : 0.0f);
 }
@@ -121,18 +160,20 @@ PWC_ATTR static void PWC(drive_last)(const sl_pointwise_args *g, int p0, int p1)
     chunk = chunk < 1 ? 1 : chunk;
     for (int q0 = 0; q0 < panels; q0 += chunk) {
         const int q1 = q0 + chunk < panels ? q0 + chunk : panels;
+        // The chunk's full-width panels in one call per pixel tile; a ragged last panel apart.
+        const int ragged = q1 == panels && n % w != 0, full = q1 - q0 - ragged;
+        const long j0 = (long)q0 * w, jr = (long)(q1 - 1) * w;
         for (int p = p0; p < p1; p += rows) {
             const int mr = p1 - p < rows ? p1 - p : rows;
             const float *a = g->x + (long)p * g->ldx;
-            for (int q = q0; q < q1; q++) {
-                const int j = q * w, nr = n - j < w ? n - j : w;
-                const float *b = g->packed + (long)q * k * w;
-                const float *bias = g->bias ? g->bias + j : NULL;
-                float *c = g->y + (long)p * g->ldy + j;
-                const float *res = g->residual ? g->residual + (long)p * g->ldr + j : NULL;
-                if (nr == w) PWC(tiles)[kind][g->act][mr](k, a, g->ldx, b, w, bias, c, g->ldy, res, g->ldr);
-                else PWC(tile_partial)(kind, g->act, mr, w, nr, k, a, g->ldx, b, w, bias, c, g->ldy, res, g->ldr);
-            }
+            float *c = g->y + (long)p * g->ldy;
+            const float *res = g->residual ? g->residual + (long)p * g->ldr : NULL;
+            if (full > 0)
+                PWC(tiles)[kind][g->act][mr](k, a, g->ldx, g->packed + j0 * k, full, g->bias ? g->bias + j0 : NULL, c + j0,
+                                             g->ldy, res ? res + j0 : NULL, g->ldr);
+            if (ragged)
+                PWC(tile_partial)(kind, g->act, mr, w, n - (int)jr, k, a, g->ldx, g->packed + jr * k, g->bias ? g->bias + jr : NULL,
+                                  c + jr, g->ldy, res ? res + jr : NULL, g->ldr);
         }
     }
 }
@@ -180,8 +221,8 @@ PWC_ATTR static int PWC(drive_first)(const sl_pointwise_args *g, int p0, int p1)
                 const float *b = blocks + (long)jb * k * PWC_NR;
                 float *c = g->y + (long)o * g->ldy + p + j;
                 const float *res = g->residual ? g->residual + (long)o * g->ldr + p + j : NULL;
-                if (nr == PWC_NR) PWC(tiles)[1][g->act][mr](k, a, PWC_MR, b, PWC_NR, bias, c, g->ldy, res, g->ldr);
-                else PWC(tile_partial)(1, g->act, mr, PWC_NR, nr, k, a, PWC_MR, b, PWC_NR, bias, c, g->ldy, res, g->ldr);
+                if (nr == PWC_NR) PWC(tiles)[1][g->act][mr](k, a, PWC_MR, b, 1, bias, c, g->ldy, res, g->ldr);
+                else PWC(tile_partial)(1, g->act, mr, PWC_NR, nr, k, a, PWC_MR, b, bias, c, g->ldy, res, g->ldr);
             }
         }
     }
@@ -190,3 +231,4 @@ PWC_ATTR static int PWC(drive_first)(const sl_pointwise_args *g, int p0, int p1)
 
 #undef PWC_NR
 #undef PWC_MAXW
+#undef PWC_UNROLL

@@ -1,6 +1,7 @@
 // Channels-last depthwise conv2d against its direct-loop reference on every ISA path:
 // TensorFlow SAME padding on even and odd sides (the odd padding row after the data), channel
-// counts that are and are not multiples of the vector width, ReLU6 on and off, 1×1 inputs.
+// counts that are and are not multiples of the vector width (and of the four-vector groups
+// single columns use), ReLU6 on and off, 1×1 inputs.
 // Tolerance abs 1e-5 + rel 1e-5 (nine products per output).
 import Kernels
 import XCTest
@@ -15,6 +16,10 @@ final class DepthwiseNHWCTests: XCTestCase {
             DepthwiseNHWCShape.same(channels: 9, height: 2, width: 3, kernel: 3, stride: 2),
             DepthwiseNHWCShape.same(channels: 8, height: 1, width: 1, kernel: 3, stride: 1),
             DepthwiseNHWCShape.same(channels: 20, height: 11, width: 7, kernel: 5, stride: 3),
+            // A single column takes four channel vectors at a time, then one, then scalars
+            // (45 = 32 + 8 + 5); width 11 at stride 1 is one group of eight interior columns
+            // (one vector at a time, then the scalar channels) and one column left over.
+            DepthwiseNHWCShape.same(channels: 45, height: 6, width: 11, kernel: 3, stride: 1),
         ]
         XCTAssertEqual(shapes[1].padTop, 0)
         XCTAssertEqual(shapes[1].outHeight, 10)

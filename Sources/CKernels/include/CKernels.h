@@ -146,6 +146,16 @@ int sl_pointwise_conv(const sl_pointwise_args *args, int p0, int p1);
 /// allocation failed.
 float *sl_thread_scratch(int slot, size_t floats);
 
+// MARK: - Bilinear resize of interleaved RGB bytes (the person detector's pre-processing)
+
+/// One output row of `count` pixels (3 floats each) from its two source rows: per output
+/// column the byte offsets of its left and right source pixels and the x weight; the
+/// result is scale · (TensorFlow 1's ResizeBilinear value) − 1, in Float32 operation by
+/// operation (never fused), so it matches the plain expression exactly. `rowBytes` is the
+/// source row's length in bytes.
+void sl_bilinear_row_rgb8(int isa, const uint8_t *top, const uint8_t *bottom, float yLerp, const int *left, const int *right,
+                          const float *xLerp, int count, int rowBytes, float scale, float *out);
+
 // MARK: - int8 dot products (retrieval's quantised vectors)
 
 /// out[r] = Σ_j q[j]·rows[r·dim + j] for r in [0, n), in int32. Codes must lie in

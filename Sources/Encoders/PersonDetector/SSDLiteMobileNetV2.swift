@@ -32,6 +32,7 @@
 // the padding before the data and treat everything past the edge as zero.
 import Kernels
 import ModelIO
+import Synchronization
 
 /// The architecture: names, widths and strides of every layer.
 enum SSDLiteBlueprint {
@@ -136,29 +137,73 @@ struct FoldedConv: Sendable {
         case .pointwise:
             try pointwise?.forward(input, pixels: inSize * inSize, into: output, residual: residual, pool: pool)
         case .full:
-            im2col(input, into: columns)
-            try pointwise?.forward(columns, pixels: outSize * outSize, into: output, pool: pool)
+            try bandedFull(input, into: output, columns: columns, pool: pool)
         }
     }
 
-    /// columns (outSize², k·k·in), ordered (ky, kx, in); zeros where a tap reads padding.
-    private func im2col(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>) {
-        let row = kernel * kernel * inChannels, cin = inChannels
-        for oy in 0..<outSize {
+    /// Output rows per band of the full convolution: 8 rows of 150 × 27 floats of columns
+    /// (130 KB) are still in L2 when the product reads them.
+    static let fullBandRows = 8
+
+    /// The full convolution a band of output rows at a time: im2col of the band, then the
+    /// product over it. Done whole, the 150 × 150 × 27 column matrix (2.4 MB) went out to
+    /// memory and was read back. Threads take contiguous runs of bands; each band has its own
+    /// region of `columns`, so none overlaps.
+    private func bandedFull(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+                            columns: UnsafeMutablePointer<Float>, pool: ThreadPool) throws {
+        guard let pointwise else { return }
+        let bands = (outSize + Self.fullBandRows - 1) / Self.fullBandRows
+        let rowColumns = outSize * kernel * kernel * inChannels
+        let failed = Atomic<Bool>(false)
+        pool.parallelFor(bands) { range in
+            for band in range {
+                let rows = band * Self.fullBandRows..<min(outSize, (band + 1) * Self.fullBandRows)
+                let cols = columns + rows.lowerBound * rowColumns
+                im2col(input, rows: rows, into: cols)
+                // Inside the pool's body the product runs on this thread.
+                do {
+                    try pointwise.forward(cols, pixels: rows.count * outSize, into: output + rows.lowerBound * outSize * outChannels,
+                                          pool: pool)
+                } catch {
+                    failed.store(true, ordering: .relaxed)
+                }
+            }
+        }
+        if failed.load(ordering: .relaxed) {
+            throw KernelError.invalidArgument(what: "\(scope) convolution", reason: "its pointwise product failed")
+        }
+    }
+
+    /// Columns of output rows `rows` ((rows.count · outSize), k·k·in), ordered (ky, kx, in);
+    /// zeros where a tap reads padding. Channels-last, a kernel row whose taps all lie inside
+    /// the input is one run of k·in floats of the input row, copied as such; only the edge
+    /// columns test each tap.
+    private func im2col(_ x: UnsafePointer<Float>, rows: Range<Int>, into cols: UnsafeMutablePointer<Float>) {
+        let cin = inChannels, run = kernel * cin, row = kernel * run
+        for oy in rows {
             for ox in 0..<outSize {
-                var d = cols + (oy * outSize + ox) * row
+                let ix0 = ox * stride - padBefore
+                let inside = ix0 >= 0 && ix0 + kernel <= inSize
+                var d = cols + ((oy - rows.lowerBound) * outSize + ox) * row
                 for ky in 0..<kernel {
                     let iy = oy * stride - padBefore + ky
-                    for kx in 0..<kernel {
-                        let ix = ox * stride - padBefore + kx
-                        if iy < 0 || iy >= inSize || ix < 0 || ix >= inSize {
-                            for c in 0..<cin { d[c] = 0 }
-                        } else {
-                            let src = x + (iy * inSize + ix) * cin
-                            for c in 0..<cin { d[c] = src[c] }
+                    if iy < 0 || iy >= inSize {
+                        for j in 0..<run { d[j] = 0 }
+                    } else if inside {
+                        let src = x + (iy * inSize + ix0) * cin
+                        for j in 0..<run { d[j] = src[j] }
+                    } else {
+                        for kx in 0..<kernel {
+                            let ix = ix0 + kx, tap = d + kx * cin
+                            if ix < 0 || ix >= inSize {
+                                for c in 0..<cin { tap[c] = 0 }
+                            } else {
+                                let src = x + (iy * inSize + ix) * cin
+                                for c in 0..<cin { tap[c] = src[c] }
+                            }
                         }
-                        d += cin
                     }
+                    d += run
                 }
             }
         }

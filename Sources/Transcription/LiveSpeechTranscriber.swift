@@ -291,11 +291,11 @@ public final class LiveSpeechTranscriber {
     /// words is decoded again on its own (as the file path does with a speech region).
     /// nil when none of them gave text.
     private func decodeFinal(_ pieces: [(start: Int, end: Int)], prompt: String) throws -> LiveUtterance? {
-        var segments = try decode(pieces: pieces, prompt: prompt)
-        if pieces.count == 1 && segments.isEmpty {
-            guard let alone = try decodeAlone(pieces[0], prompt: prompt) else { return nil }
-            segments = alone
+        var segments: [TranscriptSegment]
+        if pieces.count == 1 {
+            segments = try decodeAlone(pieces[0], prompt: prompt) ?? []
         } else {
+            segments = try decode(pieces: pieces, prompt: prompt)
             for p in pieces where !Self.covers(segments, [p], sampleToMs: ms) {
                 segments += try decodeAlone(p, prompt: "") ?? []
             }
@@ -336,16 +336,15 @@ public final class LiveSpeechTranscriber {
     private func decode(pieces: [(start: Int, end: Int)], prompt: String) throws -> [TranscriptSegment] {
         let pad = options.padMs * Self.perMs
         var ranges: [(start: Int, end: Int)] = []
-        let keep = options.keepPauseMs * Self.perMs
-        // A longer pause keeps half of `keepPauseMs` on each side: the aligner starts the word
-        // after a pause early, and with only the padding left it put the whole word before
-        // the pause ("man unless" 3.7 s early, between two sentences 3 s apart).
-        let innerPad = max(pad, keep / 2)
+        // Between pieces, half of `keepPauseMs` on each side: a shorter pause stays whole (the
+        // two ranges overlap), a longer one keeps that much. The aligner starts the word after
+        // a pause early, and with only the padding left it put the whole word before the
+        // pause ("man unless" 3.7 s early, between two sentences 3 s apart).
+        let innerPad = max(pad, options.keepPauseMs * Self.perMs / 2)
         for (i, p) in pieces.enumerated() {
             let lo = max(p.start - (i > 0 ? innerPad : pad), bufferStart)
             let hi = min(p.end + (i < pieces.count - 1 ? innerPad : pad), bufferStart + buffer.count)
-            let pauseKept = i > 0 && p.start - pieces[i - 1].end < keep
-            if let last = ranges.last, lo <= last.end || pauseKept { ranges[ranges.count - 1].end = max(last.end, hi) }
+            if let last = ranges.last, lo <= last.end { ranges[ranges.count - 1].end = max(last.end, hi) }
             else { ranges.append((lo, hi)) }
         }
         var samples: [Float] = []

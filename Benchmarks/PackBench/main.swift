@@ -76,12 +76,9 @@ recognizer.packWeightGap = args.weightGap
 var inputs: [(name: String, samples: [Float], reference: String)] = []
 let lecture = try PauseCase.named("lecture")
 if args.only.isEmpty || args.only.contains("lecture") { inputs.append(("lecture", try lecture.samples(), lecture.reference)) }
-let refs = try String(contentsOfFile: Fixtures.path("media/speech/REFERENCES.tsv"), encoding: .utf8)
-for line in refs.split(whereSeparator: \.isNewline).dropFirst() {
-    let f = line.split(separator: "\t", maxSplits: 2).map(String.init)
-    guard f.count == 3, f[0].hasSuffix(".wav") || f[0].hasSuffix(".flac") else { continue }
-    if !args.only.isEmpty && !args.only.split(separator: ",").contains(where: { f[0].hasPrefix($0) }) { continue }
-    inputs.append((f[0], try AudioFixture.samples(Fixtures.path("media/speech/\(f[0])")), f[2]))
+for clip in try SpeechReference.clips() {
+    if !args.only.isEmpty && !args.only.split(separator: ",").contains(where: { clip.file.hasPrefix($0) }) { continue }
+    inputs.append((clip.file, try AudioFixture.samples(clip.path), clip.reference))
 }
 
 if args.precisionCheck {

@@ -78,11 +78,8 @@ case "live":
         ($0.name, try $0.samples(), $0.reference, $0)
     }
     if opt["--clips"] == "on" {
-        let refs = try String(contentsOfFile: Fixtures.path("media/speech/REFERENCES.tsv"), encoding: .utf8)
-        for line in refs.split(whereSeparator: \.isNewline).dropFirst() {
-            let f = line.split(separator: "\t", maxSplits: 2).map(String.init)
-            guard f.count == 3, f[0].hasSuffix(".wav") || f[0].hasSuffix(".flac") else { continue }
-            inputs.append((f[0], try AudioFixture.samples(Fixtures.path("media/speech/\(f[0])")), f[2], nil))
+        for clip in try SpeechReference.clips() {
+            inputs.append((clip.file, try AudioFixture.samples(clip.path), clip.reference, nil))
         }
     }
     for (name, samples, reference, pauseCase) in inputs {

@@ -58,12 +58,8 @@ final class LivePausesEndToEndTests: XCTestCase {
         // the next, so none joins another.
         struct Item { var name: String; var samples: [Float]; var reference: String; var timing: PauseCase? }
         var items = try PauseCase.all().map { Item(name: $0.name, samples: try $0.samples(), reference: $0.reference, timing: $0) }
-        let refs = try String(contentsOfFile: Fixtures.path("media/speech/REFERENCES.tsv"), encoding: .utf8)
-        for line in refs.split(whereSeparator: \.isNewline).dropFirst() {
-            let f = line.split(separator: "\t", maxSplits: 2).map(String.init)
-            guard f.count == 3, f[0].hasSuffix(".wav") || f[0].hasSuffix(".flac") else { continue }
-            items.append(Item(name: f[0], samples: try AudioFixture.samples(Fixtures.path("media/speech/\(f[0])")),
-                              reference: f[2], timing: nil))
+        for clip in try SpeechReference.clips() {
+            items.append(Item(name: clip.file, samples: try AudioFixture.samples(clip.path), reference: clip.reference, timing: nil))
         }
         let gap = 12_000
         var audio: [Float] = []

@@ -39,11 +39,8 @@ final class LivePausesTests: XCTestCase {
         var inputs: [(String, [Float], String)] = []
         let lecture = try PauseCase.named("lecture")
         inputs.append(("lecture", try lecture.samples(), lecture.reference))
-        let refs = try String(contentsOfFile: Fixtures.path("media/speech/REFERENCES.tsv"), encoding: .utf8)
-        for line in refs.split(whereSeparator: \.isNewline).dropFirst() {
-            let f = line.split(separator: "\t", maxSplits: 2).map(String.init)
-            guard f.count == 3, f[0].hasSuffix(".wav") || f[0].hasSuffix(".flac") else { continue }
-            inputs.append((f[0], try AudioFixture.samples(Fixtures.path("media/speech/\(f[0])")), f[2]))
+        for clip in try SpeechReference.clips() {
+            inputs.append((clip.file, try AudioFixture.samples(clip.path), clip.reference))
         }
         var live = WordErrors(), file = WordErrors()
         for (name, samples, reference) in inputs {

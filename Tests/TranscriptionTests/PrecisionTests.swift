@@ -25,16 +25,13 @@ final class PrecisionTests: XCTestCase {
         var o = TranscriptionOptions.greedy
         o.language = "en"
         var w32 = WordErrors(), w16 = WordErrors(), sameTokens = 0, clips = 0
-        let refs = try String(contentsOfFile: Fixtures.path("media/speech/REFERENCES.tsv"), encoding: .utf8)
-        for line in refs.split(whereSeparator: \.isNewline).dropFirst() {
-            let f = line.split(separator: "\t", maxSplits: 2).map(String.init)
-            guard f.count == 3, f[0].hasSuffix(".wav") || f[0].hasSuffix(".flac") else { continue }
-            let samples = try AudioFixture.samples(Fixtures.path("media/speech/\(f[0])"))
+        for clip in try SpeechReference.clips() {
+            let samples = try AudioFixture.samples(clip.path)
             let a = try fp32.transcribe(samples: samples, options: o), b = try bf16.transcribe(samples: samples, options: o)
-            w32.add(reference: f[2], hypothesis: a.text)
-            w16.add(reference: f[2], hypothesis: b.text)
+            w32.add(reference: clip.reference, hypothesis: a.text)
+            w16.add(reference: clip.reference, hypothesis: b.text)
             clips += 1
-            if a.segments.flatMap(\.tokens) == b.segments.flatMap(\.tokens) { sameTokens += 1 } else { print("\(f[0]): fp32 \"\(a.text)\" bf16 \"\(b.text)\"") }
+            if a.segments.flatMap(\.tokens) == b.segments.flatMap(\.tokens) { sameTokens += 1 } else { print("\(clip.file): fp32 \"\(a.text)\" bf16 \"\(b.text)\"") }
         }
         print("fp32 WER \(w32.errors)/\(w32.words), bf16 WER \(w16.errors)/\(w16.words); identical tokens on \(sameTokens)/\(clips) clips")
         XCTAssertEqual(clips, 13)

@@ -73,6 +73,15 @@ static int vector_lanes(int isa) { return isa == SL_ISA_AVX512 ? 16 : isa == SL_
 int sl_pointwise_mr(int isa) { return isa == SL_ISA_AVX512 ? 8 : 6; }
 int sl_pointwise_nr(int isa) { return 2 * vector_lanes(isa); }
 
+int sl_pointwise_layer_isa(int isa, int layout, int n) {
+    // Channels-last, AVX-512 tiles are 32 or 48 output channels wide. A count of neither
+    // multiple (MobileNet's 16- and 24-channel projections, detector heads of 6-24) would
+    // end in a partial tile, computed into a stack tile and copied out: on a 56 × 56 layer
+    // that copy took longer than the products. AVX2's 16- and 24-wide tiles fit them exactly.
+    if (isa == SL_ISA_AVX512 && layout == SL_PWC_CHANNELS_LAST && n % 32 != 0 && n % 48 != 0) return SL_ISA_AVX2;
+    return isa;
+}
+
 int sl_pointwise_panel_width(int isa, int layout, int n) {
     if (layout == SL_PWC_CHANNELS_FIRST) return sl_pointwise_mr(isa);
     const int vl = vector_lanes(isa);

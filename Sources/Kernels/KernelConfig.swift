@@ -2,6 +2,7 @@
 // switch that forces every kernel onto its plain reference implementation (ggml's use_ref).
 // Tests flip these to exercise every path the CPU can run; products leave them alone.
 import CKernels
+import Foundation
 import Synchronization
 
 public enum KernelConfig {
@@ -36,15 +37,24 @@ public enum KernelConfig {
     /// Every path this machine can run, slowest first (tests loop over these).
     public static var availableISAs: [ISA] { ISA.allCases.filter { $0 <= detectedISA } }
 
+    /// The path named by `SIGHTLINE_KERNEL_ISA` (scalar, avx2 or avx512), clamped to what the
+    /// CPU supports: the way to run, and time, a slower path on a faster CPU without a rebuild.
+    /// Unset or unrecognised: the detected path.
+    public static let environmentISA: ISA? = {
+        guard let raw = getenv("SIGHTLINE_KERNEL_ISA").map({ String(cString: $0).lowercased() }),
+              let isa = ISA.allCases.first(where: { $0.description == raw }) else { return nil }
+        return min(isa, detectedISA)
+    }()
+
     private static let isaStorage = Atomic<Int>(-1)
     private static let referenceStorage = Atomic<Bool>(false)
 
-    /// The path optimised kernels take. Defaults to `detectedISA`; a request above what the
-    /// CPU supports is clamped to `detectedISA` (it would fault otherwise).
+    /// The path optimised kernels take. Defaults to `environmentISA`, else `detectedISA`; a
+    /// request above what the CPU supports is clamped to `detectedISA` (it would fault otherwise).
     public static var isa: ISA {
         get {
             let raw = isaStorage.load(ordering: .relaxed)
-            return raw < 0 ? detectedISA : ISA(rawValue: raw) ?? detectedISA
+            return raw < 0 ? environmentISA ?? detectedISA : ISA(rawValue: raw) ?? detectedISA
         }
         set { isaStorage.store(min(newValue, detectedISA).rawValue, ordering: .relaxed) }
     }

@@ -52,8 +52,9 @@ public final class PointwiseConv: @unchecked Sendable { // immutable after init
         self.outChannels = outChannels
         self.layout = layout
         self.activation = activation
-        isa = KernelConfig.isa
         let cLayout = layout == .channelsFirst ? Int32(SL_PWC_CHANNELS_FIRST) : Int32(SL_PWC_CHANNELS_LAST)
+        isa = KernelConfig.ISA(rawValue: Int(sl_pointwise_layer_isa(Int32(KernelConfig.isa.rawValue), cLayout,
+                                                                     Int32(outChannels)))) ?? KernelConfig.isa
         width = Int(sl_pointwise_panel_width(Int32(isa.rawValue), cLayout, Int32(outChannels)))
         let floats = sl_pointwise_packed_floats(Int32(isa.rawValue), cLayout, Int32(inChannels), Int32(outChannels))
         let panels = UnsafeMutablePointer<Float>.allocate(capacity: floats)

@@ -119,6 +119,9 @@ int sl_pointwise_mr(int isa);
 int sl_pointwise_nr(int isa);
 /// Width of the packed weight panels for `n` output channels (channels-last: 2 or 3 vectors).
 int sl_pointwise_panel_width(int isa, int layout, int n);
+/// The path a layer of `n` output channels takes when `isa` is asked for: a narrower one
+/// when its tiles fit n exactly and `isa`'s do not. Pack and run with the returned path.
+int sl_pointwise_layer_isa(int isa, int layout, int n);
 /// Pixels per tile for `n` output channels (what callers split work by).
 int sl_pointwise_pixel_tile(int isa, int layout, int n);
 /// Floats of a weight (N x K) packed for `isa` and `layout` (zero-padded panels).

@@ -21,3 +21,22 @@ int sl_cpu_features(void) {
 static _Thread_local int tl_pool_depth = 0;
 int sl_pool_depth(void) { return tl_pool_depth; }
 void sl_pool_set_depth(int depth) { tl_pool_depth = depth; }
+
+// MARK: - Heap policy
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+int sl_heap_keep_freed(int trim_bytes, int mmap_bytes) {
+#if defined(__GLIBC__)
+    int ok = 1;
+    if (trim_bytes > 0) ok &= mallopt(M_TRIM_THRESHOLD, trim_bytes) == 1;
+    if (mmap_bytes > 0) ok &= mallopt(M_MMAP_THRESHOLD, mmap_bytes) == 1;
+    return ok;
+#else
+    (void)trim_bytes;
+    (void)mmap_bytes;
+    return 0;
+#endif
+}

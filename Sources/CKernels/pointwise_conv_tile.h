@@ -197,7 +197,7 @@ PWC_ATTR static int PWC(drive_first)(const sl_pointwise_args *g, int p0, int p1)
         // (a block at a time, K planes apart, the loads missed the cache at every row).
         const int full = cw / PWC_NR;
         for (int r = 0; r < k; r++) {
-            const float *src = g->x + (long)r * g->ldx + p;
+            const float *src = (g->rows ? g->rows[r] : g->x + (long)r * g->ldx) + p;
             float *dst = blocks + (long)r * PWC_NR;
             for (int jb = 0; jb < full; jb++) {
                 const float *s = src + (long)jb * PWC_NR;
@@ -209,8 +209,10 @@ PWC_ATTR static int PWC(drive_first)(const sl_pointwise_args *g, int p0, int p1)
         if (full * PWC_NR < cw) { // the ragged last block, zero-padded
             const int j = full * PWC_NR, nr = cw - j;
             float *block = blocks + (long)full * k * PWC_NR;
-            for (int r = 0; r < k; r++)
-                for (int c = 0; c < PWC_NR; c++) block[(long)r * PWC_NR + c] = c < nr ? g->x[(long)r * g->ldx + p + j + c] : 0.0f;
+            for (int r = 0; r < k; r++) {
+                const float *src = (g->rows ? g->rows[r] : g->x + (long)r * g->ldx) + p + j;
+                for (int c = 0; c < PWC_NR; c++) block[(long)r * PWC_NR + c] = c < nr ? src[c] : 0.0f;
+            }
         }
         for (int o = 0; o < n; o += PWC_MR) {
             const int mr = n - o < PWC_MR ? n - o : PWC_MR;

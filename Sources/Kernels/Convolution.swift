@@ -54,11 +54,68 @@ public func conv2d(_ input: UnsafePointer<Float>, shape s: Conv2dShape, packed: 
         try packed.forward(input, pixels: positions, into: output, pool: pool)
         return
     }
+    if s.strideH == 1 && s.strideW == 1 {
+        try conv2dShiftedRows(input, shape: s, packed: packed, output: output, pool: pool)
+        return
+    }
     guard let cols = sl_thread_scratch(3, max(kdim * positions, 1)) else {
         throw KernelError.invalidArgument(what: "conv \(s)", reason: "cannot allocate \(kdim * positions) floats of im2col scratch")
     }
     im2col(input, channels: s.inChannels, shape: s, cols: cols, pool: pool)
     try packed.forward(cols, pixels: positions, into: output, pool: pool)
+}
+
+/// A stride-1 conv as one product over shifted views of the zero-padded input, without
+/// im2col's kH·kW-fold copy (for a 3×3 conv of 96 channels on a page, 44 M floats written to
+/// memory and read back, which cost more than the products). The input is copied once with
+/// its padding, (inCh, PH, PW); computed on the padded width, output pixel (oy, ox) reads tap
+/// (c, ky, kx) at padded[c][oy + ky·dH][ox + kx·dW], the flat offset oy·PW + ox plus a
+/// constant per tap, so each row of the product is one shifted run of the padded image and
+/// the kernel copies its pixel blocks as it does a 1×1 conv's. The columns ox ≥ outW (they
+/// read across into the next row) are computed and dropped.
+private func conv2dShiftedRows(_ input: UnsafePointer<Float>, shape s: Conv2dShape, packed: PointwiseConv,
+                               output: UnsafeMutablePointer<Float>, pool: ThreadPool) throws {
+    let ph = s.height + 2 * s.padH, pw = s.width + 2 * s.padW
+    let oh = s.outHeight, ow = s.outWidth, wide = oh * pw
+    let plane = ph * pw, slack = (s.kernelW - 1) * s.dilationW + 1
+    let padded = s.inChannels * plane + slack
+    let direct = pw == ow // no columns to drop: write the output in place
+    let floats = padded + (direct ? 0 : s.outChannels * wide)
+    guard let scratch = sl_thread_scratch(3, floats) else {
+        throw KernelError.invalidArgument(what: "conv \(s)", reason: "cannot allocate \(floats) floats of padded input")
+    }
+    pool.parallelFor(s.inChannels, minChunk: max(1, 16384 / max(plane, 1))) { channels in
+        for c in channels {
+            let src = input + c * s.height * s.width, dst = scratch + c * plane
+            dst.update(repeating: 0, count: s.padH * pw)
+            for y in 0..<s.height {
+                let row = dst + (s.padH + y) * pw
+                row.update(repeating: 0, count: s.padW)
+                (row + s.padW).update(from: src + y * s.width, count: s.width)
+                (row + s.padW + s.width).update(repeating: 0, count: s.padW)
+            }
+            (dst + (s.padH + s.height) * pw).update(repeating: 0, count: s.padH * pw)
+        }
+    }
+    (scratch + s.inChannels * plane).update(repeating: 0, count: slack)
+    let taps = s.kernelH * s.kernelW, k = s.inChannels * taps
+    let rows = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: k)
+    defer { rows.deallocate() }
+    for c in 0..<s.inChannels {
+        for ky in 0..<s.kernelH {
+            for kx in 0..<s.kernelW {
+                rows[c * taps + ky * s.kernelW + kx] = UnsafePointer(scratch + c * plane + ky * s.dilationH * pw + kx * s.dilationW)
+            }
+        }
+    }
+    let target = direct ? output : scratch + padded
+    try packed.forward(rows: rows, pixels: wide, into: target, pool: pool)
+    guard !direct else { return }
+    pool.parallelFor(s.outChannels, minChunk: max(1, 16384 / max(oh * ow, 1))) { channels in
+        for o in channels {
+            for y in 0..<oh { (output + (o * oh + y) * ow).update(from: target + o * wide + y * pw, count: ow) }
+        }
+    }
 }
 
 private func conv2dLowered(_ input: UnsafePointer<Float>, shape s: Conv2dShape, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,

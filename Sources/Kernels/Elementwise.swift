@@ -47,12 +47,21 @@ public func maxValue(_ x: UnsafePointer<Float>, count: Int) -> Float {
     return m
 }
 
-/// Index of the first largest element (nil for an empty buffer).
+/// Index of the first largest element (nil for an empty buffer); NaNs are skipped (0 when
+/// every element is NaN).
 public func argmax(_ x: UnsafePointer<Float>, count: Int) -> Int? {
     guard count > 0 else { return nil }
+    if KernelConfig.forceReference { return argmaxReference(x, count: count) }
+    return Int(sl_argmax(Int32(KernelConfig.isa.rawValue), x, count))
+}
+
+/// The same as plain loops: the reference the vectorised path is tested against.
+public func argmaxReference(_ x: UnsafePointer<Float>, count: Int) -> Int? {
+    guard count > 0 else { return nil }
     var best = 0
-    var m = x[0]
-    for i in 1..<count where x[i] > m { m = x[i]; best = i }
+    var m = -Float.infinity
+    var found = false
+    for i in 0..<count where x[i] > m || (!found && x[i] == m) { m = x[i]; best = i; found = true }
     return best
 }
 

@@ -81,15 +81,34 @@ public final class PointwiseConv: @unchecked Sendable { // immutable after init
     /// `residual` has y's shape; y must not overlap x (it may be residual itself).
     public func forward(_ x: UnsafePointer<Float>, pixels: Int, into y: UnsafeMutablePointer<Float>,
                         residual: UnsafePointer<Float>? = nil, pool: ThreadPool = .shared) throws {
+        try forward(x, rows: nil, pixels: pixels, into: y, residual: residual, pool: pool)
+    }
+
+    /// Channels-first with input row r (of inChannels) at `rows[r]`, `pixels` floats each
+    /// (they may overlap: shifted views of one padded image).
+    func forward(rows: UnsafePointer<UnsafePointer<Float>?>, pixels: Int, into y: UnsafeMutablePointer<Float>,
+                 pool: ThreadPool) throws {
+        precondition(layout == .channelsFirst, "row tables are for channels-first layers")
+        guard let first = rows[0] else { return }
+        try forward(first, rows: rows, pixels: pixels, into: y, residual: nil, pool: pool)
+    }
+
+    private func forward(_ x: UnsafePointer<Float>, rows: UnsafePointer<UnsafePointer<Float>?>?, pixels: Int,
+                         into y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, pool: ThreadPool) throws {
         guard pixels > 0 else { return }
         guard pixels <= Int(Int32.max) else {
             throw KernelError.invalidArgument(what: "PointwiseConv", reason: "\(pixels) pixels is more than the kernel indexes")
         }
         if KernelConfig.forceReference {
-            forwardReference(x, pixels: pixels, into: y, residual: residual)
+            if let rows {
+                forwardReference(rows: rows, pixels: pixels, into: y)
+            } else {
+                forwardReference(x, pixels: pixels, into: y, residual: residual)
+            }
             return
         }
-        let args = arguments(x, pixels: pixels, into: y, residual: residual)
+        var args = arguments(x, pixels: pixels, into: y, residual: residual)
+        args.rows = rows
         // Split the pixels over the pool in whole tiles (MR rows, or NR columns channels-first),
         // one chunk per thread once there is enough work to pay for waking one.
         let tile = Int(sl_pointwise_pixel_tile(args.isa, args.layout, args.n))
@@ -150,10 +169,21 @@ public final class PointwiseConv: @unchecked Sendable { // immutable after init
     public func forwardReference(_ x: UnsafePointer<Float>, pixels: Int, into y: UnsafeMutablePointer<Float>,
                                  residual: UnsafePointer<Float>? = nil) {
         let first = layout == .channelsFirst
+        reference(pixels: pixels, into: y, residual: residual) { i, p in x[first ? i * pixels + p : p * inChannels + i] }
+    }
+
+    /// The plain loops over a row table (channels-first).
+    func forwardReference(rows: UnsafePointer<UnsafePointer<Float>?>, pixels: Int, into y: UnsafeMutablePointer<Float>) {
+        reference(pixels: pixels, into: y, residual: nil) { i, p in rows[i]![p] }
+    }
+
+    private func reference(pixels: Int, into y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
+                           input: (_ channel: Int, _ pixel: Int) -> Float) {
+        let first = layout == .channelsFirst
         for p in 0..<pixels {
             for o in 0..<outChannels {
                 var s: Float = bias?[o] ?? 0
-                for i in 0..<inChannels { s += x[first ? i * pixels + p : p * inChannels + i] * weight(out: o, in: i) }
+                for i in 0..<inChannels { s += input(i, p) * weight(out: o, in: i) }
                 switch activation {
                 case .none: break
                 case .relu: s = max(s, 0)

@@ -19,6 +19,7 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Creates a pool with `threads` workers (the caller counts as one; clamped to 1...256).
     public init(threads: Int) {
+        _ = HeapPolicy.applied
         threadCount = max(1, min(threads, 256))
         state = PoolState()
         for index in 1..<max(threadCount, 1) {

@@ -28,8 +28,9 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func testConv2dWithPackedWeightsMatchesReference() throws {
-        // conv2d(packed:) — im2col columns (or the input itself for 1×1) through a channels-first
-        // PointwiseConv — against the direct loop, with bias, every ISA path, 1 and 2 threads.
+        // conv2d(packed:) — shifted rows of the padded input at stride 1, im2col columns otherwise,
+        // the input itself for 1×1 — through a channels-first PointwiseConv, against the direct
+        // loop, with bias, every ISA path, 1 and 2 threads.
         // Tolerance abs 1e-4 + rel 1e-4 as above.
         var rng = SeededRandom(seed: 23)
         let shapes = [
@@ -37,6 +38,9 @@ final class ConvolutionTests: XCTestCase {
             Conv2dShape(inChannels: 16, outChannels: 24, height: 7, width: 11, kernel: 1),
             Conv2dShape(inChannels: 12, outChannels: 10, height: 20, width: 9, kernel: 3, stride: 1, padding: 1),
             Conv2dShape(inChannels: 5, outChannels: 7, height: 10, width: 10, kernel: 3, stride: 1, padding: 2, dilation: 2),
+            // Unpadded (written in place), and enough work to be split over two threads.
+            Conv2dShape(inChannels: 8, outChannels: 40, height: 12, width: 70, kernel: 3, stride: 1, padding: 0),
+            Conv2dShape(inChannels: 24, outChannels: 20, height: 40, width: 50, kernel: 3, stride: 1, padding: 1),
         ]
         let pools = [ThreadPool(threads: 1), ThreadPool(threads: 2)]
         for s in shapes {
@@ -76,6 +80,10 @@ final class ConvolutionTests: XCTestCase {
             // vectors and a scalar tail; at stride 2 the phase planes' strided rows.
             Conv2dShape(inChannels: 3, outChannels: 3, height: 6, width: 45, kernel: 5, stride: 1, padding: 2, groups: 3),
             Conv2dShape(inChannels: 2, outChannels: 2, height: 7, width: 83, kernel: 3, stride: 2, padding: 1, groups: 2),
+            // Four output rows at a time: two-vector runs, 8-column runs and a scalar tail, then
+            // the rows left over; and a narrow plane such as a text line's.
+            Conv2dShape(inChannels: 3, outChannels: 3, height: 13, width: 77, kernel: 5, stride: 1, padding: 2, groups: 3),
+            Conv2dShape(inChannels: 4, outChannels: 4, height: 12, width: 12, kernel: 5, stride: 1, padding: 2, groups: 4),
         ]
         for s in shapes {
             let x = rng.floats(s.inChannels * s.height * s.width)

@@ -90,6 +90,20 @@ final class PointwiseTests: XCTestCase {
         XCTAssertEqual(v[1], 0.75, accuracy: 1e-6)
     }
 
+    func testArgmaxMatchesReferenceOnEveryPath() throws {
+        // Lengths around the 16-element blocks, the maximum early, late and tied, NaNs in between.
+        var rng = SeededRandom(seed: 31)
+        for n in [1, 7, 16, 17, 33, 18_385] {
+            for place in [0, n / 2, n - 1] {
+                var x = rng.floats(n)
+                x[place] = 2
+                if n > 3 { x[(place + 3) % n] = 2; x[(place + 1) % n] = .nan }
+                let expected = argmaxReference(x, count: n)
+                try forEachISA { isa in XCTAssertEqual(argmax(x, count: n), expected, "\(isa) n=\(n) place=\(place)") }
+            }
+        }
+    }
+
     func testElementwiseAndReductions() {
         let a: [Float] = [1, -2, 3, 7, 0.5, 2, 2, 9, -1]
         let b: [Float] = [2, 2, 2, 2, 2, 2, 2, 2, 2]
@@ -102,6 +116,8 @@ final class PointwiseTests: XCTestCase {
         XCTAssertEqual(maxValue(a, count: 9), 9)
         XCTAssertEqual(argmax(a, count: 9), 7)
         XCTAssertNil(argmax(a, count: 0))
+        XCTAssertEqual(argmax([Float.nan, 1, 3, 3], count: 4), 2) // NaNs skipped, the first of a tie
+        XCTAssertEqual(argmax([Float.nan, .nan], count: 2), 0)
         XCTAssertEqual(logSumExp([0, 0, 0, 0], count: 4), log(4), accuracy: 1e-6)
         XCTAssertEqual(logSumExp([1000, 1000], count: 2), 1000 + log(2), accuracy: 1e-3) // no overflow
         XCTAssertEqual(logSumExp([-.infinity, -.infinity], count: 2), -.infinity)

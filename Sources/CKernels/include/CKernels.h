@@ -26,6 +26,10 @@ enum {
 };
 
 int sl_cpu_features(void);
+/// glibc's heap: keep up to `trim_bytes` of freed memory at the top of the heap instead of
+/// returning it, and serve blocks below `mmap_bytes` from the heap (0 leaves a setting as
+/// it is). 1 when applied, 0 elsewhere (another C library) or when refused.
+int sl_heap_keep_freed(int trim_bytes, int mmap_bytes);
 
 /// Register-tile sizes of each ISA's micro-kernel (rows of A, columns of B).
 int sl_gemm_mr(int isa);
@@ -86,6 +90,8 @@ void sl_softmax(int isa, float *x, int rows, int cols);
 /// Σ exp(x[j] − max x) over n values; max x is written to *max_out (0 returned when every
 /// value is −inf). log-sum-exp = max + log(result).
 float sl_sum_exp(int isa, const float *x, int n, float *max_out);
+/// Index of the first largest of x[0..<n] (NaNs skipped); 0 when n <= 0 or every element is NaN.
+long sl_argmax(int isa, const float *x, long n);
 float sl_expf_scalar(float x);
 
 /// Depthwise conv2d of channels [c0, c1): x (C, H, W), w (C, kH, kW), bias (C) or NULL ->
@@ -134,6 +140,7 @@ typedef struct {
     int k, n;              // input and output channels
     int act;               // SL_PWC_*
     const float *x; long ldx;        // (pixels, K) row stride ldx, or (K, pixels) row stride ldx
+    const float *const *rows;        // channels-first only: row r of x at rows[r] (NULL: x + r·ldx)
     const float *packed;             // from sl_pointwise_pack with the same isa and layout
     const float *bias;               // (N) or NULL
     const float *residual; long ldr; // the output's layout, or NULL

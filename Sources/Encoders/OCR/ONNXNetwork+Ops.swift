@@ -111,11 +111,21 @@ extension ONNXNetwork {
             let (h, w, oh, ow) = (x.shape[2], x.shape[3], outShape[2], outShape[3])
             let sy = (0..<oh).map { min(Int((Float(($0)) / scales[2]).rounded(.down)), h - 1) }
             let sx = (0..<ow).map { min(Int((Float(($0)) / scales[3]).rounded(.down)), w - 1) }
-            var out = Value(zeros: outShape)
-            for p in 0..<(outShape[0] * outShape[1]) {
-                for y in 0..<oh {
-                    let src = p * h * w + sy[y] * w, dst = (p * oh + y) * ow
-                    for xx in 0..<ow { out.data[dst + xx] = x.data[src + sx[xx]] }
+            var out = Value(uninitialized: outShape)
+            x.data.withUnsafeBufferPointer { xb in
+                out.data.withUnsafeMutableBufferPointer { ob in
+                    sx.withUnsafeBufferPointer { cols in
+                        guard let xp = xb.baseAddress, let op = ob.baseAddress, let cx = cols.baseAddress else { return }
+                        for p in 0..<(outShape[0] * outShape[1]) {
+                            for y in 0..<oh {
+                                let dst = op + (p * oh + y) * ow
+                                // An upscaled row repeats the one above when they read the same source row.
+                                if y > 0 && sy[y] == sy[y - 1] { dst.update(from: dst - ow, count: ow); continue }
+                                let src = xp + p * h * w + sy[y] * w
+                                for xx in 0..<ow { dst[xx] = src[cx[xx]] }
+                            }
+                        }
+                    }
                 }
             }
             return out
@@ -267,7 +277,7 @@ extension ONNXNetwork {
         let oh = (h - 1) * t.strideH + t.kernelH, ow = (w - 1) * t.strideW + t.kernelW
         let rows = t.outChannels * t.kernelH * t.kernelW
         var cols = [Float](unsafeUninitializedCapacity: rows * h * w) { _, n in n = rows * h * w } // (outC·kH·kW, H·W), written by the GEMM
-        var out = Value(zeros: [x.shape[0], t.outChannels, oh, ow])
+        var out = Value(uninitialized: [x.shape[0], t.outChannels, oh, ow])
         for n in 0..<x.shape[0] {
             x.data.withUnsafeBufferPointer { xb in
                 weight.withUnsafeBufferPointer { wb in
@@ -277,16 +287,21 @@ extension ONNXNetwork {
                     }
                 }
             }
-            let base = n * t.outChannels * oh * ow
-            for c in 0..<t.outChannels {
-                let b = bias?[c] ?? 0
-                for i in 0..<(oh * ow) { out.data[base + c * oh * ow + i] = b }
-                for ky in 0..<t.kernelH {
-                    for kx in 0..<t.kernelW {
-                        let row = ((c * t.kernelH + ky) * t.kernelW + kx) * h * w
-                        for y in 0..<h {
-                            let dst = base + c * oh * ow + (y * t.strideH + ky) * ow + kx
-                            for xx in 0..<w { out.data[dst + xx * t.strideW] += cols[row + y * w + xx] }
+            cols.withUnsafeBufferPointer { cb in
+                out.data.withUnsafeMutableBufferPointer { ob in
+                    guard let cp = cb.baseAddress, let op = ob.baseAddress else { return }
+                    let base = op + n * t.outChannels * oh * ow
+                    for c in 0..<t.outChannels {
+                        let plane = base + c * oh * ow
+                        plane.update(repeating: bias?[c] ?? 0, count: oh * ow)
+                        for ky in 0..<t.kernelH {
+                            for kx in 0..<t.kernelW {
+                                let row = cp + ((c * t.kernelH + ky) * t.kernelW + kx) * h * w
+                                for y in 0..<h {
+                                    let dst = plane + (y * t.strideH + ky) * ow + kx, src = row + y * w
+                                    for xx in 0..<w { dst[xx &* t.strideW] += src[xx] }
+                                }
+                            }
                         }
                     }
                 }

@@ -273,8 +273,8 @@ public final class TextReader: Sendable {
     static func ctcDecode(_ p: [Float], steps: Int, classes: Int, characters: [String]) -> (String, Float) {
         var text = "", scores: [Float] = [], previous = -1
         for t in 0..<steps {
-            var best = 0, value = p[t * classes]
-            for c in 1..<classes where p[t * classes + c] > value { best = c; value = p[t * classes + c] }
+            let best = p.withUnsafeBufferPointer { argmax($0.baseAddress! + t * classes, count: classes) ?? 0 }
+            let value = p[t * classes + best]
             if best != 0 && best != previous {
                 text += characters[best]
                 scores.append(value)

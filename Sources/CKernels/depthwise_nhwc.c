@@ -23,54 +23,61 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 // three outputs that read it (ten loads and three weights per 24 multiply-adds, against 30
 // loads in the four-column loop), with eight independent accumulators. Returns the first
 // column it did not compute.
-INLINE int dwn_eight_columns(const float *xs, const long *roff, int ky0, int ky1, int C, const float *w,
-                             const float *bias, int relu6, float *orow, int ox, int oxB, int padL) {
-    const v8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
-    const v8 six = {6, 6, 6, 6, 6, 6, 6, 6};
-    const int C8 = C - C % 8;
-    for (; ox + 8 <= oxB; ox += 8) {
-        const int ix0 = ox - padL;
-        float *o = orow + (long)ox * C;
-        for (int c = 0; c < C8; c += 8) {
-            v8 acc[8];
-            for (int j = 0; j < 8; j++) acc[j] = bias ? *(const v8 *)(bias + c) : zero;
-            for (int ky = ky0; ky < ky1; ky++) {
-                const float *xr = xs + roff[ky] + (long)ix0 * C + c;
-                const float *wr = w + (long)ky * 3 * C + c;
-                const v8 w0 = *(const v8 *)wr, w1 = *(const v8 *)(wr + C), w2 = *(const v8 *)(wr + 2 * C);
-                // One pointer stepped column by column: with ten offsets of the runtime stride C
-                // the compiler ran out of registers and reloaded addresses from the stack.
-                const float *xp = xr;
-                _Pragma("clang loop unroll(full)")
-                for (int j = 0; j < 10; j++, xp += C) {
-                    __asm__("" : "+r"(xp));
-                    const v8 xv = *(const v8 *)xp;
-                    if (j < 8) acc[j] += xv * w0;
-                    if (j >= 1 && j < 9) acc[j - 1] += xv * w1;
-                    if (j >= 2) acc[j - 2] += xv * w2;
-                }
-            }
-            for (int j = 0; j < 8; j++) {
-                v8 y = acc[j];
-                if (relu6) y = __builtin_elementwise_min(__builtin_elementwise_max(y, zero), six);
-                *(v8 *)(o + (long)j * C + c) = y;
-            }
-        }
-        for (int c = C8; c < C; c++) {
-            for (int j = 0; j < 8; j++) {
-                float a = bias ? bias[c] : 0.0f;
-                for (int ky = ky0; ky < ky1; ky++)
-                    for (int kx = 0; kx < 3; kx++) a += xs[roff[ky] + ((long)ix0 + j + kx) * C + c] * w[((long)ky * 3 + kx) * C + c];
-                if (relu6) a = a < 0 ? 0 : (a > 6 ? 6 : a);
-                o[(long)j * C + c] = a;
-            }
-        }
-    }
-    return ox;
+#define DWN_EIGHT(NAME, VEC, VL) \
+INLINE int NAME(const float *xs, const long *roff, int ky0, int ky1, int C, const float *w, \
+                             const float *bias, int relu6, float *orow, int ox, int oxB, int padL) { \
+    VEC zero, six; for (int l = 0; l < VL; l++) { zero[l] = 0; six[l] = 6; } \
+    const int CV = C - C % VL; \
+    for (; ox + 8 <= oxB; ox += 8) { \
+        const int ix0 = ox - padL; \
+        float *o = orow + (long)ox * C; \
+        for (int c = 0; c < CV; c += VL) { \
+            VEC acc[8]; \
+            for (int j = 0; j < 8; j++) acc[j] = bias ? *(const VEC *)(bias + c) : zero; \
+            for (int ky = ky0; ky < ky1; ky++) { \
+                const float *xr = xs + roff[ky] + (long)ix0 * C + c; \
+                const float *wr = w + (long)ky * 3 * C + c; \
+                const VEC w0 = *(const VEC *)wr, w1 = *(const VEC *)(wr + C), w2 = *(const VEC *)(wr + 2 * C); \
+                /* One pointer stepped column by column: with ten offsets of the runtime stride C */ \
+                /* the compiler ran out of registers and reloaded addresses from the stack. */ \
+                const float *xp = xr; \
+                _Pragma("clang loop unroll(full)") \
+                for (int j = 0; j < 10; j++, xp += C) { \
+                    __asm__("" : "+r"(xp)); \
+                    const VEC xv = *(const VEC *)xp; \
+                    if (j < 8) acc[j] += xv * w0; \
+                    if (j >= 1 && j < 9) acc[j - 1] += xv * w1; \
+                    if (j >= 2) acc[j - 2] += xv * w2; \
+                } \
+            } \
+            for (int j = 0; j < 8; j++) { \
+                VEC y = acc[j]; \
+                if (relu6) y = __builtin_elementwise_min(__builtin_elementwise_max(y, zero), six); \
+                *(VEC *)(o + (long)j * C + c) = y; \
+            } \
+        } \
+        for (int c = CV; c < C; c++) { \
+            for (int j = 0; j < 8; j++) { \
+                float a = bias ? bias[c] : 0.0f; \
+                for (int ky = ky0; ky < ky1; ky++) \
+                    for (int kx = 0; kx < 3; kx++) a += xs[roff[ky] + ((long)ix0 + j + kx) * C + c] * w[((long)ky * 3 + kx) * C + c]; \
+                if (relu6) a = a < 0 ? 0 : (a > 6 ? 6 : a); \
+                o[(long)j * C + c] = a; \
+            } \
+        } \
+    } \
+    return ox; \
 }
 
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+// One channel vector of 8 lanes, or of 16 on AVX-512 (every MobileNet channel count is a
+// multiple of 16; the 8-lane kernel used half of each AVX-512 multiply-add there).
+DWN_EIGHT(dwn_eight_columns, v8, 8)
+DWN_EIGHT(dwn_eight_columns16, v16, 16)
+
 INLINE void dwn_body(const float *xs, int ring, int H, int W, int C, const float *w, int kH, int kW, int sH, int sW,
-                     int padT, int padL, const float *bias, int relu6, float *outs, int oyBase, int OW, int oy0, int oy1) {
+                     int padT, int padL, const float *bias, int relu6, float *outs, int oyBase, int OW, int oy0, int oy1,
+                     const int wide) {
     const v8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
     const v8 six = {6, 6, 6, 6, 6, 6, 6, 6};
     const int C8 = C - C % 8;
@@ -89,8 +96,10 @@ INLINE void dwn_body(const float *xs, int ring, int H, int W, int C, const float
         int ox = 0;
         for (; ox < OW; ox++) {
             if (ox == oxA) {
-                if (kW == 3 && sW == 1) ox = dwn_eight_columns(xs, roff, ky0, ky1, C, w, bias, relu6, outs + (long)(oy - oyBase) * OW * C,
-                                                              ox, oxB, padL);
+                if (kW == 3 && sW == 1 && wide && C % 16 == 0)
+                    ox = dwn_eight_columns16(xs, roff, ky0, ky1, C, w, bias, relu6, outs + (long)(oy - oyBase) * OW * C, ox, oxB, padL);
+                else if (kW == 3 && sW == 1)
+                    ox = dwn_eight_columns(xs, roff, ky0, ky1, C, w, bias, relu6, outs + (long)(oy - oyBase) * OW * C, ox, oxB, padL);
                 for (; ox + 4 <= oxB; ox += 4) {
                     const int ix0 = ox * sW - padL;
                     float *o = outs + ((long)(oy - oyBase) * OW + ox) * C;
@@ -221,16 +230,16 @@ INLINE void dwn_body(const float *xs, int ring, int H, int W, int C, const float
     }
 }
 
-#define DWN_ALL(PREFIX, ATTR) \
+#define DWN_ALL(PREFIX, ATTR, WIDE) \
     ATTR static void PREFIX##_dwn(const float *x, int ring, int H, int W, int C, const float *w, int kH, int kW, int sH, int sW, \
         int padT, int padL, const float *bias, int relu6, float *out, int oyBase, int OW, int oy0, int oy1) { \
-        if (kH == 3 && kW == 3) dwn_body(x, ring, H, W, C, w, 3, 3, sH, sW, padT, padL, bias, relu6, out, oyBase, OW, oy0, oy1); \
-        else dwn_body(x, ring, H, W, C, w, kH, kW, sH, sW, padT, padL, bias, relu6, out, oyBase, OW, oy0, oy1); }
+        if (kH == 3 && kW == 3) dwn_body(x, ring, H, W, C, w, 3, 3, sH, sW, padT, padL, bias, relu6, out, oyBase, OW, oy0, oy1, WIDE); \
+        else dwn_body(x, ring, H, W, C, w, kH, kW, sH, sW, padT, padL, bias, relu6, out, oyBase, OW, oy0, oy1, WIDE); }
 
-DWN_ALL(base, )
+DWN_ALL(base, , 0)
 #if defined(__x86_64__)
-DWN_ALL(avx2, T256)
-DWN_ALL(avx512, T512)
+DWN_ALL(avx2, T256, 0)
+DWN_ALL(avx512, T512, 1)
 #endif
 
 void sl_depthwise_conv2d_nhwc_ring(int isa, const float *x, int ring, int H, int W, int C, const float *w, int kH, int kW,

@@ -185,8 +185,39 @@ PWC_ATTR static void PWC(drive_last)(const sl_pointwise_args *g, int p0, int p1)
 // sit one plane apart, and plane sizes such as 240 × 184 floats map them onto a few L1 sets
 // (they evicted each other: the kernel ran at a third of its speed); the copy also
 // zero-pads a ragged last block.
+// Channels-first on a few pixels (a 1×1 conv after global pooling): a product of the packed
+// weights with each pixel's column, the panel's MR rows as one vector of sums. Through the
+// blocks, each pixel would pay for a zero-padded block of NR.
+PWC_ATTR static void PWC(drive_first_narrow)(const sl_pointwise_args *g, int p0, int p1) {
+    const int k = g->k, n = g->n;
+    const PWC_VEC zero = PWC(splat)(0.0f);
+    for (int o = 0; o < n; o += PWC_MR) {
+        const int mr = n - o < PWC_MR ? n - o : PWC_MR;
+        const float *a = g->packed + (long)(o / PWC_MR) * k * PWC_MR;
+        for (int p = p0; p < p1; p++) {
+            float acc[PWC_MR];
+            for (int i = 0; i < PWC_MR; i++) acc[i] = g->bias && i < mr ? g->bias[o + i] : 0.0f;
+            for (int r = 0; r < k; r++) {
+                const float xv = (g->rows ? g->rows[r] : g->x + (long)r * g->ldx)[p];
+                for (int i = 0; i < PWC_MR; i++) acc[i] += a[(long)r * PWC_MR + i] * xv;
+            }
+            for (int i = 0; i < mr; i++) {
+                PWC_VEC y = zero;
+                y[0] = acc[i];
+                y = PWC(act)(g->act, y);
+                const long at = (long)(o + i) * g->ldy + p;
+                g->y[at] = y[0] + (g->residual ? g->residual[(long)(o + i) * g->ldr + p] : 0.0f);
+            }
+        }
+    }
+}
+
 PWC_ATTR static int PWC(drive_first)(const sl_pointwise_args *g, int p0, int p1) {
     const int k = g->k, n = g->n;
+    if (p1 - p0 <= 2) {
+        PWC(drive_first_narrow)(g, p0, p1);
+        return 0;
+    }
     int chunk = (int)(PWC_L2_FLOATS / 2 / k) / PWC_NR * PWC_NR;
     chunk = chunk < PWC_NR ? PWC_NR : chunk;
     float *blocks = sl_thread_scratch(1, (size_t)k * (size_t)chunk); // (chunk / NR, K, NR)

@@ -166,16 +166,11 @@ INLINE float sum_exp_rows(const float *x, int n, float *max_out) {
  * lanes at a time, then the first 16-element block holding it, then its place in the block.
  * The CTC decoder takes one over PP-OCR's 18,385 classes per step and Whisper's greedy decoder
  * one over its 51,865 tokens, where the scalar compare-and-keep loop ran one element a cycle. */
-INLINE long argmax_row(const float *x, long n) {
+INLINE int argmax_row(const float *x, int n) {
     if (n <= 0) return 0;
-    float acc[16];
-    for (int l = 0; l < 16; l++) acc[l] = -__builtin_inff();
-    long j = 0;
-    for (; j + 16 <= n; j += 16) for (int l = 0; l < 16; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
-    float m = -__builtin_inff();
-    for (int l = 0; l < 16; l++) m = acc[l] > m ? acc[l] : m;
-    for (long t = j; t < n; t++) m = x[t] > m ? x[t] : m;
-    for (j = 0; j + 16 <= n; j += 16) {
+    const float m = lane_max(x, n);
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
         int hit = 0;
         for (int l = 0; l < 16; l++) hit |= x[j + l] == m;
         if (hit) break;
@@ -185,7 +180,7 @@ INLINE long argmax_row(const float *x, long n) {
 }
 
 #define ROWS_ALL(PREFIX, ATTR) \
-    ATTR static long PREFIX##_argmax(const float *x, long n) { return argmax_row(x, n); } \
+    ATTR static int PREFIX##_argmax(const float *x, int n) { return argmax_row(x, n); } \
     ATTR static float PREFIX##_sum_exp(const float *x, int n, float *m) { return sum_exp_rows(x, n, m); } \
     ATTR static void PREFIX##_ln(const float *x, int rows, int cols, const float *g, const float *b, float eps, float *o) { \
         ln_rows(x, rows, cols, g, b, eps, o); } \
@@ -237,7 +232,7 @@ float sl_sum_exp(int isa, const float *x, int n, float *max_out) {
     return base_sum_exp(x, n, max_out);
 }
 
-long sl_argmax(int isa, const float *x, long n) {
+int sl_argmax(int isa, const float *x, int n) {
 #if defined(__x86_64__)
     if (isa == SL_ISA_AVX512) return avx512_argmax(x, n);
     if (isa == SL_ISA_AVX2) return avx2_argmax(x, n);

@@ -51,8 +51,8 @@ public func maxValue(_ x: UnsafePointer<Float>, count: Int) -> Float {
 /// every element is NaN).
 public func argmax(_ x: UnsafePointer<Float>, count: Int) -> Int? {
     guard count > 0 else { return nil }
-    if KernelConfig.forceReference { return argmaxReference(x, count: count) }
-    return Int(sl_argmax(Int32(KernelConfig.isa.rawValue), x, count))
+    if KernelConfig.forceReference || count > Int(Int32.max) { return argmaxReference(x, count: count) }
+    return Int(sl_argmax(Int32(KernelConfig.isa.rawValue), x, Int32(count)))
 }
 
 /// The same as plain loops: the reference the vectorised path is tested against.

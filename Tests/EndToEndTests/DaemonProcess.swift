@@ -69,8 +69,9 @@ final class DaemonProcess {
     /// `vision: false` turns the picture models off ([models] people/faces/labels/ocr = "none"):
     /// the tests that are not about seeing then measure ingest, API and recovery alone, as
     /// they did before the picture modalities existed, within their two-core time budget.
-    /// `limits` replaces the body of the config's [limits] table.
-    init(vision: Bool = false, limits: String = "max_request_size = \"4KiB\"") throws {
+    /// `limits` replaces the body of the config's [limits] table; `extra` is appended to the
+    /// config (more tables).
+    init(vision: Bool = false, limits: String = "max_request_size = \"4KiB\"", extra: String = "") throws {
         // Short path: Unix socket paths are limited to 107 bytes.
         dir = URL(fileURLWithPath: "/tmp/sl-e2e-\(UUID().uuidString.prefix(8))")
         streamsDir = dir.appendingPathComponent("streams")
@@ -95,6 +96,7 @@ final class DaemonProcess {
         [store]
         retention_interval = "1h"
         \(vision ? "" : "[models]\npeople = \"none\"\nfaces = \"none\"\nlabels = \"none\"\nocr = \"none\"")
+        \(extra)
         """.write(to: dir.appendingPathComponent("sightline.toml"), atomically: true, encoding: .utf8)
     }
 

@@ -91,7 +91,7 @@ void sl_softmax(int isa, float *x, int rows, int cols);
 /// value is −inf). log-sum-exp = max + log(result).
 float sl_sum_exp(int isa, const float *x, int n, float *max_out);
 /// Index of the first largest of x[0..<n] (NaNs skipped); 0 when n <= 0 or every element is NaN.
-long sl_argmax(int isa, const float *x, long n);
+int sl_argmax(int isa, const float *x, int n);
 float sl_expf_scalar(float x);
 
 /// Depthwise conv2d of channels [c0, c1): x (C, H, W), w (C, kH, kW), bias (C) or NULL ->

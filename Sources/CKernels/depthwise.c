@@ -1,7 +1,8 @@
 // Depthwise conv2d (one filter per channel, MobileNetV2). Per channel the zero-padded input is
 // rearranged once into stride phases -- Q[ry][rx][y'][x'] = padded[y'*sH + ry][x'*sW + rx] --
 // so that every tap (ky, kx) reads a contiguous run: out[oy][ox] = Σ w · Q[ry][rx][oy + ay][ox + ax].
-// Each output row is computed four vectors at a time with the taps accumulated in registers.
+// Output rows are computed four at a time, two vectors wide (one row four vectors wide for
+// the rows left over), with the taps accumulated in registers; 16-lane vectors on AVX-512.
 // Compiled per ISA like the pointwise kernels.
 #include "CKernels.h"
 

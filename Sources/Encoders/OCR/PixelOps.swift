@@ -92,28 +92,37 @@ enum PixelOps {
         guard width > 0, height > 0, let inv = Geometry.invert3x3(m) else { return nil }
         var dst = [UInt8](repeating: 0, count: width * height * 3)
         let sw = src.width, sh = src.height
-        for y in 0..<height {
-            for x in 0..<width {
-                let xd = Double(x), yd = Double(y)
-                let w = inv[6] * xd + inv[7] * yd + inv[8]
-                guard w != 0 else { continue }
-                let sx = (inv[0] * xd + inv[1] * yd + inv[2]) / w, sy = (inv[3] * xd + inv[4] * yd + inv[5]) / w
-                guard sx.isFinite, sy.isFinite, abs(sx) < 1e7, abs(sy) < 1e7 else { continue }
-                let x0 = Int(sx.rounded(.down)), y0 = Int(sy.rounded(.down))
-                let cx = cubicWeights(sx - Double(x0)), cy = cubicWeights(sy - Double(y0))
-                let wx = SIMD4(cx.0, cx.1, cx.2, cx.3), wy = SIMD4(cy.0, cy.1, cy.2, cy.3)
-                for c in 0..<3 {
-                    var sum = 0.0
-                    for k1 in 0..<4 {
-                        let yy = min(max(y0 - 1 + k1, 0), sh - 1)
-                        var row = 0.0
-                        for k2 in 0..<4 {
-                            let xx = min(max(x0 - 1 + k2, 0), sw - 1)
-                            row += Double(src.data[(yy * sw + xx) * 3 + c]) * wx[k2]
+        src.data.withUnsafeBufferPointer { sb in
+            dst.withUnsafeMutableBufferPointer { db in
+                guard let sp = sb.baseAddress, let dp = db.baseAddress else { return }
+                for y in 0..<height {
+                    for x in 0..<width {
+                        let xd = Double(x), yd = Double(y)
+                        let w = inv[6] * xd + inv[7] * yd + inv[8]
+                        guard w != 0 else { continue }
+                        let sx = (inv[0] * xd + inv[1] * yd + inv[2]) / w, sy = (inv[3] * xd + inv[4] * yd + inv[5]) / w
+                        guard sx.isFinite, sy.isFinite, abs(sx) < 1e7, abs(sy) < 1e7 else { continue }
+                        let x0 = Int(sx.rounded(.down)), y0 = Int(sy.rounded(.down))
+                        let cx = cubicWeights(sx - Double(x0)), cy = cubicWeights(sy - Double(y0))
+                        let wx = SIMD4(cx.0, cx.1, cx.2, cx.3), wy = SIMD4(cy.0, cy.1, cy.2, cy.3)
+                        // The 4 × 4 neighbourhood's offsets (edges replicated), once for the three channels.
+                        var rows = SIMD4<Int>(), cols = SIMD4<Int>()
+                        for k in 0..<4 {
+                            rows[k] = min(max(y0 - 1 + k, 0), sh - 1) * sw * 3
+                            cols[k] = min(max(x0 - 1 + k, 0), sw - 1) * 3
                         }
-                        sum += row * wy[k1]
+                        let out = dp + (y * width + x) * 3
+                        for c in 0..<3 {
+                            var sum = 0.0
+                            for k1 in 0..<4 {
+                                let line = sp + rows[k1] + c
+                                var row = 0.0
+                                for k2 in 0..<4 { row += Double(line[cols[k2]]) * wx[k2] }
+                                sum += row * wy[k1]
+                            }
+                            out[c] = UInt8(clamping: Int(sum.rounded(.toNearestOrEven)))
+                        }
                     }
-                    dst[(y * width + x) * 3 + c] = UInt8(clamping: Int(sum.rounded(.toNearestOrEven)))
                 }
             }
         }

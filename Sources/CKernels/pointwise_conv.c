@@ -19,6 +19,10 @@
 // per core here) while the pixel tiles sweep them.
 #define PWC_L2_FLOATS (64L * 1024)
 
+// Channels-first input row r (of K): from the row table when the caller gave one (shifted
+// views of a padded image), else ldx floats apart.
+INLINE const float *pwc_input_row(const sl_pointwise_args *g, int r) { return g->rows ? g->rows[r] : g->x + (long)r * g->ldx; }
+
 typedef void (*pwc_tile_fn)(int k, const float *a, long lda, const float *b, int panels, const float *bias,
                             float *c, long ldc, const float *res, long ldr);
 

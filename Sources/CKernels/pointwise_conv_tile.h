@@ -178,19 +178,11 @@ PWC_ATTR static void PWC(drive_last)(const sl_pointwise_args *g, int p0, int p1)
     }
 }
 
-// Channels-first: every output channel × pixels [p0, p1), a chunk of pixels at a time. The
-// chunk's activations (K × its pixels, as NR-wide blocks (K, NR)) are first copied into a
-// contiguous buffer sized for L2; then each channel panel sweeps the chunk's blocks, so its
-// MR output rows are written as MR sequential runs. Read in place, a block's K cache lines
-// sit one plane apart, and plane sizes such as 240 × 184 floats map them onto a few L1 sets
-// (they evicted each other: the kernel ran at a third of its speed); the copy also
-// zero-pads a ragged last block.
 // Channels-first on a few pixels (a 1×1 conv after global pooling): a product of the packed
 // weights with each pixel's column, the panel's MR rows as one vector of sums. Through the
 // blocks, each pixel would pay for a zero-padded block of NR.
 PWC_ATTR static void PWC(drive_first_narrow)(const sl_pointwise_args *g, int p0, int p1) {
     const int k = g->k, n = g->n;
-    const PWC_VEC zero = PWC(splat)(0.0f);
     for (int o = 0; o < n; o += PWC_MR) {
         const int mr = n - o < PWC_MR ? n - o : PWC_MR;
         const float *a = g->packed + (long)(o / PWC_MR) * k * PWC_MR;
@@ -198,20 +190,24 @@ PWC_ATTR static void PWC(drive_first_narrow)(const sl_pointwise_args *g, int p0,
             float acc[PWC_MR];
             for (int i = 0; i < PWC_MR; i++) acc[i] = g->bias && i < mr ? g->bias[o + i] : 0.0f;
             for (int r = 0; r < k; r++) {
-                const float xv = (g->rows ? g->rows[r] : g->x + (long)r * g->ldx)[p];
+                const float xv = pwc_input_row(g, r)[p];
                 for (int i = 0; i < PWC_MR; i++) acc[i] += a[(long)r * PWC_MR + i] * xv;
             }
             for (int i = 0; i < mr; i++) {
-                PWC_VEC y = zero;
-                y[0] = acc[i];
-                y = PWC(act)(g->act, y);
-                const long at = (long)(o + i) * g->ldy + p;
-                g->y[at] = y[0] + (g->residual ? g->residual[(long)(o + i) * g->ldr + p] : 0.0f);
+                const float y = PWC(act)(g->act, PWC(splat)(acc[i]))[0];
+                g->y[(long)(o + i) * g->ldy + p] = y + (g->residual ? g->residual[(long)(o + i) * g->ldr + p] : 0.0f);
             }
         }
     }
 }
 
+// Channels-first: every output channel × pixels [p0, p1), a chunk of pixels at a time. The
+// chunk's activations (K × its pixels, as NR-wide blocks (K, NR)) are first copied into a
+// contiguous buffer sized for L2; then each channel panel sweeps the chunk's blocks, so its
+// MR output rows are written as MR sequential runs. Read in place, a block's K cache lines
+// sit one plane apart, and plane sizes such as 240 × 184 floats map them onto a few L1 sets
+// (they evicted each other: the kernel ran at a third of its speed); the copy also
+// zero-pads a ragged last block.
 PWC_ATTR static int PWC(drive_first)(const sl_pointwise_args *g, int p0, int p1) {
     const int k = g->k, n = g->n;
     if (p1 - p0 <= 2) {
@@ -228,7 +224,7 @@ PWC_ATTR static int PWC(drive_first)(const sl_pointwise_args *g, int p0, int p1)
         // (a block at a time, K planes apart, the loads missed the cache at every row).
         const int full = cw / PWC_NR;
         for (int r = 0; r < k; r++) {
-            const float *src = (g->rows ? g->rows[r] : g->x + (long)r * g->ldx) + p;
+            const float *src = pwc_input_row(g, r) + p;
             float *dst = blocks + (long)r * PWC_NR;
             for (int jb = 0; jb < full; jb++) {
                 const float *s = src + (long)jb * PWC_NR;
@@ -241,7 +237,7 @@ PWC_ATTR static int PWC(drive_first)(const sl_pointwise_args *g, int p0, int p1)
             const int j = full * PWC_NR, nr = cw - j;
             float *block = blocks + (long)full * k * PWC_NR;
             for (int r = 0; r < k; r++) {
-                const float *src = (g->rows ? g->rows[r] : g->x + (long)r * g->ldx) + p + j;
+                const float *src = pwc_input_row(g, r) + p + j;
                 for (int c = 0; c < PWC_NR; c++) block[(long)r * PWC_NR + c] = c < nr ? src[c] : 0.0f;
             }
         }

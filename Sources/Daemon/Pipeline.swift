@@ -2,6 +2,10 @@
 // compute executor) → enrichers → one WindowRecord per window committed to the store
 // together with the occurrence events of the stream's standing queries (one transaction) →
 // window sinks (captions, fusion), which settle their state when the run ends.
+// When a reader ends (a file's end, a live source dropping, a stop), the encoders give what
+// they still hold (the speech transcriber's last utterance), which is enriched and added to
+// the last committed window before the sinks settle, so a file's last sentence is kept
+// even when no silence follows it.
 // Stopping (SIGTERM, or a reload that changed the stream) interrupts the open of the source
 // and the reconnect back-off at once, lets the encoders work through the windows already
 // queued until a drain deadline, and logs how many were left.
@@ -248,6 +252,7 @@ public final class Pipeline: Sendable {
             }
             group.addTask {
                 var committed = 0
+                var last: CommittedWindow? = nil
                 // After stop() the queue is finished: pop() hands out what is queued, then nil.
                 while let window = await queue.pop() {
                     if self.pastDrainDeadline {
@@ -257,13 +262,14 @@ public final class Pipeline: Sendable {
                         self.runtime.update { $0.windowsAbandoned += abandoned }
                         self.logger.warning("stopping: queued windows not processed within the drain deadline",
                                             metadata: ["windows": "\(abandoned)", "drain_ms": "\(Self.shutdownDrainMs)"])
-                        break
+                        return committed
                     }
-                    try await self.process(window)
+                    last = try await self.process(window)
                     committed += 1
                     let depth = await queue.depth
                     self.runtime.update { $0.queueDepth = depth }
                 }
+                if let last { try await self.finishEncoders(after: last) }
                 return committed
             }
             var total = 0
@@ -277,7 +283,8 @@ public final class Pipeline: Sendable {
     /// sinks. Encoders, enrichers and sinks that fail are logged and counted; the window is
     /// stored with the evidence the others produced. Model work and store writes run on
     /// their executors, never on Swift's cooperative pool.
-    func process(_ window: MediaWindow) async throws {
+    @discardableResult
+    func process(_ window: MediaWindow) async throws -> CommittedWindow {
         let prepared = inputs.prepare(window, for: encoders.map(\.input))
         let startedMs = clock.nowMs()
         let live = runtime.snapshot.epochTimes
@@ -293,7 +300,7 @@ public final class Pipeline: Sendable {
                 }
             }
             let input = prepared[encoder.input] ?? window
-            evidence += await timed(encoder.name, window: window) {
+            evidence += await timed(encoder.name, windowStartMs: window.startMs) {
                 try await BlockingExecutor.compute.run { try await encoder.encode(input) }
             } ?? []
             runtime.update { $0.encodedEndMs[encoder.name] = window.endMs }
@@ -303,7 +310,7 @@ public final class Pipeline: Sendable {
         }
         for enricher in enrichers {
             let before = evidence
-            evidence = await timed(enricher.name, window: window) {
+            evidence = await timed(enricher.name, windowStartMs: window.startMs) {
                 try await BlockingExecutor.compute.run { try await enricher.enrich(before, streamId: self.config.id) }
             } ?? before
         }
@@ -334,8 +341,41 @@ public final class Pipeline: Sendable {
         }
         let committed = CommittedWindow(id: windowId, record: record, committedMs: now)
         for sink in sinks {
-            _ = await timed(sink.name, window: window) {
+            _ = await timed(sink.name, windowStartMs: window.startMs) {
                 try await BlockingExecutor.storage.run { try await sink.windowCommitted(committed) }
+            }
+        }
+        return committed
+    }
+
+    /// The reader ended after `last` was committed: every encoder gives what it still holds
+    /// (WindowEncoder.finish), the enrichers run over it, and it is added to `last` in the
+    /// store and shown to the sinks. Failures are logged and counted like a window's; only a
+    /// failing store write ends the run with an error, as a failing commit does.
+    func finishEncoders(after last: CommittedWindow) async throws {
+        var evidence: [Evidence] = []
+        for encoder in encoders {
+            evidence += await timed(encoder.name, windowStartMs: last.record.startMs) {
+                try await BlockingExecutor.compute.run { try await encoder.finish() }
+            } ?? []
+        }
+        guard !evidence.isEmpty else { return }
+        for enricher in enrichers {
+            let before = evidence
+            evidence = await timed(enricher.name, windowStartMs: last.record.startMs) {
+                try await BlockingExecutor.compute.run { try await enricher.enrich(before, streamId: self.config.id) }
+            } ?? before
+        }
+        let store = self.store
+        let streamId = config.id
+        let late = evidence
+        try await BlockingExecutor.storage.run { try store.addEvidence(late, toWindow: last.id, streamId: streamId) }
+        var amended = last
+        amended.record.evidence += late
+        let shown = amended
+        for sink in sinks {
+            _ = await timed(sink.name, windowStartMs: last.record.startMs) {
+                try await BlockingExecutor.storage.run { try await sink.evidenceAdded(late, to: shown) }
             }
         }
     }
@@ -357,8 +397,9 @@ public final class Pipeline: Sendable {
         return KeyFrame(width: frame.width, height: frame.height, atMs: frame.ptsMs, base64: Data(jpeg).base64EncodedString())
     }
 
-    /// Runs one stage (`name`) for `window`, adding its time to the stage's metrics; nil when it failed.
-    private func timed<T: Sendable>(_ name: String, window: MediaWindow, _ body: () async throws -> T) async -> T? {
+    /// Runs one stage (`name`) for the window starting at `windowStartMs`, adding its time to
+    /// the stage's metrics; nil when it failed.
+    private func timed<T: Sendable>(_ name: String, windowStartMs: Int64, _ body: () async throws -> T) async -> T? {
         let started = ContinuousClock.now
         let cpuStarted = Self.processCPUms()
         var result: T?
@@ -366,7 +407,7 @@ public final class Pipeline: Sendable {
             result = try await body()
         } catch {
             runtime.update { $0.encoderErrors += 1 }
-            logger.warning("stage failed", metadata: ["stage": "\(name)", "window.start_ms": "\(window.startMs)",
+            logger.warning("stage failed", metadata: ["stage": "\(name)", "window.start_ms": "\(windowStartMs)",
                                                       "error": "\(Credentials.redact("\(error)"))"])
         }
         let elapsed = ContinuousClock.now - started

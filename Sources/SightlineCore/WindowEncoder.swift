@@ -54,6 +54,16 @@ public protocol WindowEncoder: Sendable {
     /// The evidence for `window`, with times on the stream's timeline. Called on the compute
     /// executor, never on Swift's cooperative pool, so it may run long synchronous work.
     func encode(_ window: MediaWindow) async throws -> [Evidence]
+    /// No more windows follow this one's last (the input ended, a live source dropped, the
+    /// pipeline is stopping): the evidence still held back, with its own times (the speech
+    /// transcriber's last utterance, which waits for silence before it is final). The next
+    /// `encode`, if any, starts afresh.
+    func finish() async throws -> [Evidence]
+}
+
+extension WindowEncoder {
+    /// Nothing held back.
+    public func finish() async throws -> [Evidence] { [] }
 }
 
 /// A costly picture modality (people, faces, labels, on-screen text, CLIP): it may leave
@@ -100,12 +110,17 @@ public protocol WindowSink: Sendable {
     var name: String { get }
     /// Reacts to one committed window.
     func windowCommitted(_ window: CommittedWindow) async throws
+    /// Evidence the encoders gave only when the input ended (WindowEncoder.finish) was added
+    /// to `window`, the last committed one; `window.record` holds it. Called before `streamEnded`.
+    func evidenceAdded(_ evidence: [Evidence], to window: CommittedWindow) async throws
     /// The stream's input ended or its pipeline is stopping: no more windows follow from this
     /// run. A sink that holds state across windows (an open segment) settles it here.
     func streamEnded() async throws
 }
 
 extension WindowSink {
+    /// Late evidence changes nothing the sink keeps.
+    public func evidenceAdded(_ evidence: [Evidence], to window: CommittedWindow) async throws {}
     /// Nothing to settle.
     public func streamEnded() async throws {}
 }

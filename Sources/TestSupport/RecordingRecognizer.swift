@@ -6,7 +6,7 @@ import Subtitles
 import Synchronization
 import Transcription
 
-public final class RecordingRecognizer: SegmentRecognizer, @unchecked Sendable {
+public final class RecordingRecognizer: BatchRecognizer, @unchecked Sendable {
     public let modelName = "recording-fake"
     public let text: String
     private let recorded = Mutex<[Int]>([])
@@ -21,6 +21,14 @@ public final class RecordingRecognizer: SegmentRecognizer, @unchecked Sendable {
     public func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
         recorded.withLock { $0.append(samples.count) }
         return RecognizedSpeech(language: "en", segments: [TranscriptSegment(startMs: 0, endMs: Int64(samples.count / 16), text: text)])
+    }
+
+    /// Utterances share a window while they fit Whisper's 30 s.
+    public func fitOneWindow(sampleCounts: [Int]) -> Bool { sampleCounts.reduce(0, +) <= 480_000 }
+
+    /// Each request recorded and answered on its own, in order.
+    public func recognize(batch: [RecognitionRequest]) throws -> [RecognizedSpeech] {
+        try batch.map { try recognize($0.samples, progress: nil) }
     }
 }
 

@@ -199,6 +199,51 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(p.runtime.snapshot.encoderErrors, 1)
         XCTAssertEqual(try store.timeline(stream: "s", fromMs: nil, toMs: nil, limit: 5).first?.evidence.map(\.modality), [.audioLevel])
     }
+
+    func testWhatEncodersHoldAtTheEndIsEnrichedStoredWithTheLastWindowAndShownToSinks() async throws {
+        /// Holds a "sentence" until the input ends, as the speech transcriber does.
+        final class Holding: WindowEncoder, @unchecked Sendable {
+            let name = "holding"
+            let input = EncoderInput.audio
+            let lastEnd = Mutex<Int64?>(nil)
+            func encode(_ window: MediaWindow) async throws -> [Evidence] {
+                lastEnd.withLock { $0 = window.endMs }
+                return []
+            }
+            func finish() async throws -> [Evidence] {
+                guard let end = lastEnd.withLock({ v -> Int64? in defer { v = nil }; return v }) else { return [] }
+                return [Evidence(modality: .speech, startMs: end - 3_000, endMs: end - 500, text: "the last words")]
+            }
+        }
+        struct Marking: EvidenceEnricher {
+            let name = "marking"
+            func enrich(_ evidence: [Evidence], streamId: String) async throws -> [Evidence] {
+                evidence + evidence.filter { $0.modality == .speech }.map { Evidence(modality: .caption, startMs: $0.startMs, endMs: $0.endMs, text: "enriched") }
+            }
+        }
+        final class Watching: WindowSink, @unchecked Sendable {
+            let name = "watching"
+            let log = Mutex<[String]>([])
+            func windowCommitted(_ window: CommittedWindow) async throws { log.withLock { $0.append("window \(window.record.startMs)") } }
+            func evidenceAdded(_ evidence: [Evidence], to window: CommittedWindow) async throws {
+                log.withLock { $0.append("added \(evidence.count) to \(window.record.startMs), holding \(window.record.evidence.count)") }
+            }
+            func streamEnded() async throws { log.withLock { $0.append("ended") } }
+        }
+        let sink = Watching()
+        let p = Pipeline(config: StreamConfig(id: "s", source: "/s.mp4"), store: store,
+                         readers: FlakyFactory(failures: 0, windows: (0..<3).map { makeWindow($0) }),
+                         encoders: [Holding(), AudioLevelEncoder()], enrichers: [Marking()], sinks: [sink],
+                         clock: ManualClock(), logger: quietLogger, queueCapacity: 4, decodeThreads: 1, random: { 0.5 })
+        await p.run()
+        XCTAssertEqual(p.runtime.snapshot.encoderErrors, 0)
+        XCTAssertEqual(sink.log.withLock { $0 }, ["window 0", "window 2000", "window 4000", "added 2 to 4000, holding 3", "ended"])
+        let windows = try store.timeline(stream: "s", fromMs: nil, toMs: nil, limit: 5)
+        XCTAssertEqual(windows.map { $0.evidence.map(\.modality) }, [[.audioLevel], [.audioLevel], [.audioLevel, .speech, .caption]])
+        let late = try XCTUnwrap(windows.last?.evidence.first { $0.modality == .speech })
+        XCTAssertEqual([late.startMs, late.endMs], [3_000, 5_500], "late evidence keeps its own times")
+        XCTAssertEqual(try TextRanking(store: store).moments(MomentQuery(text: "last words", streams: ["s"], limit: 5)).count, 1)
+    }
 }
 
 /// A clock whose sleeps take an hour of real time unless cancelled (a back-off that only

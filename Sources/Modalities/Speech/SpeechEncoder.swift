@@ -3,7 +3,9 @@
 // becomes `.speech` evidence with its text and word times (absolute ms). Utterances can
 // span windows: the evidence is stored with the window in which the utterance ended, with
 // its own true times. A gap in the audio (reconnect, dropped window) starts a new
-// transcriber after flushing the open utterance, so times never drift across gaps.
+// transcriber after flushing the open utterance, so times never drift across gaps; so does
+// the end of the input (`finish`), so a file's last sentence is stored without the 3 s of
+// silence that would otherwise make it final.
 // Only final segments are stored (`feed`): a sentence cut at a pause is joined and decoded
 // again inside the transcriber before it is returned, never replaced afterwards.
 // `unrecognizedCount` counts utterances that gave no text even when decoded on their own,
@@ -101,6 +103,38 @@ public final class SpeechEncoder: WindowEncoder {
         return Self.evidence(finished.withLock { f in defer { f.segments = [] }; return f.segments })
     }
 
+    /// The input ended: the open utterance (or the one waiting to be joined) is recognised
+    /// now, with what the queue still held; the next window starts a new transcriber.
+    public func finish() async throws -> [Evidence] {
+        guard let worker else { return Self.evidence(try flushTranscriber()) }
+        // Runs after every window queued before it; the packer may hold the utterance for its budget.
+        let flushed: Result<[TranscriptSegment], any Error> = worker.queue.sync { Result { try flushTranscriber() } }
+        let earlier = finished.withLock { f -> (segments: [TranscriptSegment], error: (any Error)?) in
+            defer { f = ([], nil) }
+            return f
+        }
+        if let error = earlier.error { throw error }
+        return Self.evidence(earlier.segments + (try flushed.get()))
+    }
+
+    private func flushTranscriber() throws -> [TranscriptSegment] {
+        try state.withLock { s in
+            defer { unrecognized.store(s.retired, ordering: .relaxed) }
+            return try Self.retire(&s)
+        }
+    }
+
+    /// Flushes and drops the current transcriber; its unrecognised utterances stay counted.
+    private static func retire(_ s: inout (transcriber: TranscriberBox?, endMs: Int64?, retired: Int)) throws -> [TranscriptSegment] {
+        guard let t = s.transcriber else { return [] }
+        defer {
+            s.retired += t.value.unrecognizedCount
+            s.transcriber = nil
+            s.endMs = nil
+        }
+        return try t.value.flush()
+    }
+
     /// Blocks this compute thread until the queue has room (back-pressure on the stream).
     private static func waitForSlot(_ slots: DispatchSemaphore) { slots.wait() }
 
@@ -109,11 +143,7 @@ public final class SpeechEncoder: WindowEncoder {
         guard !window.audio.isEmpty else { return [] }
         return try state.withLock { s in
             var out: [TranscriptSegment] = []
-            if let end = s.endMs, let t = s.transcriber, window.startMs != end {
-                out += try t.value.flush()
-                s.retired += t.value.unrecognizedCount
-                s.transcriber = nil
-            }
+            if let end = s.endMs, window.startMs != end { out += try Self.retire(&s) }
             let t = s.transcriber ?? TranscriberBox(makeTranscriber())
             s.transcriber = t
             out += try t.value.feed(window.audio, startMs: window.startMs)

@@ -3,7 +3,8 @@
 // span is the segment, added to the window being committed when it closed — as speech is
 // stored with the window where it ended — so it is searchable and in the timeline with no
 // new table. The segment still open when the stream ends (a file's end, a stop, a reload)
-// is closed and stored with the stream's last window by `streamEnded()`.
+// is closed and stored with the stream's last window by `streamEnded()`, with the speech
+// the stream's end added to that window (`evidenceAdded`).
 import Foundation
 import SightlineCore
 import Store
@@ -33,6 +34,11 @@ public final class CaptionSink: WindowSink {
             return s.segmenter.push(SegmentWindow(window.record))
         }
         try save(closed, windowId: window.id)
+    }
+
+    /// The stream's last utterance, added to its last window at the end: it joins the open segment's caption.
+    public func evidenceAdded(_ evidence: [Evidence], to window: CommittedWindow) async throws {
+        state.withLock { $0.segmenter.amendLast(SegmentWindow(window.record)) }
     }
 
     public func streamEnded() async throws {

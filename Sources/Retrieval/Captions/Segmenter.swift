@@ -143,6 +143,15 @@ public struct Segmenter: Sendable {
         return closed
     }
 
+    /// Replaces the open segment's last window with `window`: the same span, with evidence
+    /// the stream's end added to it (its last utterance). The segment's cuts stay as they
+    /// were. Nothing changes when that window is not the open segment's last one (a segment
+    /// that closed with it has its caption already).
+    public mutating func amendLast(_ window: SegmentWindow) {
+        guard let i = open.indices.last, open[i].startMs == window.startMs, open[i].endMs == window.endMs else { return }
+        open[i] = window
+    }
+
     /// Closes the open segment (the stream ended); nil when there is none.
     public mutating func finish() -> Segment? {
         defer {

@@ -243,7 +243,8 @@ public final class WindowIndex: Sendable {
         /// The scorer's buffers for this stream, reused by every query (taken before `signals`).
         let scratch = Mutex(ScorerScratch())
         /// Set when the store and the index disagree in a way a trim cannot fix (a window
-        /// committed out of order): the next query reloads the stream.
+        /// committed out of order, evidence added to a window already held): the next query
+        /// reloads the stream.
         let stale = Atomic<Bool>(false)
         /// Loaded from rows the caller gave (`load(stream:rows:)`), not from the store: not
         /// compared with the store's windows.
@@ -341,6 +342,12 @@ public final class WindowIndex: Sendable {
         }
     }
 
+    /// Evidence was added to a window the index may hold already (a stream's last utterance,
+    /// stored when its input ended): a loaded stream is reloaded on its next query.
+    func evidenceAdded(stream: String) {
+        streams.withLock { $0[stream] }?.stale.store(true, ordering: .relaxed)
+    }
+
     /// Appends the windows the store holds after the entry's last one (from its last start
     /// time, skipping the windows held at that time). Reads outside the entry's lock.
     private func catchUp(_ e: StreamEntry, stream: String) throws {
@@ -422,5 +429,10 @@ public struct FusionSink: WindowSink {
 
     public func windowCommitted(_ window: CommittedWindow) async throws {
         try index.committed(window)
+    }
+
+    /// The held window changed after it was read: the stream is read again on its next query.
+    public func evidenceAdded(_ evidence: [Evidence], to window: CommittedWindow) async throws {
+        index.evidenceAdded(stream: window.record.streamId)
     }
 }

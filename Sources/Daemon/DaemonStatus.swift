@@ -33,7 +33,7 @@ public final class DaemonStatus: StatusSource {
         var thinned = "# HELP sightline_frames_thinned_total Video frames dropped from queued windows (audio kept).\n# TYPE sightline_frames_thinned_total counter\n"
         var skipped = "# HELP sightline_frames_skipped_total Sampled frames a picture modality left out because nothing moved (motion gate).\n# TYPE sightline_frames_skipped_total counter\n"
         var shed = "# HELP sightline_windows_shed_total Windows a picture modality left out because a live stream was late (scheduler).\n# TYPE sightline_windows_shed_total counter\n"
-        var lag = "# HELP sightline_modality_lag_seconds Wall clock minus the end of the last window each encoder analysed (live streams).\n# TYPE sightline_modality_lag_seconds gauge\n"
+        var lag = "# HELP sightline_modality_lag_seconds Wall clock minus the end of the last window each encoder analysed (live streams; packed speech counts the audio its queue holds).\n# TYPE sightline_modality_lag_seconds gauge\n"
         let now = clock.nowMs()
         var errors = "# HELP sightline_encoder_errors_total Encoder failures (window stored without that evidence).\n# TYPE sightline_encoder_errors_total counter\n"
         for r in supervisor.runtimes {

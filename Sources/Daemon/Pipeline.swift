@@ -288,7 +288,11 @@ public final class Pipeline: Sendable {
         let prepared = inputs.prepare(window, for: encoders.map(\.input))
         let startedMs = clock.nowMs()
         let live = runtime.snapshot.epochTimes
-        if live { scheduler.reportLag(stream: config.id, lagMs: max(0, startedMs - window.endMs), nowMs: startedMs) }
+        if live {
+            // A backlogged encoder (packed speech) past its planned delay is late by that much more.
+            let late = encoders.compactMap { ($0 as? any Backlogged).map { max(0, $0.backlogMs - $0.plannedDelayMs) } }.max() ?? 0
+            scheduler.reportLag(stream: config.id, lagMs: max(0, startedMs - window.endMs) + Int64(late), nowMs: startedMs)
+        }
         var evidence: [Evidence] = []
         for encoder in encoders {
             if live, encoder is any FrameSkipping {
@@ -303,7 +307,9 @@ public final class Pipeline: Sendable {
             evidence += await timed(encoder.name, windowStartMs: window.startMs) {
                 try await BlockingExecutor.compute.run { try await encoder.encode(input) }
             } ?? []
-            runtime.update { $0.encodedEndMs[encoder.name] = window.endMs }
+            // What a backlogged encoder holds is not analysed yet.
+            let analysedEnd = window.endMs - Int64((encoder as? any Backlogged)?.backlogMs ?? 0)
+            runtime.update { $0.encodedEndMs[encoder.name] = analysedEnd }
             if let skipping = encoder as? any FrameSkipping {
                 runtime.update { $0.framesSkipped[encoder.name] = skipping.framesSkipped }
             }

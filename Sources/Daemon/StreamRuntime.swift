@@ -31,7 +31,8 @@ public final class StreamRuntime: Sendable {
         public var framesSkipped: [String: Int] = [:]
         /// Windows each picture modality left out because a stream was late (ComputeScheduler), cumulative.
         public var windowsShed: [String: Int] = [:]
-        /// End of the last window each encoder analysed, on the stream's timeline.
+        /// End of the last window each encoder analysed, on the stream's timeline (for packed
+        /// speech, the end of what its queue has analysed: the windows it holds are not).
         public var encodedEndMs: [String: Int64] = [:]
     }
 

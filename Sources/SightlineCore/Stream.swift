@@ -33,7 +33,8 @@ public struct StreamStatus: Sendable, Equatable, Codable {
     /// Wall-clock ms minus the end of the last committed window (live streams), or nil.
     public var lagMs: Int64?
     /// Per encoder ("speech", "people"): wall-clock ms minus the end of the last window it
-    /// analysed (live streams), or nil. A picture modality thinned under load lags the stream.
+    /// analysed (live streams), or nil. A picture modality thinned under load lags the stream;
+    /// packed speech lags it by the audio its queue holds (the packer's wait included).
     public var modalityLagMs: [String: Int64]?
     /// Windows committed to the store.
     public var windowsProcessed: Int

@@ -66,6 +66,17 @@ extension WindowEncoder {
     public func finish() async throws -> [Evidence] { [] }
 }
 
+/// An encoder that analyses behind `encode`'s return: speech with utterance packing, whose
+/// transcriber runs on its own queue and may wait for other streams' utterances. Its lag is
+/// the window's lag plus this backlog (the daemon's metrics and the scheduler count it).
+public protocol Backlogged: WindowEncoder {
+    /// Media (ms) handed over and not analysed yet.
+    var backlogMs: Int { get }
+    /// The part of a backlog that is by design (the packer's latency budget): up to this much
+    /// the encoder is not late, and the scheduler does not thin pictures for it.
+    var plannedDelayMs: Int { get }
+}
+
 /// A costly picture modality (people, faces, labels, on-screen text, CLIP): it may leave
 /// frames out behind a motion gate and says how many, so the stream's metrics count them
 /// (frames are never skipped silently), and the daemon's scheduler thins it while a live

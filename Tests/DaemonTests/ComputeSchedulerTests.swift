@@ -21,6 +21,27 @@ struct SlowAudioEncoder: WindowEncoder {
     }
 }
 
+/// Speech whose work queues up behind `encode` (packed speech): each window returns at once,
+/// in real time, and adds `growthMs` to a backlog with `plannedDelayMs` by design.
+final class BackloggedSpeechEncoder: Backlogged, Sendable {
+    let name = "speech"
+    let input = EncoderInput.audio
+    let clock: ManualClock
+    let growthMs: Int
+    let plannedDelayMs = 5_000
+    private let backlog = Mutex(0)
+    init(clock: ManualClock, growthMs: Int) {
+        self.clock = clock
+        self.growthMs = growthMs
+    }
+    var backlogMs: Int { backlog.withLock { $0 } }
+    func encode(_ window: MediaWindow) async throws -> [Evidence] {
+        clock.now.withLock { $0 += 2_000 }
+        backlog.withLock { $0 += growthMs }
+        return []
+    }
+}
+
 /// A picture modality that counts the windows it analysed.
 final class CountingPictureEncoder: FrameSkipping, Sendable {
     let name = "people"
@@ -91,7 +112,27 @@ final class ComputeSchedulerTests: XCTestCase {
         XCTAssertEqual(analysed.count, processed)
     }
 
-    private func run(speechCostMs: Int64) async throws -> (Int, [Int64], Int, StreamStatus) {
+    func testSpeechBacklogPastItsPlannedDelayIsLagAndThinsPictures() async throws {
+        // Windows arrive on time; speech's queue grows 1.5 s per window. Late = backlog − 5 s
+        // planned, over the 5 s budget once the backlog passes 10 s (from window 7 on).
+        let (processed, analysed, shed, status) = try await run(speechCostMs: 0, backlogGrowthMs: 1_500)
+        XCTAssertEqual(analysed.count + shed, processed)
+        XCTAssertEqual(Array(analysed.prefix(7)), (0..<7).map { Int64($0) * 2_000 }, "on time while the backlog is planned")
+        XCTAssertGreaterThan(shed, 0, "a speech backlog past its planned delay thins pictures")
+        let lags = try XCTUnwrap(status.modalityLagMs)
+        // 30 windows: the queue holds 45 s of audio at the end, behind the last window (whose
+        // lag is the reopen's back-off after the one pass).
+        XCTAssertEqual(try XCTUnwrap(lags["speech"]) - XCTUnwrap(status.lagMs), 45_000, "\(lags)")
+    }
+
+    func testPlannedSpeechDelayThinsNothing() async throws {
+        let (processed, analysed, shed, status) = try await run(speechCostMs: 0, backlogGrowthMs: 150)
+        XCTAssertEqual(shed, 0, "4.5 s of backlog is inside the packer's planned 5 s")
+        XCTAssertEqual(analysed.count, processed)
+        XCTAssertEqual(try XCTUnwrap(status.modalityLagMs?["speech"]) - XCTUnwrap(status.lagMs), 4_500)
+    }
+
+    private func run(speechCostMs: Int64, backlogGrowthMs: Int? = nil) async throws -> (Int, [Int64], Int, StreamStatus) {
         let path = NSTemporaryDirectory() + "sched-\(UUID().uuidString).sqlite"
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
         let store = try Store(path: path)
@@ -106,8 +147,10 @@ final class ComputeSchedulerTests: XCTestCase {
             w.endMs += start
             return w
         }
+        let speech: any WindowEncoder = if let backlogGrowthMs { BackloggedSpeechEncoder(clock: clock, growthMs: backlogGrowthMs) }
+            else { SlowAudioEncoder(clock: clock, costMs: speechCostMs) }
         let p = Pipeline(config: c, store: store, readers: OnePassCamera(windows: windows),
-                         encoders: [SlowAudioEncoder(clock: clock, costMs: speechCostMs), people],
+                         encoders: [speech, people],
                          scheduler: ComputeScheduler(lagBudgetMs: 5_000), clock: clock, logger: quietLogger,
                          queueCapacity: 64, decodeThreads: 1)
         await p.run()

@@ -26,7 +26,7 @@ import Subtitles
 import Synchronization
 import Transcription
 
-public final class SpeechEncoder: WindowEncoder {
+public final class SpeechEncoder: Backlogged {
     public let name = "speech"
     public let input = EncoderInput.audio
     /// Builds a transcriber (VAD state + recogniser) for a new contiguous stretch of audio.
@@ -54,6 +54,9 @@ public final class SpeechEncoder: WindowEncoder {
 
     /// Audio (ms) handed to the transcriber and not yet processed (packed mode; 0 otherwise).
     public var backlogMs: Int { queuedMs.load(ordering: .relaxed) }
+
+    /// An utterance may wait this long for others to share its Whisper window (0 unpacked).
+    public var plannedDelayMs: Int { worker?.packer.latencyMs ?? 0 }
 
     /// Each utterance is recognised before `encode` returns (the recogniser does not wait for others).
     public init(makeTranscriber: @escaping @Sendable () -> LiveSpeechTranscriber) {

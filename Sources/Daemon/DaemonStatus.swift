@@ -51,7 +51,7 @@ public final class DaemonStatus: StatusSource {
                 shed += "sightline_windows_shed_total{stream=\"\(id)\",encoder=\"\(name)\"} \(n)\n"
             }
             if s.epochTimes {
-                for (name, end) in s.encodedEndMs.sorted(by: { $0.key < $1.key }) {
+                for (name, end) in r.analysedEnds(s).sorted(by: { $0.key < $1.key }) {
                     lag += "sightline_modality_lag_seconds{stream=\"\(id)\",encoder=\"\(name)\"} \(Double(max(0, now - end)) / 1000)\n"
                 }
             }

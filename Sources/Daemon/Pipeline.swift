@@ -77,6 +77,7 @@ public final class Pipeline: Sendable {
         self.backoff = backoff
         self.random = random
         self.runtime = StreamRuntime(id: config.id, source: config.source, nowMs: clock.nowMs())
+        for case let b as any Backlogged in encoders { runtime.follow(b.name) { b.analysedEndMs } }
     }
 
     var isStopping: Bool { stopState.withLock { $0.stopping } }
@@ -289,9 +290,13 @@ public final class Pipeline: Sendable {
         let startedMs = clock.nowMs()
         let live = runtime.snapshot.epochTimes
         if live {
-            // A backlogged encoder (packed speech) past its planned delay is late by that much more.
-            let late = encoders.compactMap { ($0 as? any Backlogged).map { max(0, $0.backlogMs - $0.plannedDelayMs) } }.max() ?? 0
-            scheduler.reportLag(stream: config.id, lagMs: max(0, startedMs - window.endMs) + Int64(late), nowMs: startedMs)
+            // Audio a backlogged encoder (packed speech) holds before this window, past its
+            // planned delay, makes the stream that much later.
+            let late = encoders.compactMap { e -> Int64? in
+                guard let b = e as? any Backlogged, let end = b.analysedEndMs else { return nil }
+                return max(0, window.startMs - end - Int64(b.plannedDelayMs))
+            }.max() ?? 0
+            scheduler.reportLag(stream: config.id, lagMs: max(0, startedMs - window.endMs) + late, nowMs: startedMs)
         }
         var evidence: [Evidence] = []
         for encoder in encoders {
@@ -307,9 +312,7 @@ public final class Pipeline: Sendable {
             evidence += await timed(encoder.name, windowStartMs: window.startMs) {
                 try await BlockingExecutor.compute.run { try await encoder.encode(input) }
             } ?? []
-            // What a backlogged encoder holds is not analysed yet.
-            let analysedEnd = window.endMs - Int64((encoder as? any Backlogged)?.backlogMs ?? 0)
-            runtime.update { $0.encodedEndMs[encoder.name] = analysedEnd }
+            runtime.update { $0.encodedEndMs[encoder.name] = window.endMs }
             if let skipping = encoder as? any FrameSkipping {
                 runtime.update { $0.framesSkipped[encoder.name] = skipping.framesSkipped }
             }

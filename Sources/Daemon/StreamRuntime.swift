@@ -31,8 +31,8 @@ public final class StreamRuntime: Sendable {
         public var framesSkipped: [String: Int] = [:]
         /// Windows each picture modality left out because a stream was late (ComputeScheduler), cumulative.
         public var windowsShed: [String: Int] = [:]
-        /// End of the last window each encoder analysed, on the stream's timeline (for packed
-        /// speech, the end of what its queue has analysed: the windows it holds are not).
+        /// End of the last window each encoder returned from, on the stream's timeline
+        /// (`analysedEnds` puts what a backlogged encoder has really analysed in its place).
         public var encodedEndMs: [String: Int64] = [:]
     }
 
@@ -51,6 +51,23 @@ public final class StreamRuntime: Sendable {
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 
+    /// Encoders that analyse behind the windows they are handed (packed speech), read when asked.
+    private let followed = Mutex<[String: @Sendable () -> Int64?]>([:])
+
+    /// Reads `name`'s analysed end from `analysedEnd` (nil: the end of the windows it returned from).
+    public func follow(_ name: String, analysedEnd: @escaping @Sendable () -> Int64?) {
+        followed.withLock { $0[name] = analysedEnd }
+    }
+
+    /// End of what each encoder has analysed, on the stream's timeline.
+    public func analysedEnds(_ s: Snapshot) -> [String: Int64] {
+        var ends = s.encodedEndMs
+        for (name, end) in followed.withLock({ $0 }) {
+            if let e = end(), ends[name] != nil { ends[name] = min(e, ends[name]!) }
+        }
+        return ends
+    }
+
     public func update(_ body: (inout Snapshot) -> Void) { state.withLock { body(&$0) } }
 
     /// What the API shows: lags only where window times are wall-clock times.
@@ -58,7 +75,7 @@ public final class StreamRuntime: Sendable {
         let s = snapshot
         return StreamStatus(id: id, source: source, state: s.state, lastError: s.lastError,
                             lagMs: s.epochTimes ? s.lastWindowEndMs.map { max(0, nowMs - $0) } : nil,
-                            modalityLagMs: s.epochTimes ? s.encodedEndMs.mapValues { max(0, nowMs - $0) } : nil,
+                            modalityLagMs: s.epochTimes ? analysedEnds(s).mapValues { max(0, nowMs - $0) } : nil,
                             windowsProcessed: s.windowsProcessed, windowsDropped: s.windowsDropped,
                             reconnects: s.reconnects, queueDepth: s.queueDepth)
     }

@@ -66,14 +66,16 @@ extension WindowEncoder {
     public func finish() async throws -> [Evidence] { [] }
 }
 
-/// An encoder that analyses behind `encode`'s return: speech with utterance packing, whose
+/// An encoder that may analyse behind `encode`'s return: speech with utterance packing, whose
 /// transcriber runs on its own queue and may wait for other streams' utterances. Its lag is
-/// the window's lag plus this backlog (the daemon's metrics and the scheduler count it).
+/// measured from what it has analysed, not from what it was handed (the daemon's metrics
+/// and the scheduler count it).
 public protocol Backlogged: WindowEncoder {
-    /// Media (ms) handed over and not analysed yet.
-    var backlogMs: Int { get }
-    /// The part of a backlog that is by design (the packer's latency budget): up to this much
-    /// the encoder is not late, and the scheduler does not thin pictures for it.
+    /// End, on the stream's timeline, of the last window it has analysed; nil while it
+    /// works inside `encode` (then it is never behind the windows it returned).
+    var analysedEndMs: Int64? { get }
+    /// How far behind it may run by design (the packer's latency budget): up to this much it
+    /// is not late, and the scheduler does not thin pictures for it.
     var plannedDelayMs: Int { get }
 }
 

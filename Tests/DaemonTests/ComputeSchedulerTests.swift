@@ -29,15 +29,16 @@ final class BackloggedSpeechEncoder: Backlogged, Sendable {
     let clock: ManualClock
     let growthMs: Int
     let plannedDelayMs = 5_000
-    private let backlog = Mutex(0)
+    /// End of the last window handed over, and how much of the audio before it is not analysed.
+    private let handed = Mutex<(endMs: Int64?, backlogMs: Int64)>((nil, 0))
     init(clock: ManualClock, growthMs: Int) {
         self.clock = clock
         self.growthMs = growthMs
     }
-    var backlogMs: Int { backlog.withLock { $0 } }
+    var analysedEndMs: Int64? { handed.withLock { h in h.endMs.map { $0 - h.backlogMs } } }
     func encode(_ window: MediaWindow) async throws -> [Evidence] {
         clock.now.withLock { $0 += 2_000 }
-        backlog.withLock { $0 += growthMs }
+        handed.withLock { $0 = (window.endMs, $0.backlogMs + Int64(growthMs)) }
         return []
     }
 }

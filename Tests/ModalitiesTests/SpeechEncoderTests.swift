@@ -117,6 +117,8 @@ final class SpeechEncoderTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(speech.startMs, 3_500)
         XCTAssertLessThanOrEqual(speech.startMs, 5_000)
         XCTAssertLessThanOrEqual(speech.endMs, Int64(audio.count / 16))
+        // Packed, the queue has analysed every window once finish returns; unpacked, `encode` did.
+        XCTAssertEqual(encoder.analysedEndMs, packed ? Int64(audio.count / 16) : nil)
         let again = try await encoder.finish()
         XCTAssertEqual(again, [], "a second finish has nothing left")
         XCTAssertEqual(recognizer.calls.count, 1)

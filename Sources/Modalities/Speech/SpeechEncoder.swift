@@ -55,6 +55,16 @@ public final class SpeechEncoder: Backlogged {
     /// Audio (ms) handed to the transcriber and not yet processed (packed mode; 0 otherwise).
     public var backlogMs: Int { queuedMs.load(ordering: .relaxed) }
 
+    /// Packed mode: end of the last window the queue has processed (Int64.min before the first).
+    private let processedEnd = Atomic<Int64>(Int64.min)
+
+    /// Packed mode: how far the queue has got; nil unpacked (every window is analysed in `encode`).
+    public var analysedEndMs: Int64? {
+        guard worker != nil else { return nil }
+        let end = processedEnd.load(ordering: .relaxed)
+        return end == Int64.min ? nil : end
+    }
+
     /// An utterance may wait this long for others to share its Whisper window (0 unpacked).
     public var plannedDelayMs: Int { worker?.packer.latencyMs ?? 0 }
 
@@ -93,6 +103,7 @@ public final class SpeechEncoder: Backlogged {
                 defer {
                     queued.subtract(1, ordering: .relaxed)
                     queuedMs.subtract(ms, ordering: .relaxed)
+                    processedEnd.store(box.window.endMs, ordering: .relaxed)
                     worker.slots.signal()
                 }
                 do {

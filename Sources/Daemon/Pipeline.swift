@@ -361,11 +361,22 @@ public final class Pipeline: Sendable {
     /// (WindowEncoder.finish), the enrichers run over it, and it is added to `last` in the
     /// store and shown to the sinks. Failures are logged and counted like a window's; only a
     /// failing store write ends the run with an error, as a failing commit does.
+    /// A stopping pipeline gives the encoders only what is left of its drain deadline: packed
+    /// speech may first work through its queue, and the stop must stay inside the unit's
+    /// TimeoutStopSec; what is not done by then is logged and left.
     func finishEncoders(after last: CommittedWindow) async throws {
         var evidence: [Evidence] = []
         for encoder in encoders {
+            let finish: @Sendable () async throws -> [Evidence] = { try await BlockingExecutor.compute.run { try await encoder.finish() } }
+            let drainUntil = stopState.withLock { $0.stopping ? $0.drainUntilMs : nil }
             evidence += await timed(encoder.name, windowStartMs: last.record.startMs) {
-                try await BlockingExecutor.compute.run { try await encoder.finish() }
+                guard let drainUntil else { return try await finish() }
+                guard let held = try await Self.withinMs(drainUntil - self.clock.nowMs(), finish) else {
+                    self.logger.warning("stopping: an encoder did not finish what it held within the drain deadline",
+                                        metadata: ["stage": "\(encoder.name)", "drain_ms": "\(Self.shutdownDrainMs)"])
+                    return []
+                }
+                return held
             } ?? []
         }
         guard !evidence.isEmpty else { return }
@@ -385,6 +396,24 @@ public final class Pipeline: Sendable {
         for sink in sinks {
             _ = await timed(sink.name, windowStartMs: last.record.startMs) {
                 try await BlockingExecutor.storage.run { try await sink.evidenceAdded(late, to: shown) }
+            }
+        }
+    }
+
+    /// `body`'s result, or nil when `ms` of real time pass first (`body` then runs on, unobserved).
+    static func withinMs<T: Sendable>(_ ms: Int64, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
+        guard ms > 0 else { return nil }
+        let waiter = Mutex<CheckedContinuation<T?, any Error>?>(nil)
+        let resume: @Sendable (Result<T?, any Error>) -> Void = { r in waiter.withLock { c in c?.resume(with: r); c = nil } }
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<T?, any Error>) in
+            waiter.withLock { $0 = c }
+            let timer = Task {
+                try? await Task.sleep(for: .milliseconds(ms))
+                resume(.success(nil))
+            }
+            Task {
+                do { resume(.success(try await body())) } catch { resume(.failure(error)) }
+                timer.cancel()
             }
         }
     }

@@ -352,6 +352,55 @@ final class ShutdownTests: XCTestCase {
         }
     }
 
+    func testAStoppingPipelineWaitsForWhatEncodersHoldOnlyUntilItsDeadline() async throws {
+        /// Holds its last utterance behind 8 s of work (packed speech with a long queue).
+        struct SlowToFinish: WindowEncoder {
+            let name = "speech"
+            let input = EncoderInput.audio
+            func encode(_ window: MediaWindow) async throws -> [Evidence] { [] }
+            func finish() async throws -> [Evidence] {
+                usleep(8_000_000) // blocks its thread, as a queue wait does
+                return [Evidence(modality: .speech, startMs: 0, endMs: 1, text: "too late")]
+            }
+        }
+        /// A camera that gives two windows, then waits until it is cancelled.
+        final class TwoThenWait: WindowReader, WindowReaderFactory, @unchecked Sendable {
+            let isLive = true
+            let windows = Mutex((0..<2).map { makeWindow($0) })
+            let idle = CancellableReader()
+            func next() async throws -> MediaWindow? {
+                if let w = windows.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return w }
+                return try await idle.next()
+            }
+            func cancel() { idle.cancel() }
+            func open(_ stream: StreamConfig, decodeThreads: Int) async throws -> any WindowReader { self }
+        }
+        let p = Pipeline(config: StreamConfig(id: "cam", source: "rtsp://cam"), store: store,
+                         readers: TwoThenWait(), encoders: [SlowToFinish()],
+                         clock: WallClock(), logger: quietLogger, queueCapacity: 4, decodeThreads: 1, random: { 0.5 })
+        let running = RunningPipeline(p)
+        try await expect("both windows committed", within: 10) { p.runtime.snapshot.windowsProcessed == 2 }
+        let started = Date()
+        await p.stop(drainMs: 300)
+        try await expect("run() returned", within: 10) { running.hasEnded }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "the stop did not wait for the 8 s of work")
+        XCTAssertEqual(try store.timeline(stream: "cam", fromMs: nil, toMs: nil, limit: 5).flatMap(\.evidence), [])
+    }
+
+    func testWithinMsGivesTheResultOrNilAtTheDeadline() async throws {
+        let quick = try await Pipeline.withinMs(5_000) { 42 }
+        XCTAssertEqual(quick, 42)
+        let started = Date()
+        let slow = try await Pipeline.withinMs(50) { () -> Int in usleep(2_000_000); return 1 }
+        XCTAssertNil(slow)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1.5)
+        struct Failure: Error {}
+        do {
+            _ = try await Pipeline.withinMs(5_000) { () -> Int in throw Failure() }
+            XCTFail("the body's error is thrown")
+        } catch is Failure {}
+    }
+
     func testStopDrainsQueuedWindowsUntilTheDeadlineAndCountsTheRest() async throws {
         let clock = ManualClock()
         let gate = SlowEncoder.Gate()

@@ -178,6 +178,34 @@ final class CaptionTests: XCTestCase {
         let found = try TextRanking(store: store).moments(MomentQuery(text: "person parcel", streams: ["door"]))
         XCTAssertEqual(found.first?.startMs, 10_000, "captions are searchable")
     }
+
+    func testSpeechAddedToTheLastWindowAtTheEndIsInTheLastCaption() async throws {
+        let dir = try TemporaryDirectory(prefix: "captions")
+        let store = try Store(path: dir.path("s.sqlite"))
+        let sink = CaptionSink(streamId: "door", store: store)
+        var last: CommittedWindow? = nil
+        for i in 0..<4 {
+            let start = Int64(i) * 2000
+            let r = WindowRecord(streamId: "door", startMs: start, endMs: start + 2000, evidence: [
+                Evidence(modality: .image, startMs: start, endMs: start + 1, embedding: Embedding(model: "mobilenet-v2", vector: Self.scene(0))),
+                Evidence(modality: .ocr, startMs: start, endMs: start + 1, text: "OPEN", confidence: 0.9),
+            ])
+            let id = try store.append(r, committedMs: Int64(i))
+            last = CommittedWindow(id: id, record: r, committedMs: Int64(i))
+            try await sink.windowCommitted(last!)
+        }
+        // The input ends: the speech encoder's last utterance is added to the last window.
+        let speech = Evidence(modality: .speech, startMs: 5_000, endMs: 7_900, text: "we are open until nine")
+        var amended = try XCTUnwrap(last)
+        amended.record.evidence.append(speech)
+        try store.addEvidence([speech], toWindow: amended.id, streamId: "door")
+        try await sink.evidenceAdded([speech], to: amended)
+        try await sink.streamEnded()
+        let captions = try store.timeline(stream: "door", fromMs: nil, toMs: nil, limit: 10)
+            .flatMap { $0.evidence.filter { $0.modality == .caption } }
+        XCTAssertEqual(captions.count, 1)
+        XCTAssertTrue(captions.first?.text?.contains("we are open until nine") == true, "\(captions)")
+    }
 }
 
 final class OccurrenceTrackerTests: XCTestCase {

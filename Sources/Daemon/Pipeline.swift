@@ -317,12 +317,7 @@ public final class Pipeline: Sendable {
                 runtime.update { $0.framesSkipped[encoder.name] = skipping.framesSkipped }
             }
         }
-        for enricher in enrichers {
-            let before = evidence
-            evidence = await timed(enricher.name, windowStartMs: window.startMs) {
-                try await BlockingExecutor.compute.run { try await enricher.enrich(before, streamId: self.config.id) }
-            } ?? before
-        }
+        evidence = await enriched(evidence, windowStartMs: window.startMs)
         let record = WindowRecord(streamId: config.id, startMs: window.startMs, endMs: window.endMs,
                                   frameCount: window.frames.count, audioSamples: window.audio.count, evidence: evidence)
         let now = clock.nowMs()
@@ -380,15 +375,9 @@ public final class Pipeline: Sendable {
             } ?? []
         }
         guard !evidence.isEmpty else { return }
-        for enricher in enrichers {
-            let before = evidence
-            evidence = await timed(enricher.name, windowStartMs: last.record.startMs) {
-                try await BlockingExecutor.compute.run { try await enricher.enrich(before, streamId: self.config.id) }
-            } ?? before
-        }
+        let late = await enriched(evidence, windowStartMs: last.record.startMs)
         let store = self.store
         let streamId = config.id
-        let late = evidence
         try await BlockingExecutor.storage.run { try store.addEvidence(late, toWindow: last.id, streamId: streamId) }
         var amended = last
         amended.record.evidence += late
@@ -398,6 +387,18 @@ public final class Pipeline: Sendable {
                 try await BlockingExecutor.storage.run { try await sink.evidenceAdded(late, to: shown) }
             }
         }
+    }
+
+    /// `evidence` after every enricher, in order; an enricher that fails leaves what it was given.
+    private func enriched(_ evidence: [Evidence], windowStartMs: Int64) async -> [Evidence] {
+        var evidence = evidence
+        for enricher in enrichers {
+            let before = evidence
+            evidence = await timed(enricher.name, windowStartMs: windowStartMs) {
+                try await BlockingExecutor.compute.run { try await enricher.enrich(before, streamId: self.config.id) }
+            } ?? before
+        }
+        return evidence
     }
 
     /// `body`'s result, or nil when `ms` of real time pass first (`body` then runs on, unobserved).

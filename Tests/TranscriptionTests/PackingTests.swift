@@ -65,6 +65,32 @@ final class PackingTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxDelta, Self.allowedWordTimeMs)
     }
 
+    func testAnUtteranceItsSharedWindowDoesNotFinishIsTranscribedAlone() throws {
+        // Packed together, the decoder closes two of these sentences a few hundred
+        // milliseconds before their end; decoding that tail in a window of its own gave a
+        // hallucinated loop ("I'm sorry, I'm sorry, …", ". . . . ."). Each such utterance is
+        // transcribed alone instead, so every transcript here is the lone one.
+        let whisper = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent("whisper-base"))
+        let recognizer = WhisperRecognizer(transcriber: whisper, options: LivePausesTests.liveOptions)
+        let vad = try SpeechGateTests.weights()
+        var requests: [RecognitionRequest] = []
+        for clip in ["picovoice-leopard_test.wav", "speechbrain_example1.wav", "speechbrain_spk1_snt1.wav",
+                     "speechbrain_spk1_snt5.wav", "speechbrain_spk2_snt4.wav"] {
+            let rec = RequestRecorder(recognizer)
+            _ = try LivePausesTests.live(try AudioFixture.samples(Fixtures.path("media/speech/\(clip)")),
+                                         LiveSpeechTranscriber(vad: vad, recognizer: rec))
+            requests += rec.requests
+        }
+        XCTAssertTrue(recognizer.fitOneWindow(sampleCounts: requests.map(\.samples.count)), "one shared window")
+        let alone = try requests.map { try recognizer.recognize($0.samples, prompt: $0.prompt, progress: nil) }
+        let packed = try recognizer.recognize(batch: requests)
+        for (a, p) in zip(alone, packed) {
+            let text = p.segments.map(\.text).joined()
+            XCTAssertFalse(text.contains("sorry") || text.contains(". ."), "a hallucinated tail: \(text)")
+            XCTAssertEqual(text.split(separator: " ").count, a.segments.map(\.text).joined().split(separator: " ").count, text)
+        }
+    }
+
     // MARK: - When a batch starts (fake recogniser)
 
     /// Answers each utterance with its sample count as text; records the batches.

@@ -25,10 +25,14 @@
 // What stays different from lone decoding: a lone window's padding rows each have their own
 // position (here neighbouring positions share a gap row), and whatever the lone encoder
 // carries through 28 s of padding the gap carries through a few hundred rows; greedy
-// decoding amplifies small differences (PackBench --deviation measures the rows). Anything
-// past the first window (an utterance longer than one window, or a decode that stopped
-// early) continues on the ordinary path. PackingTests and PackBench compare packed against
-// lone transcripts and word times.
+// decoding amplifies small differences (PackBench --deviation measures the rows). Where they
+// matter most is the utterance's end: alone, the decoder sees 28 s of padding and closes
+// with a single timestamp; packed it may close a segment early, leaving a tail of a few
+// hundred milliseconds that, decoded in a window of its own, comes out as a hallucinated
+// loop ("I'm sorry, I'm sorry, …") at high confidence. So a packed decode counts only if it
+// takes the whole utterance in the shared window; otherwise the utterance is transcribed
+// alone, from the start, exactly as without packing. PackingTests and PackBench compare
+// packed against lone transcripts and word times.
 import Foundation
 
 /// The encoder rows one packed utterance is decoded against (1500 rows, as alone).
@@ -78,9 +82,12 @@ extension WhisperTranscriber {
         guard !items.isEmpty else { return [] }
         let (features, blocks) = try encodePacked(items.map(\.samples), gapFrames: gapFrames, weightGap: weightGap)
         return try items.enumerated().map { i, item in
-            let f = features[i]
-            return try transcribe(features: f.mel, frames: f.frames, durationMs: Int64(item.samples.count) * 1000 / 16_000,
-                                  options: item.options, packed: gatherLoneLike(blocks[i]))
+            let f = features[i], durationMs = Int64(item.samples.count) * 1000 / 16_000
+            if let t = try transcribe(features: f.mel, frames: f.frames, durationMs: durationMs, options: item.options,
+                                      packed: gatherLoneLike(blocks[i])) {
+                return t
+            }
+            return try transcribe(features: f.mel, frames: f.frames, durationMs: durationMs, options: item.options)
         }
     }
 

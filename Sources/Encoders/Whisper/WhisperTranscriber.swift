@@ -85,13 +85,15 @@ public final class WhisperTranscriber: @unchecked Sendable {
     /// Transcribes a log-mel (80, frames) computed with `LogMelSpectrogram` (padding 160).
     public func transcribe(features: [Float], frames: Int, durationMs: Int64, options o: TranscriptionOptions,
                            progress: TranscriptionProgress? = nil) throws -> SpeechTranscript {
-        try transcribe(features: features, frames: frames, durationMs: durationMs, options: o, packed: nil, progress: progress)
+        try transcribe(features: features, frames: frames, durationMs: durationMs, options: o, packed: nil, progress: progress)!
     }
 
     /// As above; with `packed`, the first window (seek 0) is not encoded but read from the
-    /// slice of a shared encoder window where these features were packed (WhisperPacking).
+    /// slice of a shared encoder window where these features were packed (WhisperPacking),
+    /// and the result is nil when decoding that window left part of the features for a
+    /// window of their own (the caller transcribes them alone instead).
     func transcribe(features: [Float], frames: Int, durationMs: Int64, options o: TranscriptionOptions,
-                    packed: PackedSlice?, progress: TranscriptionProgress? = nil) throws -> SpeechTranscript {
+                    packed: PackedSlice?, progress: TranscriptionProgress? = nil) throws -> SpeechTranscript? {
         guard o.beamSize >= 1, o.beamSize <= generator.state.slots, o.bestOf >= 1, !o.temperatures.isEmpty else {
             throw WhisperError.invalidOption("beam size must be 1...\(generator.state.slots), best_of >= 1, and at least one temperature")
         }
@@ -101,9 +103,14 @@ public final class WhisperTranscriber: @unchecked Sendable {
         var language = "en"
         var languageProbability: Float = 1
         var encodedSeek = -1
+        /// The window whose cross-attention keys/values the generator holds (language
+        /// detection and decoding of one window share them): its seek, nil for none.
+        var preparedSeek: Int?
         /// Timestamp index of the current window's audio start inside its encoder window.
         var timestampOffset = 0
         func useWindow(seek: Int, size: Int) throws {
+            defer { preparedSeek = seek }
+            if preparedSeek == seek { return }
             if seek == 0, let packed {
                 generator.setEncoderOutput(packed.encoded, rows: packed.rows)
                 timestampOffset = 0
@@ -139,6 +146,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
         var seek = 0
         var lastSpeechTimestamp: Float = 0
         while seek < contentFrames {
+            if packed != nil && seek > 0 { return nil }
             let timeOffset = Float(seek) / Float(Self.framesPerSecond)
             let segmentSize = min(windowFrames, contentFrames - seek)
             let segmentDuration = Float(segmentSize) / Float(Self.framesPerSecond)

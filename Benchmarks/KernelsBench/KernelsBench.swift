@@ -119,8 +119,10 @@ enum KernelsBench {
             Case(label: "whisper-enc fc1", m: 1500, k: 512, n: 2048, group: "encoder"),
             Case(label: "whisper-enc fc2", m: 1500, k: 2048, n: 512, group: "encoder"),
         ]
-        for m in 1...8 { cases.append(Case(label: "whisper-dec proj", m: m, k: 512, n: 512, group: "decoder")) }
-        for m in 1...8 { cases.append(Case(label: "whisper-dec logits", m: m, k: 512, n: 51865, group: "decoder")) }
+        // 1–8 rows: one utterance's beams; 10–30: the beams of utterances decoded together.
+        let decoderRows = Array(1...8) + [10, 15, 20, 30]
+        for m in decoderRows { cases.append(Case(label: "whisper-dec proj", m: m, k: 512, n: 512, group: "decoder")) }
+        for m in decoderRows { cases.append(Case(label: "whisper-dec logits", m: m, k: 512, n: 51865, group: "decoder")) }
         cases.append(Case(label: "ViT-B/32 mlp", m: 50, k: 768, n: 3072, group: "vit"))
         cases.append(Case(label: "MiniLM mlp", m: 128, k: 384, n: 1536, group: "minilm"))
 

@@ -34,7 +34,8 @@ enum {
     KC_PACKED = 2048, NC_PACKED = 4096, // weights packed at load
     KC_RAW = 1024, NC_RAW = 1024,       // B packed per call (scratch KC_RAW * NC_RAW floats)
     MC_ROWS = 96,                       // rows of A packed per block (multiple of every MR)
-    SMALL_M = 8                         // rows up to which unpacked B is read in place
+    SMALL_M = 8,                        // rows up to which unpacked B is read in place
+    SMALL_PACKED_M = 48                 // rows up to which packed weights are read strip by strip
 };
 
 int sl_gemm_mr(int isa) { return isa == SL_ISA_AVX512 ? 12 : isa == SL_ISA_AVX2 ? 6 : 4; }
@@ -812,6 +813,29 @@ void sl_gemm_block(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
                 // A lone short panel is packed with its own row count as the stride.
                 const int as = mc < MR ? mc : MR;
                 pack_a(as, mc, kc, kc, g->a, g->lda, g->transA, ic, pc, abuf);
+                if (g->packedB && mc > MR && mc <= SMALL_PACKED_M) {
+                    // A few row tiles against a weight panel too large for the cache (a decoder
+                    // step's rows of several utterances against the vocabulary projection): each
+                    // column strip of the weights (kc × NR, L1-sized) serves every row tile
+                    // before the next strip is read, so the weights stream from memory once, not
+                    // once per row tile; the packed rows (mc × kc) stay in L2.
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int nr = nc - jr < NR ? nc - jr : NR;
+                        const float *bp = bblk + (size_t)(jr / NR) * bstride;
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            int mr = mc - ir < MR ? mc - ir : MR;
+                            const float *ap = abuf + (size_t)(ir / MR) * (size_t)kc * MR;
+                            kern_f32 kf;
+#if defined(__x86_64__)
+                            kf = isa == SL_ISA_AVX512 ? k512[mr] : isa == SL_ISA_AVX2 ? k256[mr] : kscalar[mr];
+#else
+                            kf = kscalar[mr];
+#endif
+                            kf(kc, ap, as, bp, g->c + (long)(ic + ir) * g->ldc + jc + jr, g->ldc, g->alpha, betaEff, nr);
+                        }
+                    }
+                    continue;
+                }
                 for (int ir = 0; ir < mc; ir += MR) {
                     int mr = mc - ir < MR ? mc - ir : MR;
                     const float *ap = abuf + (size_t)(ir / MR) * (size_t)kc * MR;

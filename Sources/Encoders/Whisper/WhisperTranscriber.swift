@@ -22,6 +22,8 @@ public final class WhisperTranscriber: @unchecked Sendable {
     public let name: String
     let mel: LogMelSpectrogram
     private let generator: WhisperGenerator
+    /// Generators besides `generator` for utterances decoded together (`generators(count:)`).
+    private var extraGenerators: [WhisperGenerator] = []
     let windowMel: UnsafeMutablePointer<Float>          // (80, 3000)
     private let encoded: UnsafeMutablePointer<Float>    // (1500, d)
     /// (1500, d) the encoder output of a window of packed utterances (WhisperPacking); kept
@@ -88,59 +90,36 @@ public final class WhisperTranscriber: @unchecked Sendable {
         try transcribe(features: features, frames: frames, durationMs: durationMs, options: o, packed: nil, progress: progress)!
     }
 
-    /// As above; with `packed`, the first window (seek 0) is not encoded but read from the
-    /// slice of a shared encoder window where these features were packed (WhisperPacking),
-    /// and the result is nil when decoding that window left part of the features for a
-    /// window of their own (the caller transcribes them alone instead).
+    /// As above; with `packed`, the first window (seek 0) is not encoded: its cross-attention,
+    /// language and first decode were prepared where these features were packed into a shared
+    /// encoder window (WhisperPacking), and the result is nil when decoding that window left
+    /// part of the features for a window of their own (the caller transcribes them alone).
     func transcribe(features: [Float], frames: Int, durationMs: Int64, options o: TranscriptionOptions,
-                    packed: PackedSlice?, progress: TranscriptionProgress? = nil) throws -> SpeechTranscript? {
-        guard o.beamSize >= 1, o.beamSize <= generator.state.slots, o.bestOf >= 1, !o.temperatures.isEmpty else {
-            throw WhisperError.invalidOption("beam size must be 1...\(generator.state.slots), best_of >= 1, and at least one temperature")
-        }
-        if o.task == .translate && !tokenizer.isMultilingual { throw WhisperError.translateNeedsMultilingual(model: name) }
+                    packed: PackedStart?, progress: TranscriptionProgress? = nil) throws -> SpeechTranscript? {
+        try validate(o)
+        let generator = packed?.generator ?? self.generator
         let contentFrames = max(frames - 1, 0)
         let windowFrames = WhisperModel.framesPerWindow
-        var language = "en"
-        var languageProbability: Float = 1
         var encodedSeek = -1
         /// The window whose cross-attention keys/values the generator holds (language
         /// detection and decoding of one window share them): its seek, nil for none.
-        var preparedSeek: Int?
+        var preparedSeek: Int? = packed == nil ? nil : 0
         /// Timestamp index of the current window's audio start inside its encoder window.
-        var timestampOffset = 0
+        let timestampOffset = 0
         func useWindow(seek: Int, size: Int) throws {
             defer { preparedSeek = seek }
             if preparedSeek == seek { return }
-            if seek == 0, let packed {
-                generator.setEncoderOutput(packed.encoded, rows: packed.rows)
-                timestampOffset = 0
-                return
-            }
             if encodedSeek != seek {
                 try encodeWindow(features: features, frames: frames, seek: seek, size: size)
                 encodedSeek = seek
             }
             generator.setEncoderOutput(encoded)
-            timestampOffset = 0
         }
-        if let requested = o.language, requested != "auto" {
-            if tokenizer.isMultilingual {
-                guard tokenizer.languageTokens[requested] != nil else { throw WhisperError.unknownLanguage(requested) }
-                language = requested
-            }
-        } else if tokenizer.isMultilingual {
-            try useWindow(seek: 0, size: min(windowFrames, contentFrames))
-            if let top = generator.detectLanguage().first, let code = tokenizer.languageCode(of: top.id) {
-                language = code
-                languageProbability = top.probability
-            }
-        }
+        let (language, languageProbability) = try packed.map { ($0.language, $0.languageProbability) }
+            ?? self.language(for: o, generator: generator) { try useWindow(seek: 0, size: min(windowFrames, contentFrames)) }
         let sotSequence = try tokenizer.sotSequence(language: language, task: o.task)
         let suppress = resolvedSuppressTokens(o.suppressTokens)
-        var allTokens: [Int] = []
-        if let initial = o.initialPrompt {
-            allTokens += tokenizer.encode(" " + initial.trimmingCharacters(in: .whitespaces))
-        }
+        var allTokens = initialPromptTokens(o)
         var promptResetSince = 0
         var segments: [SpeechSegment] = []
         var seek = 0
@@ -153,8 +132,9 @@ public final class WhisperTranscriber: @unchecked Sendable {
             try useWindow(seek: seek, size: segmentSize)
             let previous = Array(allTokens[promptResetSince...])
             let prompt = buildPrompt(previous: previous, sotSequence: sotSequence, withoutTimestamps: o.withoutTimestamps)
-            let (result, temperature, compression) = decodeWithFallback(prompt: prompt, suppress: suppress, options: o,
-                                                                           timestampOffset: timestampOffset)
+            let (result, temperature, compression) = decodeWithFallback(generator: generator, prompt: prompt, suppress: suppress,
+                                                                           options: o, timestampOffset: timestampOffset,
+                                                                           first: seek == 0 ? packed?.firstDecode : nil)
 
             if let ns = o.noSpeechThreshold {
                 var skip = result.noSpeechProb > ns
@@ -173,7 +153,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
             var words: [[TranscriptWord]] = Array(repeating: [], count: pieces.count)
             if o.wordTimestamps {
                 var lastSpeech = Double(lastSpeechTimestamp)
-                words = WordAligner(transcriber: self).align(
+                words = WordAligner(transcriber: self, state: generator.state).align(
                     pieces: &pieces, seekFrames: previousSeek, numFrames: segmentSize, sotSequence: sotSequence,
                     language: language, options: o, lastSpeechTimestamp: &lastSpeech)
                 if !singleTimestampEnding, let lastEnd = words.last(where: { !$0.isEmpty })?.last?.endMs,
@@ -230,7 +210,46 @@ public final class WhisperTranscriber: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: encoded, count: model.config.encoderPositions * model.config.dModel))
     }
 
-    var generatorState: WhisperDecoderState { generator.state }
+    /// Throws `invalidOption` for options no decode can run with.
+    func validate(_ o: TranscriptionOptions) throws {
+        guard o.beamSize >= 1, o.beamSize <= generator.state.slots, o.bestOf >= 1, !o.temperatures.isEmpty else {
+            throw WhisperError.invalidOption("beam size must be 1...\(generator.state.slots), best_of >= 1, and at least one temperature")
+        }
+        if o.task == .translate && !tokenizer.isMultilingual { throw WhisperError.translateNeedsMultilingual(model: name) }
+    }
+
+    /// The language to decode in and its probability: the one asked for, English for an
+    /// English-only model, or the one detected on the first window (which `prepareWindow`
+    /// sets up on `generator`).
+    func language(for o: TranscriptionOptions, generator: WhisperGenerator,
+                  prepareWindow: () throws -> Void) throws -> (String, Float) {
+        if let requested = o.language, requested != "auto" {
+            guard tokenizer.isMultilingual else { return ("en", 1) }
+            guard tokenizer.languageTokens[requested] != nil else { throw WhisperError.unknownLanguage(requested) }
+            return (requested, 1)
+        }
+        guard tokenizer.isMultilingual else { return ("en", 1) }
+        try prepareWindow()
+        if let top = generator.detectLanguage().first, let code = tokenizer.languageCode(of: top.id) {
+            return (code, top.probability)
+        }
+        return ("en", 1)
+    }
+
+    /// The initial prompt's tokens: the text Whisper sees as said before the first window.
+    func initialPromptTokens(_ o: TranscriptionOptions) -> [Int] {
+        guard let initial = o.initialPrompt else { return [] }
+        return tokenizer.encode(" " + initial.trimmingCharacters(in: .whitespaces))
+    }
+
+    /// The main generator and, after it, as many more (each its own decoder state) as
+    /// utterances decoded together need; the extra ones are made on first use and kept.
+    func generators(count: Int) -> [WhisperGenerator] {
+        while extraGenerators.count < count - 1 {
+            extraGenerators.append(WhisperGenerator(model: model, tokenizer: tokenizer, slots: generator.state.slots))
+        }
+        return [generator] + extraGenerators.prefix(max(count - 1, 0))
+    }
 
     func buildPrompt(previous: [Int], sotSequence: [Int], withoutTimestamps: Bool) -> [Int] {
         var prompt: [Int] = []
@@ -250,11 +269,8 @@ public final class WhisperTranscriber: @unchecked Sendable {
         return Array(Set(s)).sorted()
     }
 
-    /// faster-whisper's generate_with_fallback.
-    func decodeWithFallback(prompt: [Int], suppress: [Int], options o: TranscriptionOptions,
-                            timestampOffset: Int = 0) -> (DecodeResult, Float, Float) {
-        var all: [(DecodeResult, Float, Float)] = []
-        var belowCR: [(DecodeResult, Float, Float)] = []
+    /// The generator's options for one decode at temperature `t`.
+    func decodeOptions(_ o: TranscriptionOptions, suppress: [Int], temperature t: Float, timestampOffset: Int = 0) -> DecodeOptions {
         var d = DecodeOptions()
         d.suppressTokens = suppress
         d.suppressBlank = o.suppressBlank
@@ -264,11 +280,26 @@ public final class WhisperTranscriber: @unchecked Sendable {
         d.lengthPenalty = o.lengthPenalty
         d.patience = o.patience
         d.timestampOffsetIndex = timestampOffset
-        for t in o.temperatures {
-            d.temperature = t
-            d.beamSize = t > 0 ? 1 : o.beamSize
-            d.bestOf = t > 0 ? o.bestOf : 1
-            let r = generator.generate(prompt: prompt, options: d)
+        d.temperature = t
+        d.beamSize = t > 0 ? 1 : o.beamSize
+        d.bestOf = t > 0 ? o.bestOf : 1
+        return d
+    }
+
+    /// faster-whisper's generate_with_fallback; `first`, when given, is the decode at the
+    /// first temperature, already run (with other utterances, WhisperPacking).
+    func decodeWithFallback(generator: WhisperGenerator, prompt: [Int], suppress: [Int], options o: TranscriptionOptions,
+                            timestampOffset: Int = 0, first: DecodeResult? = nil) -> (DecodeResult, Float, Float) {
+        var all: [(DecodeResult, Float, Float)] = []
+        var belowCR: [(DecodeResult, Float, Float)] = []
+        for (i, t) in o.temperatures.enumerated() {
+            let r: DecodeResult
+            if i == 0, let first {
+                r = first
+            } else {
+                r = generator.generate(prompt: prompt, options: decodeOptions(o, suppress: suppress, temperature: t,
+                                                                              timestampOffset: timestampOffset))
+            }
             let text = tokenizer.decode(r.tokens).trimmingCharacters(in: .whitespacesAndNewlines)
             let cr = CompressionRatio.of(text)
             let entry = (r, t, cr)

@@ -12,6 +12,8 @@ import SpokenWords
 
 struct WordAligner {
     let transcriber: WhisperTranscriber
+    /// The decoder state holding the window's cross-attention keys and values.
+    let state: WhisperDecoderState
     static let medianFilterWidth = 7
     static let tokensPerSecond = 50.0
 
@@ -95,7 +97,7 @@ struct WordAligner {
     // MARK: - Alignment
 
     private func findAlignment(text: [Int], sotSequence: [Int], numFrames: Int, language: String) -> [Timing] {
-        let tok = transcriber.tokenizer, model = transcriber.model, state = transcriber.generatorState
+        let tok = transcriber.tokenizer, model = transcriber.model
         let c = model.config, d = c.dModel, heads = c.decoderHeads, hd = d / heads, n = c.encoderPositions
         let input = sotSequence + [tok.noTimestamps] + text + [tok.eot]
         let rows = input.count, sotLen = sotSequence.count

@@ -35,6 +35,8 @@ ap.add_argument("--resolutions", default="720,1080")
 ap.add_argument("--health-requests", type=int, default=1000)
 ap.add_argument("--mixes", default="camera,speech")
 ap.add_argument("--pack-latency", default=None, help='[speech] pack_latency for the daemon, e.g. "5s" or "off"')
+ap.add_argument("--counts", default=None, help="stream counts to run, e.g. 6,8 (default: 1, 2, 4, … up to --max-streams, "
+                "stopping at the first not sustained)")
 args = ap.parse_args()
 
 def duration_ms(text):
@@ -212,13 +214,19 @@ cases = []
 for mix in args.mixes.split(","):
     cases += [(mix, 720)] if mix == "camera" else [(mix, int(h)) for h in args.resolutions.split(",")]
 for mix, height in cases:
-    n = 1
+    counts = [int(c) for c in args.counts.split(",")] if args.counts else None
+    n = counts.pop(0) if counts else 1
     while n <= args.max_streams:
         r = run(height, n, mix)
         results.append(r)
         print(f"{mix:>7} {str(height) + 'p':>6} {n:>3} {r['windows']:>8} {r['expected_windows']:>8} {r['dropped']:>7} {r['frames_thinned']:>7} "
               f"{r['max_lag_ms']:>8} {r['max_speech_lag_ms']:>10} {r['rss_mib']:>8} {r['rss_per_stream_mib']:>10} {r['health_p50_ms']:>10} {r['health_p99_ms']:>7}"
               f"  {r['sustained']}", flush=True)
+        if counts is not None:
+            if not counts:
+                break
+            n = counts.pop(0)
+            continue
         if not r["sustained"]:
             break
         n *= 2

@@ -180,20 +180,31 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
 
     /// Encodes one window: mel (80, 3000) → (1500, d) written into `output`.
     /// For utterances packed into one window (WhisperPacking):
-    /// - `attentionMask` (1500, 1500), added to the self-attention scores of every layer,
-    ///   keeps positions from seeing each other;
+    /// - `attentionBlocks`, consecutive ranges of positions covering the window, each
+    ///   attending only within itself with its own mask added to the scores: positions of
+    ///   different blocks never see each other, and each layer's attention costs the sum of
+    ///   the blocks' squared lengths, not the window's;
     /// - `positionIndices` (1500) gives the sinusoidal position added to each row (default:
     ///   the row itself), so each utterance can start at position 0 as alone;
     /// - `conv2LeftEdges` lists mel frames (even) where an utterance starts: conv1's output
     ///   just before each is zeroed, the zero padding conv2 sees left of a lone window's
     ///   first frame.
     public func encode(mel: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-                       attentionMask: UnsafePointer<Float>? = nil, positionIndices: [Int]? = nil,
+                       attentionBlocks: [EncoderAttentionBlock]? = nil, positionIndices: [Int]? = nil,
                        conv2LeftEdges: [Int] = []) throws {
         let c = config, d = c.dModel, frames = Self.framesPerWindow, n = c.encoderPositions
         if let positionIndices, positionIndices.count != n {
             throw WhisperError.invalidOption("\(positionIndices.count) encoder position indices for \(n) positions")
         }
+        let blocks = attentionBlocks ?? [EncoderAttentionBlock(rows: 0..<n, mask: nil)]
+        var covered = 0
+        for b in blocks {
+            guard b.rows.lowerBound == covered, !b.rows.isEmpty, b.mask.map({ $0.count == b.rows.count * b.rows.count }) ?? true else {
+                throw WhisperError.invalidOption("encoder attention blocks must be consecutive, non-empty and have a (rows, rows) mask")
+            }
+            covered = b.rows.upperBound
+        }
+        guard covered == n else { throw WhisperError.invalidOption("encoder attention blocks cover \(covered) of \(n) positions") }
         do {
             try conv1Weight.withUnsafeBufferPointer { w in
                 try conv1Bias.withUnsafeBufferPointer { b in
@@ -227,9 +238,15 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
             layerNorm(encX, rows: n, cols: d, gamma: block.attnNormGamma, beta: block.attnNormBeta, eps: Self.layerNormEps, out: encH, pool: pool)
             block.qkv.forward(encH, rows: n, into: encQKV, pool: pool)
             let layout = HeadLayout(headStride: hd, rowStride: 3 * d)
-            attention(q: encQKV, qLayout: layout, k: encQKV + d, kLayout: layout, v: encQKV + 2 * d, vLayout: layout,
-                      heads: c.encoderHeads, tq: n, tk: n, headDim: hd, mask: attentionMask, output: encH,
-                      outputLayout: .tokenMajor(heads: c.encoderHeads, headDim: hd), pool: pool)
+            for b in blocks {
+                let qkv = encQKV + b.rows.lowerBound * 3 * d, len = b.rows.count
+                func attend(_ mask: UnsafePointer<Float>?) {
+                    attention(q: qkv, qLayout: layout, k: qkv + d, kLayout: layout, v: qkv + 2 * d, vLayout: layout,
+                              heads: c.encoderHeads, tq: len, tk: len, headDim: hd, mask: mask,
+                              output: encH + b.rows.lowerBound * d, outputLayout: .tokenMajor(heads: c.encoderHeads, headDim: hd), pool: pool)
+                }
+                if let mask = b.mask { mask.withUnsafeBufferPointer { attend($0.baseAddress) } } else { attend(nil) }
+            }
             block.attnOut.forward(encH, rows: n, into: encQKV, pool: pool)
             add(encX, encQKV, count: n * d, into: encX)
             layerNorm(encX, rows: n, cols: d, gamma: block.ffnNormGamma, beta: block.ffnNormBeta, eps: Self.layerNormEps, out: encH, pool: pool)
@@ -239,6 +256,14 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
             add(encX, encH, count: n * d, into: encX)
         }
         layerNorm(encX, rows: n, cols: d, gamma: encoderNormGamma, beta: encoderNormBeta, eps: Self.layerNormEps, out: output, pool: pool)
+    }
+
+    /// Encoder positions that attend only among themselves (`encode(mel:…attentionBlocks:)`).
+    public struct EncoderAttentionBlock: Sendable {
+        public let rows: Range<Int>
+        /// (rows, rows) added to the attention scores, or nil for none.
+        public let mask: [Float]?
+        public init(rows: Range<Int>, mask: [Float]?) { self.rows = rows; self.mask = mask }
     }
 
     // MARK: - Decoder

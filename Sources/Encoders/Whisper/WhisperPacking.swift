@@ -13,9 +13,10 @@
 //   position 0. Its gap stands for the lone padding (positions own ..< 1500): the gap's rows
 //   take positions spread evenly over that range.
 // - The encoder's self-attention is block-diagonal: an utterance and its gap see only their
-//   own block, never a neighbour's speech. Each gap row stands for (1500 − own) / gap
-//   padding rows, so its keys get log of that added to their scores (`weightGap`), as if
-//   each were repeated that many times.
+//   own block, never a neighbour's speech (each block's attention is computed on its own, so
+//   a window of four utterances pays about a quarter of a full window's attention). Each gap
+//   row stands for (1500 − own) / gap padding rows, so its keys get log of that added to
+//   their scores (`weightGap`), as if each were repeated that many times.
 // - conv2 (kernel 3, stride 2) reads one conv1 frame left of an utterance's first frame;
 //   alone that is zero padding, packed it is conv1's answer to the gap, so it is zeroed.
 // - Each utterance is decoded on its own, with its own prompt, against 1500 rows as alone:
@@ -171,25 +172,26 @@ extension WhisperTranscriber {
                                blockEnd: i + 1 < offsets.count ? offsets[i + 1] / Self.inputStride : n)
         }
         var positionIndices = [Int](repeating: 0, count: n) // (1500) position added to each row
-        // (query, key) added to the scores: 0 inside a block, -inf across blocks, and the gap's
-        // keys weighted as the lone padding they stand for.
-        var mask = [Float](repeating: -.infinity, count: n * n)
+        // Each block attends only within itself; its mask (query, key) is 0 on its own rows
+        // and, on its gap's keys, the weight of the lone padding they stand for.
+        var attentionBlocks: [WhisperModel.EncoderAttentionBlock] = []
         for b in blocks {
-            let gap = b.blockEnd - b.end
+            let gap = b.blockEnd - b.end, len = b.blockEnd - b.start
             let gapBias: Float = weightGap && gap > 0 ? Float(Foundation.log(Double(n - b.own) / Double(gap))) : 0
             for p in b.start..<b.end { positionIndices[p] = p - b.start }
             for p in b.end..<b.blockEnd {
                 positionIndices[p] = b.own + (p - b.end) * (n - b.own) / gap
             }
-            for q in b.start..<b.blockEnd {
-                for k in b.start..<b.end { mask[q * n + k] = 0 }
-                for k in b.end..<b.blockEnd { mask[q * n + k] = gapBias }
+            var mask: [Float]?
+            if gapBias != 0 {
+                var m = [Float](repeating: 0, count: len * len)
+                for q in 0..<len { for k in b.own..<len { m[q * len + k] = gapBias } }
+                mask = m
             }
+            attentionBlocks.append(.init(rows: b.start..<b.blockEnd, mask: mask))
         }
-        try mask.withUnsafeBufferPointer { m in
-            try model.encode(mel: windowMel, output: packedEncoded, attentionMask: m.baseAddress!,
-                             positionIndices: positionIndices, conv2LeftEdges: offsets)
-        }
+        try model.encode(mel: windowMel, output: packedEncoded, attentionBlocks: attentionBlocks,
+                         positionIndices: positionIndices, conv2LeftEdges: offsets)
         return (features, blocks)
     }
 

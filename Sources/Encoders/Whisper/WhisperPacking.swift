@@ -61,20 +61,35 @@ extension WhisperTranscriber {
     public static func melFrames(samples: Int) -> Int { samples / 160 }
 
     /// Window offsets (mel frames, even) of utterances with these sample counts packed in
-    /// order, each followed by `gapFrames`; nil when they do not fit one window.
+    /// order, each followed by at least `gapFrames`; nil when they do not fit one window.
+    /// Room the utterances leave is not all left at the end: it widens every gap, in
+    /// proportion to the lone padding each gap stands for (the window minus its utterance),
+    /// since the more gap rows stand for that padding, the closer the packed encoding is to
+    /// the lone one (word times above all).
     public static func packLayout(sampleCounts: [Int], gapFrames: Int = defaultPackGapFrames) -> [Int]? {
-        var offsets: [Int] = []
-        var at = 0
-        for (i, n) in sampleCounts.enumerated() {
-            let frames = melFrames(samples: n)
-            guard at + frames <= WhisperModel.framesPerWindow else { return nil }
-            offsets.append(at)
-            if i + 1 < sampleCounts.count {
-                at += frames + max(gapFrames, 0)
-                at += at & 1 // even: each utterance starts on an encoder position
+        let w = WhisperModel.framesPerWindow, gap = max(gapFrames, 0)
+        let frames = sampleCounts.map { melFrames(samples: $0) }
+        func layout(extra: [Int]) -> [Int]? {
+            var offsets: [Int] = []
+            var at = 0
+            for (i, f) in frames.enumerated() {
+                guard at + f <= w else { return nil }
+                offsets.append(at)
+                if i + 1 < frames.count {
+                    at += f + gap + extra[i]
+                    at += at & 1 // even: each utterance starts on an encoder position
+                }
             }
+            return offsets
         }
-        return offsets
+        guard let tight = layout(extra: Array(repeating: 0, count: frames.count)) else { return nil }
+        // What the tight layout leaves after the last utterance, less a frame per gap for the
+        // rounding to even starts; shared by all blocks, the last one keeping its own share.
+        let room = w - (tight.last! + frames.last!) - frames.count
+        guard frames.count > 1, room > 0 else { return tight }
+        let padding = frames.map { max(w - $0, 0) }, total = padding.reduce(0, +)
+        guard total > 0 else { return tight }
+        return layout(extra: padding.map { room * $0 / total }) ?? tight
     }
 
     /// One packed utterance's encoder positions in the window.

@@ -93,7 +93,8 @@ public final class WhisperTranscriber: @unchecked Sendable {
     /// As above; with `packed`, the first window (seek 0) is not encoded: its cross-attention,
     /// language and first decode were prepared where these features were packed into a shared
     /// encoder window (WhisperPacking), and the result is nil when decoding that window left
-    /// part of the features for a window of their own (the caller transcribes them alone).
+    /// part of the features for a window of their own, or gave text that stops well short of
+    /// the utterance's end (`reachesEnd`); the caller then transcribes them alone.
     func transcribe(features: [Float], frames: Int, durationMs: Int64, options o: TranscriptionOptions,
                     packed: PackedStart?, progress: TranscriptionProgress? = nil) throws -> SpeechTranscript? {
         try validate(o)
@@ -124,6 +125,9 @@ public final class WhisperTranscriber: @unchecked Sendable {
         var segments: [SpeechSegment] = []
         var seek = 0
         var lastSpeechTimestamp: Float = 0
+        /// Where the decoder's own timestamps put the end of the text (before word alignment,
+        /// which stretches a lone last word over whatever audio follows it).
+        var decodedEndMs: Int64?
         while seek < contentFrames {
             if packed != nil && seek > 0 { return nil }
             let timeOffset = Float(seek) / Float(Self.framesPerSecond)
@@ -132,9 +136,11 @@ public final class WhisperTranscriber: @unchecked Sendable {
             try useWindow(seek: seek, size: segmentSize)
             let previous = Array(allTokens[promptResetSince...])
             let prompt = buildPrompt(previous: previous, sotSequence: sotSequence, withoutTimestamps: o.withoutTimestamps)
-            let (result, temperature, compression) = decodeWithFallback(generator: generator, prompt: prompt, suppress: suppress,
-                                                                           options: o, timestampOffset: timestampOffset,
-                                                                           first: seek == 0 ? packed?.firstDecode : nil)
+            // Packed, a first decode that fails Whisper's thresholds is not retried at higher
+            // temperatures: the utterance is transcribed alone (where it mostly passes at once).
+            guard let (result, temperature, compression) = decodeWithFallback(
+                generator: generator, prompt: prompt, suppress: suppress, options: o, timestampOffset: timestampOffset,
+                first: seek == 0 ? packed?.firstDecode : nil, firstOnly: packed != nil) else { return nil }
 
             if let ns = o.noSpeechThreshold {
                 var skip = result.noSpeechProb > ns
@@ -144,6 +150,9 @@ public final class WhisperTranscriber: @unchecked Sendable {
                     progress?(Int64(min(seek, contentFrames)) * 10, durationMs)
                     continue
                 }
+            }
+            if packed != nil, let last = result.tokens.last(where: { $0 >= tokenizer.timestampBegin }) {
+                decodedEndMs = Self.ms(timeOffset + Float(last - tokenizer.timestampBegin) * Self.timePrecision)
             }
             let previousSeek = seek
             var (pieces, newSeek, singleTimestampEnding) = splitByTimestamps(
@@ -176,6 +185,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
             }
             progress?(Int64(min(seek, contentFrames)) * 10, durationMs)
         }
+        if packed != nil, !Self.reachesEnd(decodedEndMs ?? segments.last?.endMs, durationMs: durationMs) { return nil }
         return SpeechTranscript(language: language, languageProbability: languageProbability, durationMs: durationMs, segments: segments)
     }
 
@@ -208,6 +218,22 @@ public final class WhisperTranscriber: @unchecked Sendable {
     func encodeAlone(features: [Float], frames: Int) throws -> [Float] {
         try encodeWindow(features: features, frames: frames, seek: 0, size: min(WhisperModel.framesPerWindow, max(frames - 1, 0)))
         return Array(UnsafeBufferPointer(start: encoded, count: model.config.encoderPositions * model.config.dModel))
+    }
+
+    /// How far before the end of a packed utterance its text may stop: the live voice
+    /// detector's padding after speech (0.4 s) plus the slack of Whisper's segment and word
+    /// times, with room to spare.
+    static let packedEndToleranceMs: Int64 = 1_000
+
+    /// Whether a packed utterance's text, ending at `endMs` (nil: no text), ends where the
+    /// utterance does. Packed, the decoder now and then closes after its first word or two
+    /// ("The" for "The birch canoe slid on the smooth planks.", its timestamp put 22 s past
+    /// the utterance, in the padding); the utterances a live stream packs are speech to their
+    /// end (the voice detector cut them there), so text that stops short of it or runs past
+    /// it — or no text — is redone alone.
+    static func reachesEnd(_ endMs: Int64?, durationMs: Int64) -> Bool {
+        guard let endMs else { return false }
+        return abs(endMs - durationMs) <= packedEndToleranceMs
     }
 
     /// Throws `invalidOption` for options no decode can run with.
@@ -287,9 +313,11 @@ public final class WhisperTranscriber: @unchecked Sendable {
     }
 
     /// faster-whisper's generate_with_fallback; `first`, when given, is the decode at the
-    /// first temperature, already run (with other utterances, WhisperPacking).
+    /// first temperature, already run (with other utterances, WhisperPacking). With
+    /// `firstOnly`, nil instead of the fallback when the first decode fails the thresholds.
     func decodeWithFallback(generator: WhisperGenerator, prompt: [Int], suppress: [Int], options o: TranscriptionOptions,
-                            timestampOffset: Int = 0, first: DecodeResult? = nil) -> (DecodeResult, Float, Float) {
+                            timestampOffset: Int = 0, first: DecodeResult? = nil,
+                            firstOnly: Bool = false) -> (DecodeResult, Float, Float)? {
         var all: [(DecodeResult, Float, Float)] = []
         var belowCR: [(DecodeResult, Float, Float)] = []
         for (i, t) in o.temperatures.enumerated() {
@@ -313,6 +341,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
                 needsFallback = false // silence
             }
             if !needsFallback { return entry }
+            if firstOnly { return nil }
         }
         let best = (belowCR.isEmpty ? all : belowCR).max { $0.0.avgLogprob < $1.0.avgLogprob }!
         return (best.0, o.temperatures.last!, best.2)

@@ -766,6 +766,16 @@ static void gemm_bf16(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
 #endif
 }
 
+/// The fp32 micro-kernel for `mr` rows on this ISA.
+static inline kern_f32 f32_kernel(int isa, int mr) {
+#if defined(__x86_64__)
+    return isa == SL_ISA_AVX512 ? k512[mr] : isa == SL_ISA_AVX2 ? k256[mr] : kscalar[mr];
+#else
+    (void)isa;
+    return kscalar[mr];
+#endif
+}
+
 void sl_gemm_block(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
     if (m0 >= m1 || n0 >= n1) return;
     if (g->k <= 0) { scale_block(g->c, g->ldc, m0, m1, n0, n1, g->beta); return; }
@@ -825,13 +835,7 @@ void sl_gemm_block(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = mc - ir < MR ? mc - ir : MR;
                             const float *ap = abuf + (size_t)(ir / MR) * (size_t)kc * MR;
-                            kern_f32 kf;
-#if defined(__x86_64__)
-                            kf = isa == SL_ISA_AVX512 ? k512[mr] : isa == SL_ISA_AVX2 ? k256[mr] : kscalar[mr];
-#else
-                            kf = kscalar[mr];
-#endif
-                            kf(kc, ap, as, bp, g->c + (long)(ic + ir) * g->ldc + jc + jr, g->ldc, g->alpha, betaEff, nr);
+                            f32_kernel(isa, mr)(kc, ap, as, bp, g->c + (long)(ic + ir) * g->ldc + jc + jr, g->ldc, g->alpha, betaEff, nr);
                         }
                     }
                     continue;
@@ -839,12 +843,7 @@ void sl_gemm_block(const sl_gemm_args *g, int m0, int m1, int n0, int n1) {
                 for (int ir = 0; ir < mc; ir += MR) {
                     int mr = mc - ir < MR ? mc - ir : MR;
                     const float *ap = abuf + (size_t)(ir / MR) * (size_t)kc * MR;
-                    kern_f32 kf;
-#if defined(__x86_64__)
-                    kf = isa == SL_ISA_AVX512 ? k512[mr] : isa == SL_ISA_AVX2 ? k256[mr] : kscalar[mr];
-#else
-                    kf = kscalar[mr];
-#endif
+                    kern_f32 kf = f32_kernel(isa, mr);
                     float *crow = g->c + (long)(ic + ir) * g->ldc + jc;
                     int jr = 0;
 #if defined(__x86_64__)

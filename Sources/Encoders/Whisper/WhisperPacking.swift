@@ -25,15 +25,17 @@
 //   and word alignment reads the utterance's frames from row 0 on.
 // What stays different from lone decoding: a lone window's padding rows each have their own
 // position (here neighbouring positions share a gap row), and whatever the lone encoder
-// carries through 28 s of padding the gap carries through a few hundred rows; greedy
-// decoding amplifies small differences (PackBench --deviation measures the rows). Where they
-// matter most is the utterance's end: alone, the decoder sees 28 s of padding and closes
-// with a single timestamp; packed it may close a segment early, leaving a tail of a few
-// hundred milliseconds that, decoded in a window of its own, comes out as a hallucinated
-// loop ("I'm sorry, I'm sorry, …") at high confidence. So a packed decode counts only if it
-// takes the whole utterance in the shared window; otherwise the utterance is transcribed
-// alone, from the start, exactly as without packing. PackingTests and PackBench compare
-// packed against lone transcripts and word times.
+// carries through 28 s of padding the gap carries through a few hundred rows; decoding
+// amplifies small differences (PackBench --deviation measures the rows). Where they matter
+// most is the utterance's end: alone, the decoder sees 28 s of padding and closes with a
+// single timestamp; packed it may close a segment early, leaving a tail of a few hundred
+// milliseconds that, decoded in a window of its own, comes out as a hallucinated loop ("I'm
+// sorry, I'm sorry, …") at high confidence, or close after a word with a timestamp in the
+// padding. So a packed decode counts only if it takes the whole utterance in the shared
+// window, passes Whisper's thresholds at the first temperature and its text ends where the
+// utterance does; otherwise the utterance is transcribed alone, from the start, exactly as
+// without packing. PackingTests and PackBench compare packed against lone transcripts and
+// word times.
 import Foundation
 
 /// The encoder rows one packed utterance is decoded against (1500 rows, as alone).

@@ -93,8 +93,9 @@ public final class WhisperTranscriber: @unchecked Sendable {
     /// As above; with `packed`, the first window (seek 0) is not encoded: its cross-attention,
     /// language and first decode were prepared where these features were packed into a shared
     /// encoder window (WhisperPacking), and the result is nil when decoding that window left
-    /// part of the features for a window of their own, or gave text that stops well short of
-    /// the utterance's end (`reachesEnd`); the caller then transcribes them alone.
+    /// part of the features for a window of their own, failed Whisper's thresholds at the
+    /// first temperature, or gave text that does not end where the utterance does
+    /// (`reachesEnd`); the caller then transcribes them alone.
     func transcribe(features: [Float], frames: Int, durationMs: Int64, options o: TranscriptionOptions,
                     packed: PackedStart?, progress: TranscriptionProgress? = nil) throws -> SpeechTranscript? {
         try validate(o)
@@ -220,9 +221,9 @@ public final class WhisperTranscriber: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: encoded, count: model.config.encoderPositions * model.config.dModel))
     }
 
-    /// How far before the end of a packed utterance its text may stop: the live voice
-    /// detector's padding after speech (0.4 s) plus the slack of Whisper's segment and word
-    /// times, with room to spare.
+    /// How far from the end of a packed utterance its text may end: the live voice
+    /// detector's padding after speech (0.4 s) plus the slack of Whisper's timestamps, with
+    /// room to spare.
     static let packedEndToleranceMs: Int64 = 1_000
 
     /// Whether a packed utterance's text, ending at `endMs` (nil: no text), ends where the

@@ -19,11 +19,6 @@ struct DecodeOptions {
     var withoutTimestamps = false
     var maxInitialTimestampIndex = 50
     var maxLength = 448
-    /// Timestamp index of the decoded audio's start inside the encoder window: 0 for a window
-    /// of its own; an utterance packed at 10 s has 500. The first timestamp must lie within
-    /// `maxInitialTimestampIndex` of it, and the result's timestamps are shifted back by it,
-    /// so they read as if the audio had started the window.
-    var timestampOffsetIndex = 0
 }
 
 struct DecodeResult {
@@ -72,18 +67,6 @@ final class WhisperGenerator {
         return zip(ids, e).map { ($0, $1 / s) }.sorted { $0.probability > $1.probability }
     }
 
-    func generate(prompt: [Int], options o: DecodeOptions) -> DecodeResult {
-        shiftedTimestamps(generateInWindow(prompt: prompt, options: o), options: o)
-    }
-
-    /// The result's timestamps as if the decoded audio had started the window.
-    private func shiftedTimestamps(_ result: DecodeResult, options o: DecodeOptions) -> DecodeResult {
-        guard o.timestampOffsetIndex > 0 else { return result }
-        var r = result
-        let tb = tokenizer.timestampBegin
-        r.tokens = r.tokens.map { $0 > tb ? max($0 - o.timestampOffsetIndex, tb) : $0 }
-        return r
-    }
 
     /// Runs the prompt on slot 0: logits of its last row in row 0, and the no-speech
     /// probability (from the <|startoftranscript|> row).
@@ -102,7 +85,7 @@ final class WhisperGenerator {
         min(o.maxLength / 2, o.maxLength - (prompt.count - 1))
     }
 
-    private func generateInWindow(prompt: [Int], options o: DecodeOptions) -> DecodeResult {
+    func generate(prompt: [Int], options o: DecodeOptions) -> DecodeResult {
         let noSpeech = prefill(prompt: prompt)
         let maxSteps = Self.maxSteps(prompt: prompt, options: o)
         if o.temperature > 0 {
@@ -224,7 +207,7 @@ final class WhisperGenerator {
                 at += part.tokens.count
             }
         }
-        return searches.indices.map { generators[$0].shiftedTimestamps(searches[$0].result, options: o[$0]) }
+        return searches.map(\.result)
     }
 
     // MARK: - Logits processors
@@ -242,9 +225,7 @@ final class WhisperGenerator {
         var checkTimestampProbability = false
         if step == 0 {
             for t in 0..<tb { row[t] = ninf }
-            let first = min(tb + o.timestampOffsetIndex, end + 1)
-            if first > tb { for t in tb..<first { row[t] = ninf } }
-            let maxInitial = first + o.maxInitialTimestampIndex
+            let maxInitial = tb + o.maxInitialTimestampIndex
             if maxInitial + 1 <= end { for t in (maxInitial + 1)...end { row[t] = ninf } }
         } else if let last = generated.last {
             if last >= tb {

@@ -106,8 +106,6 @@ public final class WhisperTranscriber: @unchecked Sendable {
         /// The window whose cross-attention keys/values the generator holds (language
         /// detection and decoding of one window share them): its seek, nil for none.
         var preparedSeek: Int? = packed == nil ? nil : 0
-        /// Timestamp index of the current window's audio start inside its encoder window.
-        let timestampOffset = 0
         func useWindow(seek: Int, size: Int) throws {
             defer { preparedSeek = seek }
             if preparedSeek == seek { return }
@@ -140,7 +138,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
             // Packed, a first decode that fails Whisper's thresholds is not retried at higher
             // temperatures: the utterance is transcribed alone (where it mostly passes at once).
             guard let (result, temperature, compression) = decodeWithFallback(
-                generator: generator, prompt: prompt, suppress: suppress, options: o, timestampOffset: timestampOffset,
+                generator: generator, prompt: prompt, suppress: suppress, options: o,
                 first: seek == 0 ? packed?.firstDecode : nil, firstOnly: packed != nil) else { return nil }
 
             if let ns = o.noSpeechThreshold {
@@ -297,7 +295,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
     }
 
     /// The generator's options for one decode at temperature `t`.
-    func decodeOptions(_ o: TranscriptionOptions, suppress: [Int], temperature t: Float, timestampOffset: Int = 0) -> DecodeOptions {
+    func decodeOptions(_ o: TranscriptionOptions, suppress: [Int], temperature t: Float) -> DecodeOptions {
         var d = DecodeOptions()
         d.suppressTokens = suppress
         d.suppressBlank = o.suppressBlank
@@ -306,7 +304,6 @@ public final class WhisperTranscriber: @unchecked Sendable {
         d.maxLength = Self.maxLength
         d.lengthPenalty = o.lengthPenalty
         d.patience = o.patience
-        d.timestampOffsetIndex = timestampOffset
         d.temperature = t
         d.beamSize = t > 0 ? 1 : o.beamSize
         d.bestOf = t > 0 ? o.bestOf : 1
@@ -317,7 +314,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
     /// first temperature, already run (with other utterances, WhisperPacking). With
     /// `firstOnly`, nil instead of the fallback when the first decode fails the thresholds.
     func decodeWithFallback(generator: WhisperGenerator, prompt: [Int], suppress: [Int], options o: TranscriptionOptions,
-                            timestampOffset: Int = 0, first: DecodeResult? = nil,
+                            first: DecodeResult? = nil,
                             firstOnly: Bool = false) -> (DecodeResult, Float, Float)? {
         var all: [(DecodeResult, Float, Float)] = []
         var belowCR: [(DecodeResult, Float, Float)] = []
@@ -326,8 +323,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
             if i == 0, let first {
                 r = first
             } else {
-                r = generator.generate(prompt: prompt, options: decodeOptions(o, suppress: suppress, temperature: t,
-                                                                              timestampOffset: timestampOffset))
+                r = generator.generate(prompt: prompt, options: decodeOptions(o, suppress: suppress, temperature: t))
             }
             let text = tokenizer.decode(r.tokens).trimmingCharacters(in: .whitespacesAndNewlines)
             let cr = CompressionRatio.of(text)

@@ -1,7 +1,8 @@
 // Indexes one media file into a store: the file's windows go through the same encoders,
 // enrichers and commit path a daemon stream uses (Pipeline), read once and as fast as the
 // CPU allows — no realtime pacing, the decoder running ahead of the encoders by the queue's
-// windows, every picture modality on every frame its rate allows (no motion gate). What
+// windows, every picture modality on every frame its rate allows (no motion gate), speech read
+// ahead and decoded the file way (FileSpeechEncoder, which `pace = "fast"` chooses). What
 // `sightline ask` and the development-set evaluation index with, and what a daemon stream
 // with `pace = "fast"` does.
 //

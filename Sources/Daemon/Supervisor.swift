@@ -65,10 +65,10 @@ public final class Supervisor: Service, Sendable {
     }
 
     /// Per running stream, utterances its speech encoder heard but could not put into words
-    /// (SpeechEncoder.unrecognizedCount; starts again at 0 when the stream is restarted).
+    /// (UnrecognizedSpeechCounting; starts again at 0 when the stream is restarted).
     public var speechUnrecognized: [(stream: String, count: Int)] {
         pipelines.withLock { Array($0.values) }.sorted { $0.config.id < $1.config.id }.compactMap { p in
-            let speech = p.encoders.compactMap { $0 as? SpeechEncoder }
+            let speech = p.encoders.compactMap { $0 as? any UnrecognizedSpeechCounting }
             return speech.isEmpty ? nil : (p.config.id, speech.reduce(0) { $0 + $1.unrecognizedCount })
         }
     }

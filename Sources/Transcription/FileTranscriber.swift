@@ -50,14 +50,22 @@ public final class FileTranscriber {
     }
 
     /// Transcribes 16 kHz mono samples (media time 0 at the first); `name` is used in errors.
-    public func transcribe(samples: [Float], name: String = "audio",
+    /// `speechProbabilities`: the gate's VAD already run over these samples (one value per
+    /// 512-sample chunk from the first), so it is not run again.
+    public func transcribe(samples: [Float], name: String = "audio", speechProbabilities: [Float]? = nil,
                            progress: (@Sendable (TranscriptionPhase) -> Void)? = nil) throws(TranscriptionError) -> Transcript {
         let speech: [Float]
         var map: SpeechTimeMap? = nil
         var probabilities: [Float]? = nil
         if let gate {
             let gated: GatedSpeech
-            do { gated = try gate.gate(samples) } catch { throw .vad(error) }
+            do throws(VADError) {
+                if let speechProbabilities {
+                    gated = try gate.gate(samples, probabilities: speechProbabilities)
+                } else {
+                    gated = try gate.gate(samples)
+                }
+            } catch { throw .vad(error) }
             speech = gated.samples
             map = gated.map
             probabilities = gated.probabilities

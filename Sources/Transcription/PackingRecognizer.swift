@@ -121,6 +121,45 @@ public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
 
     /// A view of this packer for one stream that never waits for others (low latency).
     public var immediate: ImmediateRecognizer { ImmediateRecognizer(packer: self) }
+
+    /// Runs `body` while no batch is being recognised, holding new batches off until it
+    /// returns: how another user of the same model (a file's speech decoded the file way,
+    /// with options of its own) takes its turn with the packed streams.
+    public func exclusively<T>(_ body: () throws -> T) rethrows -> T {
+        condition.lock()
+        while running { condition.wait() }
+        running = true
+        condition.unlock()
+        defer {
+            condition.lock()
+            running = false
+            condition.broadcast()
+            condition.unlock()
+        }
+        return try body()
+    }
+
+    /// `recognizer` (over this packer's model) calling it only in turn with the batches.
+    public func takingTurns(_ recognizer: any SegmentRecognizer) -> TurnTakingRecognizer {
+        TurnTakingRecognizer(packer: self, inner: recognizer)
+    }
+}
+
+/// A recogniser that shares its model with a packer's batches, one call at a time.
+public final class TurnTakingRecognizer: SegmentRecognizer, @unchecked Sendable {
+    let packer: PackingRecognizer
+    let inner: any SegmentRecognizer
+    public var modelName: String { inner.modelName }
+    init(packer: PackingRecognizer, inner: any SegmentRecognizer) {
+        self.packer = packer
+        self.inner = inner
+    }
+    public func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+        try packer.exclusively { try inner.recognize(samples, progress: progress) }
+    }
+    public func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+        try packer.exclusively { try inner.recognize(samples, prompt: prompt, progress: progress) }
+    }
 }
 
 public struct PackingStatistics: Sendable, Equatable {

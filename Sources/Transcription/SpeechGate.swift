@@ -40,8 +40,13 @@ public struct SpeechGate {
 
     /// Runs the VAD over all of `samples` (16 kHz mono) and keeps only the speech.
     public func gate(_ samples: [Float]) throws(VADError) -> GatedSpeech {
-        let vad = SileroVAD(weights: weights)
-        let probabilities = vad.probabilities(of: samples)
+        try gate(samples, probabilities: SileroVAD(weights: weights).probabilities(of: samples))
+    }
+
+    /// Keeps only the speech of `samples` given their speech probabilities, (chunks,) one
+    /// per 512-sample chunk from sample 0 as `SileroVAD.probabilities(of:)` gives them (a
+    /// caller that already ran the VAD over audio starting with these samples).
+    public func gate(_ samples: [Float], probabilities: [Float]) throws(VADError) -> GatedSpeech {
         let regions = try SpeechRegions.detect(probabilities: probabilities, sampleCount: samples.count,
                                                options: options.regions)
         let map = SpeechTimeMap(regions: regions.map { (start: $0.startSample, end: $0.endSample) })

@@ -23,7 +23,7 @@ public struct SpeechRegionOptions: Sendable, Hashable {
 
     public static let `default` = SpeechRegionOptions()
 
-    var effectiveNegativeThreshold: Double { negativeThreshold ?? max(threshold - 0.15, 0.01) }
+    public var effectiveNegativeThreshold: Double { negativeThreshold ?? max(threshold - 0.15, 0.01) }
 
     func validate() throws(VADError) {
         guard threshold >= 0, threshold <= 1 else { throw .invalidOptions("threshold must be in 0...1 (got \(threshold))") }

@@ -167,7 +167,8 @@ public final class SpeechEncoder: Backlogged {
         }
     }
 
-    private static func evidence(_ segments: [TranscriptSegment]) -> [Evidence] {
+    /// Speech evidence of recognised segments: text, word times, mean word probability.
+    static func evidence(_ segments: [TranscriptSegment]) -> [Evidence] {
         segments.map { seg in
             // Words keep the recogniser's spacing (" country"): the cue builder joins them as they are.
             let probabilities = seg.words.compactMap(\.probability)

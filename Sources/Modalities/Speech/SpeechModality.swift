@@ -5,6 +5,8 @@
 // Utterances of all streams go through one PackingRecognizer: with `[speech] pack_latency`
 // set (off by default), an ended utterance waits up to that long for utterances of other
 // streams to share its 30 s Whisper window; a stream with `[speech] latency = "low"` never waits.
+// A file read once at full speed is transcribed the file way instead (FileSpeechEncoder), on
+// the same model, taking turns with the packed streams.
 import Foundation
 import ModelIO
 import SightlineCore
@@ -15,6 +17,8 @@ import Whisper
 /// The speech models, loaded; makes one `SpeechEncoder` per stream over them.
 public struct PreparedSpeech: PreparedEncoder {
     let recognizer: PackingRecognizer?
+    /// The same model decoding whole files (`TranscriptionOptions.file`), in turn with `recognizer`.
+    let fileRecognizer: TurnTakingRecognizer?
     let vad: SileroVADWeights?
     public let modelsLoaded: [String]
 
@@ -27,6 +31,7 @@ public struct PreparedSpeech: PreparedEncoder {
         let speech = setup.modelName("speech")
         guard speech != "none" else {
             recognizer = nil
+            fileRecognizer = nil
             vad = nil
             modelsLoaded = []
             return
@@ -36,8 +41,10 @@ public struct PreparedSpeech: PreparedEncoder {
         do {
             let precision = WhisperPrecision(rawValue: setup.speechPrecision) ?? .auto
             let whisper = try WhisperTranscriber(model: speech, registry: registry, beamSlots: TranscriptionOptions.live.beamSize, precision: precision)
-            recognizer = PackingRecognizer(WhisperRecognizer(transcriber: whisper, options: Self.liveOptions),
+            let packer = PackingRecognizer(WhisperRecognizer(transcriber: whisper, options: Self.liveOptions),
                                            latencyMs: setup.speechPackLatencyMs)
+            recognizer = packer
+            fileRecognizer = packer.takingTurns(WhisperRecognizer(transcriber: whisper, options: .file))
         } catch {
             throw ModelLoadFailure(description: "cannot load speech model '\(speech)' from \(dir): \(error). "
                 + "Fetch it with `SIGHTLINE_MODELS=\(dir) sightline models fetch \(speech)`, "
@@ -71,6 +78,14 @@ public struct PreparedSpeech: PreparedEncoder {
             return SpeechEncoder { LiveSpeechTranscriber(vad: vad, recognizer: alone) }
         }
         return SpeechEncoder(packer: recognizer) { LiveSpeechTranscriber(vad: vad, recognizer: recognizer) }
+    }
+
+    /// The encoder of a file read once at full speed: its speech transcribed as
+    /// `sightline transcribe` does (FileSpeechEncoder). Without the voice detector (models.vad
+    /// off) there are no regions to cut the file at, so it is transcribed as a live stream.
+    public func makeFileEncoder(streamId: String, path: String) throws -> (any WindowEncoder)? {
+        guard let fileRecognizer, let vad else { return try makeEncoder(streamId: streamId, lowLatency: true) }
+        return FileSpeechEncoder(path: path, transcriber: FileTranscriber(recognizer: fileRecognizer, gate: SpeechGate(weights: vad)))
     }
 }
 

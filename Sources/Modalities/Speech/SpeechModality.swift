@@ -6,7 +6,8 @@
 // set (off by default), an ended utterance waits up to that long for utterances of other
 // streams to share its 30 s Whisper window; a stream with `[speech] latency = "low"` never waits.
 // A file read once at full speed is transcribed the file way instead (FileSpeechEncoder), on
-// the same model, taking turns with the packed streams.
+// the same model, taking turns with the packed streams (their utterances due meanwhile are
+// recognised between two of the file's Whisper windows).
 import Foundation
 import ModelIO
 import SightlineCore

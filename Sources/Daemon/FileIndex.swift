@@ -2,7 +2,7 @@
 // enrichers and commit path a daemon stream uses (Pipeline), read once and as fast as the
 // CPU allows — no realtime pacing, the decoder running ahead of the encoders by the queue's
 // windows, every picture modality on every frame its rate allows (no motion gate), speech read
-// ahead and decoded the file way (FileSpeechEncoder, which `pace = "fast"` chooses). What
+// ahead and decoded the file way (FileSpeechEncoder, which a file read once chooses). What
 // `sightline ask` and the development-set evaluation index with, and what a daemon stream
 // with `pace = "fast"` does.
 //

@@ -25,6 +25,11 @@ public struct StreamConfig: Sendable, Equatable {
         get { realtime ? .realtime : .fast }
         set { realtime = newValue == .realtime }
     }
+    /// Whether the source is a local file read once at full speed (not paced, not looped, not
+    /// a network source or a device, which `pace` also calls fast): its audio can be read ahead.
+    public var readsFileOnce: Bool {
+        !realtime && !loop && !source.contains("://") && !source.hasPrefix("/dev/")
+    }
     public var samplingMode = SamplingMode.fps
     public var fps = 1.0
     /// 0 keeps the source size.

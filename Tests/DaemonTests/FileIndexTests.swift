@@ -95,8 +95,16 @@ final class FileIndexTests: XCTestCase {
         XCTAssertFalse(fast.realtime)
         XCTAssertFalse(fast.loop)
         XCTAssertFalse(fast.gatesVision)
+        XCTAssertTrue(fast.readsFileOnce, "a file read once: its speech is read ahead")
         let realtime = try StreamConfig.parse("id = \"a\"\nsource = \"x.mp4\"\npace = \"realtime\"\n", file: "s.toml")
         XCTAssertTrue(realtime.realtime)
+        XCTAssertFalse(realtime.readsFileOnce)
+        // Not paced, yet not a file read once: a network source, a device, a looped file.
+        for other in ["source = \"rtsp://cam/1\"\n", "source = \"/dev/video0\"\n", "source = \"x.mp4\"\nloop = true\n"] {
+            let c = try StreamConfig.parse("id = \"a\"\n" + other, file: "s.toml")
+            XCTAssertEqual(c.pace, .fast)
+            XCTAssertFalse(c.readsFileOnce, other)
+        }
         for bad in ["pace = \"slow\"\n", "pace = \"fast\"\nloop = true\n", "realtime = true\npace = \"fast\"\n"] {
             XCTAssertThrowsError(try StreamConfig.parse("id = \"a\"\nsource = \"x.mp4\"\n" + bad, file: "s.toml")) { error in
                 XCTAssertTrue("\(error)".contains("pace"), "\(error)")

@@ -4,18 +4,19 @@
 // Whisper window of its own (30 s of encoder for 3 s of speech) and a sentence cut at a
 // pause is decoded again once it is joined. A file can be read ahead: its speech regions
 // (Silero VAD, faster-whisper's gate: silences under 2 s kept, 400 ms padding) are joined
-// and decoded in full 30 s windows, each conditioned on the text before it, and the words
-// are put back on the media timeline — an encoder window per 30 s of speech, not per
-// utterance, and the same text `sightline transcribe` writes.
+// and decoded in full 30 s windows, and the words are put back on the media timeline — an
+// encoder window per 30 s of speech, not per utterance. Unlike `transcribe`, a window is
+// not given the text before it as prompt (TranscriptionOptions.file says why).
 //
 // The encoder reads the file's audio with a MediaSource of its own, ahead of the pipeline,
 // a chunk at a time (`chunkMs` of media, 5 min by default), so memory holds one chunk. A
 // chunk is cut where its last speech region starts when that region may still go on (it
 // reaches the chunk's last 2.4 s: the gate's 2 s silence plus padding), so no region is
 // split (a chunk that is speech from end to end is cut in its longest quiet stretch). Each
-// chunk is gated with the VAD run once over it. A segment is returned with the pipeline's window in which
-// it ends, with its own times, as live speech is: by the time a window is encoded, its
-// speech has been transcribed, so captions and the timeline see speech where it is said.
+// chunk is gated with the VAD run once over it. A segment is returned with the pipeline's
+// window in which it ends, with its own times, as live speech is: by the time a window is
+// encoded, its speech has been transcribed, so captions and the timeline see speech where
+// it is said. The Whisper model is shared with live streams (PackingRecognizer's turns).
 import Foundation
 import SpokenWords
 import MediaIO

@@ -81,8 +81,8 @@ public struct PreparedSpeech: PreparedEncoder {
         return SpeechEncoder(packer: recognizer) { LiveSpeechTranscriber(vad: vad, recognizer: recognizer) }
     }
 
-    /// The encoder of a file read once at full speed: its speech transcribed as
-    /// `sightline transcribe` does (FileSpeechEncoder). Without the voice detector (models.vad
+    /// The encoder of a file read once at full speed: its joined speech decoded in full
+    /// Whisper windows, read ahead (FileSpeechEncoder). Without the voice detector (models.vad
     /// off) there are no regions to cut the file at, so it is transcribed as a live stream.
     public func makeFileEncoder(streamId: String, path: String) throws -> (any WindowEncoder)? {
         guard let fileRecognizer, let vad else { return try makeEncoder(streamId: streamId, lowLatency: true) }

@@ -25,11 +25,11 @@ public struct StreamConfig: Sendable, Equatable {
         get { realtime ? .realtime : .fast }
         set { realtime = newValue == .realtime }
     }
+    /// Whether the source is a network source or a capture device (live, never read ahead).
+    public var isNetworkOrDevice: Bool { source.contains("://") || source.hasPrefix("/dev/") }
     /// Whether the source is a local file read once at full speed (not paced, not looped, not
     /// a network source or a device, which `pace` also calls fast): its audio can be read ahead.
-    public var readsFileOnce: Bool {
-        !realtime && !loop && !source.contains("://") && !source.hasPrefix("/dev/")
-    }
+    public var readsFileOnce: Bool { !realtime && !loop && !isNetworkOrDevice }
     public var samplingMode = SamplingMode.fps
     public var fps = 1.0
     /// 0 keeps the source size.
@@ -56,7 +56,7 @@ public struct StreamConfig: Sendable, Equatable {
         switch visionGate {
         case .motion: true
         case .always: false
-        case .auto: realtime || source.contains("://") || source.hasPrefix("/dev/")
+        case .auto: realtime || isNetworkOrDevice
         }
     }
     /// `[rates]`: at most this many frames a second for a picture modality, by registry name,

@@ -113,11 +113,10 @@ public final class RegistryEncoders: EncoderFactory, Sendable {
             .compactMap { d in
                 let prepared = try prepare(d)
                 let made: (any WindowEncoder)?
-                if let speech = prepared as? PreparedSpeech, stream.readsFileOnce {
+                if let speech = prepared as? PreparedSpeech {
                     // A file read once at full speed: the speech can be read ahead and decoded the file way.
-                    made = try speech.makeFileEncoder(streamId: stream.id, path: stream.source)
-                } else if let speech = prepared as? PreparedSpeech {
-                    made = try speech.makeEncoder(streamId: stream.id, lowLatency: stream.speechLowLatency)
+                    made = try (stream.readsFileOnce ? speech.makeFileEncoder(path: stream.source) : nil)
+                        ?? speech.makeEncoder(streamId: stream.id, lowLatency: stream.speechLowLatency)
                 } else {
                     made = try prepared.makeEncoder(streamId: stream.id)
                 }

@@ -1,5 +1,5 @@
-// Speech of a file read once at full speed (`pace = "fast"`: `sightline ask`, the development
-// set, daemon file streams), transcribed the way `sightline transcribe` does it instead of
+// Speech of a local file read once at full speed (`sightline ask`, the development set,
+// daemon file streams neither paced nor looped), transcribed the way `sightline transcribe` does it instead of
 // the way a live stream must. A live stream cannot see ahead, so each utterance pays a
 // Whisper window of its own (30 s of encoder for 3 s of speech) and a sentence cut at a
 // pause is decoded again once it is joined. A file can be read ahead: its speech regions
@@ -37,7 +37,7 @@ public final class FileSpeechEncoder: WindowEncoder, UnrecognizedSpeechCounting,
     /// The pipeline's audio is not used (the encoder reads ahead on its own), but asking for
     /// it keeps the window's times those of the audio.
     public let input = EncoderInput.audio
-    /// The file (or URL) the pipeline reads.
+    /// The file the pipeline reads.
     public let path: String
     public let transcriber: FileTranscriber
     private let gate: SpeechGate
@@ -47,7 +47,7 @@ public final class FileSpeechEncoder: WindowEncoder, UnrecognizedSpeechCounting,
 
     private let lock = NSLock()
     private var reader: ChunkReader?
-    /// Transcribed, not yet returned: sorted by end.
+    /// Transcribed, not yet returned, in time order.
     private var pending: [TranscriptSegment] = []
     /// End of the last window `encode` was given since the encoder (re)started.
     private var lastWindowEndMs: Int64?
@@ -92,11 +92,10 @@ public final class FileSpeechEncoder: WindowEncoder, UnrecognizedSpeechCounting,
             let transcript = try transcriber.transcribe(samples: chunk.samples, name: path, speechProbabilities: chunk.probabilities)
             unrecognized += transcript.unrecognized.count
             pending += transcript.segments.map { $0.shifted(by: chunk.startMs) }
-            pending.sort { $0.endMs < $1.endMs }
         }
     }
 
-    /// Removes and returns the pending segments `isDue` accepts (in order of their ends).
+    /// Removes and returns the pending segments `isDue` accepts, by start.
     private func take(_ isDue: (TranscriptSegment) -> Bool) -> [TranscriptSegment] {
         let due = pending.filter(isDue)
         pending.removeAll(where: isDue)

@@ -82,10 +82,11 @@ public struct PreparedSpeech: PreparedEncoder {
     }
 
     /// The encoder of a file read once at full speed: its joined speech decoded in full
-    /// Whisper windows, read ahead (FileSpeechEncoder). Without the voice detector (models.vad
-    /// off) there are no regions to cut the file at, so it is transcribed as a live stream.
-    public func makeFileEncoder(streamId: String, path: String) throws -> (any WindowEncoder)? {
-        guard let fileRecognizer, let vad else { return try makeEncoder(streamId: streamId, lowLatency: true) }
+    /// Whisper windows, read ahead (FileSpeechEncoder). nil without the speech model, and
+    /// without the voice detector (models.vad off: there are no regions to cut the file at;
+    /// the caller transcribes it as a live stream).
+    public func makeFileEncoder(path: String) -> FileSpeechEncoder? {
+        guard let fileRecognizer, let vad else { return nil }
         return FileSpeechEncoder(path: path, transcriber: FileTranscriber(recognizer: fileRecognizer, gate: SpeechGate(weights: vad)))
     }
 }

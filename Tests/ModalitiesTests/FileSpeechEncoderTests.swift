@@ -126,6 +126,21 @@ final class FileSpeechEncoderTests: XCTestCase {
         XCTAssertLessThan(liveEnd, fileEnd, "the live utterance did not wait for the whole file")
     }
 
+    /// A video without an audio stream gives windows without audio: no speech and no error
+    /// (the encoder never opens the file for audio it does not have).
+    func testAFileWithoutAudioGivesNoSpeechAndNoError() async throws {
+        let path = Fixtures.path("vision/person/classroom.mp4")
+        let encoder = FileSpeechEncoder(path: path, transcriber: try fileTranscriber())
+        for i in 0..<3 {
+            let window = MediaWindow(index: i, startMs: Int64(i) * 2000, endMs: Int64(i + 1) * 2000, frames: [], audio: [])
+            let evidence = try await encoder.encode(window)
+            XCTAssertEqual(evidence.count, 0)
+        }
+        let last = try await encoder.finish()
+        XCTAssertEqual(last.count, 0)
+        XCTAssertEqual(encoder.unrecognizedCount, 0)
+    }
+
     func testChunksAreCutWhereTheLastRegionStartsOrInAQuietStretch() throws {
         var options = SpeechGateOptions.fasterWhisper.regions
         options.minSpeechMs = 0

@@ -66,7 +66,9 @@ public final class FileSpeechEncoder: WindowEncoder, UnrecognizedSpeechCounting,
 
     public func encode(_ window: MediaWindow) async throws -> [Evidence] {
         try lock.withLock {
-            // The first window since a (re)start: the file is read from there.
+            // A file without audio (or a stretch before it starts) has nothing to read ahead.
+            if reader == nil && window.audio.isEmpty { return [] }
+            // The first window with audio since a (re)start: the file is read from there.
             if reader == nil { reader = try ChunkReader(path: path, fromMs: window.startMs) }
             lastWindowEndMs = window.endMs
             try transcribe(through: window.endMs)

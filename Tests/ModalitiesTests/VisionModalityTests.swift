@@ -13,6 +13,7 @@ import PersonDetector
 import SightlineCore
 import TextEmbedder
 import Store
+import Synchronization
 import TestSupport
 import XCTest
 
@@ -281,9 +282,47 @@ final class VisionModalityTests: XCTestCase {
         XCTAssertTrue(b.allSatisfy(\.continues))
         XCTAssertEqual(b.first?.startMs, 2000)
         XCTAssertTrue(c.isEmpty, "the page is gone: \(c.map(\.text))")
-        let area = try XCTUnwrap(ScreenTextAnalyser.changedArea(MotionEncoder.thumbnail(first), MotionEncoder.thumbnail(changed)))
+        let area = try XCTUnwrap(FrameChange.changedArea(MotionEncoder.thumbnail(first), MotionEncoder.thumbnail(changed)))
         XCTAssertGreaterThan(area.x0, 0.7)
         XCTAssertLessThan(area.area, 0.2)
-        XCTAssertNil(ScreenTextAnalyser.changedArea(MotionEncoder.thumbnail(first), MotionEncoder.thumbnail(first)))
+        XCTAssertNil(FrameChange.changedArea(MotionEncoder.thumbnail(first), MotionEncoder.thumbnail(first)))
     }
+
+    /// Counts its calls; each frame's evidence carries the call that made it.
+    private final class CountingAnalyser: FrameAnalyser {
+        let calls = Mutex(0)
+        func analyse(_ image: RGBImage, span: FrameSpan) throws -> [Evidence] {
+            let n = calls.withLock { $0 += 1; return $0 }
+            return [Evidence(modality: .person, startMs: span.startMs, endMs: span.endMs, text: "person", value: Double(n))]
+        }
+    }
+
+    func testAStillFrameGetsTheLastAnalysedFramesEvidenceAgain() async throws {
+        let counting = CountingAnalyser()
+        let still = StillFrames()
+        let encoder = FrameEncoder(name: "people", input: EncoderInput(video: FrameRequest(maxFps: 1)), analyser: counting, still: still)
+        func grey(_ level: UInt8, at ptsMs: Int64, width: Int = 320) -> VideoFrame {
+            VideoFrame(ptsMs: ptsMs, width: width, height: 180, layout: .rgb8, rgb: [UInt8](repeating: level, count: width * 180 * 3))
+        }
+        // The same picture; a change below the motion threshold; the same change again, now
+        // above the threshold against the last analysed frame; another size.
+        let frames = [grey(100, at: 0), grey(100, at: 1000), grey(115, at: 2000), grey(130, at: 3000), grey(130, at: 4000, width: 240)]
+        let evidence = try await encoder.encode(MediaWindow(index: 0, startMs: 0, endMs: 5000, frames: frames, audio: []))
+        XCTAssertEqual(counting.calls.withLock { $0 }, 3)
+        XCTAssertEqual(still.reused, 2)
+        XCTAssertEqual(evidence.map(\.value), [1, 1, 1, 2, 3], "which analysis each frame's evidence came from")
+        XCTAssertEqual(evidence.map(\.startMs), [0, 1000, 2000, 3000, 4000], "given again, re-timed to its own frame")
+        XCTAssertEqual(evidence.map(\.endMs), [1000, 2000, 3000, 4000, 5000])
+        // The registry's picture modalities reuse still frames, except on-screen text, which
+        // re-reads the changed part of a frame itself.
+        try requireModel("ssdlite-person", "frozen_inference_graph.pb")
+        try requireModel("mtcnn", "onet.pt")
+        try requireModel("mobilenet-v2", ImageClassifier.weightsFile)
+        try requireModel("ppocr-v5-mobile", TextReader.files.rec)
+        for d in [EncoderDescriptor.people, .faces, .labels, .clip, .ocr] {
+            let prepared = try XCTUnwrap(try d.prepare(setup) as? PreparedFrameModel, d.name)
+            XCTAssertEqual(prepared.reusesStillFrames, d.name != "ocr", d.name)
+        }
+    }
+
 }

@@ -11,7 +11,7 @@
 // `wholeFrameShare` of the frame, the whole frame is searched as before. A frame without
 // people has no faces. The person detector runs first in a window (registry order) and leaves
 // its boxes on the stream's `PeopleSightings`; a frame it did not look at (another rate, a
-// gate, shedding) is searched whole. Without the people modality every frame is searched whole.
+// gate, shedding, a still frame given its evidence again) is searched whole. Without the people modality every frame is searched whole.
 import FaceDetector
 import Foundation
 import ImageOps
@@ -135,10 +135,11 @@ extension FrameEncoder {
         else { return encoders }
         let sightings = PeopleSightings()
         var out = encoders
-        out[p] = FrameEncoder(name: people.name, input: people.input, analyser: RecordingPeople(inner: people.analyser, sightings: sightings),
-                              gate: people.gate)
-        out[f] = FrameEncoder(name: faces.name, input: faces.input,
-                              analyser: FacesAnalyser(detector: analyser.detector, sightings: sightings), gate: faces.gate)
+        var recording = people, within = faces
+        recording.analyser = RecordingPeople(inner: people.analyser, sightings: sightings)
+        within.analyser = FacesAnalyser(detector: analyser.detector, sightings: sightings)
+        out[p] = recording
+        out[f] = within
         return out
     }
 }

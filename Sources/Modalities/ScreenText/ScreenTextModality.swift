@@ -14,7 +14,6 @@
 // (PaddleOCR's `limit_type="max"` default); lines are recognised from the full-size picture.
 import Foundation
 import ImageOps
-import MediaIO
 import OCR
 import SightlineCore
 import Synchronization
@@ -51,11 +50,10 @@ final class ScreenTextAnalyser: FrameAnalyser {
     init(reader: SharedModel<TextReader>) { self.reader = reader }
 
     func analyse(_ image: RGBImage, span: FrameSpan) throws -> [Evidence] {
-        let thumbnail = MotionEncoder.thumbnail(VideoFrame(ptsMs: span.startMs, width: image.width, height: image.height,
-                                                           layout: .rgb8, rgb: image.pixels))
+        let thumbnail = FrameChange.thumbnail(image)
         let before = previous.withLock { $0 }
         let lines: [Line]
-        if let before, let changed = Self.changedArea(before.thumbnail, thumbnail) {
+        if let before, let changed = FrameChange.changedArea(before.thumbnail, thumbnail) {
             let area = Self.widened(changed, by: before.lines.map(\.region))
             if area.area > Self.wholeFrameShare {
                 lines = try read(image)
@@ -92,22 +90,6 @@ final class ScreenTextAnalyser: FrameAnalyser {
         }.map { Line(text: $0.text, score: $0.score, region: Region($0.box, width: image.width, height: image.height)) }
     }
 
-    /// The bounding box (fractions of the frame, widened by one cell) of the thumbnail cells
-    /// that differ by more than the motion modality's pixel threshold; nil when none does.
-    static func changedArea(_ a: [UInt8], _ b: [UInt8]) -> Region? {
-        let w = MotionEncoder.thumbWidth, h = MotionEncoder.thumbHeight
-        guard a.count == w * h, b.count == w * h else { return Region(x0: 0, y0: 0, x1: 1, y1: 1) }
-        var x0 = w, y0 = h, x1 = -1, y1 = -1
-        for y in 0..<h {
-            for x in 0..<w where Float(abs(Int(a[y * w + x]) - Int(b[y * w + x]))) > MotionEncoder.pixelThreshold {
-                x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
-            }
-        }
-        guard x1 >= 0 else { return nil }
-        return Region(x0: Double(max(0, x0 - 1)) / Double(w), y0: Double(max(0, y0 - 1)) / Double(h),
-                      x1: Double(min(w, x1 + 2)) / Double(w), y1: Double(min(h, y1 + 2)) / Double(h))
-    }
-
     /// `area` grown until no line of `lines` straddles its edge: a line it touches is read again whole.
     static func widened(_ area: Region, by lines: [Region]) -> Region {
         var a = area
@@ -136,7 +118,7 @@ extension EncoderDescriptor {
 
     /// `ocr`: text on screen, with boxes (PP-OCRv5 mobile).
     public static let ocr = picture(
-        name: "ocr", summary: "text on screen, with boxes; a line shown for a while is one row (PP-OCRv5 mobile)", fps: ocrFps,
+        name: "ocr", summary: "text on screen, with boxes; a line shown for a while is one row (PP-OCRv5 mobile)", fps: ocrFps, reusesStillFrames: false,
         setting: ModelSetting(key: "ocr", kind: .choice(["ppocr-v5-mobile", "none"]), defaultValue: .name("ppocr-v5-mobile"),
                               help: "On-screen text reader: \"ppocr-v5-mobile\" or \"none\"."),
         requiredFiles: [TextReader.files.det, TextReader.files.cls, TextReader.files.rec, TextReader.files.keys],

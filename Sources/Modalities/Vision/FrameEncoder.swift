@@ -45,15 +45,20 @@ public final class SharedModel<Model>: @unchecked Sendable { // `model` is only 
 public struct FrameEncoder: WindowEncoder {
     public let name: String
     public let input: EncoderInput
-    let analyser: any FrameAnalyser
+    var analyser: any FrameAnalyser
     /// When set, only the frames it admits are analysed (`MotionGate`).
-    let gate: MotionGate?
+    var gate: MotionGate?
+    /// When set, a frame showing what the last analysed one showed gets its evidence again.
+    let still: StillFrames?
 
-    public init(name: String, input: EncoderInput, analyser: any FrameAnalyser, gate: MotionGate? = nil) {
+    public init(name: String, input: EncoderInput, analyser: any FrameAnalyser, gate: MotionGate? = nil,
+                still: StillFrames? = nil)
+    {
         self.name = name
         self.input = input
         self.analyser = analyser
         self.gate = gate
+        self.still = still
     }
 
     public func encode(_ window: MediaWindow) async throws -> [Evidence] {
@@ -64,7 +69,7 @@ public struct FrameEncoder: WindowEncoder {
             // nothing new (that is why it was skipped).
             let next = i + 1 < frames.count ? frames[i + 1].ptsMs : window.endMs
             let span = FrameSpan(startMs: frame.ptsMs, endMs: max(next, frame.ptsMs + 1))
-            out += try analyser.analyse(try Self.picture(frame), span: span)
+            out += try analyser.analyse(try Self.picture(frame), span: span, reusing: still)
         }
         return out
     }
@@ -117,18 +122,24 @@ public struct PreparedFrameModel: PreparedEncoder {
     let name: String
     let input: EncoderInput
     let makeAnalyser: (@Sendable () -> any FrameAnalyser)?
+    /// Whether a frame showing what the last analysed one showed gets its evidence again
+    /// (`StillFrames`); off for a modality that re-reads changed parts itself.
+    let reusesStillFrames: Bool
 
     /// A modality called `name` reading `input`, with `model` loaded (nil: turned off by `[models]`).
-    init(name: String, input: EncoderInput, model: String?, makeAnalyser: (@Sendable () -> any FrameAnalyser)?) {
+    init(name: String, input: EncoderInput, model: String?, reusesStillFrames: Bool,
+         makeAnalyser: (@Sendable () -> any FrameAnalyser)?)
+    {
         self.name = name
         self.input = input
         self.modelsLoaded = model.map { [$0] } ?? []
+        self.reusesStillFrames = reusesStillFrames
         self.makeAnalyser = makeAnalyser
     }
 
     public func makeEncoder(streamId: String) throws -> (any WindowEncoder)? {
         guard let makeAnalyser else { return nil }
-        return FrameEncoder(name: name, input: input, analyser: makeAnalyser())
+        return FrameEncoder(name: name, input: input, analyser: makeAnalyser(), still: reusesStillFrames ? StillFrames() : nil)
     }
 }
 
@@ -161,9 +172,9 @@ extension EncoderDescriptor {
     /// A picture modality called `name`, reading frames at `fps` at most, whose model the
     /// `[models]` key `setting` names: `load` reads it from its directory (which must hold
     /// `requiredFiles`) once per daemon, and `analyser` makes each stream's analyser over the
-    /// shared model.
+    /// shared model. `reusesStillFrames`: see `StillFrames`.
     static func picture<Model>(name: String, summary: String, fps: Double, enabledByDefault: Bool = true,
-                               setting: ModelSetting, requiredFiles: [String],
+                               reusesStillFrames: Bool = true, setting: ModelSetting, requiredFiles: [String],
                                load: @escaping @Sendable (URL) throws -> Model,
                                analyser: @escaping @Sendable (SharedModel<Model>) -> any FrameAnalyser) -> EncoderDescriptor
     {
@@ -171,10 +182,11 @@ extension EncoderDescriptor {
         return EncoderDescriptor(name: name, summary: summary, input: input, enabledByDefault: enabledByDefault,
                                  modelSettings: [setting]) { setup in
             guard let (model, loaded) = try ModelLoading.load(setting.key, setup: setup, requiredFiles: requiredFiles, load) else {
-                return PreparedFrameModel(name: name, input: input, model: nil, makeAnalyser: nil)
+                return PreparedFrameModel(name: name, input: input, model: nil, reusesStillFrames: reusesStillFrames, makeAnalyser: nil)
             }
             let shared = SharedModel(loaded)
-            return PreparedFrameModel(name: name, input: input, model: model, makeAnalyser: { analyser(shared) })
+            return PreparedFrameModel(name: name, input: input, model: model, reusesStillFrames: reusesStillFrames,
+                                      makeAnalyser: { analyser(shared) })
         }
     }
 }

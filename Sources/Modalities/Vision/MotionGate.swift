@@ -47,6 +47,8 @@ extension FrameEncoder: FrameSkipping {
 
     /// The same modality, analysing only the frames `gate` admits.
     public func gated(by gate: MotionGate) -> FrameEncoder {
-        FrameEncoder(name: name, input: input, analyser: analyser, gate: gate)
+        var gated = self
+        gated.gate = gate
+        return gated
     }
 }

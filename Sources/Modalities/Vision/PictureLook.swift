@@ -37,18 +37,19 @@ public struct PictureLook: Sendable {
     /// The names of the registry entries `look` runs, in the order they are reported.
     public static let modalities = ["people", "faces", "labels", "ocr"]
 
-    let analysers: [(name: String, analyser: any FrameAnalyser)]
+    /// Each modality's analyser and, for `evidence`'s frames of one video, its `StillFrames`.
+    let analysers: [(name: String, analyser: any FrameAnalyser, still: StillFrames?)]
     /// Models loaded, by name.
     public let modelsLoaded: [String]
 
     /// Loads the picture modalities' models as `setup` names them ("none" turns one off).
     public init(setup: EncoderSetup, registry: EncoderRegistry = .standard) throws {
-        var analysers: [(String, any FrameAnalyser)] = []
+        var analysers: [(String, any FrameAnalyser, StillFrames?)] = []
         var loaded: [String] = []
         for name in Self.modalities {
             guard let d = registry.descriptor(named: name),
                   let prepared = try d.prepare(setup) as? PreparedFrameModel, let make = prepared.makeAnalyser else { continue }
-            analysers.append((name, make()))
+            analysers.append((name, make(), prepared.reusesStillFrames ? StillFrames() : nil))
             loaded += prepared.modelsLoaded
         }
         self.analysers = analysers
@@ -56,11 +57,13 @@ public struct PictureLook: Sendable {
     }
 
     /// Every analyser's evidence for the rgb8 `frame` shown over `span` (boxes as fractions),
-    /// as a stream stores it: people, faces, labels with the image embedding, text lines.
+    /// as a stream stores it: people, faces, labels with the image embedding, text lines. The
+    /// frames of one video in time order: a frame that shows what the last analysed one
+    /// showed gets its evidence again, as on a stream (`StillFrames`).
     public func evidence(_ frame: VideoFrame, span: FrameSpan) throws -> [Evidence] {
         let picture = try FrameEncoder.picture(frame)
         var out: [Evidence] = []
-        for (_, analyser) in analysers { out += try analyser.analyse(picture, span: span) }
+        for (_, analyser, still) in analysers { out += try analyser.analyse(picture, span: span, reusing: still) }
         return out
     }
 
@@ -75,7 +78,7 @@ public struct PictureLook: Sendable {
             let w = Double(frame.width), h = Double(frame.height)
             return [g.x0 * w, g.y0 * h, g.x1 * w, g.y1 * h].map { ($0 * 10).rounded() / 10 }
         }
-        for (_, analyser) in analysers {
+        for (_, analyser, _) in analysers {
             for e in try analyser.analyse(picture, span: span) {
                 let score = e.confidence ?? 0
                 switch e.modality {

@@ -17,6 +17,12 @@
 // window in which it ends, with its own times, as live speech is: by the time a window is
 // encoded, its speech has been transcribed, so captions and the timeline see speech where
 // it is said. The Whisper model is shared with live streams (PackingRecognizer's turns).
+//
+// Once a window's chunk is transcribed, the next chunk is read and transcribed on a thread
+// of its own while the pipeline works through this chunk's windows (the picture models):
+// the two take turns on the kernel pool kernel by kernel, and what runs between kernels
+// (beam search, decoding audio, pre- and post-processing) runs on both cores at once. A
+// window waits for that chunk only when it reaches it.
 import Foundation
 import SpokenWords
 import MediaIO
@@ -46,7 +52,10 @@ public final class FileSpeechEncoder: WindowEncoder, UnrecognizedSpeechCounting,
     public static let defaultChunkMs: Int64 = 300_000
 
     private let lock = NSLock()
+    /// The file's audio; handed to `ahead` while it runs and only touched again after it.
     private var reader: ChunkReader?
+    /// The next chunk, read and transcribed in the background.
+    private var ahead: ChunkJob?
     /// Transcribed, not yet returned, in time order.
     private var pending: [TranscriptSegment] = []
     /// End of the last window `encode` was given since the encoder (re)started.
@@ -80,21 +89,41 @@ public final class FileSpeechEncoder: WindowEncoder, UnrecognizedSpeechCounting,
     /// returned; the next `encode` reads the file again from its window.
     public func finish() async throws -> [Evidence] {
         try lock.withLock {
-            defer { reader = nil; pending = []; lastWindowEndMs = nil }
+            // A chunk still transcribing past the last window is not waited for: it ends on
+            // its own thread, with its own reference to the reader, and is dropped.
+            defer { reader = nil; ahead = nil; pending = []; lastWindowEndMs = nil }
             guard let end = lastWindowEndMs else { return [] }
-            try transcribe(through: end)
+            try transcribe(through: end, readingAhead: false)
             return SpeechEncoder.evidence(take { $0.startMs < end })
         }
     }
 
-    /// Transcribes chunks until everything up to `endMs` is (or the audio ends).
-    private func transcribe(through endMs: Int64) throws {
+    /// Transcribes chunks until everything up to `endMs` is (or the audio ends), then, with
+    /// `readingAhead`, starts the next chunk in the background.
+    private func transcribe(through endMs: Int64, readingAhead: Bool = true) throws {
         guard let reader else { return }
-        while reader.transcribedEndMs < endMs, let chunk = try reader.nextChunk(chunkMs: chunkMs, gate: gate) {
-            let transcript = try transcriber.transcribe(samples: chunk.samples, name: path, speechProbabilities: chunk.probabilities)
-            unrecognized += transcript.unrecognized.count
-            pending += transcript.segments.map { $0.shifted(by: chunk.startMs) }
+        if let job = ahead, job.startMs < endMs {
+            ahead = nil
+            if let done = try job.wait() { absorb(done) }
         }
+        while ahead == nil, reader.transcribedEndMs < endMs, let chunk = try reader.nextChunk(chunkMs: chunkMs, gate: gate) {
+            absorb(try transcribed(chunk))
+        }
+        if readingAhead, ahead == nil, reader.transcribedEndMs < Int64.max {
+            ahead = ChunkJob(startMs: reader.transcribedEndMs) { [self] in
+                try reader.nextChunk(chunkMs: chunkMs, gate: gate).map(transcribed)
+            }
+        }
+    }
+
+    private func transcribed(_ chunk: ChunkReader.Chunk) throws -> (startMs: Int64, transcript: Transcript) {
+        (chunk.startMs, try transcriber.transcribe(samples: chunk.samples, name: path, speechProbabilities: chunk.probabilities))
+    }
+
+    /// Keeps a chunk's segments, on the media timeline, until their windows come.
+    private func absorb(_ done: (startMs: Int64, transcript: Transcript)) {
+        unrecognized += done.transcript.unrecognized.count
+        pending += done.transcript.segments.map { $0.shifted(by: done.startMs) }
     }
 
     /// Removes and returns the pending segments `isDue` accepts, by start.
@@ -105,8 +134,43 @@ public final class FileSpeechEncoder: WindowEncoder, UnrecognizedSpeechCounting,
     }
 }
 
-/// A file's audio read ahead and handed out in chunks cut in silence.
-final class ChunkReader {
+/// A chunk read and transcribed on a thread of its own.
+// `work` runs on the job's thread only; `result` is written there before `done` is signalled
+// and read by the waiter after it.
+private final class ChunkJob: @unchecked Sendable {
+    typealias Done = (startMs: Int64, transcript: Transcript)
+    /// Media time where the chunk starts: windows before it do not need it.
+    let startMs: Int64
+    private let work: () throws -> Done?
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<Done?, any Error> = .success(nil)
+    private var finished = false
+
+    init(startMs: Int64, work: @escaping () throws -> Done?) {
+        self.startMs = startMs
+        self.work = work
+        let thread = Thread { [self] in
+            result = Result { try self.work() }
+            done.signal()
+        }
+        thread.name = "sightline-speech-ahead"
+        thread.start()
+    }
+
+    /// The chunk's start and transcript (nil: the audio had ended), once transcribed; the
+    /// job's error if it failed. Called at most once.
+    func wait() throws -> Done? {
+        if !finished {
+            done.wait()
+            finished = true
+        }
+        return try result.get()
+    }
+}
+
+/// A file's audio read ahead and handed out in chunks cut in silence. Used by one thread at
+/// a time: the encoder, or the background job it waits for before touching it again.
+final class ChunkReader: @unchecked Sendable {
     /// One chunk: its samples (16 kHz mono), its media start and the VAD's probabilities
     /// over it (one per 512-sample chunk from its first sample).
     struct Chunk {

@@ -11,7 +11,8 @@
 // `wholeFrameShare` of the frame, the whole frame is searched as before. A frame without
 // people has no faces. The person detector runs first in a window (registry order) and leaves
 // its boxes on the stream's `PeopleSightings`; a frame it did not look at (another rate, a
-// gate, shedding, a still frame given its evidence again) is searched whole. Without the people modality every frame is searched whole.
+// gate, shedding, a still frame given its evidence again) is searched whole. Without the
+// people modality every frame is searched whole.
 import FaceDetector
 import Foundation
 import ImageOps

@@ -144,7 +144,6 @@ private final class ChunkJob: @unchecked Sendable {
     private let work: () throws -> Done?
     private let done = DispatchSemaphore(value: 0)
     private var result: Result<Done?, any Error> = .success(nil)
-    private var finished = false
 
     init(startMs: Int64, work: @escaping () throws -> Done?) {
         self.startMs = startMs
@@ -158,12 +157,10 @@ private final class ChunkJob: @unchecked Sendable {
     }
 
     /// The chunk's start and transcript (nil: the audio had ended), once transcribed; the
-    /// job's error if it failed. Called at most once.
+    /// job's error if it failed.
     func wait() throws -> Done? {
-        if !finished {
-            done.wait()
-            finished = true
-        }
+        done.wait()
+        done.signal() // done stays done for a later wait
         return try result.get()
     }
 }

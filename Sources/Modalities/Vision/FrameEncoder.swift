@@ -139,8 +139,11 @@ public struct PreparedFrameModel: PreparedEncoder {
 
     public func makeEncoder(streamId: String) throws -> (any WindowEncoder)? {
         guard let makeAnalyser else { return nil }
-        return FrameEncoder(name: name, input: input, analyser: makeAnalyser(), still: reusesStillFrames ? StillFrames() : nil)
+        return FrameEncoder(name: name, input: input, analyser: makeAnalyser(), still: makeStillFrames())
     }
+
+    /// A fresh `StillFrames` for one stream's (or one video's) frames, when the modality reuses them.
+    func makeStillFrames() -> StillFrames? { reusesStillFrames ? StillFrames() : nil }
 }
 
 extension Region {

@@ -49,7 +49,7 @@ public struct PictureLook: Sendable {
         for name in Self.modalities {
             guard let d = registry.descriptor(named: name),
                   let prepared = try d.prepare(setup) as? PreparedFrameModel, let make = prepared.makeAnalyser else { continue }
-            analysers.append((name, make(), prepared.reusesStillFrames ? StillFrames() : nil))
+            analysers.append((name, make(), prepared.makeStillFrames()))
             loaded += prepared.modelsLoaded
         }
         self.analysers = analysers

@@ -73,11 +73,13 @@ public struct DaemonRunner {
         logger.info("store open", metadata: ["store.path": "\(daemon.storePath)", "store.windows": "\((try? store.windowCount()) ?? 0)"])
 
         // Fused ranking compares queries with stored text vectors through the text-embedding
-        // enricher's model (the same weights in memory); without it queries are full-text only.
+        // enricher's model (the same weights in memory), for queries and standing queries;
+        // without it both are full-text only.
         let fusion = encoders.fusionRanking(over: store)
         let supervisor = Supervisor(daemon: daemon, streams: configuration.streams, store: store, readers: readers,
                                     encoders: encoders, clock: clock, logger: logger,
-                                    sinks: fusion.map { [FusionSink(index: $0.index)] } ?? [])
+                                    sinks: fusion.map { [FusionSink(index: $0.index)] } ?? [],
+                                    queryScorer: fusion.map { FusedWindowScorer(fusion: $0) })
         let status = DaemonStatus(version: version, modelsLoaded: encoders.modelsLoaded, supervisor: supervisor, clock: clock)
 
         let listen: APIServer.Listen

@@ -53,10 +53,10 @@ public final class Pipeline: Sendable {
     private let currentReader = Mutex<(any WindowReader)?>(nil)
     private let currentQueue = Mutex<WindowQueue?>(nil)
 
-    /// A pipeline for `config`; its standing queries are matched in each window's transaction,
-    /// `sinks` run after the commit.
+    /// A pipeline for `config`; its standing queries are matched in each window's transaction
+    /// (scored by `queryScorer`, full text when nil), `sinks` run after the commit.
     public init(config: StreamConfig, store: Store, readers: any WindowReaderFactory, encoders: [any WindowEncoder],
-                enrichers: [any EvidenceEnricher] = [], sinks: [any WindowSink] = [],
+                enrichers: [any EvidenceEnricher] = [], sinks: [any WindowSink] = [], queryScorer: (any WindowQueryScorer)? = nil,
                 scheduler: ComputeScheduler = ComputeScheduler(), clock: any DaemonClock, logger: Logger, queueCapacity: Int, decodeThreads: Int,
                 backoff: Backoff = Backoff(), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) })
     {
@@ -65,7 +65,7 @@ public final class Pipeline: Sendable {
         self.readers = readers
         self.encoders = encoders
         self.enrichers = enrichers
-        self.matcher = StandingQueryMatcher(streamId: config.id, queries: config.queries, store: store)
+        self.matcher = StandingQueryMatcher(streamId: config.id, queries: config.queries, store: store, scorer: queryScorer)
         self.sinks = sinks
         self.scheduler = scheduler
         self.clock = clock

@@ -23,6 +23,8 @@ public final class Supervisor: Service, Sendable {
     let scheduler: ComputeScheduler
     /// Run after every committed window of every stream (the fusion index).
     let sinks: [any WindowSink]
+    /// Scores every stream's standing queries (full text when nil).
+    let queryScorer: (any WindowQueryScorer)?
     /// Streams by id with their pipelines; the API reads it for status.
     private let pipelines = Mutex<[String: Pipeline]>([:])
     private let configs = Mutex<[StreamConfig]>([])
@@ -38,9 +40,10 @@ public final class Supervisor: Service, Sendable {
 
     public init(daemon: DaemonConfig, streams: [StreamConfig], store: Store, readers: any WindowReaderFactory,
                 encoders: any EncoderFactory, clock: any DaemonClock, logger: Logger, backoff: Backoff = Backoff(),
-                sinks: [any WindowSink] = [])
+                sinks: [any WindowSink] = [], queryScorer: (any WindowQueryScorer)? = nil)
     {
         self.sinks = sinks
+        self.queryScorer = queryScorer
         self.daemon = daemon
         self.store = store
         self.readers = readers
@@ -118,6 +121,7 @@ public final class Supervisor: Service, Sendable {
         // Streams that look at the picture get timeline captions, then the daemon-wide sinks (fusion).
         let captions: [any WindowSink] = encs.contains { $0.input.video != nil } ? [CaptionSink(streamId: c.id, store: store)] : []
         return Pipeline(config: c, store: store, readers: readers, encoders: encs, enrichers: enrichers, sinks: captions + sinks,
+                        queryScorer: queryScorer,
                         scheduler: scheduler,
                         clock: clock, logger: logger,
                         queueCapacity: daemon.limits.queueWindows, decodeThreads: daemon.threads.decode, backoff: backoff)

@@ -1,6 +1,7 @@
 // Standing queries: after each window of a stream is committed (inside its transaction), the
 // stream file's `[[queries]]` and the API's subscriptions for that stream score that window
-// alone through one `WindowQueryScorer` (today full text; a fused scorer plugs in beside it),
+// alone through one `WindowQueryScorer` (full text, or full text then fusion where the daemon
+// has a text model: `FusedWindowScorer`),
 // and a per-(query, stream) `OccurrenceTracker` turns the scores into occurrences with
 // hysteresis: exactly one `occurrence_start` and one `occurrence_end` event per occurrence.
 //
@@ -8,9 +9,9 @@
 // least the query's `min_score` and more than the stream's own level for the query (median +
 // spread × 1.4826 × MAD of its recent scores outside occurrences, 0 until 10 are known); an occurrence begins when
 // `enter_hits` of the last `enter_windows` windows are above and ends after `leave_misses`
-// windows in a row are not. Full-text scores are 0 for most windows, so the level is 0 and any
-// match that passes `min_score` is above; a scorer that gives every window a score (fusion)
-// gets a level from the camera's ordinary scores.
+// windows in a row are not. Most windows get no score (0) from either scorer, so the level is 0
+// and any match that passes `min_score` is above; on a stream where the query holds most of
+// the time the level rises to its ordinary scores.
 //
 // After a restart the open/closed state is rebuilt from the store (the newest occurrence event
 // of the query on the stream); the score history and the k-of-n count start empty.
@@ -67,6 +68,34 @@ public struct FullTextWindowScorer: WindowQueryScorer {
         let hits = try ranking.moments(MomentQuery(text: query, streams: [r.streamId], fromMs: r.startMs, toMs: r.endMs, limit: 1))
         guard let hit = hits.first, hit.endMs > r.startMs, hit.startMs < r.endMs else { return nil }
         return WindowScore(score: hit.score, evidence: hit.evidence.map(\.text))
+    }
+}
+
+/// Full text, then fusion: a window whose words match scores as `FullTextWindowScorer` says
+/// (so a query that works by its words works as before, on the same scale); a window they do
+/// not match counts when fusion puts it in a moment (`FusionRanking.windowScore`: fused score
+/// f ≥ 0 over the stream's windows so far), scoring the fitted relevance probability
+/// σ(f) = 1 / (1 + e^−f), from 0.5 up. So "a person" on a camera occurs while the people
+/// detector sees someone, and "someone talking about the delivery" while the speech says so
+/// in other words.
+public struct FusedWindowScorer: WindowQueryScorer {
+    let words: FullTextWindowScorer
+    let fusion: FusionRanking
+
+    public init(fusion: FusionRanking) {
+        self.fusion = fusion
+        words = FullTextWindowScorer(store: fusion.index.store)
+    }
+
+    public func score(_ query: String, window: CommittedWindow) throws -> WindowScore? {
+        if let matched = try words.score(query, window: window) { return matched }
+        // The index learns of a window after its commit; this runs inside the commit, where the
+        // store already shows the window, so the index reads it now (the sink's call after the
+        // commit then finds nothing new).
+        try fusion.index.committed(window)
+        let r = window.record
+        guard let (f, moment) = try fusion.windowScore(query, stream: r.streamId, startMs: r.startMs, endMs: r.endMs) else { return nil }
+        return WindowScore(score: 1 / (1 + exp(-f)), evidence: moment.evidence.map(\.text))
     }
 }
 

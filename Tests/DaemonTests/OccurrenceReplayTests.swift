@@ -102,6 +102,64 @@ final class OccurrenceReplayTests: XCTestCase {
         print("replay: 600 s in \(wall), \(pairs.count) occurrences of \(Self.truth.count), false events per hour \(falsePerHour), key frame \(jpeg.count) bytes")
     }
 
+    /// A standing query whose words no evidence holds, answered by fusion: the development
+    /// set's front-door clip (Tests/Fixtures/devset, people in view at 12-20 s, 34-40 s and
+    /// 52-66 s, by construction) through the real people, faces and labels models and the
+    /// text embedder, with the daemon's scorer. Each visit is one occurrence; a query that
+    /// never holds raises nothing.
+    func testAFusedStandingQueryFindsEachVisitWithoutItsWords() async throws {
+        for f in ["minilm-l6-v2/model.safetensors", "ssdlite-person/frozen_inference_graph.pb", "mtcnn/onet.pt",
+                  "mobilenet-v2/mobilenet_v2-b0353104.pth"] {
+            try XCTSkipUnless(FileManager.default.fileExists(atPath: Fixtures.modelsDirectory + "/" + f), "\(f) not installed (Scripts/fetch-models)")
+        }
+        let visits: [Range<Int64>] = [12_000..<20_000, 34_000..<40_000, 52_000..<66_000]
+        let dir = try TemporaryDirectory(prefix: "fused-replay")
+        let store = try Store(path: dir.path("s.sqlite"))
+        var c = StreamConfig(id: "door", source: Fixtures.path("devset/frontdoor.mp4"))
+        c.encoders = ["people", "faces", "labels"]
+        c.visionGate = .always
+        c.windowMs = 2000
+        c.queries = [StandingQuery(text: "someone at the door", minScore: 0), StandingQuery(text: "a giraffe", minScore: 0)]
+        let encoders = RegistryEncoders(setup: EncoderSetup.defaults(modelsDirectory: Fixtures.modelsDirectory))
+        let fusion = try XCTUnwrap(encoders.fusionRanking(over: store), "the text model loads")
+        let p = Pipeline(config: c, store: store, readers: MediaReaderFactory(), encoders: try encoders.makeEncoders(for: c),
+                         enrichers: try encoders.makeEnrichers(), sinks: [FusionSink(index: fusion.index)],
+                         queryScorer: FusedWindowScorer(fusion: fusion), clock: ManualClock(), logger: quietLogger,
+                         queueCapacity: 4, decodeThreads: 1)
+        await p.run()
+        XCTAssertEqual(p.runtime.snapshot.state, .finished)
+        XCTAssertEqual(p.runtime.snapshot.encoderErrors, 0)
+        XCTAssertEqual(try store.windowCount(stream: "door"), 40)
+        // No evidence holds the query's words: whatever occurs, fusion found.
+        XCTAssertTrue(try TextRanking(store: store).moments(MomentQuery(text: "someone at the door", streams: ["door"])).isEmpty)
+
+        var open: Occurrence? = nil
+        var occurrences: [Range<Int64>] = []
+        for e in try store.events(afterId: 0, limit: 1000) {
+            switch e.payload {
+            case let .occurrenceStart(o):
+                XCTAssertEqual(o.query, "someone at the door", "'a giraffe' never occurs")
+                XCTAssertNil(open, "one start before each end")
+                XCTAssertGreaterThanOrEqual(o.score, 0.5, "a fused score is a relevance probability of at least 0.5")
+                XCTAssertFalse(o.evidence.isEmpty, "the start says what was seen")
+                open = o
+            case let .occurrenceEnd(o):
+                XCTAssertEqual(o.startMs, open?.startMs, "an end belongs to its start")
+                occurrences.append(o.startMs..<o.endMs)
+                open = nil
+            default: continue
+            }
+        }
+        XCTAssertNil(open, "every occurrence ended")
+        print("fused replay: occurrences \(occurrences) of visits \(visits)")
+        XCTAssertEqual(occurrences.count, visits.count, "one occurrence per visit: \(occurrences)")
+        for (o, v) in zip(occurrences, visits) {
+            XCTAssertTrue(o.overlaps(v), "\(o) is the visit \(v)")
+            XCTAssertLessThanOrEqual(abs(o.lowerBound - v.lowerBound), 4000, "start \(o) vs \(v)")
+            XCTAssertLessThanOrEqual(abs(o.upperBound - v.upperBound), 6000, "end \(o) vs \(v)")
+        }
+    }
+
     func testAnOpenOccurrenceSurvivesARestart() throws {
         let dir = try TemporaryDirectory(prefix: "restart")
         let store = try Store(path: dir.path("s.sqlite"))

@@ -124,17 +124,11 @@ final class StreamScorerTests: XCTestCase {
     /// The query's tables as `FusionRanking.answer` builds them, with exact-word scores on a
     /// seeded share of the text rows (the store behind this index is empty).
     func tables(_ fusion: FusionRanking, _ q: MomentQuery, textIds: [Int64], seed: UInt64) throws -> (QueryTables, [Signal], MomentQuery) {
-        let form = QuestionForm(question: q.text)
-        let content = QuestionForm.content(of: q.text)
-        var q = q
-        if q.modalities.isEmpty {
-            if form == .said { q.modalities = [.speech, .caption] }
-            if form == .written { q.modalities = [.ocr] }
-        }
-        var t = try fusion.tables(content.isEmpty && form != .written ? q.text : content, presence: content.isEmpty && form == .written, q)
+        let p = try fusion.prepare(q)
+        var t = p.tables
         var rng = SplitMix64(seed: seed)
         for id in textIds where Int.random(in: 0..<40, using: &rng) == 0 { t.fullText[id] = Double.random(in: 0.5...9, using: &rng) }
-        return (t, Signal.enabled(q.modalities), q)
+        return (t, p.signals, p.query)
     }
 
     func assertSame(_ fast: [Candidate], _ reference: [Candidate], _ what: String, file: StaticString = #filePath, line: UInt = #line) {

@@ -39,19 +39,11 @@ extension Signal {
 extension FusionRanking {
     /// Every window's features for `query` (in its streams and time range), in time order per stream.
     public func features(_ query: MomentQuery) throws -> [WindowFeatures] {
-        let form = QuestionForm(question: query.text)
-        let content = QuestionForm.content(of: query.text)
-        var q = query
-        if q.modalities.isEmpty {
-            if form == .said { q.modalities = [.speech, .caption] }
-            if form == .written { q.modalities = [.ocr] }
-        }
-        let tables = try self.tables(content.isEmpty && form != .written ? query.text : content,
-                                     presence: content.isEmpty && form == .written, q)
+        let p = try prepare(query)
         var out: [WindowFeatures] = []
-        for (stream, entry) in try index.entries(q.streams) {
+        for (stream, entry) in try index.entries(p.query.streams) {
             out += entry.signals.withLock { s in
-                StreamScorer(signals: s, tables: tables, enabled: Signal.enabled(q.modalities), query: q).features(stream: stream)
+                StreamScorer(signals: s, tables: p.tables, enabled: p.signals, query: p.query).features(stream: stream)
             }
         }
         return out

@@ -53,8 +53,20 @@ public struct FusionRanking: Sendable {
         try answer(query).moments
     }
 
-    /// The best moments and the answer line for `query`'s form.
-    public func answer(_ query: MomentQuery) throws -> QueryAnswer {
+    /// A query as the scorer takes it: limits and times clamped, the signals its form picks
+    /// when it names none, and its side of every similarity.
+    struct Prepared {
+        var query: MomentQuery
+        var form: QuestionForm
+        /// The question without its question words ("when did someone come to the door?" → "someone come to the door").
+        var content: String
+        var tables: QueryTables
+        var signals: [Signal]
+    }
+
+    /// `query` prepared for scoring; `cacheVector` keeps the query's vector for the next call
+    /// (standing queries ask the same text for every window).
+    func prepare(_ query: MomentQuery, cacheVector: Bool = false) throws -> Prepared {
         let form = QuestionForm(question: query.text)
         let content = QuestionForm.content(of: query.text)
         guard !MomentQuery.words(in: query.text).isEmpty else { throw QueryError.emptyQuery(query.text) }
@@ -68,10 +80,17 @@ public struct FusionRanking: Sendable {
             if form == .said { q.modalities = [.speech, .caption] }
             if form == .written { q.modalities = [.ocr] }
         }
-        let entries = try index.entries(q.streams)
         let tables = try self.tables(content.isEmpty && form != .written ? query.text : content,
-                                     presence: content.isEmpty && form == .written, q)
-        let signals = Signal.enabled(q.modalities)
+                                     presence: content.isEmpty && form == .written, q, cacheVector: cacheVector)
+        return Prepared(query: q, form: form, content: content, tables: tables, signals: Signal.enabled(q.modalities))
+    }
+
+    /// The best moments and the answer line for `query`'s form.
+    public func answer(_ query: MomentQuery) throws -> QueryAnswer {
+        // The streams first: loading them names their labels, which the query's tables compare with.
+        let entries = try index.entries(query.streams)
+        let prepared = try prepare(query)
+        let (q, form, content, tables, signals) = (prepared.query, prepared.form, prepared.content, prepared.tables, prepared.signals)
         let query = q
         let perStream = StreamResults(count: entries.count)
         DispatchQueue.concurrentPerform(iterations: entries.count) { k in
@@ -110,6 +129,27 @@ public struct FusionRanking: Sendable {
                            answer: try answerLine(form: form, moments: answered, candidates: kept, entries: entries, query: q))
     }
 
+    /// How the window [startMs, endMs) of `stream` — its newest, just committed — answers
+    /// `text`, for standing queries: the window's fused score f over the stream's windows up
+    /// to it (attention reaches back only, the normalisation is the stream's history so far),
+    /// with the evidence behind it; nil unless f is at least `momentThreshold` (the window
+    /// would be part of a moment). The full-text side counts the stream's newest matches, as a
+    /// query over the whole stream does.
+    public func windowScore(_ text: String, stream: String, startMs: Int64, endMs: Int64) throws -> (score: Double, moment: Moment)? {
+        guard let (_, entry) = try index.entries([stream]).first else { return nil }
+        let p = try prepare(MomentQuery(text: text, streams: [stream], limit: 1), cacheVector: true)
+        var q = p.query
+        q.fromMs = startMs
+        q.toMs = endMs
+        let found = entry.scratch.withLock { scratch in
+            entry.signals.withLock { s in
+                StreamScorer(signals: s, tables: p.tables, enabled: p.signals, query: q).candidates(stream: stream, limit: 1, scratch: &scratch)
+            }
+        }
+        guard let best = found.first, best.score >= Self.momentThreshold, let moment = try resolve([best]).first else { return nil }
+        return (best.score, moment)
+    }
+
     /// Temporal non-maximum suppression: `items` (best first) without those overlapping a
     /// kept one of the same stream by `nmsOverlap` or more, at most `limit`.
     static func suppressed<T>(_ items: [T], limit: Int, stream: (T) -> String, span: (T) -> (Int64, Int64)) -> [T] {
@@ -131,8 +171,8 @@ public struct FusionRanking: Sendable {
 
     // MARK: - The query's side
 
-    func tables(_ content: String, presence: Bool, _ q: MomentQuery) throws -> QueryTables {
-        let vector = try vocabulary.vectorizer.vectors([content]).first ?? []
+    func tables(_ content: String, presence: Bool, _ q: MomentQuery, cacheVector: Bool = false) throws -> QueryTables {
+        let vector = try (cacheVector ? vocabulary.vectors([content]) : vocabulary.vectorizer.vectors([content])).first ?? []
         let (codes, scale) = QueryTables.quantize(vector)
         let names = index.labels.names
         let labelVectors = try vocabulary.vectors(names)

@@ -28,15 +28,17 @@ void sl_pool_set_depth(int depth) { tl_pool_depth = depth; }
 #include <malloc.h>
 #endif
 
-int sl_heap_keep_freed(int trim_bytes, int mmap_bytes) {
+int sl_heap_keep_freed(int trim_bytes, int mmap_bytes, int arenas) {
 #if defined(__GLIBC__)
     int ok = 1;
     if (trim_bytes > 0) ok &= mallopt(M_TRIM_THRESHOLD, trim_bytes) == 1;
     if (mmap_bytes > 0) ok &= mallopt(M_MMAP_THRESHOLD, mmap_bytes) == 1;
+    if (arenas > 0) ok &= mallopt(M_ARENA_MAX, arenas) == 1;
     return ok;
 #else
     (void)trim_bytes;
     (void)mmap_bytes;
+    (void)arenas;
     return 0;
 #endif
 }

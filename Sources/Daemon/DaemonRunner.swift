@@ -5,6 +5,7 @@
 //   watchdog and retention stop, pipelines finish their windows in flight, the API closes
 //   last. SIGHUP reloads Streams/ (RELOADING=1 … READY=1).
 import Foundation
+import Kernels
 import Logging
 import Modalities
 import Retrieval
@@ -41,25 +42,11 @@ public struct DaemonRunner {
         self.version = version
     }
 
-    /// glibc gives every thread that allocates its own malloc arena (up to 8 per core) and
-    /// rarely returns their memory; each (re)connection of a stream opens and decodes on new
-    /// threads, so RSS kept stepping up over 20 source flaps (+4.4 MB over the last ten).
-    /// Capped here, RSS levels off after a few flaps (+0.1 MB over the last ten); set before
-    /// start (MALLOC_ARENA_MAX=2, as the systemd unit does) it stays flat from the first.
-    /// Encoders allocate their scratch once, so allocator contention does not matter here.
-    static let mallocArenas: Int32 = 2
-
-    /// mallopt(M_ARENA_MAX, 2). Glibc's Swift module does not export <malloc.h>, so the
-    /// function is looked up at run time; on a libc without it nothing happens.
-    static func limitMallocArenas() {
-        let mArenaMax: Int32 = -8 // M_ARENA_MAX in glibc's <malloc.h>
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
-        _ = unsafeBitCast(symbol, to: Mallopt.self)(mArenaMax, mallocArenas)
-    }
-
     public func run() async throws {
-        Self.limitMallocArenas()
+        // One malloc arena before any stream thread starts (HeapPolicy; the executable has
+        // applied it already): reconnects open and decode on new threads, whose own arenas
+        // kept stepping RSS up over source flaps.
+        _ = HeapPolicy.applied
         let daemon = configuration.daemon
         let notifier = self.notifier
         let inherited = ListenFDs.inherited()

@@ -2,6 +2,7 @@
 // arguments and calls library code.
 import ArgumentParser
 import Foundation
+import Kernels
 
 @main
 struct Sightline: AsyncParsableCommand {
@@ -24,6 +25,8 @@ struct Sightline: AsyncParsableCommand {
     /// Runs the chosen command; input failures (CLIFailure) exit with code 2 and a one-line
     /// message, everything else as ArgumentParser reports it.
     static func main() async {
+        // Before other threads allocate: a thread keeps the malloc arena it first used.
+        _ = HeapPolicy.applied
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

@@ -29,7 +29,7 @@ int sl_cpu_features(void);
 /// glibc's heap: keep up to `trim_bytes` of freed memory at the top of the heap instead of
 /// returning it, and serve blocks below `mmap_bytes` from the heap (0 leaves a setting as
 /// it is). 1 when applied, 0 elsewhere (another C library) or when refused.
-int sl_heap_keep_freed(int trim_bytes, int mmap_bytes);
+int sl_heap_keep_freed(int trim_bytes, int mmap_bytes, int arenas);
 
 /// Register-tile sizes of each ISA's micro-kernel (rows of A, columns of B).
 int sl_gemm_mr(int isa);

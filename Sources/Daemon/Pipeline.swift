@@ -329,13 +329,19 @@ public final class Pipeline: Sendable {
         // The window and its match events in one transaction: a crash keeps both or neither.
         // A failing match is logged and counted; the window is stored without its events.
         let windowId = try await BlockingExecutor.storage.run {
-            try store.append(record, committedMs: now) { id in
-                do { return try matcher.matches(CommittedWindow(id: id, record: record, committedMs: now), keyFrame: keyFrame) } catch {
-                    runtime.update { $0.encoderErrors += 1 }
-                    logger.warning("stage failed", metadata: ["stage": "\(matcher.name)", "window.start_ms": "\(record.startMs)",
-                                                              "error": "\(error)"])
-                    return []
+            do {
+                return try store.append(record, committedMs: now) { id in
+                    do { return try matcher.matches(CommittedWindow(id: id, record: record, committedMs: now), keyFrame: keyFrame) } catch {
+                        runtime.update { $0.encoderErrors += 1 }
+                        logger.warning("stage failed", metadata: ["stage": "\(matcher.name)", "window.start_ms": "\(record.startMs)",
+                                                                  "error": "\(error)"])
+                        return []
+                    }
                 }
+            } catch {
+                // Neither the window nor its events were stored: a scorer that read it forgets it.
+                matcher.rolledBack()
+                throw error
             }
         }
         runtime.update {

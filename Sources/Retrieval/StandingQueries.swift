@@ -52,6 +52,12 @@ public protocol WindowQueryScorer: Sendable {
     /// The score of `window` for `query`; nil when nothing in it bears on the query (counted as 0).
     /// Called inside the window's write transaction: store reads see the window.
     func score(_ query: String, window: CommittedWindow) throws -> WindowScore?
+    /// The transaction of a window this scorer saw did not commit: forget what it learned of it.
+    func rolledBack(stream: String)
+}
+
+extension WindowQueryScorer {
+    public func rolledBack(stream: String) {}
 }
 
 /// Today's full-text score: the `TextRanking` score of the best moment whose evidence overlaps
@@ -71,9 +77,9 @@ public struct FullTextWindowScorer: WindowQueryScorer {
     }
 }
 
-/// Full text, then fusion: a window whose words match scores as `FullTextWindowScorer` says
-/// (so a query that works by its words works as before, on the same scale); a window they do
-/// not match counts when fusion puts it in a moment (`FusionRanking.windowScore`: fused score
+/// Full text, then fusion: a window whose evidence holds every word of the query scores as
+/// `FullTextWindowScorer` says (so a query that works by its words works as before, on the
+/// same scale); any other window counts when fusion puts it in a moment (`FusionRanking.windowScore`: fused score
 /// f ≥ 0 over the stream's windows so far), scoring the fitted relevance probability
 /// σ(f) = 1 / (1 + e^−f), from 0.5 up. So "a person" on a camera occurs while the people
 /// detector sees someone, and "someone talking about the delivery" while the speech says so
@@ -88,7 +94,14 @@ public struct FusedWindowScorer: WindowQueryScorer {
     }
 
     public func score(_ query: String, window: CommittedWindow) throws -> WindowScore? {
-        if let matched = try words.score(query, window: window) { return matched }
+        // Only a match of every word: full text's any-word fallback would count every window
+        // whose speech says "the" for "someone at the door".
+        let wanted = Set(MomentQuery.words(in: query))
+        if let matched = try words.score(query, window: window),
+           matched.evidence.contains(where: { wanted.isSubset(of: Set(MomentQuery.words(in: $0))) })
+        {
+            return matched
+        }
         // The index learns of a window after its commit; this runs inside the commit, where the
         // store already shows the window, so the index reads it now (the sink's call after the
         // commit then finds nothing new).
@@ -96,6 +109,11 @@ public struct FusedWindowScorer: WindowQueryScorer {
         let r = window.record
         guard let (f, moment) = try fusion.windowScore(query, stream: r.streamId, startMs: r.startMs, endMs: r.endMs) else { return nil }
         return WindowScore(score: 1 / (1 + exp(-f)), evidence: moment.evidence.map(\.text))
+    }
+
+    /// The index read a window that was then not stored: the stream is read again on its next use.
+    public func rolledBack(stream: String) {
+        fusion.index.evidenceAdded(stream: stream)
     }
 }
 
@@ -217,6 +235,12 @@ public final class StandingQueryMatcher: Sendable {
         self.queries = queries
         self.store = store
         self.scorer = scorer ?? FullTextWindowScorer(store: store)
+    }
+
+    /// The window whose events `matches` gave was not stored (its transaction failed): the
+    /// scorer forgets it. (The trackers keep its score; the next windows outweigh one.)
+    public func rolledBack() {
+        scorer.rolledBack(stream: streamId)
     }
 
     /// The occurrence events `window` raises, without storing them. Reads the store (the

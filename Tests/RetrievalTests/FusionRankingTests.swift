@@ -273,6 +273,44 @@ final class FusionRankingTests: XCTestCase {
 
     // MARK: - Question forms
 
+    // MARK: - Standing queries
+
+    /// The daemon's standing-query scorer, window by window inside each commit: people in
+    /// view for four windows answer "someone at the door" (no evidence holds those words)
+    /// with one occurrence; a window whose commit fails is forgotten by the index.
+    func testAFusedStandingQueryOccursOnceAndARolledBackWindowIsForgotten() throws {
+        let store = try Store(path: temporary.path("s.sqlite"))
+        let fusion = FusionRanking(index: WindowIndex(store: store, model: vectorizer.model), vectorizer: vectorizer)
+        let matcher = StandingQueryMatcher(streamId: "door", queries: [StandingQuery(text: "someone at the door", minScore: 0)],
+                                           store: store, scorer: FusedWindowScorer(fusion: fusion))
+        for i in 0..<30 {
+            let visit = (12..<16).contains(i)
+            let w = try window("door", i, Content(speech: i % 4 == 0 && !visit ? Self.chatter[i % Self.chatter.count] : nil,
+                                                  people: visit ? 1 : 0))
+            try store.append(w, committedMs: Int64(i)) { id in try matcher.matches(CommittedWindow(id: id, record: w, committedMs: Int64(i))) }
+        }
+        let events = try store.events(afterId: 0, limit: 100)
+        XCTAssertEqual(events.map(\.kind), [.occurrenceStart, .occurrenceEnd], "\(events)")
+        guard case let .occurrenceEnd(o)? = events.last?.payload else { return XCTFail("no end") }
+        XCTAssertEqual(o.startMs, 24_000, "begins with the first window showing someone")
+        XCTAssertEqual(o.endMs, 34_000, "ends a window after the last (attention reaches it)")
+        XCTAssertGreaterThanOrEqual(o.score, 0.5)
+        XCTAssertTrue(o.evidence.contains("a person"), "\(o.evidence)")
+
+        // A window scored inside a transaction that then fails: the store and the index agree again.
+        struct Abort: Error {}
+        let lost = try window("door", 30, Content(people: 1))
+        XCTAssertThrowsError(try store.append(lost, committedMs: 30) { id in
+            _ = try matcher.matches(CommittedWindow(id: id, record: lost, committedMs: 30))
+            throw Abort()
+        })
+        XCTAssertEqual(fusion.index.windowCount(stream: "door"), 31, "the index read the window inside the transaction")
+        matcher.rolledBack()
+        _ = try fusion.moments(MomentQuery(text: "someone at the door", streams: ["door"]))
+        XCTAssertEqual(fusion.index.windowCount(stream: "door"), 30)
+        XCTAssertEqual(try store.windowCount(stream: "door"), 30)
+    }
+
     func testQuestionForms() {
         XCTAssertEqual(QuestionForm(question: "when did someone come to the door?"), .when)
         XCTAssertEqual(QuestionForm(question: "what was said about the delivery?"), .said)

@@ -79,9 +79,9 @@ public struct FullTextWindowScorer: WindowQueryScorer {
 
 /// Full text, then fusion: a window whose evidence holds every word of the query scores as
 /// `FullTextWindowScorer` says (so a query that works by its words works as before, on the
-/// same scale); any other window counts when fusion puts it in a moment (`FusionRanking.windowScore`: fused score
-/// f ≥ 0 over the stream's windows so far), scoring the fitted relevance probability
-/// σ(f) = 1 / (1 + e^−f), from 0.5 up. So "a person" on a camera occurs while the people
+/// same scale); any other window counts when fusion puts it in a moment
+/// (`FusionRanking.windowScore`: fused score f ≥ 0 over the stream's windows so far),
+/// scoring the fitted relevance probability σ(f) = 1 / (1 + e^−f), from 0.5 up. So "a person" on a camera occurs while the people
 /// detector sees someone, and "someone talking about the delivery" while the speech says so
 /// in other words.
 public struct FusedWindowScorer: WindowQueryScorer {

@@ -52,11 +52,14 @@ public protocol WindowQueryScorer: Sendable {
     /// The score of `window` for `query`; nil when nothing in it bears on the query (counted as 0).
     /// Called inside the window's write transaction: store reads see the window.
     func score(_ query: String, window: CommittedWindow) throws -> WindowScore?
+    /// Called once per window, inside its transaction, before its queries are scored.
+    func willScore(_ window: CommittedWindow) throws
     /// The transaction of a window this scorer saw did not commit: forget what it learned of it.
     func rolledBack(stream: String)
 }
 
 extension WindowQueryScorer {
+    public func willScore(_ window: CommittedWindow) throws {}
     public func rolledBack(stream: String) {}
 }
 
@@ -102,13 +105,16 @@ public struct FusedWindowScorer: WindowQueryScorer {
         {
             return matched
         }
-        // The index learns of a window after its commit; this runs inside the commit, where the
-        // store already shows the window, so the index reads it now (the sink's call after the
-        // commit then finds nothing new).
-        try fusion.index.committed(window)
         let r = window.record
         guard let (f, moment) = try fusion.windowScore(query, stream: r.streamId, startMs: r.startMs, endMs: r.endMs) else { return nil }
         return WindowScore(score: 1 / (1 + exp(-f)), evidence: moment.evidence.map(\.text))
+    }
+
+    /// The index learns of a window after its commit; this runs inside the commit, where the
+    /// store already shows the window, so the index reads it now (the sink's call after the
+    /// commit then finds nothing new).
+    public func willScore(_ window: CommittedWindow) throws {
+        try fusion.index.committed(window)
     }
 
     /// The index read a window that was then not stored: the stream is read again on its next use.
@@ -238,7 +244,7 @@ public final class StandingQueryMatcher: Sendable {
     }
 
     /// The window whose events `matches` gave was not stored (its transaction failed): the
-    /// scorer forgets it. (The trackers keep its score; the next windows outweigh one.)
+    /// scorer forgets it. The occurrence trackers are not rewound.
     public func rolledBack() {
         scorer.rolledBack(stream: streamId)
     }
@@ -255,6 +261,11 @@ public final class StandingQueryMatcher: Sendable {
             .map { (.subscription($0.id), StandingQuery(text: $0.text, minScore: $0.minScore, occurrence: $0.occurrence), $0.id) }
         let known = Set(all.map(\.key))
         trackers.withLock { t in for k in t.keys where !known.contains(k) { t[k] = nil } }
+        guard !all.isEmpty else { return [] }
+        // Once per window, not per query. Should it fail, the scorer goes on without what it
+        // would have learned (a fused score of this window is then none), as a query it
+        // cannot score never occurs.
+        try? scorer.willScore(window)
         var events: [Event] = []
         for (key, q, subscription) in all {
             // A query that cannot be scored (no word to search for) never occurs.

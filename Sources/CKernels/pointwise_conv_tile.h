@@ -7,7 +7,8 @@
 //   rows-are-pixels (channels-last): A = the activations, row i at a + i·lda, k contiguous;
 //                    B = weights packed (K, NR) per panel; bias per column.
 //   rows-are-channels (channels-first): A = weights packed (K, MR) per panel; B = the
-//                    activations copied as (K, NR) blocks; bias per row.
+//                    activations copied as (K, NR) blocks, rows `lda` floats apart (A's
+//                    stride is the constant MR, so the parameter carries B's); bias per row.
 // The accumulators start from the bias; the epilogue, while the tile is in registers, is the
 // activation, then + residual (same layout as the output), one store.
 
@@ -35,9 +36,10 @@ INLINE PWC_ATTR PWC_VEC PWC(act)(const int act, PWC_VEC y) {
 }
 
 // One full-width tile. `channelsFirst` selects how A is addressed (see above); every
-// other difference is in the pointers the driver passes. B's rows are nv·VL floats apart
-// in both layouts (a packed weight panel, or a block of the copied activations), and A's
-// channels-first panel rows MR floats apart, so both strides are constants here.
+// other difference is in the pointers the driver passes. Channels-last, B's rows (a packed
+// weight panel) are nv·VL floats apart; channels-first, A's panel rows are MR floats apart
+// and B's rows (a block of the copied activations) `lda` apart, so that a one-vector tile
+// can read the first half of a two-vector block.
 // The accumulators start from the bias, so the epilogue is activation, residual, store.
 // Channels-last, the k loop runs four steps per iteration off fixed row pointers: the row
 // addresses become constant displacements, which keeps the loop's bookkeeping below what
@@ -48,7 +50,7 @@ INLINE PWC_ATTR void PWC(tile_body)(const int mr, const int nv, const int channe
     // The tables below instantiate 8 row counts for every ISA; those above MR are never called.
     const int rows = nv == 3 ? PWC_MR3 : PWC_MR;
     const int m = mr < rows ? mr : rows;
-    const long ldb = (long)nv * PWC_VL;
+    const long ldb = channelsFirst ? lda : (long)nv * PWC_VL;
     PWC_VEC acc[PWC_MR][3];
     PWC_UNROLL for (int i = 0; i < m; i++)
         PWC_UNROLL for (int v = 0; v < nv; v++)
@@ -95,7 +97,9 @@ INLINE PWC_ATTR void PWC(tile_body)(const int mr, const int nv, const int channe
 }
 
 // Specialised per (layout, activation, vectors, row count): the loops and the epilogue's
-// branches fold away. Two-vector tiles for both layouts, three-vector tiles channels-last.
+// branches fold away. Two-vector tiles for both layouts, three-vector tiles channels-last,
+// one-vector tiles channels-first (a ragged last block of at most one vector: the two-vector
+// tile would multiply as many zero columns as real ones).
 // One call computes `panels` tiles side by side: the same rows of A against consecutive
 // packed panels of B (k·w floats apart), each w columns further along the output, bias and
 // residual. Channels-last sweeps a whole row of panels per call, so the dispatch and the
@@ -115,15 +119,17 @@ INLINE PWC_ATTR void PWC(tile_body)(const int mr, const int nv, const int channe
 PWC_TILES_ACT(0, 2)
 PWC_TILES_ACT(1, 2)
 PWC_TILES_ACT(0, 3)
+PWC_TILES_ACT(1, 1)
 #define PWC_ROW(CF, ACT, NV) {NULL, PWC(tile_##CF##_##ACT##_##NV##_1), PWC(tile_##CF##_##ACT##_##NV##_2), \
     PWC(tile_##CF##_##ACT##_##NV##_3), PWC(tile_##CF##_##ACT##_##NV##_4), PWC(tile_##CF##_##ACT##_##NV##_5), \
     PWC(tile_##CF##_##ACT##_##NV##_6), PWC(tile_##CF##_##ACT##_##NV##_7), PWC(tile_##CF##_##ACT##_##NV##_8)}
 // [kind][act][mr], kind 0: channels-last two vectors, 1: channels-first two vectors,
-// 2: channels-last three vectors.
-static const pwc_tile_fn PWC(tiles)[3][4][9] = {
+// 2: channels-last three vectors, 3: channels-first one vector.
+static const pwc_tile_fn PWC(tiles)[4][4][9] = {
     {PWC_ROW(0, 0, 2), PWC_ROW(0, 1, 2), PWC_ROW(0, 2, 2), PWC_ROW(0, 3, 2)},
     {PWC_ROW(1, 0, 2), PWC_ROW(1, 1, 2), PWC_ROW(1, 2, 2), PWC_ROW(1, 3, 2)},
     {PWC_ROW(0, 0, 3), PWC_ROW(0, 1, 3), PWC_ROW(0, 2, 3), PWC_ROW(0, 3, 3)},
+    {PWC_ROW(1, 0, 1), PWC_ROW(1, 1, 1), PWC_ROW(1, 2, 1), PWC_ROW(1, 3, 1)},
 };
 #undef PWC_TILE
 #undef PWC_TILES_MR
@@ -139,7 +145,7 @@ PWC_ATTR static void PWC(tile_partial)(int kind, int act, int mr, int w, int nr,
     float t[PWC_MR * PWC_MAXW] __attribute__((aligned(64)));
     float bpad[PWC_MAXW] __attribute__((aligned(64)));
     const float *bb = bias;
-    if (bias && kind != 1) { // per-column bias: only nr of them exist
+    if (bias && kind != 1 && kind != 3) { // per-column bias: only nr of them exist
         for (int j = 0; j < w; j++) bpad[j] = j < nr ? bias[j] : 0.0f;
         bb = bpad;
     }
@@ -223,9 +229,17 @@ PWC_ATTR static int PWC(drive_first)(const sl_pointwise_args *g, int p0, int p1)
         // Full blocks plane by plane: each input row's run of the chunk is read front to back
         // (a block at a time, K planes apart, the loads missed the cache at every row).
         const int full = cw / PWC_NR;
+        // Each row contributes a short run (a few cache lines when K is large), too short for
+        // the hardware prefetcher to follow across K streams: the runs of the rows `ahead`
+        // further on are requested while this one is copied (about 4 KiB in flight).
+        const int ahead = cw >= 1024 ? 1 : 1024 / cw;
         for (int r = 0; r < k; r++) {
             const float *src = pwc_input_row(g, r) + p;
             float *dst = blocks + (long)r * PWC_NR;
+            if (r + ahead < k) {
+                const char *next = (const char *)(pwc_input_row(g, r + ahead) + p);
+                for (long off = 0; off < (long)cw * 4; off += 64) __builtin_prefetch(next + off);
+            }
             for (int jb = 0; jb < full; jb++) {
                 const float *s = src + (long)jb * PWC_NR;
                 float *d = dst + (long)jb * k * PWC_NR;
@@ -250,8 +264,10 @@ PWC_ATTR static int PWC(drive_first)(const sl_pointwise_args *g, int p0, int p1)
                 const float *b = blocks + (long)jb * k * PWC_NR;
                 float *c = g->y + (long)o * g->ldy + p + j;
                 const float *res = g->residual ? g->residual + (long)o * g->ldr + p + j : NULL;
-                if (nr == PWC_NR) PWC(tiles)[1][g->act][mr](k, a, PWC_MR, b, 1, bias, c, g->ldy, res, g->ldr);
-                else PWC(tile_partial)(1, g->act, mr, PWC_NR, nr, k, a, PWC_MR, b, bias, c, g->ldy, res, g->ldr);
+                if (nr == PWC_NR) PWC(tiles)[1][g->act][mr](k, a, PWC_NR, b, 1, bias, c, g->ldy, res, g->ldr);
+                else if (nr == PWC_VL) PWC(tiles)[3][g->act][mr](k, a, PWC_NR, b, 1, bias, c, g->ldy, res, g->ldr);
+                else if (nr < PWC_VL) PWC(tile_partial)(3, g->act, mr, PWC_VL, nr, k, a, PWC_NR, b, bias, c, g->ldy, res, g->ldr);
+                else PWC(tile_partial)(1, g->act, mr, PWC_NR, nr, k, a, PWC_NR, b, bias, c, g->ldy, res, g->ldr);
             }
         }
     }

@@ -16,7 +16,7 @@ public struct Conv1dShape: Sendable, Equatable {
     public var scratchCount: Int { (inChannels / max(groups, 1)) * kernel * max(outLength, 0) }
 
     func validate() throws {
-        let what = "conv1d \(self)"
+        var what: String { "conv1d \(self)" } // built only on failure
         guard inChannels > 0, outChannels > 0, length > 0, kernel > 0, stride > 0, padding >= 0, dilation > 0, groups > 0 else {
             throw KernelError.invalidArgument(what: what, reason: "sizes must be positive (padding >= 0)")
         }

@@ -19,7 +19,8 @@ public struct Conv2dShape: Sendable, Equatable {
     public var scratchCount: Int { isDepthwise ? 0 : (inChannels / max(groups, 1)) * kernelH * kernelW * max(outHeight * outWidth, 0) }
 
     func validate() throws {
-        let what = "conv2d \(self)"
+        // Built only on failure: describing the shape costs more than a small layer's work.
+        var what: String { "conv2d \(self)" }
         guard inChannels > 0, outChannels > 0, height > 0, width > 0, kernelH > 0, kernelW > 0, strideH > 0, strideW > 0,
               padH >= 0, padW >= 0, dilationH > 0, dilationW > 0, groups > 0 else {
             throw KernelError.invalidArgument(what: what, reason: "sizes must be positive (padding >= 0)")

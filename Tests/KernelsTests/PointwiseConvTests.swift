@@ -37,7 +37,8 @@ final class PointwiseConvTests: XCTestCase {
         // (pixels, in, out)
         let shapes = [(1, 1, 1), (5, 3, 7), (37, 16, 24), (200, 32, 16), (100, 144, 24), (33, 6, 40), (49, 160, 97), (70, 24, 144),
                       (700, 160, 30), // channels-first copies 192 pixels at a time at K = 160: several chunks and a ragged one
-                      (1, 512, 1280), (2, 40, 13)] // channels-first on one or two pixels: the weights times each column
+                      (1, 512, 1280), (2, 40, 13), // channels-first on one or two pixels: the weights times each column
+                      (48, 24, 40), (40, 20, 12)] // channels-first ending in exactly one vector (AVX-512, AVX2)
         let pools = [ThreadPool(threads: 1), ThreadPool(threads: 2)]
         for (pixels, inC, outC) in shapes {
             let x = rng.floats(pixels * inC).map { $0 * 4 }, w = rng.floats(outC * inC), b = rng.floats(outC)

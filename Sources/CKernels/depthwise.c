@@ -23,44 +23,47 @@ INLINE void NAME(const float *x, int H, int W, const float *w, int kH, int kW, i
     const long planeQ = (long)QH * QW; \
     float *q = scratch;                              /* (sH, sW, QH, QW) + QW slack */ \
     const int taps = kH * kW; \
-    long toff[taps]; /* tap (ky, kx) -> its phase plane + row / column shift within q */ \
+    /* Tap (ky, kx) -> its phase plane + row / column shift within q: the same for every */ \
+    /* channel (computed per channel, its divisions cost more than a small plane's taps). */ \
+    long toff[taps]; \
+    for (int ky = 0; ky < kH; ky++) { \
+        const int ry = (ky * dH) % sH, ay = (ky * dH) / sH; \
+        for (int kx = 0; kx < kW; kx++) { \
+            const int rx = (kx * dW) % sW, ax = (kx * dW) / sW; \
+            toff[ky * kW + kx] = ((long)ry * sW + rx) * planeQ + (long)ay * QW + ax; \
+        } \
+    } \
+    /* The padding's zeros sit at the same places in every channel's phase planes, and the */ \
+    /* slack after them is read by the last taps: zeroed once, then each channel writes */ \
+    /* only its pixels. */ \
+    __builtin_memset(q, 0, sizeof(float) * (size_t)(sH * sW * planeQ + QW)); \
     for (int c = c0; c < c1; c++) { \
         const float *plane = x + (long)c * H * W; \
         const float *wc = w + (long)c * kH * kW; \
         for (int ry = 0; ry < sH; ry++) \
             for (int rx = 0; rx < sW; rx++) { \
                 float *qp = q + ((long)ry * sW + rx) * planeQ; \
+                /* Columns t with 0 <= t·sW + rx − pW < W are [tLo, tHi). */ \
+                int tLo = pW - rx > 0 ? (pW - rx + sW - 1) / sW : 0; \
+                int tHi = (W + pW - rx + sW - 1) / sW; \
+                if (tHi > QW) tHi = QW; \
+                if (tLo > tHi) tLo = tHi; \
                 for (int yq = 0; yq < QH; yq++) { \
                     int iy = yq * sH + ry - pH; \
+                    if (iy < 0 || iy >= H) continue; \
                     float *dst = qp + (long)yq * QW; \
-                    if (iy < 0 || iy >= H) { for (int t = 0; t < QW; t++) dst[t] = 0; continue; } \
                     const float *src = plane + (long)iy * W; \
-                    /* Columns t with 0 <= t·sW + rx − pW < W are [tLo, tHi); zeros either side. */ \
-                    int tLo = pW - rx > 0 ? (pW - rx + sW - 1) / sW : 0; \
-                    int tHi = (W + pW - rx + sW - 1) / sW; \
-                    if (tHi > QW) tHi = QW; \
-                    if (tLo > tHi) tLo = tHi; \
-                    for (int t = 0; t < tLo; t++) dst[t] = 0.0f; \
                     if (sW == 1) { \
                         __builtin_memcpy(dst + tLo, src + tLo + rx - pW, (size_t)(tHi - tLo) * sizeof(float)); \
                     } else { \
                         for (int t = tLo; t < tHi; t++) dst[t] = src[t * sW + rx - pW]; \
                     } \
-                    for (int t = tHi; t < QW; t++) dst[t] = 0.0f; \
                 } \
             } \
-        for (int t = 0; t < QW; t++) q[(long)sH * sW * planeQ + t] = 0; /* slack read by the last taps */ \
         /* Each output row is a run of vectors kept in registers across all taps (one store per */ \
         /* output, where a pass per tap over the whole plane loaded and stored it kH·kW times): */ \
         /* tap t reads phase plane row oy + ay at column ox + ax, contiguous in ox. Summed in */ \
         /* the same order as a pass per tap, the bias added last. */ \
-        for (int ky = 0; ky < kH; ky++) { \
-            const int ry = (ky * dH) % sH, ay = (ky * dH) / sH; \
-            for (int kx = 0; kx < kW; kx++) { \
-                const int rx = (kx * dW) % sW, ax = (kx * dW) / sW; \
-                toff[ky * kW + kx] = ((long)ry * sW + rx) * planeQ + (long)ay * QW + ax; \
-            } \
-        } \
         float *o = out + (long)c * OH * OW; \
         const float b = bias ? bias[c] : 0.0f; \
         VEC bv; for (int l = 0; l < VL; l++) bv[l] = b; \
@@ -89,6 +92,17 @@ INLINE void NAME(const float *x, int H, int W, const float *w, int kH, int kW, i
                     *(VEC *)(orow + (long)r * OW + ox) = a[r][0] + bv; \
                     *(VEC *)(orow + (long)r * OW + ox + VL) = a[r][1] + bv; \
                 } \
+            } \
+            for (; ox + VL <= OW; ox += VL) { /* one vector left: still four chains */ \
+                VEC a[4]; \
+                for (int r = 0; r < 4; r++) a[r] = (VEC){0}; \
+                for (int t = 0; t < taps; t++) { \
+                    const float wt = wc[t]; \
+                    VEC wv; for (int l = 0; l < VL; l++) wv[l] = wt; \
+                    const float *src = qrow + toff[t] + ox; \
+                    for (int r = 0; r < 4; r++) a[r] += wv * *(const VEC *)(src + (long)r * QW); \
+                } \
+                for (int r = 0; r < 4; r++) *(VEC *)(orow + (long)r * OW + ox) = a[r] + bv; \
             } \
             for (; ox + 8 <= OW; ox += 8) { \
                 v8 a[4]; \

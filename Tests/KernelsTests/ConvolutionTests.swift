@@ -84,6 +84,9 @@ final class ConvolutionTests: XCTestCase {
             // the rows left over; and a narrow plane such as a text line's.
             Conv2dShape(inChannels: 3, outChannels: 3, height: 13, width: 77, kernel: 5, stride: 1, padding: 2, groups: 3),
             Conv2dShape(inChannels: 4, outChannels: 4, height: 12, width: 12, kernel: 5, stride: 1, padding: 2, groups: 4),
+            // Four rows ending in one whole vector (AVX-512: 32 + 16 columns), several channels
+            // sharing the zeroed padding of one call's scratch, and a row left over.
+            Conv2dShape(inChannels: 5, outChannels: 5, height: 9, width: 48, kernel: 5, stride: 1, padding: 2, groups: 5),
         ]
         for s in shapes {
             let x = rng.floats(s.inChannels * s.height * s.width)

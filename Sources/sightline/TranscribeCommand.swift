@@ -55,7 +55,7 @@ struct TranscribeCommand: ParsableCommand {
     @Option(help: "Compute threads (0 = one per core).")
     var threads: Int = 0
 
-    @Option(help: "Encoder arithmetic: fp32, bf16, or auto (bf16 only on CPUs with AVX-512 BF16; elsewhere bf16 is emulated and slower).")
+    @Option(help: "Whisper's arithmetic: fp32, bf16 (bf16 weights; the encoder also rounds its activations), or auto (bf16 only on CPUs with AVX-512 BF16; elsewhere bf16 is emulated and slower).")
     var precision: String = "auto"
 
     @Flag(help: "Add per-word times and probabilities (JSON output, finer cue splits).")

@@ -11,13 +11,15 @@
 // Activations are Float32; fp16 checkpoint weights are widened once at load (the
 // reference, faster-whisper with compute_type=float32, does the same). With precision bf16
 // the encoder's linear layers (the window's big GEMMs) keep bf16 weights and multiply
-// bf16-rounded activations with fp32 accumulation on CPUs with AVX-512 BF16; elsewhere the
-// same rounding is emulated in fp32 (same numbers, slower).
+// bf16-rounded activations with fp32 accumulation on CPUs with AVX-512 BF16, and the
+// decoder's (a few rows a step: reading the weights is its cost) keep bf16 weights widened
+// to fp32 in registers against fp32 activations, the tied embedding too; elsewhere the same
+// rounding is emulated in fp32 (same numbers, slower).
 import Foundation
 import Kernels
 import ModelIO
 
-/// Arithmetic of the encoder's linear layers.
+/// Arithmetic of the linear layers (see the file's opening comment).
 public enum WhisperPrecision: String, Sendable, CaseIterable {
     case fp32, bf16
     /// bf16 where the CPU has AVX-512 BF16 (vdpbf16ps), fp32 elsewhere.
@@ -63,13 +65,14 @@ final class WhisperBlock: @unchecked Sendable {
     let ffnNormGamma: [Float], ffnNormBeta: [Float]
     let ffnIn: PackedLinear, ffnOut: PackedLinear
 
-    init(checkpoint: WhisperCheckpoint, prefix p: String, d: Int, cross: Bool, precision: WhisperPrecision = .fp32) throws {
+    init(checkpoint: WhisperCheckpoint, prefix p: String, d: Int, cross: Bool, precision: WhisperPrecision = .fp32,
+         bf16Compute: PackedLinear.BF16Compute = .auto) throws {
         let storage: PackedLinear.Storage = precision.resolved == .bf16 ? .bfloat16 : .float32
         func vec(_ n: String) throws -> [Float] { try checkpoint.floats("\(p)/\(n)", shape: [d]) }
         func lin(_ n: String, out: Int, in i: Int) throws -> PackedLinear {
             let w = try checkpoint.weight("\(p)/\(n)/weight", shape: [out, i])
             let b = try checkpoint.floats("\(p)/\(n)/bias", shape: [out])
-            return try PackedLinear(weight: w, bias: b, storage: storage, bf16Fallback: .emulate)
+            return try PackedLinear(weight: w, bias: b, storage: storage, bf16Compute: bf16Compute, bf16Fallback: .emulate)
         }
         attnNormGamma = try vec("self_attention/layer_norm/gamma")
         attnNormBeta = try vec("self_attention/layer_norm/beta")
@@ -151,11 +154,16 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
         encoderNormGamma = try checkpoint.floats("encoder/layer_norm/gamma", shape: [d])
         encoderNormBeta = try checkpoint.floats("encoder/layer_norm/beta", shape: [d])
         decoderPositions = try checkpoint.floats("decoder/position_encodings/encodings", shape: [c.decoderPositions, d])
-        decoderBlocks = try (0..<c.decoderLayers).map { try WhisperBlock(checkpoint: checkpoint, prefix: "decoder/layer_\($0)", d: d, cross: true) }
+        // The decoder multiplies a few rows (the beams) per step, so it reads every weight per
+        // token: with bf16 its weights are read as bf16 and widened in registers, the
+        // activations kept fp32 (exact products of the rounded weights), half the bytes.
+        decoderBlocks = try (0..<c.decoderLayers).map { try WhisperBlock(checkpoint: checkpoint, prefix: "decoder/layer_\($0)", d: d, cross: true,
+                                                                          precision: precision, bf16Compute: .exact) }
         decoderNormGamma = try checkpoint.floats("decoder/layer_norm/gamma", shape: [d])
         decoderNormBeta = try checkpoint.floats("decoder/layer_norm/beta", shape: [d])
         projection = try PackedLinear(weight: try checkpoint.weight("decoder/embeddings/weight", shape: [c.vocabularySize, d]), bias: nil,
-                                      storage: .float32)
+                                      storage: precision.resolved == .bf16 ? .bfloat16 : .float32, bf16Compute: .exact,
+                                      bf16Fallback: .emulate)
 
         let frames = Self.framesPerWindow, positions = c.encoderPositions
         conv1Shape = Conv1dShape(inChannels: c.melCount, outChannels: d, length: frames, kernel: 3, padding: 1)

@@ -1,8 +1,8 @@
 // Whisper in bf16 (encoder and decoder) against fp32 on the shared speech set (the clips of
 // REFERENCES.tsv, whole-file greedy decoding): the word error rate against the references
-// may rise by at most 0.5 points, and most clips give fp32's tokens. On a CPU without AVX-512 BF16 the bf16 rounding is
-// emulated in fp32 (same numbers as the vdpbf16ps kernels up to summation order), and
-// `auto` must pick fp32 there.
+// may rise by at most 0.5 points, and most clips give fp32's tokens. On a CPU without
+// AVX-512 BF16 the bf16 rounding is emulated in fp32 (same numbers as the bf16 kernels up to
+// summation order), and `auto` must pick fp32 there.
 import Foundation
 import Kernels
 import TestSupport

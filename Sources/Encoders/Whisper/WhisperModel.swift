@@ -30,6 +30,9 @@ public enum WhisperPrecision: String, Sendable, CaseIterable {
         guard self == .auto else { return self }
         return KernelConfig.cpuHasBF16 && KernelConfig.detectedISA == .avx512 ? .bf16 : .fp32
     }
+
+    /// How the linear layers keep their weights.
+    var weightStorage: PackedLinear.Storage { resolved == .bf16 ? .bfloat16 : .float32 }
 }
 
 /// The blueprint: sizes and the decoding metadata from config.json.
@@ -67,12 +70,11 @@ final class WhisperBlock: @unchecked Sendable {
 
     init(checkpoint: WhisperCheckpoint, prefix p: String, d: Int, cross: Bool, precision: WhisperPrecision = .fp32,
          bf16Compute: PackedLinear.BF16Compute = .auto) throws {
-        let storage: PackedLinear.Storage = precision.resolved == .bf16 ? .bfloat16 : .float32
         func vec(_ n: String) throws -> [Float] { try checkpoint.floats("\(p)/\(n)", shape: [d]) }
         func lin(_ n: String, out: Int, in i: Int) throws -> PackedLinear {
             let w = try checkpoint.weight("\(p)/\(n)/weight", shape: [out, i])
             let b = try checkpoint.floats("\(p)/\(n)/bias", shape: [out])
-            return try PackedLinear(weight: w, bias: b, storage: storage, bf16Compute: bf16Compute, bf16Fallback: .emulate)
+            return try PackedLinear(weight: w, bias: b, storage: precision.weightStorage, bf16Compute: bf16Compute, bf16Fallback: .emulate)
         }
         attnNormGamma = try vec("self_attention/layer_norm/gamma")
         attnNormBeta = try vec("self_attention/layer_norm/beta")
@@ -162,7 +164,7 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
         decoderNormGamma = try checkpoint.floats("decoder/layer_norm/gamma", shape: [d])
         decoderNormBeta = try checkpoint.floats("decoder/layer_norm/beta", shape: [d])
         projection = try PackedLinear(weight: try checkpoint.weight("decoder/embeddings/weight", shape: [c.vocabularySize, d]), bias: nil,
-                                      storage: precision.resolved == .bf16 ? .bfloat16 : .float32, bf16Compute: .exact,
+                                      storage: precision.weightStorage, bf16Compute: .exact,
                                       bf16Fallback: .emulate)
 
         let frames = Self.framesPerWindow, positions = c.encoderPositions

@@ -233,6 +233,8 @@ public final class StandingQueryMatcher: Sendable {
     }
 
     private let trackers = Mutex<[Key: OccurrenceTracker]>([:])
+    /// The trackers as they were before the latest `matches`, for `rolledBack`.
+    private let beforeLatest = Mutex<[Key: OccurrenceTracker]?>(nil)
 
     /// The matcher of `streamId` for its file's `queries` and the API's subscriptions in `store`,
     /// scoring with `scorer` (full text when nil).
@@ -244,9 +246,14 @@ public final class StandingQueryMatcher: Sendable {
     }
 
     /// The window whose events `matches` gave was not stored (its transaction failed): the
-    /// scorer forgets it. The occurrence trackers are not rewound.
+    /// scorer forgets it and the occurrence trackers go back to where they were before it, so
+    /// an occurrence whose start event was lost with the window can still start (and one whose
+    /// end was lost still ends).
     public func rolledBack() {
         scorer.rolledBack(stream: streamId)
+        if let before = beforeLatest.withLock({ b in defer { b = nil }; return b }) {
+            trackers.withLock { $0 = before }
+        }
     }
 
     /// The occurrence events `window` raises, without storing them. Reads the store (the
@@ -260,7 +267,11 @@ public final class StandingQueryMatcher: Sendable {
             .filter { $0.streams.isEmpty || $0.streams.contains(streamId) }
             .map { (.subscription($0.id), StandingQuery(text: $0.text, minScore: $0.minScore, occurrence: $0.occurrence), $0.id) }
         let known = Set(all.map(\.key))
-        trackers.withLock { t in for k in t.keys where !known.contains(k) { t[k] = nil } }
+        let before = trackers.withLock { t in
+            for k in t.keys where !known.contains(k) { t[k] = nil }
+            return t
+        }
+        beforeLatest.withLock { $0 = before }
         guard !all.isEmpty else { return [] }
         // Once per window, not per query. Should it fail, the scorer goes on without what it
         // would have learned (a fused score of this window is then none), as a query it

@@ -92,7 +92,7 @@ public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
             if running {
                 condition.wait()
             } else if let first = waiting.first {
-                condition.wait(until: first.since.addingTimeInterval(Double(latencyMs) / 1000))
+                _ = condition.wait(until: first.since.addingTimeInterval(Double(latencyMs) / 1000))
             } else {
                 condition.wait()
             }

@@ -151,6 +151,35 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try store.integrityCheck(), "ok")
     }
 
+    /// An occurrence whose start event was lost with its window's failed transaction starts
+    /// again on the next window that shows it: the matcher's trackers went back with the store.
+    func testAStartLostWithItsWindowIsRaisedAgain() throws {
+        let store = try makeStore()
+        let once = OccurrenceOptions(enterHits: 1, enterWindows: 1)
+        let matcher = StandingQueryMatcher(streamId: "cam", queries: [StandingQuery(text: "parcel", minScore: 0, occurrence: once)],
+                                           store: store)
+        let records = (0..<2).map { (i: Int64) in
+            WindowRecord(streamId: "cam", startMs: 2000 * i, endMs: 2000 * (i + 1), evidence: [
+                Evidence(modality: .speech, startMs: 2000 * i + 100, endMs: 2000 * i + 900, text: "a parcel arrived"),
+            ])
+        }
+        struct Broken: Error {}
+        XCTAssertThrowsError(try store.append(records[0], committedMs: 1) { id in
+            let events = try matcher.matches(CommittedWindow(id: id, record: records[0], committedMs: 1))
+            XCTAssertEqual(events.map(\.kind), [.occurrenceStart])
+            throw Broken()
+        })
+        matcher.rolledBack()
+        XCTAssertEqual(try store.events(afterId: 0, limit: 10).count, 0)
+        try store.append(records[1], committedMs: 2) { id in
+            try matcher.matches(CommittedWindow(id: id, record: records[1], committedMs: 2))
+        }
+        let events = try store.events(afterId: 0, limit: 10)
+        XCTAssertEqual(events.map(\.kind), [.occurrenceStart], "the lost start is raised with the next window")
+        guard case let .occurrenceStart(o)? = events.first?.payload else { return XCTFail("\(events)") }
+        XCTAssertEqual(o.startMs, 2000)
+    }
+
     // MARK: - Size on disk and the write-ahead log
 
     /// `windows` windows of measurements (audio level and motion, as a stream without speech

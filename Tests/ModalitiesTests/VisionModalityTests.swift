@@ -288,6 +288,36 @@ final class VisionModalityTests: XCTestCase {
         XCTAssertNil(FrameChange.changedArea(MotionEncoder.thumbnail(first), MotionEncoder.thumbnail(first)))
     }
 
+    /// Changes far apart are separate areas to read; changes a cell or two apart are one.
+    func testChangedCellsAreGroupedIntoSeparateAreas() {
+        let w = MotionEncoder.thumbWidth, h = MotionEncoder.thumbHeight
+        let before = [UInt8](repeating: 100, count: w * h)
+        func changed(_ cells: [(Int, Int)]) -> [UInt8] {
+            var t = before
+            for (x, y) in cells { t[y * w + x] = 200 }
+            return t
+        }
+        // Two cars at opposite corners: two small areas, not one box over the whole frame.
+        let corners = FrameChange.changedAreas(before, changed([(1, 1), (2, 1), (1, 2), (60, 33), (61, 33)]))
+        XCTAssertEqual(corners.count, 2)
+        XCTAssertLessThan(corners.reduce(0) { $0 + $1.area }, 0.05)
+        XCTAssertEqual(corners[0], Region(x0: 0, y0: 0, x1: 4.0 / Double(w), y1: 4.0 / Double(h)), "widened by a cell, clipped")
+        let box = FrameChange.changedArea(before, changed([(1, 1), (2, 1), (1, 2), (60, 33), (61, 33)]))
+        XCTAssertEqual(box, Region(x0: 0, y0: 0, x1: 63.0 / Double(w), y1: 35.0 / Double(h)), "the bounding box of both")
+        // Words of one line two unchanged cells apart stay one area.
+        XCTAssertEqual(FrameChange.changedAreas(before, changed([(10, 20), (11, 20), (14, 20), (17, 20)])).count, 1)
+        // A group inside another's box (an arm's bend around it) is joined to it.
+        let bend = (10...20).map { ($0, 10) } + (11...20).map { (20, $0) }
+        XCTAssertEqual(FrameChange.changedAreas(before, changed(bend + [(14, 16)])).count, 1)
+        XCTAssertEqual(FrameChange.changedAreas(before, changed([(10, 10), (14, 10)])).count, 2)
+        XCTAssertTrue(FrameChange.changedAreas(before, before).isEmpty)
+        // An earlier line an area touches is read whole; areas that then overlap are one.
+        let line = Region(x0: 0.1, y0: 0.5, x1: 0.9, y1: 0.55)
+        let areas = [Region(x0: 0.05, y0: 0.45, x1: 0.15, y1: 0.52), Region(x0: 0.85, y0: 0.45, x1: 0.95, y1: 0.52)]
+        XCTAssertEqual(ScreenTextAnalyser.widened(areas, by: [line]), [Region(x0: 0.05, y0: 0.45, x1: 0.95, y1: 0.55)])
+        XCTAssertEqual(ScreenTextAnalyser.widened(areas, by: []), areas)
+    }
+
     /// Counts its calls; each frame's evidence carries the call that made it.
     private final class CountingAnalyser: FrameAnalyser {
         let calls = Mutex(0)

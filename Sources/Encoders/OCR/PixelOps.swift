@@ -36,40 +36,55 @@ enum PixelOps {
             alpha[dx * 2] = Int32(((1 - fx) * Float(resizeCoefScale)).rounded(.toNearestOrEven))
             alpha[dx * 2 + 1] = Int32((fx * Float(resizeCoefScale)).rounded(.toNearestOrEven))
         }
-        // Horizontal pass of one source row into (dw * 3) fixed-point values.
-        func hrow(_ y: Int) -> [Int32] {
-            var out = [Int32](repeating: 0, count: dw * 3)
-            let base = y * sw * 3
-            for dx in 0..<dw {
-                let s = base + xofs[dx] * 3
-                for c in 0..<3 {
-                    if dx < xmax {
-                        out[dx * 3 + c] = Int32(src.data[s + c]) * alpha[dx * 2] + Int32(src.data[s + 3 + c]) * alpha[dx * 2 + 1]
-                    } else {
-                        out[dx * 3 + c] = Int32(src.data[s + c]) * Int32(resizeCoefScale)
+        // Two horizontally filtered source rows, (dw * 3) fixed-point values each, kept while the
+        // destination rows still blend them (source rows only move down).
+        let n = dw * 3
+        var rows = [Int32](repeating: 0, count: 2 * n)
+        var rowOf = [-1, -1]
+        var dst = [UInt8](repeating: 0, count: dw * dh * 3)
+        src.data.withUnsafeBufferPointer { srcBuf in
+            rows.withUnsafeMutableBufferPointer { rowsBuf in
+                dst.withUnsafeMutableBufferPointer { dstBuf in
+                    let sp = srcBuf.baseAddress!, rp = rowsBuf.baseAddress!, dp = dstBuf.baseAddress!
+                    let one = Int32(resizeCoefScale)
+                    /// The slot holding source row `y` filtered, filling the slot not holding `keep`.
+                    func slot(_ y: Int, keep: Int) -> UnsafeMutablePointer<Int32> {
+                        if rowOf[0] == y { return rp }
+                        if rowOf[1] == y { return rp + n }
+                        let k = rowOf[0] == keep ? 1 : 0
+                        rowOf[k] = y
+                        let out = rp + k * n, row = sp + y * sw * 3
+                        for dx in 0..<dw {
+                            let s = row + xofs[dx] * 3, o = out + dx * 3
+                            if dx < xmax {
+                                let a0 = alpha[dx * 2], a1 = alpha[dx * 2 + 1]
+                                o[0] = Int32(s[0]) * a0 + Int32(s[3]) * a1
+                                o[1] = Int32(s[1]) * a0 + Int32(s[4]) * a1
+                                o[2] = Int32(s[2]) * a0 + Int32(s[5]) * a1
+                            } else {
+                                o[0] = Int32(s[0]) * one
+                                o[1] = Int32(s[1]) * one
+                                o[2] = Int32(s[2]) * one
+                            }
+                        }
+                        return out
+                    }
+                    for dy in 0..<dh {
+                        let fyF = Float((Double(dy) + 0.5) * scaleY - 0.5)
+                        let sy = Int(fyF.rounded(.down))
+                        let fy = fyF - Float(sy)
+                        let b0 = Int32(((1 - fy) * Float(resizeCoefScale)).rounded(.toNearestOrEven))
+                        let b1 = Int32((fy * Float(resizeCoefScale)).rounded(.toNearestOrEven))
+                        let y0 = min(max(sy, 0), sh - 1), y1 = min(max(sy + 1, 0), sh - 1)
+                        let r0 = slot(y0, keep: y1), r1 = slot(y1, keep: y0)
+                        let o = dp + dy * n
+                        for i in 0..<n {
+                            // OpenCV's vector path: ((b0·(s0>>4))>>16 + (b1·(s1>>4))>>16 + 2) >> 2.
+                            let v = (((b0 &* (r0[i] >> 4)) >> 16) &+ ((b1 &* (r1[i] >> 4)) >> 16) &+ 2) >> 2
+                            o[i] = UInt8(clamping: v)
+                        }
                     }
                 }
-            }
-            return out
-        }
-        var dst = [UInt8](repeating: 0, count: dw * dh * 3)
-        var cache: [Int: [Int32]] = [:]
-        for dy in 0..<dh {
-            let fyF = Float((Double(dy) + 0.5) * scaleY - 0.5)
-            let sy = Int(fyF.rounded(.down))
-            let fy = fyF - Float(sy)
-            let b0 = Int32(((1 - fy) * Float(resizeCoefScale)).rounded(.toNearestOrEven))
-            let b1 = Int32((fy * Float(resizeCoefScale)).rounded(.toNearestOrEven))
-            let y0 = min(max(sy, 0), sh - 1), y1 = min(max(sy + 1, 0), sh - 1)
-            if cache[y0] == nil { cache[y0] = hrow(y0) }
-            if cache[y1] == nil { cache[y1] = hrow(y1) }
-            cache = cache.filter { $0.key >= y0 }
-            let r0 = cache[y0]!, r1 = cache[y1]!
-            let o = dy * dw * 3
-            for i in 0..<(dw * 3) {
-                // OpenCV's vector path: ((b0·(s0>>4))>>16 + (b1·(s1>>4))>>16 + 2) >> 2.
-                let v = (((b0 * (r0[i] >> 4)) >> 16) + ((b1 * (r1[i] >> 4)) >> 16) + 2) >> 2
-                dst[o + i] = UInt8(clamping: v)
             }
         }
         return Pixels(width: dw, height: dh, data: dst)
@@ -154,11 +169,14 @@ enum PixelOps {
     static func normalized(_ p: Pixels, mean: [Float], std: [Float], padToWidth: Int? = nil) -> Value {
         let w = padToWidth ?? p.width, plane = p.height * w
         var out = [Float](repeating: 0, count: 3 * plane)
-        for c in 0..<3 {
-            let m = mean[c], s = std[c]
-            for y in 0..<p.height {
-                for x in 0..<p.width {
-                    out[c * plane + y * w + x] = (Float(p.data[(y * p.width + x) * 3 + c]) / 255 - m) / s
+        p.data.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for c in 0..<3 {
+                    let m = mean[c], s = std[c]
+                    for y in 0..<p.height {
+                        let from = src.baseAddress! + y * p.width * 3 + c, to = dst.baseAddress! + c * plane + y * w
+                        for x in 0..<p.width { to[x] = (Float(from[x * 3]) / 255 - m) / s }
+                    }
                 }
             }
         }

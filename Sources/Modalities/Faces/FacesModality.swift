@@ -97,25 +97,10 @@ struct FacesAnalyser: FrameAnalyser {
     /// The person boxes widened by `PeopleSightings.margin`, clipped to the frame, with
     /// overlapping areas joined into their bounding box until none overlap.
     static func searchAreas(_ people: [Region]) -> [Region] {
-        var areas = people.map { p -> Region in
+        Region.joined(people.map { p -> Region in
             let mx = (p.x1 - p.x0) * PeopleSightings.margin, my = (p.y1 - p.y0) * PeopleSightings.margin
             return Region(x0: max(0, p.x0 - mx), y0: max(0, p.y0 - my), x1: min(1, p.x1 + mx), y1: min(1, p.y1 + my))
-        }.filter { $0.area > 0 }
-        var joined = true
-        while joined {
-            joined = false
-            outer: for i in areas.indices {
-                for j in areas.indices where j > i {
-                    let a = areas[i], b = areas[j]
-                    guard a.x0 < b.x1, b.x0 < a.x1, a.y0 < b.y1, b.y0 < a.y1 else { continue }
-                    areas[i] = Region(x0: min(a.x0, b.x0), y0: min(a.y0, b.y0), x1: max(a.x1, b.x1), y1: max(a.y1, b.y1))
-                    areas.remove(at: j)
-                    joined = true
-                    break outer
-                }
-            }
-        }
-        return areas
+        })
     }
 
     /// Best first, without a face found again in a neighbouring area.

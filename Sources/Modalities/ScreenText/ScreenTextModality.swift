@@ -7,11 +7,13 @@
 // Text is read again only where the picture changed since the last frame read: each frame's
 // 64×36 luma thumbnail (the motion modality's) is compared with the last read frame's, cell by
 // cell, with the motion modality's pixel threshold. No cell changed: the lines of that frame
-// are given again (continuing). Some changed: only the changed cells' bounding box, widened
-// by a cell and by every earlier line it touches, is read, and the earlier lines outside it
-// are given again — unless that box covers more than `wholeFrameShare` of the frame, which is
-// then read whole. The detector's input is capped at `detectionMaxSide` on its longer side
-// (PaddleOCR's `limit_type="max"` default); lines are recognised from the full-size picture.
+// are given again (continuing). Some changed: only the areas around the changed cells
+// (`FrameChange.changedAreas`: nearby cells grouped, each group's box widened by a cell),
+// each widened by every earlier line it touches, are read, one crop each, and the earlier
+// lines outside them are given again — unless together they cover more than
+// `wholeFrameShare` of the frame, which is then read whole. The detector's input is capped
+// at `detectionMaxSide` on its longer side (PaddleOCR's `limit_type="max"` default); lines
+// are recognised from the full-size picture.
 import Foundation
 import ImageOps
 import OCR
@@ -53,19 +55,22 @@ final class ScreenTextAnalyser: FrameAnalyser {
         let thumbnail = FrameChange.thumbnail(image)
         let before = previous.withLock { $0 }
         let lines: [Line]
-        if let before, let changed = FrameChange.changedArea(before.thumbnail, thumbnail) {
-            let area = Self.widened(changed, by: before.lines.map(\.region))
-            if area.area > Self.wholeFrameShare {
+        if let before, case let changed = FrameChange.changedAreas(before.thumbnail, thumbnail), !changed.isEmpty {
+            let areas = Self.widened(changed, by: before.lines.map(\.region))
+            if areas.reduce(0, { $0 + $1.area }) > Self.wholeFrameShare {
                 lines = try read(image)
             } else {
-                let kept = before.lines.filter { !$0.region.intersects(area) }
-                let crop = try image.cropped(to: area)
-                let found = try read(crop.image).map { l -> Line in
-                    var l = l
-                    let r = l.region, a = crop.region
-                    l.region = Region(x0: a.x0 + r.x0 * (a.x1 - a.x0), y0: a.y0 + r.y0 * (a.y1 - a.y0),
-                                      x1: a.x0 + r.x1 * (a.x1 - a.x0), y1: a.y0 + r.y1 * (a.y1 - a.y0))
-                    return l
+                let kept = before.lines.filter { line in !areas.contains { line.region.intersects($0) } }
+                var found: [Line] = []
+                for area in areas {
+                    let crop = try image.cropped(to: area)
+                    found += try read(crop.image).map { l -> Line in
+                        var l = l
+                        let r = l.region, a = crop.region
+                        l.region = Region(x0: a.x0 + r.x0 * (a.x1 - a.x0), y0: a.y0 + r.y0 * (a.y1 - a.y0),
+                                          x1: a.x0 + r.x1 * (a.x1 - a.x0), y1: a.y0 + r.y1 * (a.y1 - a.y0))
+                        return l
+                    }
                 }
                 lines = (kept + found).sorted { ($0.region.y0, $0.region.x0) < ($1.region.y0, $1.region.x0) }
             }
@@ -90,25 +95,24 @@ final class ScreenTextAnalyser: FrameAnalyser {
         }.map { Line(text: $0.text, score: $0.score, region: Region($0.box, width: image.width, height: image.height)) }
     }
 
-    /// `area` grown until no line of `lines` straddles its edge: a line it touches is read again whole.
-    static func widened(_ area: Region, by lines: [Region]) -> Region {
-        var a = area
+    /// `areas` grown until no line of `lines` straddles an edge (a line an area touches is
+    /// read again whole) and joined where they then overlap.
+    static func widened(_ areas: [Region], by lines: [Region]) -> [Region] {
+        var areas = areas
         var grew = true
         while grew {
             grew = false
-            for l in lines where l.intersects(a) && !(l.x0 >= a.x0 && l.y0 >= a.y0 && l.x1 <= a.x1 && l.y1 <= a.y1) {
-                a = Region(x0: min(a.x0, l.x0), y0: min(a.y0, l.y0), x1: max(a.x1, l.x1), y1: max(a.y1, l.y1))
-                grew = true
+            for i in areas.indices {
+                for l in lines where l.intersects(areas[i]) && areas[i].union(l) != areas[i] {
+                    areas[i] = areas[i].union(l)
+                    grew = true
+                }
             }
+            let joined = Region.joined(areas)
+            grew = grew || joined.count != areas.count
+            areas = joined
         }
-        return a
-    }
-}
-
-extension Region {
-    /// Whether the two boxes share some area.
-    func intersects(_ other: Region) -> Bool {
-        x0 < other.x1 && other.x0 < x1 && y0 < other.y1 && other.y0 < y1
+        return areas
     }
 }
 

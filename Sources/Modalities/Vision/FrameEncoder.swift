@@ -151,6 +151,35 @@ extension Region {
     init(_ box: Box, width: Int, height: Int) {
         self.init(pixels: Double(box.x0), Double(box.y0), Double(box.x1), Double(box.y1), width: width, height: height)
     }
+
+    /// Whether the two boxes share some area.
+    func intersects(_ other: Region) -> Bool {
+        x0 < other.x1 && other.x0 < x1 && y0 < other.y1 && other.y0 < y1
+    }
+
+    /// The bounding box of both.
+    func union(_ other: Region) -> Region {
+        Region(x0: min(x0, other.x0), y0: min(y0, other.y0), x1: max(x1, other.x1), y1: max(y1, other.y1))
+    }
+
+    /// `regions` with every two that overlap replaced by their bounding box, until none
+    /// overlap: areas to search one by one without searching any place twice.
+    static func joined(_ regions: [Region]) -> [Region] {
+        var areas = regions.filter { $0.area > 0 }
+        var joined = true
+        while joined {
+            joined = false
+            outer: for i in areas.indices {
+                for j in areas.indices where j > i && areas[i].intersects(areas[j]) {
+                    areas[i] = areas[i].union(areas[j])
+                    areas.remove(at: j)
+                    joined = true
+                    break outer
+                }
+            }
+        }
+        return areas
+    }
 }
 
 /// Things found in a picture (people, faces): one piece of evidence each, with the modality's

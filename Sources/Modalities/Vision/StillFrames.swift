@@ -19,20 +19,46 @@ enum FrameChange {
         MotionEncoder.thumbnail(VideoFrame(ptsMs: 0, width: image.width, height: image.height, layout: .rgb8, rgb: image.pixels))
     }
 
-    /// The bounding box (fractions of the frame, widened by one cell) of the thumbnail cells
-    /// that differ by more than the motion modality's pixel threshold; nil when none does.
+    /// Changed cells at most this many cells apart (Chebyshev distance) belong to one area:
+    /// a gap of up to two unchanged cells (40 px of 720p) does not split a moving object or
+    /// a line of new text.
+    static let joinCells = 3
+
+    /// The bounding box of every area `changedAreas` gives; nil when no cell changed.
     static func changedArea(_ a: [UInt8], _ b: [UInt8]) -> Region? {
+        let areas = changedAreas(a, b)
+        guard let first = areas.first else { return nil }
+        return areas.dropFirst().reduce(first) { $0.union($1) }
+    }
+
+    /// Where the thumbnail cells differ by more than the motion modality's pixel threshold, as
+    /// disjoint boxes (fractions of the frame): the changed cells grouped by `joinCells`, each
+    /// group's bounding box widened by one cell, overlapping boxes joined. Two cars at opposite
+    /// corners are two small areas, not one box over the whole frame. Empty when nothing changed.
+    static func changedAreas(_ a: [UInt8], _ b: [UInt8]) -> [Region] {
         let w = MotionEncoder.thumbWidth, h = MotionEncoder.thumbHeight
-        guard a.count == w * h, b.count == w * h else { return Region(x0: 0, y0: 0, x1: 1, y1: 1) }
-        var x0 = w, y0 = h, x1 = -1, y1 = -1
-        for y in 0..<h {
-            for x in 0..<w where Float(abs(Int(a[y * w + x]) - Int(b[y * w + x]))) > MotionEncoder.pixelThreshold {
-                x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
+        guard a.count == w * h, b.count == w * h else { return [Region(x0: 0, y0: 0, x1: 1, y1: 1)] }
+        var changed = (0..<(w * h)).map { Float(abs(Int(a[$0]) - Int(b[$0]))) > MotionEncoder.pixelThreshold }
+        var boxes: [Region] = []
+        for start in changed.indices where changed[start] {
+            // One group: every changed cell within reach of one already in it.
+            changed[start] = false
+            var pending = [start]
+            var x0 = w, y0 = h, x1 = -1, y1 = -1
+            while let cell = pending.popLast() {
+                let cx = cell % w, cy = cell / w
+                x0 = min(x0, cx); x1 = max(x1, cx); y0 = min(y0, cy); y1 = max(y1, cy)
+                for y in max(0, cy - joinCells)...min(h - 1, cy + joinCells) {
+                    for x in max(0, cx - joinCells)...min(w - 1, cx + joinCells) where changed[y * w + x] {
+                        changed[y * w + x] = false
+                        pending.append(y * w + x)
+                    }
+                }
             }
+            boxes.append(Region(x0: Double(max(0, x0 - 1)) / Double(w), y0: Double(max(0, y0 - 1)) / Double(h),
+                                x1: Double(min(w, x1 + 2)) / Double(w), y1: Double(min(h, y1 + 2)) / Double(h)))
         }
-        guard x1 >= 0 else { return nil }
-        return Region(x0: Double(max(0, x0 - 1)) / Double(w), y0: Double(max(0, y0 - 1)) / Double(h),
-                      x1: Double(min(w, x1 + 2)) / Double(w), y1: Double(min(h, y1 + 2)) / Double(h))
+        return Region.joined(boxes)
     }
 }
 

@@ -28,7 +28,20 @@ extension ONNXNetwork {
                 }
             }
             return y
-        case let .convTranspose(spec, weight, bias): return try convTranspose(arg(0), spec, weight, bias, node: node.name, pool: pool)
+        case let .convTranspose(spec, weight, bias, activation):
+            var y = try convTranspose(arg(0), spec, weight, bias, reluOnWrite: activation == .relu, node: node.name, pool: pool)
+            if let activation, activation != .relu || !spec.disjoint {
+                y.data.withUnsafeMutableBufferPointer { b in
+                    guard let p = b.baseAddress else { return }
+                    switch activation {
+                    case .relu: relu(p, count: b.count, pool: pool)
+                    case .sigmoid: sigmoid(p, count: b.count, pool: pool)
+                    case .hardSwish: hardSwish(p, count: b.count, pool: pool)
+                    case .sqrt: for i in 0..<b.count { p[i] = p[i].squareRoot() }
+                    }
+                }
+            }
+            return y
         case let .batchNorm(scale, shift):
             var x = try arg(0)
             guard x.shape.count >= 2, x.shape[1] == scale.count else { throw fail("input \(x.shape) for \(scale.count) channels") }
@@ -270,8 +283,9 @@ extension ONNXNetwork {
 
     /// ConvTranspose without padding: columns (outC·kH·kW, H·W) = Wᵀ (outC·kH·kW, inC) · X (inC, H·W),
     /// then each column is added into its kH×kW window of the output (col2im).
-    static func convTranspose(_ x: Value, _ t: ConvTransposeSpec, _ weight: [Float], _ bias: [Float]?, node: String,
-                              pool: ThreadPool) throws(OCRError) -> Value {
+    /// `reluOnWrite`: a disjoint one (`ConvTransposeSpec.disjoint`) clamps at 0 as it writes.
+    static func convTranspose(_ x: Value, _ t: ConvTransposeSpec, _ weight: [Float], _ bias: [Float]?, reluOnWrite: Bool = false,
+                              node: String, pool: ThreadPool) throws(OCRError) -> Value {
         guard x.shape.count == 4, x.shape[1] == t.inChannels else { throw .shape(node: node, reason: "input \(x.shape) for \(t.inChannels) channels") }
         let (h, w) = (x.shape[2], x.shape[3])
         let oh = (h - 1) * t.strideH + t.kernelH, ow = (w - 1) * t.strideW + t.kernelW
@@ -287,19 +301,51 @@ extension ONNXNetwork {
                     }
                 }
             }
+            // Each output channel's plane from its kH·kW rows of `cols`, in parallel. With
+            // stride = kernel (DB's 2×2, stride 2) every output pixel comes from exactly one row:
+            // each output row is written once, left to right, bias added (and Relu applied), and
+            // each kernel row of a channel is a task of its own. Otherwise a channel is one task
+            // whose windows are added into its plane (col2im).
+            let kw = t.kernelW
             cols.withUnsafeBufferPointer { cb in
                 out.data.withUnsafeMutableBufferPointer { ob in
                     guard let cp = cb.baseAddress, let op = ob.baseAddress else { return }
                     let base = op + n * t.outChannels * oh * ow
-                    for c in 0..<t.outChannels {
-                        let plane = base + c * oh * ow
-                        plane.update(repeating: bias?[c] ?? 0, count: oh * ow)
-                        for ky in 0..<t.kernelH {
-                            for kx in 0..<t.kernelW {
-                                let row = cp + ((c * t.kernelH + ky) * t.kernelW + kx) * h * w
+                    if t.disjoint {
+                        pool.parallelFor(t.outChannels * t.kernelH) { tasks in
+                            for task in tasks {
+                                let c = task / t.kernelH, ky = task % t.kernelH, b = bias?[c] ?? 0
+                                let first = cp + (c * t.kernelH + ky) * kw * h * w
+                                let floor: Float = reluOnWrite ? 0 : -.infinity
                                 for y in 0..<h {
-                                    let dst = plane + (y * t.strideH + ky) * ow + kx, src = row + y * w
-                                    for xx in 0..<w { dst[xx &* t.strideW] += src[xx] }
+                                    let dst = base + c * oh * ow + (y * t.strideH + ky) * ow, src = first + y * w
+                                    if kw == 2 {
+                                        let right = src + h * w
+                                        for xx in 0..<w {
+                                            dst[2 * xx] = max(src[xx] + b, floor)
+                                            dst[2 * xx + 1] = max(right[xx] + b, floor)
+                                        }
+                                    } else {
+                                        for xx in 0..<w {
+                                            for kx in 0..<kw { dst[xx * kw + kx] = max(src[kx * h * w + xx] + b, floor) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        return
+                    }
+                    pool.parallelFor(t.outChannels) { channels in
+                        for c in channels {
+                            let plane = base + c * oh * ow
+                            plane.update(repeating: bias?[c] ?? 0, count: oh * ow)
+                            for ky in 0..<t.kernelH {
+                                for kx in 0..<kw {
+                                    let row = cp + ((c * t.kernelH + ky) * kw + kx) * h * w
+                                    for y in 0..<h {
+                                        let dst = plane + (y * t.strideH + ky) * ow + kx, src = row + y * w
+                                        for xx in 0..<w { dst[xx &* t.strideW] += src[xx] }
+                                    }
                                 }
                             }
                         }

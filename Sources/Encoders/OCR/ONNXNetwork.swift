@@ -39,7 +39,8 @@ struct ONNXNetwork: Sendable {
         /// `after`: what the conv's output goes through before anything reads it (an activation
         /// the pointwise kernel did not fuse, then y · scale + shift), applied in place.
         case conv(Conv2dShapeTemplate, weight: [Float], bias: [Float]?, pointwise: PointwiseConv?, after: ConvEpilogue)
-        case convTranspose(ConvTransposeSpec, weight: [Float], bias: [Float]?)
+        /// Weight (inC, outC, kH, kW); the following bias, batch norm and activation folded in.
+        case convTranspose(ConvTransposeSpec, weight: [Float], bias: [Float]?, activation: UnaryOp?)
         case batchNorm(scale: [Float], shift: [Float])
         case binary(BinaryOp)
         case unary(UnaryOp)
@@ -82,6 +83,8 @@ struct ONNXNetwork: Sendable {
 
     struct ConvTransposeSpec: Sendable {
         var inChannels, outChannels, kernelH, kernelW, strideH, strideW: Int
+        /// Stride equal to the kernel: the kernel's windows tile the output without overlap.
+        var disjoint: Bool { strideH == kernelH && strideW == kernelW }
     }
 
     struct Node: Sendable {
@@ -268,9 +271,64 @@ struct ONNXNetwork: Sendable {
                 }
                 let spec = ConvTransposeSpec(inChannels: wt.shape[0], outChannels: wt.shape[1], kernelH: wt.shape[2], kernelW: wt.shape[3],
                                              strideH: s[0], strideW: s[1])
+                var weight = wt.data
                 var bias: [Float]?
                 if n.inputs.count > 2, !n.inputs[2].isEmpty { bias = try constant(n.inputs[2], node: n.name).data }
-                op = .convTranspose(spec, weight: wt.data, bias: bias)
+                guard weight.count == spec.inChannels * spec.outChannels * spec.kernelH * spec.kernelW,
+                      bias.map({ $0.count == spec.outChannels }) ?? true else {
+                    throw .unexpectedShape(path: model.path, name: n.inputs[1], expected: "conv transpose weight", found: wt.shape)
+                }
+                // DB's head follows each ConvTranspose with Identity, Add(per-channel constant),
+                // BatchNormalization and Relu (or Sigmoid): the bias and the normalisation fold into
+                // the weights and bias, the activation runs on the output as it is written — each
+                // only while the value has no other reader.
+                let perOut = spec.kernelH * spec.kernelW
+                var activation: UnaryOp?
+                var value = outputs[0]
+                transposeChain: while activation == nil, consumers[value] == 1,
+                      let next = graph.nodes.indices.first(where: { $0 > index && !skip.contains($0) && graph.nodes[$0].inputs.contains(value) }) {
+                    let m = graph.nodes[next]
+                    switch m.opType {
+                    case "Identity" where m.inputs.count == 1:
+                        break
+                    case "Add" where m.inputs.count == 2:
+                        let other = m.inputs[0] == value ? m.inputs[1] : m.inputs[0]
+                        guard other != value, isConstant(other) else { break transposeChain }
+                        let c = try constant(other, node: m.name)
+                        // A scalar, or one value per channel laid out on the channel axis ([1, C, 1, 1]
+                        // or [C, 1, 1]; a plain [C] would broadcast along the width).
+                        let channels = spec.outChannels
+                        guard c.count == 1 || (c.count == channels && ((c.shape.count == 4 && c.shape[1] == channels)
+                            || (c.shape.count == 3 && c.shape[0] == channels))) else { break transposeChain }
+                        var b = bias ?? [Float](repeating: 0, count: spec.outChannels)
+                        for o in 0..<spec.outChannels { b[o] += c.count == 1 ? c.data[0] : c.data[o] }
+                        bias = b
+                    case "BatchNormalization" where m.inputs.count == 5 && m.inputs[0] == value:
+                        let eps = m.attributes["epsilon"]?.float ?? 1e-5
+                        let gamma = try constant(m.inputs[1], node: m.name).data, beta = try constant(m.inputs[2], node: m.name).data
+                        let mean = try constant(m.inputs[3], node: m.name).data, variance = try constant(m.inputs[4], node: m.name).data
+                        guard [gamma.count, beta.count, mean.count, variance.count].allSatisfy({ $0 == spec.outChannels }) else { break transposeChain }
+                        var b = bias ?? [Float](repeating: 0, count: spec.outChannels)
+                        for o in 0..<spec.outChannels {
+                            let scale = gamma[o] / (variance[o] + eps).squareRoot()
+                            for i in 0..<spec.inChannels {
+                                for k in 0..<perOut { weight[(i * spec.outChannels + o) * perOut + k] *= scale }
+                            }
+                            b[o] = b[o] * scale + beta[o] - mean[o] * scale
+                        }
+                        bias = b
+                    case "Relu":
+                        activation = .relu
+                    case "Sigmoid":
+                        activation = .sigmoid
+                    default:
+                        break transposeChain
+                    }
+                    skip.insert(next)
+                    value = m.outputs[0]
+                }
+                outputs = [value]
+                op = .convTranspose(spec, weight: weight, bias: bias, activation: activation)
             case "BatchNormalization":
                 let eps = attr("epsilon")?.float ?? 1e-5
                 guard n.inputs.count == 5 else { throw refuse("needs 5 inputs") }
@@ -412,3 +470,4 @@ public enum OCRError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+

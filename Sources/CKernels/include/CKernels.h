@@ -113,6 +113,17 @@ void sl_depthwise_conv2d_nhwc_ring(int isa, const float *x, int ring, int H, int
                                    int sH, int sW, int padT, int padL, const float *bias, int relu6, float *out,
                                    int OW, int oy0, int oy1);
 
+// MARK: - 3×3 convolution by Winograd F(2×2, 3×3)
+
+/// U (16, cin, cout) from w (cout, cin, 3, 3): the weights in the transformed domain.
+void sl_winograd3x3_weights(const float *w, int cout, int cin, float *u);
+/// Floats of scratch one caller of `sl_winograd3x3_rows` needs for W-wide rows.
+size_t sl_winograd3x3_scratch_floats(int cin, int cout, int W);
+/// Stride 1, padding 1 conv of x (cin, H, W) into y (cout, H, W), output rows [2·ty0, 2·ty1)
+/// (clipped to H), bias (cout) or NULL, then the SL_PWC_* activation `act`.
+void sl_winograd3x3_rows(int isa, const float *x, int cin, int H, int W, const float *u, int cout, const float *bias, int act,
+                         float *y, int ty0, int ty1, float *scratch);
+
 // MARK: - Pointwise (1×1) convolution with packed weights and a fused epilogue
 
 enum { SL_PWC_CHANNELS_LAST = 0, SL_PWC_CHANNELS_FIRST = 1 };

@@ -10,8 +10,8 @@ extension ONNXNetwork {
                         pool: ThreadPool) throws(OCRError) -> Value {
         func fail(_ reason: String) -> OCRError { .shape(node: node.name, reason: reason) }
         switch node.op {
-        case let .conv(spec, weight, bias, pointwise, after):
-            var y = try conv(arg(0), spec, weight, bias, pointwise: pointwise, node: node.name, pool: pool)
+        case let .conv(spec, weight, bias, pointwise, winograd, after):
+            var y = try conv(arg(0), spec, weight, bias, pointwise: pointwise, winograd: winograd, node: node.name, pool: pool)
             if after.activation != .none || after.hasAffine {
                 y.data.withUnsafeMutableBufferPointer { b in
                     guard let p = b.baseAddress else { return }
@@ -230,8 +230,12 @@ extension ONNXNetwork {
 
     // MARK: - Convolutions
 
+    /// A plane of at least this many pixels (and 8 rows and columns) runs a 3×3 conv by Winograd:
+    /// below it the transforms' fixed costs outweigh the saved products.
+    static let winogradMinPixels = 4096
+
     static func conv(_ x: Value, _ t: Conv2dShapeTemplate, _ weight: [Float], _ bias: [Float]?, pointwise: PointwiseConv?,
-                     node: String, pool: ThreadPool) throws(OCRError) -> Value {
+                     winograd: Winograd3x3Conv? = nil, node: String, pool: ThreadPool) throws(OCRError) -> Value {
         guard x.shape.count == 4, x.shape[1] == t.inChannels else { throw .shape(node: node, reason: "input \(x.shape) for \(t.inChannels) channels") }
         var s = Conv2dShape(inChannels: t.inChannels, outChannels: t.outChannels, height: x.shape[2], width: x.shape[3], kernel: 1, groups: t.groups)
         s.kernelH = t.kernelH; s.kernelW = t.kernelW; s.strideH = t.strideH; s.strideW = t.strideW
@@ -242,6 +246,21 @@ extension ONNXNetwork {
         let batch = x.shape[0], oh = s.outHeight, ow = s.outWidth
         var out = Value(uninitialized: [batch, t.outChannels, oh, ow])
         let inPlane = t.inChannels * s.height * s.width, outPlane = t.outChannels * oh * ow
+        if let winograd, s.height >= 8, s.width >= 8, s.height * s.width >= winogradMinPixels {
+            do {
+                try x.data.withUnsafeBufferPointer { xb in
+                    try out.data.withUnsafeMutableBufferPointer { ob in
+                        for n in 0..<batch {
+                            try winograd.forward(xb.baseAddress! + n * inPlane, height: s.height, width: s.width,
+                                                 into: ob.baseAddress! + n * outPlane, pool: pool)
+                        }
+                    }
+                }
+            } catch {
+                throw .kernel("\(node): \(error)")
+            }
+            return out
+        }
         if let pointwise {
             do {
                 try x.data.withUnsafeBufferPointer { xb in

@@ -38,7 +38,9 @@ struct ONNXNetwork: Sendable {
         /// kernel, for every ungrouped conv.
         /// `after`: what the conv's output goes through before anything reads it (an activation
         /// the pointwise kernel did not fuse, then y · scale + shift), applied in place.
-        case conv(Conv2dShapeTemplate, weight: [Float], bias: [Float]?, pointwise: PointwiseConv?, after: ConvEpilogue)
+        /// `winograd`: the same conv by F(2×2, 3×3), for 3×3 stride-1 pad-1 ungrouped ones.
+        case conv(Conv2dShapeTemplate, weight: [Float], bias: [Float]?, pointwise: PointwiseConv?, winograd: Winograd3x3Conv?,
+                  after: ConvEpilogue)
         /// Weight (inC, outC, kH, kW); the following bias, batch norm and activation folded in.
         case convTranspose(ConvTransposeSpec, weight: [Float], bias: [Float]?, activation: UnaryOp?)
         case batchNorm(scale: [Float], shift: [Float])
@@ -260,8 +262,19 @@ struct ONNXNetwork: Sendable {
                         throw .unexpectedShape(path: model.path, name: n.inputs[1], expected: "conv weight", found: wt.shape)
                     }
                 }
+                // A 3×3 stride-1 conv with "same" padding also gets Winograd's form (4 products per
+                // output pixel and input channel instead of 9), used on large enough planes.
+                var winograd: Winograd3x3Conv?
+                if packable, k == [3, 3], s == [1, 1], d == [1, 1], p == [1, 1, 1, 1] {
+                    do {
+                        winograd = try Winograd3x3Conv(weight: weight, bias: bias, inChannels: spec.inChannels, outChannels: spec.outChannels,
+                                                       activation: activation)
+                    } catch {
+                        throw .unexpectedShape(path: model.path, name: n.inputs[1], expected: "3x3 conv weight", found: wt.shape)
+                    }
+                }
                 if !packable { after.activation = activation }
-                op = .conv(spec, weight: weight, bias: bias, pointwise: pointwise, after: after)
+                op = .conv(spec, weight: weight, bias: bias, pointwise: pointwise, winograd: winograd, after: after)
             case "ConvTranspose":
                 let wt = try constant(n.inputs[1], node: n.name)
                 let s = ints("strides", [1, 1]), p = ints("pads", [0, 0, 0, 0])
@@ -470,4 +483,3 @@ public enum OCRError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
-

@@ -288,6 +288,31 @@ final class VisionModalityTests: XCTestCase {
         XCTAssertNil(FrameChange.changedArea(MotionEncoder.thumbnail(first), MotionEncoder.thumbnail(first)))
     }
 
+    /// More than half of the frame changes away from a page of text: the frame is read whole,
+    /// and the page's lines, detected again over unchanged cells, keep their text unread.
+    func testLinesOverUnchangedCellsAreNotRecognisedAgain() async throws {
+        try requireModel("ppocr-v5-mobile", TextReader.files.rec)
+        let ocr = try encoder(.ocr)
+        let analyser = try XCTUnwrap((ocr as? FrameEncoder)?.analyser as? ScreenTextAnalyser)
+        let page = try MediaSource.frame(input: Fixtures.path("ocr/phototest.pgm"), atMs: 0).frame
+        let first = scene(page, at: 0, 0, width: 1600, height: 480, ptsMs: 0)
+        var changed = first
+        changed.ptsMs = 2000
+        for y in 0..<480 { for x in 720..<1600 { for c in 0..<3 { changed.rgb[(y * 1600 + x) * 3 + c] = 20 } } }
+        let areas = FrameChange.changedAreas(MotionEncoder.thumbnail(first), MotionEncoder.thumbnail(changed))
+        XCTAssertGreaterThan(areas.reduce(0) { $0 + $1.area }, ScreenTextAnalyser.wholeFrameShare, "read whole")
+        func window(_ i: Int, _ f: VideoFrame) -> MediaWindow {
+            MediaWindow(index: i, startMs: Int64(i) * 2000, endMs: Int64(i + 1) * 2000, frames: [f], audio: [])
+        }
+        let a = try await ocr.encode(window(0, first))
+        XCTAssertEqual(analyser.reusedLines, 0)
+        let b = try await ocr.encode(window(1, changed))
+        XCTAssertGreaterThanOrEqual(a.count, 6, "phototest has 8 lines of text")
+        XCTAssertEqual(b.map(\.text), a.map(\.text))
+        XCTAssertTrue(b.allSatisfy(\.continues))
+        XCTAssertEqual(analyser.reusedLines, a.count, "every line kept its text without the recogniser")
+    }
+
     /// Changes far apart are separate areas to read; changes a cell or two apart are one.
     func testChangedCellsAreGroupedIntoSeparateAreas() {
         let w = MotionEncoder.thumbWidth, h = MotionEncoder.thumbHeight

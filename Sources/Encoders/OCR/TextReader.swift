@@ -83,8 +83,11 @@ public final class TextReader: Sendable {
     /// The text lines in `image`, top to bottom; empty for a picture without text.
     /// `detectionMaxSide` caps the detector's input on its longer side (PaddleOCR's
     /// `limit_type="max"`, e.g. 960, its older default) instead of PP-OCRv5's 4000; lines
-    /// are still read from the full-size picture.
-    public func read(_ image: RGBImage, detectionMaxSide: Int? = nil) throws -> [TextLine] {
+    /// are still read from the full-size picture. `known` may give the text of a detected
+    /// line's box (a caller that knows those pixels have not changed since it read them):
+    /// that line is not classified or recognised again.
+    public func read(_ image: RGBImage, detectionMaxSide: Int? = nil,
+                     known: ((Box) -> (text: String, score: Float, angle: Int)?)? = nil) throws -> [TextLine] {
         var bgr = [UInt8](repeating: 0, count: image.pixels.count)
         for i in stride(from: 0, to: bgr.count, by: 3) {
             bgr[i] = image.pixels[i + 2]; bgr[i + 1] = image.pixels[i + 1]; bgr[i + 2] = image.pixels[i]
@@ -92,14 +95,18 @@ public final class TextReader: Sendable {
         let picture = Pixels(width: image.width, height: image.height, data: bgr)
         var lines: [TextLine] = []
         for quad in try detect(picture, maxSide: detectionMaxSide ?? Self.detMaxSide) {
+            let xs = quad.map { Float($0.x) }, ys = quad.map { Float($0.y) }
+            let corners = zip(xs, ys).map { (x: $0, y: $1) }, box = Box(x0: xs.min()!, y0: ys.min()!, x1: xs.max()!, y1: ys.max()!)
+            if let line = known?(box) {
+                lines.append(TextLine(text: line.text, score: line.score, quad: corners, box: box, angle: line.angle))
+                continue
+            }
             guard var crop = Self.crop(picture, quad) else { continue }
             let probs = try classify(crop)
             let turned = probs.count == 2 && probs[1] > probs[0]
             if turned { crop = PixelOps.rotate180(crop) }
             let (text, score) = try recognise(crop)
-            let xs = quad.map { Float($0.x) }, ys = quad.map { Float($0.y) }
-            lines.append(TextLine(text: text, score: score, quad: zip(xs, ys).map { (x: $0, y: $1) },
-                                  box: Box(x0: xs.min()!, y0: ys.min()!, x1: xs.max()!, y1: ys.max()!), angle: turned ? 180 : 0))
+            lines.append(TextLine(text: text, score: score, quad: corners, box: box, angle: turned ? 180 : 0))
         }
         return lines
     }

@@ -11,9 +11,11 @@
 // (`FrameChange.changedAreas`: nearby cells grouped, each group's box widened by a cell),
 // each widened by every earlier line it touches, are read, one crop each, and the earlier
 // lines outside them are given again — unless together they cover more than
-// `wholeFrameShare` of the frame, which is then read whole. The detector's input is capped
-// at `detectionMaxSide` on its longer side (PaddleOCR's `limit_type="max"` default); lines
-// are recognised from the full-size picture.
+// `wholeFrameShare` of the frame, which is then read whole. Either way, a line the detector
+// finds again where an earlier line was, over cells that did not change, keeps its text
+// without being recognised again. The detector's input is capped at `detectionMaxSide` on
+// its longer side (PaddleOCR's `limit_type="max"` default); lines are recognised from the
+// full-size picture.
 import Foundation
 import ImageOps
 import OCR
@@ -30,6 +32,10 @@ final class ScreenTextAnalyser: FrameAnalyser {
     /// The text detector's input is at most this many pixels on its longer side (PaddleOCR's
     /// `det_limit_side_len` with `limit_type="max"`): a 720p frame is detected at 960×544.
     static let detectionMaxSide = 960
+    /// A line detected again where an earlier one was keeps its text when their boxes overlap
+    /// this much and no cell under it changed (the detector sees the same pixels; its box moves
+    /// by a pixel or two with the crop or scale it ran at).
+    static let reuseIoU = 0.8
     /// A changed area larger than this share of the frame costs about what the frame does: read it whole.
     static let wholeFrameShare = 0.5
 
@@ -37,6 +43,8 @@ final class ScreenTextAnalyser: FrameAnalyser {
         var text: String
         var score: Float
         var region: Region
+        /// 180 when the orientation classifier turned the line before reading it.
+        var angle: Int = 0
     }
 
     /// What the last read frame showed: its thumbnail and its lines.
@@ -48,6 +56,10 @@ final class ScreenTextAnalyser: FrameAnalyser {
     let reader: SharedModel<TextReader>
     /// The last read frame; one stream's frames arrive in order.
     private let previous = Mutex<Read?>(nil)
+    private let reused = Mutex(0)
+
+    /// Lines detected again that kept an earlier line's text, so far.
+    var reusedLines: Int { reused.withLock { $0 } }
 
     init(reader: SharedModel<TextReader>) { self.reader = reader }
 
@@ -57,20 +69,15 @@ final class ScreenTextAnalyser: FrameAnalyser {
         let lines: [Line]
         if let before, case let changed = FrameChange.changedAreas(before.thumbnail, thumbnail), !changed.isEmpty {
             let areas = Self.widened(changed, by: before.lines.map(\.region))
+            let cells = FrameChange.changedCells(before.thumbnail, thumbnail)
             if areas.reduce(0, { $0 + $1.area }) > Self.wholeFrameShare {
-                lines = try read(image)
+                lines = try read(image, earlier: before.lines, changedCells: cells)
             } else {
                 let kept = before.lines.filter { line in !areas.contains { line.region.intersects($0) } }
                 var found: [Line] = []
                 for area in areas {
                     let crop = try image.cropped(to: area)
-                    found += try read(crop.image).map { l -> Line in
-                        var l = l
-                        let r = l.region, a = crop.region
-                        l.region = Region(x0: a.x0 + r.x0 * (a.x1 - a.x0), y0: a.y0 + r.y0 * (a.y1 - a.y0),
-                                          x1: a.x0 + r.x1 * (a.x1 - a.x0), y1: a.y0 + r.y1 * (a.y1 - a.y0))
-                        return l
-                    }
+                    found += try read(crop.image, at: crop.region, earlier: before.lines, changedCells: cells)
                 }
                 lines = (kept + found).sorted { ($0.region.y0, $0.region.x0) < ($1.region.y0, $1.region.x0) }
             }
@@ -88,11 +95,31 @@ final class ScreenTextAnalyser: FrameAnalyser {
         }
     }
 
-    /// The confident lines of `image`, boxes as fractions of it.
-    private func read(_ image: RGBImage) throws -> [Line] {
-        try reader.run { try $0.read(image, detectionMaxSide: Self.detectionMaxSide) }.filter {
+    /// The confident lines of `image`, the part `frame` of the frame (fractions), boxes as
+    /// fractions of the frame. A detected line over cells that did not change since `earlier`
+    /// was read (`changedCells`), where an earlier line was (boxes overlapping `reuseIoU`),
+    /// keeps that line's text without being recognised again: a caption read whole because a
+    /// person walked across the rest of the picture costs the detector only.
+    private func read(_ image: RGBImage, at frame: Region = Region(x0: 0, y0: 0, x1: 1, y1: 1), earlier: [Line] = [],
+                      changedCells: [Bool]? = nil) throws -> [Line] {
+        func inFrame(_ box: Box) -> Region {
+            let r = Region(box, width: image.width, height: image.height)
+            return Region(x0: frame.x0 + r.x0 * (frame.x1 - frame.x0), y0: frame.y0 + r.y0 * (frame.y1 - frame.y0),
+                          x1: frame.x0 + r.x1 * (frame.x1 - frame.x0), y1: frame.y0 + r.y1 * (frame.y1 - frame.y0))
+        }
+        var known: ((Box) -> (text: String, score: Float, angle: Int)?)?
+        if let cells = changedCells, !earlier.isEmpty {
+            known = { box in
+                let region = inFrame(box)
+                guard FrameChange.isUnchanged(region, cells: cells),
+                      let line = earlier.first(where: { $0.region.iou(region) >= Self.reuseIoU }) else { return nil }
+                self.reused.withLock { $0 += 1 }
+                return (line.text, line.score, line.angle)
+            }
+        }
+        return try reader.run { try $0.read(image, detectionMaxSide: Self.detectionMaxSide, known: known) }.filter {
             $0.score >= Self.minConfidence && !$0.text.trimmingCharacters(in: .whitespaces).isEmpty
-        }.map { Line(text: $0.text, score: $0.score, region: Region($0.box, width: image.width, height: image.height)) }
+        }.map { Line(text: $0.text, score: $0.score, region: inFrame($0.box), angle: $0.angle) }
     }
 
     /// `areas` grown until no line of `lines` straddles an edge (a line an area touches is

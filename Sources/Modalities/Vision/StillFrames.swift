@@ -24,6 +24,25 @@ enum FrameChange {
     /// a line of new text.
     static let joinCells = 3
 
+    /// Per thumbnail cell (row by row), whether it differs by more than the motion modality's
+    /// pixel threshold; nil when the thumbnails are not both 64×36.
+    static func changedCells(_ a: [UInt8], _ b: [UInt8]) -> [Bool]? {
+        let n = MotionEncoder.thumbWidth * MotionEncoder.thumbHeight
+        guard a.count == n, b.count == n else { return nil }
+        return (0..<n).map { Float(abs(Int(a[$0]) - Int(b[$0]))) > MotionEncoder.pixelThreshold }
+    }
+
+    /// Whether no cell `region` (fractions of the frame) overlaps changed, by `changedCells`' mask.
+    static func isUnchanged(_ region: Region, cells: [Bool]) -> Bool {
+        let w = MotionEncoder.thumbWidth, h = MotionEncoder.thumbHeight
+        guard cells.count == w * h else { return false }
+        let x0 = max(0, Int((region.x0 * Double(w)).rounded(.down))), x1 = min(w, Int((region.x1 * Double(w)).rounded(.up)))
+        let y0 = max(0, Int((region.y0 * Double(h)).rounded(.down))), y1 = min(h, Int((region.y1 * Double(h)).rounded(.up)))
+        guard x0 < x1, y0 < y1 else { return false }
+        for y in y0..<y1 { for x in x0..<x1 where cells[y * w + x] { return false } }
+        return true
+    }
+
     /// The bounding box of every area `changedAreas` gives; nil when no cell changed.
     static func changedArea(_ a: [UInt8], _ b: [UInt8]) -> Region? {
         let areas = changedAreas(a, b)
@@ -37,8 +56,7 @@ enum FrameChange {
     /// corners are two small areas, not one box over the whole frame. Empty when nothing changed.
     static func changedAreas(_ a: [UInt8], _ b: [UInt8]) -> [Region] {
         let w = MotionEncoder.thumbWidth, h = MotionEncoder.thumbHeight
-        guard a.count == w * h, b.count == w * h else { return [Region(x0: 0, y0: 0, x1: 1, y1: 1)] }
-        var changed = (0..<(w * h)).map { Float(abs(Int(a[$0]) - Int(b[$0]))) > MotionEncoder.pixelThreshold }
+        guard var changed = changedCells(a, b) else { return [Region(x0: 0, y0: 0, x1: 1, y1: 1)] }
         var boxes: [Region] = []
         for start in changed.indices where changed[start] {
             // One group: every changed cell within reach of one already in it.

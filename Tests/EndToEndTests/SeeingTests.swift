@@ -31,13 +31,14 @@ final class SeeingTests: XCTestCase {
             let reply = try daemon.client.call("POST", "/v1/query", json: ["text": text, "streams": ["car"]])
             return (try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any])?["moments"] as? [[String: Any]] ?? []
         }
-        var people: [[String: Any]] = []
-        try E2E.waitUntil("a 'person' moment\n\(daemon.log)", seconds: 60) {
-            people = try moments("person")
-            return !people.isEmpty
+        // A moment's evidence may start with the fused count fact ("a person", no box) before
+        // the detector's rows are in: wait for a detector row with its box.
+        var evidence: [[String: Any]] = []
+        try E2E.waitUntil("a 'person' moment with a box\n\(daemon.log)", seconds: 60) {
+            evidence = try moments("person").flatMap { ($0["evidence"] as? [[String: Any]]) ?? [] }
+            return evidence.contains { ($0["modality"] as? String) == "person" && $0["box"] is [Double] }
         }
-        let evidence = try XCTUnwrap(people.first?["evidence"] as? [[String: Any]])
-        let person = try XCTUnwrap(evidence.first { ($0["modality"] as? String) == "person" }, "\(evidence)")
+        let person = try XCTUnwrap(evidence.first { ($0["modality"] as? String) == "person" && $0["box"] is [Double] }, "\(evidence)")
         let box = try XCTUnwrap(person["box"] as? [Double], "\(person)")
         XCTAssertEqual(box.count, 4)
         XCTAssertTrue(box[0] < 0.2 && box[2] > 0.8, "the man fills the frame's width: \(box)")

@@ -132,7 +132,7 @@ final class ConfigFuzzTests: XCTestCase {
         ("max_connections = 16", "max_connections = 10000"), ("max_connections = 16", "max_connections = 1"),
         ("request_timeout = \"10s\"", "request_timeout = \"1h\""), ("request_timeout = \"10s\"", "request_timeout = \"100ms\""),
         ("queue_windows = 8", "queue_windows = 1024"), ("queue_windows = 8", "queue_windows = 1"),
-        ("max_request_size = \"64KiB\"", "max_request_size = \"1B\""), ("stall_timeout = \"2m\"", "stall_timeout = \"1h\""),
+        ("max_request_size = \"64KiB\"", "max_request_size = \"1KiB\""), ("stall_timeout = \"2m\"", "stall_timeout = \"1h\""),
         ("retention_interval = \"5m\"", "retention_interval = \"1s\""), ("retention_max_size = \"1GiB\"", "retention_max_size = \"off\""),
         ("fps = 1.0", "fps = 120.0"), ("fps = 1.0", "fps = 0.01"), ("window = \"2s\"", "window = \"250ms\""),
         ("window = \"2s\"", "window = \"60s\""), ("connect_timeout = \"10s\"", "connect_timeout = \"100ms\""),

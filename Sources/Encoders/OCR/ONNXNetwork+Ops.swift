@@ -30,17 +30,7 @@ extension ONNXNetwork {
             return y
         case let .convTranspose(spec, weight, bias, activation):
             var y = try convTranspose(arg(0), spec, weight, bias, reluOnWrite: activation == .relu, node: node.name, pool: pool)
-            if let activation, activation != .relu || !spec.disjoint {
-                y.data.withUnsafeMutableBufferPointer { b in
-                    guard let p = b.baseAddress else { return }
-                    switch activation {
-                    case .relu: relu(p, count: b.count, pool: pool)
-                    case .sigmoid: sigmoid(p, count: b.count, pool: pool)
-                    case .hardSwish: hardSwish(p, count: b.count, pool: pool)
-                    case .sqrt: for i in 0..<b.count { p[i] = p[i].squareRoot() }
-                    }
-                }
-            }
+            if let activation, activation != .relu || !spec.disjoint { apply(activation, to: &y, pool: pool) }
             return y
         case let .batchNorm(scale, shift):
             var x = try arg(0)
@@ -54,15 +44,7 @@ extension ONNXNetwork {
         case let .binary(op): return try binary(op, arg(0), arg(1), node: node.name)
         case let .unary(op):
             var x = try arg(0)
-            x.data.withUnsafeMutableBufferPointer { b in
-                guard let p = b.baseAddress else { return }
-                switch op {
-                case .relu: relu(p, count: b.count, pool: pool)
-                case .sigmoid: sigmoid(p, count: b.count, pool: pool)
-                case .hardSwish: hardSwish(p, count: b.count, pool: pool)
-                case .sqrt: for i in 0..<b.count { p[i] = p[i].squareRoot() }
-                }
-            }
+            apply(op, to: &x, pool: pool)
             return x
         case let .hardSigmoid(alpha, beta):
             var x = try arg(0)
@@ -298,6 +280,19 @@ extension ONNXNetwork {
             throw .kernel("\(node): \(error)")
         }
         return out
+    }
+
+    /// `op` on every element of `x`, in place.
+    static func apply(_ op: UnaryOp, to x: inout Value, pool: ThreadPool) {
+        x.data.withUnsafeMutableBufferPointer { b in
+            guard let p = b.baseAddress else { return }
+            switch op {
+            case .relu: relu(p, count: b.count, pool: pool)
+            case .sigmoid: sigmoid(p, count: b.count, pool: pool)
+            case .hardSwish: hardSwish(p, count: b.count, pool: pool)
+            case .sqrt: for i in 0..<b.count { p[i] = p[i].squareRoot() }
+            }
+        }
     }
 
     /// ConvTranspose without padding: columns (outC·kH·kW, H·W) = Wᵀ (outC·kH·kW, inC) · X (inC, H·W),

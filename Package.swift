@@ -36,7 +36,7 @@ let package = Package(
         // MARK: - Models: pure compute, no store, no server
         .target(name: "Whisper", dependencies: ["Kernels", "ModelIO", "CZlib", "SpokenWords"], path: "Sources/Encoders/Whisper"),
         .target(name: "VAD", dependencies: ["ModelIO", "Kernels"]),
-        .target(name: "ImageOps", path: "Sources/Encoders/ImageOps"),
+        .target(name: "ImageOps", dependencies: ["Kernels"], path: "Sources/Encoders/ImageOps"),
         .target(name: "PersonDetector", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/PersonDetector"),
         .target(name: "OCR", dependencies: ["Kernels", "ModelIO", "ImageOps"], path: "Sources/Encoders/OCR"),
         .target(name: "TextEmbedder", dependencies: ["Kernels", "ModelIO"], path: "Sources/Encoders/TextEmbedder"),

@@ -73,62 +73,58 @@ private func im2colPacked(_ x: UnsafePointer<Float>, batch: Int, shape s: Conv2d
     let plane = s.height * s.width, perImage = oh * ow, positions = batch * perImage
     let kdim = s.inChannels * kk
     let panels = (positions + nr - 1) / nr
-    // Per output column: its image and the input position of its window's top-left tap.
-    var columnImage = [Int](repeating: 0, count: positions), columnY = columnImage, columnX = columnImage
-    for col in 0..<positions {
-        let n = col / perImage, r = col % perImage
-        columnImage[col] = n
-        columnY[col] = (r / ow) * s.strideH - s.padH
-        columnX[col] = (r % ow) * s.strideW - s.padW
-    }
     let unpadded = s.padH == 0 && s.padW == 0
-    columnImage.withUnsafeBufferPointer { cn in columnY.withUnsafeBufferPointer { cy in columnX.withUnsafeBufferPointer { cx in
-        pool.parallelFor(panels, minChunk: max(1, 16384 / max(kdim * nr, 1))) { range in
-            // A panel's columns fall into runs along one output row; without padding a run
-            // reads input positions `stride` apart, so each (row, run) is one strided copy.
-            let runStart = UnsafeMutablePointer<Int>.allocate(capacity: nr + 1) // (runs + 1) first column of each run
-            let runBase = UnsafeMutablePointer<Int>.allocate(capacity: nr)      // (runs) input offset of its first window, channel 0
-            defer { runStart.deallocate(); runBase.deallocate() }
-            for panel in range {
-                let dst = packed + panel * kdim * nr
-                let c0 = panel * nr, w = min(nr, positions - c0)
-                var runs = 0
-                for j in 0..<w {
-                    let col = c0 + j
-                    if j == 0 || (col % ow) == 0 {
-                        runStart[runs] = j
-                        runBase[runs] = cn[col] * plane + cy[col] * s.width + cx[col]
-                        runs += 1
-                    }
-                }
-                runStart[runs] = w
-                for row in 0..<kdim {
-                    let c = row / kk, ky = (row % kk) / s.kernelW, kx = row % s.kernelW
-                    let d = dst + row * nr
-                    let dy = ky * s.dilationH, dx = kx * s.dilationW
-                    let src = x + c * batch * plane + dy * s.width + dx
-                    if unpadded {
-                        for r in 0..<runs {
-                            let j0 = runStart[r], count = runStart[r + 1] - j0
-                            let from = src + runBase[r]
-                            if s.strideW == 1 {
-                                (d + j0).update(from: from, count: count)
-                            } else {
-                                for j in 0..<count { d[j0 + j] = from[j * s.strideW] }
-                            }
-                        }
-                    } else {
-                        for j in 0..<w {
-                            let col = c0 + j, iy = cy[col] + dy, ix = cx[col] + dx
-                            d[j] = (iy >= 0 && iy < s.height && ix >= 0 && ix < s.width)
-                                ? x[c * batch * plane + cn[col] * plane + iy * s.width + ix] : 0
-                        }
-                    }
-                    for j in w..<nr { d[j] = 0 }
+    pool.parallelFor(panels, minChunk: max(1, 16384 / max(kdim * nr, 1))) { range in
+        // A panel's columns fall into runs along one output row; without padding a run
+        // reads input positions `stride` apart, so each (row, run) is one strided copy.
+        let runStart = UnsafeMutablePointer<Int>.allocate(capacity: nr + 1) // (runs + 1) first column of each run
+        let runBase = UnsafeMutablePointer<Int>.allocate(capacity: nr)      // (runs) input offset of its first window, channel 0
+        // (nr) per column of the panel: its image's offset and its window's top-left tap.
+        let cn = UnsafeMutablePointer<Int>.allocate(capacity: nr), cy = UnsafeMutablePointer<Int>.allocate(capacity: nr),
+            cx = UnsafeMutablePointer<Int>.allocate(capacity: nr)
+        defer { runStart.deallocate(); runBase.deallocate(); cn.deallocate(); cy.deallocate(); cx.deallocate() }
+        for panel in range {
+            let dst = packed + panel * kdim * nr
+            let c0 = panel * nr, w = min(nr, positions - c0)
+            var runs = 0
+            for j in 0..<w {
+                let col = c0 + j, r = col % perImage
+                cn[j] = (col / perImage) * plane
+                cy[j] = (r / ow) * s.strideH - s.padH
+                cx[j] = (r % ow) * s.strideW - s.padW
+                if j == 0 || (col % ow) == 0 {
+                    runStart[runs] = j
+                    runBase[runs] = cn[j] + cy[j] * s.width + cx[j]
+                    runs += 1
                 }
             }
+            runStart[runs] = w
+            for row in 0..<kdim {
+                let c = row / kk, ky = (row % kk) / s.kernelW, kx = row % s.kernelW
+                let d = dst + row * nr
+                let dy = ky * s.dilationH, dx = kx * s.dilationW
+                let src = x + c * batch * plane + dy * s.width + dx
+                if unpadded {
+                    for r in 0..<runs {
+                        let j0 = runStart[r], count = runStart[r + 1] - j0
+                        let from = src + runBase[r]
+                        if s.strideW == 1 {
+                            (d + j0).update(from: from, count: count)
+                        } else {
+                            for j in 0..<count { d[j0 + j] = from[j * s.strideW] }
+                        }
+                    }
+                } else {
+                    for j in 0..<w {
+                        let iy = cy[j] + dy, ix = cx[j] + dx
+                        d[j] = (iy >= 0 && iy < s.height && ix >= 0 && ix < s.width)
+                            ? x[c * batch * plane + cn[j] + iy * s.width + ix] : 0
+                    }
+                }
+                for j in w..<nr { d[j] = 0 }
+            }
         }
-    } } }
+    }
 }
 
 /// Direct-loop reference of conv2dBatch.

@@ -127,42 +127,61 @@ public struct FaceDetector: Sendable {
         return out
     }
 
-    /// Stage 1: P-Net over the pyramid → squared candidate boxes.
+    /// Stage 1: P-Net over the pyramid → squared candidate boxes. Levels run one per pool
+    /// task, each P-Net on its own thread: a level's convolutions are too small to gain from
+    /// being split over the threads, and the largest level is about half the work, so two
+    /// threads share the pyramid evenly. Candidates are merged in level order, as one thread
+    /// would find them.
     func proposals(_ image: RGBImage) throws -> [Candidate] {
-        var all: [Candidate] = []
-        for scale in scales(width: image.width, height: image.height) {
+        let levels = scales(width: image.width, height: image.height).compactMap { scale -> (scale: Double, width: Int, height: Int)? in
             let hs = Int(Double(image.height) * scale + 1), ws = Int(Double(image.width) * scale + 1)
-            if hs * ws > options.maxLevelPixels { continue }
-            var level = [Float](repeating: 0, count: 3 * hs * ws) // (3, hs, ws)
-            level.withUnsafeMutableBufferPointer {
-                areaResize(image, x0: 0, y0: 0, width: image.width, height: image.height, outWidth: ws, outHeight: hs,
-                           into: $0.baseAddress!, channelStride: hs * ws)
+            return hs * ws > options.maxLevelPixels ? nil : (scale, ws, hs)
+        }
+        var all: [Candidate] = []
+        if levels.count == 1 {
+            all = try levelProposals(image, levels[0].scale, width: levels[0].width, height: levels[0].height)
+        } else {
+            let found = UnsafeMutableBufferPointer<Result<[Candidate], any Error>>.allocate(capacity: levels.count)
+            defer { found.deinitialize().deallocate() }
+            pool.run(tasks: levels.count) { i in
+                (found.baseAddress! + i).initialize(to: Result { try levelProposals(image, levels[i].scale, width: levels[i].width,
+                                                                                    height: levels[i].height) })
             }
-            let (out, oh, ow) = try pnet.forward(level, batch: 1, height: hs, width: ws, pool: pool) // (6, 1, oh, ow)
-            let cells = oh * ow
-            var prob = [Float](repeating: 0, count: cells) // (oh, ow)
-            for i in 0..<cells { prob[i] = out[cells + i] - out[i] }
-            sigmoid(&prob, count: cells, pool: pool) // softmax over two classes = sigmoid of their difference
-            let s = Float(scale)
-            var found: [Candidate] = []
-            for y in 0..<oh {
-                for x in 0..<ow where prob[y * ow + x] >= options.pnetThreshold {
-                    let i = y * ow + x
-                    let fx = Float(Self.pnetStride * x), fy = Float(Self.pnetStride * y)
-                    var c = Candidate(x1: ((fx + 1) / s).rounded(.down), y1: ((fy + 1) / s).rounded(.down),
-                                      x2: ((fx + Float(Self.pnetCell)) / s).rounded(.down),
-                                      y2: ((fy + Float(Self.pnetCell)) / s).rounded(.down), score: prob[i])
-                    c.offsets = (out[2 * cells + i], out[3 * cells + i], out[4 * cells + i], out[5 * cells + i])
-                    found.append(c)
-                }
-            }
-            all += Self.nms(found, threshold: Self.levelNMS)
+            for level in found { all += try level.get() }
         }
         return Self.nms(all, threshold: Self.stageNMS).map { c in
             let w = c.x2 - c.x1, h = c.y2 - c.y1
             return Self.square(Candidate(x1: c.x1 + c.offsets.0 * w, y1: c.y1 + c.offsets.1 * h,
                                          x2: c.x2 + c.offsets.2 * w, y2: c.y2 + c.offsets.3 * h, score: c.score))
         }
+    }
+
+    /// One pyramid level's candidates, after the level's own NMS.
+    func levelProposals(_ image: RGBImage, _ scale: Double, width ws: Int, height hs: Int) throws -> [Candidate] {
+        var level = [Float](repeating: 0, count: 3 * hs * ws) // (3, hs, ws)
+        level.withUnsafeMutableBufferPointer {
+            areaResize(image, x0: 0, y0: 0, width: image.width, height: image.height, outWidth: ws, outHeight: hs,
+                       into: $0.baseAddress!, channelStride: hs * ws)
+        }
+        let (out, oh, ow) = try pnet.forward(level, batch: 1, height: hs, width: ws, pool: pool) // (6, 1, oh, ow)
+        let cells = oh * ow
+        var prob = [Float](repeating: 0, count: cells) // (oh, ow)
+        for i in 0..<cells { prob[i] = out[cells + i] - out[i] }
+        sigmoid(&prob, count: cells, pool: pool) // softmax over two classes = sigmoid of their difference
+        let s = Float(scale)
+        var found: [Candidate] = []
+        for y in 0..<oh {
+            for x in 0..<ow where prob[y * ow + x] >= options.pnetThreshold {
+                let i = y * ow + x
+                let fx = Float(Self.pnetStride * x), fy = Float(Self.pnetStride * y)
+                var c = Candidate(x1: ((fx + 1) / s).rounded(.down), y1: ((fy + 1) / s).rounded(.down),
+                                  x2: ((fx + Float(Self.pnetCell)) / s).rounded(.down),
+                                  y2: ((fy + Float(Self.pnetCell)) / s).rounded(.down), score: prob[i])
+                c.offsets = (out[2 * cells + i], out[3 * cells + i], out[4 * cells + i], out[5 * cells + i])
+                found.append(c)
+            }
+        }
+        return Self.nms(found, threshold: Self.levelNMS)
     }
 
     /// Stage 2: R-Net on 24 × 24 crops → kept, regressed, squared boxes.

@@ -56,7 +56,7 @@ public final class ImageClassifier: Sendable {
         let pixels = MobileNetV2.inputChannels * MobileNetV2.inputSize * MobileNetV2.inputSize
         var input = [Float](repeating: 0, count: images.count * pixels) // (n, 3, 224, 224)
         for (n, image) in images.enumerated() {
-            let crop = try ImageNetPreprocessing.resizedCrop(image)
+            let crop = try ImageNetPreprocessing.resizedCrop(image, pool: pool)
             input.withUnsafeMutableBufferPointer { ImageNetPreprocessing.normalize(crop, into: $0.baseAddress! + n * pixels) }
         }
         return try analyse(normalized: input, count: images.count, topK: topK, pool: pool)

@@ -8,6 +8,7 @@
 // arithmetic, so exactly Pillow's bytes; the only difference from the reference pipeline is
 // in the network's float arithmetic), computed for the 224 × 224 window the crop keeps.
 import ImageOps
+import Kernels
 
 public enum ImageNetPreprocessing {
     public static let resizeShorterSide = 256
@@ -32,14 +33,14 @@ public enum ImageNetPreprocessing {
     }
 
     /// The 224 × 224 centre crop of the resized picture: (224, 224, 3) bytes, as Pillow makes them.
-    public static func resizedCrop(_ image: RGBImage) throws(ImageError) -> [UInt8] {
+    public static func resizedCrop(_ image: RGBImage, pool: ThreadPool? = nil) throws(ImageError) -> [UInt8] {
         guard image.width <= maxSide, image.height <= maxSide else {
             throw .tooLarge(width: image.width, height: image.height, limit: maxSide)
         }
         let (rw, rh) = resizedSize(width: image.width, height: image.height)
         let (x0, y0) = cropOrigin(width: rw, height: rh)
         return PillowResample.window(of: image, resized: (rw, rh), x0: x0, y0: y0, width: cropSize, height: cropSize,
-                                     filter: .bilinear)
+                                     filter: .bilinear, pool: pool)
     }
 
     /// ToTensor + Normalize of (224, 224, 3) bytes into `output`: (3, 224, 224) floats.

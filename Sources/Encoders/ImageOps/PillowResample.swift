@@ -6,6 +6,7 @@
 // runs first and each pass is rounded and clamped back to 8 bits. Only a window of the
 // resized picture is computed (each output pixel depends only on its own taps), so a centre
 // crop costs work and scratch memory in proportion to the crop, not the resized picture.
+import Kernels
 
 public enum PillowResample {
     /// Pillow's resampling filters used by the models' reference pipelines.
@@ -40,12 +41,17 @@ public enum PillowResample {
     static let precisionBits = 22
 
     /// The window [x0, x0 + width) × [y0, y0 + height) of `image` resized to `resized`, as
-    /// (height, width, 3) bytes. The window must lie inside the resized picture.
+    /// (height, width, 3) bytes. The window must lie inside the resized picture. Each pass's
+    /// rows are split over `pool` when given.
     public static func window(of image: RGBImage, resized: (width: Int, height: Int), x0: Int, y0: Int,
-                              width: Int, height: Int, filter: Filter) -> [UInt8]
+                              width: Int, height: Int, filter: Filter, pool: ThreadPool? = nil) -> [UInt8]
     {
         let horizontal = Taps(inSize: image.width, outSize: resized.width, outputs: x0..<(x0 + width), filter: filter)
         let vertical = Taps(inSize: image.height, outSize: resized.height, outputs: y0..<(y0 + height), filter: filter)
+        /// `body` over 0..<rows, split over the pool when there is one.
+        func rowsSplit(_ rows: Int, _ body: (Range<Int>) -> Void) {
+            if let pool { pool.parallelFor(rows, minChunk: max(1, 4096 / max(width, 1))) { body($0) } } else { body(0..<rows) }
+        }
 
         // Horizontal pass over the source rows the vertical pass reads: (rows, width, 3).
         let firstRow = vertical.first.min() ?? 0
@@ -53,10 +59,12 @@ public enum PillowResample {
         var temp = [UInt8](repeating: 0, count: rows * width * 3)
         image.pixels.withUnsafeBufferPointer { src in
             temp.withUnsafeMutableBufferPointer { dst in
-                for r in 0..<rows {
-                    let line = src.baseAddress! + (firstRow + r) * image.width * 3
-                    for x in 0..<width {
-                        horizontal.apply(output: x, dst: dst.baseAddress! + (r * width + x) * 3) { i in line + i * 3 }
+                rowsSplit(rows) { range in
+                    for r in range {
+                        let line = src.baseAddress! + (firstRow + r) * image.width * 3
+                        for x in 0..<width {
+                            horizontal.apply(output: x, dst: dst.baseAddress! + (r * width + x) * 3) { i in line + i * 3 }
+                        }
                     }
                 }
             }
@@ -65,10 +73,12 @@ public enum PillowResample {
         var out = [UInt8](repeating: 0, count: height * width * 3)
         temp.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                for y in 0..<height {
-                    for x in 0..<width {
-                        vertical.apply(output: y, dst: dst.baseAddress! + (y * width + x) * 3) { i in
-                            src.baseAddress! + ((i - firstRow) * width + x) * 3
+                rowsSplit(height) { range in
+                    for y in range {
+                        for x in 0..<width {
+                            vertical.apply(output: y, dst: dst.baseAddress! + (y * width + x) * 3) { i in
+                                src.baseAddress! + ((i - firstRow) * width + x) * 3
+                            }
                         }
                     }
                 }

@@ -23,7 +23,7 @@ extension ONNXNetwork {
                     }
                     if after.hasAffine {
                         let s = after.scale, t = after.shift
-                        for i in 0..<b.count { p[i] = p[i] * s + t }
+                        pool.parallelFor(b.count, minChunk: 16384) { r in for i in r { p[i] = p[i] * s + t } }
                     }
                 }
             }
@@ -36,12 +36,17 @@ extension ONNXNetwork {
             var x = try arg(0)
             guard x.shape.count >= 2, x.shape[1] == scale.count else { throw fail("input \(x.shape) for \(scale.count) channels") }
             let plane = x.shape[2...].reduce(1, *), channels = scale.count
-            for i in 0..<(x.count / plane) {
-                let c = i % channels
-                for j in 0..<plane { x.data[i * plane + j] = x.data[i * plane + j] * scale[c] + shift[c] }
+            x.data.withUnsafeMutableBufferPointer { b in
+                guard let xp = b.baseAddress else { return }
+                pool.parallelFor(b.count / max(plane, 1), minChunk: max(1, 16384 / max(plane, 1))) { planes in
+                    for i in planes {
+                        let c = i % channels, s = scale[c], t = shift[c], row = xp + i * plane
+                        for j in 0..<plane { row[j] = row[j] * s + t }
+                    }
+                }
             }
             return x
-        case let .binary(op): return try binary(op, arg(0), arg(1), node: node.name)
+        case let .binary(op): return try binary(op, arg(0), arg(1), node: node.name, pool: pool)
         case let .unary(op):
             var x = try arg(0)
             apply(op, to: &x, pool: pool)
@@ -111,13 +116,15 @@ extension ONNXNetwork {
                 out.data.withUnsafeMutableBufferPointer { ob in
                     sx.withUnsafeBufferPointer { cols in
                         guard let xp = xb.baseAddress, let op = ob.baseAddress, let cx = cols.baseAddress else { return }
-                        for p in 0..<(outShape[0] * outShape[1]) {
-                            for y in 0..<oh {
-                                let dst = op + (p * oh + y) * ow
-                                // An upscaled row repeats the one above when they read the same source row.
-                                if y > 0 && sy[y] == sy[y - 1] { dst.update(from: dst - ow, count: ow); continue }
-                                let src = xp + p * h * w + sy[y] * w
-                                for xx in 0..<ow { dst[xx] = src[cx[xx]] }
+                        pool.parallelFor(outShape[0] * outShape[1], minChunk: max(1, 16384 / max(oh * ow, 1))) { planes in
+                            for p in planes {
+                                for y in 0..<oh {
+                                    let dst = op + (p * oh + y) * ow
+                                    // An upscaled row repeats the one above when they read the same source row.
+                                    if y > 0 && sy[y] == sy[y - 1] { dst.update(from: dst - ow, count: ow); continue }
+                                    let src = xp + p * h * w + sy[y] * w
+                                    for xx in 0..<ow { dst[xx] = src[cx[xx]] }
+                                }
                             }
                         }
                     }
@@ -382,7 +389,7 @@ extension ONNXNetwork {
         return out
     }
 
-    static func binary(_ op: BinaryOp, _ a: Value, _ b: Value, node: String) throws(OCRError) -> Value {
+    static func binary(_ op: BinaryOp, _ a: Value, _ b: Value, node: String, pool: ThreadPool? = nil) throws(OCRError) -> Value {
         guard let shape = broadcastShape(a.shape, b.shape) else { throw .shape(node: node, reason: "cannot broadcast \(a.shape) with \(b.shape)") }
         let isInteger = a.isInteger && b.isInteger
         let rank = shape.count, count = shape.reduce(1, *)
@@ -410,19 +417,41 @@ extension ONNXNetwork {
         }
         let outerRank = d + 1 // dims 0..<outerRank are walked one index at a time
         let stepA = blockA == 1 ? 1 : 0, stepB = blockB == 1 ? 1 : 0
+        let blocks = count / inner
+        // A large tensor (a detector feature map) is split over the pool: by blocks when there
+        // are enough of them, else each block's run in pieces.
+        let pieces = pool.map { count >= 1 << 15 && blocks < 2 * $0.threadCount ? $0.threadCount : 1 } ?? 1
+        let tasks = blocks * pieces
         a.data.withUnsafeBufferPointer { ab in
             b.data.withUnsafeBufferPointer { bb in
                 out.withUnsafeMutableBufferPointer { ob in
                     let pa = ab.baseAddress!, pb = bb.baseAddress!, po = ob.baseAddress!
-                    var index = [Int](repeating: 0, count: max(outerRank, 1))
-                    var o = 0
-                    while o < count {
-                        var oa = 0, obb = 0
-                        for k in 0..<outerRank { oa += index[k] * sa[k]; obb += index[k] * sb[k] }
-                        apply(op, isInteger: isInteger, pa + oa, stepA, pb + obb, stepB, po + o, inner)
-                        o += inner
-                        var k = outerRank - 1
-                        while k >= 0 { index[k] += 1; if index[k] < shape[k] { break }; index[k] = 0; k -= 1 }
+                    /// Tasks `range` (block `t / pieces`, its piece `t % pieces`).
+                    func walk(_ range: Range<Int>) {
+                        // The first block's index over the outer dims, then counted up.
+                        var index = [Int](repeating: 0, count: max(outerRank, 1))
+                        var rest = range.lowerBound / pieces
+                        for k in stride(from: outerRank - 1, through: 0, by: -1) { index[k] = rest % shape[k]; rest /= shape[k] }
+                        var block = range.lowerBound / pieces
+                        var t = range.lowerBound
+                        while t < range.upperBound {
+                            var oa = 0, obb = 0
+                            for k in 0..<outerRank { oa += index[k] * sa[k]; obb += index[k] * sb[k] }
+                            let o = block * inner
+                            while t < range.upperBound && t / pieces == block {
+                                let piece = t % pieces, lo = inner * piece / pieces, hi = inner * (piece + 1) / pieces
+                                apply(op, isInteger: isInteger, pa + oa + lo * stepA, stepA, pb + obb + lo * stepB, stepB, po + o + lo, hi - lo)
+                                t += 1
+                            }
+                            block += 1
+                            var k = outerRank - 1
+                            while k >= 0 { index[k] += 1; if index[k] < shape[k] { break }; index[k] = 0; k -= 1 }
+                        }
+                    }
+                    if let pool, count >= 1 << 15 {
+                        pool.parallelFor(tasks) { walk($0) }
+                    } else {
+                        walk(0..<tasks)
                     }
                 }
             }

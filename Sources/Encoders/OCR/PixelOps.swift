@@ -5,6 +5,8 @@
 // Pictures here are (height, width, 3) bytes in BGR
 // order, as cv2 holds them.
 
+import Kernels
+
 /// An 8-bit 3-channel picture, (height, width, 3) interleaved, channel order BGR.
 struct Pixels {
     var width: Int
@@ -16,8 +18,9 @@ enum PixelOps {
     static let resizeCoefBits = 11
     static let resizeCoefScale = 1 << resizeCoefBits
 
-    /// cv2.resize(src, (width, height)) with INTER_LINEAR on 8-bit pictures.
-    static func resizeLinear(_ src: Pixels, width dw: Int, height dh: Int) -> Pixels {
+    /// cv2.resize(src, (width, height)) with INTER_LINEAR on 8-bit pictures; rows split over
+    /// `pool` when given.
+    static func resizeLinear(_ src: Pixels, width dw: Int, height dh: Int, pool: ThreadPool? = nil) -> Pixels {
         if dw == src.width && dh == src.height { return src }
         let sw = src.width, sh = src.height
         let scaleX = Double(sw) / Double(dw), scaleY = Double(sh) / Double(dh)
@@ -36,53 +39,61 @@ enum PixelOps {
             alpha[dx * 2] = Int32(((1 - fx) * Float(resizeCoefScale)).rounded(.toNearestOrEven))
             alpha[dx * 2 + 1] = Int32((fx * Float(resizeCoefScale)).rounded(.toNearestOrEven))
         }
-        // Two horizontally filtered source rows, (dw * 3) fixed-point values each, kept while the
-        // destination rows still blend them (source rows only move down).
         let n = dw * 3
-        var rows = [Int32](repeating: 0, count: 2 * n)
-        var rowOf = [-1, -1]
         var dst = [UInt8](repeating: 0, count: dw * dh * 3)
         src.data.withUnsafeBufferPointer { srcBuf in
-            rows.withUnsafeMutableBufferPointer { rowsBuf in
-                dst.withUnsafeMutableBufferPointer { dstBuf in
-                    let sp = srcBuf.baseAddress!, rp = rowsBuf.baseAddress!, dp = dstBuf.baseAddress!
-                    let one = Int32(resizeCoefScale)
-                    /// The slot holding source row `y` filtered, filling the slot not holding `keep`.
-                    func slot(_ y: Int, keep: Int) -> UnsafeMutablePointer<Int32> {
-                        if rowOf[0] == y { return rp }
-                        if rowOf[1] == y { return rp + n }
-                        let k = rowOf[0] == keep ? 1 : 0
-                        rowOf[k] = y
-                        let out = rp + k * n, row = sp + y * sw * 3
-                        for dx in 0..<dw {
-                            let s = row + xofs[dx] * 3, o = out + dx * 3
-                            if dx < xmax {
-                                let a0 = alpha[dx * 2], a1 = alpha[dx * 2 + 1]
-                                o[0] = Int32(s[0]) * a0 + Int32(s[3]) * a1
-                                o[1] = Int32(s[1]) * a0 + Int32(s[4]) * a1
-                                o[2] = Int32(s[2]) * a0 + Int32(s[5]) * a1
-                            } else {
-                                o[0] = Int32(s[0]) * one
-                                o[1] = Int32(s[1]) * one
-                                o[2] = Int32(s[2]) * one
+            xofs.withUnsafeBufferPointer { xofs in
+                alpha.withUnsafeBufferPointer { alpha in
+                    dst.withUnsafeMutableBufferPointer { dstBuf in
+                        let sp = srcBuf.baseAddress!, dp = dstBuf.baseAddress!
+                        let one = Int32(resizeCoefScale)
+                        /// Destination rows `range`: each row depends only on its two source rows.
+                        func fill(_ range: Range<Int>) {
+                            // Two horizontally filtered source rows, (dw * 3) fixed-point values
+                            // each, kept while the destination rows still blend them (source
+                            // rows only move down).
+                            let rp = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * n)
+                            defer { rp.deallocate() }
+                            var rowOf = (-1, -1)
+                            /// The slot holding source row `y` filtered, filling the slot not holding `keep`.
+                            func slot(_ y: Int, keep: Int) -> UnsafeMutablePointer<Int32> {
+                                if rowOf.0 == y { return rp }
+                                if rowOf.1 == y { return rp + n }
+                                let k = rowOf.0 == keep ? 1 : 0
+                                if k == 0 { rowOf.0 = y } else { rowOf.1 = y }
+                                let out = rp + k * n, row = sp + y * sw * 3
+                                for dx in 0..<dw {
+                                    let s = row + xofs[dx] * 3, o = out + dx * 3
+                                    if dx < xmax {
+                                        let a0 = alpha[dx * 2], a1 = alpha[dx * 2 + 1]
+                                        o[0] = Int32(s[0]) * a0 + Int32(s[3]) * a1
+                                        o[1] = Int32(s[1]) * a0 + Int32(s[4]) * a1
+                                        o[2] = Int32(s[2]) * a0 + Int32(s[5]) * a1
+                                    } else {
+                                        o[0] = Int32(s[0]) * one
+                                        o[1] = Int32(s[1]) * one
+                                        o[2] = Int32(s[2]) * one
+                                    }
+                                }
+                                return out
+                            }
+                            for dy in range {
+                                let fyF = Float((Double(dy) + 0.5) * scaleY - 0.5)
+                                let sy = Int(fyF.rounded(.down))
+                                let fy = fyF - Float(sy)
+                                let b0 = Int32(((1 - fy) * Float(resizeCoefScale)).rounded(.toNearestOrEven))
+                                let b1 = Int32((fy * Float(resizeCoefScale)).rounded(.toNearestOrEven))
+                                let y0 = min(max(sy, 0), sh - 1), y1 = min(max(sy + 1, 0), sh - 1)
+                                let r0 = slot(y0, keep: y1), r1 = slot(y1, keep: y0)
+                                let o = dp + dy * n
+                                for i in 0..<n {
+                                    // OpenCV's vector path: ((b0·(s0>>4))>>16 + (b1·(s1>>4))>>16 + 2) >> 2.
+                                    let v = (((b0 &* (r0[i] >> 4)) >> 16) &+ ((b1 &* (r1[i] >> 4)) >> 16) &+ 2) >> 2
+                                    o[i] = UInt8(clamping: v)
+                                }
                             }
                         }
-                        return out
-                    }
-                    for dy in 0..<dh {
-                        let fyF = Float((Double(dy) + 0.5) * scaleY - 0.5)
-                        let sy = Int(fyF.rounded(.down))
-                        let fy = fyF - Float(sy)
-                        let b0 = Int32(((1 - fy) * Float(resizeCoefScale)).rounded(.toNearestOrEven))
-                        let b1 = Int32((fy * Float(resizeCoefScale)).rounded(.toNearestOrEven))
-                        let y0 = min(max(sy, 0), sh - 1), y1 = min(max(sy + 1, 0), sh - 1)
-                        let r0 = slot(y0, keep: y1), r1 = slot(y1, keep: y0)
-                        let o = dp + dy * n
-                        for i in 0..<n {
-                            // OpenCV's vector path: ((b0·(s0>>4))>>16 + (b1·(s1>>4))>>16 + 2) >> 2.
-                            let v = (((b0 &* (r0[i] >> 4)) >> 16) &+ ((b1 &* (r1[i] >> 4)) >> 16) &+ 2) >> 2
-                            o[i] = UInt8(clamping: v)
-                        }
+                        if let pool { pool.parallelFor(dh, minChunk: max(1, 16384 / max(n, 1))) { fill($0) } } else { fill(0..<dh) }
                     }
                 }
             }
@@ -166,18 +177,22 @@ enum PixelOps {
     }
 
     /// (1, 3, H, W) floats: (pixel / 255 - mean[c]) / std[c], channels in the picture's (BGR) order.
-    static func normalized(_ p: Pixels, mean: [Float], std: [Float], padToWidth: Int? = nil) -> Value {
+    static func normalized(_ p: Pixels, mean: [Float], std: [Float], padToWidth: Int? = nil, pool: ThreadPool? = nil) -> Value {
         let w = padToWidth ?? p.width, plane = p.height * w
         var out = [Float](repeating: 0, count: 3 * plane)
         p.data.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                for c in 0..<3 {
-                    let m = mean[c], s = std[c]
-                    for y in 0..<p.height {
-                        let from = src.baseAddress! + y * p.width * 3 + c, to = dst.baseAddress! + c * plane + y * w
-                        for x in 0..<p.width { to[x] = (Float(from[x * 3]) / 255 - m) / s }
+                /// Rows `range` of the three planes.
+                func fill(_ range: Range<Int>) {
+                    for c in 0..<3 {
+                        let m = mean[c], s = std[c]
+                        for y in range {
+                            let from = src.baseAddress! + y * p.width * 3 + c, to = dst.baseAddress! + c * plane + y * w
+                            for x in 0..<p.width { to[x] = (Float(from[x * 3]) / 255 - m) / s }
+                        }
                     }
                 }
+                if let pool { pool.parallelFor(p.height, minChunk: max(1, 8192 / max(p.width, 1))) { fill($0) } } else { fill(0..<p.height) }
             }
         }
         return Value(shape: [1, 3, p.height, w], data: out)

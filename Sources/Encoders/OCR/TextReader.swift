@@ -89,26 +89,61 @@ public final class TextReader: Sendable {
     public func read(_ image: RGBImage, detectionMaxSide: Int? = nil,
                      known: ((Box) -> (text: String, score: Float, angle: Int)?)? = nil) throws -> [TextLine] {
         var bgr = [UInt8](repeating: 0, count: image.pixels.count)
-        for i in stride(from: 0, to: bgr.count, by: 3) {
-            bgr[i] = image.pixels[i + 2]; bgr[i + 1] = image.pixels[i + 1]; bgr[i + 2] = image.pixels[i]
+        image.pixels.withUnsafeBufferPointer { rgb in
+            bgr.withUnsafeMutableBufferPointer { bgr in
+                let row = image.width * 3
+                pool.parallelFor(image.height, minChunk: max(1, 65536 / max(row, 1))) { rows in
+                    for i in stride(from: rows.lowerBound * row, to: rows.upperBound * row, by: 3) {
+                        bgr[i] = rgb[i + 2]; bgr[i + 1] = rgb[i + 1]; bgr[i + 2] = rgb[i]
+                    }
+                }
+            }
         }
         let picture = Pixels(width: image.width, height: image.height, data: bgr)
-        var lines: [TextLine] = []
-        for quad in try detect(picture, maxSide: detectionMaxSide ?? Self.detMaxSide) {
+        let quads = try detect(picture, maxSide: detectionMaxSide ?? Self.detMaxSide)
+        var lines: [TextLine?] = Array(repeating: nil, count: quads.count)
+        var unread: [(index: Int, quad: [Point], corners: [(x: Float, y: Float)], box: Box)] = []
+        for (i, quad) in quads.enumerated() {
             let xs = quad.map { Float($0.x) }, ys = quad.map { Float($0.y) }
             let corners = zip(xs, ys).map { (x: $0, y: $1) }, box = Box(x0: xs.min()!, y0: ys.min()!, x1: xs.max()!, y1: ys.max()!)
             if let line = known?(box) {
-                lines.append(TextLine(text: line.text, score: line.score, quad: corners, box: box, angle: line.angle))
-                continue
+                lines[i] = TextLine(text: line.text, score: line.score, quad: corners, box: box, angle: line.angle)
+            } else {
+                unread.append((i, quad, corners, box))
             }
-            guard var crop = Self.crop(picture, quad) else { continue }
-            let probs = try classify(crop)
-            let turned = probs.count == 2 && probs[1] > probs[0]
-            if turned { crop = PixelOps.rotate180(crop) }
-            let (text, score) = try recognise(crop)
-            lines.append(TextLine(text: text, score: score, quad: corners, box: box, angle: turned ? 180 : 0))
         }
-        return lines
+        // The widest lines first, so that no thread is left with a long line at the end.
+        unread.sort { $0.box.x1 - $0.box.x0 > $1.box.x1 - $1.box.x0 }
+        let read = try readLines(picture, unread.map(\.quad))
+        for (line, result) in zip(unread, read) {
+            guard let (text, score, angle) = result else { continue }
+            lines[line.index] = TextLine(text: text, score: score, quad: line.corners, box: line.box, angle: angle)
+        }
+        return lines.compactMap { $0 }
+    }
+
+    /// Each quad's text, score and angle (nil: it cannot be cropped). Two lines or more are
+    /// read one line per pool task: a line's networks work on 48-pixel-high inputs, too small
+    /// for their kernels to gain from being split over the threads, so a whole line on each
+    /// thread keeps both cores busy, the crop and the resizes included.
+    func readLines(_ picture: Pixels, _ quads: [[Point]]) throws(OCRError) -> [(String, Float, Int)?] {
+        if quads.count < 2 || pool.threadCount == 1 { return try quads.map { q throws(OCRError) in try readLine(picture, q) } }
+        let results = UnsafeMutableBufferPointer<Result<(String, Float, Int)?, OCRError>>.allocate(capacity: quads.count)
+        defer { results.deinitialize().deallocate() }
+        pool.run(tasks: quads.count) { i in
+            (results.baseAddress! + i).initialize(to: Result { () throws(OCRError) in try readLine(picture, quads[i]) })
+        }
+        return try results.map { r throws(OCRError) in try r.get() }
+    }
+
+    /// One quad cropped, turned upright when the classifier says so, and recognised.
+    func readLine(_ picture: Pixels, _ quad: [Point]) throws(OCRError) -> (String, Float, Int)? {
+        guard var crop = Self.crop(picture, quad) else { return nil }
+        let probs = try classify(crop)
+        let turned = probs.count == 2 && probs[1] > probs[0]
+        if turned { crop = PixelOps.rotate180(crop) }
+        let (text, score) = try recognise(crop)
+        return (text, score, turned ? 180 : 0)
     }
 
     // MARK: - Detection
@@ -127,8 +162,8 @@ public final class TextReader: Sendable {
     /// The probability map for the picture: (height, width) of the resized detector input.
     func probabilityMap(_ picture: Pixels, maxSide: Int = detMaxSide) throws -> Value {
         let size = Self.detectionSize(width: picture.width, height: picture.height, maxSide: maxSide)
-        let input = PixelOps.normalized(PixelOps.resizeLinear(picture, width: size.width, height: size.height),
-                                        mean: Self.detMean, std: Self.detStd)
+        let input = PixelOps.normalized(PixelOps.resizeLinear(picture, width: size.width, height: size.height, pool: pool),
+                                        mean: Self.detMean, std: Self.detStd, pool: pool)
         return try det.run(input, pool: pool)
     }
 
@@ -255,7 +290,7 @@ public final class TextReader: Sendable {
 
     // MARK: - Orientation and recognition
 
-    func classify(_ crop: Pixels) throws -> [Float] {
+    func classify(_ crop: Pixels) throws(OCRError) -> [Float] {
         let input = PixelOps.normalized(PixelOps.resizeLinear(crop, width: Self.clsWidth, height: Self.clsHeight),
                                         mean: Self.detMean, std: Self.detStd)
         return try cls.run(input, pool: pool).data
@@ -269,7 +304,7 @@ public final class TextReader: Sendable {
         return PixelOps.normalized(resized, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], padToWidth: width)
     }
 
-    func recognise(_ crop: Pixels) throws -> (String, Float) {
+    func recognise(_ crop: Pixels) throws(OCRError) -> (String, Float) {
         let probs = try rec.run(Self.recognitionInput(crop), pool: pool)
         guard probs.shape.count == 3, probs.shape[2] == characters.count else {
             throw OCRError.shape(node: "recogniser output", reason: "expected (1, T, \(characters.count)), got \(probs.shape)")

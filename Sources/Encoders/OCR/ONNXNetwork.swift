@@ -454,6 +454,11 @@ struct ONNXNetwork: Sendable {
             func arg(_ k: Int) throws(OCRError) -> Value {
                 guard k < node.inputs.count, !node.inputs[k].isEmpty else { throw .shape(node: node.name, reason: "missing input \(k)") }
                 let name = node.inputs[k]
+                // This node is the value's last reader: it is handed over rather than shared,
+                // so an op that writes its input in place (activations, batch norm, softmax)
+                // does not copy it first.
+                if lastUse[i].contains(name), node.inputs.lazy.filter({ $0 == name }).count == 1,
+                   let v = values.removeValue(forKey: name) { return v }
                 if let v = values[name] ?? constants[name] { return v }
                 throw .shape(node: node.name, reason: "input \(name) has not been computed")
             }

@@ -18,7 +18,8 @@ final class PoolState: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private var job: ((Int) -> Void)?
     // Atomic although published by the ticket: a worker holding a stale ticket may read it
-    // while the next job is being set up (its claim then fails), which must not be a race.
+    // while the next job is being set up (its claim then fails: `dispatch` closes the old
+    // ticket before it changes the count), which must not be a race.
     private let jobTasks = Atomic<Int>(0)
     private let sleep = ConditionLock()
     private var sleepers = 0 // guarded by `sleep`
@@ -27,12 +28,23 @@ final class PoolState: @unchecked Sendable {
     /// kernel of a layer, short enough not to steal cores from other processes when idle.
     private static let spinLimit = 2_000
 
+    /// A closed ticket's index: above any task count, so nothing can be claimed from it.
+    private static let closedIndex: UInt64 = 0xffff_ffff
+
     /// Runs on the calling thread; returns when all `tasks` have finished.
     func dispatch(_ body: @escaping (Int) -> Void, tasks: Int) {
+        // Close the previous job's ticket first, with a sequence of its own whose index no
+        // task count reaches. Otherwise a worker that read the previous ticket (its index
+        // at that job's end) and then this job's larger task count could still claim it:
+        // it would run a task of this job twice, or the previous closure after its
+        // dispatcher returned, and `finished` would count one task too many.
+        let closed = (ticket.load(ordering: .relaxed) >> 32) &+ 1
+        ticket.store(closed << 32 | PoolState.closedIndex, ordering: .relaxed)
         job = body
-        jobTasks.store(tasks, ordering: .relaxed)
+        // Releasing: a worker that reads this count also sees the ticket closed above.
+        jobTasks.store(tasks, ordering: .releasing)
         finished.store(0, ordering: .relaxed)
-        let sequence = (ticket.load(ordering: .relaxed) >> 32) &+ 1
+        let sequence = closed &+ 1
         ticket.store(sequence << 32, ordering: .releasing)
         sleep.withLock { if sleepers > 0 { sleep.broadcast() } }
         work(sequence: sequence)
@@ -50,7 +62,7 @@ final class PoolState: @unchecked Sendable {
             let t = ticket.load(ordering: .acquiring)
             guard t >> 32 == sequence else { return }
             let index = Int(t & 0xffff_ffff)
-            guard index < jobTasks.load(ordering: .relaxed) else { return }
+            guard index < jobTasks.load(ordering: .acquiring) else { return }
             let (exchanged, _) = ticket.compareExchange(expected: t, desired: t &+ 1, ordering: .acquiringAndReleasing)
             guard exchanged else { continue }
             job?(index)

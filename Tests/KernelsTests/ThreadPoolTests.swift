@@ -57,6 +57,30 @@ final class ThreadPoolTests: XCTestCase {
         XCTAssertEqual(sums.snapshot, [1500, 1500, 1500, 1500])
     }
 
+    /// A job with more tasks than the one before it: a worker that read the earlier job's
+    /// ticket must not claim a task of it past its end (taking the new job's task count)
+    /// once the new job is being set up. Such a claim ran a task twice, or let `run` return
+    /// while a task was still running. Each job checks, before `run` returns, that every
+    /// task ran exactly once; the small jobs between keep a worker on a stale ticket often.
+    func testAJobAfterASmallerOneRunsEachTaskOnce() {
+        let pool = ThreadPool(threads: 2)
+        let failures = Atomic<Int>(0)
+        let deadline = Date().addingTimeInterval(1.5)
+        var jobs = 0
+        let counts = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 64)
+        defer { counts.deallocate() }
+        for i in 0..<64 { (counts + i).initialize(to: Atomic<Int>(0)) }
+        while Date() < deadline {
+            for tasks in [2, 9, 1 + jobs % 40, 3] {
+                for i in 0..<tasks { counts[i].store(0, ordering: .relaxed) }
+                pool.run(tasks: tasks) { t in counts[t].add(1, ordering: .relaxed) }
+                for i in 0..<tasks where counts[i].load(ordering: .relaxed) != 1 { failures.add(1, ordering: .relaxed) }
+                jobs += 1
+            }
+        }
+        XCTAssertEqual(failures.load(ordering: .relaxed), 0, "tasks run other than once, over \(jobs) jobs")
+    }
+
     func testGemmFromConcurrentTasksMatchesSerial() {
         var rng = SeededRandom(seed: 40)
         let m = 64, n = 96, k = 200

@@ -125,16 +125,27 @@ public final class TextReader: Sendable {
     /// Each quad's text, score and angle (nil: it cannot be cropped). Two lines or more are
     /// read one line per pool task: a line's networks work on 48-pixel-high inputs, too small
     /// for their kernels to gain from being split over the threads, so a whole line on each
-    /// thread keeps both cores busy, the crop and the resizes included.
+    /// thread keeps both cores busy, the crop and the resizes included. A pool job holds the
+    /// pool until its last task ends, so lines go in jobs of `linesPerThreadPerJob` per
+    /// thread: a page of text does not keep other callers (another stream's speech) off the
+    /// pool for all of its lines.
     func readLines(_ picture: Pixels, _ quads: [[Point]]) throws(OCRError) -> [(String, Float, Int)?] {
         if quads.count < 2 || pool.threadCount == 1 { return try quads.map { q throws(OCRError) in try readLine(picture, q) } }
         let results = UnsafeMutableBufferPointer<Result<(String, Float, Int)?, OCRError>>.allocate(capacity: quads.count)
         defer { results.deinitialize().deallocate() }
-        pool.run(tasks: quads.count) { i in
-            (results.baseAddress! + i).initialize(to: Result { () throws(OCRError) in try readLine(picture, quads[i]) })
+        let perJob = Self.linesPerThreadPerJob * pool.threadCount
+        for first in stride(from: 0, to: quads.count, by: perJob) {
+            let count = min(perJob, quads.count - first)
+            pool.run(tasks: count) { t in
+                let i = first + t
+                (results.baseAddress! + i).initialize(to: Result { () throws(OCRError) in try readLine(picture, quads[i]) })
+            }
         }
         return try results.map { r throws(OCRError) in try r.get() }
     }
+
+    /// Lines each pool thread reads in one pool job (see `readLines`).
+    static let linesPerThreadPerJob = 4
 
     /// One quad cropped, turned upright when the classifier says so, and recognised.
     func readLine(_ picture: Pixels, _ quad: [Point]) throws(OCRError) -> (String, Float, Int)? {

@@ -89,6 +89,18 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// `body(task)` for every task in 0..<tasks over the pool, as `run(tasks:)`, with the
+    /// results in task order. Every task runs; then the first error, in task order, is thrown.
+    public func map<T, E: Error>(tasks: Int, _ body: (_ task: Int) throws(E) -> T) throws(E) -> [T] {
+        guard tasks > 0 else { return [] }
+        let results = UnsafeMutableBufferPointer<Result<T, E>>.allocate(capacity: tasks)
+        defer { results.deinitialize().deallocate() }
+        run(tasks: tasks) { t in
+            (results.baseAddress! + t).initialize(to: Result { () throws(E) -> T in try body(t) })
+        }
+        return try results.map { r throws(E) in try r.get() }
+    }
+
     private func serially(_ body: () -> Void) {
         let depth = sl_pool_depth()
         sl_pool_set_depth(depth + 1)
@@ -106,5 +118,12 @@ public final class ThreadPool: @unchecked Sendable {
             let lo = count * t / chunks, hi = count * (t + 1) / chunks
             if lo < hi { body(lo..<hi) }
         }
+    }
+}
+
+extension Optional where Wrapped == ThreadPool {
+    /// `parallelFor` on the pool when there is one, else `body(0..<count)` on the calling thread.
+    public func parallelFor(_ count: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+        if let pool = self { pool.parallelFor(count, minChunk: minChunk, body) } else if count > 0 { body(0..<count) }
     }
 }

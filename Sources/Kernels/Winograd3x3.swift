@@ -1,7 +1,8 @@
 // 3×3 convolution, stride 1, padding 1, ungrouped, on channels-first planes, by Winograd's
 // F(2×2, 3×3) (CKernels/winograd.c): 4 products per output pixel and input channel instead
 // of 9. The weights are transformed once at construction; a call splits the rows of 2×2
-// output tiles over the pool, each thread with its own scratch. Results differ from the
+// output tiles over the pool, each thread with its own scratch
+// (its thread-local scratch buffer, kept between calls). Results differ from the
 // direct sum by rounding only (a few units in the last place of the larger terms).
 import CKernels
 import Foundation
@@ -53,8 +54,10 @@ public struct Winograd3x3Conv: Sendable {
         transformed.withUnsafeBufferPointer { u in
             bias.withUnsafeBufferPointerOrNil { b in
                 pool.parallelFor(tileRows) { rows in
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
-                    defer { scratch.deallocate() }
+                    // Thread-local slot 3, as the other convolutions' scratch (slot 0 is the GEMM's).
+                    guard let scratch = sl_thread_scratch(3, scratchFloats) else {
+                        preconditionFailure("Winograd3x3Conv: out of memory for \(scratchFloats) floats of scratch")
+                    }
                     sl_winograd3x3_rows(isa, x, Int32(inChannels), Int32(height), Int32(width), u.baseAddress!, Int32(outChannels), b, act,
                                         y, Int32(rows.lowerBound), Int32(rows.upperBound), scratch)
                 }

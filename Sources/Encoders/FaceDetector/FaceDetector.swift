@@ -137,18 +137,11 @@ public struct FaceDetector: Sendable {
             let hs = Int(Double(image.height) * scale + 1), ws = Int(Double(image.width) * scale + 1)
             return hs * ws > options.maxLevelPixels ? nil : (scale, ws, hs)
         }
-        var all: [Candidate] = []
-        if levels.count == 1 {
-            all = try levelProposals(image, levels[0].scale, width: levels[0].width, height: levels[0].height)
-        } else {
-            let found = UnsafeMutableBufferPointer<Result<[Candidate], any Error>>.allocate(capacity: levels.count)
-            defer { found.deinitialize().deallocate() }
-            pool.run(tasks: levels.count) { i in
-                (found.baseAddress! + i).initialize(to: Result { try levelProposals(image, levels[i].scale, width: levels[i].width,
-                                                                                    height: levels[i].height) })
-            }
-            for level in found { all += try level.get() }
+        func level(_ i: Int) throws -> [Candidate] {
+            try levelProposals(image, levels[i].scale, width: levels[i].width, height: levels[i].height)
         }
+        // One level alone keeps the pool for its own kernels.
+        let all = levels.count == 1 ? try level(0) : try pool.map(tasks: levels.count, level).flatMap { $0 }
         return Self.nms(all, threshold: Self.stageNMS).map { c in
             let w = c.x2 - c.x1, h = c.y2 - c.y1
             return Self.square(Candidate(x1: c.x1 + c.offsets.0 * w, y1: c.y1 + c.offsets.1 * h,

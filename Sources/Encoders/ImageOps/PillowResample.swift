@@ -48,10 +48,7 @@ public enum PillowResample {
     {
         let horizontal = Taps(inSize: image.width, outSize: resized.width, outputs: x0..<(x0 + width), filter: filter)
         let vertical = Taps(inSize: image.height, outSize: resized.height, outputs: y0..<(y0 + height), filter: filter)
-        /// `body` over 0..<rows, split over the pool when there is one.
-        func rowsSplit(_ rows: Int, _ body: (Range<Int>) -> Void) {
-            if let pool { pool.parallelFor(rows, minChunk: max(1, 4096 / max(width, 1))) { body($0) } } else { body(0..<rows) }
-        }
+        let minRows = max(1, 4096 / max(width, 1))
 
         // Horizontal pass over the source rows the vertical pass reads: (rows, width, 3).
         let firstRow = vertical.first.min() ?? 0
@@ -59,7 +56,7 @@ public enum PillowResample {
         var temp = [UInt8](repeating: 0, count: rows * width * 3)
         image.pixels.withUnsafeBufferPointer { src in
             temp.withUnsafeMutableBufferPointer { dst in
-                rowsSplit(rows) { range in
+                pool.parallelFor(rows, minChunk: minRows) { range in
                     for r in range {
                         let line = src.baseAddress! + (firstRow + r) * image.width * 3
                         for x in 0..<width {
@@ -73,7 +70,7 @@ public enum PillowResample {
         var out = [UInt8](repeating: 0, count: height * width * 3)
         temp.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                rowsSplit(height) { range in
+                pool.parallelFor(height, minChunk: minRows) { range in
                     for y in range {
                         for x in 0..<width {
                             vertical.apply(output: y, dst: dst.baseAddress! + (y * width + x) * 3) { i in

@@ -93,7 +93,7 @@ enum PixelOps {
                                 }
                             }
                         }
-                        if let pool { pool.parallelFor(dh, minChunk: max(1, 16384 / max(n, 1))) { fill($0) } } else { fill(0..<dh) }
+                        pool.parallelFor(dh, minChunk: max(1, 16384 / max(n, 1))) { fill($0) }
                     }
                 }
             }
@@ -192,7 +192,7 @@ enum PixelOps {
                         }
                     }
                 }
-                if let pool { pool.parallelFor(p.height, minChunk: max(1, 8192 / max(p.width, 1))) { fill($0) } } else { fill(0..<p.height) }
+                pool.parallelFor(p.height, minChunk: max(1, 8192 / max(p.width, 1))) { fill($0) }
             }
         }
         return Value(shape: [1, 3, p.height, w], data: out)

@@ -131,17 +131,12 @@ public final class TextReader: Sendable {
     /// pool for all of its lines.
     func readLines(_ picture: Pixels, _ quads: [[Point]]) throws(OCRError) -> [(String, Float, Int)?] {
         if quads.count < 2 || pool.threadCount == 1 { return try quads.map { q throws(OCRError) in try readLine(picture, q) } }
-        let results = UnsafeMutableBufferPointer<Result<(String, Float, Int)?, OCRError>>.allocate(capacity: quads.count)
-        defer { results.deinitialize().deallocate() }
         let perJob = Self.linesPerThreadPerJob * pool.threadCount
+        var read: [(String, Float, Int)?] = []
         for first in stride(from: 0, to: quads.count, by: perJob) {
-            let count = min(perJob, quads.count - first)
-            pool.run(tasks: count) { t in
-                let i = first + t
-                (results.baseAddress! + i).initialize(to: Result { () throws(OCRError) in try readLine(picture, quads[i]) })
-            }
+            read += try pool.map(tasks: min(perJob, quads.count - first)) { t throws(OCRError) in try readLine(picture, quads[first + t]) }
         }
-        return try results.map { r throws(OCRError) in try r.get() }
+        return read
     }
 
     /// Lines each pool thread reads in one pool job (see `readLines`).

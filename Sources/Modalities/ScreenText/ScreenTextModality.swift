@@ -67,9 +67,9 @@ final class ScreenTextAnalyser: FrameAnalyser {
         let thumbnail = FrameChange.thumbnail(image)
         let before = previous.withLock { $0 }
         let lines: [Line]
-        if let before, case let changed = FrameChange.changedAreas(before.thumbnail, thumbnail), !changed.isEmpty {
+        if let before, case let cells = FrameChange.changedCells(before.thumbnail, thumbnail),
+           case let changed = FrameChange.changedAreas(cells: cells), !changed.isEmpty {
             let areas = Self.widened(changed, by: before.lines.map(\.region))
-            let cells = FrameChange.changedCells(before.thumbnail, thumbnail)
             if areas.reduce(0, { $0 + $1.area }) > Self.wholeFrameShare {
                 lines = try read(image, earlier: before.lines, changedCells: cells)
             } else {

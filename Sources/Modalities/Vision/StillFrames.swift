@@ -55,8 +55,13 @@ enum FrameChange {
     /// group's bounding box widened by one cell, overlapping boxes joined. Two cars at opposite
     /// corners are two small areas, not one box over the whole frame. Empty when nothing changed.
     static func changedAreas(_ a: [UInt8], _ b: [UInt8]) -> [Region] {
+        changedAreas(cells: changedCells(a, b))
+    }
+
+    /// `changedAreas` from `changedCells`' mask (the whole frame when there is none).
+    static func changedAreas(cells: [Bool]?) -> [Region] {
         let w = MotionEncoder.thumbWidth, h = MotionEncoder.thumbHeight
-        guard var changed = changedCells(a, b) else { return [Region(x0: 0, y0: 0, x1: 1, y1: 1)] }
+        guard var changed = cells else { return [Region(x0: 0, y0: 0, x1: 1, y1: 1)] }
         var boxes: [Region] = []
         for start in changed.indices where changed[start] {
             // One group: every changed cell within reach of one already in it.

@@ -20,9 +20,11 @@ continuously, every modality on). "camera" is a fixed camera-like mix: 720p stre
 bikes fixture (people cycling past: people and motion, vision at 1 fps; faces, labels and
 on-screen text off), of which one stream in four also carries real speech (the speech
 fixtures joined, looped) with Silero VAD + Whisper on it; the other three have no audio.
-With [speech] pack_latency on, an ended utterance may wait up to that long for others to
-share its Whisper window; that wait happens on the speech encoder's own queue, which the
-daemon reports as the speech modality's lag (`modality_lag_ms.speech`, "speech lag" here).
+Utterances that end while Whisper is busy share its next window (utterance packing; the
+daemon's default, --pack-latency 0s); with a --pack-latency above 0 an ended utterance may
+also wait up to that long for others while Whisper is free, and "off" recognises each alone.
+Speech waits on the speech encoder's own queue, which the daemon reports as the speech
+modality's lag (`modality_lag_ms.speech`, "speech lag" here).
 """
 import argparse, json, os, signal, socket, subprocess, sys, threading, time
 
@@ -34,7 +36,11 @@ ap.add_argument("--max-streams", type=int, default=16)
 ap.add_argument("--resolutions", default="720,1080")
 ap.add_argument("--health-requests", type=int, default=1000)
 ap.add_argument("--mixes", default="camera,speech")
-ap.add_argument("--pack-latency", default=None, help='[speech] pack_latency for the daemon, e.g. "5s" or "off"')
+ap.add_argument("--pack-latency", default="0s", help='[speech] pack_latency for the daemon: "0s" (its default), e.g. "5s", or "off"')
+ap.add_argument("--stagger", default="on", choices=["on", "off"],
+                help="start each stream at its own point of its 60 s file, as independent cameras are (default); "
+                "off: all streams in step, so every speaking stream ends its sentences at the same moment (the worst case for speech)")
+ap.add_argument("--daemon-log", default=None, help="append the daemon's standard error to this file")
 ap.add_argument("--counts", default=None, help="stream counts to run, e.g. 6,8 (default: 1, 2, 4, … up to --max-streams, "
                 "stopping at the first not sustained)")
 args = ap.parse_args()
@@ -94,6 +100,27 @@ def make_camera(with_speech):
     os.rename(path + ".tmp.mp4", path)
     return path
 
+def rotated(path, offset):
+    """`path` (60 s, key frames every 2 s) started `offset` s in and wrapped around, with
+    continuous timestamps: looping it starts each loop there (seeking a looped input instead
+    makes its timestamps jump forward at every loop)."""
+    if offset == 0:
+        return path
+    out = f"{path[:-4]}-from{offset}.mp4"
+    if os.path.exists(out):
+        return out
+    tail, head, listing = out + ".tail.mp4", out + ".head.mp4", out + ".txt"
+    quiet = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
+    subprocess.run(quiet + ["-ss", str(offset), "-i", path, "-c", "copy", "-avoid_negative_ts", "make_zero", tail], check=True)
+    subprocess.run(quiet + ["-i", path, "-t", str(offset), "-c", "copy", head], check=True)
+    with open(listing, "w") as f:
+        f.write(f"file '{tail}'\nfile '{head}'\n")
+    subprocess.run(quiet + ["-f", "concat", "-safe", "0", "-i", listing, "-c", "copy", out + ".tmp.mp4"], check=True)
+    os.rename(out + ".tmp.mp4", out)
+    for p in (tail, head, listing):
+        os.remove(p)
+    return out
+
 def api(sock, path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(10)
@@ -144,6 +171,10 @@ def run(height, n, mix="speech"):
         url = f"http://127.0.0.1:{port}/s.ts"
         speaks = mix == "speech" or i % 4 == 0
         path = make(height) if mix == "speech" else make_camera(speaks)
+        # Staggered: stream i starts (i · 0.618…) of the way into its file (golden-ratio
+        # spacing keeps any number of streams apart), rounded to the 2 s key frames -c copy cuts at.
+        offset = 2 * round(((i * 0.6180339887) % 1.0) * 30) % 60 if args.stagger == "on" else 0
+        path = rotated(path, offset)
         sources.append(subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", path,
                                          "-c", "copy", "-f", "mpegts", "-listen", "1", url],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -155,12 +186,12 @@ def run(height, n, mix="speech"):
                         f'people = true\nfaces = false\nlabels = false\nocr = false\n[rates]\npeople = 1.0\n')
     with open(os.path.join(root, "sightline.toml"), "w") as f:
         f.write(f'[paths]\nmodels_dir = "{models}"\n[socket]\ngroup = ""\n[access]\nallowed_groups = []\n[threads]\ndecode = 1\n')
-        if args.pack_latency:
+        if args.pack_latency != "0s":
             f.write(f'[speech]\npack_latency = "{args.pack_latency}"\n')
     sock = os.path.join(root, "api.sock")
     daemon = subprocess.Popen([args.sightline, "serve", "--config", os.path.join(root, "sightline.toml"), "--streams",
                                os.path.join(root, "streams"), "--socket", sock, "--state-dir", os.path.join(root, "state"),
-                               "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=open(args.daemon_log, "a") if args.daemon_log else subprocess.DEVNULL)
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -232,5 +263,5 @@ for mix, height in cases:
         n *= 2
 summary = {f"{mix} {h}p": max([r["streams"] for r in results if r["mix"] == mix and r["height"] == h and r["sustained"]], default=0)
            for mix, h in cases}
-print(json.dumps({"benchmark": "live", "seconds": args.seconds, "pack_latency": args.pack_latency,
+print(json.dumps({"benchmark": "live", "seconds": args.seconds, "pack_latency": args.pack_latency, "stagger": args.stagger,
                   "load_average": os.getloadavg(), "max_sustained_streams": summary, "runs": results}))

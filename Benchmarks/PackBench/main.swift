@@ -22,7 +22,7 @@ import Whisper
 
 struct Args {
     var threads = 2, runs = 3, gap = WhisperTranscriber.defaultPackGapFrames, latencyMs = 5000
-    var model = "whisper-base", live = true, only = "", precisionCheck = false, weightGap = true, deviation = false, deviationOnly = false
+    var model = "whisper-base", live = true, only = "", precisionCheck = false, weightGap = true, deviation = false, deviationOnly = false, words = false
     init() {
         var it = CommandLine.arguments.dropFirst().makeIterator()
         while let a = it.next() {
@@ -39,6 +39,7 @@ struct Args {
             case "--weight-gap": weightGap = v != "off"
             case "--deviation": deviation = v != "off"
             case "--deviation-only": deviationOnly = v != "off"
+            case "--words": words = v != "off"
             default: FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8)); exit(2)
             }
         }
@@ -171,6 +172,11 @@ for (i, (a, p)) in zip(alone, packed).enumerated() {
         let delta = wordTimeDelta(a.segments, p.segments) ?? 0
         maxDelta = max(maxDelta, delta)
         print("  same: \(name) (\(requests[i].samples.count / 16) ms) word-time Δ \(delta) ms\(dev)")
+        if args.words && delta > 20 {
+            for (x, y) in zip(a.segments.flatMap(\.words), p.segments.flatMap(\.words)) where max(abs(x.startMs - y.startMs), abs(x.endMs - y.endMs)) > 20 {
+                print("    \(x.word): alone \(x.startMs)-\(x.endMs) ms, packed \(y.startMs)-\(y.endMs) ms")
+            }
+        }
     } else {
         print("  DIFF: \(name) (\(requests[i].samples.count / 16) ms)\(dev)")
         differing.append("\(name): alone \"\(ta)\" | packed \"\(tp)\"")

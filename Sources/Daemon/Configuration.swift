@@ -58,14 +58,16 @@ extension Configuration {
                 + (s.encoders.isEmpty ? "none" : s.encoders.joined(separator: ", ")) + "\n"
         }
         if streams.contains(where: { $0.enabled && $0.encoders.contains("speech") }) {
-            let ms = daemon.speech.packLatencyMs
             let normal = streams.filter { $0.enabled && $0.encoders.contains("speech") && !$0.speechLowLatency }.map(\.id)
-            if ms > 0 && !normal.isEmpty {
-                out += "speech latency: an ended utterance waits up to \(Units.formatDuration(ms)) ([speech] pack_latency) to share "
-                    + "Whisper's 30 s window with other streams' utterances, on \(normal.joined(separator: ", "))"
-                    + "; a stream file's [speech] latency = \"low\" skips the wait\n"
-            } else {
-                out += "speech latency: utterances are recognised as soon as they end (no packing)\n"
+            switch daemon.speech.packLatencyMs {
+            case let ms? where !normal.isEmpty:
+                let wait = ms > 0 ? "an ended utterance waits up to \(Units.formatDuration(ms)) ([speech] pack_latency) for other "
+                    + "streams' utterances to share Whisper's 30 s window; " : ""
+                out += "speech latency: \(wait)utterances that end while Whisper is busy share its next window "
+                    + "(packed; adds no wait), on \(normal.joined(separator: ", "))"
+                    + "; a stream file's [speech] latency = \"low\" is never packed, [speech] pack_latency = \"off\" packs none\n"
+            default:
+                out += "speech latency: utterances are recognised as soon as Whisper is free, each alone (no packing)\n"
             }
         }
         out += "known modalities ([modalities] keys of a stream file):\n"

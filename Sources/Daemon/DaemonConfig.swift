@@ -63,10 +63,12 @@ public struct DaemonConfig: Sendable, Equatable {
     /// `[speech]`: how live speech shares the recogniser.
     public struct Speech: Sendable, Equatable {
         /// How long an ended utterance may wait for other streams' utterances to share its
-        /// 30 s Whisper window; 0 (the default) turns packing off. Adds up to this much to
-        /// speech latency. Off by default: packed utterances do not yet transcribe exactly as
-        /// lone ones (README, "Speech across streams").
-        public var packLatencyMs: Int64 = 0
+        /// 30 s Whisper window while Whisper is free; adds up to this much to speech latency.
+        /// 0 (the default): none waits, and only utterances that end while Whisper is busy
+        /// share a window, so packing happens only when speech falls behind. nil ("off"):
+        /// every utterance is recognised alone, and a Whisper that falls behind stays behind
+        /// (README, "Speech across streams": what packing changes).
+        public var packLatencyMs: Int64? = 0
         /// "fp32", "bf16" or "auto" (bf16 only where the CPU has AVX-512 BF16).
         public var precision = "auto"
     }
@@ -101,12 +103,12 @@ public struct DaemonConfig: Sendable, Equatable {
     /// What encoders need to load their models.
     public var encoderSetup: EncoderSetup {
         var setup = EncoderSetup(modelsDirectory: paths.modelsDir, models: models)
-        setup.speechPackLatencyMs = Int(speech.packLatencyMs)
+        setup.speechPackLatencyMs = speech.packLatencyMs.map { Int($0) }
         setup.speechPrecision = speech.precision
         return setup
     }
 
-    static let packLatencyRange: ClosedRange<Int64> = 100...60_000
+    static let packLatencyRange: ClosedRange<Int64> = 0...60_000
     static let speechPrecisions = ["fp32", "bf16", "auto"]
 
     /// The database path with `state_dir` applied.
@@ -220,8 +222,7 @@ public struct DaemonConfig: Sendable, Equatable {
             try t.finish()
         }
         if let t = try r.table("speech") {
-            c.speech.packLatencyMs = try t.duration("pack_latency", default: c.speech.packLatencyMs, range: packLatencyRange,
-                                                    allowOff: true) ?? 0
+            c.speech.packLatencyMs = try t.durationOrOff("pack_latency", default: c.speech.packLatencyMs, range: packLatencyRange)
             let precision = try t.string("precision", default: c.speech.precision)
             guard speechPrecisions.contains(precision) else {
                 throw t.bad("precision", "'\(precision)' is not one of \(speechPrecisions.joined(separator: ", "))")
@@ -282,7 +283,7 @@ public struct DaemonConfig: Sendable, Equatable {
         queue_windows = \(limits.queueWindows)
 
         [speech]
-        pack_latency = \(q(speech.packLatencyMs == 0 ? "off" : Units.formatDuration(speech.packLatencyMs)))
+        pack_latency = \(q(speech.packLatencyMs.map(Units.formatDuration) ?? "off"))
         precision = \(q(speech.precision))
 
         [watchdog]

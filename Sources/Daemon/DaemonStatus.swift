@@ -61,6 +61,24 @@ public final class DaemonStatus: StatusSource {
         for (stream, count) in supervisor.speechUnrecognized {
             unrecognized += "sightline_speech_unrecognized_total{stream=\"\(Metrics.escape(stream))\"} \(count)\n"
         }
-        return out + calls + thinned + skipped + shed + lag + errors + unrecognized
+        return out + calls + thinned + skipped + shed + lag + errors + unrecognized + packingText()
+    }
+
+    /// Live speech's recogniser calls and how many utterances were packed (they share an
+    /// encoder window with others, and their word times can move a little): all streams together.
+    func packingText() -> String {
+        guard let p = (supervisor.encoders as? RegistryEncoders)?.speechPacking else { return "" }
+        return """
+            # HELP sightline_speech_recognizer_calls_total Whisper calls for live streams' utterances (one encoder window each, or more for a batch that does not fit one).
+            # TYPE sightline_speech_recognizer_calls_total counter
+            sightline_speech_recognizer_calls_total \(p.calls)
+            # HELP sightline_speech_utterances_total Live streams' utterances recognised.
+            # TYPE sightline_speech_utterances_total counter
+            sightline_speech_utterances_total \(p.utterances)
+            # HELP sightline_speech_packed_utterances_total Utterances that shared their Whisper call with others' (they ended while Whisper was busy, or waited [speech] pack_latency).
+            # TYPE sightline_speech_packed_utterances_total counter
+            sightline_speech_packed_utterances_total \(p.packed)
+
+            """
     }
 }

@@ -62,9 +62,9 @@ public struct StreamConfig: Sendable, Equatable {
     /// `[rates]`: at most this many frames a second for a picture modality, by registry name,
     /// overriding the modality's own rate (people 1, faces 1, labels 0.5, ocr 0.5).
     public var frameRates: [String: Double] = [:]
-    /// `[speech] latency = "low"`: this stream's utterances are recognised as soon as they
-    /// end, never held to share a Whisper window with other streams' (`[speech] pack_latency`
-    /// of the daemon); "normal" (the default) lets them wait.
+    /// `[speech] latency = "low"`: this stream's utterances are recognised alone, as soon as
+    /// Whisper is free, never packed into a Whisper window with other streams' (`[speech]
+    /// pack_latency` of the daemon); "normal" (the default) lets them be packed.
     public var speechLowLatency = false
     public var connectTimeoutMs: Int64 = 10_000
     public var readTimeoutMs: Int64 = 10_000

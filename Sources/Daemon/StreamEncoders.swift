@@ -96,6 +96,12 @@ public final class RegistryEncoders: EncoderFactory, Sendable {
         }
     }
 
+    /// Live speech's recogniser calls so far (PreparedSpeech.packing); nil before speech is prepared.
+    public var speechPacking: (calls: Int, utterances: Int, packed: Int)? {
+        guard let p = (prepared.withLock { $0[EncoderDescriptor.speech.name] } as? PreparedSpeech)?.packing else { return nil }
+        return (p.batches, p.utterances, p.shared)
+    }
+
     /// The prepared form of `d`, loading its models the first time. Loads run outside the
     /// lock (they take seconds); two racing first uses both load and one result is kept.
     func prepare(_ d: EncoderDescriptor) throws -> any PreparedEncoder {

@@ -118,6 +118,21 @@ final class TOMLReader {
         return ms
     }
 
+    /// A duration within `range` where 0 means something ("0s") and "off" is nil: the two
+    /// cannot share a spelling, so a bare "0" is refused with both.
+    func durationOrOff(_ key: String, default d: Int64?, range: ClosedRange<Int64>) throws -> Int64? {
+        guard let v = value(key) else { return d }
+        guard let s = v.string else { throw bad(key, "expected a duration string such as \"5s\" or \"off\", found \(v.type)") }
+        if s == "off" { return nil }
+        guard let ms = Units.parseDurationMs(s) else {
+            throw bad(key, "'\(s)' is not a duration; write e.g. \"0s\", \"500ms\", \"5s\" or \"off\"")
+        }
+        guard range.contains(ms) else {
+            throw bad(key, "'\(s)' is outside the allowed range \(Units.formatDuration(range.lowerBound))...\(Units.formatDuration(range.upperBound))")
+        }
+        return ms
+    }
+
     /// A size written as "512KiB", "10MB", "2GiB", within `range` (bytes); "off" is nil when `allowOff`.
     func bytes(_ key: String, default d: Int64?, range: ClosedRange<Int64>, allowOff: Bool = false) throws -> Int64? {
         guard let v = value(key) else { return d }

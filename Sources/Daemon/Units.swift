@@ -45,6 +45,7 @@ public enum Units {
 
     public static func formatDuration(_ ms: Int64?) -> String {
         guard let ms else { return "off" }
+        if ms == 0 { return "0s" }
         for (suffix, scale) in durationUnits.reversed() where ms % scale == 0 { return "\(ms / scale)\(suffix)" }
         return "\(ms)ms"
     }

@@ -56,8 +56,9 @@ public struct EncoderSetup: Sendable {
     /// Every `[models]` key of the registry, defaults filled in.
     public var models: [String: ModelSettingValue]
     /// `[speech] pack_latency`: how long an ended utterance may wait for other streams'
-    /// utterances to share its recogniser window (0: never).
-    public var speechPackLatencyMs = 0
+    /// utterances to share its recogniser window while the recogniser is free (0: not at all,
+    /// only utterances queued behind a running one share a window); nil: never packed.
+    public var speechPackLatencyMs: Int? = 0
     /// `[speech] precision`: "fp32", "bf16" or "auto" (bf16 where the CPU has AVX-512 BF16).
     public var speechPrecision = "auto"
 

@@ -1,19 +1,25 @@
 // Utterances of many live streams recognised together: each stream's transcriber asks for
 // one utterance at a time from its own thread and waits; the waiting utterances are handed
 // to the recogniser as one batch, which packs those that fit into shared 30 s encoder
-// windows (WhisperRecognizer.recognize(batch:)). A batch starts when
+// windows (WhisperRecognizer.recognize(batch:)). One batch runs at a time (the recogniser is
+// not reentrant), so utterances that end while a batch runs queue behind it; when it
+// returns, the next batch starts as soon as one is due:
 // - every stream using the packer is waiting or has its utterance in the batch being
 //   recognised (no one else can add an utterance), or
 // - the waiting utterances no longer fit one window, or
-// - the oldest has waited `latencyMs` (the latency packing may add; 0 turns packing off),
+// - the oldest has waited `latencyMs` (the wait packing may add to gather utterances while
+//   the recogniser is free; with 0 (the daemon's default) nothing waits for a free recogniser and
+//   only utterances that queued behind a running batch share a window: packing then adds
+//   no latency, and happens only when the recogniser falls behind),
 // and at once for a stream that asked for low latency (`immediate`), whose utterance is
-// recognised alone. One batch runs at a time (the recogniser is not reentrant); a caller
-// whose utterance is due runs the batch on its own thread, so the packer has no thread.
+// recognised alone. A caller whose utterance is due runs the batch on its own thread, so
+// the packer has no thread.
 import Foundation
 
 public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
     public let inner: any BatchRecognizer
-    /// How long an utterance may wait for others to share its window.
+    /// How long an utterance may wait for others to share its window while the recogniser
+    /// is free (0: not at all; it still shares one with those queued behind a running batch).
     public let latencyMs: Int
     public var modelName: String { inner.modelName }
 
@@ -62,7 +68,7 @@ public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
 
     /// Waits until the utterance is recognised (in a batch, or alone when `immediate`).
     public func recognize(_ samples: [Float], prompt: String?, immediate: Bool) throws -> RecognizedSpeech {
-        let mine = Request(RecognitionRequest(samples: samples, prompt: prompt), immediate: immediate || latencyMs == 0)
+        let mine = Request(RecognitionRequest(samples: samples, prompt: prompt), immediate: immediate)
         condition.lock()
         waiting.append(mine)
         condition.broadcast()

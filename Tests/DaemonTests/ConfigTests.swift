@@ -76,6 +76,20 @@ final class ConfigTests: XCTestCase {
         check("[socket]\nmode = \"999\"\n", key: "socket.mode", line: 2)
         check("[models]\nspeech = \"whisper-huge\"\n", key: "models.speech", line: 2)
         check("[threads]\nkernel = \"two\"\n", key: "threads.kernel", line: 2)
+        // "0s" (pack only what queues behind a busy Whisper) and "off" (never pack) differ,
+        // so a bare 0 is refused rather than read as either.
+        check("[speech]\npack_latency = \"0\"\n", key: "speech.pack_latency", line: 2)
+    }
+
+    func testPackLatencyTellsNoWaitFromOff() throws {
+        XCTAssertEqual(DaemonConfig().speech.packLatencyMs, 0, "by default utterances queued behind a busy Whisper are packed")
+        XCTAssertEqual(try DaemonConfig.parse("[speech]\npack_latency = \"0s\"\n", file: "p.toml").speech.packLatencyMs, 0)
+        XCTAssertEqual(try DaemonConfig.parse("[speech]\npack_latency = \"5s\"\n", file: "p.toml").speech.packLatencyMs, 5_000)
+        let off = try DaemonConfig.parse("[speech]\npack_latency = \"off\"\n", file: "p.toml")
+        XCTAssertNil(off.speech.packLatencyMs)
+        XCTAssertNil(off.encoderSetup.speechPackLatencyMs)
+        XCTAssertNil(try DaemonConfig.parse(off.rendered(), file: "p.toml").speech.packLatencyMs, "off renders as off")
+        XCTAssertEqual(try DaemonConfig.parse(DaemonConfig().rendered(), file: "p.toml").speech.packLatencyMs, 0, "0s renders as 0s")
     }
 
     /// Values that used to trap (a uid beyond UInt32, a timeout NIO's nanosecond TimeAmount

@@ -58,6 +58,10 @@ final class LivePausesEndToEndTests: XCTestCase {
         XCTAssertTrue(spans.contains { $0.startMs >= pause.endMs - 200 }, "\(spans)")
         let metrics = try daemon.client.call("GET", "/metrics").text
         XCTAssertTrue(metrics.contains("sightline_speech_unrecognized_total{stream=\"pause\"} 0"), metrics)
+        // Packing is on by default, but one stream's utterances never queue behind one
+        // another: each was recognised alone, as the file path decodes it.
+        XCTAssertTrue(metrics.contains("sightline_speech_packed_utterances_total 0\n"), metrics)
+        XCTAssertFalse(metrics.contains("sightline_speech_utterances_total 0\n"), metrics)
         daemon.terminate()
         XCTAssertEqual(daemon.process?.terminationStatus, 0, daemon.log)
     }

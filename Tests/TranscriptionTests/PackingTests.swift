@@ -3,8 +3,8 @@
 // windows), recognised alone and packed several to a 30 s window. The goal is the same
 // words (within 0.5 points of WER against the lone transcripts) and word times within
 // 20 ms; on these clips packing now keeps every word (a comma moves: "And so, my" → "And so
-// my") and word times move up to 40 ms, which is why `[speech] pack_latency` is still off by
-// default. The test holds packing to what it does today (`allowedWordChange`,
+// my") and word times move up to 40 ms, which is why the daemon packs only utterances that
+// end while Whisper is busy (`[speech] pack_latency` 0 by default), never a free one's. The test holds packing to what it does today (`allowedWordChange`,
 // `allowedWordTimeMs`) so it cannot get worse unnoticed; tighten both when it improves. With
 // a fake batch recogniser: when the packer starts a batch.
 import Foundation
@@ -98,14 +98,20 @@ final class PackingTests: XCTestCase {
         let lock = NSLock()
         var batches: [[Int]] = []
         let capacity: Int
+        /// How long each batch takes (a busy recogniser).
+        let batchSeconds: Double
         var modelName: String { "fake" }
-        init(capacity: Int) { self.capacity = capacity }
+        init(capacity: Int, batchSeconds: Double = 0) {
+            self.capacity = capacity
+            self.batchSeconds = batchSeconds
+        }
         func fitOneWindow(sampleCounts: [Int]) -> Bool { sampleCounts.reduce(0, +) <= capacity }
         func recognize(_ samples: [Float], progress: (@Sendable (Int64, Int64) -> Void)?) throws -> RecognizedSpeech {
             try recognize(batch: [RecognitionRequest(samples: samples, prompt: nil)])[0]
         }
         func recognize(batch: [RecognitionRequest]) throws -> [RecognizedSpeech] {
             lock.withLock { batches.append(batch.map(\.samples.count)) }
+            if batchSeconds > 0 { Thread.sleep(forTimeInterval: batchSeconds) }
             return batch.map { RecognizedSpeech(language: "en", segments: [TranscriptSegment(startMs: 0, endMs: 1, text: "\($0.samples.count)", words: [])]) }
         }
     }
@@ -170,6 +176,38 @@ final class PackingTests: XCTestCase {
         XCTAssertEqual(concurrently(packer, [10], immediate: [0]), ["10"])
         XCTAssertLessThan(Date().timeIntervalSince(start), 5)
         XCTAssertEqual(fake.batches, [[10]])
+    }
+
+    func testWithoutAWaitAFreeRecogniserTakesAnUtteranceAtOnce() {
+        let fake = FakeBatch(capacity: 100)
+        let packer = PackingRecognizer(fake, latencyMs: 0)
+        packer.addStream(); packer.addStream() // the second stream never speaks
+        let start = Date()
+        XCTAssertEqual(concurrently(packer, [10]), ["10"])
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5, "it did not wait for the silent stream")
+        XCTAssertEqual(fake.batches, [[10]])
+    }
+
+    func testWithoutAWaitUtterancesThatEndWhileTheRecogniserIsBusyShareTheNextBatch() {
+        let fake = FakeBatch(capacity: 100, batchSeconds: 0.5)
+        let packer = PackingRecognizer(fake, latencyMs: 0)
+        for _ in 0..<4 { packer.addStream() } // a fourth stream stays silent
+        let results = Mutexed([String](repeating: "", count: 3))
+        let group = DispatchGroup()
+        for (i, n) in [10, 20, 30].enumerated() {
+            group.enter()
+            Thread {
+                // The first starts a batch alone; the others end while it runs.
+                Thread.sleep(forTimeInterval: i == 0 ? 0 : 0.15)
+                let r = try? packer.recognize([Float](repeating: 0, count: n), prompt: nil, immediate: false)
+                results.update { $0[i] = r?.segments.first?.text ?? "error" }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        XCTAssertEqual(results.value, ["10", "20", "30"])
+        XCTAssertEqual(fake.batches.map { $0.sorted() }, [[10], [20, 30]])
+        XCTAssertEqual(packer.counts, PackingStatistics(batches: 2, utterances: 3, shared: 2))
     }
 
     /// A long decode in pieces (a file's Whisper windows), reporting progress after each.

@@ -2,9 +2,12 @@
 // Its models load once at start-up (from the models directory, per the `[models]` settings
 // `speech` and `vad`) and every stream's encoder shares them; a missing or broken model
 // stops start-up with a message naming the file and the command that fetches it.
-// Utterances of all streams go through one PackingRecognizer: with `[speech] pack_latency`
-// set (off by default), an ended utterance waits up to that long for utterances of other
-// streams to share its 30 s Whisper window; a stream with `[speech] latency = "low"` never waits.
+// Utterances of all streams go through one PackingRecognizer: utterances that end while
+// Whisper is busy share the next 30 s Whisper window (so a recogniser that falls behind
+// catches up instead of paying a window per utterance), and with `[speech] pack_latency` set
+// above 0 an ended utterance also waits up to that long for other streams' utterances while
+// Whisper is free. A stream with `[speech] latency = "low"` is never packed, nor is any with
+// pack_latency "off".
 // A file read once at full speed is transcribed the file way instead (FileSpeechEncoder), on
 // the same model, taking turns with the packed streams (their utterances due meanwhile are
 // recognised between two of the file's Whisper windows).
@@ -18,10 +21,16 @@ import Whisper
 /// The speech models, loaded; makes one `SpeechEncoder` per stream over them.
 public struct PreparedSpeech: PreparedEncoder {
     let recognizer: PackingRecognizer?
+    /// `[speech] pack_latency` is not "off": streams' utterances may share Whisper windows.
+    let packs: Bool
     /// The same model decoding whole files (`TranscriptionOptions.file`), in turn with `recognizer`.
     let fileRecognizer: TurnTakingRecognizer?
     let vad: SileroVADWeights?
     public let modelsLoaded: [String]
+
+    /// Recogniser calls and utterances of every live stream so far, and how many shared
+    /// their call with others (packed); nil without the speech model.
+    public var packing: PackingStatistics? { recognizer?.counts }
 
     /// The daemon's decoding of live speech (`TranscriptionOptions.live`).
     public static var liveOptions: TranscriptionOptions { .live }
@@ -32,6 +41,7 @@ public struct PreparedSpeech: PreparedEncoder {
         let speech = setup.modelName("speech")
         guard speech != "none" else {
             recognizer = nil
+            packs = false
             fileRecognizer = nil
             vad = nil
             modelsLoaded = []
@@ -43,8 +53,9 @@ public struct PreparedSpeech: PreparedEncoder {
             let precision = WhisperPrecision(rawValue: setup.speechPrecision) ?? .auto
             let whisper = try WhisperTranscriber(model: speech, registry: registry, beamSlots: TranscriptionOptions.live.beamSize, precision: precision)
             let packer = PackingRecognizer(WhisperRecognizer(transcriber: whisper, options: Self.liveOptions),
-                                           latencyMs: setup.speechPackLatencyMs)
+                                           latencyMs: setup.speechPackLatencyMs ?? 0)
             recognizer = packer
+            packs = setup.speechPackLatencyMs != nil
             fileRecognizer = packer.takingTurns(WhisperRecognizer(transcriber: whisper, options: .file))
         } catch {
             throw ModelLoadFailure(description: "cannot load speech model '\(speech)' from \(dir): \(error). "
@@ -70,11 +81,11 @@ public struct PreparedSpeech: PreparedEncoder {
         try makeEncoder(streamId: streamId, lowLatency: false)
     }
 
-    /// `lowLatency`: the stream's utterances never wait to share a window.
+    /// `lowLatency`: the stream's utterances are recognised alone, never packed.
     public func makeEncoder(streamId: String, lowLatency: Bool) throws -> (any WindowEncoder)? {
         guard let recognizer else { return nil }
         let vad = self.vad
-        if lowLatency || recognizer.latencyMs == 0 {
+        if lowLatency || !packs {
             let alone = recognizer.immediate
             return SpeechEncoder { LiveSpeechTranscriber(vad: vad, recognizer: alone) }
         }

@@ -10,7 +10,8 @@ encoder the daemon has: audio level, motion, and speech (Silero VAD → Whisper 
 utterance; one shared model, so streams take turns). Vision adds to the cost when it lands. After a warm-up, the run lasts --seconds; a stream
 count is "sustained" when no window was dropped, no frame thinned, every stream's lag
 stayed under two windows, and speech's own lag (its queue included) stayed under two
-windows plus the packer's planned latency. RSS per stream = daemon RSS / N. While each run measures, a client
+windows plus the packer's planned latency. RSS per stream = daemon RSS / N. "packed" = the
+utterances recognised during the run that shared their Whisper call, of all recognised (/metrics). While each run measures, a client
 sends --health-requests GET /v1/health requests spread over the run (one connection each,
 as `curl --unix-socket` does) and their latency p50/p99/max is reported: the API must answer
 while Whisper decodes. The last line is one JSON object.
@@ -218,8 +219,12 @@ def run(height, n, mix="speech"):
         prober.join()
         end = {s["id"]: s for s in json.loads(api(sock, "/v1/streams"))["streams"]}
         metrics1 = api(sock, "/metrics")
+        def total(text, name):
+            return sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith(name + "{") or l.startswith(name + " "))
         def thinned(text):
-            return sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith("sightline_frames_thinned_total"))
+            return total(text, "sightline_frames_thinned_total")
+        utterances = int(total(metrics1, "sightline_speech_utterances_total") - total(metrics0, "sightline_speech_utterances_total"))
+        packed = int(total(metrics1, "sightline_speech_packed_utterances_total") - total(metrics0, "sightline_speech_packed_utterances_total"))
         windows = sum(end[k]["windows_processed"] - base[k]["windows_processed"] for k in end)
         dropped = sum(end[k]["windows_dropped"] - base[k]["windows_dropped"] for k in end)
         thin = thinned(metrics1) - thinned(metrics0)
@@ -228,6 +233,7 @@ def run(height, n, mix="speech"):
         return {"mix": mix, "height": height, "streams": n, "load_1m": round(os.getloadavg()[0], 2), "windows": windows, "expected_windows": int(expected), "dropped": dropped,
                 "frames_thinned": int(thin), "max_lag_ms": max_lag, "max_speech_lag_ms": speech_lag, "rss_mib": round(max(rss) / 1024, 1),
                 "rss_per_stream_mib": round(max(rss) / 1024 / n, 1), "sustained": ok,
+                "utterances": utterances, "packed_utterances": packed,
                 "health_requests": len(latencies), "health_p50_ms": round(percentile(latencies, 50), 2),
                 "health_p99_ms": round(percentile(latencies, 99), 2), "health_max_ms": round(max(latencies), 2)}
     finally:
@@ -240,7 +246,7 @@ def run(height, n, mix="speech"):
 
 results = []
 print(f"{'mix':>7} {'res':>6} {'N':>3} {'windows':>8} {'expected':>8} {'dropped':>7} {'thinned':>7} {'max lag':>8} {'speech lag':>10} {'RSS MiB':>8} {'MiB/stream':>10}"
-      f" {'health p50':>10} {'p99':>7}  sustained")
+      f" {'health p50':>10} {'p99':>7} {'packed':>9}  sustained")
 cases = []
 for mix in args.mixes.split(","):
     cases += [(mix, 720)] if mix == "camera" else [(mix, int(h)) for h in args.resolutions.split(",")]
@@ -252,7 +258,7 @@ for mix, height in cases:
         results.append(r)
         print(f"{mix:>7} {str(height) + 'p':>6} {n:>3} {r['windows']:>8} {r['expected_windows']:>8} {r['dropped']:>7} {r['frames_thinned']:>7} "
               f"{r['max_lag_ms']:>8} {r['max_speech_lag_ms']:>10} {r['rss_mib']:>8} {r['rss_per_stream_mib']:>10} {r['health_p50_ms']:>10} {r['health_p99_ms']:>7}"
-              f"  {r['sustained']}", flush=True)
+              f" {str(r['packed_utterances']) + '/' + str(r['utterances']):>9}  {r['sustained']}", flush=True)
         if counts is not None:
             if not counts:
                 break

@@ -66,5 +66,5 @@ public enum KernelConfig {
     }
 
     /// bf16 weights take the AVX-512 BF16 kernels only on the AVX-512 path of a CPU with BF16.
-    static var bf16Kernels: Bool { cpuHasBF16 && isa == .avx512 }
+    public static var bf16Kernels: Bool { cpuHasBF16 && isa == .avx512 }
 }

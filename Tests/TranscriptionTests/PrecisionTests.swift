@@ -15,6 +15,12 @@ final class PrecisionTests: XCTestCase {
         XCTAssertEqual(WhisperPrecision.auto.resolved, hasBF16 ? .bf16 : .fp32)
         XCTAssertEqual(WhisperPrecision.fp32.resolved, .fp32)
         XCTAssertEqual(WhisperPrecision.bf16.resolved, .bf16)
+        // Kernels held to AVX2 on an AVX-512 BF16 CPU: bf16 would be emulated, so fp32.
+        let isa = KernelConfig.isa
+        defer { KernelConfig.isa = isa }
+        KernelConfig.isa = .avx2
+        XCTAssertEqual(WhisperPrecision.auto.resolved, .fp32)
+        XCTAssertEqual(WhisperPrecision.bf16.resolved, .bf16)
     }
 
     func testBF16KeepsTheWordErrorRateAndMostTokens() throws {

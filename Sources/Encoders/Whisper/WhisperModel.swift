@@ -22,13 +22,15 @@ import ModelIO
 /// Arithmetic of the linear layers (see the file's opening comment).
 public enum WhisperPrecision: String, Sendable, CaseIterable {
     case fp32, bf16
-    /// bf16 where the CPU has AVX-512 BF16 (vdpbf16ps), fp32 elsewhere.
+    /// bf16 where the kernels run AVX-512 BF16 (vdpbf16ps), fp32 elsewhere: also on such a
+    /// CPU with the kernels held to AVX2 (`SIGHTLINE_KERNEL_ISA`), where bf16 would be
+    /// emulated and slower, as on a CPU without it.
     case auto
 
-    /// `auto` decided for this CPU.
+    /// `auto` decided for this CPU and kernel path.
     public var resolved: WhisperPrecision {
         guard self == .auto else { return self }
-        return KernelConfig.cpuHasBF16 && KernelConfig.detectedISA == .avx512 ? .bf16 : .fp32
+        return KernelConfig.bf16Kernels ? .bf16 : .fp32
     }
 
     /// How the linear layers keep their weights.

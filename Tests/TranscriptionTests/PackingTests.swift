@@ -157,35 +157,34 @@ final class PackingTests: XCTestCase {
         XCTAssertTrue(fake.batches.allSatisfy { $0.reduce(0, +) <= 50 }, "\(fake.batches)")
     }
 
-    func testAnUtteranceWaitsAtMostTheLatencyBudget() {
+    /// One of two streams asks for an utterance of 10 samples, the other never speaks: how
+    /// long the answer took, and the batches the recogniser was given.
+    private func oneUtteranceOfTwoStreams(latencyMs: Int, immediate: Bool = false) -> (seconds: Double, batches: [[Int]]) {
         let fake = FakeBatch(capacity: 100)
-        let packer = PackingRecognizer(fake, latencyMs: 300)
-        packer.addStream(); packer.addStream() // the second stream never speaks
+        let packer = PackingRecognizer(fake, latencyMs: latencyMs)
+        packer.addStream(); packer.addStream()
         let start = Date()
-        XCTAssertEqual(concurrently(packer, [10]), ["10"])
-        let waited = Date().timeIntervalSince(start)
+        XCTAssertEqual(concurrently(packer, [10], immediate: immediate ? [0] : []), ["10"])
+        return (Date().timeIntervalSince(start), fake.batches)
+    }
+
+    func testAnUtteranceWaitsAtMostTheLatencyBudget() {
+        let (waited, batches) = oneUtteranceOfTwoStreams(latencyMs: 300)
         XCTAssertGreaterThanOrEqual(waited, 0.29)
         XCTAssertLessThan(waited, 5)
+        XCTAssertEqual(batches, [[10]])
     }
 
     func testALowLatencyStreamNeverWaits() {
-        let fake = FakeBatch(capacity: 100)
-        let packer = PackingRecognizer(fake, latencyMs: 60_000)
-        packer.addStream(); packer.addStream()
-        let start = Date()
-        XCTAssertEqual(concurrently(packer, [10], immediate: [0]), ["10"])
-        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
-        XCTAssertEqual(fake.batches, [[10]])
+        let (waited, batches) = oneUtteranceOfTwoStreams(latencyMs: 60_000, immediate: true)
+        XCTAssertLessThan(waited, 5)
+        XCTAssertEqual(batches, [[10]])
     }
 
     func testWithoutAWaitAFreeRecogniserTakesAnUtteranceAtOnce() {
-        let fake = FakeBatch(capacity: 100)
-        let packer = PackingRecognizer(fake, latencyMs: 0)
-        packer.addStream(); packer.addStream() // the second stream never speaks
-        let start = Date()
-        XCTAssertEqual(concurrently(packer, [10]), ["10"])
-        XCTAssertLessThan(Date().timeIntervalSince(start), 5, "it did not wait for the silent stream")
-        XCTAssertEqual(fake.batches, [[10]])
+        let (waited, batches) = oneUtteranceOfTwoStreams(latencyMs: 0)
+        XCTAssertLessThan(waited, 5, "it did not wait for the silent stream")
+        XCTAssertEqual(batches, [[10]])
     }
 
     func testWithoutAWaitUtterancesThatEndWhileTheRecogniserIsBusyShareTheNextBatch() {

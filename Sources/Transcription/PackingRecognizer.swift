@@ -8,9 +8,9 @@
 //   recognised (no one else can add an utterance), or
 // - the waiting utterances no longer fit one window, or
 // - the oldest has waited `latencyMs` (the wait packing may add to gather utterances while
-//   the recogniser is free; with 0 (the daemon's default) nothing waits for a free recogniser and
-//   only utterances that queued behind a running batch share a window: packing then adds
-//   no latency, and happens only when the recogniser falls behind),
+//   the recogniser is free; with 0, the daemon's default, nothing waits for a free
+//   recogniser and only utterances that queued behind a running batch share a window:
+//   packing then adds no latency, and happens only when the recogniser falls behind),
 // and at once for a stream that asked for low latency (`immediate`), whose utterance is
 // recognised alone. A caller whose utterance is due runs the batch on its own thread, so
 // the packer has no thread.

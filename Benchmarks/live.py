@@ -190,9 +190,10 @@ def run(height, n, mix="speech"):
         if args.pack_latency != "0s":
             f.write(f'[speech]\npack_latency = "{args.pack_latency}"\n')
     sock = os.path.join(root, "api.sock")
+    daemon_log = open(args.daemon_log, "a") if args.daemon_log else subprocess.DEVNULL
     daemon = subprocess.Popen([args.sightline, "serve", "--config", os.path.join(root, "sightline.toml"), "--streams",
                                os.path.join(root, "streams"), "--socket", sock, "--state-dir", os.path.join(root, "state"),
-                               "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=open(args.daemon_log, "a") if args.daemon_log else subprocess.DEVNULL)
+                               "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=daemon_log)
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -239,6 +240,8 @@ def run(height, n, mix="speech"):
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=30)
+        if args.daemon_log:
+            daemon_log.close()
         for p in sources:
             p.kill()
             p.wait()

@@ -109,13 +109,8 @@ final class TOMLReader {
         guard let v = value(key) else { return d }
         guard let s = v.string else { throw bad(key, "expected a duration string such as \"10s\", found \(v.type)") }
         if allowOff, s == "off" || s == "0" { return nil }
-        guard let ms = Units.parseDurationMs(s), ms > 0 else {
-            throw bad(key, "'\(s)' is not a duration; write e.g. \"500ms\", \"10s\", \"5m\", \"2h\", \"7d\"\(allowOff ? " or \"off\"" : "")")
-        }
-        guard range.contains(ms) else {
-            throw bad(key, "'\(s)' is outside the allowed range \(Units.formatDuration(range.lowerBound))...\(Units.formatDuration(range.upperBound))")
-        }
-        return ms
+        return try durationMs(key, s, range: range, zeroAllowed: false,
+                              examples: "\"500ms\", \"10s\", \"5m\", \"2h\", \"7d\"\(allowOff ? " or \"off\"" : "")")
     }
 
     /// A duration within `range` where 0 means something ("0s") and "off" is nil: the two
@@ -124,8 +119,13 @@ final class TOMLReader {
         guard let v = value(key) else { return d }
         guard let s = v.string else { throw bad(key, "expected a duration string such as \"5s\" or \"off\", found \(v.type)") }
         if s == "off" { return nil }
-        guard let ms = Units.parseDurationMs(s) else {
-            throw bad(key, "'\(s)' is not a duration; write e.g. \"0s\", \"500ms\", \"5s\" or \"off\"")
+        return try durationMs(key, s, range: range, zeroAllowed: true, examples: "\"0s\", \"500ms\", \"5s\" or \"off\"")
+    }
+
+    /// `s` parsed as a duration within `range` (ms), or an error naming `key` and `examples`.
+    private func durationMs(_ key: String, _ s: String, range: ClosedRange<Int64>, zeroAllowed: Bool, examples: String) throws -> Int64 {
+        guard let ms = Units.parseDurationMs(s), zeroAllowed || ms > 0 else {
+            throw bad(key, "'\(s)' is not a duration; write e.g. \(examples)")
         }
         guard range.contains(ms) else {
             throw bad(key, "'\(s)' is outside the allowed range \(Units.formatDuration(range.lowerBound))...\(Units.formatDuration(range.upperBound))")

@@ -4,9 +4,10 @@
 // words (within 0.5 points of WER against the lone transcripts) and word times within
 // 20 ms; on these clips packing now keeps every word (a comma moves: "And so, my" → "And so
 // my") and word times move up to 40 ms, which is why the daemon packs only utterances that
-// end while Whisper is busy (`[speech] pack_latency` 0 by default), never a free one's. The test holds packing to what it does today (`allowedWordChange`,
-// `allowedWordTimeMs`) so it cannot get worse unnoticed; tighten both when it improves. With
-// a fake batch recogniser: when the packer starts a batch.
+// end while Whisper is busy (`[speech] pack_latency` 0 by default), never a free one's. The
+// test holds packing to what it does today (`allowedWordChange`, `allowedWordTimeMs`) so it
+// cannot get worse unnoticed; tighten both when it improves. With a fake batch recogniser:
+// when the packer starts a batch.
 import Foundation
 import SpokenWords
 import Subtitles
@@ -117,12 +118,15 @@ final class PackingTests: XCTestCase {
     }
 
     /// Runs `counts.count` streams at once, each asking for one utterance of that many samples.
-    private func concurrently(_ packer: PackingRecognizer, _ counts: [Int], immediate: Set<Int> = []) -> [String] {
+    /// Stream i asks `startAfter[i]` seconds in (at once when not given).
+    private func concurrently(_ packer: PackingRecognizer, _ counts: [Int], immediate: Set<Int> = [],
+                              startAfter: [Double] = []) -> [String] {
         let results = Mutexed([String](repeating: "", count: counts.count))
         let group = DispatchGroup()
         for (i, n) in counts.enumerated() {
             group.enter()
             Thread {
+                if i < startAfter.count { Thread.sleep(forTimeInterval: startAfter[i]) }
                 let r = try? packer.recognize([Float](repeating: 0, count: n), prompt: nil, immediate: immediate.contains(i))
                 // A stream that has said its one utterance is done, as a live stream that ends:
                 // the others need not wait for it.
@@ -191,20 +195,8 @@ final class PackingTests: XCTestCase {
         let fake = FakeBatch(capacity: 100, batchSeconds: 0.5)
         let packer = PackingRecognizer(fake, latencyMs: 0)
         for _ in 0..<4 { packer.addStream() } // a fourth stream stays silent
-        let results = Mutexed([String](repeating: "", count: 3))
-        let group = DispatchGroup()
-        for (i, n) in [10, 20, 30].enumerated() {
-            group.enter()
-            Thread {
-                // The first starts a batch alone; the others end while it runs.
-                Thread.sleep(forTimeInterval: i == 0 ? 0 : 0.15)
-                let r = try? packer.recognize([Float](repeating: 0, count: n), prompt: nil, immediate: false)
-                results.update { $0[i] = r?.segments.first?.text ?? "error" }
-                group.leave()
-            }.start()
-        }
-        group.wait()
-        XCTAssertEqual(results.value, ["10", "20", "30"])
+        // The first starts a batch alone; the others end while it runs.
+        XCTAssertEqual(concurrently(packer, [10, 20, 30], startAfter: [0, 0.15, 0.15]), ["10", "20", "30"])
         XCTAssertEqual(fake.batches.map { $0.sorted() }, [[10], [20, 30]])
         XCTAssertEqual(packer.counts, PackingStatistics(batches: 2, utterances: 3, shared: 2))
     }

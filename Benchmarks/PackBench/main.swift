@@ -9,6 +9,8 @@
 // --precision-check: instead, every clip of the set transcribed whole (greedy) with the
 // encoder in fp32 and in bf16 (emulated where the CPU lacks AVX-512 BF16): WER against the
 // references for each, and how many clips give identical tokens.
+// --jitter: instead of packing, how far lone word times move when only the cut (10, 20 or
+// 32 ms later) or the precision (bf16) changes: the scale packing's differences compare to.
 // Prints a table and, as its last line, one JSON object.
 import Foundation
 import Kernels
@@ -22,7 +24,7 @@ import Whisper
 
 struct Args {
     var threads = 2, runs = 3, gap = WhisperTranscriber.defaultPackGapFrames, latencyMs = 5000
-    var model = "whisper-base", live = true, only = "", precisionCheck = false, weightGap = true, deviation = false, deviationOnly = false, words = false
+    var model = "whisper-base", live = true, only = "", precisionCheck = false, weightGap = true, deviation = false, deviationOnly = false, words = false, jitter = false
     init() {
         var it = CommandLine.arguments.dropFirst().makeIterator()
         while let a = it.next() {
@@ -40,6 +42,7 @@ struct Args {
             case "--deviation": deviation = v != "off"
             case "--deviation-only": deviationOnly = v != "off"
             case "--words": words = v != "off"
+            case "--jitter": jitter = v != "off"
             default: FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8)); exit(2)
             }
         }
@@ -127,6 +130,34 @@ if args.deviationOnly {
             line += d.map { String(format: " %.2f/%.3f/%.3f", $0.own, $0.ownRMS, $0.padRMS) }.joined()
         }
         print(line)
+    }
+    exit(0)
+}
+if args.jitter {
+    // How far lone word times move when nothing but the cut or the precision changes: each
+    // utterance alone as recorded, against the same utterance cut 10, 20 or 32 ms later
+    // (one mel frame, one encoder frame, one VAD chunk; times shifted back), and in bf16.
+    let reference = try requests.map { try recognizer.recognize($0.samples, prompt: $0.prompt, progress: nil) }
+    let bf16 = WhisperRecognizer(transcriber: try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent(args.model),
+                                                                     precision: .bf16), options: .live)
+    for (label, cutMs, r) in [("cut 10 ms later", 10, recognizer), ("cut 20 ms later", 20, recognizer),
+                              ("cut 32 ms later", 32, recognizer), ("bf16", 0, bf16)] {
+        var same = 0, within = 0, deltas: [Int64] = []
+        for (req, ref) in zip(requests, reference) {
+            var out = try r.recognize(Array(req.samples.dropFirst(cutMs * 16)), prompt: req.prompt, progress: nil)
+            for s in out.segments.indices {
+                out.segments[s].words = out.segments[s].words.map { w in
+                    var w = w
+                    w.startMs += Int64(cutMs); w.endMs += Int64(cutMs)
+                    return w
+                }
+            }
+            guard let d = wordTimeDelta(ref.segments, out.segments) else { continue }
+            same += 1
+            if d <= 20 { within += 1 }
+            deltas.append(d)
+        }
+        print("jitter, \(label): same words \(same)/\(requests.count), word times within 20 ms on \(within)/\(same), largest differences \(deltas.sorted().suffix(5)) ms")
     }
     exit(0)
 }
@@ -224,6 +255,11 @@ for (i, input) in inputs.enumerated() {
     if u == p {
         streamsSame += 1
         liveMaxDelta = max(liveMaxDelta, wordTimeDelta(unpacked[i], packedLive[i]) ?? 0)
+        if args.words {
+            for (x, y) in zip(unpacked[i].flatMap(\.words), packedLive[i].flatMap(\.words)) where max(abs(x.startMs - y.startMs), abs(x.endMs - y.endMs)) > 20 {
+                print("    \(input.name) \(x.word): unpacked \(x.startMs)-\(x.endMs) ms, packed \(y.startMs)-\(y.endMs) ms")
+            }
+        }
     } else {
         print("  stream \(input.name): unpacked \"\(u)\" | packed \"\(p)\"")
     }

@@ -42,6 +42,8 @@ ap.add_argument("--stagger", default="on", choices=["on", "off"],
                 help="start each stream at its own point of its 60 s file, as independent cameras are (default); "
                 "off: all streams in step, so every speaking stream ends its sentences at the same moment (the worst case for speech)")
 ap.add_argument("--daemon-log", default=None, help="append the daemon's standard error to this file")
+ap.add_argument("--trace", default=None, help="append, every 2 s of each run, one JSON line: seconds into the run, each "
+                "stream's lag, speech lag (ms) and queued windows, reconnects, daemon RSS (KiB), recognised and packed utterances so far")
 ap.add_argument("--counts", default=None, help="stream counts to run, e.g. 6,8 (default: 1, 2, 4, … up to --max-streams, "
                 "stopping at the first not sustained)")
 args = ap.parse_args()
@@ -211,17 +213,33 @@ def run(height, n, mix="speech"):
         prober = threading.Thread(target=health_latencies, args=(sock, args.health_requests, args.seconds - 1, latencies))
         prober.start()
         max_lag, speech_lag, rss = 0, 0, []
+        def total(text, name):
+            return sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith(name + "{") or l.startswith(name + " "))
+        trace = open(args.trace, "a") if args.trace else None
+        t_start = time.time()
         while time.time() < t_end:
             time.sleep(2)
-            for s in json.loads(api(sock, "/v1/streams"))["streams"]:
+            now = json.loads(api(sock, "/v1/streams"))["streams"]
+            for s in now:
                 max_lag = max(max_lag, s.get("lag_ms") or 0)
                 speech_lag = max(speech_lag, (s.get("modality_lag_ms") or {}).get("speech") or 0)
             rss.append(rss_kib(daemon.pid))
+            if trace:
+                m = api(sock, "/metrics")
+                trace.write(json.dumps({"mix": mix, "height": height, "streams": n, "t": round(time.time() - t_start, 1),
+                                        "lag_ms": {s["id"]: s.get("lag_ms") for s in now},
+                                        "speech_lag_ms": {s["id"]: (s.get("modality_lag_ms") or {}).get("speech") for s in now},
+                                        "queue": {s["id"]: s.get("queue_depth") for s in now},
+                                        "reconnects": sum(s.get("reconnects") or 0 for s in now),
+                                        "rss_kib": rss[-1],
+                                        "utterances": int(total(m, "sightline_speech_utterances_total")),
+                                        "packed": int(total(m, "sightline_speech_packed_utterances_total"))}) + "\n")
+                trace.flush()
+        if trace:
+            trace.close()
         prober.join()
         end = {s["id"]: s for s in json.loads(api(sock, "/v1/streams"))["streams"]}
         metrics1 = api(sock, "/metrics")
-        def total(text, name):
-            return sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith(name + "{") or l.startswith(name + " "))
         def thinned(text):
             return total(text, "sightline_frames_thinned_total")
         utterances = int(total(metrics1, "sightline_speech_utterances_total") - total(metrics0, "sightline_speech_utterances_total"))

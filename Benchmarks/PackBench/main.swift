@@ -11,6 +11,7 @@
 // references for each, and how many clips give identical tokens.
 // --jitter: instead of packing, how far lone word times move when only the cut (10, 20 or
 // 32 ms later) or the precision (bf16) changes: the scale packing's differences compare to.
+// --audio a.wav,b.mp4: those files as the streams instead of the speech set (no WER).
 // Prints a table and, as its last line, one JSON object.
 import Foundation
 import Kernels
@@ -24,7 +25,7 @@ import Whisper
 
 struct Args {
     var threads = 2, runs = 3, gap = WhisperTranscriber.defaultPackGapFrames, latencyMs = 5000
-    var model = "whisper-base", live = true, only = "", precisionCheck = false, weightGap = true, deviation = false, deviationOnly = false, words = false, jitter = false
+    var model = "whisper-base", live = true, only = "", precisionCheck = false, weightGap = true, deviation = false, deviationOnly = false, words = false, jitter = false, audio = ""
     init() {
         var it = CommandLine.arguments.dropFirst().makeIterator()
         while let a = it.next() {
@@ -43,6 +44,7 @@ struct Args {
             case "--deviation-only": deviationOnly = v != "off"
             case "--words": words = v != "off"
             case "--jitter": jitter = v != "off"
+            case "--audio": audio = v
             default: FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8)); exit(2)
             }
         }
@@ -67,6 +69,13 @@ func wordTimeDelta(_ a: [TranscriptSegment], _ b: [TranscriptSegment]) -> Int64?
     return zip(wa, wb).map { max(abs($0.startMs - $1.startMs), abs($0.endMs - $1.endMs)) }.max() ?? 0
 }
 
+/// `--words`: the words of two transcripts with the same words whose times differ by more than 20 ms.
+func printMovedWords(_ a: [TranscriptSegment], _ b: [TranscriptSegment], label: String, first: String, second: String) {
+    for (x, y) in zip(a.flatMap(\.words), b.flatMap(\.words)) where max(abs(x.startMs - y.startMs), abs(x.endMs - y.endMs)) > 20 {
+        print("    \(label)\(x.word): \(first) \(x.startMs)-\(x.endMs) ms, \(second) \(y.startMs)-\(y.endMs) ms")
+    }
+}
+
 func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
 
 let args = Args()
@@ -78,11 +87,18 @@ recognizer.packGapFrames = args.gap
 recognizer.packWeightGap = args.weightGap
 
 var inputs: [(name: String, samples: [Float], reference: String)] = []
+if !args.audio.isEmpty {
+    // Other streams' audio instead of the speech set (no references: WER is not counted).
+    for path in args.audio.split(separator: ",").map(String.init) {
+        inputs.append((URL(fileURLWithPath: path).lastPathComponent, try AudioFixture.samples(path), ""))
+    }
+} else {
 let lecture = try PauseCase.named("lecture")
 if args.only.isEmpty || args.only.contains("lecture") { inputs.append(("lecture", try lecture.samples(), lecture.reference)) }
 for clip in try SpeechReference.clips() {
     if !args.only.isEmpty && !args.only.split(separator: ",").contains(where: { clip.file.hasPrefix($0) }) { continue }
     inputs.append((clip.file, try AudioFixture.samples(clip.path), clip.reference))
+}
 }
 
 if args.precisionCheck {
@@ -165,7 +181,19 @@ var alone: [RecognizedSpeech] = [], packed: [RecognizedSpeech] = []
 var aloneTimes: [Double] = [], packedTimes: [Double] = []
 for _ in 0..<args.runs {
     var t0 = Date()
-    alone = try requests.map { try recognizer.recognize($0.samples, prompt: $0.prompt, progress: nil) }
+    var each: [Double] = []
+    alone = try requests.map { r in
+        let t = Date()
+        defer { each.append(Date().timeIntervalSince(t)) }
+        return try recognizer.recognize(r.samples, prompt: r.prompt, progress: nil)
+    }
+    if !args.audio.isEmpty {
+        let typical = median(each)
+        for (i, t) in each.enumerated() where t > 3 * typical {
+            print(String(format: "  slow alone: %@#%d (%d ms) %.2f s (median %.2f s): \"%@\"", "\(inputs[order[i].stream].name)", order[i].index,
+                         requests[i].samples.count / 16, t, typical, alone[i].segments.map(\.text).joined()))
+        }
+    }
     aloneTimes.append(Date().timeIntervalSince(t0))
     t0 = Date()
     packed = try recognizer.recognize(batch: requests)
@@ -203,11 +231,7 @@ for (i, (a, p)) in zip(alone, packed).enumerated() {
         let delta = wordTimeDelta(a.segments, p.segments) ?? 0
         maxDelta = max(maxDelta, delta)
         print("  same: \(name) (\(requests[i].samples.count / 16) ms) word-time Δ \(delta) ms\(dev)")
-        if args.words && delta > 20 {
-            for (x, y) in zip(a.segments.flatMap(\.words), p.segments.flatMap(\.words)) where max(abs(x.startMs - y.startMs), abs(x.endMs - y.endMs)) > 20 {
-                print("    \(x.word): alone \(x.startMs)-\(x.endMs) ms, packed \(y.startMs)-\(y.endMs) ms")
-            }
-        }
+        if args.words { printMovedWords(a.segments, p.segments, label: "", first: "alone", second: "packed") }
     } else {
         print("  DIFF: \(name) (\(requests[i].samples.count / 16) ms)\(dev)")
         differing.append("\(name): alone \"\(ta)\" | packed \"\(tp)\"")
@@ -255,11 +279,7 @@ for (i, input) in inputs.enumerated() {
     if u == p {
         streamsSame += 1
         liveMaxDelta = max(liveMaxDelta, wordTimeDelta(unpacked[i], packedLive[i]) ?? 0)
-        if args.words {
-            for (x, y) in zip(unpacked[i].flatMap(\.words), packedLive[i].flatMap(\.words)) where max(abs(x.startMs - y.startMs), abs(x.endMs - y.endMs)) > 20 {
-                print("    \(input.name) \(x.word): unpacked \(x.startMs)-\(x.endMs) ms, packed \(y.startMs)-\(y.endMs) ms")
-            }
-        }
+        if args.words { printMovedWords(unpacked[i], packedLive[i], label: input.name + " ", first: "unpacked", second: "packed") }
     } else {
         print("  stream \(input.name): unpacked \"\(u)\" | packed \"\(p)\"")
     }

@@ -12,6 +12,7 @@
 // --jitter: instead of packing, how far lone word times move when only the cut (10, 20 or
 // 32 ms later) or the precision (bf16) changes: the scale packing's differences compare to.
 // --audio a.wav,b.mp4: those files as the streams instead of the speech set (no WER).
+// --precision fp32|bf16|auto: Whisper's arithmetic for parts 1 and 2 (fp32 by default).
 // Prints a table and, as its last line, one JSON object.
 import Foundation
 import Kernels
@@ -25,7 +26,7 @@ import Whisper
 
 struct Args {
     var threads = 2, runs = 3, gap = WhisperTranscriber.defaultPackGapFrames, latencyMs = 5000
-    var model = "whisper-base", live = true, only = "", precisionCheck = false, weightGap = true, deviation = false, deviationOnly = false, words = false, jitter = false, audio = ""
+    var model = "whisper-base", live = true, only = "", precisionCheck = false, weightGap = true, deviation = false, deviationOnly = false, words = false, jitter = false, audio = "", precision = WhisperPrecision.fp32
     init() {
         var it = CommandLine.arguments.dropFirst().makeIterator()
         while let a = it.next() {
@@ -45,6 +46,7 @@ struct Args {
             case "--words": words = v != "off"
             case "--jitter": jitter = v != "off"
             case "--audio": audio = v
+            case "--precision": precision = WhisperPrecision(rawValue: v) ?? precision
             default: FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8)); exit(2)
             }
         }
@@ -80,7 +82,8 @@ func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.isEmpty ? 0 
 
 let args = Args()
 try ThreadPool.configureShared(threads: args.threads)
-let whisper = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent(args.model))
+let whisper = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent(args.model),
+                                     precision: args.precision.resolved)
 let vad = try SileroVADWeights(modelsDirectory: Fixtures.modelsDirectory)
 let recognizer = WhisperRecognizer(transcriber: whisper, options: .live)
 recognizer.packGapFrames = args.gap

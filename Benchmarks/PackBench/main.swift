@@ -46,7 +46,11 @@ struct Args {
             case "--words": words = v != "off"
             case "--jitter": jitter = v != "off"
             case "--audio": audio = v
-            case "--precision": precision = WhisperPrecision(rawValue: v) ?? precision
+            case "--precision":
+                guard let p = WhisperPrecision(rawValue: v) else {
+                    FileHandle.standardError.write(Data("--precision takes fp32, bf16 or auto, not \(v)\n".utf8)); exit(2)
+                }
+                precision = p
             default: FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8)); exit(2)
             }
         }
@@ -96,12 +100,12 @@ if !args.audio.isEmpty {
         inputs.append((URL(fileURLWithPath: path).lastPathComponent, try AudioFixture.samples(path), ""))
     }
 } else {
-let lecture = try PauseCase.named("lecture")
-if args.only.isEmpty || args.only.contains("lecture") { inputs.append(("lecture", try lecture.samples(), lecture.reference)) }
-for clip in try SpeechReference.clips() {
-    if !args.only.isEmpty && !args.only.split(separator: ",").contains(where: { clip.file.hasPrefix($0) }) { continue }
-    inputs.append((clip.file, try AudioFixture.samples(clip.path), clip.reference))
-}
+    let lecture = try PauseCase.named("lecture")
+    if args.only.isEmpty || args.only.contains("lecture") { inputs.append(("lecture", try lecture.samples(), lecture.reference)) }
+    for clip in try SpeechReference.clips() {
+        if !args.only.isEmpty && !args.only.split(separator: ",").contains(where: { clip.file.hasPrefix($0) }) { continue }
+        inputs.append((clip.file, try AudioFixture.samples(clip.path), clip.reference))
+    }
 }
 
 if args.precisionCheck {

@@ -10,7 +10,7 @@
 // encoder in fp32 and in bf16 (emulated where the CPU lacks AVX-512 BF16): WER against the
 // references for each, and how many clips give identical tokens.
 // --jitter: instead of packing, how far lone word times move when only the cut (10, 20 or
-// 32 ms later) or the precision (bf16) changes: the scale packing's differences compare to.
+// 32 ms later) or the precision (the other one) changes: the scale packing's differences compare to.
 // --audio a.wav,b.mp4: those files as the streams instead of the speech set (no WER).
 // --precision fp32|bf16|auto: Whisper's arithmetic for parts 1 and 2 (fp32 by default).
 // Prints a table and, as its last line, one JSON object.
@@ -68,16 +68,19 @@ func live(_ samples: [Float], _ t: LiveSpeechTranscriber) throws -> [TranscriptS
     return out + (try t.flush())
 }
 
+/// How far (ms) one word's start or end moved between two transcripts.
+func wordTimeDelta(_ x: TranscriptWord, _ y: TranscriptWord) -> Int64 { max(abs(x.startMs - y.startMs), abs(x.endMs - y.endMs)) }
+
 /// Largest word-time difference (ms) between two transcripts with the same words; nil when the words differ.
 func wordTimeDelta(_ a: [TranscriptSegment], _ b: [TranscriptSegment]) -> Int64? {
     let wa = a.flatMap(\.words), wb = b.flatMap(\.words)
     guard wa.map(\.word) == wb.map(\.word) else { return nil }
-    return zip(wa, wb).map { max(abs($0.startMs - $1.startMs), abs($0.endMs - $1.endMs)) }.max() ?? 0
+    return zip(wa, wb).map(wordTimeDelta).max() ?? 0
 }
 
 /// `--words`: the words of two transcripts with the same words whose times differ by more than 20 ms.
 func printMovedWords(_ a: [TranscriptSegment], _ b: [TranscriptSegment], label: String, first: String, second: String) {
-    for (x, y) in zip(a.flatMap(\.words), b.flatMap(\.words)) where max(abs(x.startMs - y.startMs), abs(x.endMs - y.endMs)) > 20 {
+    for (x, y) in zip(a.flatMap(\.words), b.flatMap(\.words)) where wordTimeDelta(x, y) > 20 {
         print("    \(label)\(x.word): \(first) \(x.startMs)-\(x.endMs) ms, \(second) \(y.startMs)-\(y.endMs) ms")
     }
 }
@@ -86,8 +89,8 @@ func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.isEmpty ? 0 
 
 let args = Args()
 try ThreadPool.configureShared(threads: args.threads)
-let whisper = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent(args.model),
-                                     precision: args.precision.resolved)
+let modelDirectory = URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent(args.model)
+let whisper = try WhisperTranscriber(directory: modelDirectory, precision: args.precision.resolved)
 let vad = try SileroVADWeights(modelsDirectory: Fixtures.modelsDirectory)
 let recognizer = WhisperRecognizer(transcriber: whisper, options: .live)
 recognizer.packGapFrames = args.gap
@@ -109,7 +112,7 @@ if !args.audio.isEmpty {
 }
 
 if args.precisionCheck {
-    let bf16 = try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent(args.model),
+    let bf16 = try WhisperTranscriber(directory: modelDirectory,
                                       beamSlots: 1, precision: .bf16)
     var o = TranscriptionOptions.greedy
     o.language = "en"
@@ -159,12 +162,13 @@ if args.deviationOnly {
 if args.jitter {
     // How far lone word times move when nothing but the cut or the precision changes: each
     // utterance alone as recorded, against the same utterance cut 10, 20 or 32 ms later
-    // (one mel frame, one encoder frame, one VAD chunk; times shifted back), and in bf16.
+    // (one mel frame, one encoder frame, one VAD chunk; times shifted back), and in the other precision.
     let reference = try requests.map { try recognizer.recognize($0.samples, prompt: $0.prompt, progress: nil) }
-    let bf16 = WhisperRecognizer(transcriber: try WhisperTranscriber(directory: URL(fileURLWithPath: Fixtures.modelsDirectory).appendingPathComponent(args.model),
-                                                                     precision: .bf16), options: .live)
+    // The other precision than the one --precision chose.
+    let other: WhisperPrecision = args.precision.resolved == .bf16 ? .fp32 : .bf16
+    let otherRecognizer = WhisperRecognizer(transcriber: try WhisperTranscriber(directory: modelDirectory, precision: other), options: .live)
     for (label, cutMs, r) in [("cut 10 ms later", 10, recognizer), ("cut 20 ms later", 20, recognizer),
-                              ("cut 32 ms later", 32, recognizer), ("bf16", 0, bf16)] {
+                              ("cut 32 ms later", 32, recognizer), (other.rawValue, 0, otherRecognizer)] {
         var same = 0, within = 0, deltas: [Int64] = []
         for (req, ref) in zip(requests, reference) {
             var out = try r.recognize(Array(req.samples.dropFirst(cutMs * 16)), prompt: req.prompt, progress: nil)

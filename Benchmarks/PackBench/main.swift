@@ -100,7 +100,12 @@ var inputs: [(name: String, samples: [Float], reference: String)] = []
 if !args.audio.isEmpty {
     // Other streams' audio instead of the speech set (no references: WER is not counted).
     for path in args.audio.split(separator: ",").map(String.init) {
-        inputs.append((URL(fileURLWithPath: path).lastPathComponent, try AudioFixture.samples(path), ""))
+        do {
+            inputs.append((URL(fileURLWithPath: path).lastPathComponent, try AudioFixture.samples(path), ""))
+        } catch {
+            FileHandle.standardError.write(Data("--audio: \(error); give audio files ffmpeg can decode, separated by commas\n".utf8))
+            exit(2)
+        }
     }
 } else {
     let lecture = try PauseCase.named("lecture")

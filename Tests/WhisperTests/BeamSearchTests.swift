@@ -36,7 +36,7 @@ final class BeamSearchTests: XCTestCase {
         var options = TranscriptionOptions()
         options.language = "en"
         options.initialPrompt = "A prompt of a few words."
-        let d = transcriber.decodeOptions(options, suppress: transcriber.resolvedSuppressTokens(options.suppressTokens), temperature: 0)
+        let d = transcriber.decodeOptions(options, suppress: transcriber.resolvedSuppressTokens(options.suppressTokens), temperature: 0, seconds: 30)
         let prompt = transcriber.buildPrompt(previous: transcriber.initialPromptTokens(options),
                                              sotSequence: try transcriber.tokenizer.sotSequence(language: "en", task: .transcribe),
                                              withoutTimestamps: false)

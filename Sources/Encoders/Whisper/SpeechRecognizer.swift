@@ -58,6 +58,12 @@ public struct TranscriptionOptions: Sendable {
     /// Token ids to suppress; -1 stands for the model's non-speech symbols.
     public var suppressTokens: [Int] = [-1]
     public var wordTimestamps = false
+    /// How many tokens a window's decode may take for the audio it holds; one that reaches
+    /// the limit is a runaway (Whisper repeating a phrase, as it does at high confidence on a
+    /// fraction of a second of noise or of a word's tail) and counts as failing the
+    /// thresholds, so the next temperature is tried. nil: faster-whisper's limit, 224 tokens
+    /// whatever the window holds.
+    public var tokenLimit: TokenLimit?
     public var prependPunctuations = "\"'“¿([{-"
     public var appendPunctuations = "\"'.。,，!！?？:：”)]}、"
 
@@ -89,12 +95,37 @@ public struct TranscriptionOptions: Sendable {
     /// would write), word timestamps on so every word is searchable with its own time, no
     /// conditioning across 30 s windows (an utterance is one window; the live transcriber
     /// gives the stream's previous text as the initial prompt instead).
+    /// A live utterance's decode is limited by its duration (`TokenLimit.speech`): a runaway
+    /// on a fragment of a second stops after a few dozen tokens instead of 224, whose beam
+    /// search (Whisper base) takes about three times as long as the rest of the call, while
+    /// every stream's speech waits.
     public static var live: TranscriptionOptions {
         var o = TranscriptionOptions()
         o.wordTimestamps = true
         o.conditionOnPreviousText = false
+        o.tokenLimit = .speech
         return o
     }
+}
+
+/// Tokens a decode may take for a window of audio: `base` plus `perSecond` for each second
+/// of it (never more than the model's own limit).
+public struct TokenLimit: Sendable, Equatable {
+    public var base: Int
+    public var perSecond: Int
+
+    public init(base: Int, perSecond: Int) {
+        self.base = base
+        self.perSecond = perSecond
+    }
+
+    /// About twice what speech needs. Fast English is 4–5 tokens a second, Japanese or
+    /// Chinese read quickly 10–12 (a kana or hanzi is one or two tokens), plus a pair of
+    /// timestamps for each segment; `base` covers the prompt-free start of a very short one.
+    public static let speech = TokenLimit(base: 32, perSecond: 24)
+
+    /// The limit for `seconds` of audio.
+    public func tokens(seconds: Double) -> Int { base + Int((Double(perSecond) * max(seconds, 0)).rounded(.up)) }
 }
 
 /// Progress of a transcription: media time decoded so far and the total, in ms.

@@ -19,6 +19,8 @@ struct DecodeOptions {
     var withoutTimestamps = false
     var maxInitialTimestampIndex = 50
     var maxLength = 448
+    /// Tokens to generate at most, when fewer than `maxLength` allows (TokenLimit).
+    var maxTokens: Int?
 }
 
 struct DecodeResult {
@@ -82,7 +84,7 @@ final class WhisperGenerator {
     }
 
     private static func maxSteps(prompt: [Int], options o: DecodeOptions) -> Int {
-        min(o.maxLength / 2, o.maxLength - (prompt.count - 1))
+        min(o.maxLength / 2, o.maxLength - (prompt.count - 1), o.maxTokens ?? .max)
     }
 
     func generate(prompt: [Int], options o: DecodeOptions) -> DecodeResult {

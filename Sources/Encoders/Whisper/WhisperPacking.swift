@@ -141,7 +141,8 @@ extension WhisperTranscriber {
                     together.map { generators[$0] }, prompts: together.map { prompts[$0] },
                     options: together.map { k in
                         let o = items[indices[k]].options
-                        return decodeOptions(o, suppress: resolvedSuppressTokens(o.suppressTokens), temperature: 0)
+                        return decodeOptions(o, suppress: resolvedSuppressTokens(o.suppressTokens), temperature: 0,
+                                             seconds: Self.seconds(melFrames: min(WhisperModel.framesPerWindow, max(features[indices[k]].frames - 1, 0))))
                     })
                 for (k, r) in zip(together, decoded) {
                     let s = starts[k]

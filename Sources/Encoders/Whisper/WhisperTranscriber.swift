@@ -138,7 +138,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
             // Packed, a first decode that fails Whisper's thresholds is not retried at higher
             // temperatures: the utterance is transcribed alone (where it mostly passes at once).
             guard let (result, temperature, compression) = decodeWithFallback(
-                generator: generator, prompt: prompt, suppress: suppress, options: o,
+                generator: generator, prompt: prompt, suppress: suppress, options: o, seconds: Self.seconds(melFrames: segmentSize),
                 first: seek == 0 ? packed?.firstDecode : nil, firstOnly: packed != nil) else { return nil }
 
             if let ns = o.noSpeechThreshold {
@@ -294,14 +294,19 @@ public final class WhisperTranscriber: @unchecked Sendable {
         return Array(Set(s)).sorted()
     }
 
-    /// The generator's options for one decode at temperature `t`.
-    func decodeOptions(_ o: TranscriptionOptions, suppress: [Int], temperature t: Float) -> DecodeOptions {
+    /// Seconds of audio in `size` mel frames of a window (what its token limit is measured on).
+    static func seconds(melFrames size: Int) -> Double { Double(size) / Double(framesPerSecond) }
+
+    /// The generator's options for one decode at temperature `t` of a window holding
+    /// `seconds` of audio.
+    func decodeOptions(_ o: TranscriptionOptions, suppress: [Int], temperature t: Float, seconds: Double) -> DecodeOptions {
         var d = DecodeOptions()
         d.suppressTokens = suppress
         d.suppressBlank = o.suppressBlank
         d.withoutTimestamps = o.withoutTimestamps
         d.maxInitialTimestampIndex = Int((o.maxInitialTimestamp / Self.timePrecision).rounded())
         d.maxLength = Self.maxLength
+        d.maxTokens = o.tokenLimit?.tokens(seconds: seconds)
         d.lengthPenalty = o.lengthPenalty
         d.patience = o.patience
         d.temperature = t
@@ -310,11 +315,13 @@ public final class WhisperTranscriber: @unchecked Sendable {
         return d
     }
 
-    /// faster-whisper's generate_with_fallback; `first`, when given, is the decode at the
-    /// first temperature, already run (with other utterances, WhisperPacking). With
-    /// `firstOnly`, nil instead of the fallback when the first decode fails the thresholds.
+    /// faster-whisper's generate_with_fallback for a window holding `seconds` of audio; a
+    /// decode that reaches `options.tokenLimit` fails the thresholds as one over the
+    /// compression ratio does. `first`, when given, is the decode at the first temperature,
+    /// already run (with other utterances, WhisperPacking). With `firstOnly`, nil instead of
+    /// the fallback when the first decode fails the thresholds.
     func decodeWithFallback(generator: WhisperGenerator, prompt: [Int], suppress: [Int], options o: TranscriptionOptions,
-                            first: DecodeResult? = nil,
+                            seconds: Double, first: DecodeResult? = nil,
                             firstOnly: Bool = false) -> (DecodeResult, Float, Float)? {
         var all: [(DecodeResult, Float, Float)] = []
         var belowCR: [(DecodeResult, Float, Float)] = []
@@ -323,15 +330,16 @@ public final class WhisperTranscriber: @unchecked Sendable {
             if i == 0, let first {
                 r = first
             } else {
-                r = generator.generate(prompt: prompt, options: decodeOptions(o, suppress: suppress, temperature: t))
+                r = generator.generate(prompt: prompt, options: decodeOptions(o, suppress: suppress, temperature: t, seconds: seconds))
             }
             let text = tokenizer.decode(r.tokens).trimmingCharacters(in: .whitespacesAndNewlines)
             let cr = CompressionRatio.of(text)
             let entry = (r, t, cr)
             all.append(entry)
-            var needsFallback = false
+            let runaway = o.tokenLimit.map { r.tokens.count >= $0.tokens(seconds: seconds) } ?? false
+            var needsFallback = runaway
             if let th = o.compressionRatioThreshold {
-                if cr > th { needsFallback = true } else { belowCR.append(entry) }
+                if cr > th { needsFallback = true } else if !runaway { belowCR.append(entry) }
             }
             if let lp = o.logProbThreshold, r.avgLogprob < lp { needsFallback = true }
             if let ns = o.noSpeechThreshold, r.noSpeechProb > ns, let lp = o.logProbThreshold, r.avgLogprob < lp {

@@ -43,7 +43,8 @@ ap.add_argument("--stagger", default="on", choices=["on", "off"],
                 "off: all streams in step, so every speaking stream ends its sentences at the same moment (the worst case for speech)")
 ap.add_argument("--daemon-log", default=None, help="append the daemon's standard error to this file")
 ap.add_argument("--trace", default=None, help="append, every 2 s of each run, one JSON line: seconds into the run, each "
-                "stream's lag, speech lag (ms) and queued windows, reconnects, daemon RSS (KiB), recognised and packed utterances so far")
+                "stream's lag, speech lag (ms) and queued windows, reconnects, daemon RSS (KiB), recognised and packed utterances so far, "
+                "time in recogniser calls so far and the longest call (s)")
 ap.add_argument("--counts", default=None, help="stream counts to run, e.g. 6,8 (default: 1, 2, 4, … up to --max-streams, "
                 "stopping at the first not sustained)")
 args = ap.parse_args()
@@ -233,7 +234,9 @@ def run(height, n, mix="speech"):
                                         "reconnects": sum(s.get("reconnects") or 0 for s in now),
                                         "rss_kib": rss[-1],
                                         "utterances": int(total(m, "sightline_speech_utterances_total")),
-                                        "packed": int(total(m, "sightline_speech_packed_utterances_total"))}) + "\n")
+                                        "packed": int(total(m, "sightline_speech_packed_utterances_total")),
+                                        "recognizer_s": round(total(m, "sightline_speech_recognizer_seconds_total"), 2),
+                                        "longest_call_s": round(total(m, "sightline_speech_recognizer_longest_call_seconds"), 2)}) + "\n")
                 trace.flush()
         if trace:
             trace.close()

@@ -72,6 +72,12 @@ public final class DaemonStatus: StatusSource {
             # HELP sightline_speech_recognizer_calls_total Whisper calls for live streams' utterances (one encoder window each, or more for a batch that does not fit one).
             # TYPE sightline_speech_recognizer_calls_total counter
             sightline_speech_recognizer_calls_total \(p.calls)
+            # HELP sightline_speech_recognizer_seconds_total Time spent in those calls; while one runs, every live stream's next utterance waits.
+            # TYPE sightline_speech_recognizer_seconds_total counter
+            sightline_speech_recognizer_seconds_total \(p.callSeconds)
+            # HELP sightline_speech_recognizer_longest_call_seconds The longest of those calls so far.
+            # TYPE sightline_speech_recognizer_longest_call_seconds gauge
+            sightline_speech_recognizer_longest_call_seconds \(p.longestCallSeconds)
             # HELP sightline_speech_utterances_total Live streams' utterances recognised.
             # TYPE sightline_speech_utterances_total counter
             sightline_speech_utterances_total \(p.utterances)

@@ -97,9 +97,9 @@ public final class RegistryEncoders: EncoderFactory, Sendable {
     }
 
     /// Live speech's recogniser calls so far (PreparedSpeech.packing); nil before speech is prepared.
-    public var speechPacking: (calls: Int, utterances: Int, packed: Int)? {
+    public var speechPacking: (calls: Int, utterances: Int, packed: Int, callSeconds: Double, longestCallSeconds: Double)? {
         guard let p = (prepared.withLock { $0[EncoderDescriptor.speech.name] } as? PreparedSpeech)?.packing else { return nil }
-        return (p.batches, p.utterances, p.shared)
+        return (p.batches, p.utterances, p.shared, p.callSeconds, p.longestCallSeconds)
     }
 
     /// The prepared form of `d`, loading its models the first time. Loads run outside the

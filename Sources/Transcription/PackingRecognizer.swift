@@ -77,7 +77,9 @@ public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
                 running = true
                 inFlight = batch.count
                 condition.unlock()
+                let started = ContinuousClock.now
                 let results: Result<[RecognizedSpeech], Error> = Result { try inner.recognize(batch: batch.map(\.request)) }
+                let took = ContinuousClock.now - started
                 condition.lock()
                 switch results {
                 case let .success(list) where list.count == batch.count:
@@ -90,6 +92,8 @@ public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
                 statistics.batches += 1
                 statistics.utterances += batch.count
                 statistics.shared += batch.count > 1 ? batch.count : 0
+                statistics.callSeconds += took.seconds
+                statistics.longestCallSeconds = max(statistics.longestCallSeconds, took.seconds)
                 running = false
                 inFlight = 0
                 condition.broadcast()
@@ -200,6 +204,15 @@ public struct PackingStatistics: Sendable, Equatable {
     public var utterances = 0
     /// Utterances that shared their batch with others.
     public var shared = 0
+    /// Time spent in recogniser calls, and in the longest one: while a call runs, every
+    /// stream's next utterance waits for it.
+    public var callSeconds = 0.0
+    public var longestCallSeconds = 0.0
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
 
 enum PackingError: Error, CustomStringConvertible {

@@ -62,6 +62,14 @@ final class LivePausesEndToEndTests: XCTestCase {
         // another: each was recognised alone, as the file path decodes it.
         XCTAssertTrue(metrics.contains("sightline_speech_packed_utterances_total 0\n"), metrics)
         XCTAssertFalse(metrics.contains("sightline_speech_utterances_total 0\n"), metrics)
+        // Time in recogniser calls: some, and the longest call no more than all of it.
+        func value(_ name: String) -> Double? {
+            metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        let busy = try XCTUnwrap(value("sightline_speech_recognizer_seconds_total"), metrics)
+        let longest = try XCTUnwrap(value("sightline_speech_recognizer_longest_call_seconds"), metrics)
+        XCTAssertGreaterThan(longest, 0)
+        XCTAssertLessThanOrEqual(longest, busy)
         daemon.terminate()
         XCTAssertEqual(daemon.process?.terminationStatus, 0, daemon.log)
     }

@@ -95,6 +95,7 @@ public struct TranscriptionOptions: Sendable {
     /// would write), word timestamps on so every word is searchable with its own time, no
     /// conditioning across 30 s windows (an utterance is one window; the live transcriber
     /// gives the stream's previous text as the initial prompt instead).
+    ///
     /// A live utterance's decode is limited by its duration (`TokenLimit.speech`): a runaway
     /// on a fragment of a second stops after a few dozen tokens instead of 224, whose beam
     /// search (Whisper base) takes about three times as long as the rest of the call, while
@@ -121,7 +122,7 @@ public struct TokenLimit: Sendable, Equatable {
 
     /// About twice what speech needs. Fast English is 4–5 tokens a second, Japanese or
     /// Chinese read quickly 10–12 (a kana or hanzi is one or two tokens), plus a pair of
-    /// timestamps for each segment; `base` covers the prompt-free start of a very short one.
+    /// timestamps for each segment; `base` leaves room for those and a few words in a very short one.
     public static let speech = TokenLimit(base: 32, perSecond: 24)
 
     /// The limit for `seconds` of audio.

@@ -5,7 +5,9 @@
 //    different streams in turn, as the packer would); per utterance: same text? word times
 //    within 20 ms? and the recogniser time alone vs packed (medians of --runs, interleaved).
 // 2. The streams replayed live at once through a PackingRecognizer (each stream on its own
-//    thread) against the same streams unpacked: final transcripts and word times per stream.
+//    thread) against the same streams unpacked: final transcripts and word times per stream,
+//    and for the clips with a forced alignment (the LibriVox ones), how far the word edges
+//    of each are from it.
 // --precision-check: instead, every clip of the set transcribed whole (greedy) with the
 // encoder in fp32 and in bf16 (emulated where the CPU lacks AVX-512 BF16): WER against the
 // references for each, and how many clips give identical tokens.
@@ -86,6 +88,44 @@ func printMovedWords(_ a: [TranscriptSegment], _ b: [TranscriptSegment], label: 
 }
 
 func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
+func meanMs(_ v: [Int64]) -> Double { v.isEmpty ? 0 : Double(v.reduce(0, +)) / Double(v.count) }
+
+/// A clip's forced alignment by pocketsphinx (Tests/Fixtures/speech-pauses/alignments, for
+/// the LibriVox clips): its words, lowercase, with times in ms; silences dropped and
+/// pronunciation variants ("to(2)") named by their word. nil for a clip without one.
+func forcedAlignment(clip: String) -> [(word: String, startMs: Int64, endMs: Int64)]? {
+    let path = Fixtures.path("speech-pauses/alignments/\((clip as NSString).deletingPathExtension).json")
+    guard let data = FileManager.default.contents(atPath: path),
+          let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+          let words = json["w"] as? [[String: Any]] else { return nil }
+    return words.compactMap { w in
+        guard let t = w["t"] as? String, !t.hasPrefix("<"), let b = w["b"] as? Double, let d = w["d"] as? Double else { return nil }
+        return (String(t.prefix { $0 != "(" }), Int64((b * 1000).rounded()), Int64(((b + d) * 1000).rounded()))
+    }
+}
+
+/// How far a transcript's word edges are from a forced alignment: for the words both have,
+/// in order (longest common subsequence of lowercase letters and apostrophes), the distances
+/// of starts and of ends in ms.
+func edgeErrors(_ segments: [TranscriptSegment], truth: [(word: String, startMs: Int64, endMs: Int64)]) -> [Int64] {
+    let words = segments.flatMap(\.words)
+    let spoken = words.map { String($0.word.lowercased().filter { $0.isLetter || $0 == "'" }) }
+    let n = spoken.count, m = truth.count
+    var common = [[Int]](repeating: [Int](repeating: 0, count: m + 1), count: n + 1) // suffix LCS lengths
+    for i in stride(from: n - 1, through: 0, by: -1) {
+        for j in stride(from: m - 1, through: 0, by: -1) {
+            common[i][j] = spoken[i] == truth[j].word ? common[i + 1][j + 1] + 1 : max(common[i + 1][j], common[i][j + 1])
+        }
+    }
+    var errors: [Int64] = [], i = 0, j = 0
+    while i < n && j < m {
+        if spoken[i] == truth[j].word {
+            errors += [abs(words[i].startMs - truth[j].startMs), abs(words[i].endMs - truth[j].endMs)]
+            i += 1; j += 1
+        } else if common[i + 1][j] >= common[i][j + 1] { i += 1 } else { j += 1 }
+    }
+    return errors
+}
 
 let args = Args()
 try ThreadPool.configureShared(threads: args.threads)
@@ -300,6 +340,21 @@ for (i, input) in inputs.enumerated() {
         print("  stream \(input.name): unpacked \"\(u)\" | packed \"\(p)\"")
     }
 }
+// Against an independent reference for word times: the forced alignments of the clips that
+// have one, unpacked and packed.
+var edgesUnpacked: [Int64] = [], edgesPacked: [Int64] = []
+for (i, input) in inputs.enumerated() {
+    guard let truth = forcedAlignment(clip: input.name) else { continue }
+    let u = edgeErrors(unpacked[i], truth: truth), p = edgeErrors(packedLive[i], truth: truth)
+    edgesUnpacked += u
+    edgesPacked += p
+    print(String(format: "  %@ against its forced alignment: unpacked %d edges, mean %.0f ms, max %d; packed %d edges, mean %.0f ms, max %d",
+                 input.name, u.count, meanMs(u), u.max() ?? 0, p.count, meanMs(p), p.max() ?? 0))
+}
+if !edgesUnpacked.isEmpty {
+    print(String(format: "word edges against the forced alignments: unpacked mean %.1f ms (%d edges), packed mean %.1f ms (%d edges)",
+                 meanMs(edgesUnpacked), edgesUnpacked.count, meanMs(edgesPacked), edgesPacked.count))
+}
 let c = packer.counts
 print("live: \(inputs.count) streams at once, \(c.utterances) utterances in \(c.batches) batches (\(c.shared) shared); same transcript \(streamsSame)/\(inputs.count), max word-time difference \(liveMaxDelta) ms; WER unpacked \(werUnpacked.errors)/\(werUnpacked.words), packed \(werPacked.errors)/\(werPacked.words); \(String(format: "%.1f", liveSeconds)) s")
 let json: [String: Any] = [
@@ -310,5 +365,7 @@ let json: [String: Any] = [
     "live_streams": inputs.count, "live_same": streamsSame, "live_max_word_delta_ms": liveMaxDelta,
     "live_batches": c.batches, "live_shared": c.shared,
     "wer_unpacked": werUnpacked.rate, "wer_packed": werPacked.rate,
+    "alignment_edges_unpacked": edgesUnpacked.count, "alignment_mean_ms_unpacked": meanMs(edgesUnpacked),
+    "alignment_edges_packed": edgesPacked.count, "alignment_mean_ms_packed": meanMs(edgesPacked),
 ]
 print(String(data: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), encoding: .utf8)!)

@@ -146,7 +146,8 @@ final class PackingTests: XCTestCase {
         let texts = concurrently(packer, [10, 20, 30])
         XCTAssertEqual(texts, ["10", "20", "30"], "each stream gets its own utterance's result")
         XCTAssertEqual(fake.batches.map { $0.sorted() }, [[10, 20, 30]])
-        XCTAssertEqual(packer.counts, PackingStatistics(batches: 1, utterances: 3, shared: 3))
+        let c = packer.counts
+        XCTAssertEqual([c.batches, c.utterances, c.shared], [1, 3, 3])
     }
 
     func testWhatDoesNotFitOneWindowGoesInTheNextBatch() {
@@ -198,7 +199,12 @@ final class PackingTests: XCTestCase {
         // The first starts a batch alone; the others end while it runs.
         XCTAssertEqual(concurrently(packer, [10, 20, 30], startAfter: [0, 0.15, 0.15]), ["10", "20", "30"])
         XCTAssertEqual(fake.batches.map { $0.sorted() }, [[10], [20, 30]])
-        XCTAssertEqual(packer.counts, PackingStatistics(batches: 2, utterances: 3, shared: 2))
+        let c = packer.counts
+        XCTAssertEqual([c.batches, c.utterances, c.shared], [2, 3, 2])
+        // Each batch sleeps 0.5 s: the time in calls counts both, the longest call one.
+        XCTAssertGreaterThanOrEqual(c.callSeconds, 1)
+        XCTAssertGreaterThanOrEqual(c.longestCallSeconds, 0.5)
+        XCTAssertLessThan(c.longestCallSeconds, c.callSeconds)
     }
 
     /// A long decode in pieces (a file's Whisper windows), reporting progress after each.

@@ -3,7 +3,9 @@
 // 1. The utterances the live path sends to Whisper (Silero VAD online, 2 s windows) are
 //    recorded, then recognised alone and packed several to a 30 s window (taken from
 //    different streams in turn, as the packer would); per utterance: same text? word times
-//    within 20 ms? and the recogniser time alone vs packed (medians of --runs, interleaved).
+//    within 20 ms? and the recogniser time alone vs packed (medians of --runs, interleaved);
+//    for the packed utterances that open a clip with a forced alignment (the LibriVox ones),
+//    how far their word edges are from it, alone and packed.
 // 2. The streams replayed live at once through a PackingRecognizer (each stream on its own
 //    thread) against the same streams unpacked: final transcripts and word times per stream,
 //    and for the clips with a forced alignment (the LibriVox ones), how far the word edges
@@ -89,43 +91,6 @@ func printMovedWords(_ a: [TranscriptSegment], _ b: [TranscriptSegment], label: 
 
 func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
 func meanMs(_ v: [Int64]) -> Double { v.isEmpty ? 0 : Double(v.reduce(0, +)) / Double(v.count) }
-
-/// A clip's forced alignment by pocketsphinx (Tests/Fixtures/speech-pauses/alignments, for
-/// the LibriVox clips): its words, lowercase, with times in ms; silences dropped and
-/// pronunciation variants ("to(2)") named by their word. nil for a clip without one.
-func forcedAlignment(clip: String) -> [(word: String, startMs: Int64, endMs: Int64)]? {
-    let path = Fixtures.path("speech-pauses/alignments/\((clip as NSString).deletingPathExtension).json")
-    guard let data = FileManager.default.contents(atPath: path),
-          let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-          let words = json["w"] as? [[String: Any]] else { return nil }
-    return words.compactMap { w in
-        guard let t = w["t"] as? String, !t.hasPrefix("<"), let b = w["b"] as? Double, let d = w["d"] as? Double else { return nil }
-        return (String(t.prefix { $0 != "(" }), Int64((b * 1000).rounded()), Int64(((b + d) * 1000).rounded()))
-    }
-}
-
-/// How far a transcript's word edges are from a forced alignment: for the words both have,
-/// in order (longest common subsequence of lowercase letters and apostrophes), the distances
-/// of starts and of ends in ms.
-func edgeErrors(_ segments: [TranscriptSegment], truth: [(word: String, startMs: Int64, endMs: Int64)]) -> [Int64] {
-    let words = segments.flatMap(\.words)
-    let spoken = words.map { String($0.word.lowercased().filter { $0.isLetter || $0 == "'" }) }
-    let n = spoken.count, m = truth.count
-    var common = [[Int]](repeating: [Int](repeating: 0, count: m + 1), count: n + 1) // suffix LCS lengths
-    for i in stride(from: n - 1, through: 0, by: -1) {
-        for j in stride(from: m - 1, through: 0, by: -1) {
-            common[i][j] = spoken[i] == truth[j].word ? common[i + 1][j + 1] + 1 : max(common[i + 1][j], common[i][j + 1])
-        }
-    }
-    var errors: [Int64] = [], i = 0, j = 0
-    while i < n && j < m {
-        if spoken[i] == truth[j].word {
-            errors += [abs(words[i].startMs - truth[j].startMs), abs(words[i].endMs - truth[j].endMs)]
-            i += 1; j += 1
-        } else if common[i + 1][j] >= common[i][j + 1] { i += 1 } else { j += 1 }
-    }
-    return errors
-}
 
 let args = Args()
 try ThreadPool.configureShared(threads: args.threads)
@@ -293,8 +258,22 @@ for (i, (a, p)) in zip(alone, packed).enumerated() {
         differing.append("\(name): alone \"\(ta)\" | packed \"\(tp)\"")
     }
 }
+// Against the forced alignments: the utterances that open a clip that has one (Whisper's own
+// word times, before the live path tightens them to the voice detector's speech).
+var edgesAlone: [Int64] = [], edgesShared: [Int64] = []
+for (i, (a, p)) in zip(alone, packed).enumerated() {
+    let input = inputs[order[i].stream], samples = requests[i].samples
+    guard input.samples.starts(with: samples), let truth = ForcedAlignment(clip: input.name),
+          groups.contains(where: { $0.count > 1 && $0.contains(i) }) else { continue }
+    edgesAlone += truth.edgeErrors(a.segments)
+    edgesShared += truth.edgeErrors(p.segments)
+}
 print("utterances \(requests.count) in \(windows) packed windows (gap \(args.gap) frames); same text \(sameText)/\(requests.count), max word-time difference \(maxDelta) ms; words changed against lone \(changed.errors)/\(changed.words)")
 for d in differing { print("  differs: \(d)") }
+if !edgesAlone.isEmpty {
+    print(String(format: "word edges of packed utterances against the forced alignments: alone mean %.1f ms, max %d; packed mean %.1f ms, max %d (%d edges)",
+                 meanMs(edgesAlone), edgesAlone.max() ?? 0, meanMs(edgesShared), edgesShared.max() ?? 0, edgesAlone.count))
+}
 print(String(format: "recogniser: alone %.2f s, packed %.2f s (median of %d), packed/alone %.3f",
              median(aloneTimes), median(packedTimes), args.runs, median(packedTimes) / median(aloneTimes)))
 
@@ -344,8 +323,8 @@ for (i, input) in inputs.enumerated() {
 // have one, unpacked and packed.
 var edgesUnpacked: [Int64] = [], edgesPacked: [Int64] = []
 for (i, input) in inputs.enumerated() {
-    guard let truth = forcedAlignment(clip: input.name) else { continue }
-    let u = edgeErrors(unpacked[i], truth: truth), p = edgeErrors(packedLive[i], truth: truth)
+    guard let truth = ForcedAlignment(clip: input.name) else { continue }
+    let u = truth.edgeErrors(unpacked[i]), p = truth.edgeErrors(packedLive[i])
     edgesUnpacked += u
     edgesPacked += p
     print(String(format: "  %@ against its forced alignment: unpacked %d edges, mean %.0f ms, max %d; packed %d edges, mean %.0f ms, max %d",
@@ -365,6 +344,7 @@ let json: [String: Any] = [
     "live_streams": inputs.count, "live_same": streamsSame, "live_max_word_delta_ms": liveMaxDelta,
     "live_batches": c.batches, "live_shared": c.shared,
     "wer_unpacked": werUnpacked.rate, "wer_packed": werPacked.rate,
+    "alignment_edges_part1": edgesAlone.count, "alignment_mean_ms_alone": meanMs(edgesAlone), "alignment_mean_ms_shared": meanMs(edgesShared),
     "alignment_edges_unpacked": edgesUnpacked.count, "alignment_mean_ms_unpacked": meanMs(edgesUnpacked),
     "alignment_edges_packed": edgesPacked.count, "alignment_mean_ms_packed": meanMs(edgesPacked),
 ]

@@ -44,7 +44,7 @@ ap.add_argument("--stagger", default="on", choices=["on", "off"],
 ap.add_argument("--daemon-log", default=None, help="append the daemon's standard error to this file")
 ap.add_argument("--trace", default=None, help="append, every 2 s of each run, one JSON line: seconds into the run, each "
                 "stream's lag, speech lag (ms) and queued windows, reconnects, daemon RSS (KiB), recognised and packed utterances so far, "
-                "time in recogniser calls so far and the longest call (s)")
+                "time in recogniser calls so far and the longest call, any stream's longest window in one encoder and longest store commit (s)")
 ap.add_argument("--counts", default=None, help="stream counts to run, e.g. 6,8 (default: 1, 2, 4, … up to --max-streams, "
                 "stopping at the first not sustained)")
 args = ap.parse_args()
@@ -214,8 +214,12 @@ def run(height, n, mix="speech"):
         prober = threading.Thread(target=health_latencies, args=(sock, args.health_requests, args.seconds - 1, latencies))
         prober.start()
         max_lag, speech_lag, rss = 0, 0, []
+        def samples(text, name):
+            return [float(l.split()[-1]) for l in text.splitlines() if l.startswith(name + "{") or l.startswith(name + " ")]
         def total(text, name):
-            return sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith(name + "{") or l.startswith(name + " "))
+            return sum(samples(text, name))
+        def largest(text, name):
+            return max(samples(text, name), default=0.0)
         trace = open(args.trace, "a") if args.trace else None
         t_start = time.time()
         while time.time() < t_end:
@@ -236,7 +240,9 @@ def run(height, n, mix="speech"):
                                         "utterances": int(total(m, "sightline_speech_utterances_total")),
                                         "packed": int(total(m, "sightline_speech_packed_utterances_total")),
                                         "recognizer_s": round(total(m, "sightline_speech_recognizer_seconds_total"), 2),
-                                        "longest_call_s": round(total(m, "sightline_speech_recognizer_longest_call_seconds"), 2)}) + "\n")
+                                        "longest_call_s": round(total(m, "sightline_speech_recognizer_longest_call_seconds"), 2),
+                                        "longest_window_s": round(largest(m, "sightline_encoder_longest_window_seconds"), 2),
+                                        "longest_commit_s": round(largest(m, "sightline_store_longest_commit_seconds"), 3)}) + "\n")
                 trace.flush()
         if trace:
             trace.close()

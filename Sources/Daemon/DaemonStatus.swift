@@ -29,6 +29,8 @@ public final class DaemonStatus: StatusSource {
 
     public func metricsText() -> String {
         var out = "# HELP sightline_encoder_seconds_total Time spent in each encoder.\n# TYPE sightline_encoder_seconds_total counter\n"
+        var longest = "# HELP sightline_encoder_longest_window_seconds The longest time each encoder took over one window.\n# TYPE sightline_encoder_longest_window_seconds gauge\n"
+        var commits = "# HELP sightline_store_longest_commit_seconds The longest a window's commit to the store took (with its match events).\n# TYPE sightline_store_longest_commit_seconds gauge\n"
         var calls = "# HELP sightline_encoder_windows_total Windows each encoder processed.\n# TYPE sightline_encoder_windows_total counter\n"
         var thinned = "# HELP sightline_frames_thinned_total Video frames dropped from queued windows (audio kept).\n# TYPE sightline_frames_thinned_total counter\n"
         var skipped = "# HELP sightline_frames_skipped_total Sampled frames a picture modality left out because nothing moved (motion gate).\n# TYPE sightline_frames_skipped_total counter\n"
@@ -42,7 +44,9 @@ public final class DaemonStatus: StatusSource {
             for (name, ms) in s.encodeMs.sorted(by: { $0.key < $1.key }) {
                 out += "sightline_encoder_seconds_total{stream=\"\(id)\",encoder=\"\(name)\"} \(ms / 1000)\n"
                 calls += "sightline_encoder_windows_total{stream=\"\(id)\",encoder=\"\(name)\"} \(s.encodeCalls[name] ?? 0)\n"
+                longest += "sightline_encoder_longest_window_seconds{stream=\"\(id)\",encoder=\"\(name)\"} \((s.encodeLongestMs[name] ?? 0) / 1000)\n"
             }
+            commits += "sightline_store_longest_commit_seconds{stream=\"\(id)\"} \(s.commitLongestMs / 1000)\n"
             thinned += "sightline_frames_thinned_total{stream=\"\(id)\"} \(s.framesThinned)\n"
             for (name, n) in s.framesSkipped.sorted(by: { $0.key < $1.key }) {
                 skipped += "sightline_frames_skipped_total{stream=\"\(id)\",encoder=\"\(name)\"} \(n)\n"
@@ -61,7 +65,7 @@ public final class DaemonStatus: StatusSource {
         for (stream, count) in supervisor.speechUnrecognized {
             unrecognized += "sightline_speech_unrecognized_total{stream=\"\(Metrics.escape(stream))\"} \(count)\n"
         }
-        return out + calls + thinned + skipped + shed + lag + errors + unrecognized + packingText()
+        return out + calls + longest + commits + thinned + skipped + shed + lag + errors + unrecognized + packingText()
     }
 
     /// Live speech's recogniser calls and how many utterances were packed (they share an

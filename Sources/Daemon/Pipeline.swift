@@ -328,6 +328,7 @@ public final class Pipeline: Sendable {
         let logger = self.logger
         // The window and its match events in one transaction: a crash keeps both or neither.
         // A failing match is logged and counted; the window is stored without its events.
+        let commitStarted = ContinuousClock.now
         let windowId = try await BlockingExecutor.storage.run {
             do {
                 return try store.append(record, committedMs: now) { id in
@@ -344,10 +345,12 @@ public final class Pipeline: Sendable {
                 throw error
             }
         }
+        let commitMs = Self.milliseconds(since: commitStarted)
         runtime.update {
             $0.windowsProcessed += 1
             $0.lastWindowEndMs = window.endMs
             $0.lastProgressMs = now
+            $0.commitLongestMs = max($0.commitLongestMs, commitMs)
         }
         let committed = CommittedWindow(id: windowId, record: record, committedMs: now)
         for sink in sinks {
@@ -455,15 +458,21 @@ public final class Pipeline: Sendable {
             logger.warning("stage failed", metadata: ["stage": "\(name)", "window.start_ms": "\(windowStartMs)",
                                                       "error": "\(Credentials.redact("\(error)"))"])
         }
-        let elapsed = ContinuousClock.now - started
-        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let ms = Self.milliseconds(since: started)
         let cpuMs = Self.processCPUms() - cpuStarted
         runtime.update {
             $0.encodeMs[name, default: 0] += ms
             $0.encodeCpuMs[name, default: 0] += cpuMs
             $0.encodeCalls[name, default: 0] += 1
+            $0.encodeLongestMs[name] = max($0.encodeLongestMs[name] ?? 0, ms)
         }
         return result
+    }
+
+    /// Wall-clock milliseconds from `start` until now.
+    static func milliseconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }
 
     /// CPU time of the whole process (every thread), ms.

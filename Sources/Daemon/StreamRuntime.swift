@@ -24,6 +24,10 @@ public final class StreamRuntime: Sendable {
         /// Cumulative encode time per encoder name (ms) and calls, for /metrics.
         public var encodeMs: [String: Double] = [:]
         public var encodeCalls: [String: Int] = [:]
+        /// The longest single window per encoder (ms), and the longest store commit: where a
+        /// stream that stalled spent the time.
+        public var encodeLongestMs: [String: Double] = [:]
+        public var commitLongestMs: Double = 0
         /// Cumulative CPU time of the whole process while each stage ran (ms): the stage's
         /// kernels on every pool thread, plus whatever else ran meanwhile (the decoder ahead).
         public var encodeCpuMs: [String: Double] = [:]

@@ -70,6 +70,13 @@ final class LivePausesEndToEndTests: XCTestCase {
         let longest = try XCTUnwrap(value("sightline_speech_recognizer_longest_call_seconds"), metrics)
         XCTAssertGreaterThan(longest, 0)
         XCTAssertLessThanOrEqual(longest, busy)
+        // Where a stream spends its time at worst: its longest window per encoder (speech
+        // waits for its recogniser call there) and its longest store commit.
+        let speechLongest = try XCTUnwrap(value("sightline_encoder_longest_window_seconds{stream=\"pause\",encoder=\"speech\"}"), metrics)
+        let speechTotal = try XCTUnwrap(value("sightline_encoder_seconds_total{stream=\"pause\",encoder=\"speech\"}"), metrics)
+        XCTAssertGreaterThan(speechLongest, 0)
+        XCTAssertLessThanOrEqual(speechLongest, speechTotal)
+        XCTAssertGreaterThan(try XCTUnwrap(value("sightline_store_longest_commit_seconds{stream=\"pause\"}"), metrics), 0)
         daemon.terminate()
         XCTAssertEqual(daemon.process?.terminationStatus, 0, daemon.log)
     }

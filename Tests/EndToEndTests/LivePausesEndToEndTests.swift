@@ -70,8 +70,8 @@ final class LivePausesEndToEndTests: XCTestCase {
         let longest = try XCTUnwrap(value("sightline_speech_recognizer_longest_call_seconds"), metrics)
         XCTAssertGreaterThan(longest, 0)
         XCTAssertLessThanOrEqual(longest, busy)
-        // Where a stream spends its time at worst: its longest window per encoder (speech
-        // waits for its recogniser call there) and its longest store commit.
+        // Where a stream spends its time at worst: its longest window per encoder and its
+        // longest store commit.
         let speechLongest = try XCTUnwrap(value("sightline_encoder_longest_window_seconds{stream=\"pause\",encoder=\"speech\"}"), metrics)
         let speechTotal = try XCTUnwrap(value("sightline_encoder_seconds_total{stream=\"pause\",encoder=\"speech\"}"), metrics)
         XCTAssertGreaterThan(speechLongest, 0)

@@ -97,8 +97,8 @@ let package = Package(
                           path: "Benchmarks/PauseBench"),
         .executableTarget(name: "PackBench", dependencies: ["Transcription", "Whisper", "VAD", "SpokenWords", "Subtitles", "Kernels", "TestSupport"],
                           path: "Benchmarks/PackBench"),
-        .executableTarget(name: "QueryBench", dependencies: ["SightlineCore", "Store", "Retrieval", "TestSupport"], path: "Benchmarks/QueryBench"),
-        .executableTarget(name: "FusionBench", dependencies: ["SightlineCore", "Store", "Retrieval", "TextEmbedder", "TestSupport"], path: "Benchmarks/FusionBench"),
+        .executableTarget(name: "QueryBench", dependencies: ["MediaIO", "SightlineCore", "Store", "Retrieval", "TestSupport"], path: "Benchmarks/QueryBench"),
+        .executableTarget(name: "FusionBench", dependencies: ["MediaIO", "SightlineCore", "Store", "Retrieval", "TextEmbedder", "TestSupport"], path: "Benchmarks/FusionBench"),
         // Not a benchmark: dumps the fused ranking's per-window dev-set features for
         // Scripts/fit-fusion (named like the benchmarks, which the layer check exempts).
         .executableTarget(name: "FusionFeaturesBench", dependencies: ["SightlineCore", "Store", "Retrieval", "TextEmbedder", "Daemon"],

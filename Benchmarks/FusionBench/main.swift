@@ -18,6 +18,7 @@
 // measured by the full-text benchmark before this one (an empty store here). Run it on the
 // two cores the daemon gets.
 import Foundation
+import MediaIO
 import Retrieval
 import SightlineCore
 import Store
@@ -158,7 +159,7 @@ let warmSeconds = Date().timeIntervalSince(warm)
 // Side by side, query by query: the fast scorer and the plain reference
 // (`FusionRanking.forceReference`), alternating which goes first. Every answer of the two
 // must agree (moments' streams, times, evidence; scores to 1e-6 relative).
-func milliseconds(_ d: Duration) -> Double { Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000 }
+func milliseconds(_ d: Duration) -> Double { d.seconds * 1000 }
 /// CPU time of the whole process (every thread) in ms: unlike wall time, barely affected by
 /// other processes sharing the cores.
 func cpuMilliseconds() -> Double {
@@ -222,7 +223,7 @@ for q in qs.prefix(100) {
     let t = ContinuousClock.now
     _ = try vectorizer.vectors([q.text])
     let d = ContinuousClock.now - t
-    embedTimes.append(Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000)
+    embedTimes.append(milliseconds(d))
 }
 times.sort()
 referenceTimes.sort()

@@ -10,6 +10,7 @@
 // evidence text ranked by occurrences (what you'd write without the FTS5 index);
 // ratio = LIKE / FTS5 medians.
 import Foundation
+import MediaIO
 import Retrieval
 import SightlineCore
 import Store
@@ -112,7 +113,7 @@ for q in qs {
     let t = ContinuousClock.now
     let m = try ranking.moments(q)
     let d = ContinuousClock.now - t
-    fts.append(Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000)
+    fts.append(d.seconds * 1000)
     timed.append((fts.last!, q))
     hits += m.count
 }
@@ -129,11 +130,11 @@ for q in qs.prefix(likeQueries) {
     var t = ContinuousClock.now
     _ = try store.likeScan(word: word, limit: 10)
     var d = ContinuousClock.now - t
-    like.append(Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000)
+    like.append(d.seconds * 1000)
     t = ContinuousClock.now
     _ = try ranking.moments(MomentQuery(text: word, limit: 10))
     d = ContinuousClock.now - t
-    ftsSame.append(Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000)
+    ftsSame.append(d.seconds * 1000)
 }
 like.sort()
 ftsSame.sort()

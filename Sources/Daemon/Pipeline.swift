@@ -471,8 +471,7 @@ public final class Pipeline: Sendable {
 
     /// Wall-clock milliseconds from `start` until now.
     static func milliseconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        (ContinuousClock.now - start).seconds * 1000
     }
 
     /// CPU time of the whole process (every thread), ms.

@@ -15,6 +15,7 @@
 // recognised alone. A caller whose utterance is due runs the batch on its own thread, so
 // the packer has no thread.
 import Foundation
+import MediaIO
 
 public final class PackingRecognizer: SegmentRecognizer, @unchecked Sendable {
     public let inner: any BatchRecognizer
@@ -208,11 +209,6 @@ public struct PackingStatistics: Sendable, Equatable {
     /// stream's next utterance waits for it.
     public var callSeconds = 0.0
     public var longestCallSeconds = 0.0
-}
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
 
 enum PackingError: Error, CustomStringConvertible {

@@ -142,7 +142,7 @@ extension WhisperTranscriber {
                     options: together.map { k in
                         let o = items[indices[k]].options
                         return decodeOptions(o, suppress: resolvedSuppressTokens(o.suppressTokens), temperature: 0,
-                                             seconds: Self.seconds(melFrames: min(WhisperModel.framesPerWindow, max(features[indices[k]].frames - 1, 0))))
+                                             seconds: Self.seconds(melFrames: Self.windowSize(frames: features[indices[k]].frames, seek: 0)))
                     })
                 for (k, r) in zip(together, decoded) {
                     let s = starts[k]

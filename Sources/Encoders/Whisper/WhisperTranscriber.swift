@@ -101,7 +101,6 @@ public final class WhisperTranscriber: @unchecked Sendable {
         try validate(o)
         let generator = packed?.generator ?? self.generator
         let contentFrames = max(frames - 1, 0)
-        let windowFrames = WhisperModel.framesPerWindow
         var encodedSeek = -1
         /// The window whose cross-attention keys/values the generator holds (language
         /// detection and decoding of one window share them): its seek, nil for none.
@@ -116,7 +115,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
             generator.setEncoderOutput(encoded)
         }
         let (language, languageProbability) = try packed.map { ($0.language, $0.languageProbability) }
-            ?? self.language(for: o, generator: generator) { try useWindow(seek: 0, size: min(windowFrames, contentFrames)) }
+            ?? self.language(for: o, generator: generator) { try useWindow(seek: 0, size: Self.windowSize(frames: frames, seek: 0)) }
         let sotSequence = try tokenizer.sotSequence(language: language, task: o.task)
         let suppress = resolvedSuppressTokens(o.suppressTokens)
         var allTokens = initialPromptTokens(o)
@@ -130,7 +129,7 @@ public final class WhisperTranscriber: @unchecked Sendable {
         while seek < contentFrames {
             if packed != nil && seek > 0 { return nil }
             let timeOffset = Float(seek) / Float(Self.framesPerSecond)
-            let segmentSize = min(windowFrames, contentFrames - seek)
+            let segmentSize = Self.windowSize(frames: frames, seek: seek)
             let segmentDuration = Float(segmentSize) / Float(Self.framesPerSecond)
             try useWindow(seek: seek, size: segmentSize)
             let previous = Array(allTokens[promptResetSince...])
@@ -293,6 +292,10 @@ public final class WhisperTranscriber: @unchecked Sendable {
         s += [tokenizer.transcribe, tokenizer.translate, tokenizer.sot, tokenizer.sotPrev, tokenizer.sotLM, tokenizer.noSpeech]
         return Array(Set(s)).sorted()
     }
+
+    /// Mel frames of the window at `seek` of a log-mel with `frames` frames (its last frame,
+    /// the padding's, is not content): at most 3000.
+    static func windowSize(frames: Int, seek: Int) -> Int { min(WhisperModel.framesPerWindow, max(frames - 1, 0) - seek) }
 
     /// Seconds of audio in `size` mel frames of a window (what its token limit is measured on).
     static func seconds(melFrames size: Int) -> Double { Double(size) / Double(framesPerSecond) }

@@ -74,10 +74,17 @@ public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePoi
 /// takes 64-float pieces at a 4–6 KiB stride and left the kernel at a third of the memory
 /// bandwidth. Allocated once (for up to `maxTokens` keys), refilled by `pack` per sequence,
 /// which may hold fewer keys (a slice of an encoder output).
+///
+/// A sequence in which rows repeat can be packed once per distinct row, each with the
+/// number of times it stands for (`repeats`): its score gets log(repeats) added, so
+/// softmax weighs it as that many identical keys would be weighed, and the attention equals
+/// the one over the sequence written out in full at a fraction of the reads.
 public final class PackedKeysValues: @unchecked Sendable {
     public let heads: Int, maxTokens: Int, headDim: Int
     /// Keys and values of the sequence last packed (`maxTokens` until then).
     public private(set) var tokens: Int
+    /// (tokens) log of how many keys each packed key stands for; nil: one each.
+    public private(set) var keyLogWeights: [Float]?
     /// The ISA whose panel width the contents were packed with (set by `pack`).
     private(set) var isa: Int32
     private let capacity: Int
@@ -98,11 +105,19 @@ public final class PackedKeysValues: @unchecked Sendable {
     deinit { storage.deallocate() }
 
     /// Packs keys and values (heads, count, headDim) given in any layout; `count` (at most
-    /// `maxTokens`, which it defaults to) becomes `tokens`.
+    /// `maxTokens`, which it defaults to) becomes `tokens`. `repeats` (count), when given,
+    /// says how many identical keys each one stands for (each at least 1).
     public func pack(k: UnsafePointer<Float>, kLayout: HeadLayout, v: UnsafePointer<Float>, vLayout: HeadLayout,
-                     count: Int? = nil, pool: ThreadPool = .shared) {
+                     count: Int? = nil, repeats: [Int]? = nil, pool: ThreadPool = .shared) {
         let count = count ?? maxTokens
         precondition(count > 0 && count <= maxTokens, "PackedKeysValues: \(count) tokens, room for \(maxTokens)")
+        if let repeats {
+            precondition(repeats.count == count && repeats.allSatisfy { $0 >= 1 },
+                         "PackedKeysValues: \(repeats.count) repeat counts for \(count) tokens, each at least 1")
+            keyLogWeights = repeats.allSatisfy { $0 == 1 } ? nil : repeats.map { Float(Foundation.log(Double($0))) }
+        } else {
+            keyLogWeights = nil
+        }
         tokens = count
         isa = Int32(KernelConfig.isa.rawValue)
         let (isa, t, d) = (isa, Int32(tokens), Int32(headDim))
@@ -133,7 +148,8 @@ public final class PackedKeysValues: @unchecked Sendable {
     }
 }
 
-/// out = softmax(q kᵀ · scale) v with keys and values from `packed` (no mask).
+/// out = softmax(q kᵀ · scale + log repeats) v with keys and values from `packed` (no
+/// mask; the log of each key's repeats when it was packed with them).
 public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, packed kv: PackedKeysValues, tq: Int,
                       scale: Float? = nil, output: UnsafeMutablePointer<Float>, outputLayout: HeadLayout,
                       pool: ThreadPool = .shared) {
@@ -144,12 +160,25 @@ public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, packed kv: P
         attentionReference(q: q, qLayout: qLayout, packed: kv, tq: tq, scale: s, output: output, outputLayout: outputLayout)
         return
     }
-    let span = AttentionSpan(tq: tq, tk: tk, d: d, scale: s, mask: nil, causal: false,
-                             blockRows: tq >= 32 ? attentionBlockRows(tq: tq, tk: tk) : tq)
-    forEachHead(heads, scoreFloats: span.blockRows * tk, pool: pool) { h, scores, inner in
-        span.attendPacked(isa: kv.isa, q: q + h * qLayout.headStride, qRowStride: qLayout.rowStride, keys: kv.keys(h),
-                          values: kv.values(h), output: output + h * outputLayout.headStride,
-                          outputRowStride: outputLayout.rowStride, scores: scores, pool: inner)
+    let keyBias = kv.keyLogWeights
+    keyBias.withUnsafeBufferPointerIfPresent { bias in
+        let span = AttentionSpan(tq: tq, tk: tk, d: d, scale: s, mask: nil, causal: false,
+                                 blockRows: tq >= 32 ? attentionBlockRows(tq: tq, tk: tk) : tq, keyBias: bias)
+        forEachHead(heads, scoreFloats: span.blockRows * tk, pool: pool) { h, scores, inner in
+            span.attendPacked(isa: kv.isa, q: q + h * qLayout.headStride, qRowStride: qLayout.rowStride, keys: kv.keys(h),
+                              values: kv.values(h), output: output + h * outputLayout.headStride,
+                              outputRowStride: outputLayout.rowStride, scores: scores, pool: inner)
+        }
+    }
+}
+
+private extension Optional where Wrapped == [Float] {
+    /// Runs `body` with the array's storage, or with nil when there is no array.
+    func withUnsafeBufferPointerIfPresent<T>(_ body: (UnsafePointer<Float>?) -> T) -> T {
+        switch self {
+        case let .some(array): array.withUnsafeBufferPointer { body($0.baseAddress) }
+        case .none: body(nil)
+        }
     }
 }
 
@@ -181,9 +210,12 @@ private struct AttentionSpan {
     let mask: UnsafePointer<Float>?
     let causal: Bool
     let blockRows: Int
+    /// (tk) added to every query row's scores (the log of each key's repeats).
+    var keyBias: UnsafePointer<Float>? = nil
 
     func maskRows(_ scores: UnsafeMutablePointer<Float>, from r0: Int, rows: Int) {
         if let mask { add(scores, mask + r0 * tk, count: rows * tk, into: scores) }
+        if let keyBias { for i in 0..<rows { add(scores + i * tk, keyBias, count: tk, into: scores + i * tk) } }
         if causal {
             for i in 0..<rows {
                 let first = max(r0 + i + (tk - tq) + 1, 0)
@@ -233,7 +265,7 @@ func attentionReference(q: UnsafePointer<Float>, qLayout: HeadLayout, packed kv:
             for j in 0..<kv.tokens {
                 var dot = 0.0
                 for c in 0..<kv.headDim { dot += Double(qi[c]) * Double(kv.key(h, j, c)) }
-                weights[j] = dot * Double(scale)
+                weights[j] = dot * Double(scale) + Double(kv.keyLogWeights?[j] ?? 0)
             }
             let m = weights.max()!
             var sum = 0.0

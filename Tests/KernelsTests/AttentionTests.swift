@@ -1,6 +1,7 @@
 // Attention (head-major and token-major layouts, additive and causal masks), the KV cache
-// (incremental decoding equals one causal pass) and the LSTM cell, each against plain
-// references on every ISA path. Tolerance abs 1e-5 + rel 1e-4.
+// (incremental decoding equals one causal pass), keys packed once with repeat counts, and
+// the LSTM cell, each against plain references on every ISA path. Tolerance abs 1e-5 +
+// rel 1e-4.
 import Kernels
 import XCTest
 
@@ -70,6 +71,61 @@ final class AttentionTests: XCTestCase {
                     assertClose(viaReference, expected, abs: 1e-6, rel: 1e-6, "packed reference \(isa) h\(heads) tq\(tq) tk\(tk) d\(d)")
                 }
             }
+        }
+    }
+
+    /// Distinct keys packed once with how many times each repeats (as a packed utterance's
+    /// gap rows stand for a lone window's padding) attend exactly as the sequence written
+    /// out in full, on every ISA and in the reference; packing again without repeats
+    /// forgets them.
+    func testPackedKeysWithRepeatsEqualTheSequenceWrittenOut() {
+        var rng = SeededRandom(seed: 32)
+        for (heads, tq, d, repeats) in [(1, 1, 1, [1, 3]), (8, 5, 64, [1, 1, 1, 9, 12, 1, 30, 7]),
+                                        (2, 40, 7, (0..<150).map { $0 < 60 ? 1 : 1 + $0 % 13 })] {
+            let distinct = repeats.count, full = repeats.reduce(0, +)
+            let q = rng.floats(heads * tq * d), k = rng.floats(heads * distinct * d), v = rng.floats(heads * distinct * d)
+            // (distinct, [keys | values]) token-major, and the same with each row repeated.
+            func rows(_ order: [Int]) -> [Float] {
+                var kv = [Float](repeating: 0, count: order.count * 2 * heads * d)
+                for (j, src) in order.enumerated() {
+                    for h in 0..<heads {
+                        for c in 0..<d {
+                            kv[j * 2 * heads * d + h * d + c] = k[(h * distinct + src) * d + c]
+                            kv[j * 2 * heads * d + heads * d + h * d + c] = v[(h * distinct + src) * d + c]
+                        }
+                    }
+                }
+                return kv
+            }
+            let once = rows(Array(0..<distinct))
+            let writtenOut = rows(repeats.enumerated().flatMap { j, n in Array(repeating: j, count: n) })
+            let layout = HeadLayout.headMajor(rows: tq, headDim: d)
+            let kvRows = HeadLayout(headStride: d, rowStride: 2 * heads * d)
+            let packed = PackedKeysValues(heads: heads, tokens: full, headDim: d)
+            func attend(_ kv: [Float], count: Int, repeats: [Int]?, reference: Bool = false) -> [Float] {
+                kv.withUnsafeBufferPointer { p in
+                    packed.pack(k: p.baseAddress!, kLayout: kvRows, v: p.baseAddress! + heads * d, vLayout: kvRows,
+                                count: count, repeats: repeats)
+                }
+                var y = [Float](repeating: .nan, count: heads * tq * d)
+                if reference {
+                    withReference { attention(q: q, qLayout: layout, packed: packed, tq: tq, output: &y, outputLayout: layout) }
+                } else {
+                    attention(q: q, qLayout: layout, packed: packed, tq: tq, output: &y, outputLayout: layout)
+                }
+                return y
+            }
+            let expected = attend(writtenOut, count: full, repeats: nil, reference: true)
+            XCTAssertEqual(packed.tokens, full)
+            forEachISA { isa in
+                assertClose(attend(once, count: distinct, repeats: repeats), expected, abs: 1e-5, rel: 1e-4,
+                            "repeats \(isa) h\(heads) tq\(tq) d\(d) \(distinct) keys for \(full)")
+                assertClose(attend(once, count: distinct, repeats: repeats, reference: true), expected, abs: 1e-6, rel: 1e-6,
+                            "repeats, reference \(isa) h\(heads) tq\(tq) d\(d)")
+            }
+            XCTAssertNotNil(packed.keyLogWeights)
+            _ = attend(once, count: distinct, repeats: nil)
+            XCTAssertNil(packed.keyLogWeights, "packing without repeats forgets the last ones")
         }
     }
 

@@ -51,9 +51,9 @@ final class WhisperGenerator {
     deinit { logits.deallocate() }
 
     /// Sets up the cross-attention for a window's encoder output (1500, d), or for `rows`
-    /// rows of it.
-    func setEncoderOutput(_ encoded: UnsafePointer<Float>, rows: Int? = nil) {
-        model.prepareCross(encoded: encoded, rows: rows, state: state)
+    /// rows of it, or for rows that each stand for `repeats` of a window's rows.
+    func setEncoderOutput(_ encoded: UnsafePointer<Float>, rows: Int? = nil, repeats: [Int]? = nil) {
+        model.prepareCross(encoded: encoded, rows: rows, repeats: repeats, state: state)
     }
 
     /// Language probabilities from the logits after <|startoftranscript|>, softmax over the

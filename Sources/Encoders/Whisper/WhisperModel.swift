@@ -282,15 +282,17 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
 
     /// Computes every layer's cross-attention keys/values from the encoder output (rows, d):
     /// a whole window (1500 rows) or a slice of one (an utterance packed with others).
-    public func prepareCross(encoded: UnsafePointer<Float>, rows: Int? = nil, state: WhisperDecoderState) {
+    /// `repeats` (rows), when given, is how many encoder rows each row stands for: the
+    /// decoder attends as if each were written out that many times (PackedKeysValues).
+    public func prepareCross(encoded: UnsafePointer<Float>, rows: Int? = nil, repeats: [Int]? = nil, state: WhisperDecoderState) {
         let n = config.encoderPositions, d = config.dModel, hd = d / config.decoderHeads
-        let rows = min(max(rows ?? n, 1), n)
+        let rows = min(max(repeats?.count ?? rows ?? n, 1), n)
         for (l, block) in decoderBlocks.enumerated() {
             let kv = state.crossKV + l * n * 2 * d
             block.crossKV!.forward(encoded, rows: rows, into: kv, pool: pool)
             // Token-major [key | value] rows, packed per head for the decoder steps.
             let layout = HeadLayout(headStride: hd, rowStride: 2 * d)
-            state.cross[l].pack(k: kv, kLayout: layout, v: kv + d, vLayout: layout, count: rows, pool: pool)
+            state.cross[l].pack(k: kv, kLayout: layout, v: kv + d, vLayout: layout, count: rows, repeats: repeats, pool: pool)
         }
     }
 

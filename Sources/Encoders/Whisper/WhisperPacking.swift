@@ -22,7 +22,10 @@
 // - Each utterance is decoded on its own, with its own prompt, against 1500 rows as alone:
 //   its own encoder rows (positions 0 ..< own), then for each padding position the gap row
 //   standing for it. Cross-attention has no positions of its own; timestamps start at 0,
-//   and word alignment reads the utterance's frames from row 0 on.
+//   and word alignment reads the utterance's frames from row 0 on. A gap row standing for
+//   k padding positions is given to the decoder once, its attention weighed as k identical
+//   rows (PackedKeysValues' repeats): the same attention, with a few hundred rows' keys and
+//   values to compute and read on every decoder step instead of 1500.
 // What stays different from lone decoding: a lone window's padding rows each have their own
 // position (here neighbouring positions share a gap row), and whatever the lone encoder
 // carries through 28 s of padding the gap carries through a few hundred rows; decoding
@@ -38,11 +41,25 @@
 // word times.
 import Foundation
 
-/// The encoder rows one packed utterance is decoded against (1500 rows, as alone).
+/// The encoder rows one packed utterance is decoded against: 1500 rows as alone, each
+/// distinct row once with the number of the 1500 it stands for.
 struct PackedSlice {
-    /// (rows, d) its own encoder rows, then silence rows.
+    /// (rows, d) its own encoder rows, then the rows standing for its padding.
     let encoded: UnsafePointer<Float>
     let rows: Int
+    /// (rows) how many of the 1500 rows each row stands for; nil: one each.
+    let repeats: [Int]?
+
+    /// The 1500 rows written out (rows repeated), for comparing with a lone encoding.
+    func expanded(dModel d: Int) -> [Float] {
+        guard let repeats else { return Array(UnsafeBufferPointer(start: encoded, count: rows * d)) }
+        var out: [Float] = []
+        out.reserveCapacity(repeats.reduce(0, +) * d)
+        for (r, count) in repeats.enumerated() {
+            for _ in 0..<count { out += UnsafeBufferPointer(start: encoded + r * d, count: d) }
+        }
+        return out
+    }
 }
 
 /// A packed utterance's first window, ready to decode on: the generator holding its
@@ -124,7 +141,7 @@ extension WhisperTranscriber {
             var starts: [PackedStart] = [], prompts: [[Int]] = []
             for (g, i) in zip(generators, indices) {
                 let slice = try gatherLoneLike(blocks[i])
-                g.setEncoderOutput(slice.encoded, rows: slice.rows)
+                g.setEncoderOutput(slice.encoded, rows: slice.rows, repeats: slice.repeats)
                 let o = items[i].options
                 let (language, probability) = try language(for: o, generator: g) {}
                 starts.append(PackedStart(generator: g, language: language, languageProbability: probability, firstDecode: nil))
@@ -213,23 +230,31 @@ extension WhisperTranscriber {
         return (features, blocks)
     }
 
-    /// Fills `packedGathered` with the block's own rows of `packedEncoded`, then, for each
-    /// padding position own ..< 1500, the gap row standing for it: 1500 rows as alone.
+    /// Fills `packedGathered` with the block's own rows of `packedEncoded`, then the rows
+    /// standing for the padding positions own ..< 1500 (each with how many it stands for):
+    /// 1500 rows as alone.
     func gatherLoneLike(_ b: PackedBlock) throws -> PackedSlice {
         let n = model.config.encoderPositions, d = model.config.dModel
         packedGathered.update(from: packedEncoded + b.start * d, count: b.own * d)
-        if b.blockEnd > b.end {
-            // The block's own gap rows (they attended to this utterance, as lone padding does), repeated.
-            let gap = b.blockEnd - b.end
-            for r in b.own..<n {
-                let g = b.end + min((r - b.own) * gap / (n - b.own), gap - 1)
-                (packedGathered + r * d).update(from: packedEncoded + g * d, count: d)
-            }
-        } else {
+        guard b.blockEnd > b.end else {
             let silence = try silenceEncoded()
             (packedGathered + b.own * d).update(from: silence + b.own * d, count: (n - b.own) * d)
+            return PackedSlice(encoded: UnsafePointer(packedGathered), rows: n, repeats: nil)
         }
-        return PackedSlice(encoded: UnsafePointer(packedGathered), rows: n)
+        // The block's own gap rows (they attended to this utterance, as lone padding does),
+        // padding position r standing on gap row (r − own) · gap / (1500 − own).
+        let gap = b.blockEnd - b.end
+        var repeats = [Int](repeating: 1, count: b.own) + [Int](repeating: 0, count: gap)
+        for r in b.own..<n { repeats[b.own + min((r - b.own) * gap / (n - b.own), gap - 1)] += 1 }
+        (packedGathered + b.own * d).update(from: packedEncoded + b.end * d, count: gap * d)
+        // A gap row no padding position falls on (more gap rows than positions) is left out.
+        var kept = b.own
+        for g in b.own..<(b.own + gap) where repeats[g] > 0 {
+            if kept != g { (packedGathered + kept * d).update(from: packedGathered + g * d, count: d) }
+            repeats[kept] = repeats[g]
+            kept += 1
+        }
+        return PackedSlice(encoded: UnsafePointer(packedGathered), rows: kept, repeats: Array(repeats[..<kept]))
     }
 
     /// For measuring packing: per utterance, the largest |packed − lone| over its own encoder
@@ -239,11 +264,7 @@ extension WhisperTranscriber {
                                        weightGap: Bool = true) throws -> [(own: Float, ownRMS: Float, decoderRows: Float, padRMS: Float)] {
         let (features, blocks) = try encodePacked(samples, gapFrames: gapFrames, weightGap: weightGap)
         let n = model.config.encoderPositions, d = model.config.dModel
-        var packedRows: [[Float]] = []
-        for b in blocks {
-            let slice = try gatherLoneLike(b)
-            packedRows.append(Array(UnsafeBufferPointer(start: slice.encoded, count: n * d)))
-        }
+        let packedRows = try blocks.map { try gatherLoneLike($0).expanded(dModel: d) }
         return try features.enumerated().map { i, f in
             let lone = try encodeAlone(features: f.mel, frames: f.frames)
             var own: Float = 0, all: Float = 0

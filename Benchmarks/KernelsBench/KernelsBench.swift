@@ -298,6 +298,12 @@ enum KernelsBench {
                 attention(q: eq, qLayout: tm, k: eq, kLayout: tm, v: eq, vLayout: tm, heads: 8, tq: 1500, tk: 1500, headDim: 64,
                           output: &eo, outputLayout: tm, pool: one)
             }
+            // The same with bf16 products (Whisper's bf16 precision; emulated, and slower, without AVX-512 BF16).
+            op("attention whisper-enc bf16 products\(KernelConfig.bf16Kernels ? "" : " (emulated)")", reference: false,
+               flops: 4 * 8 * 1500 * 1500 * 64) {
+                attention(q: eq, qLayout: tm, k: eq, kLayout: tm, v: eq, vLayout: tm, heads: 8, tq: 1500, tk: 1500, headDim: 64,
+                          output: &eo, outputLayout: tm, products: .bf16, pool: one)
+            }
         }
 
         // MARK: - Summary

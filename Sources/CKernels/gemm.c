@@ -126,6 +126,15 @@ void sl_pack_b_f32(int isa, int k, int n, const float *b, long ldb, int transB, 
     }
 }
 
+// fp32 → bf16 bits, round to nearest even (NaN stays a quiet NaN).
+static inline uint16_t f32_to_bf16_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
 size_t sl_packed_b_bf16_elems(int k, int n) {
     size_t panels = (size_t)((n + 31) / 32);
     size_t pairs = (size_t)((k + 1) / 2);
@@ -141,6 +150,21 @@ void sl_pack_b_bf16(int k, int n, const uint16_t *b, long ldb, int transB, uint1
         for (int p = 0; p < k; p++) {
             uint16_t v = transB ? b[(long)j * ldb + p] : b[(long)p * ldb + j];
             panel[(size_t)(p / 2) * 64 + col * 2 + (p & 1)] = v;
+        }
+    }
+}
+
+void sl_pack_b_bf16_f32(int k, int n, const float *b, long ldb, int transB, uint16_t *packed) {
+    size_t pairs = (size_t)((k + 1) / 2);
+    if (k & 1) memset(packed, 0, sizeof(uint16_t) * sl_packed_b_bf16_elems(k, n));
+    else if (n % 32) memset(packed + (size_t)(n / 32) * pairs * 64, 0, sizeof(uint16_t) * pairs * 64);
+    for (int j = 0; j < n; j++) {
+        uint16_t *panel = packed + (size_t)(j / 32) * pairs * 64 + (j % 32) * 2;
+        if (transB) {
+            const float *row = b + (long)j * ldb;
+            for (int p = 0; p < k; p++) panel[(size_t)(p / 2) * 64 + (p & 1)] = f32_to_bf16_bits(row[p]);
+        } else {
+            for (int p = 0; p < k; p++) panel[(size_t)(p / 2) * 64 + (p & 1)] = f32_to_bf16_bits(b[(long)p * ldb + j]);
         }
     }
 }
@@ -170,14 +194,6 @@ static void pack_a(int mr, int mc, int kc, int kcPad, const float *a, long lda, 
 }
 
 #if defined(__x86_64__)
-static inline uint16_t f32_to_bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); // quiet NaN
-    u += 0x7fffu + ((u >> 16) & 1u); // round to nearest even
-    return (uint16_t)(u >> 16);
-}
-
 // Packs A for the vdpbf16ps kernel: (kcPad/2, MR) pairs of bf16 as uint32 (lo = even k).
 static void pack_a_bf16pairs(int mr, int mc, int kc, int kcPad, const float *a, long lda,
                              int transA, int i0, int p0, uint32_t *out) {
@@ -185,12 +201,22 @@ static void pack_a_bf16pairs(int mr, int mc, int kc, int kcPad, const float *a, 
     for (int ip = 0; ip < mc; ip += mr) {
         int h = mc - ip < mr ? mc - ip : mr;
         uint32_t *dst = out + (size_t)(ip / mr) * (size_t)pairs * mr;
-        memset(dst, 0, sizeof(uint32_t) * (size_t)pairs * mr);
+        if (transA || h < mr || (kc & 1)) memset(dst, 0, sizeof(uint32_t) * (size_t)pairs * mr);
         for (int i = 0; i < h; i++) {
+            if (!transA) {
+                // A row's depth pairs, each written once (a row of attention weights is
+                // thousands long: read-modify-write per element would cost more than the product).
+                const float *src = a + (long)(i0 + ip + i) * lda + p0;
+                int p = 0;
+                for (; p + 1 < kc; p += 2) {
+                    dst[(size_t)(p / 2) * mr + i] = (uint32_t)f32_to_bf16_bits(src[p]) | (uint32_t)f32_to_bf16_bits(src[p + 1]) << 16;
+                }
+                if (p < kc) dst[(size_t)(p / 2) * mr + i] = (uint32_t)f32_to_bf16_bits(src[p]);
+                continue;
+            }
             for (int p = 0; p < kc; p++) {
-                float v = transA ? a[(long)(p0 + p) * lda + i0 + ip + i]
-                                 : a[(long)(i0 + ip + i) * lda + p0 + p];
-                dst[(size_t)(p / 2) * mr + i] |= (uint32_t)f32_to_bf16(v) << ((p & 1) * 16);
+                float v = a[(long)(p0 + p) * lda + i0 + ip + i];
+                dst[(size_t)(p / 2) * mr + i] |= (uint32_t)f32_to_bf16_bits(v) << ((p & 1) * 16);
             }
         }
     }

@@ -19,28 +19,48 @@ public func scaledDotProductAttention(q: UnsafePointer<Float>, k: UnsafePointer<
               causal: causal, scale: scale, output: output, outputLayout: .headMajor(rows: tq, headDim: d), pool: pool)
 }
 
+/// How attention over long query sequences (an encoder's) multiplies q·kᵀ and p·v.
+public enum AttentionProducts: Sendable {
+    /// fp32 throughout.
+    case fp32
+    /// Both products on bf16-rounded operands (queries, keys, the softmax weights, values)
+    /// with fp32 accumulation; scores, mask and softmax stay fp32. vdpbf16ps where the
+    /// kernels have AVX-512 BF16 (twice the multiply rate); elsewhere the same rounding in
+    /// fp32 panels (the same numbers up to summation order, slower: for checking accuracy).
+    /// Short query sequences (decoder steps, under 32 queries) stay fp32.
+    case bf16
+}
+
 /// Attention over explicit layouts (see HeadLayout); semantics as scaledDotProductAttention.
 public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePointer<Float>, kLayout: HeadLayout,
                       v: UnsafePointer<Float>, vLayout: HeadLayout, heads: Int, tq: Int, tk: Int, headDim d: Int,
                       mask: UnsafePointer<Float>? = nil, causal: Bool = false, scale: Float? = nil,
-                      output: UnsafeMutablePointer<Float>, outputLayout: HeadLayout, pool: ThreadPool = .shared) {
+                      output: UnsafeMutablePointer<Float>, outputLayout: HeadLayout, products: AttentionProducts = .fp32,
+                      pool: ThreadPool = .shared) {
     guard heads > 0, tq > 0, tk > 0, d > 0 else { return }
     let s = scale ?? 1 / Float(d).squareRoot()
-    if KernelConfig.forceReference {
-        attentionReference(q: q, qLayout: qLayout, k: k, kLayout: kLayout, v: v, vLayout: vLayout, heads: heads, tq: tq, tk: tk,
-                           headDim: d, mask: mask, causal: causal, scale: s, output: output, outputLayout: outputLayout)
-        return
-    }
     // Long query sequences (encoders): K and V are packed into GEMM panels once per head
     // and reused by every query block (see attendPacked). Short ones (decoder steps over a
     // KV cache that grows each step) take the direct small-M GEMM path, where packing would
     // cost as much as the product.
     let blocked = tq >= 32
+    let bf16 = blocked && products == .bf16
+    if KernelConfig.forceReference {
+        attentionReference(q: q, qLayout: qLayout, k: k, kLayout: kLayout, v: v, vLayout: vLayout, heads: heads, tq: tq, tk: tk,
+                           headDim: d, mask: mask, causal: causal, scale: s, roundToBF16: bf16, output: output,
+                           outputLayout: outputLayout)
+        return
+    }
     let rows = blocked ? attentionBlockRows(tq: tq, tk: tk) : tq
     let isa = Int32(KernelConfig.isa.rawValue)
-    let kPackFloats = sl_packed_b_floats(isa, Int32(d), Int32(tk)) // K_hᵀ as (d, tk) panels
-    let vPackFloats = sl_packed_b_floats(isa, Int32(tk), Int32(d)) // V_h as (tk, d) panels
-    let span = AttentionSpan(tq: tq, tk: tk, d: d, scale: s, mask: mask, causal: causal, blockRows: rows)
+    let nativeBF16 = bf16 && KernelConfig.bf16Kernels
+    let emulatedBF16 = bf16 && !nativeBF16
+    // Per head, in thread-local slot 3: K_hᵀ as (d, tk) panels and V_h as (tk, d) panels,
+    // fp32 or bf16; emulated, first the bf16-rounded copies of q_h, k_h and v_h they are made from.
+    let kPackFloats = nativeBF16 ? (Int(sl_packed_b_bf16_elems(Int32(d), Int32(tk))) + 1) / 2 : sl_packed_b_floats(isa, Int32(d), Int32(tk))
+    let vPackFloats = nativeBF16 ? (Int(sl_packed_b_bf16_elems(Int32(tk), Int32(d))) + 1) / 2 : sl_packed_b_floats(isa, Int32(tk), Int32(d))
+    let roundedFloats = emulatedBF16 ? (tq + 2 * tk) * d : 0
+    let span = AttentionSpan(tq: tq, tk: tk, d: d, scale: s, mask: mask, causal: causal, blockRows: rows, roundWeights: emulatedBF16)
 
     func head(_ h: Int, _ scores: UnsafeMutablePointer<Float>, _ inner: ThreadPool) {
         let qh = q + h * qLayout.headStride, kh = k + h * kLayout.headStride
@@ -56,15 +76,42 @@ public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePoi
             return
         }
         // Thread-local slot 3 holds this head's packed K and V (slot 1 the scores).
-        guard let packs = sl_thread_scratch(3, kPackFloats + vPackFloats) else {
+        guard let scratch = sl_thread_scratch(3, roundedFloats + Int(kPackFloats) + Int(vPackFloats)) else {
             preconditionFailure("attention: out of memory packing K/V (\(tk), \(d))")
         }
-        sl_pack_b_f32(isa, Int32(d), Int32(tk), kh, kLayout.rowStride, 1, packs)
-        sl_pack_b_f32(isa, Int32(tk), Int32(d), vh, vLayout.rowStride, 0, packs + kPackFloats)
-        span.attendPacked(isa: isa, q: qh, qRowStride: qLayout.rowStride, keys: packs, values: packs + kPackFloats,
+        let packs = scratch + roundedFloats
+        if nativeBF16 {
+            packs.withMemoryRebound(to: UInt16.self, capacity: 2 * (Int(kPackFloats) + Int(vPackFloats))) { p16 in
+                sl_pack_b_bf16_f32(Int32(d), Int32(tk), kh, kLayout.rowStride, 1, p16)
+                sl_pack_b_bf16_f32(Int32(tk), Int32(d), vh, vLayout.rowStride, 0, p16 + 2 * Int(kPackFloats))
+                span.attendPacked(isa: isa, q: qh, qRowStride: qLayout.rowStride, keys: .bf16(p16),
+                                  values: .bf16(p16 + 2 * Int(kPackFloats)), output: oh, outputRowStride: outputLayout.rowStride,
+                                  scores: scores, pool: inner)
+            }
+            return
+        }
+        var (qs, qStride, ks, kStride, vs, vStride) = (qh, qLayout.rowStride, kh, kLayout.rowStride, vh, vLayout.rowStride)
+        if emulatedBF16 {
+            roundRowsToBF16(qh, rows: tq, cols: d, stride: qLayout.rowStride, into: scratch)
+            roundRowsToBF16(kh, rows: tk, cols: d, stride: kLayout.rowStride, into: scratch + tq * d)
+            roundRowsToBF16(vh, rows: tk, cols: d, stride: vLayout.rowStride, into: scratch + (tq + tk) * d)
+            (qs, qStride, ks, kStride, vs, vStride) = (UnsafePointer(scratch), d, UnsafePointer(scratch + tq * d), d,
+                                                       UnsafePointer(scratch + (tq + tk) * d), d)
+        }
+        sl_pack_b_f32(isa, Int32(d), Int32(tk), ks, kStride, 1, packs)
+        sl_pack_b_f32(isa, Int32(tk), Int32(d), vs, vStride, 0, packs + Int(kPackFloats))
+        span.attendPacked(isa: isa, q: qs, qRowStride: qStride, keys: .fp32(packs), values: .fp32(packs + Int(kPackFloats)),
                           output: oh, outputRowStride: outputLayout.rowStride, scores: scores, pool: inner)
     }
     forEachHead(heads, scoreFloats: rows * tk, pool: pool, head)
+}
+
+/// (rows, cols) read with row stride `stride`, rounded to bf16 (nearest even) and written
+/// contiguously as fp32.
+private func roundRowsToBF16(_ x: UnsafePointer<Float>, rows: Int, cols: Int, stride: Int, into y: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        for c in 0..<cols { y[r * cols + c] = HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBFloat16(x[r * stride + c])) }
+    }
 }
 
 /// Keys and values of one fixed sequence packed per head into GEMM panels once, for the
@@ -165,8 +212,8 @@ public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, packed kv: P
         let span = AttentionSpan(tq: tq, tk: tk, d: d, scale: s, mask: nil, causal: false,
                                  blockRows: tq >= 32 ? attentionBlockRows(tq: tq, tk: tk) : tq, keyBias: bias)
         forEachHead(heads, scoreFloats: span.blockRows * tk, pool: pool) { h, scores, inner in
-            span.attendPacked(isa: kv.isa, q: q + h * qLayout.headStride, qRowStride: qLayout.rowStride, keys: kv.keys(h),
-                              values: kv.values(h), output: output + h * outputLayout.headStride,
+            span.attendPacked(isa: kv.isa, q: q + h * qLayout.headStride, qRowStride: qLayout.rowStride, keys: .fp32(kv.keys(h)),
+                              values: .fp32(kv.values(h)), output: output + h * outputLayout.headStride,
                               outputRowStride: outputLayout.rowStride, scores: scores, pool: inner)
         }
     }
@@ -212,6 +259,22 @@ private struct AttentionSpan {
     let blockRows: Int
     /// (tk) added to every query row's scores (the log of each key's repeats).
     var keyBias: UnsafePointer<Float>? = nil
+    /// Round the softmax weights to bf16 before p·v (bf16 products emulated in fp32).
+    var roundWeights = false
+
+    /// Packed GEMM panels of K or V: fp32 (sl_pack_b_f32) or bf16 (sl_pack_b_bf16), the
+    /// latter multiplied with vdpbf16ps on bf16-rounded rows of q or p.
+    enum Panels {
+        case fp32(UnsafePointer<Float>)
+        case bf16(UnsafePointer<UInt16>)
+
+        func set(on args: inout sl_gemm_args) {
+            switch self {
+            case let .fp32(p): args.packedB = p
+            case let .bf16(p): args.packedB16 = p; args.bf16Mode = Int32(SL_BF16_DOT)
+            }
+        }
+    }
 
     func maskRows(_ scores: UnsafeMutablePointer<Float>, from r0: Int, rows: Int) {
         if let mask { add(scores, mask + r0 * tk, count: rows * tk, into: scores) }
@@ -226,8 +289,8 @@ private struct AttentionSpan {
 
     /// One head's queries against its K (as (d, tk) panels) and V (as (tk, d) panels), in
     /// blocks of `blockRows` query rows.
-    func attendPacked(isa: Int32, q: UnsafePointer<Float>, qRowStride: Int, keys: UnsafePointer<Float>,
-                      values: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, outputRowStride: Int,
+    func attendPacked(isa: Int32, q: UnsafePointer<Float>, qRowStride: Int, keys: Panels,
+                      values: Panels, output: UnsafeMutablePointer<Float>, outputRowStride: Int,
                       scores: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         var r0 = 0
         while r0 < tq {
@@ -237,17 +300,20 @@ private struct AttentionSpan {
             qk.m = Int32(rows); qk.n = Int32(tk); qk.k = Int32(d)
             qk.alpha = scale; qk.beta = 0
             qk.a = q + r0 * qRowStride; qk.lda = qRowStride
-            qk.packedB = keys
+            keys.set(on: &qk)
             qk.c = scores; qk.ldc = tk
             GEMMPartition.run(qk, pool: pool)
             maskRows(scores, from: r0, rows: rows)
             softmax(scores, rows: rows, cols: tk, pool: pool)
+            if roundWeights {
+                for i in 0..<(rows * tk) { scores[i] = HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBFloat16(scores[i])) }
+            }
             var pv = sl_gemm_args() // out[r0...] (rows, d) = scores v
             pv.isa = isa
             pv.m = Int32(rows); pv.n = Int32(d); pv.k = Int32(tk)
             pv.alpha = 1; pv.beta = 0
             pv.a = UnsafePointer(scores); pv.lda = tk
-            pv.packedB = values
+            values.set(on: &pv)
             pv.c = output + r0 * outputRowStride; pv.ldc = outputRowStride
             GEMMPartition.run(pv, pool: pool)
             r0 += rows
@@ -283,8 +349,12 @@ func attentionReference(q: UnsafePointer<Float>, qLayout: HeadLayout, packed kv:
 /// Direct reference: Double accumulation, one query row at a time.
 public func attentionReference(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePointer<Float>, kLayout: HeadLayout,
                                v: UnsafePointer<Float>, vLayout: HeadLayout, heads: Int, tq: Int, tk: Int, headDim d: Int,
-                               mask: UnsafePointer<Float>?, causal: Bool, scale: Float,
+                               mask: UnsafePointer<Float>?, causal: Bool, scale: Float, roundToBF16: Bool = false,
                                output: UnsafeMutablePointer<Float>, outputLayout: HeadLayout) {
+    /// x as the bf16 products read it (AttentionProducts.bf16), or as it is.
+    func operand(_ x: Float) -> Double {
+        Double(roundToBF16 ? HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBFloat16(x)) : x)
+    }
     var logits = [Double](repeating: 0, count: tk)
     for h in 0..<heads {
         for i in 0..<tq {
@@ -294,7 +364,7 @@ public func attentionReference(q: UnsafePointer<Float>, qLayout: HeadLayout, k: 
                 let kh = k + h * kLayout.headStride
                 var dot = 0.0
                 for c in 0..<d {
-                    dot += Double(qi[c]) * Double(kh[j * kLayout.rowStride + c])
+                    dot += operand(qi[c]) * operand(kh[j * kLayout.rowStride + c])
                 }
                 var l = dot * Double(scale)
                 if let mask { l += Double(mask[i * tk + j]) }
@@ -304,11 +374,13 @@ public func attentionReference(q: UnsafePointer<Float>, qLayout: HeadLayout, k: 
             }
             var sum = 0.0
             for j in 0..<tk { logits[j] = logits[j] == -.infinity ? 0 : Foundation.exp(logits[j] - m); sum += logits[j] }
+            // The weights normalised, then (bf16 products) rounded as p·v reads them.
+            for j in 0..<tk { logits[j] = roundToBF16 ? operand(Float(logits[j] / sum)) : logits[j] / sum }
             let o = output + h * outputLayout.headStride + i * outputLayout.rowStride
             for c in 0..<d {
                 var acc = 0.0
-                for j in 0..<tk { acc += logits[j] * Double(v[h * vLayout.headStride + j * vLayout.rowStride + c]) }
-                o[c] = Float(acc / sum)
+                for j in 0..<tk { acc += logits[j] * operand(v[h * vLayout.headStride + j * vLayout.rowStride + c]) }
+                o[c] = Float(acc)
             }
         }
     }

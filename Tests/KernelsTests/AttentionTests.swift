@@ -33,6 +33,47 @@ final class AttentionTests: XCTestCase {
         }
     }
 
+    /// bf16 products (an encoder's self-attention in bf16): on every ISA (vdpbf16ps where the
+    /// kernels have AVX-512 BF16, emulated elsewhere) the same as the reference that rounds
+    /// queries, keys, softmax weights and values to bf16, and within bf16's error of fp32
+    /// attention. Short query sequences stay fp32.
+    func testBF16ProductsMatchTheRoundingReference() {
+        var rng = SeededRandom(seed: 33)
+        for (heads, tq, tk, d) in [(2, 32, 32, 64), (3, 100, 257, 64), (8, 150, 150, 64), (2, 40, 61, 7)] {
+            let q = rng.floats(heads * tq * d), k = rng.floats(heads * tk * d), v = rng.floats(heads * tk * d)
+            let mask = (0..<(tq * tk)).map { _ in rng.float(-1, 1) }
+            let layout = HeadLayout.headMajor(rows: tq, headDim: d), kvLayout = HeadLayout.headMajor(rows: tk, headDim: d)
+            for useMask in [false, true] {
+                func run(_ products: AttentionProducts, reference: Bool = false, pool: ThreadPool = .shared) -> [Float] {
+                    var y = [Float](repeating: .nan, count: heads * tq * d)
+                    let body = {
+                        attention(q: q, qLayout: layout, k: k, kLayout: kvLayout, v: v, vLayout: kvLayout, heads: heads, tq: tq, tk: tk,
+                                  headDim: d, mask: useMask ? mask : nil, output: &y, outputLayout: layout, products: products, pool: pool)
+                    }
+                    if reference { withReference(body) } else { body() }
+                    return y
+                }
+                let rounded = run(.bf16, reference: true), exact = run(.fp32, reference: true)
+                assertClose(rounded, exact, abs: 2e-2, rel: 2e-2, "bf16 reference near fp32 h\(heads) tq\(tq) tk\(tk) d\(d)")
+                XCTAssertNotEqual(rounded, exact, "the reference rounds")
+                forEachISA { isa in
+                    for pool in [ThreadPool(threads: 1), ThreadPool(threads: 2)] {
+                        assertClose(run(.bf16, pool: pool), rounded, abs: 1e-4, rel: 1e-3,
+                                    "bf16 products \(isa) h\(heads) tq\(tq) tk\(tk) d\(d) mask \(useMask) threads \(pool.threadCount)")
+                    }
+                }
+            }
+        }
+        // Decoder steps (fewer than 32 queries) are not rounded.
+        let q = rng.floats(5 * 64), k = rng.floats(40 * 64)
+        var fp32 = [Float](repeating: 0, count: 5 * 64), bf16 = fp32
+        scaledDotProductAttention(q: q, k: k, v: k, heads: 1, tq: 5, tk: 40, headDim: 64, output: &fp32)
+        attention(q: q, qLayout: .headMajor(rows: 5, headDim: 64), k: k, kLayout: .headMajor(rows: 40, headDim: 64), v: k,
+                  vLayout: .headMajor(rows: 40, headDim: 64), heads: 1, tq: 5, tk: 40, headDim: 64, output: &bf16,
+                  outputLayout: .headMajor(rows: 5, headDim: 64), products: .bf16)
+        XCTAssertEqual(bf16, fp32)
+    }
+
     /// Keys and values packed once (PackedKeysValues), as Whisper's decoder keeps its
     /// cross-attention over the encoder output, from the token-major [key | value] rows a
     /// fused Linear writes: same result as the reference on every ISA, for decoder steps

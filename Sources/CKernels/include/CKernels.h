@@ -47,6 +47,8 @@ void sl_pack_b_f32(int isa, int k, int n, const float *b, long ldb, int transB, 
 /// or (K x N) when transB is zero.
 size_t sl_packed_b_bf16_elems(int k, int n);
 void sl_pack_b_bf16(int k, int n, const uint16_t *b, long ldb, int transB, uint16_t *packed);
+/// The same from fp32 values, each rounded to bf16 (nearest even) as it is packed.
+void sl_pack_b_bf16_f32(int k, int n, const float *b, long ldb, int transB, uint16_t *packed);
 
 /// How a bf16-packed GEMM treats the activations.
 enum {

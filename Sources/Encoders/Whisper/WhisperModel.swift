@@ -11,7 +11,9 @@
 // Activations are Float32; fp16 checkpoint weights are widened once at load (the
 // reference, faster-whisper with compute_type=float32, does the same). With precision bf16
 // the encoder's linear layers (the window's big GEMMs) keep bf16 weights and multiply
-// bf16-rounded activations with fp32 accumulation on CPUs with AVX-512 BF16, and the
+// bf16-rounded activations with fp32 accumulation on CPUs with AVX-512 BF16, its
+// self-attention (1500 × 1500 per head: as many multiply-adds as its linear layers'
+// half) multiplies bf16-rounded queries, keys, weights and values the same way, and the
 // decoder's (a few rows a step: reading the weights is its cost) keep bf16 weights widened
 // to fp32 in registers against fp32 activations, the tied embedding too; elsewhere the same
 // rounding is emulated in fp32 (same numbers, slower).
@@ -133,6 +135,8 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
     /// Loads a Whisper directory: CTranslate2 (model.bin) or Hugging Face (model.safetensors).
     /// Arithmetic of the encoder's linear layers (`auto` resolved).
     public let precision: WhisperPrecision
+    /// How the encoder's self-attention multiplies (bf16 with the bf16 precision).
+    var attentionProducts: AttentionProducts { precision == .bf16 ? .bf16 : .fp32 }
 
     public init(directory: URL, pool: ThreadPool = .shared, precision: WhisperPrecision = .fp32) throws {
         self.directory = directory
@@ -255,7 +259,8 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
                 func attend(_ mask: UnsafePointer<Float>?) {
                     attention(q: qkv, qLayout: layout, k: qkv + d, kLayout: layout, v: qkv + 2 * d, vLayout: layout,
                               heads: c.encoderHeads, tq: len, tk: len, headDim: hd, mask: mask,
-                              output: encH + b.rows.lowerBound * d, outputLayout: .tokenMajor(heads: c.encoderHeads, headDim: hd), pool: pool)
+                              output: encH + b.rows.lowerBound * d, outputLayout: .tokenMajor(heads: c.encoderHeads, headDim: hd),
+                              products: attentionProducts, pool: pool)
                 }
                 if let mask = b.mask { mask.withUnsafeBufferPointer { attend($0.baseAddress) } } else { attend(nil) }
             }

@@ -201,7 +201,7 @@ static void pack_a_bf16pairs(int mr, int mc, int kc, int kcPad, const float *a, 
     for (int ip = 0; ip < mc; ip += mr) {
         int h = mc - ip < mr ? mc - ip : mr;
         uint32_t *dst = out + (size_t)(ip / mr) * (size_t)pairs * mr;
-        if (transA || h < mr || (kc & 1)) memset(dst, 0, sizeof(uint32_t) * (size_t)pairs * mr);
+        if (transA || h < mr || 2 * pairs > ((kc + 1) & ~1)) memset(dst, 0, sizeof(uint32_t) * (size_t)pairs * mr);
         for (int i = 0; i < h; i++) {
             if (!transA) {
                 // A row's depth pairs, each written once (a row of attention weights is

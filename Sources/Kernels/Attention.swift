@@ -76,16 +76,16 @@ public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePoi
             return
         }
         // Thread-local slot 3 holds this head's packed K and V (slot 1 the scores).
-        guard let scratch = sl_thread_scratch(3, roundedFloats + Int(kPackFloats) + Int(vPackFloats)) else {
+        guard let scratch = sl_thread_scratch(3, roundedFloats + kPackFloats + vPackFloats) else {
             preconditionFailure("attention: out of memory packing K/V (\(tk), \(d))")
         }
         let packs = scratch + roundedFloats
         if nativeBF16 {
-            packs.withMemoryRebound(to: UInt16.self, capacity: 2 * (Int(kPackFloats) + Int(vPackFloats))) { p16 in
+            packs.withMemoryRebound(to: UInt16.self, capacity: 2 * (kPackFloats + vPackFloats)) { p16 in
                 sl_pack_b_bf16_f32(Int32(d), Int32(tk), kh, kLayout.rowStride, 1, p16)
-                sl_pack_b_bf16_f32(Int32(tk), Int32(d), vh, vLayout.rowStride, 0, p16 + 2 * Int(kPackFloats))
+                sl_pack_b_bf16_f32(Int32(tk), Int32(d), vh, vLayout.rowStride, 0, p16 + 2 * kPackFloats)
                 span.attendPacked(isa: isa, q: qh, qRowStride: qLayout.rowStride, keys: .bf16(p16),
-                                  values: .bf16(p16 + 2 * Int(kPackFloats)), output: oh, outputRowStride: outputLayout.rowStride,
+                                  values: .bf16(p16 + 2 * kPackFloats), output: oh, outputRowStride: outputLayout.rowStride,
                                   scores: scores, pool: inner)
             }
             return
@@ -99,8 +99,8 @@ public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePoi
                                                        UnsafePointer(scratch + (tq + tk) * d), d)
         }
         sl_pack_b_f32(isa, Int32(d), Int32(tk), ks, kStride, 1, packs)
-        sl_pack_b_f32(isa, Int32(tk), Int32(d), vs, vStride, 0, packs + Int(kPackFloats))
-        span.attendPacked(isa: isa, q: qs, qRowStride: qStride, keys: .fp32(packs), values: .fp32(packs + Int(kPackFloats)),
+        sl_pack_b_f32(isa, Int32(tk), Int32(d), vs, vStride, 0, packs + kPackFloats)
+        span.attendPacked(isa: isa, q: qs, qRowStride: qStride, keys: .fp32(packs), values: .fp32(packs + kPackFloats),
                           output: oh, outputRowStride: outputLayout.rowStride, scores: scores, pool: inner)
     }
     forEachHead(heads, scoreFloats: rows * tk, pool: pool, head)

@@ -110,7 +110,7 @@ public func attention(q: UnsafePointer<Float>, qLayout: HeadLayout, k: UnsafePoi
 /// contiguously as fp32.
 private func roundRowsToBF16(_ x: UnsafePointer<Float>, rows: Int, cols: Int, stride: Int, into y: UnsafeMutablePointer<Float>) {
     for r in 0..<rows {
-        for c in 0..<cols { y[r * cols + c] = HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBFloat16(x[r * stride + c])) }
+        for c in 0..<cols { y[r * cols + c] = HalfPrecision.roundedToBFloat16(x[r * stride + c]) }
     }
 }
 
@@ -306,7 +306,7 @@ private struct AttentionSpan {
             maskRows(scores, from: r0, rows: rows)
             softmax(scores, rows: rows, cols: tk, pool: pool)
             if roundWeights {
-                for i in 0..<(rows * tk) { scores[i] = HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBFloat16(scores[i])) }
+                for i in 0..<(rows * tk) { scores[i] = HalfPrecision.roundedToBFloat16(scores[i]) }
             }
             var pv = sl_gemm_args() // out[r0...] (rows, d) = scores v
             pv.isa = isa
@@ -353,7 +353,7 @@ public func attentionReference(q: UnsafePointer<Float>, qLayout: HeadLayout, k: 
                                output: UnsafeMutablePointer<Float>, outputLayout: HeadLayout) {
     /// x as the bf16 products read it (AttentionProducts.bf16), or as it is.
     func operand(_ x: Float) -> Double {
-        Double(roundToBF16 ? HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBFloat16(x)) : x)
+        Double(roundToBF16 ? HalfPrecision.roundedToBFloat16(x) : x)
     }
     var logits = [Double](repeating: 0, count: tk)
     for h in 0..<heads {

@@ -29,4 +29,8 @@ public enum HalfPrecision {
         let rounded = u &+ 0x7fff &+ ((u >> 16) & 1)
         return UInt16(truncatingIfNeeded: rounded >> 16)
     }
+
+    /// `f` rounded to the nearest bf16 value (ties to even), as an fp32: what the bf16
+    /// kernels read where `f` was given.
+    public static func roundedToBFloat16(_ f: Float) -> Float { bfloat16ToFloat(floatToBFloat16(f)) }
 }

@@ -64,7 +64,7 @@ public final class PackedLinear: @unchecked Sendable {
             self.storage = .float32
             emulatesBF16 = storage == .bfloat16 && bf16Fallback == .emulate
             nr = Int(sl_gemm_nr(Int32(isa.rawValue)))
-            let w = emulatesBF16 ? weight.map { HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBFloat16($0)) } : weight
+            let w = emulatesBF16 ? weight.map { HalfPrecision.roundedToBFloat16($0) } : weight
             packed = PackedLinear.packF32(w, isa: isa, out: outFeatures, in: inFeatures)
         }
     }
@@ -127,7 +127,7 @@ public final class PackedLinear: @unchecked Sendable {
             defer { rounded.deallocate() }
             let n = rows * inFeatures
             pool.parallelFor(n, minChunk: 1 << 16) { range in
-                for i in range { rounded[i] = HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBFloat16(x[i])) }
+                for i in range { rounded[i] = HalfPrecision.roundedToBFloat16(x[i]) }
             }
             gemm(UnsafePointer(rounded), rows: rows, into: y, beta: beta, pool: pool)
             return
@@ -177,7 +177,7 @@ public final class PackedLinear: @unchecked Sendable {
                 var s: Float = 0
                 for i in 0..<inFeatures {
                     var xv = x[r * inFeatures + i]
-                    if dot { xv = HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBFloat16(xv)) }
+                    if dot { xv = HalfPrecision.roundedToBFloat16(xv) }
                     s += xv * weight(out: o, in: i)
                 }
                 y[r * outFeatures + o] = s + (beta == 0 ? 0 : y[r * outFeatures + o])

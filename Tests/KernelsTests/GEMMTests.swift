@@ -99,8 +99,8 @@ final class GEMMTests: XCTestCase {
         var rng = SeededRandom(seed: 4)
         for (rows, inF, outF) in [(1, 3, 7), (3, 33, 40), (20, 257, 33), (65, 64, 100)] {
             let w = rng.floats(outF * inF), x = rng.floats(rows * inF), bias = rng.floats(outF)
-            let wr = w.map { HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBFloat16($0)) }
-            let xr = x.map { HalfPrecision.bfloat16ToFloat(HalfPrecision.floatToBFloat16($0)) }
+            let wr = w.map { HalfPrecision.roundedToBFloat16($0) }
+            let xr = x.map { HalfPrecision.roundedToBFloat16($0) }
             for mode in [PackedLinear.BF16Compute.exact, .dotProduct] {
                 let xs = mode == .exact ? x : xr
                 var expected = [Float](repeating: 0, count: rows * outF)

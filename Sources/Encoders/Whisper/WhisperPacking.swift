@@ -242,19 +242,14 @@ extension WhisperTranscriber {
             return PackedSlice(encoded: UnsafePointer(packedGathered), rows: n, repeats: nil)
         }
         // The block's own gap rows (they attended to this utterance, as lone padding does),
-        // padding position r standing on gap row (r − own) · gap / (1500 − own).
+        // padding position r standing on gap row (r − own) · gap / (1500 − own). The block
+        // ends by 1500, so there are no more gap rows than padding positions and each gap row
+        // stands for at least one.
         let gap = b.blockEnd - b.end
         var repeats = [Int](repeating: 1, count: b.own) + [Int](repeating: 0, count: gap)
         for r in b.own..<n { repeats[b.own + min((r - b.own) * gap / (n - b.own), gap - 1)] += 1 }
         (packedGathered + b.own * d).update(from: packedEncoded + b.end * d, count: gap * d)
-        // A gap row no padding position falls on (more gap rows than positions) is left out.
-        var kept = b.own
-        for g in b.own..<(b.own + gap) where repeats[g] > 0 {
-            if kept != g { (packedGathered + kept * d).update(from: packedGathered + g * d, count: d) }
-            repeats[kept] = repeats[g]
-            kept += 1
-        }
-        return PackedSlice(encoded: UnsafePointer(packedGathered), rows: kept, repeats: Array(repeats[..<kept]))
+        return PackedSlice(encoded: UnsafePointer(packedGathered), rows: b.own + gap, repeats: repeats)
     }
 
     /// For measuring packing: per utterance, the largest |packed − lone| over its own encoder

@@ -162,15 +162,18 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
         encoderNormGamma = try checkpoint.floats("encoder/layer_norm/gamma", shape: [d])
         encoderNormBeta = try checkpoint.floats("encoder/layer_norm/beta", shape: [d])
         decoderPositions = try checkpoint.floats("decoder/position_encodings/encodings", shape: [c.decoderPositions, d])
-        // The decoder multiplies a few rows (the beams) per step, so it reads every weight per
-        // token: with bf16 its weights are read as bf16 and widened in registers, the
-        // activations kept fp32 (exact products of the rounded weights), half the bytes.
+        // With bf16 the decoder, too, rounds its activations and multiplies with vdpbf16ps,
+        // at every row count: a step's few rows (the beams) meet weights that stay in cache
+        // (but for the vocabulary projection), so the products, not the weight traffic, are
+        // what a step costs, and widening bf16 weights against fp32 activations did half the
+        // work per instruction. Always the same arithmetic, so beams decoded together with
+        // other utterances' get the tokens they get alone.
         decoderBlocks = try (0..<c.decoderLayers).map { try WhisperBlock(checkpoint: checkpoint, prefix: "decoder/layer_\($0)", d: d, cross: true,
-                                                                          precision: precision, bf16Compute: .exact) }
+                                                                          precision: precision, bf16Compute: .dotProduct) }
         decoderNormGamma = try checkpoint.floats("decoder/layer_norm/gamma", shape: [d])
         decoderNormBeta = try checkpoint.floats("decoder/layer_norm/beta", shape: [d])
         projection = try PackedLinear(weight: try checkpoint.weight("decoder/embeddings/weight", shape: [c.vocabularySize, d]), bias: nil,
-                                      storage: precision.weightStorage, bf16Compute: .exact,
+                                      storage: precision.weightStorage, bf16Compute: .dotProduct,
                                       bf16Fallback: .emulate)
 
         let frames = Self.framesPerWindow, positions = c.encoderPositions

@@ -14,9 +14,8 @@
 // bf16-rounded activations with fp32 accumulation on CPUs with AVX-512 BF16, its
 // self-attention (1500 × 1500 per head: as many multiply-adds as its linear layers'
 // half) multiplies bf16-rounded queries, keys, weights and values the same way, and the
-// decoder's (a few rows a step: reading the weights is its cost) keep bf16 weights widened
-// to fp32 in registers against fp32 activations, the tied embedding too; elsewhere the same
-// rounding is emulated in fp32 (same numbers, slower).
+// decoder's linear layers do as the encoder's at every step, the tied embedding too;
+// elsewhere the same rounding is emulated in fp32 (same numbers, slower).
 import Foundation
 import Kernels
 import ModelIO

@@ -97,7 +97,9 @@ final class GEMMTests: XCTestCase {
     /// that with x also rounded to bf16.
     func testBF16LinearMatchesRoundedReference() throws {
         var rng = SeededRandom(seed: 4)
-        for (rows, inF, outF) in [(1, 3, 7), (3, 33, 40), (20, 257, 33), (65, 64, 100)] {
+        // (5, 512, 700) and (25, 512, 700): a decoder step's beams, alone and five utterances'
+        // together, over many weight strips.
+        for (rows, inF, outF) in [(1, 3, 7), (3, 33, 40), (20, 257, 33), (65, 64, 100), (5, 512, 700), (25, 512, 700)] {
             let w = rng.floats(outF * inF), x = rng.floats(rows * inF), bias = rng.floats(outF)
             let wr = w.map { HalfPrecision.roundedToBFloat16($0) }
             let xr = x.map { HalfPrecision.roundedToBFloat16($0) }

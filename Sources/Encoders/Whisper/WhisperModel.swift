@@ -164,7 +164,7 @@ public final class WhisperModel: @unchecked Sendable { // one window at a time; 
         // With bf16 the decoder, too, rounds its activations and multiplies with vdpbf16ps,
         // at every row count: a step's few rows (the beams) meet weights that stay in cache
         // (but for the vocabulary projection), so the products, not the weight traffic, are
-        // what a step costs, and widening bf16 weights against fp32 activations did half the
+        // what a step costs, and widening bf16 weights against fp32 activations does half the
         // work per instruction. Always the same arithmetic, so beams decoded together with
         // other utterances' get the tokens they get alone.
         decoderBlocks = try (0..<c.decoderLayers).map { try WhisperBlock(checkpoint: checkpoint, prefix: "decoder/layer_\($0)", d: d, cross: true,

@@ -56,8 +56,10 @@ final class SpeechPausesTests: XCTestCase {
         // Text output breaks lines at cues (JFK's 1.2 s pause after "ask not" ends one).
         let text = try job.run().lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
         XCTAssertTrue(text.contains("ask not what your country"), text)
-        // Whisper base hears "dark suit" as "ducksuit" here; the rest of the sentence identifies it.
-        XCTAssertTrue(text.contains("in greasy washwater all year"), text)
+        // Whisper base hears "dark suit" as "ducksuit" here, and "wash water" as "washwater" (fp32)
+        // or "wash for" (bf16); the rest of the sentence identifies it.
+        XCTAssertTrue(text.contains("in greasy wash"), text)
+        XCTAssertTrue(text.contains("all year"), text)
         XCTAssertTrue(text.contains("dashwood"), text)
     }
 
